@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Removes whatever tests left behind: everything they create is named with the prefix "ocnt"
+# (scripts/testkit/src/names.ts). With --check it only reports, and exits 1 when something is left.
+set -uo pipefail
+check=0; [[ ${1:-} == --check ]] && check=1
+DOCKER=/usr/bin/docker
+left=()
+
+if command -v "$DOCKER" >/dev/null && "$DOCKER" info >/dev/null 2>&1; then
+  for c in $("$DOCKER" ps -aq --filter name=ocnt); do left+=("container $c"); (( check )) || "$DOCKER" rm -f "$c" >/dev/null 2>&1; done
+  for n in $("$DOCKER" network ls -q --filter name=ocnt); do left+=("docker network $n"); (( check )) || "$DOCKER" network rm "$n" >/dev/null 2>&1; done
+  for p in $("$DOCKER" plugin ls --format '{{.Name}}' 2>/dev/null | grep '^ocnt' || true); do
+    left+=("docker plugin $p"); (( check )) || { "$DOCKER" plugin disable -f "$p"; "$DOCKER" plugin rm -f "$p"; } >/dev/null 2>&1
+  done
+fi
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^ocnt' || true); do
+  left+=("netns $ns"); (( check )) || ip netns del "$ns" 2>/dev/null
+done
+for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^ocnt' || true); do
+  left+=("link $l"); (( check )) || ip link del "$l" 2>/dev/null
+done
+for d in /run/ocnt-*; do
+  [[ -e $d ]] || continue
+  left+=("dir $d")
+  if (( ! check )); then
+    for pidf in "$d"/*.pid; do [[ -f $pidf ]] && kill -KILL "$(cat "$pidf")" 2>/dev/null; done
+    pkill -KILL -f -- "$d/" 2>/dev/null
+    rm -rf "$d"
+  fi
+done
+for s in /run/docker/plugins/ocnt*.sock; do
+  [[ -e $s ]] || continue
+  left+=("socket $s"); (( check )) || rm -f "$s"
+done
+
+if (( ${#left[@]} )); then
+  if (( check )); then printf 'left behind: %s\n' "${left[@]}"; exit 1; fi
+  printf 'cleanup: removed %s\n' "${left[@]}"
+fi
+exit 0

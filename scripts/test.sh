@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Every test, in order: setup, typecheck, lint, unit tests, integration tests against a private OVS sandbox,
+# end-to-end tests against dockerd. Whether they pass or fail, nothing is left behind (scripts/cleanup.sh),
+# and the run ends with one line "tests: N passed, N failed" and the time of each phase.
+#
+#   scripts/test.sh                  everything (what CI runs)
+#   scripts/test.sh unit integration only these phases (setup generated typecheck lint unit integration e2e)
+#
+# Needs root (namespaces, veth, OVS, dockerd). A sandbox already exported in OCN_OVS_DIR/OCN_OVSDB is reused.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+[[ $(id -u) == 0 ]] || { echo "scripts/test.sh needs root (namespaces, veth pairs, OVS, dockerd)" >&2; exit 1; }
+
+phases=("$@")
+(( ${#phases[@]} )) || phases=(setup generated typecheck lint unit integration e2e)
+want() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
+
+log=$(mktemp /tmp/ocn-test-XXXXXX.log)
+timings=()
+failed_phases=()
+started_sandbox=
+sandbox_dir=/run/ocnt-sandbox-$$
+
+finish() {
+  local rc=$?
+  if [[ -n $started_sandbox ]]; then scripts/ovs-sandbox.sh stop "$sandbox_dir" >/dev/null 2>&1; fi
+  scripts/cleanup.sh
+  local leak=0
+  scripts/cleanup.sh --check || leak=1
+  local pass fail
+  pass=$(grep -oE '^# \{ total: [0-9]+, pass: [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
+  fail=$(grep -oE '^# \{ total: [0-9]+, pass: [0-9]+, fail: [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
+  echo
+  echo "== phase times"
+  printf '   %s\n' "${timings[@]}"
+  (( leak )) && { echo "== something was left behind (above)"; failed_phases+=(cleanup); }
+  if (( ${#failed_phases[@]} )); then echo "== FAILED: ${failed_phases[*]} (full log: $log)"; fi
+  echo "tests: $pass passed, $fail failed"
+  if (( ${#failed_phases[@]} )); then exit 1; fi
+  exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+phase() {
+  local name=$1; shift
+  want "$name" || return 0
+  echo "== $name: $*"
+  local t0=$SECONDS
+  "$@" 2>&1 | tee -a "$log"
+  local rc=${PIPESTATUS[0]}
+  timings+=("$(printf '%-12s %4ss %s' "$name" $((SECONDS - t0)) "$([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")")")
+  (( rc == 0 )) || failed_phases+=("$name")
+  return "$rc"
+}
+
+# setup, typecheck and lint gate the rest: tests of a tree that does not build prove nothing.
+phase setup bash scripts/setup.sh || exit 1
+phase generated bash scripts/check-generated.sh || exit 1
+phase typecheck pnpm run -s typecheck || exit 1
+phase lint pnpm run -s lint || exit 1
+phase unit pnpm -r --if-present --workspace-concurrency=1 run test:unit
+
+if want integration || want e2e || want examples; then
+  scripts/cleanup.sh   # a crashed earlier run may have left something
+  if [[ -z ${OCN_OVSDB:-} ]]; then
+    eval "$(scripts/ovs-sandbox.sh start "$sandbox_dir" | sed 's/^/export /')" || { echo "OVS sandbox failed" >&2; exit 1; }
+    started_sandbox=1
+  fi
+  echo "== OVS sandbox: $OCN_OVSDB"
+fi
+phase integration pnpm -r --if-present --workspace-concurrency=1 run test:integration
+phase e2e bash -c 'scripts/ensure-docker.sh && pnpm -r --if-present --workspace-concurrency=1 run test:e2e'
+true
