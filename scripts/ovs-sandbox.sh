@@ -18,6 +18,16 @@ with_vswitchd=1
 for a in "$@"; do [[ $a == --no-vswitchd ]] && with_vswitchd=0; done
 schema=/usr/share/openvswitch/vswitch.ovsschema
 
+# Is an ovs-vswitchd running in this network namespace (one in another namespace does not count)?
+vswitchd_here() {
+  local me pid
+  me=$(readlink /proc/self/ns/net)
+  for pid in $(pgrep -x ovs-vswitchd); do
+    [[ $(readlink "/proc/$pid/ns/net" 2>/dev/null) == "$me" ]] && return 0
+  done
+  return 1
+}
+
 print_env() { echo "OCN_OVS_DIR=$dir"; echo "OCN_OVSDB=unix:$dir/db.sock"; }
 
 stop() {
@@ -55,6 +65,11 @@ case $cmd in
       --unixctl="$dir/ovsdb-server.ctl" --log-file="$dir/ovsdb-server.log" --detach --no-chdir -vconsole:off 2>/dev/null
     ovs-vsctl --db="unix:$dir/db.sock" --no-wait init >/dev/null
     if (( with_vswitchd )); then
+      # A vswitchd killed with SIGKILL (e.g. at the end of an earlier session) leaves its tap behind:
+      # with no ovs-vswitchd left anywhere, that tap is stale and safe to remove.
+      if ip link show ovs-netdev >/dev/null 2>&1 && ! vswitchd_here; then
+        ip link del ovs-netdev 2>/dev/null || true
+      fi
       if ip link show ovs-netdev >/dev/null 2>&1; then
         echo "ovs-sandbox: another userspace ovs-vswitchd owns 'ovs-netdev' in this network namespace;" \
              "stop it or use --no-vswitchd" >&2

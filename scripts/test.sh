@@ -29,8 +29,9 @@ finish() {
   local leak=0
   scripts/cleanup.sh --check || leak=1
   local pass fail
-  pass=$(grep -oE '^# \{ total: [0-9]+, pass: [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
-  fail=$(grep -oE '^# \{ total: [0-9]+, pass: [0-9]+, fail: [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
+  # tap closes each run with "# { total: N, pass: N[, fail: N][, skip: N] }"; zero counts may be omitted.
+  pass=$(grep -E '^# \{ total:' "$log" | grep -oE 'pass: [0-9]+' | awk '{s+=$2} END {print s+0}')
+  fail=$(grep -E '^# \{ total:' "$log" | grep -oE 'fail: [0-9]+' | awk '{s+=$2} END {print s+0}')
   echo
   echo "== phase times"
   printf '   %s\n' "${timings[@]}"
