@@ -1,0 +1,63 @@
+// UUIDs and named references. RFC 7047 §5.1: a <uuid> is ["uuid", "<36 hex-and-dash chars>"]; a
+// <named-uuid> is ["named-uuid", <id>] and refers to a row inserted earlier in the same transaction.
+
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError } from './errors.js';
+
+declare const uuidBrand: unique symbol;
+
+/**
+ * A row uuid as a string, branded with the table it belongs to (when known) so that a `Port` uuid cannot
+ * be put where an `Interface` reference is expected. `Uuid` (no argument) is a uuid of any table.
+ */
+export type Uuid<Table extends string = string> = string & { readonly [uuidBrand]: Table };
+
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+export function isUuid(v: unknown): v is Uuid {
+  return typeof v === 'string' && UUID_RE.test(v);
+}
+
+/** Checks and brands a uuid string, e.g. one read from `ovs-vsctl`. */
+export function uuid<Table extends string = string>(s: string): Uuid<Table> {
+  if (!isUuid(s)) {
+    throw new InvalidArgumentError(`uuid: ${JSON.stringify(s)} is not a uuid (8-4-4-4-12 hex digits)`);
+  }
+  return s as Uuid<Table>;
+}
+
+/** A fresh random uuid, e.g. for `insert` with an explicit `uuid` (Open vSwitch 2.13+). */
+export function randomRowUuid<Table extends string = string>(): Uuid<Table> {
+  return randomUUID() as Uuid<Table>;
+}
+
+const refTag: unique symbol = Symbol('ovsdb.named-uuid');
+
+/**
+ * A reference to a row inserted in the same transaction, handed out by `Transaction.insert` (or made by
+ * `namedRef`). It is sent as ["named-uuid", name]; the server substitutes the new row's uuid.
+ */
+export interface RowRef<Table extends string = string> {
+  readonly [refTag]: true;
+  /** The uuid-name (an <id>: letters, digits and "_", not starting with a digit). */
+  readonly name: string;
+  readonly table: Table;
+}
+
+const ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function namedRef<Table extends string>(table: Table, name: string): RowRef<Table> {
+  if (!ID.test(name)) {
+    throw new InvalidArgumentError(
+      `uuid-name: ${JSON.stringify(name)} is not an <id> (letters, digits and "_", not starting with a digit)`,
+    );
+  }
+  return Object.freeze({ [refTag]: true as const, name, table });
+}
+
+export function isRowRef(v: unknown): v is RowRef {
+  return typeof v === 'object' && v !== null && (v as { [refTag]?: unknown })[refTag] === true;
+}
+
+/** Where a reference is accepted: an existing row's uuid or a row inserted in the same transaction. */
+export type UuidLike<Table extends string = string> = Uuid<Table> | RowRef<Table>;

@@ -1,0 +1,111 @@
+// Checks of JS values against column types, run before anything is sent. Each check returns nothing when
+// the value fits, or throws a ValidationError that names table, column, value and what is allowed.
+
+import { ValidationError } from './errors.js';
+import { type BaseType, describeBase } from './schema.js';
+import { isRowRef, isUuid } from './uuid.js';
+
+/** Where a value goes; used in error messages. */
+export interface Place {
+  readonly table: string;
+  readonly column: string;
+}
+
+/**
+ * The largest integer this library sends or reads exactly. OVSDB integers are 64-bit (RFC 7047 §3.1), but
+ * JSON.parse turns the wire's numbers into IEEE doubles, so values beyond ±(2^53 − 1) would silently lose
+ * precision. We refuse to send them (ValidationError); `bigint` input within the limit is accepted.
+ */
+export const MAX_SAFE_OVSDB_INTEGER = Number.MAX_SAFE_INTEGER;
+
+/** Counts Unicode code points, the unit of minLength/maxLength (RFC 7047 §3.2). */
+export function codePointLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Checks one atom against its base type and returns it in wire form (numbers, booleans, strings,
+ * ["uuid", s] / ["named-uuid", name]).
+ */
+export function checkAtom(place: Place, base: BaseType, v: unknown, whole: unknown = v): unknown {
+  const bad = (): never => {
+    throw new ValidationError(place.table, place.column, whole, describeBase(base));
+  };
+  switch (base.type) {
+    case 'integer': {
+      let n: number;
+      if (typeof v === 'number') n = v;
+      else if (typeof v === 'bigint') {
+        if (v > BigInt(MAX_SAFE_OVSDB_INTEGER) || v < -BigInt(MAX_SAFE_OVSDB_INTEGER)) {
+          throw new ValidationError(
+            place.table,
+            place.column,
+            whole,
+            `${describeBase(base)} within ±(2^53 − 1) (this library's documented integer limit)`,
+          );
+        }
+        n = Number(v);
+      } else return bad();
+      if (!Number.isInteger(n)) return bad();
+      if (!Number.isSafeInteger(n)) {
+        throw new ValidationError(
+          place.table,
+          place.column,
+          whole,
+          `${describeBase(base)} within ±(2^53 − 1) (this library's documented integer limit)`,
+        );
+      }
+      if (base.minInteger !== undefined && n < base.minInteger) return bad();
+      if (base.maxInteger !== undefined && n > base.maxInteger) return bad();
+      if (base.enum && !base.enum.includes(n)) return bad();
+      return n;
+    }
+    case 'real': {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return bad();
+      if (base.minReal !== undefined && v < base.minReal) return bad();
+      if (base.maxReal !== undefined && v > base.maxReal) return bad();
+      if (base.enum && !base.enum.includes(v)) return bad();
+      return v;
+    }
+    case 'boolean': {
+      if (typeof v !== 'boolean') return bad();
+      if (base.enum && !base.enum.includes(v)) return bad();
+      return v;
+    }
+    case 'string': {
+      if (typeof v !== 'string') return bad();
+      if (base.minLength !== undefined || base.maxLength !== undefined) {
+        const len = codePointLength(v);
+        if (base.minLength !== undefined && len < base.minLength) return bad();
+        if (base.maxLength !== undefined && len > base.maxLength) return bad();
+      }
+      if (base.enum && !base.enum.includes(v)) return bad();
+      return v;
+    }
+    case 'uuid': {
+      if (isRowRef(v)) {
+        if (base.refTable !== undefined && v.table !== base.refTable) {
+          throw new ValidationError(
+            place.table,
+            place.column,
+            whole,
+            `${describeBase(base)}; the named reference "${v.name}" is a ${v.table} row`,
+          );
+        }
+        return ['named-uuid', v.name];
+      }
+      if (!isUuid(v)) return bad();
+      if (base.enum && !base.enum.includes(v)) return bad();
+      return ['uuid', v];
+    }
+  }
+}

@@ -1,0 +1,309 @@
+// The value codec: native JS values ⇄ RFC 7047 §5.1 value notation, converted by the column type.
+//
+// JS shapes (by ColumnSchema.kind):
+//   scalar    atom                               wire: atom
+//   optional  atom | null   (null = no value)     wire: atom, or ["set", []]
+//   set       atom[]        (distinct)            wire: ["set", [...]], or the bare atom for one element
+//   map       Record<string, V> for string/uuid keys, Map<K, V> for integer/real/boolean keys
+//             (encoding accepts both a plain object and a Map)         wire: always ["map", [[k, v], ...]]
+// Atoms: integer and real → number (the server prints 1.0 as 1; only the column type tells them apart),
+// boolean, string, uuid → branded string (Uuid); a RowRef encodes as ["named-uuid", name].
+// Integers are exact up to ±(2^53 − 1) only; see MAX_SAFE_OVSDB_INTEGER.
+
+import { ProtocolError, ValidationError } from './errors.js';
+import { type Atom, type BaseType, type ColumnSchema, describeType, type TableSchema } from './schema.js';
+import { checkAtom, type Place } from './validate.js';
+
+/** How strictly a datum is checked against its column's cardinality. */
+export interface EncodeOptions {
+  /**
+   * Treat `min` as 0, as ovsdb-server does for condition values of `includes`/`excludes` and for the
+   * `insert`/`delete` mutators (ovsdb-condition.c, ovsdb-mutation.c): a subset may be smaller than `min`.
+   */
+  readonly relaxMin?: boolean;
+  /** Lift `max` too (the `delete` mutator may name any number of elements). */
+  readonly relaxMax?: boolean;
+  /** For maps: the value is a set of keys (the `delete` mutator's other form). */
+  readonly keysOnly?: boolean;
+}
+
+const EMPTY_SET: readonly unknown[] = Object.freeze(['set', Object.freeze([])]);
+
+/** Encodes one column value to wire notation, validating it. Throws ValidationError. */
+export function encodeDatum(
+  place: Place,
+  column: ColumnSchema,
+  v: unknown,
+  opts: EncodeOptions = {},
+): unknown {
+  const { type } = column;
+  switch (column.kind) {
+    case 'scalar':
+      if (v === undefined || v === null || Array.isArray(v)) {
+        throw new ValidationError(place.table, place.column, v, describeType(type));
+      }
+      return checkAtom(place, type.key, v);
+    case 'optional':
+      if (v === null || v === undefined) return EMPTY_SET;
+      if (Array.isArray(v)) throw new ValidationError(place.table, place.column, v, describeType(type));
+      return checkAtom(place, type.key, v);
+    case 'set': {
+      if (opts.keysOnly) throw new ValidationError(place.table, place.column, v, describeType(type));
+      const items = v instanceof Set ? [...v] : v;
+      if (!Array.isArray(items)) throw new ValidationError(place.table, place.column, v, describeType(type));
+      checkCount(place, column, v, items.length, opts);
+      const out = items.map((a) => checkAtom(place, type.key, a, v));
+      checkDistinct(place, column, v, out);
+      // RFC 7047 §5.1: a set of exactly one element may be (and by Open vSwitch is) written as the atom.
+      return out.length === 1 ? out[0] : ['set', out];
+    }
+    case 'map': {
+      const vt = type.value as BaseType;
+      if (opts.keysOnly) {
+        const keys = v instanceof Set ? [...v] : v;
+        if (!Array.isArray(keys)) {
+          throw new ValidationError(place.table, place.column, v, `array of keys (${describeType(type)})`);
+        }
+        const out = keys.map((k) => checkAtom(place, type.key, k, v));
+        checkDistinct(place, column, v, out);
+        return out.length === 1 ? out[0] : ['set', out];
+      }
+      let entries: [unknown, unknown][];
+      if (v instanceof Map) entries = [...v.entries()];
+      else if (isPlainObject(v)) entries = Object.entries(v);
+      else throw new ValidationError(place.table, place.column, v, describeType(type));
+      checkCount(place, column, v, entries.length, opts);
+      const pairs = entries.map(([k, val]) => [
+        checkAtom(place, type.key, k, v),
+        checkAtom(place, vt, val, v),
+      ]);
+      checkDistinct(
+        place,
+        column,
+        v,
+        pairs.map((p) => p[0]),
+      );
+      return ['map', pairs];
+    }
+  }
+}
+
+function checkCount(place: Place, column: ColumnSchema, v: unknown, n: number, opts: EncodeOptions): void {
+  const min = opts.relaxMin ? 0 : column.type.min;
+  const max = opts.relaxMax ? Number.POSITIVE_INFINITY : column.type.max;
+  if (n < min || n > max) throw new ValidationError(place.table, place.column, v, describeType(column.type));
+}
+
+function checkDistinct(place: Place, column: ColumnSchema, v: unknown, wireAtoms: unknown[]): void {
+  if (wireAtoms.length < 2) return;
+  const seen = new Set<string>();
+  for (const a of wireAtoms) {
+    const k = typeof a === 'object' ? JSON.stringify(a) : `${typeof a}:${String(a)}`;
+    if (seen.has(k)) {
+      throw new ValidationError(
+        place.table,
+        place.column,
+        v,
+        `${describeType(column.type)} (duplicate ${JSON.stringify(a)})`,
+      );
+    }
+    seen.add(k);
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Encodes a row (an object of column → JS value) to a wire <row>, validating every value. Unknown columns
+ * are errors; `undefined` members are skipped (the column keeps its default, or is left unchanged in an
+ * update). With `forUpdate`, immutable columns and `_uuid`/`_version` are refused.
+ */
+export function encodeRow(
+  table: TableSchema,
+  row: Readonly<Record<string, unknown>>,
+  opts: { forUpdate?: boolean } = {},
+): Record<string, unknown> {
+  if (!isPlainObject(row)) {
+    throw new ValidationError(table.name, '*', row, 'a plain object of column → value');
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(row)) {
+    if (v === undefined) continue;
+    const column = table.columns.get(name);
+    if (!column || name === '_uuid' || name === '_version') {
+      throw new ValidationError(table.name, name, v, unknownColumnHint(table, name));
+    }
+    if (opts.forUpdate && !column.mutable) {
+      throw new ValidationError(
+        table.name,
+        name,
+        v,
+        'no change: the column is immutable (set it at insert only)',
+      );
+    }
+    out[name] = encodeDatum({ table: table.name, column: name }, column, v);
+  }
+  return out;
+}
+
+export function unknownColumnHint(table: TableSchema, name: string): string {
+  const cols = table.userColumns.map((c) => c.name);
+  if (name === '_uuid' || name === '_version') {
+    return `a writable column of ${table.name} ("${name}" is set by the server): ${cols.join(', ')}`;
+  }
+  return `a column of ${table.name}: ${cols.join(', ')}`;
+}
+
+// ---- decoding ----------------------------------------------------------------------------------------
+
+function bad(where: string, what: string, json: unknown): never {
+  throw new ProtocolError(`${where}: cannot decode ${JSON.stringify(json)} as ${what}`);
+}
+
+/** Decodes one wire atom. `where` is used in error messages only. */
+export function decodeAtom(base: BaseType, json: unknown, where = 'value'): Atom {
+  switch (base.type) {
+    case 'integer':
+    case 'real':
+      if (typeof json !== 'number') return bad(where, base.type, json);
+      return json;
+    case 'boolean':
+      if (typeof json !== 'boolean') return bad(where, base.type, json);
+      return json;
+    case 'string':
+      if (typeof json !== 'string') return bad(where, base.type, json);
+      return json;
+    case 'uuid':
+      if (!Array.isArray(json) || json[0] !== 'uuid' || typeof json[1] !== 'string') {
+        return bad(where, 'uuid', json);
+      }
+      return json[1];
+  }
+}
+
+/** The atoms of a set datum (a bare atom or ["set", [...]]); also works for optional and scalar columns. */
+export function decodeElements(column: ColumnSchema, json: unknown, where = column.name): Atom[] {
+  if (Array.isArray(json) && json[0] === 'set') {
+    const items = json[1];
+    if (!Array.isArray(items)) return bad(where, 'set', json);
+    return items.map((a) => decodeAtom(column.type.key, a, where));
+  }
+  return [decodeAtom(column.type.key, json, where)];
+}
+
+/** The key/value pairs of a map datum ["map", [[k, v], ...]]. */
+export function decodePairs(column: ColumnSchema, json: unknown, where = column.name): [Atom, Atom][] {
+  const vt = column.type.value;
+  if (!vt || !Array.isArray(json) || json[0] !== 'map' || !Array.isArray(json[1]))
+    return bad(where, 'map', json);
+  return (json[1] as unknown[]).map((p) => {
+    if (!Array.isArray(p) || p.length !== 2) return bad(where, 'map pair', p);
+    return [decodeAtom(column.type.key, p[0], where), decodeAtom(vt, p[1], where)];
+  });
+}
+
+/** True when map values of this column decode to a Record (string and uuid keys), false for a Map. */
+export function mapUsesRecord(column: ColumnSchema): boolean {
+  return column.type.key.type === 'string' || column.type.key.type === 'uuid';
+}
+
+/** Builds the JS map value from pairs, as decodeDatum does. */
+export function pairsToMap(column: ColumnSchema, pairs: Iterable<readonly [Atom, Atom]>): unknown {
+  // Object.fromEntries defines own properties, so a "__proto__" key stays data.
+  return mapUsesRecord(column) ? Object.fromEntries(pairs) : new Map(pairs);
+}
+
+/** Decodes one column's wire datum to its JS value (see the table at the top of this file). */
+export function decodeDatum(column: ColumnSchema, json: unknown, where = column.name): unknown {
+  switch (column.kind) {
+    case 'scalar': {
+      const items = decodeElements(column, json, where);
+      if (items.length !== 1) return bad(where, 'exactly one value', json);
+      return items[0];
+    }
+    case 'optional': {
+      const items = decodeElements(column, json, where);
+      if (items.length > 1) return bad(where, 'at most one value', json);
+      return items.length ? items[0] : null;
+    }
+    case 'set':
+      return decodeElements(column, json, where);
+    case 'map':
+      return pairsToMap(column, decodePairs(column, json, where));
+  }
+}
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+function defaultAtom(base: BaseType): Atom {
+  switch (base.type) {
+    case 'integer':
+    case 'real':
+      return 0;
+    case 'boolean':
+      return false;
+    case 'string':
+      return '';
+    case 'uuid':
+      return ZERO_UUID;
+  }
+}
+
+/**
+ * The value a column holds when a row does not set it (ovsdb-data.c ovsdb_datum_init_default: `min`
+ * default atoms — 0, 0.0, false, "" or the all-zero uuid — and nothing for min 0). update2 and select with
+ * few columns omit such columns; decodeRow fills them in. A fresh value on every call.
+ */
+export function defaultValue(column: ColumnSchema): unknown {
+  switch (column.kind) {
+    case 'scalar':
+      return defaultAtom(column.type.key);
+    case 'optional':
+      return null;
+    case 'set':
+      return column.type.min === 1 ? [defaultAtom(column.type.key)] : [];
+    case 'map':
+      return pairsToMap(
+        column,
+        column.type.min === 1
+          ? [[defaultAtom(column.type.key), defaultAtom(column.type.value as BaseType)]]
+          : [],
+      );
+  }
+}
+
+export interface DecodeRowOptions {
+  /** Fill columns the wire row omits with their defaults (default true). */
+  readonly fillDefaults?: boolean;
+}
+
+/**
+ * Decodes a wire <row> (select result, update/update2 initial/insert row) to a JS row. Columns the schema
+ * does not know (a newer server) are skipped, so generated models keep working against newer schemas.
+ */
+export function decodeRow(
+  table: TableSchema,
+  wire: unknown,
+  opts: DecodeRowOptions = {},
+): Record<string, unknown> {
+  if (typeof wire !== 'object' || wire === null || Array.isArray(wire)) {
+    throw new ProtocolError(`${table.name}: a row must be a JSON object, got ${JSON.stringify(wire)}`);
+  }
+  const out: Record<string, unknown> = {};
+  const src = wire as Record<string, unknown>;
+  for (const [name, json] of Object.entries(src)) {
+    const column = table.columns.get(name);
+    if (!column) continue;
+    out[name] = decodeDatum(column, json, `${table.name}.${name}`);
+  }
+  if (opts.fillDefaults !== false) {
+    for (const column of table.userColumns) {
+      if (!Object.hasOwn(out, column.name)) out[column.name] = defaultValue(column);
+    }
+  }
+  return out;
+}
