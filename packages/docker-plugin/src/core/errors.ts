@@ -1,0 +1,110 @@
+// Errors of @ovs-container-network/docker-plugin. One root class with a stable `code`; subclasses carry
+// context. The HTTP layer turns every error into `500 {"Err": message}` (moby pkg/plugins: any status but
+// 200 is an error and the body's Err is shown to the user), so messages are written for the user.
+
+export type PluginErrorCode =
+  | 'PLUGIN_ERR_INVALID_OPTION'
+  | 'PLUGIN_ERR_INVALID_REQUEST'
+  | 'PLUGIN_ERR_CONFLICT'
+  | 'PLUGIN_ERR_NOT_FOUND'
+  | 'PLUGIN_ERR_IPAM'
+  | 'PLUGIN_ERR_OVSDB'
+  | 'PLUGIN_ERR_NETLINK'
+  | 'PLUGIN_ERR_WIRING'
+  | 'PLUGIN_ERR_INTERNAL';
+
+export class PluginError extends Error {
+  readonly code: PluginErrorCode;
+  constructor(code: PluginErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A network/endpoint option (`-o k=v`, compose `driver_opts`) or a CLI flag was wrong. */
+export class InvalidOptionError extends PluginError {
+  readonly option: string;
+  readonly value: unknown;
+  readonly allowed: string;
+  constructor(option: string, value: unknown, allowed: string, options?: { cause?: unknown }) {
+    super(
+      'PLUGIN_ERR_INVALID_OPTION',
+      `invalid option ${option}=${show(value)}: expected ${allowed}`,
+      options,
+    );
+    this.option = option;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+/** A request body is not what the Docker plugin API sends (bad JSON, missing or mistyped field). */
+export class InvalidRequestError extends PluginError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PLUGIN_ERR_INVALID_REQUEST', message, options);
+  }
+}
+
+/** The request conflicts with what exists (a VLAN already used on the bridge, an address in use, …). */
+export class ConflictError extends PluginError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PLUGIN_ERR_CONFLICT', message, options);
+  }
+}
+
+export class NotFoundError extends PluginError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PLUGIN_ERR_NOT_FOUND', message, options);
+  }
+}
+
+export class IpamError extends PluginError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PLUGIN_ERR_IPAM', message, options);
+  }
+}
+
+/** OVSDB refused or failed a transaction; `cause` is the ovsdb package's error. */
+export class OvsdbFailure extends PluginError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PLUGIN_ERR_OVSDB', message, options);
+  }
+}
+
+/** A kernel (rtnetlink/ethtool) operation failed; `cause` is the netlink package's error. */
+export class NetlinkFailure extends PluginError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PLUGIN_ERR_NETLINK', message, options);
+  }
+}
+
+/** Wiring an endpoint failed; whatever was created was rolled back (`rollbackErrors` lists what was not). */
+export class WiringError extends PluginError {
+  readonly rollbackErrors: readonly unknown[];
+  constructor(message: string, options: { cause?: unknown; rollbackErrors?: readonly unknown[] } = {}) {
+    super('PLUGIN_ERR_WIRING', message, options.cause === undefined ? {} : { cause: options.cause });
+    this.rollbackErrors = options.rollbackErrors ?? [];
+  }
+}
+
+export function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** The message of any thrown value, with the causes chained (`a: b: c`) so the user sees the root cause. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let i = 0; i < 4 && cur !== undefined && cur !== null; i++) {
+    const msg = cur instanceof Error ? cur.message : String(cur);
+    if (!parts.some((p) => p.includes(msg))) parts.push(msg);
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return parts.join(': ');
+}
