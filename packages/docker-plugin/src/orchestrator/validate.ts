@@ -1,0 +1,286 @@
+// Validation of orchestrator requests before anything is touched: every error names the field, the value
+// and what is allowed, and a rejected request changes nothing.
+import { isIP } from 'node:net';
+import { OrchestratorArgumentError } from './errors.js';
+import type { AttachRequest, AttachTarget, RouteSpec, VlanSetting } from './types.js';
+
+/** Interface names are at most IFNAMSIZ-1 = 15 bytes, and the kernel refuses '/', ':' and whitespace. */
+export function checkIfname(field: string, value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    Buffer.byteLength(value) > 15 ||
+    value === '.' ||
+    value === '..' ||
+    /[/:\s]/.test(value)
+  )
+    throw new OrchestratorArgumentError(
+      field,
+      value,
+      'an interface name of 1..15 bytes without "/", ":" or whitespace',
+    );
+  return value;
+}
+
+/** OVS bridge names become the bridge's internal interface name: the same rule as an interface name. */
+export function checkBridge(value: unknown, field = 'bridge'): string {
+  return checkIfname(field, value);
+}
+
+export function checkVlan(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 4095)
+    throw new OrchestratorArgumentError(field, value, 'an integer VLAN id 0..4095 (Port.tag)');
+  return value;
+}
+
+export function checkTrunks(field: string, value: unknown): number[] {
+  if (!Array.isArray(value) || value.length === 0)
+    throw new OrchestratorArgumentError(field, value, 'a non-empty array of VLAN ids 0..4095');
+  const out = value.map((v, i) => checkVlan(`${field}[${i}]`, v));
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+export function checkMtu(value: unknown, field = 'mtu'): number {
+  // 68 is IPv4's minimum (RFC 791); the veth driver's maximum is 65535.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 68 || value > 65535)
+    throw new OrchestratorArgumentError(field, value, 'an integer 68..65535');
+  return value;
+}
+
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+export function checkMac(value: unknown, field = 'mac'): string {
+  if (typeof value !== 'string' || !MAC.test(value))
+    throw new OrchestratorArgumentError(field, value, 'a MAC address like 02:42:ac:11:00:02');
+  const first = Number.parseInt(value.slice(0, 2), 16);
+  // Bit 0 of the first octet marks multicast (IEEE 802); an interface needs a unicast address.
+  if (first & 1) throw new OrchestratorArgumentError(field, value, 'a unicast MAC (first octet even)');
+  if (/^(00:){5}00$/.test(value)) throw new OrchestratorArgumentError(field, value, 'a non-zero MAC');
+  return value.toLowerCase();
+}
+
+/** An address in CIDR form; returns its family. */
+export function checkCidr(field: string, value: unknown): { address: string; prefix: number; family: 4 | 6 } {
+  const allowed = 'an address in CIDR form, e.g. 10.0.0.2/24 or fd00::2/64';
+  if (typeof value !== 'string') throw new OrchestratorArgumentError(field, value, allowed);
+  const slash = value.indexOf('/');
+  if (slash < 0) throw new OrchestratorArgumentError(field, value, allowed);
+  const address = value.slice(0, slash);
+  const lenText = value.slice(slash + 1);
+  const family = isIP(address);
+  if (family !== 4 && family !== 6) throw new OrchestratorArgumentError(field, value, allowed);
+  const max = family === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max)
+    throw new OrchestratorArgumentError(field, value, `${allowed}; the prefix length is 0..${max}`);
+  return { address, prefix: Number(lenText), family };
+}
+
+export function checkIp(field: string, value: unknown, family?: 4 | 6): string {
+  const f = typeof value === 'string' ? isIP(value) : 0;
+  if (f === 0 || (family !== undefined && f !== family))
+    throw new OrchestratorArgumentError(
+      field,
+      value,
+      family === 6 ? 'an IPv6 address' : family === 4 ? 'an IPv4 address' : 'an IPv4 or IPv6 address',
+    );
+  return value as string;
+}
+
+export function checkRoute(field: string, value: unknown): RouteSpec {
+  if (typeof value !== 'object' || value === null)
+    throw new OrchestratorArgumentError(field, value, 'an object {destination, via?}');
+  const r = value as { destination?: unknown; via?: unknown };
+  let family: 4 | 6 | undefined;
+  if (r.destination !== 'default') family = checkCidr(`${field}.destination`, r.destination).family;
+  if (r.via === undefined) {
+    if (r.destination === 'default')
+      throw new OrchestratorArgumentError(`${field}.via`, r.via, 'a next hop for a default route');
+    return { destination: r.destination as string };
+  }
+  const via = checkIp(`${field}.via`, r.via, family);
+  return { destination: r.destination as string, via };
+}
+
+const RESERVED_IDS = new Set(['container_id', 'container_iface']);
+
+export function checkExternalIds(value: unknown, field = 'externalIds'): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new OrchestratorArgumentError(field, value, 'an object of string keys to string values');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k.length === 0) throw new OrchestratorArgumentError(field, k, 'non-empty keys');
+    if (RESERVED_IDS.has(k))
+      throw new OrchestratorArgumentError(
+        `${field}.${k}`,
+        v,
+        'no value: container_id and container_iface are set from containerId and ifname',
+      );
+    if (typeof v !== 'string') throw new OrchestratorArgumentError(`${field}.${k}`, v, 'a string');
+    out[k] = v;
+  }
+  return out;
+}
+
+export function checkContainerId(value: unknown, field = 'containerId'): string {
+  // Recorded in external_ids and matched by ovs-docker's `find interface external_ids:container_id=…`,
+  // whose shell word-splitting breaks on whitespace.
+  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || /\s/.test(value))
+    throw new OrchestratorArgumentError(
+      field,
+      value,
+      'a non-empty string of at most 255 characters without whitespace',
+    );
+  return value;
+}
+
+export function checkTarget(value: unknown, field = 'target'): AttachTarget {
+  const allowed = 'exactly one of {pid: number}, {netns: string}, {container: string}';
+  if (typeof value !== 'object' || value === null) throw new OrchestratorArgumentError(field, value, allowed);
+  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+  if (keys.length !== 1) throw new OrchestratorArgumentError(field, value, allowed);
+  const t = value as { pid?: unknown; netns?: unknown; container?: unknown };
+  if (keys[0] === 'pid') {
+    if (typeof t.pid !== 'number' || !Number.isInteger(t.pid) || t.pid <= 0)
+      throw new OrchestratorArgumentError(`${field}.pid`, t.pid, 'a positive integer process id');
+    return { pid: t.pid };
+  }
+  if (keys[0] === 'netns') {
+    if (typeof t.netns !== 'string' || t.netns.length === 0 || t.netns.includes('\0'))
+      throw new OrchestratorArgumentError(
+        `${field}.netns`,
+        t.netns,
+        'a namespace file path (/run/netns/NAME, /proc/PID/ns/net) or a name under /run/netns',
+      );
+    if (!t.netns.startsWith('/') && (t.netns.includes('/') || t.netns === '.' || t.netns === '..'))
+      throw new OrchestratorArgumentError(
+        `${field}.netns`,
+        t.netns,
+        'an absolute path, or a bare name (no "/") under /run/netns',
+      );
+    return { netns: t.netns };
+  }
+  if (keys[0] === 'container') {
+    if (typeof t.container !== 'string' || !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/.test(t.container))
+      throw new OrchestratorArgumentError(
+        `${field}.container`,
+        t.container,
+        'a Docker container id, id prefix or name: letters, digits, _ . -',
+      );
+    return { container: t.container };
+  }
+  throw new OrchestratorArgumentError(field, value, allowed);
+}
+
+/** The namespace file of a target that needs no Docker lookup. */
+export function netnsPathOf(target: { pid: number } | { netns: string }): string {
+  if ('pid' in target) return `/proc/${target.pid}/ns/net`;
+  return target.netns.startsWith('/') ? target.netns : `/run/netns/${target.netns}`;
+}
+
+/** The `container_id` recorded for a target when the caller gives none (ovs-docker records the ref as given). */
+export function defaultContainerId(target: AttachTarget): string {
+  if ('container' in target) return target.container.replace(/^\//, '');
+  if ('pid' in target) return `pid:${target.pid}`;
+  return netnsPathOf(target);
+}
+
+export interface NormalizedAttach {
+  bridge: string;
+  target: AttachTarget;
+  ifname: string;
+  containerId: string;
+  addresses: { cidr: string; address: string; prefix: number; family: 4 | 6 }[];
+  mac: string | undefined;
+  mtu: number | undefined;
+  gateway: string | undefined;
+  gateway6: string | undefined;
+  routes: RouteSpec[];
+  vlan: number | undefined;
+  trunks: number[];
+  externalIds: Record<string, string>;
+  txChecksumOffload: boolean;
+}
+
+const ATTACH_KEYS = new Set([
+  'bridge',
+  'target',
+  'ifname',
+  'containerId',
+  'addresses',
+  'mac',
+  'mtu',
+  'gateway',
+  'gateway6',
+  'routes',
+  'vlan',
+  'trunks',
+  'externalIds',
+  'txChecksumOffload',
+  'signal',
+]);
+
+/** Checks a whole attach request and returns it normalized. Throws OrchestratorArgumentError. */
+export function normalizeAttach(req: AttachRequest): NormalizedAttach {
+  if (typeof req !== 'object' || req === null)
+    throw new OrchestratorArgumentError('request', req, 'an object {bridge, target, ifname, …}');
+  for (const k of Object.keys(req))
+    if (!ATTACH_KEYS.has(k))
+      throw new OrchestratorArgumentError('request', k, `a known field: ${[...ATTACH_KEYS].join(', ')}`);
+  const bridge = checkBridge(req.bridge);
+  const target = checkTarget(req.target);
+  const ifname = checkIfname('ifname', req.ifname);
+  const containerId =
+    req.containerId === undefined ? defaultContainerId(target) : checkContainerId(req.containerId);
+  if (req.addresses !== undefined && !Array.isArray(req.addresses))
+    throw new OrchestratorArgumentError('addresses', req.addresses, 'an array of CIDR strings');
+  const addresses = (req.addresses ?? []).map((a, i) => ({ cidr: a, ...checkCidr(`addresses[${i}]`, a) }));
+  const mac = req.mac === undefined ? undefined : checkMac(req.mac);
+  const mtu = req.mtu === undefined ? undefined : checkMtu(req.mtu);
+  const gateway = req.gateway === undefined ? undefined : checkIp('gateway', req.gateway, 4);
+  const gateway6 = req.gateway6 === undefined ? undefined : checkIp('gateway6', req.gateway6, 6);
+  if (req.routes !== undefined && !Array.isArray(req.routes))
+    throw new OrchestratorArgumentError('routes', req.routes, 'an array of {destination, via?}');
+  const routes = (req.routes ?? []).map((r, i) => checkRoute(`routes[${i}]`, r));
+  if (req.vlan !== undefined && req.trunks !== undefined)
+    throw new OrchestratorArgumentError(
+      'trunks',
+      req.trunks,
+      'nothing when vlan is set: a port is access or trunk',
+    );
+  const vlan = req.vlan === undefined ? undefined : checkVlan('vlan', req.vlan);
+  const trunks = req.trunks === undefined ? [] : checkTrunks('trunks', req.trunks);
+  const externalIds = req.externalIds === undefined ? {} : checkExternalIds(req.externalIds);
+  if (req.txChecksumOffload !== undefined && typeof req.txChecksumOffload !== 'boolean')
+    throw new OrchestratorArgumentError('txChecksumOffload', req.txChecksumOffload, 'a boolean');
+  return {
+    bridge,
+    target,
+    ifname,
+    containerId,
+    addresses,
+    mac,
+    mtu,
+    gateway,
+    gateway6,
+    routes,
+    vlan,
+    trunks,
+    externalIds,
+    txChecksumOffload: req.txChecksumOffload ?? false,
+  };
+}
+
+export function checkVlanSetting(value: unknown): VlanSetting {
+  if (typeof value === 'number') return { vlan: checkVlan('vlan', value) };
+  if (typeof value === 'object' && value !== null) {
+    const v = value as { vlan?: unknown; trunks?: unknown };
+    if ('vlan' in v && !('trunks' in v))
+      return v.vlan === null ? { vlan: null } : { vlan: checkVlan('vlan', v.vlan) };
+    if ('trunks' in v && !('vlan' in v)) return { trunks: checkTrunks('trunks', v.trunks) };
+  }
+  throw new OrchestratorArgumentError(
+    'vlan',
+    value,
+    'a VLAN id 0..4095, {vlan: id | null} or {trunks: [ids]}',
+  );
+}
