@@ -1,1 +1,32 @@
-export const VERSION = '0.1.0';
+// Public surface of @ovs-container-network/netlink: rtnetlink (links, veth pairs, addresses, routes, rules,
+// link events) in any network namespace, named namespaces, TX checksum offload — without spawning `ip`.
+export {
+  errnoName,
+  isErrno,
+  type KernelErrorContext,
+  NetlinkError,
+  type NetlinkErrorCode,
+  NetlinkInvalidArgumentError,
+  NetlinkKernelError,
+} from './errors.js';
+export { LinkWatcher } from './events.js';
+export { type HandleOptions, NetlinkHandle, openHandle } from './handle.js';
+export { type Cidr, type Family, formatIp, type IpBytes, parseCidr, parseIp } from './ip.js';
+export { createNetns, deleteNetns, listNetns, NETNS_RUN_DIR, type NetnsRef } from './netns.js';
+export type {
+  Address,
+  AddressOptions,
+  Link,
+  LinkChanges,
+  LinkEvent,
+  NetnsTarget,
+  Route,
+  RouteSpec,
+  Rule,
+  RuleSpec,
+  VethOptions,
+  VethPair,
+  VethPeerOptions,
+} from './types.js';
+export { formatMac, IFNAME_MAX_BYTES, parseMac, validateIfname, validateNetnsName } from './validate.js';
+export type { RouteType, RuleAction } from './wire.js';

@@ -1,0 +1,375 @@
+// ocn_netlink: the few system calls JavaScript cannot make, for @ovs-container-network/netlink.
+//
+//   callInNetns(fd, fn)      setns(fd, CLONE_NEWNET) on the calling (main) thread, call fn synchronously,
+//                            setns back. Sockets created inside fn belong to the target namespace for their
+//                            whole life (a socket's namespace is fixed at socket(2)); this is what Go
+//                            netlink's NewHandleAt does. setns(2) affects only the calling thread, so libuv's
+//                            pool threads never see the switch, and nothing can run on this thread between
+//                            the two setns calls because fn is synchronous.
+//   inetSocket()             AF_INET datagram socket for SIOCETHTOOL, in the calling thread's namespace.
+//   routeSocket()            blocking NETLINK_ROUTE socket for nlTransact, in the calling thread's namespace.
+//   nlTransact(fd, msg)      sendmsg + wait for the kernel's ACK on a pool thread (Promise of errno, 0 = ok).
+//                            RTM_DELLINK runs synchronously inside sendmsg and waits for an RCU grace period
+//                            (synchronize_net, ~16 ms): done on the main thread it stalls the event loop.
+//   txChecksum(sock, ifname[, on])  ETHTOOL_GTXCSUM / ETHTOOL_STXCSUM. The kernel maps STXCSUM to the whole
+//                            checksum feature mask (NETIF_F_CSUM_MASK | FCOE_CRC | SCTP_CRC), exactly what
+//                            `ethtool -K IF tx off` changes (net/ethtool/ioctl.c, ethtool_get_feature_mask).
+//   netnsAdd(dir, name) / netnsDelete(dir, name)   what `ip netns add/del` do (iproute2 ip/ipnetns.c).
+//   closeFd(fd)
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/netlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <node_api.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define CHECK(call)                                                                                          \
+  do {                                                                                                       \
+    if ((call) != napi_ok) return NULL;                                                                      \
+  } while (0)
+
+// Throws Error{message, errno, syscall}; the JavaScript side maps errno to its name and its own error class.
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", syscall, strerror(err));
+  napi_value m, e, n, s;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_error(env, NULL, m, &e);
+  napi_create_int32(env, err, &n);
+  napi_set_named_property(env, e, "errno", n);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &s);
+  napi_set_named_property(env, e, "syscall", s);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+static int get_int(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+
+static int get_str(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return 0;
+  return len < size - 1;
+}
+
+static napi_value make_int(napi_env env, int32_t v) {
+  napi_value r;
+  napi_create_int32(env, v, &r);
+  return r;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value r;
+  napi_get_undefined(env, &r);
+  return r;
+}
+
+// ---- callInNetns(fd, fn) ----------------------------------------------------------------------------------
+static napi_value CallInNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  int32_t fd;
+  if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_type(env, "callInNetns(fd, fn): fd must be a number");
+  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (orig < 0) return throw_errno(env, errno, "open /proc/thread-self/ns/net");
+  if (setns(fd, CLONE_NEWNET) != 0) {
+    int err = errno;
+    close(orig);
+    return throw_errno(env, err, "setns");
+  }
+  napi_value result = NULL;
+  napi_status st = napi_call_function(env, self, argv[1], 0, NULL, &result);
+  if (setns(orig, CLONE_NEWNET) != 0) {
+    // Continuing on the main thread in the wrong namespace would silently misdirect every later socket.
+    napi_fatal_error("ocn_netlink.callInNetns", NAPI_AUTO_LENGTH, "setns back to the original namespace failed",
+                     NAPI_AUTO_LENGTH);
+  }
+  close(orig);
+  if (st != napi_ok) return NULL;  // fn threw: the exception is pending and propagates
+  return result;
+}
+
+// ---- sockets -----------------------------------------------------------------------------------------------
+static napi_value InetSocket(napi_env env, napi_callback_info info) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket(AF_INET)");
+  return make_int(env, fd);
+}
+
+static napi_value RouteSocket(napi_env env, napi_callback_info info) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return throw_errno(env, errno, "socket(AF_NETLINK)");
+  struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "bind(AF_NETLINK)");
+  }
+  // A kernel that never answers must not pin a pool thread forever.
+  struct timeval tv = {.tv_sec = 30, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return make_int(env, fd);
+}
+
+static napi_value CloseFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || !get_int(env, argv[0], &fd)) return throw_type(env, "closeFd(fd): fd must be a number");
+  if (close(fd) != 0) return throw_errno(env, errno, "close");
+  return undefined(env);
+}
+
+// ---- nlTransact(fd, msg): Promise<number> ------------------------------------------------------------------
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref buf_ref;
+  int fd;
+  void *data;
+  size_t len;
+  int result;  // 0, or a positive errno from the kernel's NLMSG_ERROR
+  int sys_err; // a positive errno from sendmsg/recv
+  const char *sys_call;
+} transact_t;
+
+static void transact_execute(napi_env env, void *p) {
+  transact_t *t = p;
+  if (t->len < sizeof(struct nlmsghdr)) {
+    t->sys_err = EINVAL;
+    t->sys_call = "nlTransact";
+    return;
+  }
+  uint32_t seq = ((struct nlmsghdr *)t->data)->nlmsg_seq;
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  if (sendto(t->fd, t->data, t->len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+    t->sys_err = errno;
+    t->sys_call = "sendto";
+    return;
+  }
+  char buf[16384] __attribute__((aligned(4)));
+  for (;;) {
+    ssize_t n = recv(t->fd, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      t->sys_err = errno;
+      t->sys_call = "recv";
+      return;
+    }
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != seq) continue;  // a stale answer to an earlier, timed-out request
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        struct nlmsgerr *e = NLMSG_DATA(h);
+        t->result = -e->error;
+        return;
+      }
+      if (h->nlmsg_type == NLMSG_DONE) return;
+    }
+  }
+}
+
+static void transact_complete(napi_env env, napi_status status, void *p) {
+  transact_t *t = p;
+  napi_value v;
+  if (t->sys_err) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: %s", t->sys_call, strerror(t->sys_err));
+    napi_value m, n, s;
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+    napi_create_error(env, NULL, m, &v);
+    napi_create_int32(env, t->sys_err, &n);
+    napi_set_named_property(env, v, "errno", n);
+    napi_create_string_utf8(env, t->sys_call, NAPI_AUTO_LENGTH, &s);
+    napi_set_named_property(env, v, "syscall", s);
+    napi_reject_deferred(env, t->deferred, v);
+  } else {
+    napi_create_int32(env, t->result, &v);
+    napi_resolve_deferred(env, t->deferred, v);
+  }
+  napi_delete_reference(env, t->buf_ref);
+  napi_delete_async_work(env, t->work);
+  free(t);
+}
+
+static napi_value NlTransact(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  bool is_buf = false;
+  if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_type(env, "nlTransact(fd, msg): fd must be a number");
+  napi_is_buffer(env, argv[1], &is_buf);
+  if (!is_buf) return throw_type(env, "nlTransact(fd, msg): msg must be a Buffer");
+  transact_t *t = calloc(1, sizeof *t);
+  if (!t) return throw_errno(env, ENOMEM, "calloc");
+  t->fd = fd;
+  CHECK(napi_get_buffer_info(env, argv[1], &t->data, &t->len));
+  CHECK(napi_create_reference(env, argv[1], 1, &t->buf_ref));
+  napi_value promise, name;
+  CHECK(napi_create_promise(env, &t->deferred, &promise));
+  napi_create_string_utf8(env, "ocn_netlink.nlTransact", NAPI_AUTO_LENGTH, &name);
+  CHECK(napi_create_async_work(env, NULL, name, transact_execute, transact_complete, t, &t->work));
+  CHECK(napi_queue_async_work(env, t->work));
+  return promise;
+}
+
+// ---- txChecksum(sock, ifname[, on]) ------------------------------------------------------------------------
+static napi_value TxChecksum(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  char name[IFNAMSIZ + 1];
+  if (argc < 2 || !get_int(env, argv[0], &fd) || !get_str(env, argv[1], name, sizeof name))
+    return throw_type(env, "txChecksum(sock, ifname[, on]): bad arguments");
+  struct ethtool_value ev = {0};
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, strlen(name));  // get_str guarantees strlen(name) < IFNAMSIZ
+  ifr.ifr_data = (void *)&ev;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 3) napi_typeof(env, argv[2], &t);
+  if (t == napi_boolean) {
+    bool on;
+    napi_get_value_bool(env, argv[2], &on);
+    ev.cmd = ETHTOOL_STXCSUM;
+    ev.data = on ? 1 : 0;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) != 0) return throw_errno(env, errno, "ioctl(SIOCETHTOOL, ETHTOOL_STXCSUM)");
+  }
+  ev.cmd = ETHTOOL_GTXCSUM;
+  ev.data = 0;
+  if (ioctl(fd, SIOCETHTOOL, &ifr) != 0) return throw_errno(env, errno, "ioctl(SIOCETHTOOL, ETHTOOL_GTXCSUM)");
+  napi_value r;
+  napi_get_boolean(env, ev.data != 0, &r);
+  return r;
+}
+
+// ---- named namespaces (iproute2 ip/ipnetns.c) --------------------------------------------------------------
+// /run/netns is made a shared mount point (bind-mounted onto itself first if it is not a mount point yet), so
+// namespace mounts propagate to other mount namespaces, as `ip netns add` does.
+static int prepare_dir(const char *dir, const char **fail) {
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    *fail = "mkdir";
+    return errno;
+  }
+  for (int made = 0;; made = 1) {
+    if (mount("", dir, "none", MS_SHARED | MS_REC, NULL) == 0) return 0;
+    if (errno != EINVAL || made) {
+      *fail = "mount(MS_SHARED)";
+      return errno;
+    }
+    if (mount(dir, dir, "none", MS_BIND | MS_REC, NULL) != 0) {
+      *fail = "mount(MS_BIND) of the netns directory";
+      return errno;
+    }
+  }
+}
+
+typedef struct {
+  const char *path;
+  int err;
+  const char *fail;
+} netns_add_t;
+
+// Runs on a thread of its own: unshare(CLONE_NEWNET) moves only this thread into a fresh namespace, which is
+// then pinned by bind-mounting /proc/self/task/TID/ns/net onto the target file. The thread then exits; the
+// process's other threads never leave their namespace.
+static void *netns_add_thread(void *p) {
+  netns_add_t *a = p;
+  if (unshare(CLONE_NEWNET) != 0) {
+    a->err = errno;
+    a->fail = "unshare(CLONE_NEWNET)";
+    return NULL;
+  }
+  char src[64];
+  snprintf(src, sizeof src, "/proc/self/task/%ld/ns/net", (long)syscall(SYS_gettid));
+  if (mount(src, a->path, "none", MS_BIND, NULL) != 0) {
+    a->err = errno;
+    a->fail = "mount(MS_BIND)";
+  }
+  return NULL;
+}
+
+static napi_value NetnsAdd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char dir[256], name[256], path[520];
+  if (argc < 2 || !get_str(env, argv[0], dir, sizeof dir) || !get_str(env, argv[1], name, sizeof name))
+    return throw_type(env, "netnsAdd(dir, name): bad arguments");
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  const char *fail = NULL;
+  int err = prepare_dir(dir, &fail);
+  if (err) return throw_errno(env, err, fail);
+  int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "open(O_CREAT|O_EXCL) of the netns file");
+  close(fd);
+  netns_add_t a = {.path = path, .err = 0, .fail = NULL};
+  pthread_t th;
+  int perr = pthread_create(&th, NULL, netns_add_thread, &a);
+  if (perr != 0) {
+    a.err = perr;
+    a.fail = "pthread_create";
+  } else {
+    pthread_join(th, NULL);
+  }
+  if (a.err) {
+    unlink(path);
+    return throw_errno(env, a.err, a.fail);
+  }
+  return undefined(env);
+}
+
+static napi_value NetnsDelete(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char dir[256], name[256], path[520];
+  if (argc < 2 || !get_str(env, argv[0], dir, sizeof dir) || !get_str(env, argv[1], name, sizeof name))
+    return throw_type(env, "netnsDelete(dir, name): bad arguments");
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  // Lazy unmount (MNT_DETACH): the namespace lives on while processes or open fds still hold it.
+  if (umount2(path, MNT_DETACH) != 0 && errno != EINVAL) return throw_errno(env, errno, "umount2");
+  if (unlink(path) != 0) return throw_errno(env, errno, "unlink");
+  return undefined(env);
+}
+
+// ---- module ------------------------------------------------------------------------------------------------
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"callInNetns", NULL, CallInNetns, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"inetSocket", NULL, InetSocket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"routeSocket", NULL, RouteSocket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"nlTransact", NULL, NlTransact, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"txChecksum", NULL, TxChecksum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netnsAdd", NULL, NetnsAdd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netnsDelete", NULL, NetnsDelete, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,893 @@
+import { createNetlink, type NetlinkMessage, type NetlinkSocket } from 'netlink';
+import {
+  type KernelErrorContext,
+  NetlinkError,
+  NetlinkInvalidArgumentError,
+  NetlinkKernelError,
+  toNetlinkError,
+} from './errors.js';
+import { LinkWatcher } from './events.js';
+import {
+  AF_INET,
+  AF_INET6,
+  afOf,
+  type Cidr,
+  type Family,
+  formatIp,
+  ipv4Broadcast,
+  parseCidr,
+  parseIp,
+} from './ip.js';
+import { native } from './native.js';
+import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd } from './netns.js';
+import type {
+  Address,
+  AddressOptions,
+  Link,
+  LinkChanges,
+  NetnsTarget,
+  Route,
+  RouteSpec,
+  Rule,
+  RuleSpec,
+  VethOptions,
+  VethPair,
+} from './types.js';
+import { formatMac, parseMac, validateIfname, validateMtu, validateU32 } from './validate.js';
+import {
+  addressPayload,
+  attrString,
+  attrU32Value,
+  decodeAddressMessage,
+  decodeLinkMessage,
+  decodeRouteMessage,
+  deleteGroupPayload,
+  errorOf,
+  FRA,
+  IFA,
+  IFA_F,
+  IFF_LOWER_UP,
+  IFF_UP,
+  IFLA,
+  ifaddrmsg,
+  ifinfomsg,
+  type LinkAttrSpec,
+  linkSelector,
+  NLM_F,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  newVethPayload,
+  nlmsg,
+  OPER_STATES,
+  ROUTE_TYPES,
+  RT_SCOPE,
+  RT_TABLE,
+  RTA,
+  RTM,
+  RTNH_F_ONLINK,
+  RTPROT,
+  RULE_ACTIONS,
+  type RuleAction,
+  routePayload,
+  rtmsg,
+  rulePayload,
+  setLinkPayload,
+} from './wire.js';
+
+export interface HandleOptions {
+  /** How long to wait for the kernel's answer to one request (default 15000 ms). */
+  timeoutMs?: number;
+}
+
+/** Requests in flight on one socket; more wait. Keeps ACKs well inside the socket's receive buffer. */
+const MAX_IN_FLIGHT = 64;
+
+const CREATE_EXCL = NLM_F.CREATE | NLM_F.EXCL;
+
+/**
+ * rtnetlink in one network namespace. The sockets are opened inside the namespace (setns in, socket, setns
+ * back, synchronously on the main thread), so every request — links, addresses, routes, rules, ethtool —
+ * acts there, like Go netlink's `NewHandleAt`. Requests may be issued concurrently; dumps run alone on the
+ * socket (the kernel allows one dump per socket at a time, and dump parts must not interleave with ACKs).
+ * Link deletion goes through a second, blocking socket on a libuv pool thread: RTM_DELLINK runs inside
+ * sendmsg and waits for an RCU grace period (~16 ms), which would otherwise stall the event loop.
+ */
+export class NetlinkHandle implements NetnsTarget {
+  /** Where this handle works: `'host'`, a namespace name, a path, `pid N` or `fd N`. */
+  readonly netns: string;
+  readonly #ns: NetnsFd;
+  readonly #sock: NetlinkSocket;
+  readonly #routeFd: number;
+  readonly #inetFd: number;
+  readonly #timeoutMs: number;
+  readonly #isHost: boolean;
+  #closed = false;
+  #active = 0;
+  #exclusive = false;
+  readonly #waiting: { exclusive: boolean; go: () => void }[] = [];
+  #blockingChain: Promise<unknown> = Promise.resolve();
+  #blockingSeq = 1;
+
+  private constructor(
+    ns: NetnsFd,
+    isHost: boolean,
+    sock: NetlinkSocket,
+    routeFd: number,
+    inetFd: number,
+    timeoutMs: number,
+  ) {
+    this.netns = ns.description;
+    this.#isHost = isHost;
+    this.#ns = ns;
+    this.#sock = sock;
+    this.#routeFd = routeFd;
+    this.#inetFd = inetFd;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Opens a handle in a namespace (default: the host's). A missing namespace throws a
+   * {@link NetlinkKernelError} with errno `ENOENT`. The handle keeps the namespace alive until `close()`.
+   */
+  static open(ns: NetnsRef = 'host', options: HandleOptions = {}): NetlinkHandle {
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+      throw new NetlinkInvalidArgumentError(
+        'timeoutMs',
+        options.timeoutMs,
+        'a positive integer (milliseconds)',
+      );
+    }
+    const nsFd = openNetnsFd(ns, 'openHandle');
+    const addon = native();
+    let sock: NetlinkSocket | undefined;
+    let routeFd = -1;
+    let inetFd = -1;
+    const make = (): void => {
+      sock = createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
+      routeFd = addon.routeSocket();
+      inetFd = addon.inetSocket();
+    };
+    try {
+      if (ns === 'host') make();
+      else addon.callInNetns(nsFd.fd, make);
+    } catch (err) {
+      sock?.close();
+      if (routeFd >= 0) addon.closeFd(routeFd);
+      if (inetFd >= 0) addon.closeFd(inetFd);
+      closeNetnsFd(nsFd);
+      throw toNetlinkError(err, { operation: 'openHandle', netns: nsFd.description });
+    }
+    if (sock === undefined) throw new NetlinkError('NETLINK_ERR_NATIVE', 'openHandle: no socket was created');
+    return new NetlinkHandle(nsFd, ns === 'host', sock, routeFd, inetFd, timeoutMs);
+  }
+
+  /** The open namespace fd (valid until `close()`); usable as a move target in `setLink({netns})`. */
+  get netnsFd(): number {
+    this.#ensureOpen('netnsFd');
+    return this.#ns.fd;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the sockets and releases the namespace. Pending deletions finish first. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sock.close();
+    const addon = native();
+    addon.closeFd(this.#inetFd);
+    const routeFd = this.#routeFd;
+    const ns = this.#ns;
+    // The blocking socket is in use on a pool thread until the chain settles; only then may its fd go.
+    void this.#blockingChain.finally(() => {
+      addon.closeFd(routeFd);
+      closeNetnsFd(ns);
+    });
+  }
+
+  // ---- links -------------------------------------------------------------------------------------------
+
+  /** All links of the namespace. */
+  async listLinks(): Promise<Link[]> {
+    const msgs = await this.#request(RTM.GETLINK, ifinfomsg(), NLM_F.DUMP, { operation: 'listLinks' });
+    return msgs.filter((m) => m.type === RTM.NEWLINK).map((m) => toLink(m.data));
+  }
+
+  /** One link by name or ifindex; ENODEV when there is none. */
+  async getLink(link: string | number): Promise<Link> {
+    const sel = selector(link, 'link');
+    const ctx = { operation: 'getLink', ifname: String(link) };
+    const msgs = await this.#request(RTM.GETLINK, linkSelector(sel), 0, ctx);
+    const m = msgs.find((x) => x.type === RTM.NEWLINK);
+    if (m === undefined) throw new NetlinkKernelError(19 /* ENODEV */, this.#ctx(ctx));
+    return toLink(m.data);
+  }
+
+  /** One link by name or ifindex, or undefined when there is none. */
+  async findLink(link: string | number): Promise<Link | undefined> {
+    try {
+      return await this.getLink(link);
+    } catch (err) {
+      if (err instanceof NetlinkKernelError && err.errno === 'ENODEV') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a veth pair in one RTM_NEWLINK (CREATE|EXCL): this end in the handle's namespace, the peer
+   * directly in `peer.netns` when given. Then, if asked, sets TX checksum offload and brings the peer up; if
+   * any of that fails the pair is deleted again and the error rethrown. EEXIST when a name is taken.
+   */
+  async createVeth(o: VethOptions): Promise<VethPair> {
+    const name = validateIfname(o?.name, 'name');
+    if (typeof o.peer !== 'object' || o.peer === null) {
+      throw new NetlinkInvalidArgumentError('peer', o.peer, '{name, netns?, mtu?, mac?, up?, group?}');
+    }
+    const peerName = validateIfname(o.peer.name, 'peer.name');
+    const host: LinkAttrSpec & { up?: boolean } = { name, ...linkSpec(o, '') };
+    if (o.up !== undefined) host.up = o.up;
+    const peer: LinkAttrSpec = { name: peerName, ...linkSpec(o.peer, 'peer.') };
+    if (peer.mtu === undefined && host.mtu !== undefined) peer.mtu = host.mtu;
+    const ctx = { operation: 'createVeth', ifname: name };
+    this.#ensureOpen(ctx.operation);
+
+    const peerTarget = o.peer.netns === undefined ? undefined : resolveTarget(o.peer.netns, ctx.operation);
+    if (peerTarget !== undefined) peer.netnsFd = peerTarget.fd.fd;
+    let tempPeerHandle: NetlinkHandle | undefined;
+    try {
+      await this.#request(RTM.NEWLINK, newVethPayload(host, peer), CREATE_EXCL, ctx);
+      try {
+        const created = await this.getLink(name);
+        if (o.txChecksum !== undefined) this.setTxChecksum(name, o.txChecksum);
+        let peerHandle: NetlinkHandle = this;
+        if (peerTarget !== undefined) {
+          if (peerTarget.handle !== undefined) peerHandle = peerTarget.handle;
+          else if (o.peer.up === true || o.peer.txChecksum !== undefined) {
+            tempPeerHandle = NetlinkHandle.open({ fd: peerTarget.fd.fd });
+            peerHandle = tempPeerHandle;
+          }
+        }
+        if (o.peer.txChecksum !== undefined) peerHandle.setTxChecksum(peerName, o.peer.txChecksum);
+        if (o.peer.up === true) await peerHandle.setLink(peerName, { up: true });
+        return { name, index: created.index, peerName, peerIndex: created.peerIndex ?? 0 };
+      } catch (err) {
+        // Undo: deleting one end of a veth pair deletes both.
+        await this.deleteLink(name, { missingOk: true }).catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      tempPeerHandle?.close();
+      if (peerTarget !== undefined) closeNetnsFd(peerTarget.fd);
+    }
+  }
+
+  /**
+   * Changes a link with one RTM_SETLINK: rename, MTU, MAC, group, alias, up/down, and with `netns` a move
+   * into another namespace — the kernel moves first and applies the rest there (the new name must be free
+   * in the target; EEXIST otherwise, and the link stays where it was).
+   */
+  async setLink(link: string | number, changes: LinkChanges): Promise<void> {
+    if (typeof changes !== 'object' || changes === null) {
+      throw new NetlinkInvalidArgumentError(
+        'changes',
+        changes,
+        '{name?, mtu?, mac?, up?, group?, alias?, netns?}',
+      );
+    }
+    const spec: LinkAttrSpec & { up?: boolean } = linkSpec(changes, '');
+    if (changes.name !== undefined) spec.name = validateIfname(changes.name, 'name');
+    if (changes.up !== undefined) {
+      if (typeof changes.up !== 'boolean')
+        throw new NetlinkInvalidArgumentError('up', changes.up, 'true or false');
+      spec.up = changes.up;
+    }
+    const ctx = { operation: changes.netns === undefined ? 'setLink' : 'moveLink', ifname: String(link) };
+    const index = await this.#resolveIndex(link, ctx);
+    const target = changes.netns === undefined ? undefined : resolveTarget(changes.netns, ctx.operation);
+    if (target !== undefined) spec.netnsFd = target.fd.fd;
+    try {
+      await this.#request(RTM.SETLINK, setLinkPayload(index, spec), 0, ctx);
+    } finally {
+      if (target !== undefined) closeNetnsFd(target.fd);
+    }
+  }
+
+  /** Moves a link into `netns`, optionally renaming and configuring it in the same message. */
+  moveLink(
+    link: string | number,
+    netns: NetnsRef | NetnsTarget,
+    changes: Omit<LinkChanges, 'netns'> = {},
+  ): Promise<void> {
+    return this.setLink(link, { ...changes, netns });
+  }
+
+  /** `lo` up (a new namespace starts with it down). */
+  setLoopbackUp(): Promise<void> {
+    return this.setLink('lo', { up: true });
+  }
+
+  /**
+   * Deletes a link (for a veth, both ends). Runs on a pool thread, so the kernel's RCU wait does not stall
+   * the event loop. ENODEV when missing, unless `missingOk`.
+   */
+  async deleteLink(link: string | number, options: { missingOk?: boolean } = {}): Promise<void> {
+    const sel = selector(link, 'link');
+    const ctx = { operation: 'deleteLink', ifname: String(link) };
+    try {
+      await this.#blocking(RTM.DELLINK, linkSelector(sel), ctx);
+    } catch (err) {
+      if (options.missingOk === true && err instanceof NetlinkKernelError && err.errno === 'ENODEV') return;
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes every link of a group in one RTM_DELLINK (one RCU wait for all of them; on a pool thread).
+   * Group 0 (every ordinary link) is refused.
+   */
+  async deleteLinkGroup(group: number): Promise<void> {
+    validateU32(group, 'group', 1);
+    await this.#blocking(RTM.DELLINK, deleteGroupPayload(group), {
+      operation: 'deleteLinkGroup',
+      detail: `group ${group}`,
+    });
+  }
+
+  // ---- device features -----------------------------------------------------------------------------------
+
+  /**
+   * Switches TX checksum offload (`ethtool -K IF tx on|off`) with the SIOCETHTOOL ioctl ETHTOOL_STXCSUM on a
+   * socket of the handle's namespace; returns the state read back. Synchronous: one ioctl.
+   */
+  setTxChecksum(ifname: string, on: boolean): boolean {
+    validateIfname(ifname, 'ifname');
+    if (typeof on !== 'boolean') throw new NetlinkInvalidArgumentError('on', on, 'true or false');
+    this.#ensureOpen('setTxChecksum');
+    try {
+      return native().txChecksum(this.#inetFd, ifname, on);
+    } catch (err) {
+      throw toNetlinkError(err, this.#ctx({ operation: 'setTxChecksum', ifname }));
+    }
+  }
+
+  /** Whether TX checksum offload is on (`ethtool -k IF` → tx-checksumming). */
+  getTxChecksum(ifname: string): boolean {
+    validateIfname(ifname, 'ifname');
+    this.#ensureOpen('getTxChecksum');
+    try {
+      return native().txChecksum(this.#inetFd, ifname);
+    } catch (err) {
+      throw toNetlinkError(err, this.#ctx({ operation: 'getTxChecksum', ifname }));
+    }
+  }
+
+  // ---- addresses ---------------------------------------------------------------------------------------
+
+  /** Adds `addr/len` to a link (IPv4 gets its broadcast address; `nodad` for IPv6). EEXIST if present. */
+  async addAddress(link: string | number, cidr: string, options: AddressOptions = {}): Promise<void> {
+    const c = parseCidr(cidr, 'address');
+    const ctx = { operation: 'addAddress', ifname: String(link), detail: cidr };
+    const index = await this.#resolveIndex(link, ctx);
+    let flags = 0;
+    if (options.nodad === true) flags |= IFA_F.NODAD;
+    if (options.noPrefixRoute === true) flags |= IFA_F.NOPREFIXROUTE;
+    const payload = addressPayload({
+      family: afOf(c.family),
+      prefixLen: c.prefixLen,
+      index,
+      local: c.bytes,
+      flags,
+      ...(c.family === 4 && c.prefixLen < 31 ? { broadcast: ipv4Broadcast(c) } : {}),
+    });
+    const f = options.replace === true ? NLM_F.CREATE | NLM_F.REPLACE : CREATE_EXCL;
+    await this.#request(RTM.NEWADDR, payload, f, ctx);
+  }
+
+  /** Removes `addr/len` from a link; EADDRNOTAVAIL when it is not there. */
+  async deleteAddress(link: string | number, cidr: string): Promise<void> {
+    const c = parseCidr(cidr, 'address');
+    const ctx = { operation: 'deleteAddress', ifname: String(link), detail: cidr };
+    const index = await this.#resolveIndex(link, ctx);
+    const payload = addressPayload({ family: afOf(c.family), prefixLen: c.prefixLen, index, local: c.bytes });
+    await this.#request(RTM.DELADDR, payload, 0, ctx);
+  }
+
+  /** Addresses of the namespace, optionally of one link and/or one family. */
+  async listAddresses(filter: { link?: string | number; family?: Family } = {}): Promise<Address[]> {
+    const ctx = { operation: 'listAddresses' };
+    const index = filter.link === undefined ? undefined : await this.#resolveIndex(filter.link, ctx);
+    const af = filter.family === undefined ? 0 : afOf(checkFamily(filter.family));
+    const msgs = await this.#request(RTM.GETADDR, ifaddrmsg(af, 0, 0, 0, 0), NLM_F.DUMP, ctx);
+    return msgs
+      .filter((m) => m.type === RTM.NEWADDR)
+      .map((m) => toAddress(m.data))
+      .filter((a): a is Address => a !== undefined && (index === undefined || a.index === index));
+  }
+
+  // ---- routes ------------------------------------------------------------------------------------------
+
+  /** Adds a route (default via a gateway, on-link, in a table…). EEXIST if an equal one exists. */
+  async addRoute(spec: RouteSpec): Promise<void> {
+    const ctx = { operation: 'addRoute', detail: describeRoute(spec) };
+    const wire = await this.#routeWire(spec, false, ctx);
+    const f = spec.replace === true ? NLM_F.CREATE | NLM_F.REPLACE : CREATE_EXCL;
+    await this.#request(RTM.NEWROUTE, routePayload(wire), f, ctx);
+  }
+
+  /** Deletes a route; unspecified fields match anything (like `ip route del`). ESRCH when none matches. */
+  async deleteRoute(spec: RouteSpec): Promise<void> {
+    const ctx = { operation: 'deleteRoute', detail: describeRoute(spec) };
+    const wire = await this.#routeWire(spec, true, ctx);
+    await this.#request(RTM.DELROUTE, routePayload(wire), 0, ctx);
+  }
+
+  /** Routes of one table (default `main`, 254; `'all'` for every table). */
+  async listRoutes(filter: { family?: Family; table?: number | 'all' } = {}): Promise<Route[]> {
+    const af = filter.family === undefined ? 0 : afOf(checkFamily(filter.family));
+    const table = filter.table ?? RT_TABLE.MAIN;
+    if (table !== 'all') validateU32(table, 'table');
+    const msgs = await this.#request(RTM.GETROUTE, rtmsg({ family: af }), NLM_F.DUMP, {
+      operation: 'listRoutes',
+    });
+    const RTM_F_CLONED = 0x200;
+    return msgs
+      .filter((m) => m.type === RTM.NEWROUTE)
+      .map((m) => decodeRouteMessage(m.data))
+      .filter((r) => (r.flags & RTM_F_CLONED) === 0 && (table === 'all' || r.table === table))
+      .map(toRoute)
+      .filter((r): r is Route => r !== undefined);
+  }
+
+  async #routeWire(spec: RouteSpec, forDelete: boolean, ctx: KernelErrorContext) {
+    if (typeof spec !== 'object' || spec === null) {
+      throw new NetlinkInvalidArgumentError(
+        'route',
+        spec,
+        '{dst, gateway?, dev?, table?, onLink?, metric?, …}',
+      );
+    }
+    let dst: Cidr | undefined;
+    if (spec.dst !== 'default') dst = parseCidr(spec.dst, 'dst', false);
+    const gw = spec.gateway === undefined ? undefined : parseIp(spec.gateway, 'gateway');
+    const src = spec.src === undefined ? undefined : parseIp(spec.src, 'src');
+    const family = dst?.family ?? gw?.family ?? (spec.family === undefined ? 4 : checkFamily(spec.family));
+    for (const [field, v] of [
+      ['gateway', gw],
+      ['src', src],
+    ] as const) {
+      if (v !== undefined && v.family !== family) {
+        throw new NetlinkInvalidArgumentError(field, spec[field], `an IPv${family} address (like dst)`);
+      }
+    }
+    const typeName = spec.type ?? 'unicast';
+    const type = ROUTE_TYPES.indexOf(typeName);
+    if (type <= 0) throw new NetlinkInvalidArgumentError('type', spec.type, ROUTE_TYPES.slice(1).join(', '));
+    const table = spec.table === undefined ? RT_TABLE.MAIN : validateU32(spec.table, 'table', 1);
+    const oif = spec.dev === undefined ? undefined : await this.#resolveIndex(spec.dev, ctx);
+    if (!forDelete && typeName === 'unicast' && gw === undefined && oif === undefined) {
+      throw new NetlinkInvalidArgumentError(
+        'route',
+        describeRoute(spec),
+        'a unicast route needs gateway or dev',
+      );
+    }
+    const scopes = { universe: RT_SCOPE.UNIVERSE, link: RT_SCOPE.LINK, host: RT_SCOPE.HOST };
+    let scope: number;
+    if (spec.scope !== undefined) {
+      scope = scopes[spec.scope];
+      if (scope === undefined)
+        throw new NetlinkInvalidArgumentError('scope', spec.scope, 'universe, link, host');
+    } else if (forDelete) scope = RT_SCOPE.NOWHERE;
+    else if (typeName === 'local') scope = RT_SCOPE.HOST;
+    else if (typeName === 'unicast' && gw === undefined && family === 4) scope = RT_SCOPE.LINK;
+    else scope = RT_SCOPE.UNIVERSE;
+    return {
+      family: afOf(family),
+      dstLen: dst?.prefixLen ?? 0,
+      table,
+      // iproute2 sends protocol "boot" and type unicast on add, and leaves both open on delete.
+      protocol: forDelete ? RTPROT.UNSPEC : RTPROT.BOOT,
+      scope,
+      type: forDelete && spec.type === undefined ? 0 : type,
+      ...(dst === undefined ? {} : { dst: maskNetwork(dst) }),
+      ...(gw === undefined ? {} : { gateway: gw.bytes }),
+      ...(oif === undefined ? {} : { oif }),
+      ...(spec.metric === undefined ? {} : { priority: validateU32(spec.metric, 'metric') }),
+      ...(src === undefined ? {} : { prefsrc: src.bytes }),
+      ...(spec.onLink === true ? { flags: RTNH_F_ONLINK } : {}),
+    };
+  }
+
+  // ---- policy routing rules ----------------------------------------------------------------------------
+
+  /** Adds a policy-routing rule (`ip rule add`). EEXIST if an identical rule exists. */
+  async addRule(spec: RuleSpec): Promise<void> {
+    const ctx = { operation: 'addRule', detail: describeRule(spec) };
+    await this.#request(RTM.NEWRULE, rulePayload(ruleWire(spec, false)), CREATE_EXCL, ctx);
+  }
+
+  /** Deletes the first rule matching every given field (`ip rule del`). ENOENT when none matches. */
+  async deleteRule(spec: RuleSpec): Promise<void> {
+    const ctx = { operation: 'deleteRule', detail: describeRule(spec) };
+    await this.#request(RTM.DELRULE, rulePayload(ruleWire(spec, true)), 0, ctx);
+  }
+
+  /** Rules of one family (default 4). */
+  async listRules(filter: { family?: Family } = {}): Promise<Rule[]> {
+    const af = afOf(filter.family === undefined ? 4 : checkFamily(filter.family));
+    const msgs = await this.#request(RTM.GETRULE, rtmsg({ family: af }), NLM_F.DUMP, {
+      operation: 'listRules',
+    });
+    return msgs.filter((m) => m.type === RTM.NEWRULE).map((m) => toRule(m.data));
+  }
+
+  // ---- events ------------------------------------------------------------------------------------------
+
+  /**
+   * Link events of the namespace (RTNLGRP_LINK) as an async iterable; the subscription starts now, so
+   * nothing between this call and the first `next()` is missed. Stop with `break`, `close()` or `signal`.
+   */
+  watchLinks(options: { signal?: AbortSignal } = {}): LinkWatcher {
+    this.#ensureOpen('watchLinks');
+    let sock: NetlinkSocket | undefined;
+    const make = (): void => {
+      sock = createNetlink(0, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 16 });
+    };
+    try {
+      if (this.#isHost) make();
+      else native().callInNetns(this.#ns.fd, make);
+    } catch (err) {
+      throw toNetlinkError(err, this.#ctx({ operation: 'watchLinks' }));
+    }
+    if (sock === undefined) throw new NetlinkError('NETLINK_ERR_NATIVE', 'watchLinks: no socket was created');
+    return new LinkWatcher(sock, (data) => toLink(data), this.netns, options.signal);
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------------
+
+  #ctx(ctx: KernelErrorContext): KernelErrorContext {
+    return { ...ctx, netns: this.netns };
+  }
+
+  #ensureOpen(operation: string): void {
+    if (this.#closed) {
+      throw new NetlinkError(
+        'NETLINK_ERR_CLOSED',
+        `${operation}: the handle for netns ${this.netns} is closed`,
+      );
+    }
+  }
+
+  async #resolveIndex(link: string | number, ctx: KernelErrorContext): Promise<number> {
+    const sel = selector(link, 'link');
+    if ('index' in sel) return sel.index;
+    const msgs = await this.#request(RTM.GETLINK, linkSelector(sel), 0, { ...ctx, ifname: sel.name });
+    const m = msgs.find((x) => x.type === RTM.NEWLINK);
+    if (m === undefined)
+      throw new NetlinkKernelError(19 /* ENODEV */, this.#ctx({ ...ctx, ifname: sel.name }));
+    return m.data.readInt32LE(4);
+  }
+
+  /** One request/answer on the main socket; kernel errors become {@link NetlinkKernelError}s. */
+  async #request(
+    type: number,
+    payload: Buffer,
+    flags: number,
+    ctx: KernelErrorContext,
+  ): Promise<NetlinkMessage[]> {
+    this.#ensureOpen(ctx.operation);
+    const dump = (flags & NLM_F.DUMP) === NLM_F.DUMP;
+    await this.#acquire(dump);
+    try {
+      let msgs: NetlinkMessage[];
+      try {
+        [msgs] = await this.#sock.request(type, payload, {
+          flags,
+          checkError: false,
+          timeout: this.#timeoutMs,
+        });
+      } catch (err) {
+        throw toNetlinkError(err, this.#ctx(ctx));
+      }
+      const out: NetlinkMessage[] = [];
+      for (const m of msgs) {
+        if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
+          const errno = errorOf(m.data);
+          if (errno !== 0) throw new NetlinkKernelError(errno, this.#ctx(ctx));
+        } else out.push(m);
+      }
+      return out;
+    } finally {
+      this.#release(dump);
+    }
+  }
+
+  /** A request on the blocking socket, sent and answered on a pool thread, one at a time per handle. */
+  #blocking(type: number, payload: Buffer, ctx: KernelErrorContext): Promise<void> {
+    this.#ensureOpen(ctx.operation);
+    const run = async (): Promise<void> => {
+      const seq = this.#blockingSeq++;
+      let errno: number;
+      try {
+        errno = await native().nlTransact(
+          this.#routeFd,
+          nlmsg(type, NLM_F.REQUEST | NLM_F.ACK, seq, payload),
+        );
+      } catch (err) {
+        throw toNetlinkError(err, this.#ctx(ctx));
+      }
+      if (errno !== 0) throw new NetlinkKernelError(errno, this.#ctx(ctx));
+    };
+    const p = this.#blockingChain.then(run, run);
+    this.#blockingChain = p.catch(() => undefined);
+    return p;
+  }
+
+  #acquire(exclusive: boolean): Promise<void> {
+    if (this.#waiting.length === 0 && this.#canRun(exclusive)) {
+      this.#take(exclusive);
+      return Promise.resolve();
+    }
+    return new Promise((go) => this.#waiting.push({ exclusive, go }));
+  }
+
+  #canRun(exclusive: boolean): boolean {
+    if (this.#exclusive) return false;
+    return exclusive ? this.#active === 0 : this.#active < MAX_IN_FLIGHT;
+  }
+
+  #take(exclusive: boolean): void {
+    this.#active++;
+    if (exclusive) this.#exclusive = true;
+  }
+
+  #release(exclusive: boolean): void {
+    this.#active--;
+    if (exclusive) this.#exclusive = false;
+    for (;;) {
+      const next = this.#waiting[0];
+      if (next === undefined || !this.#canRun(next.exclusive)) break;
+      this.#waiting.shift();
+      this.#take(next.exclusive);
+      next.go();
+    }
+  }
+}
+
+/** Opens a handle in a namespace (default: the host's). Same as `NetlinkHandle.open`. */
+export function openHandle(ns: NetnsRef = 'host', options: HandleOptions = {}): NetlinkHandle {
+  return NetlinkHandle.open(ns, options);
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------------
+
+function selector(link: unknown, field: string): { index: number } | { name: string } {
+  if (typeof link === 'number') {
+    if (!Number.isInteger(link) || link <= 0 || link > 0x7fffffff) {
+      throw new NetlinkInvalidArgumentError(field, link, 'an interface name or an ifindex (integer > 0)');
+    }
+    return { index: link };
+  }
+  return { name: validateIfname(link, field) };
+}
+
+function linkSpec(
+  o: { mtu?: number; mac?: string; group?: number; alias?: string },
+  prefix: string,
+): LinkAttrSpec {
+  const s: LinkAttrSpec = {};
+  if (o.mtu !== undefined) s.mtu = validateMtu(o.mtu, `${prefix}mtu`);
+  if (o.mac !== undefined) s.mac = parseMac(o.mac, `${prefix}mac`);
+  if (o.group !== undefined) s.group = validateU32(o.group, `${prefix}group`);
+  if (o.alias !== undefined) {
+    if (typeof o.alias !== 'string' || Buffer.byteLength(o.alias) > 255) {
+      throw new NetlinkInvalidArgumentError(`${prefix}alias`, o.alias, 'a string of at most 255 bytes');
+    }
+    s.alias = o.alias;
+  }
+  return s;
+}
+
+function isTarget(x: unknown): x is NetnsTarget {
+  return typeof x === 'object' && x !== null && 'netnsFd' in x;
+}
+
+/** A move/creation target: a handle (its fd, borrowed) or a NetnsRef (opened now, closed by the caller). */
+function resolveTarget(
+  t: NetnsRef | NetnsTarget,
+  operation: string,
+): { fd: NetnsFd; handle: NetlinkHandle | undefined } {
+  if (isTarget(t)) {
+    return {
+      fd: { fd: t.netnsFd, owned: false, description: t.netns },
+      handle: t instanceof NetlinkHandle ? t : undefined,
+    };
+  }
+  return { fd: openNetnsFd(t, operation), handle: undefined };
+}
+
+function checkFamily(f: unknown): Family {
+  if (f !== 4 && f !== 6) throw new NetlinkInvalidArgumentError('family', f, '4 or 6');
+  return f;
+}
+
+function familyOf(af: number): Family | undefined {
+  if (af === AF_INET) return 4;
+  if (af === AF_INET6) return 6;
+  return undefined;
+}
+
+/** The network part only: the kernel refuses a route dst with host bits set (EINVAL). */
+function maskNetwork(c: Cidr): Buffer {
+  const out = Buffer.from(c.bytes);
+  for (let i = 0; i < out.length; i++) {
+    const keep = Math.max(0, Math.min(8, c.prefixLen - i * 8));
+    out[i] = (out[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
+  }
+  return out;
+}
+
+function toLink(data: Buffer): Link {
+  const raw = decodeLinkMessage(data);
+  const a = raw.attrs;
+  const mac = a.get(IFLA.ADDRESS);
+  const linkAttr = a.get(IFLA.LINK);
+  const netnsId = a.get(IFLA.LINK_NETNSID);
+  return {
+    index: raw.index,
+    name: attrString(a.get(IFLA.IFNAME)) ?? '',
+    mtu: attrU32Value(a.get(IFLA.MTU)) ?? 0,
+    mac: mac === undefined || mac.length === 0 ? undefined : formatMac(mac),
+    up: (raw.flags & IFF_UP) !== 0,
+    lowerUp: (raw.flags & IFF_LOWER_UP) !== 0,
+    operState: OPER_STATES[a.get(IFLA.OPERSTATE)?.readUInt8(0) ?? 0] ?? 'unknown',
+    kind: raw.kind,
+    group: attrU32Value(a.get(IFLA.GROUP)) ?? 0,
+    master: attrU32Value(a.get(IFLA.MASTER)),
+    peerIndex: linkAttr === undefined ? undefined : linkAttr.readInt32LE(0),
+    linkNetnsId: netnsId === undefined ? undefined : netnsId.readInt32LE(0),
+    alias: attrString(a.get(IFLA.IFALIAS)),
+    flags: raw.flags,
+  };
+}
+
+function toAddress(data: Buffer): Address | undefined {
+  const raw = decodeAddressMessage(data);
+  const family = familyOf(raw.family);
+  const bytes = raw.attrs.get(IFA.LOCAL) ?? raw.attrs.get(IFA.ADDRESS);
+  if (family === undefined || bytes === undefined) return undefined;
+  const address = formatIp(bytes);
+  return {
+    index: raw.index,
+    family,
+    address,
+    prefixLen: raw.prefixLen,
+    cidr: `${address}/${raw.prefixLen}`,
+    scope: raw.scope,
+    label: attrString(raw.attrs.get(IFA.LABEL)),
+    flags: raw.flags,
+    nodad: (raw.flags & IFA_F.NODAD) !== 0,
+    tentative: (raw.flags & IFA_F.TENTATIVE) !== 0,
+    dadFailed: (raw.flags & IFA_F.DADFAILED) !== 0,
+    permanent: (raw.flags & IFA_F.PERMANENT) !== 0,
+  };
+}
+
+function toRoute(raw: ReturnType<typeof decodeRouteMessage>): Route | undefined {
+  const family = familyOf(raw.family);
+  if (family === undefined) return undefined;
+  const a = raw.attrs;
+  const dst = a.get(RTA.DST);
+  const gw = a.get(RTA.GATEWAY);
+  const src = a.get(RTA.PREFSRC);
+  return {
+    family,
+    dst: dst === undefined || raw.dstLen === 0 ? 'default' : `${formatIp(dst)}/${raw.dstLen}`,
+    gateway: gw === undefined ? undefined : formatIp(gw),
+    dev: attrU32Value(a.get(RTA.OIF)),
+    table: raw.table,
+    protocol: raw.protocol,
+    scope: raw.scope,
+    type: ROUTE_TYPES[raw.type] ?? 'unspec',
+    metric: attrU32Value(a.get(RTA.PRIORITY)),
+    src: src === undefined ? undefined : formatIp(src),
+    onLink: (raw.flags & RTNH_F_ONLINK) !== 0,
+  };
+}
+
+function ruleWire(spec: RuleSpec, forDelete: boolean) {
+  if (typeof spec !== 'object' || spec === null) {
+    throw new NetlinkInvalidArgumentError(
+      'rule',
+      spec,
+      '{priority?, from?, to?, table?, action?, iif?, oif?, …}',
+    );
+  }
+  const from = spec.from === undefined ? undefined : parseCidr(spec.from, 'from', false);
+  const to = spec.to === undefined ? undefined : parseCidr(spec.to, 'to', false);
+  const family = from?.family ?? to?.family ?? (spec.family === undefined ? 4 : checkFamily(spec.family));
+  if ((from !== undefined && from.family !== family) || (to !== undefined && to.family !== family)) {
+    throw new NetlinkInvalidArgumentError('rule', describeRule(spec), 'from and to of the same IP family');
+  }
+  let action: RuleAction | undefined = spec.action;
+  if (action !== undefined && !(action in RULE_ACTIONS)) {
+    throw new NetlinkInvalidArgumentError('action', action, Object.keys(RULE_ACTIONS).join(', '));
+  }
+  if (action === undefined && spec.table !== undefined) action = 'lookup';
+  if (!forDelete) {
+    if (action === undefined) {
+      throw new NetlinkInvalidArgumentError('rule', describeRule(spec), 'a table (lookup) or an action');
+    }
+    if (action === 'lookup' && spec.table === undefined) {
+      throw new NetlinkInvalidArgumentError('table', spec.table, "a table id for action 'lookup'");
+    }
+    if (action === 'goto' && spec.goto === undefined) {
+      throw new NetlinkInvalidArgumentError('goto', spec.goto, "a target priority for action 'goto'");
+    }
+  }
+  return {
+    family: afOf(family),
+    action: action === undefined ? 0 : RULE_ACTIONS[action],
+    ...(spec.table === undefined ? {} : { table: validateU32(spec.table, 'table', 1) }),
+    ...(spec.priority === undefined ? {} : { priority: validateU32(spec.priority, 'priority') }),
+    ...(from === undefined ? {} : { src: maskNetwork(from), srcLen: from.prefixLen }),
+    ...(to === undefined ? {} : { dst: maskNetwork(to), dstLen: to.prefixLen }),
+    ...(spec.iif === undefined ? {} : { iifname: validateIfname(spec.iif, 'iif') }),
+    ...(spec.oif === undefined ? {} : { oifname: validateIfname(spec.oif, 'oif') }),
+    ...(spec.fwmark === undefined ? {} : { fwmark: validateU32(spec.fwmark, 'fwmark') }),
+    ...(spec.fwmask === undefined ? {} : { fwmask: validateU32(spec.fwmask, 'fwmask') }),
+    ...(spec.goto === undefined ? {} : { goto: validateU32(spec.goto, 'goto') }),
+    ...(spec.invert === true ? { invert: true } : {}),
+  };
+}
+
+function toRule(data: Buffer): Rule {
+  const raw = decodeRouteMessage(data);
+  const a = raw.attrs;
+  const src = a.get(FRA.SRC);
+  const dst = a.get(FRA.DST);
+  const action = (Object.entries(RULE_ACTIONS).find(([, v]) => v === raw.type)?.[0] ?? 'unknown') as
+    | RuleAction
+    | 'unknown';
+  return {
+    family: familyOf(raw.family) ?? 4,
+    priority: attrU32Value(a.get(FRA.PRIORITY)) ?? 0,
+    from: src === undefined ? undefined : `${formatIp(src)}/${raw.srcLen}`,
+    to: dst === undefined ? undefined : `${formatIp(dst)}/${raw.dstLen}`,
+    table: attrU32Value(a.get(FRA.TABLE)) ?? raw.table,
+    action,
+    goto: attrU32Value(a.get(FRA.GOTO)),
+    iif: attrString(a.get(FRA.IIFNAME)),
+    oif: attrString(a.get(FRA.OIFNAME)),
+    fwmark: attrU32Value(a.get(FRA.FWMARK)),
+    fwmask: attrU32Value(a.get(FRA.FWMASK)),
+    invert: (raw.flags & 0x2) !== 0,
+  };
+}
+
+function describeRoute(spec: RouteSpec): string {
+  if (typeof spec !== 'object' || spec === null) return String(spec);
+  const parts = [String(spec.dst)];
+  if (spec.gateway !== undefined) parts.push(`via ${spec.gateway}`);
+  if (spec.dev !== undefined) parts.push(`dev ${spec.dev}`);
+  if (spec.table !== undefined) parts.push(`table ${spec.table}`);
+  if (spec.type !== undefined) parts.unshift(spec.type);
+  return parts.join(' ');
+}
+
+function describeRule(spec: RuleSpec): string {
+  if (typeof spec !== 'object' || spec === null) return String(spec);
+  const parts: string[] = [];
+  if (spec.priority !== undefined) parts.push(`pref ${spec.priority}`);
+  if (spec.invert === true) parts.push('not');
+  parts.push(`from ${spec.from ?? 'all'}`);
+  if (spec.to !== undefined) parts.push(`to ${spec.to}`);
+  if (spec.iif !== undefined) parts.push(`iif ${spec.iif}`);
+  if (spec.oif !== undefined) parts.push(`oif ${spec.oif}`);
+  if (spec.table !== undefined) parts.push(`lookup ${spec.table}`);
+  if (spec.action !== undefined && spec.action !== 'lookup') parts.push(spec.action);
+  return parts.join(' ');
+}
