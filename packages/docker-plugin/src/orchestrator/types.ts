@@ -12,7 +12,7 @@ export type AttachTarget =
   /** A Docker container id, id prefix or name, resolved through the Engine API on the daemon's socket. */
   | { container: string };
 
-export interface RouteSpec {
+export interface AttachRoute {
   /** Destination in CIDR form (`10.1.0.0/16`, `fd00::/64`), or `default`. */
   destination: string;
   /** Next hop; omitted for an on-link route. */
@@ -40,7 +40,7 @@ export interface AttachRequest {
   gateway?: string;
   /** IPv6 default gateway. */
   gateway6?: string;
-  routes?: readonly RouteSpec[];
+  routes?: readonly AttachRoute[];
   /** Access VLAN (Port.tag, 0..4095). Exclusive with `trunks`. */
   vlan?: number;
   /** Trunk VLANs (Port.trunks, each 0..4095). Exclusive with `vlan`. */

@@ -2,7 +2,7 @@
 // and what is allowed, and a rejected request changes nothing.
 import { isIP } from 'node:net';
 import { OrchestratorArgumentError } from './errors.js';
-import type { AttachRequest, AttachTarget, RouteSpec, VlanSetting } from './types.js';
+import type { AttachRequest, AttachRoute, AttachTarget, VlanSetting } from './types.js';
 
 /** Interface names are at most IFNAMSIZ-1 = 15 bytes, and the kernel refuses '/', ':' and whitespace. */
 export function checkIfname(field: string, value: unknown): string {
@@ -86,7 +86,7 @@ export function checkIp(field: string, value: unknown, family?: 4 | 6): string {
   return value as string;
 }
 
-export function checkRoute(field: string, value: unknown): RouteSpec {
+export function checkRoute(field: string, value: unknown): AttachRoute {
   if (typeof value !== 'object' || value === null)
     throw new OrchestratorArgumentError(field, value, 'an object {destination, via?}');
   const r = value as { destination?: unknown; via?: unknown };
@@ -194,7 +194,7 @@ export interface NormalizedAttach {
   mtu: number | undefined;
   gateway: string | undefined;
   gateway6: string | undefined;
-  routes: RouteSpec[];
+  routes: AttachRoute[];
   vlan: number | undefined;
   trunks: number[];
   externalIds: Record<string, string>;

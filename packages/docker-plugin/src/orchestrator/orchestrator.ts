@@ -1,0 +1,453 @@
+// The orchestrator API: attach a network namespace (a pid, a namespace file, or a Docker container) to an
+// OVS bridge, and everything `ovs-docker` does (add-port, del-port, del-ports, set-vlan), plus what it lacks:
+// idempotent calls, rollback of partial failures, concurrency, and a target that dies mid-way leaving
+// nothing behind. State lives only in OVS, in ovs-docker's layout (/usr/bin/ovs-docker: Interface
+// external_ids container_id + container_iface), so both tools see each other's ports.
+import { closeSync, constants as fsConstants, fstatSync, openSync, statSync } from 'node:fs';
+import { vethNames } from '../core/names.js';
+import type { Backend, PortRow } from './backend.js';
+import type { DockerEngine, DockerEngineOptions } from './docker-engine.js';
+import {
+  AlreadyAttachedError,
+  AttachFailedError,
+  NotAttachedError,
+  OrchestratorArgumentError,
+  PluginError,
+  TargetGoneError,
+} from './errors.js';
+import type {
+  Attachment,
+  AttachRequest,
+  AttachTarget,
+  ContainerRef,
+  InterfaceRef,
+  ListFilter,
+} from './types.js';
+import {
+  checkBridge,
+  checkContainerId,
+  checkIfname,
+  checkTarget,
+  checkVlanSetting,
+  defaultContainerId,
+  type NormalizedAttach,
+  netnsPathOf,
+  normalizeAttach,
+} from './validate.js';
+
+/** external_ids keys of ovs-docker (/usr/bin/ovs-docker, add_port). */
+export const CONTAINER_ID_KEY = 'container_id';
+export const CONTAINER_IFACE_KEY = 'container_iface';
+/** Marks ports this library made (ovs-docker's own ports lack it). */
+export const OWNER_KEY = 'ocn-owner';
+export const OWNER_VALUE = 'orchestrator';
+
+/** Steps of an attach, reported to `onStep` (for logging, metrics, and tests that interrupt an attach). */
+export type AttachStep = 'resolved' | 'wired';
+
+export interface OrchestratorOptions {
+  /** OVSDB endpoint (`unix:PATH`, `tcp:HOST:PORT`, `ssl:HOST:PORT`); default unix:/var/run/openvswitch/db.sock. */
+  ovsdb?: string;
+  /** datapath_type of bridges the orchestrator creates: 'system' (kernel, default) or 'netdev' (userspace). */
+  datapathType?: 'system' | 'netdev';
+  /** First characters of host-side veth names (1..6, default 'ocn'); the rest hashes container id + ifname. */
+  namePrefix?: string;
+  /** The Docker Engine API for `{container}` targets: options or a client; default /var/run/docker.sock. */
+  docker?: DockerEngineOptions | DockerEngine;
+  /** Called after each step of an attach; an error thrown here fails the attach (and rolls it back). */
+  onStep?: (
+    step: AttachStep,
+    info: { containerId: string; ifname: string; port: string },
+  ) => void | Promise<void>;
+}
+
+export interface OrchestratorDeps {
+  backend: Backend;
+  docker: DockerEngine;
+  datapathType: string;
+  namePrefix: string;
+  onStep: OrchestratorOptions['onStep'];
+}
+
+/** A resolved target: the namespace file, held open for the whole attach so it cannot vanish under us. */
+interface HeldNetns {
+  path: string;
+  fd: number;
+  ino: number;
+  dev: number;
+  describe: string;
+}
+
+export class Orchestrator {
+  readonly #backend: Backend;
+  readonly #docker: DockerEngine;
+  readonly #datapathType: string;
+  readonly #namePrefix: string;
+  readonly #onStep: OrchestratorOptions['onStep'];
+  /** Calls on the same (container id, ifname) run one after another; different ones run concurrently. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+  #closed = false;
+
+  constructor(deps: OrchestratorDeps) {
+    this.#backend = deps.backend;
+    this.#docker = deps.docker;
+    this.#datapathType = deps.datapathType;
+    this.#namePrefix = deps.namePrefix;
+    this.#onStep = deps.onStep;
+  }
+
+  /**
+   * Attaches a namespace to a bridge: veth pair, host end on the bridge as a Port with tag/trunks/external_ids
+   * (one OVSDB transaction), container end moved in, renamed to `ifname`, configured (MTU, MAC, addresses,
+   * routes, TX checksum offload off). Idempotent: an identical call returns the existing attachment (with
+   * VLAN and external_ids brought up to date); the same interface on another bridge is a ConflictError.
+   * All or nothing: if any step fails, or the target exits during the call, everything is undone.
+   */
+  async attach(req: AttachRequest): Promise<Attachment> {
+    const n = normalizeAttach(req);
+    this.#checkOpen();
+    return this.#serialize(`${n.containerId}\0${n.ifname}`, () => this.#attach(n, req.signal));
+  }
+
+  async #attach(n: NormalizedAttach, signal: AbortSignal | undefined): Promise<Attachment> {
+    await this.#backend.ready();
+    signal?.throwIfAborted();
+    const { host, container: peer } = vethNames(
+      `orchestrator\0${n.containerId}\0${n.ifname}`,
+      this.#namePrefix,
+    );
+
+    const existing = this.#rows({ containerId: n.containerId }).find(
+      (r) => r.ifaceExternalIds[CONTAINER_IFACE_KEY] === n.ifname,
+    );
+    if (existing) {
+      if (existing.bridge !== n.bridge)
+        throw new AlreadyAttachedError(
+          `${n.containerId} ${n.ifname} is already attached to bridge ${existing.bridge} (port ${existing.port}); detach it first`,
+        );
+      if (await this.#backend.hostLinkExists(existing.port)) {
+        const tag = n.trunks.length ? undefined : n.vlan;
+        if (existing.tag !== tag || !sameNumbers(existing.trunks, n.trunks))
+          await this.#backend.setVlan(existing, tag, n.trunks);
+        return this.#view(this.#findRow(existing.portUuid) ?? existing);
+      }
+      // The veth is gone (its namespace died): the port is stale. Replace it.
+      await this.#backend.unwire([existing.port]);
+    }
+
+    const held = await this.#resolve(n.target);
+    try {
+      await this.#step('resolved', n, host);
+      signal?.throwIfAborted();
+      if (!this.#backend.bridgeExists(n.bridge))
+        await this.#backend.ensureBridge(n.bridge, this.#datapathType);
+      const ifaceExternalIds = {
+        ...n.externalIds,
+        [CONTAINER_ID_KEY]: n.containerId,
+        [CONTAINER_IFACE_KEY]: n.ifname,
+        [OWNER_KEY]: OWNER_VALUE,
+      };
+      await this.#backend.wire({
+        ...n,
+        hostName: host,
+        peerName: peer,
+        netnsFd: held.fd,
+        ifaceExternalIds,
+        portExternalIds: { ...ifaceExternalIds },
+      });
+      try {
+        await this.#step('wired', n, host);
+        signal?.throwIfAborted();
+        // The namespace is held open by our fd, so the wiring succeeded even if its process died meanwhile;
+        // once we let go it would vanish and take the veth with it, leaving a dead OVS port. Check it now.
+        this.#checkAlive(held);
+      } catch (err) {
+        const rollback = await this.#backend.unwire([host]).then(
+          () => [],
+          (e: unknown) => [e],
+        );
+        if (err instanceof TargetGoneError || (signal?.aborted && err === signal.reason)) throw err;
+        throw new AttachFailedError(
+          `attaching ${n.containerId} ${n.ifname} failed and was undone: ${message(err)}`,
+          {
+            cause: err,
+            rollbackErrors: rollback,
+          },
+        );
+      }
+    } catch (err) {
+      if (err instanceof PluginError || (signal?.aborted && err === signal.reason)) throw err;
+      // The target may have gone while the backend worked: say so rather than the errno it caused.
+      if (!isAlive(held))
+        throw new TargetGoneError(`${held.describe} exited during the attach; nothing was left behind`, {
+          cause: err,
+        });
+      throw new AttachFailedError(
+        `attaching ${n.containerId} ${n.ifname} failed and was undone: ${message(err)}`,
+        {
+          cause: err,
+        },
+      );
+    } finally {
+      closeSync(held.fd);
+    }
+    const row = this.#rowsByPort(host)[0];
+    if (!row)
+      throw new AttachFailedError(`port ${host} is not in the replica after its transaction committed`);
+    return this.#view(row);
+  }
+
+  /** Detaches one interface (ovs-docker del-port). Resolves true when something was removed, false when nothing was attached. */
+  async detach(ref: InterfaceRef): Promise<boolean> {
+    const ifname = checkIfname('ifname', ref?.ifname);
+    const bridge = ref.bridge === undefined ? undefined : checkBridge(ref.bridge);
+    const ids = await this.#containerIds(ref);
+    this.#checkOpen();
+    await this.#backend.ready();
+    const rows = this.#rows({ containerIds: ids, bridge }).filter(
+      (r) => r.ifaceExternalIds[CONTAINER_IFACE_KEY] === ifname,
+    );
+    if (rows.length === 0) return false;
+    await Promise.all(
+      rows.map((r) =>
+        this.#serialize(`${r.ifaceExternalIds[CONTAINER_ID_KEY]}\0${ifname}`, () =>
+          this.#backend.unwire([r.port]),
+        ),
+      ),
+    );
+    return true;
+  }
+
+  /**
+   * Detaches every interface of a container (ovs-docker del-ports), or of every container on a bridge when
+   * only `bridge` is given. Resolves with the number of ports removed.
+   */
+  async detachAll(ref: ContainerRef): Promise<number> {
+    if (
+      typeof ref !== 'object' ||
+      ref === null ||
+      (ref.containerId === undefined && ref.target === undefined && ref.bridge === undefined)
+    )
+      throw new OrchestratorArgumentError('ref', ref, 'an object with containerId, target and/or bridge');
+    const bridge = ref.bridge === undefined ? undefined : checkBridge(ref.bridge);
+    const ids =
+      ref.containerId === undefined && ref.target === undefined ? undefined : await this.#containerIds(ref);
+    this.#checkOpen();
+    await this.#backend.ready();
+    const rows = this.#rows({ containerIds: ids, bridge });
+    if (rows.length === 0) return 0;
+    await Promise.all(
+      rows.map((r) =>
+        this.#serialize(
+          `${r.ifaceExternalIds[CONTAINER_ID_KEY]}\0${r.ifaceExternalIds[CONTAINER_IFACE_KEY]}`,
+          () => this.#backend.unwire([r.port]),
+        ),
+      ),
+    );
+    return rows.length;
+  }
+
+  /**
+   * Changes the VLAN of an attached interface (ovs-docker set-vlan): a number or `{vlan}` makes it an access
+   * port, `{trunks}` a trunk, `{vlan: null}` untagged. Traffic follows at once; nothing else changes.
+   */
+  async setVlan(
+    ref: InterfaceRef,
+    setting: number | { vlan: number | null } | { trunks: readonly number[] },
+  ): Promise<Attachment> {
+    const ifname = checkIfname('ifname', ref?.ifname);
+    const v = checkVlanSetting(setting);
+    const bridge = ref.bridge === undefined ? undefined : checkBridge(ref.bridge);
+    const ids = await this.#containerIds(ref);
+    this.#checkOpen();
+    await this.#backend.ready();
+    const row = this.#rows({ containerIds: ids, bridge }).find(
+      (r) => r.ifaceExternalIds[CONTAINER_IFACE_KEY] === ifname,
+    );
+    if (!row)
+      throw new NotAttachedError(
+        `no port is attached for container ${[...ids].join(' or ')} interface ${ifname}`,
+      );
+    const tag = 'trunks' in v ? undefined : (v.vlan ?? undefined);
+    const trunks = 'trunks' in v ? [...v.trunks] : [];
+    await this.#serialize(`${row.ifaceExternalIds[CONTAINER_ID_KEY]}\0${ifname}`, () =>
+      this.#backend.setVlan(row, tag, trunks),
+    );
+    return this.#view(this.#findRow(row.portUuid) ?? row);
+  }
+
+  /** What is attached: every port with ovs-docker's container_id/container_iface external_ids, ours and ovs-docker's. */
+  async list(filter: ListFilter = {}): Promise<Attachment[]> {
+    const bridge = filter.bridge === undefined ? undefined : checkBridge(filter.bridge);
+    const containerId = filter.containerId === undefined ? undefined : checkContainerId(filter.containerId);
+    this.#checkOpen();
+    await this.#backend.ready();
+    return this.#rows({
+      containerIds: containerId === undefined ? undefined : new Set([containerId]),
+      bridge,
+    })
+      .map((r) => this.#view(r))
+      .sort((a, b) => a.bridge.localeCompare(b.bridge) || a.port.localeCompare(b.port));
+  }
+
+  /**
+   * Removes attachments whose host veth is gone (their namespace died after the attach: a container removed
+   * without a detach). Resolves with what was removed.
+   */
+  async prune(filter: ListFilter = {}): Promise<Attachment[]> {
+    const all = await this.list(filter);
+    const dead: Attachment[] = [];
+    for (const a of all) if (!(await this.#backend.hostLinkExists(a.port))) dead.push(a);
+    if (dead.length) await this.#backend.unwire(dead.map((a) => a.port));
+    return dead;
+  }
+
+  /** Deletes a bridge; with `ifEmpty` only when no port but its own is left (else a ConflictError). */
+  async deleteBridge(name: string, opts: { ifEmpty?: boolean } = {}): Promise<boolean> {
+    const bridge = checkBridge(name);
+    this.#checkOpen();
+    await this.#backend.ready();
+    if (!this.#backend.bridgeExists(bridge)) return false;
+    const left = this.#backend.bridgePortCount(bridge);
+    if (opts.ifEmpty && left > 0)
+      throw new AlreadyAttachedError(`bridge ${bridge} still has ${left} port(s); detach them first`);
+    const rows = this.#rows({ bridge });
+    if (rows.length) await this.#backend.unwire(rows.map((r) => r.port));
+    await this.#backend.deleteBridge(bridge);
+    return true;
+  }
+
+  /** Closes the OVSDB connection; calls after this reject. Attaches in flight finish first. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#queues.values()]);
+    await this.#backend.close();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------------
+
+  #checkOpen(): void {
+    if (this.#closed) throw new PluginError('PLUGIN_ERR_INTERNAL', 'the orchestrator is closed');
+  }
+
+  async #step(step: AttachStep, n: NormalizedAttach, port: string): Promise<void> {
+    await this.#onStep?.(step, { containerId: n.containerId, ifname: n.ifname, port });
+  }
+
+  /** Runs `fn` after every earlier call queued under `key`; the queue entry goes when it is the last. */
+  #serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#queues.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#queues.set(key, tail);
+    void tail.then(() => {
+      if (this.#queues.get(key) === tail) this.#queues.delete(key);
+    });
+    return run;
+  }
+
+  /** Opens the target's namespace file, resolving a container through the Engine API. */
+  async #resolve(target: AttachTarget): Promise<HeldNetns> {
+    let path: string;
+    let describe: string;
+    if ('container' in target) {
+      const info = await this.#docker.resolveNetns(target.container);
+      path = info.netnsPath;
+      describe = `container ${target.container} (pid ${info.pid})`;
+    } else {
+      path = netnsPathOf(target);
+      describe = 'pid' in target ? `process ${target.pid}` : `namespace ${path}`;
+    }
+    let fd: number;
+    try {
+      fd = openSync(path, fsConstants.O_RDONLY); // libuv opens every file O_CLOEXEC
+    } catch (err) {
+      throw new TargetGoneError(
+        `${describe} does not exist (${path}: ${(err as NodeJS.ErrnoException).code})`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const st = fstatSync(fd);
+    return { path, fd, ino: st.ino, dev: st.dev, describe };
+  }
+
+  #checkAlive(held: HeldNetns): void {
+    if (!isAlive(held))
+      throw new TargetGoneError(`${held.describe} exited during the attach; nothing was left behind`);
+  }
+
+  /** The container_id values a ref may be recorded under (ovs-docker records the ref as the user typed it). */
+  async #containerIds(ref: { containerId?: string; target?: AttachTarget }): Promise<Set<string>> {
+    if (ref.containerId !== undefined) return new Set([checkContainerId(ref.containerId)]);
+    if (ref.target === undefined)
+      throw new OrchestratorArgumentError(
+        'containerId',
+        ref.containerId,
+        'a container id, or a target to derive it from',
+      );
+    const target = checkTarget(ref.target);
+    const ids = new Set([defaultContainerId(target)]);
+    if ('container' in target) {
+      // Also match the full id, the short id and the name, whichever the attach was recorded under.
+      const info = await this.#docker.inspect(target.container).catch(() => undefined);
+      if (info) for (const id of [info.id, info.id.slice(0, 12), info.name]) if (id) ids.add(id);
+    }
+    return ids;
+  }
+
+  #rows(f: {
+    containerId?: string;
+    containerIds?: Set<string> | undefined;
+    bridge?: string | undefined;
+  }): PortRow[] {
+    const ids = f.containerIds ?? (f.containerId === undefined ? undefined : new Set([f.containerId]));
+    return this.#backend.ports().filter((r) => {
+      const id = r.ifaceExternalIds[CONTAINER_ID_KEY];
+      if (id === undefined || r.ifaceExternalIds[CONTAINER_IFACE_KEY] === undefined) return false;
+      if (ids && !ids.has(id)) return false;
+      return f.bridge === undefined || r.bridge === f.bridge;
+    });
+  }
+
+  #rowsByPort(port: string): PortRow[] {
+    return this.#backend.ports().filter((r) => r.port === port);
+  }
+
+  #findRow(portUuid: string): PortRow | undefined {
+    return this.#backend.ports().find((r) => r.portUuid === portUuid);
+  }
+
+  #view(r: PortRow): Attachment {
+    return {
+      bridge: r.bridge,
+      port: r.port,
+      containerId: r.ifaceExternalIds[CONTAINER_ID_KEY] ?? '',
+      ifname: r.ifaceExternalIds[CONTAINER_IFACE_KEY] ?? '',
+      vlan: r.tag,
+      trunks: [...r.trunks],
+      externalIds: { ...r.ifaceExternalIds },
+      ofport: r.ofport,
+      managed: r.ifaceExternalIds[OWNER_KEY] === OWNER_VALUE,
+    };
+  }
+}
+
+function isAlive(held: HeldNetns): boolean {
+  try {
+    const st = statSync(held.path);
+    return st.ino === held.ino && st.dev === held.dev;
+  } catch {
+    return false;
+  }
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
