@@ -798,7 +798,8 @@ function toRoute(raw: ReturnType<typeof decodeRouteMessage>): Route | undefined 
   };
 }
 
-function ruleWire(spec: RuleSpec, forDelete: boolean) {
+/** RuleSpec → wire fields (exported for unit tests, not part of the public surface). */
+export function ruleWire(spec: RuleSpec, forDelete: boolean) {
   if (typeof spec !== 'object' || spec === null) {
     throw new NetlinkInvalidArgumentError(
       'rule',

@@ -1,5 +1,7 @@
 // Public surface of @ovs-container-network/netlink: rtnetlink (links, veth pairs, addresses, routes, rules,
 // link events) in any network namespace, named namespaces, TX checksum offload — without spawning `ip`.
+
+export { type Attachment, type AttachOptions, attachVeth, detachVeth } from './attach.js';
 export {
   errnoName,
   isErrno,
