@@ -38,13 +38,14 @@ t.test('namespace names: a file name under /run/netns', async (t) => {
 
 t.test('MTU 68..65535', async (t) => {
   t.equal(validateMtu(1500), 1500);
-  for (const bad of [67, 65536, 1500.5, '1500', -1]) t.throws(() => validateMtu(bad), { field: 'mtu' });
+  for (const bad of [67, 65536, 1500.5, '1500', -1])
+    t.throws(() => validateMtu(bad), { code: 'NETLINK_ERR_INVALID_ARGUMENT', field: 'mtu' });
 });
 
 t.test('MAC addresses: six octets, unicast, not zero; round trip', async (t) => {
   t.equal(formatMac(parseMac('02:AB:cd:00:11:22')), '02:ab:cd:00:11:22');
   t.equal(formatMac(parseMac('02-00-00-00-00-01')), '02:00:00:00:00:01');
   for (const bad of ['01:00:5e:00:00:01', '00:00:00:00:00:00', '02:00:00:00:00', 'zz:00:00:00:00:00', 3]) {
-    t.throws(() => parseMac(bad, 'peer.mac'), { field: 'peer.mac' });
+    t.throws(() => parseMac(bad, 'peer.mac'), { code: 'NETLINK_ERR_INVALID_ARGUMENT', field: 'peer.mac' });
   }
 });

@@ -151,13 +151,19 @@ t.test(
       code: 'NETLINK_ERR_INVALID_ARGUMENT',
       field: 'table',
     });
-    t.throws(() => ruleWire({ from: '10.0.0.0/8', to: 'fd00::/8', table: 5 }, false), { field: 'rule' });
+    t.throws(() => ruleWire({ from: '10.0.0.0/8', to: 'fd00::/8', table: 5 }, false), {
+      code: 'NETLINK_ERR_INVALID_ARGUMENT',
+      field: 'rule',
+    });
     t.throws(() => ruleWire({ priority: 1 }, false), {
       field: 'rule',
       message: /a table \(lookup\) or an action/,
     });
     t.equal(ruleWire({ priority: 1 }, true).action, 0, 'delete may leave the action open');
-    t.throws(() => ruleWire({ action: 'jump' as never, table: 1 }, false), { field: 'action' });
+    t.throws(() => ruleWire({ action: 'jump' as never, table: 1 }, false), {
+      code: 'NETLINK_ERR_INVALID_ARGUMENT',
+      field: 'action',
+    });
   },
 );
 
