@@ -361,7 +361,7 @@ export function describeBase(b: BaseType): string {
         ? 'string'
         : `string of length ${b.minLength ?? 0}..${b.maxLength ?? '∞'}`;
     case 'uuid':
-      return b.refTable ? `uuid of a ${b.refTable} row (or a named reference)` : 'uuid';
+      return b.refTable ? `uuid of a row of ${b.refTable} (or a named reference)` : 'uuid';
     default:
       return b.type;
   }

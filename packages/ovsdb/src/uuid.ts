@@ -31,7 +31,8 @@ export function randomRowUuid<Table extends string = string>(): Uuid<Table> {
   return randomUUID() as Uuid<Table>;
 }
 
-const refTag: unique symbol = Symbol('ovsdb.named-uuid');
+/** Internal: marks RowRef objects (not exported from the package index). */
+export const refTag: unique symbol = Symbol('ovsdb.named-uuid');
 
 /**
  * A reference to a row inserted in the same transaction, handed out by `Transaction.insert` (or made by

@@ -1,0 +1,323 @@
+// Typed models and the typed database handle.
+//
+// A generated model (see codegen/) describes each table's columns with the descriptor types below; the
+// row, insert, update, condition and mutation types are derived from them, so a wrong column or a wrong
+// value type fails to compile. The model also carries the parsed schema, so encoding, decoding and
+// validation work at run time without asking a server.
+
+import { InvalidArgumentError } from './errors.js';
+import { type ColumnKind, type DatabaseSchema, getTable, parseSchema, type TableSchema } from './schema.js';
+import {
+  type Handle,
+  Transaction,
+  type TransactionResult,
+  type TransactOptions,
+  type Transactor,
+} from './transaction.js';
+import type { RowRef, Uuid } from './uuid.js';
+
+// ---- column descriptors (type level only) -------------------------------------------------------------
+
+/** Marks a uuid atom; `T` is the referenced table (`string` for a uuid without refTable). */
+export interface RefTo<T extends string = string> {
+  readonly refTo: T;
+}
+
+/** Describes one column: its kind, key and value atom types, and whether update/mutate may change it. */
+export interface ColumnSpec {
+  readonly kind: ColumnKind | 'any';
+  readonly key: unknown;
+  readonly value: unknown;
+  readonly mutable: boolean;
+}
+/** A single value (min 1, max 1). */
+export interface Scalar<A, M extends boolean = true> extends ColumnSpec {
+  readonly kind: 'scalar';
+  readonly key: A;
+  readonly value: never;
+  readonly mutable: M;
+}
+/** An optional value (min 0, max 1): `A | null`. */
+export interface Optional<A, M extends boolean = true> extends ColumnSpec {
+  readonly kind: 'optional';
+  readonly key: A;
+  readonly value: never;
+  readonly mutable: M;
+}
+/** A set: an array of distinct `A`. */
+export interface SetOf<A, M extends boolean = true> extends ColumnSpec {
+  readonly kind: 'set';
+  readonly key: A;
+  readonly value: never;
+  readonly mutable: M;
+}
+/** A map from `K` to `V`. */
+export interface MapOf<K, V, M extends boolean = true> extends ColumnSpec {
+  readonly kind: 'map';
+  readonly key: K;
+  readonly value: V;
+  readonly mutable: M;
+}
+/** A column of a table known only at run time (models made from a schema without code generation). */
+export interface AnyColumn extends ColumnSpec {
+  readonly kind: 'any';
+  readonly key: unknown;
+  readonly value: unknown;
+  readonly mutable: true;
+}
+
+export type Columns = { readonly [column: string]: ColumnSpec };
+export type AnyColumns = { readonly [column: string]: AnyColumn };
+
+/** An atom as read: references become `Uuid<Table>`. */
+export type ReadAtom<A> = A extends RefTo<infer T> ? Uuid<T> : A;
+/** An atom as written: references accept an existing row's uuid or a row inserted in the same transaction. */
+export type WriteAtom<A> =
+  A extends RefTo<infer T> ? Uuid<T> | RowRef<T> : A extends number ? number | bigint : A;
+
+type ReadMap<K, V> = [K] extends [RefTo]
+  ? Record<string, ReadAtom<V>>
+  : [K] extends [string]
+    ? string extends K
+      ? Record<string, ReadAtom<V>>
+      : { [P in K]?: ReadAtom<V> }
+    : Map<ReadAtom<K>, ReadAtom<V>>;
+
+type WriteMap<K, V> = [K] extends [RefTo]
+  ? Readonly<Record<string, WriteAtom<V>>> | ReadonlyMap<WriteAtom<K>, WriteAtom<V>>
+  : [K] extends [string]
+    ? string extends K
+      ? Readonly<Record<string, WriteAtom<V>>> | ReadonlyMap<K, WriteAtom<V>>
+      : { readonly [P in K]?: WriteAtom<V> } | ReadonlyMap<K, WriteAtom<V>>
+    : ReadonlyMap<WriteAtom<K>, WriteAtom<V>>;
+
+/** The JS value of a column as decoded (select results, replica rows). */
+export type ReadValue<C extends ColumnSpec> = C extends AnyColumn
+  ? unknown
+  : C['kind'] extends 'scalar'
+    ? ReadAtom<C['key']>
+    : C['kind'] extends 'optional'
+      ? ReadAtom<C['key']> | null
+      : C['kind'] extends 'set'
+        ? ReadAtom<C['key']>[]
+        : ReadMap<C['key'], C['value']>;
+
+/** The JS value a column accepts (insert, update, conditions). */
+export type WriteValue<C extends ColumnSpec> = C extends AnyColumn
+  ? unknown
+  : C['kind'] extends 'scalar'
+    ? WriteAtom<C['key']>
+    : C['kind'] extends 'optional'
+      ? WriteAtom<C['key']> | null
+      : C['kind'] extends 'set'
+        ? readonly WriteAtom<C['key']>[]
+        : WriteMap<C['key'], C['value']>;
+
+/** A decoded row: every column, plus `_uuid` and `_version`. */
+export type Row<C extends Columns, Name extends string = string> = {
+  readonly _uuid: Uuid<Name>;
+  readonly _version: Uuid;
+} & { [K in keyof C]: ReadValue<C[K]> };
+
+/** What `insert` accepts: any subset of the columns; omitted columns get their defaults. */
+export type Insert<C extends Columns> = { readonly [K in keyof C]?: WriteValue<C[K]> };
+
+/** Names of the columns update and mutate may change. */
+export type MutableColumn<C extends Columns> = {
+  [K in keyof C]: C[K]['mutable'] extends false ? never : K;
+}[keyof C] &
+  string;
+
+/** What `update` accepts: any subset of the mutable columns. */
+export type Update<C extends Columns> = { readonly [K in MutableColumn<C>]?: WriteValue<C[K]> };
+
+/** RFC 7047 §5.1 <function>. */
+export type ConditionFunction = '<' | '<=' | '==' | '!=' | '>=' | '>' | 'includes' | 'excludes';
+export type Comparison = '<' | '<=' | '>=' | '>';
+
+type ConditionFor<K, C extends ColumnSpec> = C extends AnyColumn
+  ? readonly [K, ConditionFunction, unknown]
+  : C['kind'] extends 'scalar' | 'optional'
+    ? C['key'] extends number
+      ? readonly [K, ConditionFunction, WriteValue<C>]
+      : readonly [K, Exclude<ConditionFunction, Comparison>, WriteValue<C>]
+    : readonly [K, '==' | '!=' | 'includes' | 'excludes', WriteValue<C>];
+
+/**
+ * A condition `[column, function, value]` (RFC 7047 §5.1), typed per column: `<`/`<=`/`>=`/`>` only on
+ * integer and real columns, values in the column's JS shape. `includes`/`excludes` take a subset.
+ */
+export type Condition<C extends Columns, Name extends string = string> =
+  | { [K in keyof C & string]: ConditionFor<K, C[K]> }[keyof C & string]
+  | readonly ['_uuid', '==' | '!=', Uuid<Name> | RowRef<Name>]
+  | readonly ['_version', '==' | '!=', Uuid];
+
+/** RFC 7047 §5.1 <mutator>. */
+export type Mutator = '+=' | '-=' | '*=' | '/=' | '%=' | 'insert' | 'delete';
+export type ArithmeticMutator = '+=' | '-=' | '*=' | '/=' | '%=';
+
+type MutationFor<K, C extends ColumnSpec> = C extends AnyColumn
+  ? readonly [K, Mutator, unknown]
+  : C['kind'] extends 'map'
+    ?
+        | readonly [K, 'insert', WriteValue<C>]
+        | readonly [K, 'delete', WriteValue<C> | readonly WriteAtom<C['key']>[]]
+    : C['kind'] extends 'set'
+      ?
+          | readonly [K, 'insert' | 'delete', WriteValue<C>]
+          | (C['key'] extends number ? readonly [K, ArithmeticMutator, number | bigint] : never)
+      : C['key'] extends number
+        ? readonly [K, ArithmeticMutator, number | bigint]
+        : never;
+
+/**
+ * A mutation `[column, mutator, value]` (RFC 7047 §5.1) on a mutable column: arithmetic on integer/real
+ * columns (applied to every element of a set), `insert`/`delete` of elements on sets and maps; a map's
+ * `delete` takes either a map (pairs must match) or an array of keys.
+ */
+export type Mutation<C extends Columns> = { [K in MutableColumn<C>]: MutationFor<K, C[K]> }[MutableColumn<C>];
+
+// ---- models -------------------------------------------------------------------------------------------
+
+declare const columnsPhantom: unique symbol;
+
+/** A table of a database model: its name and schema, with its column types attached at the type level. */
+export interface TableModel<Name extends string = string, C extends Columns = Columns> {
+  readonly name: Name;
+  /** The database the table belongs to. */
+  readonly database: string;
+  readonly schema: TableSchema;
+  /** Type-level only; never set at run time. */
+  readonly [columnsPhantom]?: C;
+}
+
+export type ColumnsOf<T> = T extends TableModel<string, infer C> ? C : never;
+export type NameOf<T> = T extends TableModel<infer N, Columns> ? N : never;
+/** The decoded row type of a table model, e.g. `RowOf<typeof OVS.Port>`. */
+export type RowOf<T> = T extends TableModel<infer N, infer C> ? Row<C, N> : never;
+
+export interface DatabaseModel<
+  Name extends string = string,
+  Tables extends { readonly [table: string]: TableModel } = { readonly [table: string]: TableModel },
+> {
+  readonly name: Name;
+  readonly schema: DatabaseSchema;
+  readonly tables: Tables;
+}
+
+/** The model of one table of a parsed schema; `C` describes its columns (generated code passes it). */
+export function defineTable<Name extends string, C extends Columns = AnyColumns>(
+  schema: DatabaseSchema,
+  name: Name,
+): TableModel<Name, C> {
+  return Object.freeze({ name, database: schema.name, schema: getTable(schema, name) });
+}
+
+/** A database model from generated table models; `name` must be the schema's name. */
+export function defineDatabase<Name extends string, Tables extends { readonly [table: string]: TableModel }>(
+  name: Name,
+  schema: DatabaseSchema,
+  tables: Tables,
+): DatabaseModel<Name, Tables> {
+  if (schema.name !== name) {
+    throw new InvalidArgumentError(`defineDatabase: the schema is ${schema.name}, not ${name}`);
+  }
+  return Object.freeze({ name, schema, tables: Object.freeze({ ...tables }) });
+}
+
+/**
+ * An untyped model straight from a schema (a `.ovsschema` text or JSON, a `get_schema` result, or a parsed
+ * DatabaseSchema): tables are looked up by name at run time and values are `unknown`; the same
+ * validation and decoding apply.
+ */
+export function modelFromSchema(
+  schema: DatabaseSchema | unknown,
+): DatabaseModel<string, { readonly [table: string]: TableModel<string, AnyColumns> }> {
+  const s = isParsedSchema(schema) ? schema : parseSchema(schema);
+  const tables: Record<string, TableModel<string, AnyColumns>> = {};
+  for (const name of s.tables.keys()) tables[name] = defineTable(s, name);
+  return Object.freeze({ name: s.name, schema: s, tables: Object.freeze(tables) });
+}
+
+function isParsedSchema(v: unknown): v is DatabaseSchema {
+  return typeof v === 'object' && v !== null && (v as { tables?: unknown }).tables instanceof Map;
+}
+
+// ---- the typed handle ---------------------------------------------------------------------------------
+
+/** The results a `transact` callback's return value maps to: handles become their decoded results. */
+export type ResultOf<H> =
+  H extends Handle<infer R>
+    ? R
+    : H extends readonly unknown[]
+      ? { -readonly [K in keyof H]: ResultOf<H[K]> }
+      : H extends object
+        ? { -readonly [K in keyof H]: ResultOf<H[K]> }
+        : H;
+
+/**
+ * A database bound to a transport (anything with `transact(db, ops, opts)`, e.g. `OvsdbClient`) and a model.
+ *
+ *     const db = database(client, OVS.model);
+ *     const [portUuid] = await db.transact((t) => {
+ *       const iface = t.insert(OVS.Interface, { name: 'p1' });
+ *       const port = t.insert(OVS.Port, { name: 'p1', interfaces: [iface], tag: 100 });
+ *       t.mutate(OVS.Bridge, [['name', '==', 'br0']], [['ports', 'insert', [port]]]);
+ *       return [port] as const;
+ *     });
+ */
+export class Database<M extends DatabaseModel = DatabaseModel> {
+  readonly transactor: Transactor;
+  readonly model: M;
+  constructor(transactor: Transactor, model: M) {
+    if (typeof transactor?.transact !== 'function') {
+      throw new InvalidArgumentError(
+        'database: the first argument must have a transact(db, operations) method',
+      );
+    }
+    if (typeof model?.name !== 'string' || !(model.schema?.tables instanceof Map)) {
+      throw new InvalidArgumentError(
+        'database: the second argument must be a database model (e.g. OVS.model)',
+      );
+    }
+    this.transactor = transactor;
+    this.model = model;
+  }
+
+  /** A new, empty transaction on this database; run it with `transaction.execute(db.transactor)`. */
+  transaction(): Transaction {
+    return new Transaction(this.model.name);
+  }
+
+  /**
+   * Builds a transaction with `build`, sends it, and maps what `build` returned (a handle, or an array or
+   * object of handles) to decoded results. Rejects with a TransactionError subclass when an operation or
+   * the commit fails, and with the transport's errors otherwise.
+   */
+  async transact<H>(build: (t: Transaction) => H, opts: TransactOptions = {}): Promise<ResultOf<H>> {
+    const t = this.transaction();
+    const shape = build(t);
+    const result = await t.execute(this.transactor, opts);
+    return result.map(shape);
+  }
+
+  /** Like `transact`, but resolves to the whole TransactionResult. */
+  async run(build: (t: Transaction) => void, opts: TransactOptions = {}): Promise<TransactionResult> {
+    const t = this.transaction();
+    build(t);
+    return t.execute(this.transactor, opts);
+  }
+
+  /** Selects rows of one table (one `select` in its own transaction). */
+  async select<N extends string, C extends Columns>(
+    table: TableModel<N, C>,
+    where: readonly Condition<C, N>[] = [],
+    opts: TransactOptions = {},
+  ): Promise<Row<C, N>[]> {
+    return this.transact((t) => t.select(table, where), opts);
+  }
+}
+
+export function database<M extends DatabaseModel>(transactor: Transactor, model: M): Database<M> {
+  return new Database(transactor, model);
+}

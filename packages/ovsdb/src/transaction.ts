@@ -1,0 +1,249 @@
+// Transactions: collect operations, hand out references to inserted rows, send them in one `transact`,
+// and turn the raw result array into typed results or a typed error (RFC 7047 §4.1.3).
+
+import type { Columns, Condition, Insert, Mutation, ResultOf, Row, TableModel, Update } from './database.js';
+import { InvalidArgumentError, ProtocolError, transactionError } from './errors.js';
+import {
+  abort,
+  assert,
+  comment,
+  commit,
+  decodeResult,
+  del,
+  type InsertOptions,
+  insert,
+  mutate,
+  type Operation,
+  select,
+  update,
+  type WaitSpec,
+  wait,
+} from './operations.js';
+import { type RowRef, refTag, type Uuid } from './uuid.js';
+
+export interface TransactOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * What a transaction is sent through: `OvsdbClient` fits, and so does any object that sends RFC 7047
+ * `transact` params and resolves to the raw result array.
+ */
+export interface Transactor {
+  transact(db: string, operations: readonly unknown[], opts?: TransactOptions): Promise<unknown[]>;
+}
+
+/** Stands for the result of one operation of a transaction; `TransactionResult.get(handle)` reads it. */
+export class Handle<R> {
+  declare readonly __result: R;
+  readonly index: number;
+  constructor(index: number) {
+    this.index = index;
+  }
+}
+
+/** The handle of an insert: also a reference to the new row usable by later operations of the same transaction. */
+export class InsertHandle<Table extends string> extends Handle<Uuid<Table>> implements RowRef<Table> {
+  readonly [refTag] = true as const;
+  readonly name: string;
+  readonly table: Table;
+  constructor(index: number, table: Table, name: string) {
+    super(index);
+    this.table = table;
+    this.name = name;
+    Object.freeze(this);
+  }
+}
+
+export class Transaction {
+  readonly database: string;
+  readonly #ops: Operation[] = [];
+  readonly #names = new Set<string>();
+  #sent = false;
+
+  constructor(database: string) {
+    if (typeof database !== 'string' || database === '') {
+      throw new InvalidArgumentError(
+        `Transaction: database must be a database name, got ${JSON.stringify(database)}`,
+      );
+    }
+    this.database = database;
+  }
+
+  get operations(): readonly Operation[] {
+    return this.#ops;
+  }
+
+  /** Adds a built operation (see operations.ts). */
+  add<R>(op: Operation<R>): Handle<R> {
+    if (this.#sent) throw new InvalidArgumentError('Transaction: operations cannot be added after execute()');
+    if (op.database !== undefined && op.database !== this.database) {
+      throw new InvalidArgumentError(
+        `Transaction: table ${op.table?.name} belongs to database ${op.database}, not ${this.database}`,
+      );
+    }
+    this.#ops.push(op);
+    return new Handle<R>(this.#ops.length - 1);
+  }
+
+  /**
+   * Inserts a row; the returned handle is a reference to the new row (send it in a uuid column of a later
+   * operation) and, after execute(), reads the new row's uuid.
+   */
+  insert<N extends string, C extends Columns>(
+    table: TableModel<N, C>,
+    row: Insert<C>,
+    opts: InsertOptions<N> = {},
+  ): InsertHandle<N> {
+    let name = opts.uuidName;
+    if (name === undefined) {
+      name = `row${this.#ops.length}`;
+      while (this.#names.has(name)) name = `${name}_`;
+    } else if (this.#names.has(name)) {
+      throw new InvalidArgumentError(`Transaction: uuid-name "${name}" is already used in this transaction`);
+    }
+    const h = this.add(insert(table, row, { ...opts, uuidName: name }));
+    this.#names.add(name);
+    return new InsertHandle(h.index, table.name, name);
+  }
+
+  select<N extends string, C extends Columns>(
+    table: TableModel<N, C>,
+    where?: readonly Condition<C, N>[],
+  ): Handle<Row<C, N>[]>;
+  select<N extends string, C extends Columns, K extends (keyof C & string) | '_uuid' | '_version'>(
+    table: TableModel<N, C>,
+    where: readonly Condition<C, N>[],
+    columns: readonly K[],
+  ): Handle<Pick<Row<C, N>, K>[]>;
+  select<N extends string, C extends Columns>(
+    table: TableModel<N, C>,
+    where: readonly Condition<C, N>[] = [],
+    columns?: readonly ((keyof C & string) | '_uuid' | '_version')[],
+  ): Handle<unknown> {
+    return this.add(columns === undefined ? select(table, where) : select(table, where, columns));
+  }
+
+  update<N extends string, C extends Columns>(
+    table: TableModel<N, C>,
+    where: readonly Condition<C, N>[],
+    row: Update<C>,
+  ): Handle<number> {
+    return this.add(update(table, where, row));
+  }
+
+  mutate<N extends string, C extends Columns>(
+    table: TableModel<N, C>,
+    where: readonly Condition<C, N>[],
+    mutations: readonly Mutation<C>[],
+  ): Handle<number> {
+    return this.add(mutate(table, where, mutations));
+  }
+
+  delete<N extends string, C extends Columns>(
+    table: TableModel<N, C>,
+    where: readonly Condition<C, N>[],
+  ): Handle<number> {
+    return this.add(del(table, where));
+  }
+
+  wait<N extends string, C extends Columns, K extends keyof C & string>(
+    table: TableModel<N, C>,
+    spec: WaitSpec<C, N, K>,
+  ): Handle<void> {
+    return this.add(wait(table, spec));
+  }
+
+  commit(durable = false): Handle<void> {
+    return this.add(commit(durable));
+  }
+
+  abort(): Handle<void> {
+    return this.add(abort());
+  }
+
+  comment(text: string): Handle<void> {
+    return this.add(comment(text));
+  }
+
+  assert(lock: string): Handle<void> {
+    return this.add(assert(lock));
+  }
+
+  /** The `transact` params after the database name: the operations as sent. */
+  toWire(): unknown[] {
+    return this.#ops.map((o) => o.wire);
+  }
+
+  /** Sends the transaction once and decodes its results (see decodeResults). */
+  async execute(transactor: Transactor, opts: TransactOptions = {}): Promise<TransactionResult> {
+    if (this.#sent) throw new InvalidArgumentError('Transaction: execute() may be called once');
+    this.#sent = true;
+    const raw = await transactor.transact(this.database, this.toWire(), opts);
+    return decodeResults(this.#ops, raw);
+  }
+}
+
+/**
+ * Turns a raw `transact` result array into typed results. RFC 7047 §4.1.3: one result per operation;
+ * an error object `{error, details?}` at the failing operation (later entries are null or missing); a
+ * commit-time error (e.g. "referential integrity violation", "constraint violation") is an extra element
+ * after the last operation. Errors become TransactionError subclasses carrying the index and details.
+ */
+export function decodeResults(operations: readonly Operation[], raw: unknown): TransactionResult {
+  if (!Array.isArray(raw))
+    throw new ProtocolError(`transact result must be an array, got ${JSON.stringify(raw)}`);
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw[i] as { error?: unknown; details?: unknown } | null;
+    if (r !== null && typeof r === 'object' && typeof r.error === 'string') {
+      throw transactionError(
+        r.error,
+        typeof r.details === 'string' ? r.details : undefined,
+        i,
+        i < operations.length ? operations[i]?.wire : undefined,
+        raw,
+      );
+    }
+  }
+  if (raw.length < operations.length) {
+    throw new ProtocolError(`transact returned ${raw.length} results for ${operations.length} operations`);
+  }
+  const results = operations.map((op, i) => decodeResult(op, raw[i]));
+  return new TransactionResult(operations, raw, results);
+}
+
+export class TransactionResult {
+  readonly operations: readonly Operation[];
+  /** The raw result array as the server sent it. */
+  readonly raw: readonly unknown[];
+  /** The decoded result of each operation, in order. */
+  readonly results: readonly unknown[];
+
+  constructor(operations: readonly Operation[], raw: readonly unknown[], results: readonly unknown[]) {
+    this.operations = operations;
+    this.raw = raw;
+    this.results = results;
+  }
+
+  /** The decoded result of one operation (an insert handle yields the new row's uuid). */
+  get<R>(handle: Handle<R>): R {
+    if (!(handle instanceof Handle) || handle.index >= this.results.length) {
+      throw new InvalidArgumentError('TransactionResult.get: not a handle of this transaction');
+    }
+    return this.results[handle.index] as R;
+  }
+
+  /** Replaces every handle in `shape` (a handle, or nested arrays/plain objects of handles) by its result. */
+  map<H>(shape: H): ResultOf<H> {
+    const walk = (v: unknown): unknown => {
+      if (v instanceof Handle) return this.get(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      }
+      return v;
+    };
+    return walk(shape) as ResultOf<H>;
+  }
+}

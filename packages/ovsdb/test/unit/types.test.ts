@@ -1,0 +1,69 @@
+// Type test: the generated models make a wrong column or a wrong value type a compile error. The
+// `@ts-expect-error` lines are checked by `pnpm run typecheck` (an unused one is itself an error); the
+// runtime assertions check that the same mistakes, when forced past the compiler, are ValidationErrors.
+import t from 'tap';
+import type { Row, RowOf } from '../../src/database.js';
+import { ValidationError } from '../../src/errors.js';
+import * as OVS from '../../src/models/generated/open-vswitch.js';
+import { insert, mutate, select, update } from '../../src/operations.js';
+import { Transaction } from '../../src/transaction.js';
+import { type Uuid, uuid } from '../../src/uuid.js';
+
+const U = uuid<'Interface'>('11111111-2222-3333-4444-555555555555');
+
+t.test('typed models accept correct rows and reject wrong columns and value types', async (t) => {
+  const txn = new Transaction('Open_vSwitch');
+  const iface = txn.insert(OVS.Interface, { name: 'p1', type: 'internal' });
+  const port = txn.insert(OVS.Port, {
+    name: 'p1',
+    interfaces: [iface, U],
+    tag: 100,
+    vlan_mode: 'access',
+    trunks: [1, 2],
+    external_ids: { tenant: 'a' },
+  });
+  txn.mutate(OVS.Bridge, [['name', '==', 'br0']], [['ports', 'insert', [port]]]);
+  txn.update(OVS.Port, [['_uuid', '==', port]], { tag: null, other_config: { a: 'b' } });
+  txn.mutate(OVS.Port, [['tag', '>=', 1]], [['tag', '+=', 1]]);
+  txn.mutate(OVS.Bridge, [], [['external_ids', 'delete', ['k1', 'k2']]]);
+
+  // @ts-expect-error — Port has no column "vlan"
+  t.throws(() => insert(OVS.Port, { name: 'p2', vlan: 100 }), ValidationError);
+  // @ts-expect-error — tag is an integer, not a string
+  t.throws(() => insert(OVS.Port, { name: 'p2', tag: '100' }), ValidationError);
+  // @ts-expect-error — vlan_mode is an enum
+  t.throws(() => insert(OVS.Port, { name: 'p2', vlan_mode: 'tagged' }), ValidationError);
+  // @ts-expect-error — external_ids values are strings
+  t.throws(() => insert(OVS.Port, { external_ids: { n: 1 } }), ValidationError);
+  // @ts-expect-error — a Port reference where Interface references go
+  t.throws(() => insert(OVS.Port, { name: 'p3', interfaces: [port] }), ValidationError);
+  // @ts-expect-error — interfaces is a set: an array, not one reference
+  t.throws(() => insert(OVS.Port, { name: 'p3', interfaces: iface }), ValidationError);
+  // @ts-expect-error — name is immutable: update may not change it
+  t.throws(() => update(OVS.Port, [], { name: 'x' }), ValidationError);
+  // @ts-expect-error — "<" is for integer and real columns only
+  t.throws(() => select(OVS.Port, [['name', '<', 'x']]), ValidationError);
+  // @ts-expect-error — the condition value must fit the column
+  t.throws(() => select(OVS.Port, [['tag', '==', 'x']]), ValidationError);
+  // @ts-expect-error — arithmetic on a string column
+  t.throws(() => mutate(OVS.Port, [], [['mac', '+=', 1]]), ValidationError);
+  t.equal(txn.operations.length, 6);
+});
+
+t.test('decoded rows are typed', async (t) => {
+  type P = RowOf<typeof OVS.Port>;
+  const same: Row<OVS.PortColumns, 'Port'> extends P ? true : false = true;
+  t.ok(same);
+  const row = {} as OVS.Port;
+  const tag: number | null = row.tag;
+  const ifaces: Uuid<'Interface'>[] = row.interfaces;
+  const ids: Record<string, string> = row.external_ids;
+  const mode: OVS.PortVlanMode | null = row.vlan_mode;
+  const id: Uuid<'Port'> = row._uuid;
+  // @ts-expect-error — a Port's interfaces are Interface uuids, not Bridge uuids
+  const wrong: Uuid<'Bridge'>[] = row.interfaces;
+  t.same(
+    [tag, ifaces, ids, mode, id, wrong],
+    [undefined, undefined, undefined, undefined, undefined, undefined],
+  );
+});
