@@ -40,7 +40,7 @@ export const CONTAINER_ID_KEY = 'container_id';
 export const CONTAINER_IFACE_KEY = 'container_iface';
 /** Marks ports this library made (ovs-docker's own ports lack it). */
 export const OWNER_KEY = 'ocn-owner';
-export const OWNER_VALUE = 'orchestrator';
+export const OWNER_VALUE = 'ocn-orchestrator';
 
 /** Steps of an attach, reported to `onStep` (for logging, metrics, and tests that interrupt an attach). */
 export type AttachStep = 'resolved' | 'wired';
@@ -112,10 +112,7 @@ export class Orchestrator {
   async #attach(n: NormalizedAttach, signal: AbortSignal | undefined): Promise<Attachment> {
     await this.#backend.ready();
     signal?.throwIfAborted();
-    const { host, container: peer } = vethNames(
-      `orchestrator\0${n.containerId}\0${n.ifname}`,
-      this.#namePrefix,
-    );
+    const { host, container: peer } = this.#names(n.containerId, n.ifname);
 
     const existing = this.#rows({ containerId: n.containerId }).find(
       (r) => r.ifaceExternalIds[CONTAINER_IFACE_KEY] === n.ifname,
@@ -317,6 +314,11 @@ export class Orchestrator {
     return true;
   }
 
+  /** The host-side veth (= OVS port) name an attach of this container id and interface uses. */
+  portName(containerId: string, ifname: string): string {
+    return this.#names(checkContainerId(containerId), checkIfname('ifname', ifname)).host;
+  }
+
   /** Closes the OVSDB connection; calls after this reject. Attaches in flight finish first. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -326,6 +328,10 @@ export class Orchestrator {
   }
 
   // ---- internals ------------------------------------------------------------------------------------------
+
+  #names(containerId: string, ifname: string): { host: string; container: string } {
+    return vethNames(`orchestrator\0${containerId}\0${ifname}`, this.#namePrefix);
+  }
 
   #checkOpen(): void {
     if (this.#closed) throw new PluginError('PLUGIN_ERR_INTERNAL', 'the orchestrator is closed');

@@ -109,7 +109,12 @@ t.test('attach records the ovs-docker layout and creates the bridge once', async
   t.equal(a.vlan, 10);
   t.ok(a.managed);
   t.match(a.port, /^ocnth[a-z2-7]{10}$/, '15-byte host name from the core naming');
-  t.same(a.externalIds, { k: 'v', container_id: ns, container_iface: 'eth1', 'ocn-owner': 'orchestrator' });
+  t.same(a.externalIds, {
+    k: 'v',
+    container_id: ns,
+    container_iface: 'eth1',
+    'ocn-owner': 'ocn-orchestrator',
+  });
   t.same(be.calls, ['ensureBridge br0 netdev', `wire ${a.port}`]);
   await orch.attach({ bridge: 'br0', target: { netns: nsFile() }, ifname: 'eth1' });
   t.equal(be.calls.filter((c) => c.startsWith('ensureBridge')).length, 1, 'bridge made once');
