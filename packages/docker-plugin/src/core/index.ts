@@ -1,5 +1,13 @@
 // The embeddable core of the Docker driver: no Fastify, no HTTP. Orchestrators import
 // '@ovs-container-network/docker-plugin/core'.
+
+export {
+  DEFAULT_DRIVER_NAME,
+  DEFAULT_RULE_PRIORITY,
+  type DriverOptions,
+  Mutex,
+  OvsNetworkDriver,
+} from './driver.js';
 export * from './errors.js';
 export {
   GATEWAY_ADDRESS_TYPE,
@@ -9,6 +17,17 @@ export {
   LOCAL_ADDRESS_SPACE,
   type PoolRecord,
 } from './ipam.js';
+export { OvsIpamDriver } from './ipam-driver.js';
+export type {
+  KernelHandle,
+  KernelLink,
+  KernelOpener,
+  KernelRoute,
+  KernelRule,
+  KernelRuleSpec,
+  KernelVethOptions,
+  NetnsRef,
+} from './kernel.js';
 export {
   DEFAULT_PREFIX,
   decodeOptionMac,
@@ -27,5 +46,17 @@ export {
   type NetworkOptions,
   parseNetworkOptions,
 } from './options.js';
+export {
+  type BridgeRow,
+  type InterfaceRow,
+  type OvsBackend,
+  type OvsOp,
+  type OvsTransactor,
+  type OvsView,
+  type PortRow,
+  transactionFailure,
+} from './ovs.js';
+export { EXT, type NetworkRecord, type PortKind, type SubnetRecord } from './records.js';
 export type * from './types.js';
 export { silentLogger } from './types.js';
+export { type Attached, type AttachSpec, type AttachTarget, Wiring, type WiringOptions } from './wiring.js';

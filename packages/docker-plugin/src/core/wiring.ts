@@ -1,0 +1,246 @@
+// The low-level wiring primitive shared by the Docker driver and the orchestrator API: one veth pair per
+// endpoint, its host end an OVS Port/Interface on a bridge (tag or trunks, external_ids) added in ONE OVSDB
+// transaction, the same MTU on both ends, TX checksum offload off on the container end for the userspace
+// datapath (PROTOCOLS.md §1: otherwise TCP never connects), a MAC; optionally the container end created
+// directly inside a target namespace and configured there (addresses, routes). Every partial failure is
+// rolled back; removal is idempotent.
+//
+//   const w = new Wiring({ ovs, kernel: NetlinkHandle.open(), openKernel: (ns) => NetlinkHandle.open(ns) });
+//   const ep = await w.attach({ bridge: 'br0', hostIfName: 'vethh1', containerIfName: 'vethc1', tag: 100,
+//                               mtu: 1500, externalIds: { 'ocn-owner': 'me' } });
+//   await w.detach({ hostIfName: ep.hostIfName });
+import { ConflictError, NotFoundError, OvsdbFailure, PluginError, WiringError } from './errors.js';
+import { hasErrno, type KernelHandle, type KernelOpener, type KernelRoute, type NetnsRef } from './kernel.js';
+import { isValidIfName } from './names.js';
+import {
+  insert,
+  map,
+  mutate,
+  named,
+  type OvsBackend,
+  type OvsOp,
+  set,
+  transactionFailure,
+  uuid,
+} from './ovs.js';
+import { type Logger, silentLogger } from './types.js';
+
+export interface AttachTarget {
+  /** The namespace the container end is created in (a pid, a path such as /proc/PID/ns/net, a name). */
+  netns: NetnsRef;
+  /** Its name inside the namespace (default: `containerIfName`). */
+  ifname?: string;
+  /** Addresses in CIDR form (IPv4 and/or IPv6); IPv6 ones are added without DAD so they work at once. */
+  addresses?: readonly string[];
+  /** Routes inside the namespace, e.g. `{ dst: 'default', gateway: '10.0.0.1' }`. */
+  routes?: readonly KernelRoute[];
+}
+
+export interface AttachSpec {
+  /** An existing OVS bridge. */
+  bridge: string;
+  /** Host end of the veth pair; also the OVS Port and Interface name (≤ 15 bytes). */
+  hostIfName: string;
+  /** Container end while it is in the host namespace (≤ 15 bytes). */
+  containerIfName: string;
+  /** MTU of both ends (default: the kernel's, 1500). */
+  mtu?: number;
+  /** MAC of the container end (default: random, chosen by the kernel). */
+  mac?: string;
+  /** Access port on this VLAN… */
+  tag?: number;
+  /** …or a trunk of these VLANs. */
+  trunks?: readonly number[];
+  /** external_ids of the Port (and of the Interface, merged with `interfaceExternalIds`). */
+  externalIds?: Readonly<Record<string, string>>;
+  interfaceExternalIds?: Readonly<Record<string, string>>;
+  /** TX checksum offload off on the container end; default: on a netdev (userspace) bridge. */
+  txChecksumOff?: boolean;
+  /** Create the container end inside this namespace and configure it there. */
+  target?: AttachTarget;
+}
+
+export interface Attached {
+  bridge: string;
+  hostIfName: string;
+  /** The container end's name (inside the target namespace when one was given). */
+  containerIfName: string;
+  portUuid: string;
+}
+
+export interface WiringOptions {
+  ovs: OvsBackend;
+  /** A handle in the host namespace. */
+  kernel: KernelHandle;
+  /** Opens handles in other namespaces; needed only for `target`. */
+  openKernel?: KernelOpener;
+  logger?: Logger;
+}
+
+export class Wiring {
+  readonly #ovs: OvsBackend;
+  readonly #kernel: KernelHandle;
+  readonly #open: KernelOpener | undefined;
+  readonly #log: Logger;
+
+  constructor(opts: WiringOptions) {
+    this.#ovs = opts.ovs;
+    this.#kernel = opts.kernel;
+    this.#open = opts.openKernel;
+    this.#log = opts.logger ?? silentLogger;
+  }
+
+  /**
+   * Creates the veth pair and the OVS port. Throws ConflictError when the host name is already an OVS port
+   * or a link (nothing is touched then), NotFoundError for a missing bridge, WiringError (after rolling
+   * back) when a step fails.
+   */
+  async attach(spec: AttachSpec): Promise<Attached> {
+    for (const [field, name] of [
+      ['hostIfName', spec.hostIfName],
+      ['containerIfName', spec.containerIfName],
+    ] as const) {
+      if (!isValidIfName(name))
+        throw new WiringError(`${field} ${JSON.stringify(name)} is not a valid interface name`);
+    }
+    const bridge = this.#ovs.bridgeByName(spec.bridge);
+    if (!bridge) throw new NotFoundError(`OVS bridge ${JSON.stringify(spec.bridge)} does not exist`);
+    if (this.#ovs.portByName(spec.hostIfName) || this.#ovs.ifaceByName(spec.hostIfName)) {
+      throw new ConflictError(`an OVS port named ${spec.hostIfName} already exists`);
+    }
+    const txOff = spec.txChecksumOff ?? bridge.datapathType === 'netdev';
+    const peerName = spec.target?.ifname ?? spec.containerIfName;
+    const peer: Parameters<KernelHandle['createVeth']>[0]['peer'] = { name: peerName };
+    if (spec.mtu !== undefined) peer.mtu = spec.mtu;
+    if (spec.mac !== undefined) peer.mac = spec.mac;
+    if (txOff) peer.txChecksum = false;
+    if (spec.target) {
+      peer.netns = spec.target.netns;
+      peer.up = true;
+    }
+    try {
+      await this.#kernel.createVeth({
+        name: spec.hostIfName,
+        up: true,
+        ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }),
+        peer,
+      });
+    } catch (err) {
+      if (hasErrno(err, 'EEXIST')) {
+        throw new ConflictError(`interface ${spec.hostIfName} or ${peerName} already exists`, { cause: err });
+      }
+      throw new WiringError(`cannot create veth pair ${spec.hostIfName}/${peerName}`, { cause: err });
+    }
+
+    let portUuid: string | undefined;
+    try {
+      portUuid = await this.#addPort(bridge.uuid, spec);
+      if (spec.target) await this.#configureTarget(spec.target, peerName);
+      return { bridge: spec.bridge, hostIfName: spec.hostIfName, containerIfName: peerName, portUuid };
+    } catch (err) {
+      const rollbackErrors: unknown[] = [];
+      if (portUuid !== undefined) {
+        await this.#removePort(spec.hostIfName).catch((e: unknown) => rollbackErrors.push(e));
+      }
+      await this.#kernel
+        .deleteLink(spec.hostIfName, { missingOk: true })
+        .catch((e: unknown) => rollbackErrors.push(e));
+      this.#log.warn({ hostIfName: spec.hostIfName, err: String(err), rollbackErrors }, 'attach rolled back');
+      if (err instanceof PluginError && !(err instanceof OvsdbFailure)) throw err;
+      throw new WiringError(`cannot attach ${spec.hostIfName} to bridge ${spec.bridge}`, {
+        cause: err,
+        rollbackErrors,
+      });
+    }
+  }
+
+  /**
+   * Removes the OVS port named `hostIfName` (from whichever bridge holds it) and the veth pair. Idempotent:
+   * a missing port or link is success. Returns what was actually removed.
+   */
+  async detach(ref: { hostIfName: string }): Promise<{ port: boolean; link: boolean }> {
+    const port = await this.#removePort(ref.hostIfName);
+    let link = true;
+    try {
+      await this.#kernel.deleteLink(ref.hostIfName);
+    } catch (err) {
+      if (!hasErrno(err, 'ENODEV', 'ENOENT')) throw err;
+      link = false;
+    }
+    return { port, link };
+  }
+
+  /** Operations that add a port (Interface + Port + Bridge.ports) — for callers composing a larger transaction. */
+  static addPortOps(
+    bridgeUuid: string,
+    spec: Omit<AttachSpec, 'bridge' | 'containerIfName'>,
+    tag = 'p',
+  ): OvsOp[] {
+    const ifRow: Record<string, unknown> = {
+      name: spec.hostIfName,
+      external_ids: map({ ...spec.externalIds, ...spec.interfaceExternalIds }),
+    };
+    const portRow: Record<string, unknown> = {
+      name: spec.hostIfName,
+      interfaces: named(`${tag}i`),
+      external_ids: map({ ...spec.externalIds }),
+    };
+    if (spec.tag !== undefined) portRow.tag = spec.tag;
+    if (spec.trunks !== undefined && spec.trunks.length > 0) portRow.trunks = set(spec.trunks);
+    return [
+      insert('Interface', ifRow, `${tag}i`),
+      insert('Port', portRow, `${tag}p`),
+      mutate('Bridge', bridgeUuid, 'ports', 'insert', named(`${tag}p`)),
+    ];
+  }
+
+  async #addPort(bridgeUuid: string, spec: AttachSpec): Promise<string> {
+    const ops = Wiring.addPortOps(bridgeUuid, spec);
+    const results = await this.#ovs.transact(ops).catch((err: unknown) => {
+      throw new OvsdbFailure(`adding port ${spec.hostIfName} failed`, { cause: err });
+    });
+    const failed = transactionFailure(results, ops);
+    if (failed) {
+      throw new OvsdbFailure(
+        `adding port ${spec.hostIfName} failed: ${failed.error}${failed.details ? ` (${failed.details})` : ''}`,
+      );
+    }
+    const r = results[1] as { uuid?: [string, string] } | undefined;
+    return r?.uuid?.[1] ?? '';
+  }
+
+  /** Removes a port by name from its bridge (Port and Interface are garbage-collected: RFC 7047 §3.2 isRoot). */
+  async #removePort(name: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = this.#ovs.portByName(name);
+      if (!port) return false;
+      const bridge = this.#ovs.bridgeOfPort(port.uuid);
+      if (!bridge) return false;
+      const ops = [mutate('Bridge', bridge.uuid, 'ports', 'delete', uuid(port.uuid))];
+      let results: unknown[];
+      try {
+        results = await this.#ovs.transact(ops);
+      } catch (err) {
+        throw new OvsdbFailure(`removing port ${name} failed`, { cause: err });
+      }
+      if (!transactionFailure(results, ops)) return true;
+      // The bridge changed under us (deleted, port moved): look again.
+    }
+    throw new OvsdbFailure(`removing port ${name} failed: the bridge kept changing`);
+  }
+
+  async #configureTarget(target: AttachTarget, ifname: string): Promise<void> {
+    if (!target.addresses?.length && !target.routes?.length) return;
+    if (!this.#open) throw new WiringError('configuring a target namespace needs `openKernel`');
+    const h = this.#open(target.netns);
+    try {
+      for (const cidr of target.addresses ?? []) {
+        await h.addAddress(ifname, cidr, cidr.includes(':') ? { nodad: true } : {});
+      }
+      for (const r of target.routes ?? [])
+        await h.addRoute({ ...r, ...(r.dev === undefined ? { dev: ifname } : {}) });
+    } finally {
+      h.close();
+    }
+  }
+}
