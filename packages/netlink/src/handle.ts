@@ -266,8 +266,8 @@ export class NetlinkHandle implements NetnsTarget {
 
   /**
    * Changes a link with one RTM_SETLINK: rename, MTU, MAC, group, alias, up/down, and with `netns` a move
-   * into another namespace — the kernel moves first and applies the rest there (the new name must be free
-   * in the target; EEXIST otherwise, and the link stays where it was).
+   * into another namespace — the kernel moves first and applies the rest there. If that fails (say the new
+   * name is taken in the target: EEXIST), the link is moved back, so it stays where it was.
    */
   async setLink(link: string | number, changes: LinkChanges): Promise<void> {
     if (typeof changes !== 'object' || changes === null) {
@@ -285,13 +285,31 @@ export class NetlinkHandle implements NetnsTarget {
       spec.up = changes.up;
     }
     const ctx = { operation: changes.netns === undefined ? 'setLink' : 'moveLink', ifname: String(link) };
-    const index = await this.#resolveIndex(link, ctx);
+    const current = changes.netns === undefined ? undefined : await this.getLink(link);
+    const index = current?.index ?? (await this.#resolveIndex(link, ctx));
     const target = changes.netns === undefined ? undefined : resolveTarget(changes.netns, ctx.operation);
     if (target !== undefined) spec.netnsFd = target.fd.fd;
     try {
       await this.#request(RTM.SETLINK, setLinkPayload(index, spec), 0, ctx);
+    } catch (err) {
+      // The kernel moves first and applies the rest in the target (net/core/rtnetlink.c do_setlink): a
+      // rename or MTU that fails there leaves the link moved under its old name. Move it back.
+      if (target !== undefined && current !== undefined) await this.#moveBack(target, current.name);
+      throw err;
     } finally {
       if (target !== undefined) closeNetnsFd(target.fd);
+    }
+  }
+
+  async #moveBack(target: { fd: NetnsFd; handle: NetlinkHandle | undefined }, name: string): Promise<void> {
+    let there: NetlinkHandle | undefined;
+    try {
+      there = target.handle ?? NetlinkHandle.open({ fd: target.fd.fd });
+      if ((await there.findLink(name)) !== undefined) await there.setLink(name, { netns: this });
+    } catch {
+      // Best effort: the original error is what the caller needs to see.
+    } finally {
+      if (there !== undefined && there !== target.handle) there.close();
     }
   }
 
