@@ -40,6 +40,7 @@ export {
   encodeRow,
   mapUsesRecord,
   pairsToMap,
+  requiredColumns,
 } from './values.js';
 export {
   type AnyColumn,

@@ -14,11 +14,18 @@ import type {
   Update,
 } from './database.js';
 import { InvalidArgumentError, ProtocolError, ValidationError } from './errors.js';
-import type { BaseType, ColumnSchema, TableSchema } from './schema.js';
+import { type BaseType, type ColumnSchema, describeType, type TableSchema } from './schema.js';
 import type { Uuid } from './uuid.js';
 import { isUuid } from './uuid.js';
 import { checkAtom } from './validate.js';
-import { decodeRow, encodeDatum, encodeRow, unknownColumnHint } from './values.js';
+import {
+  decodeRow,
+  defaultValue,
+  encodeDatum,
+  encodeRow,
+  requiredColumns,
+  unknownColumnHint,
+} from './values.js';
 
 export type OperationKind =
   | 'insert'
@@ -204,6 +211,16 @@ export function insert<N extends string, C extends Columns>(
   opts: InsertOptions<N> = {},
 ): Operation<Uuid<N>> {
   checkTable('insert', table);
+  for (const c of requiredColumns(table.schema)) {
+    if ((row as Record<string, unknown>)[c.name] === undefined) {
+      throw new ValidationError(
+        table.name,
+        c.name,
+        undefined,
+        `a value: the column is required because its default ${JSON.stringify(defaultValue(c))} is not ${describeType(c.type)}`,
+      );
+    }
+  }
   const wire: Record<string, unknown> = {
     op: 'insert',
     table: table.name,

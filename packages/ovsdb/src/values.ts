@@ -276,6 +276,34 @@ export function defaultValue(column: ColumnSchema): unknown {
   }
 }
 
+/**
+ * Columns an insert must set: those whose default (see defaultValue) the column's own constraints refuse,
+ * e.g. a scalar enum (default "") or an integer with minInteger 1 (default 0). ovsdb-server rejects such an
+ * insert with "constraint violation"; we say so before sending.
+ */
+export function requiredColumns(table: TableSchema): readonly ColumnSchema[] {
+  let cols = requiredCache.get(table);
+  if (!cols) {
+    cols = computeRequired(table);
+    requiredCache.set(table, cols);
+  }
+  return cols;
+}
+
+const requiredCache = new WeakMap<TableSchema, readonly ColumnSchema[]>();
+
+function computeRequired(table: TableSchema): readonly ColumnSchema[] {
+  return table.userColumns.filter((c) => {
+    if (c.type.min === 0) return false;
+    try {
+      encodeDatum({ table: table.name, column: c.name }, c, defaultValue(c));
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
 export interface DecodeRowOptions {
   /** Fill columns the wire row omits with their defaults (default true). */
   readonly fillDefaults?: boolean;

@@ -18,6 +18,7 @@ import {
   wait,
 } from '../../src/operations.js';
 import { namedRef, uuid } from '../../src/uuid.js';
+import { requiredColumns } from '../../src/values.js';
 
 const typed = modelFromSchema(
   readFileSync(new URL('../fixtures/schemas/typed.ovsschema', import.meta.url), 'utf8'),
@@ -50,6 +51,15 @@ t.test('insert: row encoded, uuid-name and explicit uuid', async (t) => {
   t.throws(() => insert(OVS.Port, {}, { uuidName: '1bad' }), /uuid-name/);
   t.throws(() => insert(OVS.Port, {}, { uuid: 'nope' }), /Port\.uuid: "nope"/);
   t.throws(() => insert({} as typeof OVS.Port, {}), InvalidArgumentError);
+  // s_enum's default "" is not in its enum: ovsdb-server would refuse the row ("constraint violation").
+  t.throws(
+    () => insert(Atoms, {}),
+    /Atoms\.s_enum: undefined is not allowed; expected a value: the column is required/,
+  );
+  t.same(
+    requiredColumns(Atoms.schema).map((c) => c.name),
+    ['s_enum'],
+  );
 });
 
 t.test('select: where, columns, all rows', async (t) => {
@@ -184,7 +194,7 @@ t.test('wait, commit, abort, comment, assert', async (t) => {
 });
 
 t.test('decodeResult per operation kind', async (t) => {
-  t.equal(decodeResult(insert(Atoms, {}), { uuid: ['uuid', U1] }), U1);
+  t.equal(decodeResult(insert(Atoms, { s_enum: 'red' }), { uuid: ['uuid', U1] }), U1);
   t.same(decodeResult(select(Atoms, [], ['i', 'si']), { rows: [{ i: 1, si: 2 }] }), [{ i: 1, si: [2] }]);
   const full = decodeResult(select(Atoms), { rows: [{ _uuid: ['uuid', U1], i: 1 }] }) as Record<
     string,
@@ -194,7 +204,7 @@ t.test('decodeResult per operation kind', async (t) => {
   t.same(full[0]!.ss, [''], 'defaults filled in for a full select');
   t.equal(decodeResult(update(Atoms, [], {}), { count: 3 }), 3);
   t.equal(decodeResult(commit(), {}), undefined);
-  t.throws(() => decodeResult(insert(Atoms, {}), {}), ProtocolError);
+  t.throws(() => decodeResult(insert(Atoms, { s_enum: 'red' }), {}), ProtocolError);
   t.throws(() => decodeResult(select(Atoms), { count: 1 }), ProtocolError);
   t.throws(() => decodeResult(del(Atoms, []), { rows: [] }), ProtocolError);
 });
