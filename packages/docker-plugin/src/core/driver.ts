@@ -643,7 +643,6 @@ export class OvsNetworkDriver implements NetworkDriverApi {
           }
         }
       }
-      const ours = new Set(nets.map((n) => n.gatewayPort).filter((g): g is string => g !== undefined));
       const gwPrefix = `${this.prefix}g`;
       const have = new Set<string>();
       for (const family of [4, 6] as const) {
@@ -655,8 +654,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
             have.add(key);
             continue;
           }
-          // Ours if it names one of our gateway ports, or a gateway-like port that no longer exists.
-          if (ours.has(r.iif) || (r.iif.startsWith(gwPrefix) && !(await this.#kernel.findLink(r.iif)))) {
+          // Ours: our priority and a gateway port name with our prefix (two drivers on one host need
+          // different prefixes anyway, their interface names would collide otherwise).
+          if (r.iif.startsWith(gwPrefix)) {
             await this.#kernel
               .deleteRule({ family, priority: this.#rulePriority, iif: r.iif, to: r.to, action: 'prohibit' })
               .catch((err: unknown) => {
@@ -742,6 +742,8 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       if (this.#busy.has(host) || known.has(host)) continue;
       // Re-check: it may have been created since we listed the ports.
       if (this.#ovs.portByName(host)) continue;
+      // Deleting one end of a pair deleted the other, listed separately.
+      if (!(await this.#kernel.findLink(name))) continue;
       await this.#kernel.deleteLink(name, { missingOk: true }).catch(() => undefined);
       removed.push(name);
       this.#log.warn({ link: name }, 'removed orphan veth');

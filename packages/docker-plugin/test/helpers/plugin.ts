@@ -1,0 +1,199 @@
+// Runs the real plugin binary for end-to-end tests: a legacy plugin socket in /run/docker/plugins with a
+// unique driver name `ocnt…` and interface prefix `ocnt…`, on the shared OVS sandbox (userspace datapath).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { docker, run, sleep, uniqueName, waitFor } from '@ovs-container-network/testkit';
+
+export const PKG_ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+export const BIN = join(PKG_ROOT, 'dist/bin/ovs-container-network.js');
+
+export interface PluginProcess {
+  readonly name: string;
+  readonly prefix: string;
+  readonly socket: string;
+  readonly ovsdb: string;
+  readonly logs: string[];
+  child: ChildProcess;
+  /** Sends a signal and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the binary again with the same name, prefix and socket. */
+  start(): Promise<void>;
+  /** SIGTERM, then removes the socket. */
+  stop(): Promise<void>;
+}
+
+export interface PluginProcessOptions {
+  ovsdb?: string;
+  orphanGraceSeconds?: number;
+  reconcileIntervalSeconds?: number;
+  extraArgs?: string[];
+}
+
+export async function startPluginProcess(opts: PluginProcessOptions = {}): Promise<PluginProcess> {
+  const ovsdb = opts.ovsdb ?? process.env.OCN_OVSDB;
+  if (!ovsdb)
+    throw new Error('OCN_OVSDB is not set: run the tests through scripts/test.sh or export the sandbox');
+  const name = uniqueName('p');
+  const prefix = `ocnt${Math.random().toString(36).slice(2, 4).padEnd(2, 'x')}`;
+  const socket = `/run/docker/plugins/${name}.sock`;
+  const logs: string[] = [];
+  const args = [
+    BIN,
+    '--ovsdb',
+    ovsdb,
+    '--name',
+    name,
+    '--socket',
+    socket,
+    '--datapath-type',
+    'netdev',
+    '--prefix',
+    prefix,
+    '--log-level',
+    'info',
+    '--orphan-grace',
+    String(opts.orphanGraceSeconds ?? 15),
+    '--reconcile-interval',
+    String(opts.reconcileIntervalSeconds ?? 2),
+    ...(opts.extraArgs ?? []),
+  ];
+  const p: PluginProcess = {
+    name,
+    prefix,
+    socket,
+    ovsdb,
+    logs,
+    child: undefined as unknown as ChildProcess,
+    async kill(signal = 'SIGKILL') {
+      const c = p.child;
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise<void>((r) => c.once('exit', () => r()));
+      c.kill(signal);
+      await exited;
+    },
+    async start() {
+      const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const keep = (d: Buffer) => {
+        for (const line of d.toString().split('\n')) if (line) logs.push(line);
+        if (logs.length > 5000) logs.splice(0, logs.length - 5000);
+      };
+      c.stdout?.on('data', keep);
+      c.stderr?.on('data', keep);
+      p.child = c;
+      await waitFor(
+        async () => {
+          if (c.exitCode !== null)
+            throw new Error(`plugin exited ${c.exitCode}: ${logs.slice(-5).join('\n')}`);
+          return logs.some((l) => l.includes('plugin listening')) && existsSync(socket);
+        },
+        30_000,
+        `plugin ${name} to listen`,
+      );
+    },
+    async stop() {
+      await p.kill('SIGTERM');
+      rmSync(socket, { force: true });
+    },
+  };
+  await p.start();
+  return p;
+}
+
+/** `docker run -d` on a network; returns the container name. */
+export async function runContainer(
+  network: string,
+  extra: string[] = [],
+  name = uniqueName('c'),
+): Promise<string> {
+  await docker([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    network,
+    ...extra,
+    'local/busybox',
+    'sleep',
+    '3600',
+  ]);
+  return name;
+}
+
+/** The container's address on a network (IPv4, or IPv6 with v6=true). */
+export async function containerIp(container: string, network: string, v6 = false): Promise<string> {
+  const f = v6 ? 'GlobalIPv6Address' : 'IPAddress';
+  const { stdout } = await docker([
+    'inspect',
+    '-f',
+    `{{(index .NetworkSettings.Networks "${network}").${f}}}`,
+    container,
+  ]);
+  return stdout.trim();
+}
+
+export async function exec(container: string, cmd: string[], allowFail = true) {
+  return docker(['exec', container, ...cmd], allowFail);
+}
+
+export async function canPingFrom(container: string, addr: string, count = 2): Promise<boolean> {
+  const args = ['ping', ...(addr.includes(':') ? ['-6'] : []), '-c', String(count), '-W', '1', addr];
+  const { code } = await exec(container, args);
+  return code === 0;
+}
+
+/** L2 reachability: an ARP reply from `ip` on eth0 (arp_ignore=0 answers for any local address). */
+export async function canArp(container: string, ip: string): Promise<boolean> {
+  const { code } = await exec(container, ['arping', '-c', '2', '-w', '2', '-I', 'eth0', ip]);
+  return code === 0;
+}
+
+/** Sends `bytes` over TCP from one container to another with busybox nc; returns the bytes received. */
+export async function tcpBetween(
+  from: string,
+  to: string,
+  toIp: string,
+  bytes = 1024 * 1024,
+): Promise<number> {
+  const port = 5000 + Math.floor(Math.random() * 1000);
+  const server = exec(to, ['sh', '-c', `timeout 20 nc -l -p ${port} | wc -c`]);
+  await sleep(400);
+  await exec(from, ['sh', '-c', `head -c ${bytes} /dev/zero | timeout 15 nc ${toIp} ${port}`]);
+  const { stdout } = await server;
+  return Number.parseInt(stdout.trim() || '0', 10);
+}
+
+export async function vsctl(ovsdb: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('ovs-vsctl', [`--db=${ovsdb}`, '--timeout=20', ...args]);
+  return stdout.trim();
+}
+
+/** Every OVS port and kernel link whose name starts with the plugin's prefix. */
+export async function leftovers(p: PluginProcess): Promise<string[]> {
+  const ports = (await vsctl(p.ovsdb, '--format=csv', '--no-headings', '--columns=name', 'list', 'Port'))
+    .split('\n')
+    .map((s) => s.replaceAll('"', '').trim())
+    .filter((n) => n.startsWith(p.prefix));
+  const { stdout } = await run('ip', ['-o', 'link', 'show']);
+  const links = stdout
+    .split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+    .filter((n) => n.startsWith(p.prefix));
+  return [...ports.map((n) => `port ${n}`), ...links.map((n) => `link ${n}`)];
+}
+
+/** Removes containers and networks by name, ignoring missing ones. */
+export async function removeAll(containers: string[], networks: string[]): Promise<void> {
+  if (containers.length) await docker(['rm', '-f', ...containers], true);
+  for (const n of networks) await docker(['network', 'rm', n], true);
+}
+
+/** Deletes bridges by name (tests create `ocnt…` bridges). */
+export async function deleteBridges(ovsdb: string, bridges: string[]): Promise<void> {
+  for (const b of bridges)
+    await run('ovs-vsctl', [`--db=${ovsdb}`, '--timeout=20', '--if-exists', 'del-br', b], {
+      allowFail: true,
+    });
+}

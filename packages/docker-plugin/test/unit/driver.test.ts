@@ -1,0 +1,245 @@
+// The driver's decisions over in-memory OVS and kernel fakes: the external_ids layout, VLAN allocation
+// (explicit, automatic, conflicts, the wait guard against a concurrent writer), CreateEndpoint's reply,
+// Join, idempotent deletes, isolation rules and the reconciler. The real thing runs in test/e2e.
+import t from 'tap';
+import { OvsNetworkDriver } from '../../src/core/driver.js';
+import type { CreateNetworkRequest } from '../../src/core/types.js';
+import { FakeKernel, FakeOvs } from '../helpers/fakes.js';
+
+const NET_A = `${'a'.repeat(63)}1`;
+const NET_B = `${'b'.repeat(63)}2`;
+const EP1 = `${'e'.repeat(63)}1`;
+
+function setup(opts: { grace?: number } = {}) {
+  const ovs = new FakeOvs();
+  const kernel = new FakeKernel();
+  kernel.autoCreate = (name) => ovs.ifaceByName(name)?.type === 'internal';
+  const driver = new OvsNetworkDriver({
+    name: 'ocntest',
+    ovs,
+    kernel,
+    datapathType: 'netdev',
+    prefix: 'ocnt',
+    orphanGraceMs: opts.grace ?? 60_000,
+  });
+  return { ovs, kernel, driver };
+}
+
+const net = (
+  id: string,
+  generic: Record<string, string>,
+  pool = '10.1.0.0/24',
+  gw = '10.1.0.1/24',
+): CreateNetworkRequest => ({
+  NetworkID: id,
+  Options: { 'com.docker.network.generic': generic, 'com.docker.network.enable_ipv6': false },
+  IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: pool, Gateway: gw }],
+  IPv6Data: [],
+});
+
+t.test(
+  'CreateNetwork records the network on a new bridge, with a gateway port and a free VLAN',
+  async (t) => {
+    const { ovs, kernel, driver } = setup();
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', tenant_id: 'acme' }));
+    const br = ovs.bridgeByName('ocntbr0');
+    t.ok(br, 'bridge created');
+    t.equal(br?.datapathType, 'netdev');
+    t.equal(br?.externalIds['ocn-owner'], 'ocntest');
+    const rec = JSON.parse(br?.externalIds[`ocn-net-${NET_A}`] ?? '{}');
+    t.match(rec, {
+      v: 1,
+      id: NET_A,
+      owner: 'ocntest',
+      vlan: 2,
+      gatewayMode: 'internal',
+      tenant: 'acme',
+      mtu: 1500,
+    });
+    const gw = ovs.portByName(rec.gatewayPort);
+    t.equal(gw?.tag, 2, 'gateway port on the network VLAN');
+    t.equal(gw?.externalIds['ocn-tenant'], 'acme');
+    t.same(
+      kernel.links.get(rec.gatewayPort)?.addresses,
+      ['10.1.0.1/24'],
+      'gateway address on the internal port',
+    );
+    t.ok(ovs.portByName('ocntbr0'), 'the bridge has its own internal port, like ovs-vsctl add-br');
+
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
+    t.equal(ovs.transactions.length, 1, 'a repeated CreateNetwork changes nothing');
+
+    await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0' }, '10.2.0.0/24', '10.2.0.1/24'));
+    const recB = JSON.parse(ovs.bridgeByName('ocntbr0')?.externalIds[`ocn-net-${NET_B}`] ?? '{}');
+    t.equal(recB.vlan, 3, 'the next free VLAN');
+    t.equal(kernel.rules.length, 2, 'isolation: one prohibit rule per direction');
+    t.match(kernel.rules, [
+      { action: 'prohibit', iif: rec.gatewayPort, to: '10.2.0.0/24' },
+      { iif: recB.gatewayPort, to: '10.1.0.0/24' },
+    ]);
+  },
+);
+
+t.test('VLAN conflicts and bad options change nothing', async (t) => {
+  const { ovs, driver } = setup();
+  await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', vlan: '100' }));
+  const before = JSON.stringify(ovs.tables);
+  await t.rejects(
+    driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', vlan: '100' })),
+    /VLAN 100 is already used on bridge ocntbr0/,
+  );
+  await t.rejects(driver.createNetwork(net(NET_B, { vlan: '5000' })), /vlan="5000"/);
+  await t.rejects(driver.createNetwork(net(NET_B, { color: 'red' })), /color="red"/);
+  await t.rejects(
+    driver.createNetwork(net(NET_B, { uplink: 'ocntnosuch' })),
+    /uplink="ocntnosuch": expected an existing host interface/,
+  );
+  t.equal(JSON.stringify(ovs.tables), before, 'OVS unchanged');
+  // The same VLAN on another bridge is fine.
+  await driver.createNetwork(net(NET_B, { bridge: 'ocntbr1', vlan: '100' }, '10.2.0.0/24', '10.2.0.1/24'));
+  t.ok(ovs.bridgeByName('ocntbr1'));
+});
+
+t.test(
+  'a concurrent writer taking the VLAN we picked makes the wait guard fail; we pick again',
+  async (t) => {
+    const { ovs, driver } = setup();
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', gateway_mode: 'none' }));
+    let raced = false;
+    ovs.beforeTransact = () => {
+      if (raced) return;
+      raced = true;
+      // Another plugin instance records a network with VLAN 3 between our read and our write.
+      const br = [...(ovs.tables.Bridge?.values() ?? [])][0];
+      if (br) {
+        const rec = { v: 1, id: 'other', owner: 'x', bridge: 'ocntbr0', vlan: 3, mtu: 1500 };
+        br.external_ids = { ...(br.external_ids as object), 'ocn-net-other': JSON.stringify(rec) };
+      }
+    };
+    await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', gateway_mode: 'none' }));
+    const recB = JSON.parse(ovs.bridgeByName('ocntbr0')?.externalIds[`ocn-net-${NET_B}`] ?? '{}');
+    t.equal(recB.vlan, 4, 'not the VLAN the other writer took');
+    t.equal(ovs.transactions.filter((tx) => tx.some((o) => o.op === 'wait')).length, 2, 'retried once');
+  },
+);
+
+t.test(
+  'endpoints: reply has only empty fields, veth + port with external_ids, Join, idempotent delete',
+  async (t) => {
+    const { ovs, kernel, driver } = setup();
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', tenant_id: 't1', mtu: '1400' }));
+    const reply = await driver.createEndpoint({
+      NetworkID: NET_A,
+      EndpointID: EP1,
+      Interface: { Address: '10.1.0.5/24' },
+    });
+    t.match(reply, { Interface: { MacAddress: /^02(:[0-9a-f]{2}){5}$/ } });
+    t.same(Object.keys(reply.Interface ?? {}), ['MacAddress'], 'only the MAC, which the request left empty');
+    const port = driver.endpointPort(EP1);
+    t.ok(port);
+    t.match(port?.externalIds, {
+      'ocn-owner': 'ocntest',
+      'ocn-kind': 'endpoint',
+      'ocn-network': NET_A,
+      'ocn-endpoint': EP1,
+      'ocn-tenant': 't1',
+      'ocn-ipv4': '10.1.0.5/24',
+    });
+    t.equal(port?.tag, 2);
+    t.equal(port?.name.length, 15);
+    const peer = port?.externalIds['ocn-peer'] ?? '';
+    t.equal(kernel.links.get(peer)?.mtu, 1400, 'MTU on the container end');
+    t.equal(kernel.links.get(port?.name ?? '')?.mtu, 1400, 'MTU on the host end');
+    t.equal(kernel.links.get(peer)?.txChecksum, false, 'TX checksum off on the container end (netdev)');
+    t.equal(ovs.ifaceByName(port?.name ?? '')?.externalIds['attached-mac'], reply.Interface?.MacAddress);
+
+    const given = await driver.createEndpoint({
+      NetworkID: NET_A,
+      EndpointID: `${'f'.repeat(63)}1`,
+      Interface: { Address: '10.1.0.6/24', MacAddress: '02:42:00:00:00:09' },
+    });
+    t.same(given, {}, 'a given MAC is not echoed');
+    await t.rejects(
+      driver.createEndpoint({
+        NetworkID: NET_A,
+        EndpointID: `${'f'.repeat(63)}2`,
+        Interface: { Address: '10.9.0.6/24' },
+      }),
+      /not in the network's subnet/,
+    );
+
+    const join = await driver.join({
+      NetworkID: NET_A,
+      EndpointID: EP1,
+      SandboxKey: '/var/run/docker/netns/x',
+    });
+    t.same(join, {
+      InterfaceName: { SrcName: peer, DstPrefix: 'eth' },
+      DisableGatewayService: true,
+      Gateway: '10.1.0.1',
+    });
+
+    await driver.deleteEndpoint({ NetworkID: NET_A, EndpointID: EP1 });
+    t.notOk(driver.endpointPort(EP1), 'port gone');
+    t.notOk(kernel.links.has(peer), 'veth gone');
+    await driver.deleteEndpoint({ NetworkID: NET_A, EndpointID: EP1 });
+    t.pass('a second DeleteEndpoint is fine');
+    await t.rejects(driver.join({ NetworkID: NET_A, EndpointID: EP1, SandboxKey: '' }), /does not exist/);
+  },
+);
+
+t.test('DeleteNetwork removes endpoints, gateway, rules and the bridge it created', async (t) => {
+  const { ovs, kernel, driver } = setup();
+  await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
+  await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0' }, '10.2.0.0/24', '10.2.0.1/24'));
+  await driver.createEndpoint({ NetworkID: NET_A, EndpointID: EP1, Interface: { Address: '10.1.0.5/24' } });
+  await driver.deleteNetwork({ NetworkID: NET_A });
+  t.notOk(driver.network(NET_A));
+  t.notOk(driver.endpointPort(EP1), 'an endpoint Docker did not delete goes with its network');
+  t.equal(kernel.rules.length, 0, 'no isolation rule left with one network');
+  t.ok(ovs.bridgeByName('ocntbr0'), 'bridge kept while a network uses it');
+  await driver.deleteNetwork({ NetworkID: NET_B });
+  t.notOk(ovs.bridgeByName('ocntbr0'), 'bridge removed with its last network');
+  t.equal(ovs.ports().length, 0);
+  await driver.deleteNetwork({ NetworkID: NET_B });
+  t.pass('idempotent');
+});
+
+t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports alone', async (t) => {
+  const { ovs, kernel, driver } = setup({ grace: 0 });
+  await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
+  const ids = [1, 2, 3].map((i) => `${'c'.repeat(63)}${i}`);
+  for (const id of ids) await driver.createEndpoint({ NetworkID: NET_A, EndpointID: id, Interface: {} });
+  const [p1, p2, p3] = ids.map((id) => driver.endpointPort(id));
+  // 1: joined (container end moved away) and healthy; 2: its namespace died (veth gone); 3: never joined.
+  kernel.links.delete(p1?.externalIds['ocn-peer'] ?? '');
+  await kernel.deleteLink(p2?.name ?? '');
+  // A veth of ours that no port references (crash between veth and OVS), and a foreign port.
+  kernel.add('ocnthaaaaaaaaaa', 'veth', 'ocntcaaaaaaaaaa');
+  kernel.add('ocntcaaaaaaaaaa', 'veth', 'ocnthaaaaaaaaaa');
+  kernel.add('ocnthbbbbbbbbbb', 'veth');
+  const br = ovs.bridgeByName('ocntbr0');
+  await ovs.transact([
+    { op: 'insert', table: 'Interface', row: { name: 'foreign0' }, 'uuid-name': 'i' },
+    {
+      op: 'insert',
+      table: 'Port',
+      row: { name: 'foreign0', interfaces: ['named-uuid', 'i'] },
+      'uuid-name': 'p',
+    },
+    {
+      op: 'mutate',
+      table: 'Bridge',
+      where: [['_uuid', '==', ['uuid', br?.uuid]]],
+      mutations: [['ports', 'insert', ['named-uuid', 'p']]],
+    },
+  ]);
+  const { removed } = await driver.reconcile();
+  t.ok(driver.endpointPort(ids[0] ?? ''), 'healthy joined endpoint kept');
+  t.notOk(driver.endpointPort(ids[1] ?? ''), 'endpoint whose veth died removed');
+  t.notOk(driver.endpointPort(ids[2] ?? ''), 'never-joined endpoint removed after the grace period');
+  t.notOk(kernel.links.has(p3?.name ?? ''), 'and its veth');
+  t.notOk(kernel.links.has('ocnthaaaaaaaaaa'), 'unreferenced veth of ours removed');
+  t.ok(ovs.portByName('foreign0'), 'a port we do not own is untouched');
+  t.equal(removed.length, 4);
+});
