@@ -1,53 +1,11 @@
 export const VERSION = '0.1.0';
-export {
-  ATOMIC_TYPES,
-  type Atom,
-  type AtomicType,
-  type BaseType,
-  type ColumnKind,
-  type ColumnSchema,
-  type ColumnType,
-  columnKind,
-  type DatabaseSchema,
-  describeBase,
-  describeType,
-  getTable,
-  parseSchema,
-  rootTables,
-  type TableSchema,
-} from './schema.js';
-export {
-  isRowRef,
-  isUuid,
-  namedRef,
-  type RowRef,
-  randomRowUuid,
-  type Uuid,
-  type UuidLike,
-  uuid,
-} from './uuid.js';
-export { codePointLength, MAX_SAFE_OVSDB_INTEGER, type Place } from './validate.js';
-export {
-  type DecodeRowOptions,
-  decodeAtom,
-  decodeDatum,
-  decodeElements,
-  decodePairs,
-  decodeRow,
-  defaultValue,
-  type EncodeOptions,
-  encodeDatum,
-  encodeRow,
-  mapUsesRecord,
-  pairsToMap,
-  requiredColumns,
-} from './values.js';
+export { type GenerateOptions, generateModule } from './codegen/generate.js';
 export {
   type AnyColumn,
   type AnyColumns,
   type ArithmeticMutator,
-  type Columns,
   type ColumnSpec,
+  type Columns,
   type ColumnsOf,
   type Comparison,
   type Condition,
@@ -99,6 +57,23 @@ export {
   wait,
 } from './operations.js';
 export {
+  ATOMIC_TYPES,
+  type Atom,
+  type AtomicType,
+  type BaseType,
+  type ColumnKind,
+  type ColumnSchema,
+  type ColumnType,
+  columnKind,
+  type DatabaseSchema,
+  describeBase,
+  describeType,
+  getTable,
+  parseSchema,
+  rootTables,
+  type TableSchema,
+} from './schema.js';
+export {
   decodeResults,
   Handle,
   InsertHandle,
@@ -107,4 +82,29 @@ export {
   type TransactOptions,
   type Transactor,
 } from './transaction.js';
-export { type GenerateOptions, generateModule } from './codegen/generate.js';
+export {
+  isRowRef,
+  isUuid,
+  namedRef,
+  type RowRef,
+  randomRowUuid,
+  type Uuid,
+  type UuidLike,
+  uuid,
+} from './uuid.js';
+export { codePointLength, MAX_SAFE_OVSDB_INTEGER, type Place } from './validate.js';
+export {
+  type DecodeRowOptions,
+  decodeAtom,
+  decodeDatum,
+  decodeElements,
+  decodePairs,
+  decodeRow,
+  defaultValue,
+  type EncodeOptions,
+  encodeDatum,
+  encodeRow,
+  mapUsesRecord,
+  pairsToMap,
+  requiredColumns,
+} from './values.js';
