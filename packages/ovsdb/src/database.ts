@@ -15,6 +15,7 @@ import {
   type Transactor,
 } from './transaction.js';
 import type { RowRef, Uuid } from './uuid.js';
+import { decodeRow } from './values.js';
 
 // ---- column descriptors (type level only) -------------------------------------------------------------
 
@@ -73,7 +74,11 @@ export type AnyColumns = { readonly [column: string]: AnyColumn };
 export type ReadAtom<A> = A extends RefTo<infer T> ? Uuid<T> : A;
 /** An atom as written: references accept an existing row's uuid or a row inserted in the same transaction. */
 export type WriteAtom<A> =
-  A extends RefTo<infer T> ? Uuid<T> | RowRef<T> : A extends number ? number | bigint : A;
+  A extends RefTo<infer T>
+    ? Uuid<T> | RowRef<T>
+    : number extends A
+      ? number | bigint // integers may also be given as bigint (within ±(2^53 − 1))
+      : A;
 
 type ReadMap<K, V> = [K] extends [RefTo]
   ? Record<string, ReadAtom<V>>
@@ -241,6 +246,20 @@ export function modelFromSchema(
 
 function isParsedSchema(v: unknown): v is DatabaseSchema {
   return typeof v === 'object' && v !== null && (v as { tables?: unknown }).tables instanceof Map;
+}
+
+/**
+ * Decodes a wire row of a model's table to its typed row, every column filled (defaults for omitted
+ * ones). Pass `uuid` when the row's uuid travels outside it (update/update2 notifications key rows by uuid).
+ */
+export function decodeTableRow<N extends string, C extends Columns>(
+  table: TableModel<N, C>,
+  wire: unknown,
+  uuid?: string,
+): Row<C, N> {
+  const row = decodeRow(table.schema, wire);
+  if (uuid !== undefined) row._uuid = uuid;
+  return row as Row<C, N>;
 }
 
 // ---- the typed handle ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ export {
   Database,
   type DatabaseModel,
   database,
+  decodeTableRow,
   defineDatabase,
   defineTable,
   type Insert,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { database, modelFromSchema } from '../../src/database.js';
+import { database, decodeTableRow, modelFromSchema } from '../../src/database.js';
 import {
   Aborted,
   ConstraintViolation,
@@ -137,4 +137,13 @@ t.test('database(): arguments checked; untyped models from a schema', async (t) 
     t.select(OVS.Bridge);
   });
   t.equal(r.results.length, 1);
+});
+
+t.test('decodeTableRow: a typed row from a wire row and an outside uuid', async (t) => {
+  const row = decodeTableRow(OVS.Port, { name: 'p1', tag: 7, trunks: ['set', [1, 2]] }, U1);
+  t.equal(row._uuid, U1);
+  t.equal(row.tag, 7);
+  t.same(row.trunks, [1, 2]);
+  t.same(row.external_ids, {}, 'omitted columns hold their defaults');
+  t.equal(row.vlan_mode, null);
 });

@@ -8,6 +8,7 @@ import * as OVS from '../../src/models/generated/open-vswitch.js';
 import { insert, mutate, select, update } from '../../src/operations.js';
 import { Transaction } from '../../src/transaction.js';
 import { type Uuid, uuid } from '../../src/uuid.js';
+import * as Typed from '../fixtures/typed-model.js';
 
 const U = uuid<'Interface'>('11111111-2222-3333-4444-555555555555');
 
@@ -47,6 +48,9 @@ t.test('typed models accept correct rows and reject wrong columns and value type
   t.throws(() => select(OVS.Port, [['tag', '==', 'x']]), ValidationError);
   // @ts-expect-error — arithmetic on a string column
   t.throws(() => mutate(OVS.Port, [], [['mac', '+=', 1]]), ValidationError);
+  // @ts-expect-error — an integer enum keeps its literal type (Typed.Atoms.i_enum is 1 | 2 | 3)
+  t.throws(() => insert(Typed.Atoms, { s_enum: 'red', i_enum: 4 }), ValidationError);
+  t.ok(insert(Typed.Atoms, { s_enum: 'red', i_enum: 3, i: 5n }), 'bigint for integers');
   t.equal(txn.operations.length, 6);
 });
 
