@@ -27,7 +27,7 @@ export interface AttachRequest {
   ifname: string;
   /**
    * The id recorded as `external_ids:container_id`. Defaults to the container reference as given (what
-   * `ovs-docker` records), `pid:<PID>` for a pid, and the namespace path for a namespace.
+   * `ovs-docker` records), `pid-<PID>` for a pid, and the namespace path for a namespace.
    */
   containerId?: string;
   /** IPv4 and IPv6 addresses in CIDR form (`10.0.0.2/24`, `fd00::2/64`). */

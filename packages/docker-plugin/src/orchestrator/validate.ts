@@ -121,14 +121,19 @@ export function checkExternalIds(value: unknown, field = 'externalIds'): Record<
   return out;
 }
 
+/**
+ * Recorded in external_ids and matched by ovs-docker's unquoted `ovs-vsctl find interface
+ * external_ids:container_id=ID`, which parses ID as a set of strings: ':' and '=' make it fail, ',' and
+ * whitespace split it (lib/ovsdb-data.c). So ids are limited to characters that survive that parse.
+ */
+const CONTAINER_ID = /^[A-Za-z0-9_.@+/~-]{1,255}$/;
+
 export function checkContainerId(value: unknown, field = 'containerId'): string {
-  // Recorded in external_ids and matched by ovs-docker's `find interface external_ids:container_id=…`,
-  // whose shell word-splitting breaks on whitespace.
-  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || /\s/.test(value))
+  if (typeof value !== 'string' || !CONTAINER_ID.test(value))
     throw new OrchestratorArgumentError(
       field,
       value,
-      'a non-empty string of at most 255 characters without whitespace',
+      "1..255 letters, digits or _ . @ + / ~ - (ovs-vsctl/ovs-docker cannot match ':', '=', ',' or spaces)",
     );
   return value;
 }
@@ -180,7 +185,7 @@ export function netnsPathOf(target: { pid: number } | { netns: string }): string
 /** The `container_id` recorded for a target when the caller gives none (ovs-docker records the ref as given). */
 export function defaultContainerId(target: AttachTarget): string {
   if ('container' in target) return target.container.replace(/^\//, '');
-  if ('pid' in target) return `pid:${target.pid}`;
+  if ('pid' in target) return `pid-${target.pid}`;
   return netnsPathOf(target);
 }
 
@@ -230,7 +235,9 @@ export function normalizeAttach(req: AttachRequest): NormalizedAttach {
   const target = checkTarget(req.target);
   const ifname = checkIfname('ifname', req.ifname);
   const containerId =
-    req.containerId === undefined ? defaultContainerId(target) : checkContainerId(req.containerId);
+    req.containerId === undefined
+      ? checkContainerId(defaultContainerId(target), 'containerId (derived from the target; give one)')
+      : checkContainerId(req.containerId);
   if (req.addresses !== undefined && !Array.isArray(req.addresses))
     throw new OrchestratorArgumentError('addresses', req.addresses, 'an array of CIDR strings');
   const addresses = (req.addresses ?? []).map((a, i) => ({ cidr: a, ...checkCidr(`addresses[${i}]`, a) }));

@@ -31,7 +31,7 @@ t.test('a minimal request is normalized with defaults', (t) => {
     bridge: 'br0',
     target: { pid: 42 },
     ifname: 'eth1',
-    containerId: 'pid:42',
+    containerId: 'pid-42',
     addresses: [],
     mac: undefined,
     mtu: undefined,
@@ -111,8 +111,9 @@ t.test('bad fields are refused with the field, the value and what is allowed', (
     /reserved|set from/,
   );
   rejects(t, { ...base, externalIds: { a: 1 } }, 'externalIds.a', /string/);
-  rejects(t, { ...base, containerId: 'has space' }, 'containerId', /whitespace/);
-  rejects(t, { ...base, containerId: '' }, 'containerId', /non-empty/);
+  rejects(t, { ...base, containerId: 'has space' }, 'containerId', /spaces/);
+  rejects(t, { ...base, containerId: 'pid:1' }, 'containerId', /cannot match ':'/);
+  rejects(t, { ...base, containerId: '' }, 'containerId', /1\.\.255/);
   rejects(t, { ...base, target: {} }, 'target', /exactly one/);
   rejects(t, { ...base, target: { pid: 1, netns: '/x' } }, 'target', /exactly one/);
   rejects(t, { ...base, target: { pid: -3 } }, 'target.pid', /positive/);
@@ -129,7 +130,7 @@ t.test('namespace paths and default container ids', (t) => {
   t.equal(netnsPathOf({ netns: 'blue' }), '/run/netns/blue');
   t.equal(netnsPathOf({ netns: '/var/run/netns/red' }), '/var/run/netns/red');
   t.equal(defaultContainerId({ container: '/web' }), 'web');
-  t.equal(defaultContainerId({ pid: 7 }), 'pid:7');
+  t.equal(defaultContainerId({ pid: 7 }), 'pid-7');
   t.equal(defaultContainerId({ netns: 'blue' }), '/run/netns/blue');
   t.end();
 });
