@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// ovsdb-codegen: TypeScript models from an OVSDB schema file or a live server's get_schema.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateModule } from '../codegen/generate.js';
+import { parseSchema } from '../schema.js';
+
+const USAGE = `usage: ovsdb-codegen [options] SCHEMA.ovsschema
+       ovsdb-codegen [options] --server ENDPOINT --db DATABASE
+
+Generates a TypeScript module with typed models (row type per table, enum unions, reference types,
+column metadata and the embedded schema) for @ovs-container-network/ovsdb.
+
+options:
+  -o, --out FILE        write to FILE instead of standard output
+      --server ENDPOINT read the schema from a running server (unix:PATH, tcp:HOST:PORT, ssl:HOST:PORT)
+      --db NAME         the database to read from the server (required with --server)
+      --import-from M   module to import the library from (default @ovs-container-network/ovsdb)
+  -h, --help            show this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    process.stderr.write(`ovsdb-codegen: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let json: unknown;
+  let source: string;
+  if (values.server !== undefined) {
+    if (positionals.length || !values.db) {
+      process.stderr.write(`ovsdb-codegen: --server needs --db and no schema file\n\n${USAGE}`);
+      return 2;
+    }
+    json = await fetchSchema(values.server, values.db);
+    source = `${values.db} on a live server`;
+  } else {
+    if (positionals.length !== 1 || values.db !== undefined) {
+      process.stderr.write(`ovsdb-codegen: give exactly one schema file (or --server and --db)\n\n${USAGE}`);
+      return 2;
+    }
+    const file = positionals[0] as string;
+    json = await readFile(file, 'utf8');
+    source = basename(file);
+  }
+  const schema = parseSchema(json);
+  const code = generateModule(schema, {
+    source,
+    ...(values['import-from'] !== undefined ? { importFrom: values['import-from'] } : {}),
+  });
+  if (values.out) await writeFile(values.out, code);
+  else process.stdout.write(code);
+  return 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string', short: 'o' },
+      server: { type: 'string' },
+      db: { type: 'string' },
+      'import-from': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+interface SchemaSource {
+  getSchema(db: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function fetchSchema(endpoint: string, db: string): Promise<unknown> {
+  // The client is loaded only for --server, so generating from a file needs no connection code.
+  const clientModule = '../client.js';
+  const { connect } = (await import(clientModule)) as { connect(endpoint: string): Promise<SchemaSource> };
+  const client = await connect(endpoint);
+  try {
+    return await client.getSchema(db);
+  } finally {
+    await client.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ovsdb-codegen: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
