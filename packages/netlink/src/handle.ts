@@ -97,8 +97,9 @@ export class NetlinkHandle implements NetnsTarget {
   readonly netns: string;
   readonly #ns: NetnsFd;
   readonly #sock: NetlinkSocket;
-  readonly #routeFd: number;
-  readonly #inetFd: number;
+  /** Blocking rtnetlink socket for pool-thread requests, and AF_INET socket for ioctls: made on first use. */
+  #routeFd = -1;
+  #inetFd = -1;
   readonly #timeoutMs: number;
   readonly #isHost: boolean;
   #closed = false;
@@ -108,20 +109,11 @@ export class NetlinkHandle implements NetnsTarget {
   #blockingChain: Promise<unknown> = Promise.resolve();
   #blockingSeq = 1;
 
-  private constructor(
-    ns: NetnsFd,
-    isHost: boolean,
-    sock: NetlinkSocket,
-    routeFd: number,
-    inetFd: number,
-    timeoutMs: number,
-  ) {
+  private constructor(ns: NetnsFd, isHost: boolean, sock: NetlinkSocket, timeoutMs: number) {
     this.netns = ns.description;
     this.#isHost = isHost;
     this.#ns = ns;
     this.#sock = sock;
-    this.#routeFd = routeFd;
-    this.#inetFd = inetFd;
     this.#timeoutMs = timeoutMs;
   }
 
@@ -141,25 +133,19 @@ export class NetlinkHandle implements NetnsTarget {
     const nsFd = openNetnsFd(ns, 'openHandle');
     const addon = native();
     let sock: NetlinkSocket | undefined;
-    let routeFd = -1;
-    let inetFd = -1;
     const make = (): void => {
       sock = createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
-      routeFd = addon.routeSocket();
-      inetFd = addon.inetSocket();
     };
     try {
       if (ns === 'host') make();
       else addon.callInNetns(nsFd.fd, make);
     } catch (err) {
       sock?.close();
-      if (routeFd >= 0) addon.closeFd(routeFd);
-      if (inetFd >= 0) addon.closeFd(inetFd);
       closeNetnsFd(nsFd);
       throw toNetlinkError(err, { operation: 'openHandle', netns: nsFd.description });
     }
     if (sock === undefined) throw new NetlinkError('NETLINK_ERR_NATIVE', 'openHandle: no socket was created');
-    return new NetlinkHandle(nsFd, ns === 'host', sock, routeFd, inetFd, timeoutMs);
+    return new NetlinkHandle(nsFd, ns === 'host', sock, timeoutMs);
   }
 
   /** The open namespace fd (valid until `close()`); usable as a move target in `setLink({netns})`. */
@@ -178,13 +164,13 @@ export class NetlinkHandle implements NetnsTarget {
     this.#closed = true;
     this.#sock.close();
     const addon = native();
-    addon.closeFd(this.#inetFd);
-    const routeFd = this.#routeFd;
-    const ns = this.#ns;
-    // The blocking socket is in use on a pool thread until the chain settles; only then may its fd go.
+    if (this.#inetFd >= 0) addon.closeFd(this.#inetFd);
+    this.#inetFd = -1;
+    // The blocking socket may be in use on a pool thread until the chain settles; only then may it go.
     void this.#blockingChain.finally(() => {
-      addon.closeFd(routeFd);
-      closeNetnsFd(ns);
+      if (this.#routeFd >= 0) addon.closeFd(this.#routeFd);
+      this.#routeFd = -1;
+      closeNetnsFd(this.#ns);
     });
   }
 
@@ -251,7 +237,10 @@ export class NetlinkHandle implements NetnsTarget {
           }
         }
         if (o.peer.txChecksum !== undefined) peerHandle.setTxChecksum(peerName, o.peer.txChecksum);
-        if (o.peer.up === true) await peerHandle.setLink(peerName, { up: true });
+        if (o.peer.up === true) {
+          // By ifindex: saves the name lookup (IFLA_LINK of this end is the peer's index in its namespace).
+          await peerHandle.setLink(created.peerIndex ?? peerName, { up: true });
+        }
         return { name, index: created.index, peerName, peerIndex: created.peerIndex ?? 0 };
       } catch (err) {
         // Undo: deleting one end of a veth pair deletes both.
@@ -365,7 +354,7 @@ export class NetlinkHandle implements NetnsTarget {
     if (typeof on !== 'boolean') throw new NetlinkInvalidArgumentError('on', on, 'true or false');
     this.#ensureOpen('setTxChecksum');
     try {
-      return native().txChecksum(this.#inetFd, ifname, on);
+      return native().txChecksum(this.#inetSocket(), ifname, on);
     } catch (err) {
       throw toNetlinkError(err, this.#ctx({ operation: 'setTxChecksum', ifname }));
     }
@@ -376,7 +365,7 @@ export class NetlinkHandle implements NetnsTarget {
     validateIfname(ifname, 'ifname');
     this.#ensureOpen('getTxChecksum');
     try {
-      return native().txChecksum(this.#inetFd, ifname);
+      return native().txChecksum(this.#inetSocket(), ifname);
     } catch (err) {
       throw toNetlinkError(err, this.#ctx({ operation: 'getTxChecksum', ifname }));
     }
@@ -555,8 +544,7 @@ export class NetlinkHandle implements NetnsTarget {
       sock = createNetlink(0, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 16 });
     };
     try {
-      if (this.#isHost) make();
-      else native().callInNetns(this.#ns.fd, make);
+      this.#inNetns(make);
     } catch (err) {
       throw toNetlinkError(err, this.#ctx({ operation: 'watchLinks' }));
     }
@@ -565,6 +553,21 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   // ---- plumbing ----------------------------------------------------------------------------------------
+
+  /** Runs `fn` with the calling thread inside the handle's namespace (sockets made there stay there). */
+  #inNetns<T>(fn: () => T): T {
+    return this.#isHost ? fn() : native().callInNetns(this.#ns.fd, fn);
+  }
+
+  #inetSocket(): number {
+    if (this.#inetFd < 0) this.#inetFd = this.#inNetns(() => native().inetSocket());
+    return this.#inetFd;
+  }
+
+  #routeSocket(): number {
+    if (this.#routeFd < 0) this.#routeFd = this.#inNetns(() => native().routeSocket());
+    return this.#routeFd;
+  }
 
   #ctx(ctx: KernelErrorContext): KernelErrorContext {
     return { ...ctx, netns: this.netns };
@@ -631,7 +634,7 @@ export class NetlinkHandle implements NetnsTarget {
       let errno: number;
       try {
         errno = await native().nlTransact(
-          this.#routeFd,
+          this.#routeSocket(),
           nlmsg(type, NLM_F.REQUEST | NLM_F.ACK, seq, payload),
         );
       } catch (err) {
