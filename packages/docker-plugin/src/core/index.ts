@@ -1,6 +1,7 @@
 // The embeddable core of the Docker driver: no Fastify, no HTTP. Orchestrators import
 // '@ovs-container-network/docker-plugin/core'.
 
+export * from '../orchestrator/index.js';
 export {
   DEFAULT_DRIVER_NAME,
   DEFAULT_RULE_PRIORITY,

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { docker, run, sleep, uniqueName, waitFor } from '@ovs-container-network/testkit';
+import { DOCKER, docker, run, sleep, uniqueName, waitFor } from '@ovs-container-network/testkit';
 
 export const PKG_ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 export const BIN = join(PKG_ROOT, 'dist/bin/ovs-container-network.js');
@@ -150,7 +150,11 @@ export async function canArp(container: string, ip: string): Promise<boolean> {
   return code === 0;
 }
 
-/** Sends `bytes` over TCP from one container to another with busybox nc; returns the bytes received. */
+/**
+ * Sends `bytes` over TCP from one container to another with busybox nc; returns the bytes received. The
+ * listener runs under `docker exec -i` with stdin held open: busybox `nc -l` closes the connection as soon
+ * as its own stdin ends, which a plain `docker exec` (stdin /dev/null) does at once.
+ */
 export async function tcpBetween(
   from: string,
   to: string,
@@ -158,11 +162,23 @@ export async function tcpBetween(
   bytes = 1024 * 1024,
 ): Promise<number> {
   const port = 5000 + Math.floor(Math.random() * 1000);
-  const server = exec(to, ['sh', '-c', `timeout 20 nc -l -p ${port} | wc -c`]);
-  await sleep(400);
-  await exec(from, ['sh', '-c', `head -c ${bytes} /dev/zero | timeout 15 nc ${toIp} ${port}`]);
-  const { stdout } = await server;
-  return Number.parseInt(stdout.trim() || '0', 10);
+  const server = spawn(DOCKER, ['exec', '-i', to, 'sh', '-c', `timeout 20 nc -l -p ${port} | wc -c`], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  let out = '';
+  server.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const done = new Promise<void>((r) => server.once('exit', () => r()));
+  try {
+    await sleep(500);
+    await exec(from, ['sh', '-c', `head -c ${bytes} /dev/zero | timeout 15 nc ${toIp} ${port}`]);
+    await Promise.race([done, sleep(20_000)]);
+  } finally {
+    server.stdin?.end();
+    server.kill();
+  }
+  return Number.parseInt(out.trim() || '0', 10);
 }
 
 export async function vsctl(ovsdb: string, ...args: string[]): Promise<string> {

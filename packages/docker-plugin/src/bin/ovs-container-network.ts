@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// ovs-container-network: the Docker network + IPAM driver on Open vSwitch, as a legacy plugin socket or
+// inside a managed plugin. Flags override OCN_* environment variables (the managed plugin sets those).
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { describeError, InvalidOptionError } from '../core/errors.js';
+import { parseDatapathType } from '../core/options.js';
+import { startPlugin } from '../plugin.js';
+
+const HELP = `usage: ovs-container-network [flags]
+
+  --ovsdb ENDPOINT          OVSDB endpoint (default unix:/var/run/openvswitch/db.sock; env OCN_OVSDB)
+  --name NAME               driver name: docker network create -d NAME (default ovs-container-network; env OCN_NAME)
+  --socket PATH             plugin socket (default /run/docker/plugins/NAME.sock; env OCN_SOCKET)
+  --datapath-type TYPE      system (kernel OVS, default) or netdev (userspace datapath); env OCN_DATAPATH_TYPE
+  --log-level LEVEL         fatal|error|warn|info|debug|trace|silent (default info; env OCN_LOG_LEVEL)
+  --metrics ADDR            serve Prometheus metrics on HOST:PORT (default off; env OCN_METRICS)
+  --prefix PREFIX           prefix of the interface names the driver creates (default ocn; env OCN_PREFIX)
+  --orphan-grace SECONDS    unjoined endpoints older than this are removed (default 60; env OCN_ORPHAN_GRACE)
+  --reconcile-interval SEC  how often to look for orphans (default 30; env OCN_RECONCILE_INTERVAL)
+  -h, --help
+`;
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function num(flag: string, v: string | undefined, def: number): number {
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidOptionError(flag, v, 'a number of seconds ≥ 0');
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      ovsdb: { type: 'string' },
+      name: { type: 'string' },
+      socket: { type: 'string' },
+      'datapath-type': { type: 'string' },
+      'log-level': { type: 'string' },
+      metrics: { type: 'string' },
+      prefix: { type: 'string' },
+      'orphan-grace': { type: 'string' },
+      'reconcile-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const env = process.env;
+  const level = values['log-level'] ?? env.OCN_LOG_LEVEL ?? 'info';
+  if (!LEVELS.includes(level)) throw new InvalidOptionError('--log-level', level, LEVELS.join(', '));
+  const logger = pino({ level, base: { name: values.name ?? env.OCN_NAME ?? 'ovs-container-network' } });
+  const metrics = values.metrics ?? env.OCN_METRICS;
+  const socket = values.socket ?? env.OCN_SOCKET;
+  const prefix = values.prefix ?? env.OCN_PREFIX;
+  const plugin = await startPlugin({
+    ovsdb: values.ovsdb ?? env.OCN_OVSDB ?? 'unix:/var/run/openvswitch/db.sock',
+    name: values.name ?? env.OCN_NAME ?? 'ovs-container-network',
+    ...(socket ? { socket } : {}),
+    datapathType: parseDatapathType(
+      '--datapath-type',
+      values['datapath-type'] ?? env.OCN_DATAPATH_TYPE ?? 'system',
+    ),
+    ...(metrics ? { metrics } : {}),
+    ...(prefix ? { prefix } : {}),
+    orphanGraceMs: num('--orphan-grace', values['orphan-grace'] ?? env.OCN_ORPHAN_GRACE, 60) * 1000,
+    reconcileIntervalMs:
+      num('--reconcile-interval', values['reconcile-interval'] ?? env.OCN_RECONCILE_INTERVAL, 30) * 1000,
+    logger,
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    plugin.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: describeError(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ovs-container-network: ${describeError(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+// Everything wired together: OVSDB replica + rtnetlink handle → driver core → Fastify app → unix socket,
+// plus the reconcile loop and the optional metrics listener. The bin parses flags and calls startPlugin.
+import { NetlinkHandle } from '@ovs-container-network/netlink';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
+import { describeError } from './core/errors.js';
+import { OvsIpamDriver } from './core/ipam-driver.js';
+import type { KernelHandle } from './core/kernel.js';
+import type { DatapathType } from './core/options.js';
+import { OvsdbLite as OvsdbBackend } from './core/ovsdb-lite.js';
+import { build } from './http/app.js';
+import { PluginMetrics } from './http/metrics.js';
+import { defaultSocketPath, listenUnix } from './http/server.js';
+
+export interface PluginOptions {
+  ovsdb: string | readonly string[];
+  name?: string;
+  socket?: string;
+  datapathType?: DatapathType;
+  /** `HOST:PORT` for Prometheus metrics. */
+  metrics?: string;
+  prefix?: string;
+  orphanGraceMs?: number;
+  reconcileIntervalMs?: number;
+  logger?: FastifyBaseLogger;
+}
+
+export interface RunningPlugin {
+  readonly app: FastifyInstance;
+  readonly driver: OvsNetworkDriver;
+  readonly backend: OvsdbBackend;
+  readonly socket: string;
+  readonly metricsApp: FastifyInstance | undefined;
+  /** Runs one reconciliation now. */
+  reconcile(): Promise<{ removed: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
+  const name = opts.name ?? DEFAULT_DRIVER_NAME;
+  const log = opts.logger;
+  const backend = await OvsdbBackend.open({ endpoint: opts.ovsdb });
+  const kernel = NetlinkHandle.open('host') as unknown as KernelHandle;
+  const driver = new OvsNetworkDriver({
+    name,
+    ovs: backend,
+    kernel,
+    datapathType: opts.datapathType ?? 'system',
+    ...(opts.prefix === undefined ? {} : { prefix: opts.prefix }),
+    ...(opts.orphanGraceMs === undefined ? {} : { orphanGraceMs: opts.orphanGraceMs }),
+    ...(log ? { logger: log } : {}),
+  });
+  const ipam = new OvsIpamDriver(backend, name);
+  const metrics = new PluginMetrics(() => driver.stats());
+  const app = build({ driver, ipam, metrics, ...(log ? { logger: log } : {}) });
+  const socket = opts.socket ?? defaultSocketPath(name);
+
+  let reconciling: Promise<{ removed: string[] }> | undefined;
+  const reconcile = () => {
+    reconciling ??= driver.reconcile().finally(() => {
+      reconciling = undefined;
+    });
+    return reconciling;
+  };
+  // Before serving: whatever a crash or a daemon restart left behind goes now.
+  const first = await reconcile().catch((err: unknown) => {
+    log?.error({ err: describeError(err) }, 'initial reconciliation failed');
+    return { removed: [] };
+  });
+  log?.info({ removed: first.removed.length }, 'initial reconciliation done');
+
+  await listenUnix(app, socket);
+  let metricsApp: FastifyInstance | undefined;
+  if (opts.metrics) {
+    const m = /^(.*):(\d+)$/.exec(opts.metrics);
+    if (!m) throw new Error(`--metrics ${opts.metrics}: expected HOST:PORT`);
+    metricsApp = Fastify();
+    metricsApp.get('/metrics', async (_req, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+    await metricsApp.listen({ host: m[1] || '127.0.0.1', port: Number(m[2]) });
+  }
+  const interval = opts.reconcileIntervalMs ?? 30_000;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          reconcile().catch((err: unknown) =>
+            log?.error({ err: describeError(err) }, 'reconciliation failed'),
+          );
+        }, interval)
+      : undefined;
+  timer?.unref();
+  log?.info({ socket, name, ovsdb: opts.ovsdb, datapathType: driver.datapathType }, 'plugin listening');
+
+  return {
+    app,
+    driver,
+    backend,
+    socket,
+    metricsApp,
+    reconcile,
+    async close() {
+      if (timer) clearInterval(timer);
+      await app.close();
+      await metricsApp?.close();
+      await reconciling?.catch(() => undefined);
+      await backend.close();
+      kernel.close();
+    },
+  };
+}
