@@ -64,20 +64,25 @@ export async function attachVeth(host: NetlinkHandle, o: AttachOptions): Promise
       peer: {
         name: o.ifname,
         netns: ns,
-        up: true,
         ...(o.mac === undefined ? {} : { mac: o.mac }),
         ...(o.txChecksum === undefined ? {} : { txChecksum: o.txChecksum }),
       },
     });
     try {
-      if (o.loopbackUp === true) await ns.setLoopbackUp();
-      await Promise.all(
-        (o.addresses ?? []).map((a) => ns.addAddress(pair.peerIndex, a, { nodad: a.includes(':') })),
-      );
+      // Pipelined: the requests leave in this order on the namespace's socket and the kernel applies them in
+      // order (link up before the routes that need it), so there is one wait instead of one per step.
+      const dev = pair.peerIndex;
+      const steps: Promise<void>[] = [];
+      if (o.loopbackUp === true) steps.push(ns.setLoopbackUp());
+      steps.push(ns.setLink(dev, { up: true }));
+      for (const a of o.addresses ?? []) steps.push(ns.addAddress(dev, a, { nodad: a.includes(':') }));
       for (const g of gateways) {
-        await ns.addRoute({ dst: 'default', gateway: g.text, dev: pair.peerIndex, family: g.ip.family });
+        steps.push(ns.addRoute({ dst: 'default', gateway: g.text, dev, family: g.ip.family }));
       }
-      for (const r of o.routes ?? []) await ns.addRoute({ dev: pair.peerIndex, ...r });
+      for (const r of o.routes ?? []) steps.push(ns.addRoute({ dev, ...r }));
+      const results = await Promise.allSettled(steps);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     } catch (err) {
       await host.deleteLink(pair.index, { missingOk: true }).catch(() => undefined);
       throw err;

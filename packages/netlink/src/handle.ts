@@ -105,7 +105,9 @@ export class NetlinkHandle implements NetnsTarget {
   #closed = false;
   #active = 0;
   #exclusive = false;
-  readonly #waiting: { exclusive: boolean; go: () => void }[] = [];
+  readonly #waiting: { exclusive: boolean; start: () => void; reject: (err: unknown) => void }[] = [];
+  /** Rejecters of requests awaiting the kernel, failed with NETLINK_ERR_CLOSED by close(). */
+  readonly #pending = new Set<(err: unknown) => void>();
   #blockingChain: Promise<unknown> = Promise.resolve();
   #blockingSeq = 1;
 
@@ -163,6 +165,10 @@ export class NetlinkHandle implements NetnsTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#sock.close();
+    const closedErr = new NetlinkError('NETLINK_ERR_CLOSED', `the handle for netns ${this.netns} was closed`);
+    for (const reject of this.#pending) reject(closedErr);
+    this.#pending.clear();
+    for (const w of this.#waiting.splice(0)) w.reject(closedErr);
     const addon = native();
     if (this.#inetFd >= 0) addon.closeFd(this.#inetFd);
     this.#inetFd = -1;
@@ -224,9 +230,13 @@ export class NetlinkHandle implements NetnsTarget {
     if (peerTarget !== undefined) peer.netnsFd = peerTarget.fd.fd;
     let tempPeerHandle: NetlinkHandle | undefined;
     try {
-      await this.#request(RTM.NEWLINK, newVethPayload(host, peer), CREATE_EXCL, ctx);
+      // GETLINK right behind NEWLINK on the same socket (the kernel answers in order): no extra round trip.
+      const creating = this.#request(RTM.NEWLINK, newVethPayload(host, peer), CREATE_EXCL, ctx);
+      const reading = this.getLink(name);
+      reading.catch(() => undefined);
+      await creating;
       try {
-        const created = await this.getLink(name);
+        const created = await reading;
         if (o.txChecksum !== undefined) this.setTxChecksum(name, o.txChecksum);
         let peerHandle: NetlinkHandle = this;
         if (peerTarget !== undefined) {
@@ -275,7 +285,8 @@ export class NetlinkHandle implements NetnsTarget {
     }
     const ctx = { operation: changes.netns === undefined ? 'setLink' : 'moveLink', ifname: String(link) };
     const current = changes.netns === undefined ? undefined : await this.getLink(link);
-    const index = current?.index ?? (await this.#resolveIndex(link, ctx));
+    const idx = current?.index ?? this.#indexOf(link, ctx);
+    const index = typeof idx === 'number' ? idx : await idx;
     const target = changes.netns === undefined ? undefined : resolveTarget(changes.netns, ctx.operation);
     if (target !== undefined) spec.netnsFd = target.fd.fd;
     try {
@@ -377,7 +388,8 @@ export class NetlinkHandle implements NetnsTarget {
   async addAddress(link: string | number, cidr: string, options: AddressOptions = {}): Promise<void> {
     const c = parseCidr(cidr, 'address');
     const ctx = { operation: 'addAddress', ifname: String(link), detail: cidr };
-    const index = await this.#resolveIndex(link, ctx);
+    const idx = this.#indexOf(link, ctx);
+    const index = typeof idx === 'number' ? idx : await idx;
     let flags = 0;
     if (options.nodad === true) flags |= IFA_F.NODAD;
     if (options.noPrefixRoute === true) flags |= IFA_F.NOPREFIXROUTE;
@@ -397,7 +409,8 @@ export class NetlinkHandle implements NetnsTarget {
   async deleteAddress(link: string | number, cidr: string): Promise<void> {
     const c = parseCidr(cidr, 'address');
     const ctx = { operation: 'deleteAddress', ifname: String(link), detail: cidr };
-    const index = await this.#resolveIndex(link, ctx);
+    const idx = this.#indexOf(link, ctx);
+    const index = typeof idx === 'number' ? idx : await idx;
     const payload = addressPayload({ family: afOf(c.family), prefixLen: c.prefixLen, index, local: c.bytes });
     await this.#request(RTM.DELADDR, payload, 0, ctx);
   }
@@ -419,7 +432,8 @@ export class NetlinkHandle implements NetnsTarget {
   /** Adds a route (default via a gateway, on-link, in a table…). EEXIST if an equal one exists. */
   async addRoute(spec: RouteSpec): Promise<void> {
     const ctx = { operation: 'addRoute', detail: describeRoute(spec) };
-    const wire = await this.#routeWire(spec, false, ctx);
+    const dev = spec?.dev === undefined ? undefined : this.#indexOf(spec.dev, ctx);
+    const wire = this.#routeWire(spec, typeof dev === 'object' ? await dev : dev, false);
     const f = spec.replace === true ? NLM_F.CREATE | NLM_F.REPLACE : CREATE_EXCL;
     await this.#request(RTM.NEWROUTE, routePayload(wire), f, ctx);
   }
@@ -427,7 +441,8 @@ export class NetlinkHandle implements NetnsTarget {
   /** Deletes a route; unspecified fields match anything (like `ip route del`). ESRCH when none matches. */
   async deleteRoute(spec: RouteSpec): Promise<void> {
     const ctx = { operation: 'deleteRoute', detail: describeRoute(spec) };
-    const wire = await this.#routeWire(spec, true, ctx);
+    const dev = spec?.dev === undefined ? undefined : this.#indexOf(spec.dev, ctx);
+    const wire = this.#routeWire(spec, typeof dev === 'object' ? await dev : dev, true);
     await this.#request(RTM.DELROUTE, routePayload(wire), 0, ctx);
   }
 
@@ -448,7 +463,7 @@ export class NetlinkHandle implements NetnsTarget {
       .filter((r): r is Route => r !== undefined);
   }
 
-  async #routeWire(spec: RouteSpec, forDelete: boolean, ctx: KernelErrorContext) {
+  #routeWire(spec: RouteSpec, oif: number | undefined, forDelete: boolean) {
     if (typeof spec !== 'object' || spec === null) {
       throw new NetlinkInvalidArgumentError(
         'route',
@@ -473,7 +488,6 @@ export class NetlinkHandle implements NetnsTarget {
     const type = ROUTE_TYPES.indexOf(typeName);
     if (type <= 0) throw new NetlinkInvalidArgumentError('type', spec.type, ROUTE_TYPES.slice(1).join(', '));
     const table = spec.table === undefined ? RT_TABLE.MAIN : validateU32(spec.table, 'table', 1);
-    const oif = spec.dev === undefined ? undefined : await this.#resolveIndex(spec.dev, ctx);
     if (!forDelete && typeName === 'unicast' && gw === undefined && oif === undefined) {
       throw new NetlinkInvalidArgumentError(
         'route',
@@ -582,6 +596,12 @@ export class NetlinkHandle implements NetnsTarget {
     }
   }
 
+  /** An ifindex at once for numbers (so the caller's request leaves synchronously), a lookup for names. */
+  #indexOf(link: string | number, ctx: KernelErrorContext): number | Promise<number> {
+    const sel = selector(link, 'link');
+    return 'index' in sel ? sel.index : this.#resolveIndex(sel.name, ctx);
+  }
+
   async #resolveIndex(link: string | number, ctx: KernelErrorContext): Promise<number> {
     const sel = selector(link, 'link');
     if ('index' in sel) return sel.index;
@@ -593,37 +613,51 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   /** One request/answer on the main socket; kernel errors become {@link NetlinkKernelError}s. */
-  async #request(
-    type: number,
-    payload: Buffer,
-    flags: number,
-    ctx: KernelErrorContext,
-  ): Promise<NetlinkMessage[]> {
-    this.#ensureOpen(ctx.operation);
-    const dump = (flags & NLM_F.DUMP) === NLM_F.DUMP;
-    await this.#acquire(dump);
+  #request(type: number, payload: Buffer, flags: number, ctx: KernelErrorContext): Promise<NetlinkMessage[]> {
     try {
-      let msgs: NetlinkMessage[];
-      try {
-        [msgs] = await this.#sock.request(type, payload, {
-          flags,
-          checkError: false,
-          timeout: this.#timeoutMs,
-        });
-      } catch (err) {
-        throw toNetlinkError(err, this.#ctx(ctx));
-      }
-      const out: NetlinkMessage[] = [];
-      for (const m of msgs) {
-        if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
-          const errno = errorOf(m.data);
-          if (errno !== 0) throw new NetlinkKernelError(errno, this.#ctx(ctx));
-        } else out.push(m);
-      }
-      return out;
-    } finally {
-      this.#release(dump);
+      this.#ensureOpen(ctx.operation);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    const dump = (flags & NLM_F.DUMP) === NLM_F.DUMP;
+    return new Promise<NetlinkMessage[]>((resolve, reject) => {
+      // Sent synchronously when the socket has room, else by #release in FIFO order: requests leave in the
+      // order they were made, so a caller may pipeline dependent steps (link up, address, route) and the
+      // kernel, which handles one socket's messages in order, sees them in that order.
+      const start = (): void => {
+        const settle = (fn: () => void): void => {
+          this.#pending.delete(reject);
+          this.#release(dump);
+          fn();
+        };
+        this.#pending.add(reject);
+        let sent: Promise<[NetlinkMessage[], unknown]>;
+        try {
+          sent = this.#sock.request(type, payload, { flags, checkError: false, timeout: this.#timeoutMs });
+        } catch (err) {
+          settle(() => reject(toNetlinkError(err, this.#ctx(ctx))));
+          return;
+        }
+        sent.then(
+          ([msgs]) =>
+            settle(() => {
+              const out: NetlinkMessage[] = [];
+              for (const m of msgs) {
+                if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
+                  const errno = errorOf(m.data);
+                  if (errno !== 0) return reject(new NetlinkKernelError(errno, this.#ctx(ctx)));
+                } else out.push(m);
+              }
+              resolve(out);
+            }),
+          (err: unknown) => settle(() => reject(toNetlinkError(err, this.#ctx(ctx)))),
+        );
+      };
+      if (this.#waiting.length === 0 && this.#canRun(dump)) {
+        this.#take(dump);
+        start();
+      } else this.#waiting.push({ exclusive: dump, start, reject });
+    });
   }
 
   /** A request on the blocking socket, sent and answered on a pool thread, one at a time per handle. */
@@ -647,14 +681,6 @@ export class NetlinkHandle implements NetnsTarget {
     return p;
   }
 
-  #acquire(exclusive: boolean): Promise<void> {
-    if (this.#waiting.length === 0 && this.#canRun(exclusive)) {
-      this.#take(exclusive);
-      return Promise.resolve();
-    }
-    return new Promise((go) => this.#waiting.push({ exclusive, go }));
-  }
-
   #canRun(exclusive: boolean): boolean {
     if (this.#exclusive) return false;
     return exclusive ? this.#active === 0 : this.#active < MAX_IN_FLIGHT;
@@ -673,7 +699,7 @@ export class NetlinkHandle implements NetnsTarget {
       if (next === undefined || !this.#canRun(next.exclusive)) break;
       this.#waiting.shift();
       this.#take(next.exclusive);
-      next.go();
+      next.start();
     }
   }
 }

@@ -97,9 +97,12 @@ t.test('handles open by name, path, pid and fd; a missing namespace is ENOENT', 
   t.throws(() => openHandle({ path: 'relative' }), { code: 'NETLINK_ERR_INVALID_ARGUMENT', field: 'netns' });
 });
 
-t.test('a closed handle refuses work with NETLINK_ERR_CLOSED', async (t) => {
+t.test('a closed handle fails pending requests and refuses new ones with NETLINK_ERR_CLOSED', async (t) => {
   const h = openHandle();
+  const inFlight = [h.listLinks(), h.getLink('lo'), h.listRoutes()];
   h.close();
+  for (const p of inFlight)
+    await t.rejects(p, { code: 'NETLINK_ERR_CLOSED' }, 'in-flight requests fail, not hang');
   await t.rejects(h.listLinks(), { code: 'NETLINK_ERR_CLOSED' });
   t.throws(() => h.netnsFd, { code: 'NETLINK_ERR_CLOSED' });
 });
