@@ -1,5 +1,15 @@
 export const VERSION = '0.1.0';
+export { type CallOptions, type ClientOptions, connect, OvsdbClient } from './client.js';
 export { type GenerateOptions, generateModule } from './codegen/generate.js';
+export {
+  Connection,
+  type ConnectionEvents,
+  type ConnectionOptions,
+  type ConnectionStatus,
+  type RequestOptions,
+  TypedEventEmitter,
+  validateConnectionOptions,
+} from './connection.js';
 export {
   type AnyColumn,
   type AnyColumns,
@@ -37,6 +47,22 @@ export {
   type WriteAtom,
   type WriteValue,
 } from './database.js';
+export * from './errors.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, type FramerOptions, JsonFramer } from './framer.js';
+export {
+  encodeWireMessage,
+  libraryToWire,
+  parseWireMessage,
+  toWireError,
+  type WireError,
+  type WireId,
+  type WireMessage,
+  type WireNotification,
+  type WireReply,
+  type WireRequest,
+  wireToLibraryRequest,
+  wireToLibraryResponse,
+} from './jsonrpc.js';
 export {
   abort,
   assert,
@@ -57,6 +83,8 @@ export {
   type WaitSpec,
   wait,
 } from './operations.js';
+export type * from './protocol.js';
+export { SERVER_NOTIFICATIONS } from './protocol.js';
 export {
   ATOMIC_TYPES,
   type Atom,
@@ -83,6 +111,14 @@ export {
   type TransactOptions,
   type Transactor,
 } from './transaction.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type Endpoint,
+  openTransport,
+  parseEndpoint,
+  type TlsOptions,
+  type TransportOptions,
+} from './transport.js';
 export {
   isRowRef,
   isUuid,

@@ -1,0 +1,633 @@
+// One JSON-RPC 1.0 session with an ovsdb-server over one socket: framing, request/response correlation,
+// notifications as typed events, the server's echo, the inactivity probe, timeouts and cancellation.
+// No reconnect here: the session layer above opens a new Connection. Nothing is ever replayed.
+
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import {
+  JSONRPCClient,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  JSONRPCServer,
+  JSONRPCServerAndClient,
+} from 'json-rpc-2.0';
+import {
+  AbortError,
+  ConnectionClosedError,
+  InvalidArgumentError,
+  MaybeCommittedError,
+  ProtocolError,
+  RpcError,
+  TimeoutError,
+} from './errors.js';
+import { JsonFramer } from './framer.js';
+import {
+  encodeWireMessage,
+  isWireReply,
+  libraryToWire,
+  OVSDB_ERROR_CODE,
+  parseWireMessage,
+  type WireError,
+  type WireMessage,
+  wireToLibraryRequest,
+  wireToLibraryResponse,
+} from './jsonrpc.js';
+import { SERVER_NOTIFICATIONS, type ServerNotifications } from './protocol.js';
+import {
+  type Endpoint,
+  openTransport,
+  parseEndpoint,
+  type TransportOptions,
+  validateTransportOptions,
+} from './transport.js';
+
+// ---- typed event emitter ---------------------------------------------------------------------------------
+
+type Listener = (...args: never[]) => void;
+
+/** A typed facade over EventEmitter: event names and listener arguments are checked. */
+export class TypedEventEmitter<E extends { [K in keyof E]: Listener }> {
+  readonly #ee = new EventEmitter();
+  constructor() {
+    this.#ee.setMaxListeners(0);
+  }
+  on<K extends keyof E & string>(event: K, listener: E[K]): this {
+    this.#ee.on(event, listener as unknown as (...args: unknown[]) => void);
+    return this;
+  }
+  once<K extends keyof E & string>(event: K, listener: E[K]): this {
+    this.#ee.once(event, listener as unknown as (...args: unknown[]) => void);
+    return this;
+  }
+  off<K extends keyof E & string>(event: K, listener: E[K]): this {
+    this.#ee.off(event, listener as unknown as (...args: unknown[]) => void);
+    return this;
+  }
+  listenerCount<K extends keyof E & string>(event: K): number {
+    return this.#ee.listenerCount(event);
+  }
+  protected emit<K extends keyof E & string>(event: K, ...args: Parameters<E[K]>): boolean {
+    return this.#ee.emit(event, ...args);
+  }
+}
+
+type NotificationListeners = {
+  [K in keyof ServerNotifications]: (...params: ServerNotifications[K]) => void;
+};
+
+/** Events of a Connection. Server notifications carry their params as arguments. */
+export interface ConnectionEvents extends NotificationListeners {
+  /** Every notification from the server, including ones without a typed event. */
+  notification: (method: string, params: unknown[]) => void;
+  /** The connection closed; `reason` is undefined for a plain `close()`. Emitted once. */
+  close: (reason: Error | undefined) => void;
+}
+
+// ---- options ---------------------------------------------------------------------------------------------
+
+export interface RequestOptions {
+  /** Reject with TimeoutError after this many ms (default: the connection's requestTimeoutMs). 0: none. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /**
+   * Called synchronously with the result when the reply is read, before any later message (such as an
+   * `update` notification) is dispatched. Promises settle later; a replica uses this to apply a monitor's
+   * initial rows in wire order.
+   */
+  onResult?: (result: unknown) => void;
+  /** Called with the request id once the request is written (e.g. to `cancel` it). */
+  onSent?: (id: number) => void;
+}
+
+export interface ConnectionOptions extends TransportOptions {
+  /** Default per-request timeout in ms; 0 or undefined: none. */
+  requestTimeoutMs?: number;
+  /**
+   * Inactivity probe (as OVS lib/reconnect.c): after this many ms without receiving anything, send an
+   * echo; if nothing arrives within as many ms again, close. 0 disables. Default 5000 for tcp:/ssl: (the
+   * OVS default), off for unix:.
+   */
+  inactivityProbeMs?: number;
+  /** Largest accepted message in bytes (default 256 MiB). */
+  maxMessageBytes?: number;
+}
+
+export type ConnectionStatus = 'open' | 'closing' | 'closed';
+
+const OPTION_KEYS = new Set([
+  'connectTimeoutMs',
+  'tls',
+  'requestTimeoutMs',
+  'inactivityProbeMs',
+  'maxMessageBytes',
+]);
+
+/** Validates connection options before anything is opened. */
+export function validateConnectionOptions(endpoint: Endpoint, opts: ConnectionOptions): void {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new InvalidArgumentError(`options: ${String(opts)} is not allowed; expected an object`);
+  }
+  for (const k of Object.keys(opts)) {
+    if (!OPTION_KEYS.has(k)) {
+      throw new InvalidArgumentError(`${k}: unknown option; allowed: ${[...OPTION_KEYS].join(', ')}`);
+    }
+  }
+  validateTransportOptions(endpoint, opts);
+  for (const k of ['requestTimeoutMs', 'inactivityProbeMs'] as const) {
+    const v = opts[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+      throw new InvalidArgumentError(
+        `${k}: ${JSON.stringify(v)} is not allowed; expected a number of ms >= 0`,
+      );
+    }
+  }
+  const m = opts.maxMessageBytes;
+  if (m !== undefined && (!Number.isSafeInteger(m) || m < 2)) {
+    throw new InvalidArgumentError(
+      `maxMessageBytes: ${JSON.stringify(m)} is not allowed; expected an integer >= 2`,
+    );
+  }
+}
+
+function validateRequestOptions(method: string, opts: RequestOptions): void {
+  const t = opts.timeoutMs;
+  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) {
+    throw new InvalidArgumentError(
+      `${method}: timeoutMs: ${JSON.stringify(t)} is not allowed; expected a number of ms >= 0`,
+    );
+  }
+}
+
+// ---- connection ------------------------------------------------------------------------------------------
+
+interface Pending {
+  readonly id: number;
+  readonly method: string;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  readonly onResult: ((result: unknown) => void) | undefined;
+  written: boolean;
+  done: boolean;
+  sendError: unknown;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const PROBE_PARAMS = ['ocn-inactivity-probe'];
+
+/**
+ * A JSON-RPC 1.0 connection to ovsdb-server. Open one with `Connection.open(endpoint, opts)`.
+ * Requests may be pipelined: any number can be in flight; replies are matched by id.
+ */
+export class Connection extends TypedEventEmitter<ConnectionEvents> {
+  readonly endpoint: string;
+  /** Resolves (never rejects) when the connection has closed, with the reason (undefined: `close()`). */
+  readonly closed: Promise<Error | undefined>;
+
+  readonly #socket: Socket;
+  readonly #framer: JsonFramer;
+  readonly #rpc: JSONRPCServerAndClient<void, Pending | undefined>;
+  readonly #pending = new Map<number, Pending>();
+  readonly #requestTimeoutMs: number;
+  readonly #probeMs: number;
+  #nextId = 0;
+  #status: ConnectionStatus = 'open';
+  #resolveClosed!: (reason: Error | undefined) => void;
+  #closeReason: Error | undefined;
+  #out: string[] = [];
+  #flushScheduled = false;
+  #lastReceived = 0;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #probeSentAt = 0;
+  readonly #decoded: unknown[] = [];
+
+  /** Opens a transport to `endpoint` and wraps it. Options are validated before connecting. */
+  static async open(endpoint: string, opts: ConnectionOptions = {}): Promise<Connection> {
+    const parsed = parseEndpoint(endpoint);
+    validateConnectionOptions(parsed, opts);
+    const socket = await openTransport(endpoint, opts);
+    return new Connection(socket, endpoint, opts, parsed);
+  }
+
+  /** Wraps an already connected socket (`open` is the usual entry point). */
+  constructor(
+    socket: Socket,
+    endpoint: string,
+    opts: ConnectionOptions = {},
+    parsed = parseEndpoint(endpoint),
+  ) {
+    super();
+    validateConnectionOptions(parsed, opts);
+    this.endpoint = endpoint;
+    this.#socket = socket;
+    this.#framer = new JsonFramer(
+      opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: opts.maxMessageBytes },
+    );
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 0;
+    this.#probeMs = opts.inactivityProbeMs ?? (parsed.kind === 'unix' ? 0 : 5000);
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+
+    // The json-rpc-2.0 package does correlation and dispatch; every message crosses the dialect codec
+    // (jsonrpc.ts) on its way in and out. The library's errorListener sees exceptions thrown by our
+    // handlers (i.e. by event listeners): rethrow them outside the library, as EventEmitter would.
+    const server = new JSONRPCServer<void>({
+      errorListener: (_message, err) => {
+        queueMicrotask(() => {
+          throw err;
+        });
+      },
+    });
+    const client = new JSONRPCClient<Pending | undefined>((payload, pending) =>
+      this.#sendLibrary(payload, pending),
+    );
+    this.#rpc = new JSONRPCServerAndClient(server, client);
+    // RFC 7047 §4.1.11: "echo" may be sent by either side; the reply's result is the request's params.
+    // ovsdb-server sends it as its own inactivity probe (id "echo").
+    this.#rpc.addMethod('echo', (params: unknown) => params);
+    for (const name of SERVER_NOTIFICATIONS) {
+      this.#rpc.addMethod(name, (params: unknown) => {
+        this.#emitNotification(name, params as unknown[]);
+      });
+    }
+    this.#rpc.server.handleMethodNotFound = async (request) => {
+      // Unknown notifications still reach the generic "notification" event; unknown requests get an error.
+      if (request.id === undefined) {
+        this.#emitNotification(request.method, (request.params ?? []) as unknown[]);
+        return null;
+      }
+      return {
+        jsonrpc: '2.0',
+        id: request.id,
+        error: {
+          code: OVSDB_ERROR_CODE,
+          message: 'unknown method',
+          data: { error: 'unknown method', details: request.method },
+        },
+      };
+    };
+
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => {
+      this.#closeReason ??= err;
+    });
+    socket.on('close', () =>
+      this.#finish(this.#closeReason ?? new ConnectionClosedError('connection closed by peer')),
+    );
+    this.#lastReceived = Date.now();
+    if (this.#probeMs > 0) this.#armProbe(this.#probeMs);
+  }
+
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  /** Requests written or about to be, without a reply yet. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Sends a request and resolves with its `result`. Rejects with RpcError when the reply's `error` is
+   * not null, TimeoutError / AbortError, ConnectionClosedError when the connection closes first — or
+   * MaybeCommittedError for a `transact` that was written and got no reply (it may have committed).
+   */
+  request<T = unknown>(method: string, params: readonly unknown[], opts: RequestOptions = {}): Promise<T> {
+    if (typeof method !== 'string' || method.length === 0) {
+      return Promise.reject(
+        new InvalidArgumentError(`method: ${JSON.stringify(method)} is not allowed; expected a method name`),
+      );
+    }
+    if (!Array.isArray(params)) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `${method}: params: ${typeof params} is not allowed; expected an array (RFC 7047 §4)`,
+        ),
+      );
+    }
+    try {
+      validateRequestOptions(method, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#status !== 'open') {
+      return Promise.reject(
+        new ConnectionClosedError(`cannot send ${method}: connection is ${this.#status}`, {
+          cause: this.#closeReason,
+        }),
+      );
+    }
+    const signal = opts.signal;
+    if (signal?.aborted) {
+      return Promise.reject(new AbortError(`${method} aborted before it was sent`, { cause: signal.reason }));
+    }
+    const id = ++this.#nextId;
+    return new Promise<T>((resolve, reject) => {
+      const p: Pending = {
+        id,
+        method,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        onResult: opts.onResult,
+        written: false,
+        done: false,
+        sendError: undefined,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
+      this.#pending.set(id, p);
+      const req: JSONRPCRequest = { jsonrpc: '2.0', method, params, id };
+      // requestAdvanced calls our send function synchronously, so `written` is known right after.
+      this.#rpc.client.requestAdvanced(req, p).then((resp) => this.#settle(p, resp));
+      if (p.sendError !== undefined) {
+        this.#fail(
+          p,
+          new InvalidArgumentError(
+            `${method}: params cannot be sent: ${String((p.sendError as Error).message ?? p.sendError)}`,
+            { cause: p.sendError },
+          ),
+        );
+        return;
+      }
+      p.written = true;
+      const timeoutMs = opts.timeoutMs ?? this.#requestTimeoutMs;
+      if (timeoutMs > 0) {
+        p.timer = setTimeout(
+          () => this.#giveUp(p, new TimeoutError(`${method} got no reply within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }
+      if (signal) {
+        p.onAbort = () => this.#giveUp(p, new AbortError(`${method} aborted`, { cause: signal.reason }));
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      opts.onSent?.(id);
+    });
+  }
+
+  /** Sends a notification (id null), e.g. `cancel`. Throws ConnectionClosedError when not open. */
+  notify(method: string, params: readonly unknown[]): void {
+    if (this.#status !== 'open') {
+      throw new ConnectionClosedError(`cannot send ${method}: connection is ${this.#status}`, {
+        cause: this.#closeReason,
+      });
+    }
+    if (!Array.isArray(params)) {
+      throw new InvalidArgumentError(`${method}: params: ${typeof params} is not allowed; expected an array`);
+    }
+    this.#rpc.client.notify(method, params, undefined);
+  }
+
+  /**
+   * Closes the connection: queued writes are flushed, pending requests are rejected (a written `transact`
+   * with MaybeCommittedError). Resolves when the socket has closed.
+   */
+  async close(reason?: Error): Promise<void> {
+    if (this.#status === 'open') {
+      this.#status = 'closing';
+      this.#closeReason = reason;
+      this.#rejectAll(reason);
+      this.#flush();
+      this.#socket.end();
+      const t = setTimeout(() => this.#socket.destroy(), 1000);
+      t.unref();
+    }
+    await this.closed;
+  }
+
+  // ---- outgoing ----
+
+  #sendLibrary(payload: unknown, pending: Pending | undefined): void {
+    let text: string;
+    try {
+      text = encodeWireMessage(libraryToWire(payload) as WireMessage);
+    } catch (err) {
+      if (pending) pending.sendError = err;
+      throw err;
+    }
+    this.#write(text);
+  }
+
+  /** Coalesces the messages written within one tick into a single socket write. */
+  #write(text: string): void {
+    if (this.#status === 'closed') return;
+    this.#out.push(text);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const out = this.#out;
+    if (out.length === 0 || this.#socket.destroyed) {
+      out.length = 0;
+      return;
+    }
+    this.#socket.write(out.length === 1 ? out[0]! : out.join(''));
+    out.length = 0;
+  }
+
+  // ---- incoming ----
+
+  #onData(chunk: Buffer): void {
+    this.#lastReceived = Date.now();
+    this.#probeSentAt = 0;
+    const values = this.#decoded;
+    let framingError: unknown;
+    try {
+      this.#framer.pushTo(chunk, values);
+    } catch (err) {
+      framingError = err;
+    }
+    // Dispatch in wire order, synchronously: a reply's onResult runs before a later update is emitted.
+    for (let i = 0; i < values.length; i++) {
+      if (this.#status === 'closed') break;
+      let msg: WireMessage;
+      try {
+        msg = parseWireMessage(values[i]);
+      } catch (err) {
+        values.length = 0;
+        this.#destroy(err as Error);
+        return;
+      }
+      if (isWireReply(msg)) this.#onReply(msg);
+      else {
+        // Fed to the library's server part without awaiting: handlers run synchronously inside receive().
+        this.#rpc.server.receive(wireToLibraryRequest(msg)).then((resp) => {
+          if (resp && !Array.isArray(resp) && this.#status === 'open') this.#sendLibrary(resp, undefined);
+        });
+      }
+    }
+    values.length = 0;
+    if (framingError !== undefined) this.#destroy(framingError as Error);
+  }
+
+  #onReply(msg: WireMessage & { result: unknown; error: unknown; id: unknown }): void {
+    const id = msg.id;
+    const p = typeof id === 'number' ? this.#pending.get(id) : undefined;
+    if (p === undefined) {
+      // A reply to a request we gave up on (timeout/abort), or to our probe. Nothing to do.
+      return;
+    }
+    // Answered: from here on a close cannot turn it into ConnectionClosed/MaybeCommitted.
+    this.#pending.delete(p.id);
+    if (msg.error === null && p.onResult) {
+      try {
+        p.onResult(msg.result);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+    this.#rpc.client.receive(wireToLibraryResponse(msg as { result: unknown; error: unknown; id: number }));
+  }
+
+  #settle(p: Pending, resp: JSONRPCResponse): void {
+    if (p.done) return;
+    if (resp.error) {
+      const data = resp.error.data as WireError | undefined;
+      if (resp.error.code === OVSDB_ERROR_CODE && data) {
+        this.#fail(p, new RpcError(p.method, data.error, data.details, data.syntax));
+      } else {
+        this.#fail(p, new ProtocolError(`${p.method}: ${resp.error.message}`));
+      }
+      return;
+    }
+    this.#cleanup(p);
+    p.resolve(resp.result);
+  }
+
+  #emitNotification(method: string, params: unknown[]): void {
+    try {
+      this.emit('notification', method, params);
+      if ((SERVER_NOTIFICATIONS as readonly string[]).includes(method)) {
+        (this.emit as (e: string, ...a: unknown[]) => boolean)(method, ...params);
+      }
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  // ---- failure paths ----
+
+  #cleanup(p: Pending): void {
+    p.done = true;
+    this.#pending.delete(p.id);
+    if (p.timer) clearTimeout(p.timer);
+    if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
+  }
+
+  #fail(p: Pending, err: unknown): void {
+    if (p.done) return;
+    this.#cleanup(p);
+    p.reject(err);
+  }
+
+  /** Local timeout or abort of a written request. */
+  #giveUp(p: Pending, err: TimeoutError | AbortError): void {
+    if (p.done) return;
+    if (p.method === 'transact' && p.written) {
+      // RFC 7047 §4.1.4: "cancel" asks the server to complete or cancel the transact with that id. Its
+      // reply may already be on the way: the outcome is unknown to us.
+      if (this.#status === 'open') this.#rpc.client.notify('cancel', [p.id], undefined);
+      this.#fail(
+        p,
+        new MaybeCommittedError(`transact ${p.id} was sent and ${err.message}: it may have committed`, {
+          cause: err,
+        }),
+      );
+    } else {
+      this.#fail(p, err);
+    }
+    // Drop the library's entry too (the late reply, if any, is ignored).
+    this.#rpc.client.receive({ jsonrpc: '2.0', id: p.id, error: { code: -32001, message: err.message } });
+  }
+
+  #rejectAll(reason: Error | undefined): void {
+    for (const p of [...this.#pending.values()]) {
+      if (p.method === 'transact' && p.written) {
+        this.#fail(
+          p,
+          new MaybeCommittedError(
+            'transact was sent but the connection closed before its reply: it may have committed',
+            {
+              cause: reason,
+            },
+          ),
+        );
+      } else {
+        this.#fail(
+          p,
+          new ConnectionClosedError(`${p.method}: connection closed before the reply`, { cause: reason }),
+        );
+      }
+    }
+    this.#rpc.client.rejectAllPendingRequests('connection closed');
+  }
+
+  #destroy(reason: Error): void {
+    if (this.#status === 'closed') return;
+    this.#closeReason ??= reason;
+    this.#socket.destroy();
+    this.#finish(this.#closeReason);
+  }
+
+  #finish(reason: Error | undefined): void {
+    if (this.#status === 'closed') return;
+    const userClose = this.#status === 'closing';
+    this.#status = 'closed';
+    if (this.#probeTimer) clearTimeout(this.#probeTimer);
+    this.#out.length = 0;
+    const r = userClose ? this.#closeReason : reason;
+    this.#rejectAll(r);
+    if (!this.#socket.destroyed) this.#socket.destroy();
+    this.#resolveClosed(r);
+    try {
+      this.emit('close', r);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
+  // ---- inactivity probe (OVS lib/reconnect.c: probe after idle, disconnect after another idle period) ----
+
+  #armProbe(ms: number): void {
+    this.#probeTimer = setTimeout(() => this.#onProbeTimer(), ms);
+    this.#probeTimer.unref();
+  }
+
+  #onProbeTimer(): void {
+    if (this.#status !== 'open') return;
+    const now = Date.now();
+    if (this.#probeSentAt > 0) {
+      if (now - this.#probeSentAt >= this.#probeMs) {
+        this.#destroy(
+          new TimeoutError(
+            `inactivity probe: nothing received for ${now - this.#lastReceived} ms after an echo`,
+          ),
+        );
+        return;
+      }
+      this.#armProbe(this.#probeMs - (now - this.#probeSentAt));
+      return;
+    }
+    const idle = now - this.#lastReceived;
+    if (idle < this.#probeMs) {
+      this.#armProbe(this.#probeMs - idle);
+      return;
+    }
+    this.#probeSentAt = now;
+    this.request('echo', PROBE_PARAMS).catch(() => undefined);
+    this.#armProbe(this.#probeMs);
+  }
+}
