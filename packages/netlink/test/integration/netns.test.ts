@@ -99,7 +99,7 @@ t.test('handles open by name, path, pid and fd; a missing namespace is ENOENT', 
 
 t.test('a closed handle fails pending requests and refuses new ones with NETLINK_ERR_CLOSED', async (t) => {
   const h = openHandle();
-  const inFlight = [h.listLinks(), h.getLink('lo'), h.listRoutes()];
+  const inFlight: Promise<unknown>[] = [h.listLinks(), h.getLink('lo'), h.listRoutes()];
   h.close();
   for (const p of inFlight)
     await t.rejects(p, { code: 'NETLINK_ERR_CLOSED' }, 'in-flight requests fail, not hang');
