@@ -28,7 +28,7 @@ export interface NetnsFd {
   description: string;
 }
 
-/** The namespace this process was started in, pinned at load time so later `setns` cannot confuse it. */
+/** The namespace of the process (its main thread never stays elsewhere: see callInNetns), opened once. */
 // libuv opens every fd with O_CLOEXEC.
 let hostFd: number | undefined;
 function hostNetnsFd(): number {

@@ -117,8 +117,10 @@ t.test('delete one by one and by link group', async (t) => {
   const b = uniqueName('d');
   linkCleanup(t, a);
   await host.createVeth({ name: a, peer: { name: b } });
+  t.match(await host.findLink(b), { name: b, kind: 'veth' }, 'findLink finds the peer');
   await host.deleteLink(a);
   t.equal(await ipLink(a), undefined, 'deleted');
+  t.equal(await host.findLink(a), undefined, 'findLink: undefined once gone');
   t.equal(await ipLink(b), undefined, 'the peer went with it');
   await t.rejects(host.deleteLink(a), { code: 'NETLINK_ERR_KERNEL', errno: 'ENODEV', ifname: a });
   await host.deleteLink(a, { missingOk: true });

@@ -2,8 +2,8 @@
 // pair, then a routed path where a policy rule (`from A to B prohibit`) keeps two networks apart at L3.
 import { canPing, nsExec, tcpTransfer } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { attachVeth, openHandle } from '../../src/index.js';
-import { netnsFixture } from '../helpers/fixtures.js';
+import { attachVeth, detachVeth, openHandle } from '../../src/index.js';
+import { ipLinks, netnsFixture } from '../helpers/fixtures.js';
 
 t.test('a namespace with addresses and a default route pings another and carries TCP', async (t) => {
   const a = netnsFixture(t, 'a');
@@ -79,5 +79,14 @@ t.test(
 
     await router.deleteRule({ priority: 100, from: '10.41.0.0/24', to: '10.42.0.0/24', action: 'prohibit' });
     t.ok(await canPing(a, '10.42.0.2'), 'allowed again');
+
+    await detachVeth(router, 'rb');
+    t.same(
+      (await ipLinks(b)).map((l) => l.ifname),
+      ['lo'],
+      'detachVeth removed both ends',
+    );
+    await detachVeth(router, 'rb');
+    t.pass('detaching twice is fine');
   },
 );
