@@ -27,9 +27,9 @@ export type {
   Attachment,
   AttachRequest,
   AttachRoute,
-  AttachTarget,
   ContainerRef,
   InterfaceRef,
   ListFilter,
+  TargetRef,
   VlanSetting,
 } from './types.js';

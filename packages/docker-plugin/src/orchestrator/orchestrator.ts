@@ -4,9 +4,10 @@
 // nothing behind. State lives only in OVS, in ovs-docker's layout (/usr/bin/ovs-docker: Interface
 // external_ids container_id + container_iface), so both tools see each other's ports.
 import { closeSync, constants as fsConstants, fstatSync, openSync, statSync } from 'node:fs';
-import { vethNames } from '../core/names.js';
+import { validatePrefix, vethNames } from '../core/names.js';
+import type { OvsBackend } from '../core/ovs.js';
 import type { Backend, PortRow } from './backend.js';
-import type { DockerEngine, DockerEngineOptions } from './docker-engine.js';
+import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
 import {
   AlreadyAttachedError,
   AttachFailedError,
@@ -15,13 +16,14 @@ import {
   PluginError,
   TargetGoneError,
 } from './errors.js';
+import { CoreBackend } from './ovs-backend.js';
 import type {
   Attachment,
   AttachRequest,
-  AttachTarget,
   ContainerRef,
   InterfaceRef,
   ListFilter,
+  TargetRef,
 } from './types.js';
 import {
   checkBridge,
@@ -41,6 +43,8 @@ export const CONTAINER_IFACE_KEY = 'container_iface';
 /** Marks ports this library made (ovs-docker's own ports lack it). */
 export const OWNER_KEY = 'ocn-owner';
 export const OWNER_VALUE = 'ocn-orchestrator';
+/** Default first characters of host-side veth names. */
+export const DEFAULT_NAME_PREFIX = 'ocn';
 
 /** Steps of an attach, reported to `onStep` (for logging, metrics, and tests that interrupt an attach). */
 export type AttachStep = 'resolved' | 'wired';
@@ -60,6 +64,8 @@ export interface OrchestratorOptions {
     info: { containerId: string; ifname: string; port: string },
   ) => void | Promise<void>;
 }
+
+export const DEFAULT_OVSDB = 'unix:/var/run/openvswitch/db.sock';
 
 export interface OrchestratorDeps {
   backend: Backend;
@@ -87,6 +93,29 @@ export class Orchestrator {
   /** Calls on the same (container id, ifname) run one after another; different ones run concurrently. */
   readonly #queues = new Map<string, Promise<unknown>>();
   #closed = false;
+
+  /**
+   * Connects to OVSDB (one session and replica for every call, reconnecting on its own) and opens a netlink
+   * handle in the host namespace. Options are checked first: a bad one throws before anything is opened.
+   */
+  static async connect(opts: OrchestratorOptions = {}): Promise<Orchestrator> {
+    const { docker, datapathType, namePrefix, onStep } = checkOptions(opts);
+    // Loaded on demand: fromCore() users bring their own OVS view and never load the session/replica.
+    // The same OVSDB view the driver's bin uses (plugin.ts).
+    const { OvsdbLite } = await import('../core/ovsdb-lite.js');
+    const ovs = await OvsdbLite.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB });
+    return new Orchestrator({ backend: new CoreBackend({ ovs }), docker, datapathType, namePrefix, onStep });
+  }
+
+  /**
+   * An orchestrator on an OVS view/transactor the caller already has (e.g. the Docker driver's, to share
+   * one replica in a service that runs both). `close()` leaves `ovs` open.
+   */
+  static fromCore(ovs: OvsBackend, opts: Omit<OrchestratorOptions, 'ovsdb'> = {}): Orchestrator {
+    const { docker, datapathType, namePrefix, onStep } = checkOptions(opts);
+    const backend = new CoreBackend({ ovs, close: async () => {} });
+    return new Orchestrator({ backend, docker, datapathType, namePrefix, onStep });
+  }
 
   constructor(deps: OrchestratorDeps) {
     this.#backend = deps.backend;
@@ -354,7 +383,7 @@ export class Orchestrator {
   }
 
   /** Opens the target's namespace file, resolving a container through the Engine API. */
-  async #resolve(target: AttachTarget): Promise<HeldNetns> {
+  async #resolve(target: TargetRef): Promise<HeldNetns> {
     let path: string;
     let describe: string;
     if ('container' in target) {
@@ -386,7 +415,7 @@ export class Orchestrator {
   }
 
   /** The container_id values a ref may be recorded under (ovs-docker records the ref as the user typed it). */
-  async #containerIds(ref: { containerId?: string; target?: AttachTarget }): Promise<Set<string>> {
+  async #containerIds(ref: { containerId?: string; target?: TargetRef }): Promise<Set<string>> {
     if (ref.containerId !== undefined) return new Set([checkContainerId(ref.containerId)]);
     if (ref.target === undefined)
       throw new OrchestratorArgumentError(
@@ -395,7 +424,9 @@ export class Orchestrator {
         'a container id, or a target to derive it from',
       );
     const target = checkTarget(ref.target);
-    const ids = new Set([defaultContainerId(target)]);
+    const ids = new Set([
+      checkContainerId(defaultContainerId(target), 'containerId (derived from the target)'),
+    ]);
     if ('container' in target) {
       // Also match the full id, the short id and the name, whichever the attach was recorded under.
       const info = await this.#docker.inspect(target.container).catch(() => undefined);
@@ -439,6 +470,50 @@ export class Orchestrator {
       managed: r.ifaceExternalIds[OWNER_KEY] === OWNER_VALUE,
     };
   }
+}
+
+const OPTION_KEYS = new Set(['ovsdb', 'datapathType', 'namePrefix', 'docker', 'onStep']);
+
+function checkOptions(opts: OrchestratorOptions): Omit<OrchestratorDeps, 'backend'> {
+  if (typeof opts !== 'object' || opts === null)
+    throw new OrchestratorArgumentError(
+      'options',
+      opts,
+      'an object {ovsdb?, datapathType?, namePrefix?, docker?, onStep?}',
+    );
+  for (const k of Object.keys(opts))
+    if (!OPTION_KEYS.has(k))
+      throw new OrchestratorArgumentError('options', k, `one of ${[...OPTION_KEYS].join(', ')}`);
+  if (opts.ovsdb !== undefined && (typeof opts.ovsdb !== 'string' || !/^(unix|tcp|ssl):./.test(opts.ovsdb)))
+    throw new OrchestratorArgumentError(
+      'ovsdb',
+      opts.ovsdb,
+      'an endpoint unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT',
+    );
+  const datapathType = opts.datapathType ?? 'system';
+  if (datapathType !== 'system' && datapathType !== 'netdev')
+    throw new OrchestratorArgumentError(
+      'datapathType',
+      datapathType,
+      "'system' (kernel) or 'netdev' (userspace)",
+    );
+  const namePrefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
+  try {
+    validatePrefix(namePrefix);
+  } catch {
+    throw new OrchestratorArgumentError(
+      'namePrefix',
+      namePrefix,
+      '1 to 6 lowercase letters or digits, starting with a letter',
+    );
+  }
+  if (opts.onStep !== undefined && typeof opts.onStep !== 'function')
+    throw new OrchestratorArgumentError('onStep', opts.onStep, 'a function');
+  const docker =
+    opts.docker instanceof DockerEngine
+      ? opts.docker
+      : new DockerEngine(opts.docker ?? { socketPath: DEFAULT_DOCKER_SOCKET });
+  return { docker, datapathType, namePrefix, onStep: opts.onStep };
 }
 
 function isAlive(held: HeldNetns): boolean {

@@ -4,7 +4,7 @@
 // find our ports and our `list()` finds theirs.
 
 /** Where the interface goes: a process's network namespace, a namespace file, or a Docker container. */
-export type AttachTarget =
+export type TargetRef =
   /** A process id: its namespace is /proc/PID/ns/net. */
   | { pid: number }
   /** A namespace file (`/run/netns/NAME`, `/proc/PID/ns/net`, a bind mount) or a bare name under /run/netns. */
@@ -22,7 +22,7 @@ export interface AttachRoute {
 export interface AttachRequest {
   /** The OVS bridge. Created (with the orchestrator's datapath type) when missing, like `ovs-docker`. */
   bridge: string;
-  target: AttachTarget;
+  target: TargetRef;
   /** The interface name inside the namespace (ovs-docker's INTERFACE), e.g. `eth1`. */
   ifname: string;
   /**
@@ -78,7 +78,7 @@ export interface Attachment {
 /** Which attachment: a container (as recorded, or a target to derive the id from) and its interface. */
 export interface InterfaceRef {
   containerId?: string;
-  target?: AttachTarget;
+  target?: TargetRef;
   ifname: string;
   /** Only on this bridge (ovs-docker takes a BRIDGE argument but ignores it; so do we when omitted). */
   bridge?: string;
@@ -86,7 +86,7 @@ export interface InterfaceRef {
 
 export interface ContainerRef {
   containerId?: string;
-  target?: AttachTarget;
+  target?: TargetRef;
   bridge?: string;
 }
 

@@ -2,7 +2,7 @@
 // and what is allowed, and a rejected request changes nothing.
 import { isIP } from 'node:net';
 import { OrchestratorArgumentError } from './errors.js';
-import type { AttachRequest, AttachRoute, AttachTarget, VlanSetting } from './types.js';
+import type { AttachRequest, AttachRoute, TargetRef, VlanSetting } from './types.js';
 
 /** Interface names are at most IFNAMSIZ-1 = 15 bytes, and the kernel refuses '/', ':' and whitespace. */
 export function checkIfname(field: string, value: unknown): string {
@@ -138,7 +138,7 @@ export function checkContainerId(value: unknown, field = 'containerId'): string 
   return value;
 }
 
-export function checkTarget(value: unknown, field = 'target'): AttachTarget {
+export function checkTarget(value: unknown, field = 'target'): TargetRef {
   const allowed = 'exactly one of {pid: number}, {netns: string}, {container: string}';
   if (typeof value !== 'object' || value === null) throw new OrchestratorArgumentError(field, value, allowed);
   const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
@@ -183,7 +183,7 @@ export function netnsPathOf(target: { pid: number } | { netns: string }): string
 }
 
 /** The `container_id` recorded for a target when the caller gives none (ovs-docker records the ref as given). */
-export function defaultContainerId(target: AttachTarget): string {
+export function defaultContainerId(target: TargetRef): string {
   if ('container' in target) return target.container.replace(/^\//, '');
   if ('pid' in target) return `pid-${target.pid}`;
   return netnsPathOf(target);
@@ -191,7 +191,7 @@ export function defaultContainerId(target: AttachTarget): string {
 
 export interface NormalizedAttach {
   bridge: string;
-  target: AttachTarget;
+  target: TargetRef;
   ifname: string;
   containerId: string;
   addresses: { cidr: string; address: string; prefix: number; family: 4 | 6 }[];
