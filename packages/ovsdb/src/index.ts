@@ -85,6 +85,21 @@ export {
 } from './operations.js';
 export type * from './protocol.js';
 export { SERVER_NOTIFICATIONS } from './protocol.js';
+export { ConflictError, type OptimisticOptions, optimistic, verify } from './replica/concurrency.js';
+export {
+  type Condition as ReplicaCondition,
+  type MonitorMethod,
+  Replica,
+  ReplicaError,
+  type ReplicaOptions,
+  type ReplicaStats,
+  ReplicaTable,
+  type ReplicaTableOptions,
+  type RowOf as ReplicaRowOf,
+  type SyncInfo,
+  type TableMap,
+} from './replica/replica.js';
+export type { IndexKey, Row as ReplicaRow, RowChange } from './replica/store.js';
 export {
   ATOMIC_TYPES,
   type Atom,
@@ -102,6 +117,17 @@ export {
   rootTables,
   type TableSchema,
 } from './schema.js';
+export { Backoff, type BackoffOptions, RemoteRotation, shuffle } from './session/backoff.js';
+export { lock, SessionLock } from './session/lock.js';
+export type { DatabaseModel as ServerDatabaseModel, ServerDatabaseRow } from './session/server-db.js';
+export {
+  type ConnectHook,
+  NotUsableError,
+  OvsdbSession,
+  type SessionOptions,
+  type SessionState,
+  type SessionStatus,
+} from './session/session.js';
 export {
   decodeResults,
   Handle,
