@@ -111,10 +111,12 @@ try {
   console.log('');
   console.log(`attach+detach per container, median of ${N} (sequential):`);
   console.log(
-    `  ovs-docker add-port + del-port   ${ms(mOvs)}   (add-port + set-vlan ${ms(median(ovsDockerAdd))})`,
+    `  ovs-docker add-port+set-vlan+del-port ${ms(mOvs)}   (add-port + set-vlan ${ms(median(ovsDockerAdd))})`,
   );
-  console.log(`  orchestrator attach + detach     ${ms(mApi)}   (attach alone ${ms(median(apiAttach))})`);
-  console.log(`  ratio                            ${(mOvs / mApi).toFixed(1)}x faster`);
+  console.log(
+    `  orchestrator attach + detach          ${ms(mApi)}   (attach alone ${ms(median(apiAttach))})`,
+  );
+  console.log(`  ratio                                 ${(mOvs / mApi).toFixed(1)}x faster`);
   console.log(`all ${N} at once through the API:`);
   console.log(
     `  ${N} concurrent attaches ${ms(b1 - b0)}, ${N} concurrent detaches ${ms(b2 - b1)}; ` +
