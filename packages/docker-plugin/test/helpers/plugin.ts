@@ -82,15 +82,19 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
       c.stdout?.on('data', keep);
       c.stderr?.on('data', keep);
       p.child = c;
-      await waitFor(
-        async () => {
-          if (c.exitCode !== null)
-            throw new Error(`plugin exited ${c.exitCode}: ${logs.slice(-5).join('\n')}`);
-          return logs.some((l) => l.includes('plugin listening')) && existsSync(socket);
-        },
-        30_000,
-        `plugin ${name} to listen`,
-      );
+      const from = logs.length;
+      try {
+        await waitFor(
+          async () => {
+            if (c.exitCode !== null) throw new Error(`plugin exited ${c.exitCode}`);
+            return logs.slice(from).some((l) => l.includes('plugin listening')) && existsSync(socket);
+          },
+          30_000,
+          `plugin ${name} to listen`,
+        );
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; its last output:\n${logs.slice(-20).join('\n')}`);
+      }
     },
     async stop() {
       await p.kill('SIGTERM');

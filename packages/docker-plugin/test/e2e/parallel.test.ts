@@ -1,0 +1,67 @@
+// 50 `docker run` in parallel on one network: every one succeeds and every container reaches the others
+// (each pings its neighbour in a ring and the first one; one TCP transfer).
+import { docker, ensureDocker, uniqueName } from '@ovs-container-network/testkit';
+import t from 'tap';
+import {
+  canPingFrom,
+  containerIp,
+  deleteBridges,
+  leftovers,
+  removeAll,
+  startPluginProcess,
+  tcpBetween,
+} from '../helpers/plugin.js';
+
+t.test('50 parallel docker run on one network', async (t) => {
+  await ensureDocker();
+  const p = await startPluginProcess();
+  const bridge = uniqueName('br');
+  const net = uniqueName('np');
+  const names = Array.from({ length: 50 }, () => uniqueName('c'));
+  t.teardown(async () => {
+    await removeAll(names, [net]);
+    await p.stop();
+    await deleteBridges(p.ovsdb, [bridge]);
+  });
+  const o2 = Math.floor(Math.random() * 200) + 20;
+  await docker([
+    'network',
+    'create',
+    '-d',
+    p.name,
+    '--subnet',
+    `10.${o2}.251.0/24`,
+    '-o',
+    `bridge=${bridge}`,
+    net,
+  ]);
+  const results = await Promise.all(
+    names.map((n) =>
+      docker(['run', '-d', '--name', n, '--network', net, 'local/busybox', 'sleep', '3600'], true),
+    ),
+  );
+  const failed = results.filter((r) => r.code !== 0);
+  t.equal(failed.length, 0, `all 50 succeed${failed[0] ? ` (first error: ${failed[0].stderr.trim()})` : ''}`);
+  const ips = await Promise.all(names.map((n) => containerIp(n, net)));
+  t.equal(new Set(ips).size, 50, '50 distinct addresses');
+  let reached = 0;
+  for (let i = 0; i < 50; i += 10) {
+    const batch = await Promise.all(
+      names.slice(i, i + 10).map(async (n, j) => {
+        const k = i + j;
+        const next = ips[(k + 1) % 50] ?? '';
+        return (await canPingFrom(n, next, 1)) && (await canPingFrom(n, ips[0] ?? '', 1));
+      }),
+    );
+    reached += batch.filter(Boolean).length;
+  }
+  t.equal(reached, 50, 'every container reaches its neighbour and the first one');
+  t.equal(
+    await tcpBetween(names[49] ?? '', names[0] ?? '', ips[0] ?? ''),
+    1024 * 1024,
+    'TCP between the last and the first',
+  );
+  await docker(['rm', '-f', ...names]);
+  await docker(['network', 'rm', net]);
+  t.same(await leftovers(p), [], 'no leftovers');
+});
