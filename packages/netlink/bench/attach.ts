@@ -129,7 +129,10 @@ async function timeEach(items: Slot[], fn: (s: Slot, i: number) => Promise<void>
   return out;
 }
 
-/** Runs `fn` while sampling the event loop: the longest gap between 1 ms timer ticks, and the histogram max. */
+/**
+ * Runs `fn` while sampling the event loop: the longest gap between 1 ms interval ticks and the max of
+ * perf_hooks' event-loop delay histogram. Sampling starts 20 ms before `fn` so start-up is not counted.
+ */
 async function stall(fn: () => Promise<void>): Promise<{ maxGap: number; histMax: number; wall: number }> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   let last = performance.now();
@@ -140,6 +143,9 @@ async function stall(fn: () => Promise<void>): Promise<{ maxGap: number; histMax
     last = now;
   }, 1);
   h.enable();
+  await new Promise((r) => setTimeout(r, 20));
+  maxGap = 0;
+  h.reset();
   const t0 = performance.now();
   await fn();
   const wall = performance.now() - t0;
@@ -214,7 +220,11 @@ async function main(): Promise<void> {
     console.log(`attach  native in-place, ${N} concurrently: ${ms(performance.now() - tc)} wall`);
     await Promise.all(conc.map((s) => host.deleteLink(s.hostName)));
 
-    // Event-loop stalls while deleting N veth pairs.
+    // Event-loop stalls while deleting N veth pairs, after the noise floor of this (shared) machine.
+    const idle = await stall(() => new Promise((r) => setTimeout(r, 1000)));
+    console.log(
+      `idle for 1 s (noise floor): longest event-loop stall ${ms(idle.maxGap)} (histogram max ${ms(idle.histMax)})`,
+    );
     const g1 = 3_000_000 + Math.floor(Math.random() * 1_000_000);
     leftovers.push(...(await makeGroup(host, g1, 'bg')));
     const bulk = await stall(() => host.deleteLinkGroup(g1));
@@ -228,7 +238,7 @@ async function main(): Promise<void> {
       await Promise.all(one.map((n) => host.deleteLink(n)));
     });
     console.log(
-      `one-by-one delete of ${N} pairs (pool thread): ${ms(each.wall)} wall, longest event-loop stall ${ms(each.maxGap)}`,
+      `one-by-one delete of ${N} pairs (pool thread): ${ms(each.wall)} wall, longest event-loop stall ${ms(each.maxGap)} (histogram max ${ms(each.histMax)})`,
     );
     // Baseline: DELLINK sent from the main thread on a plain socket of the netlink package (kernel work runs
     // inside sendmsg, so the event loop waits for it).
@@ -242,7 +252,7 @@ async function main(): Promise<void> {
     });
     rt.socket.close();
     console.log(
-      `baseline: one-by-one DELLINK on the main thread: ${ms(blocking.wall)} wall, longest event-loop stall ${ms(blocking.maxGap)}`,
+      `baseline: one-by-one DELLINK on the main thread: ${ms(blocking.wall)} wall, longest event-loop stall ${ms(blocking.maxGap)} (histogram max ${ms(blocking.histMax)})`,
     );
   } finally {
     for (const n of leftovers) await host.deleteLink(n, { missingOk: true }).catch(() => undefined);
