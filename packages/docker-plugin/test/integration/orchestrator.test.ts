@@ -70,6 +70,9 @@ t.test(
       addresses: ['10.71.0.1/24', 'fd71::1/64'],
       mac: '02:00:00:71:00:01',
       mtu: 1400,
+      gateway: '10.71.0.254',
+      gateway6: 'fd71::fe',
+      routes: [{ destination: '10.200.0.0/16', via: '10.71.0.253' }, { destination: '10.201.0.0/16' }],
       vlan: 71,
       externalIds: { role: 'traffic-gen' },
     });
@@ -77,7 +80,7 @@ t.test(
       bridge,
       target: { netns: b },
       ifname: 'eth1',
-      addresses: ['10.71.0.2/24'],
+      addresses: ['10.71.0.2/24', 'fd71::2/64'],
       vlan: 71,
     });
 
@@ -105,12 +108,31 @@ t.test(
     const { stdout: features } = await nsExec(a, 'ethtool', ['-k', 'eth1']);
     t.match(features, /tx-checksumming: off/, 'TX checksum offload off on the container end');
 
+    const routes = await ipJson<{ dst: string; gateway?: string; dev: string }[]>(['route', 'show'], a);
+    t.ok(
+      routes.some((r) => r.dst === 'default' && r.gateway === '10.71.0.254' && r.dev === 'eth1'),
+      'IPv4 default route via the gateway',
+    );
+    t.ok(
+      routes.some((r) => r.dst === '10.200.0.0/16' && r.gateway === '10.71.0.253'),
+      'a route via a next hop',
+    );
+    t.ok(
+      routes.some((r) => r.dst === '10.201.0.0/16' && r.gateway === undefined && r.dev === 'eth1'),
+      'an on-link route',
+    );
+    const routes6 = await ipJson<{ dst: string; gateway?: string }[]>(['-6', 'route', 'show', 'default'], a);
+    t.ok(
+      routes6.some((r) => r.gateway === 'fd71::fe'),
+      'IPv6 default route via gateway6',
+    );
     t.same(await ovsFind(`/run/netns/${a}`), [attA.port], 'ovs-vsctl finds the port by container_id');
     t.equal(await portTag(attA.port), '71');
     t.equal(await sandbox.vsctl('get', 'interface', attA.port, 'external_ids:container_iface'), 'eth1');
     t.ok(await hostLinkExists(attA.port), 'host end exists');
 
     t.ok(await canPing(a, '10.71.0.2'), 'ping a → b');
+    t.ok(await canPing(a, 'fd71::2'), 'ping -6 a → b');
     t.equal(await tcpTransfer(a, b, '10.71.0.2', 1 << 20), 1 << 20, 'TCP a → b carries 1 MiB');
 
     const listed = await orch.list({ bridge, containerId: `/run/netns/${a}` });
