@@ -114,7 +114,7 @@ t.test(
       // The namespace is gone now; a successful attach left a port whose veth died with it: prune removes it.
       await waitFor(
         async () => (await leftovers(containerId)).links === '',
-        5000,
+        20_000,
         'the veth to vanish with its namespace',
       );
       await orch.prune({ containerId });
