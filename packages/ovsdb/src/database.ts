@@ -313,7 +313,7 @@ export class Database<M extends DatabaseModel = DatabaseModel> {
    * object of handles) to decoded results. Rejects with a TransactionError subclass when an operation or
    * the commit fails, and with the transport's errors otherwise.
    */
-  async transact<H>(build: (t: Transaction) => H, opts: TransactOptions = {}): Promise<ResultOf<H>> {
+  async transact<const H>(build: (t: Transaction) => H, opts: TransactOptions = {}): Promise<ResultOf<H>> {
     const t = this.transaction();
     const shape = build(t);
     const result = await t.execute(this.transactor, opts);

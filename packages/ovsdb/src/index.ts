@@ -108,6 +108,7 @@ export {
   type ColumnKind,
   type ColumnSchema,
   type ColumnType,
+  canonicalSchemaJson,
   columnKind,
   type DatabaseSchema,
   describeBase,

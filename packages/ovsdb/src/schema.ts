@@ -319,6 +319,77 @@ function parseEnum(where: string, type: AtomicType, e: unknown): Atom[] {
   });
 }
 
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function sortAtoms(atoms: readonly Atom[]): Atom[] {
+  return [...atoms].sort((a, b) =>
+    typeof a === 'number' && typeof b === 'number'
+      ? a - b
+      : String(a) < String(b)
+        ? -1
+        : String(a) > String(b)
+          ? 1
+          : 0,
+  );
+}
+
+function baseJson(b: BaseType): unknown {
+  const out: Record<string, unknown> = { type: b.type };
+  // ovsdb-server keeps sets sorted, so a schema read back with get_schema lists enums sorted.
+  if (b.enum) out.enum = ['set', sortAtoms(b.enum)];
+  for (const k of ['minInteger', 'maxInteger', 'minReal', 'maxReal', 'minLength', 'maxLength'] as const) {
+    if (b[k] !== undefined) out[k] = b[k];
+  }
+  if (b.refTable !== undefined) {
+    out.refTable = b.refTable;
+    out.refType = b.refType ?? 'strong';
+  }
+  return Object.keys(out).length === 1 ? b.type : out;
+}
+
+/**
+ * The schema as canonical JSON: tables and columns sorted by name, enums sorted, defaults omitted, short
+ * forms where they exist. A schema file and the same schema read back from a server (which normalizes it)
+ * give the same canonical JSON, so generated code does not depend on where the schema came from.
+ */
+export function canonicalSchemaJson(schema: DatabaseSchema): unknown {
+  const tables: Record<string, unknown> = {};
+  for (const t of [...schema.tables.values()].sort(byName)) {
+    const columns: Record<string, unknown> = {};
+    for (const c of [...t.userColumns].sort(byName)) {
+      const { key, value, min, max } = c.type;
+      // The short form "type": "<atomic-type>" exists only for a plain scalar (RFC 7047 §3.2 <type>).
+      const k = baseJson(key);
+      const type =
+        value === undefined && min === 1 && max === 1 && typeof k === 'string'
+          ? k
+          : {
+              key: k,
+              ...(value === undefined ? {} : { value: baseJson(value) }),
+              ...(min === 1 ? {} : { min }),
+              ...(max === 1 ? {} : { max: max === Number.POSITIVE_INFINITY ? 'unlimited' : max }),
+            };
+      columns[c.name] = {
+        type,
+        ...(c.ephemeral ? { ephemeral: true } : {}),
+        ...(c.mutable ? {} : { mutable: false }),
+      };
+    }
+    tables[t.name] = {
+      columns,
+      ...(t.isRoot ? { isRoot: true } : {}),
+      ...(t.maxRows === undefined ? {} : { maxRows: t.maxRows }),
+      ...(t.indexes.length ? { indexes: t.indexes.map((ix) => [...ix]) } : {}),
+    };
+  }
+  return {
+    name: schema.name,
+    version: schema.version,
+    ...(schema.cksum === undefined ? {} : { cksum: schema.cksum }),
+    tables,
+  };
+}
+
 /** The table, or a SchemaError naming the tables that exist. */
 export function getTable(schema: DatabaseSchema, table: string): TableSchema {
   const t = schema.tables.get(table);

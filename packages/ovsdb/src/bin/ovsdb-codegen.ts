@@ -76,15 +76,9 @@ function parse(argv: string[]) {
   });
 }
 
-interface SchemaSource {
-  getSchema(db: string): Promise<unknown>;
-  close(): Promise<void>;
-}
-
 async function fetchSchema(endpoint: string, db: string): Promise<unknown> {
-  // The client is loaded only for --server, so generating from a file needs no connection code.
-  const clientModule = '../client.js';
-  const { connect } = (await import(clientModule)) as { connect(endpoint: string): Promise<SchemaSource> };
+  // Loaded only for --server: generating from a file needs no connection code.
+  const { connect } = await import('../client.js');
   const client = await connect(endpoint);
   try {
     return await client.getSchema(db);

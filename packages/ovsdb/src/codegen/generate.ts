@@ -6,8 +6,10 @@
 import {
   type BaseType,
   type ColumnSchema,
+  canonicalSchemaJson,
   type DatabaseSchema,
   describeType,
+  parseSchema,
   type TableSchema,
 } from '../schema.js';
 
@@ -47,7 +49,11 @@ function comment(text: string, indent = ''): string {
   return `${indent}/** ${text.replace(/\*\//g, '*\\/')} */\n`;
 }
 
-export function generateModule(schema: DatabaseSchema, opts: GenerateOptions = {}): string {
+export function generateModule(input: DatabaseSchema, opts: GenerateOptions = {}): string {
+  // Work from the canonical form (sorted tables, columns and enums; defaults omitted), so a schema file and
+  // the same schema from a server's get_schema generate the same module.
+  const json = canonicalSchemaJson(input);
+  const schema = parseSchema(json);
   const importFrom = opts.importFrom ?? '@ovs-container-network/ovsdb';
   const used = new Set<string>(FIXED_EXPORTS);
   const claim = (want: string): string => {
@@ -88,7 +94,7 @@ export function generateModule(schema: DatabaseSchema, opts: GenerateOptions = {
     `export const SCHEMA_VERSION = ${JSON.stringify(schema.version)};\n`,
     '\n',
     '/** The schema, embedded so that values are encoded, decoded and validated without a server. */\n',
-    `export const schema = parseSchema(${JSON.stringify(schema.json, null, 2)});\n`,
+    `export const schema = parseSchema(${JSON.stringify(json, null, 2)});\n`,
   );
 
   for (const t of tables) out.push(generateTable(t, tableIds, claim));

@@ -26,7 +26,8 @@ t.test('generated code: types, enums, references, metadata', async (t) => {
   t.match(code, /from "@ovs-container-network\/ovsdb";/, 'imports the package by default');
   t.match(
     code,
-    /export type PortVlanMode = "trunk" \| "access" \| "native-tagged" \| "native-untagged" \| "dot1q-tunnel";/,
+    /export type PortVlanMode = "access" \| "dot1q-tunnel" \| "native-tagged" \| "native-untagged" \| "trunk";/,
+    'enums as unions, sorted (canonical form)',
   );
   t.match(code, /readonly interfaces: SetOf<RefTo<"Interface">>;/);
   t.match(code, /readonly name: Scalar<string, false>;/, 'immutable columns are marked');

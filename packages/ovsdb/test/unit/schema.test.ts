@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { OVN_NB_SCHEMA, OVN_SB_SCHEMA, VSWITCH_SCHEMA } from '@ovs-container-network/testkit';
 import t from 'tap';
 import { SchemaError } from '../../src/errors.js';
-import { describeType, getTable, parseSchema, rootTables } from '../../src/schema.js';
+import { canonicalSchemaJson, describeType, getTable, parseSchema, rootTables } from '../../src/schema.js';
 
 const fixture = new URL('../fixtures/schemas/typed.ovsschema', import.meta.url);
 
@@ -113,4 +113,40 @@ t.test('bad schemas are SchemaErrors that say what is wrong', async (t) => {
       t.match((err as Error).message, re);
     }
   }
+});
+
+t.test('canonical JSON: sorted, defaults omitted, same meaning, idempotent', async (t) => {
+  for (const file of [VSWITCH_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA, fixture]) {
+    const s = parseSchema(readFileSync(file, 'utf8'));
+    const c = canonicalSchemaJson(s);
+    const again = parseSchema(c);
+    t.same(canonicalSchemaJson(again), c, `${s.name}: idempotent`);
+    t.same([...again.tables.keys()], [...s.tables.keys()].sort(), `${s.name}: tables sorted`);
+    for (const table of s.tables.values()) {
+      const other = again.tables.get(table.name)!;
+      t.equal(other.isRoot, table.isRoot);
+      t.equal(other.maxRows, table.maxRows);
+      t.same(other.indexes, table.indexes);
+      for (const col of table.userColumns) {
+        const o = other.columns.get(col.name)!;
+        const noEnum = (c: typeof col) => ({
+          ...c.type,
+          key: { ...c.type.key, enum: undefined },
+          value: c.type.value && { ...c.type.value, enum: undefined },
+        });
+        t.same(noEnum(o), noEnum(col), `${table.name}.${col.name}`);
+        t.same({ ...o, type: undefined }, { ...col, type: undefined }, `${table.name}.${col.name} flags`);
+        t.same(new Set(o.type.key.enum ?? []), new Set(col.type.key.enum ?? []));
+        t.same(new Set(o.type.value?.enum ?? []), new Set(col.type.value?.enum ?? []));
+      }
+    }
+  }
+  const short = canonicalSchemaJson(
+    parseSchema({
+      name: 'X',
+      version: '1.0.0',
+      tables: { T: { columns: { a: { type: { key: 'string', min: 1, max: 1 } } } } },
+    }),
+  );
+  t.same(short, { name: 'X', version: '1.0.0', tables: { T: { columns: { a: { type: 'string' } } } } });
 });

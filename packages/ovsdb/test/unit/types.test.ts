@@ -2,7 +2,7 @@
 // `@ts-expect-error` lines are checked by `pnpm run typecheck` (an unused one is itself an error); the
 // runtime assertions check that the same mistakes, when forced past the compiler, are ValidationErrors.
 import t from 'tap';
-import type { Row, RowOf } from '../../src/database.js';
+import { database, type Row, type RowOf } from '../../src/database.js';
 import { ValidationError } from '../../src/errors.js';
 import * as OVS from '../../src/models/generated/open-vswitch.js';
 import { insert, mutate, select, update } from '../../src/operations.js';
@@ -70,4 +70,23 @@ t.test('decoded rows are typed', async (t) => {
     [tag, ifaces, ids, mode, id, wrong],
     [undefined, undefined, undefined, undefined, undefined, undefined],
   );
+});
+
+t.test('transact results are typed per handle (tuples and objects)', async (t) => {
+  const U = '11111111-2222-3333-4444-555555555555';
+  const db = database(
+    { transact: async () => [{ uuid: ['uuid', U] }, { rows: [] }, { count: 2 }] },
+    OVS.model,
+  );
+  const [iface, bridges, n] = await db.transact((t) => [
+    t.insert(OVS.Interface, { name: 'x' }),
+    t.select(OVS.Bridge, [], ['name', '_uuid']),
+    t.update(OVS.Port, [], { tag: 1 }),
+  ]);
+  const i: Uuid<'Interface'> = iface;
+  const names: string[] = bridges.map((b) => b.name);
+  const count: number = n;
+  // @ts-expect-error — only the selected columns are in the rows
+  t.equal(bridges[0]?.ports, undefined);
+  t.same([i, names, count], [U, [], 2]);
 });

@@ -27,49 +27,154 @@ export const schema = parseSchema({
   "version": "8.3.1",
   "cksum": "3012963480 26720",
   "tables": {
-    "Open_vSwitch": {
+    "AutoAttach": {
       "columns": {
-        "datapaths": {
+        "mappings": {
           "type": {
             "key": {
-              "type": "string"
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 16777215
+            },
+            "value": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4095
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "system_description": {
+          "type": "string"
+        },
+        "system_name": {
+          "type": "string"
+        }
+      }
+    },
+    "Bridge": {
+      "columns": {
+        "auto_attach": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "AutoAttach",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "controller": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Controller",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "datapath_id": {
+          "type": {
+            "key": "string",
+            "min": 0
+          },
+          "ephemeral": true
+        },
+        "datapath_type": {
+          "type": "string"
+        },
+        "datapath_version": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "fail_mode": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "secure",
+                  "standalone"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        },
+        "flood_vlans": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4095
+            },
+            "min": 0,
+            "max": 4096
+          }
+        },
+        "flow_tables": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 254
             },
             "value": {
               "type": "uuid",
-              "refTable": "Datapath"
+              "refTable": "Flow_Table",
+              "refType": "strong"
             },
             "min": 0,
             "max": "unlimited"
           }
         },
-        "bridges": {
+        "ipfix": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "Bridge"
+              "refTable": "IPFIX",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "mcast_snooping_enable": {
+          "type": "boolean"
+        },
+        "mirrors": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Mirror",
+              "refType": "strong"
             },
             "min": 0,
             "max": "unlimited"
           }
         },
-        "manager_options": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Manager"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
+        "name": {
+          "type": "string",
+          "mutable": false
         },
-        "ssl": {
+        "netflow": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "SSL"
+              "refTable": "NetFlow",
+              "refType": "strong"
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
         "other_config": {
@@ -80,183 +185,12 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "next_cfg": {
-          "type": "integer"
-        },
-        "cur_cfg": {
-          "type": "integer"
-        },
-        "statistics": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
-        },
-        "ovs_version": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "db_version": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "system_type": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "system_version": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "datapath_types": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "iface_types": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "dpdk_initialized": {
-          "type": "boolean"
-        },
-        "dpdk_version": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        }
-      },
-      "isRoot": true,
-      "maxRows": 1
-    },
-    "Bridge": {
-      "columns": {
-        "name": {
-          "type": "string",
-          "mutable": false
-        },
-        "datapath_type": {
-          "type": "string"
-        },
-        "datapath_version": {
-          "type": "string"
-        },
-        "datapath_id": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "stp_enable": {
-          "type": "boolean"
-        },
-        "rstp_enable": {
-          "type": "boolean"
-        },
-        "mcast_snooping_enable": {
-          "type": "boolean"
-        },
         "ports": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "Port"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "mirrors": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Mirror"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "netflow": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "NetFlow"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "sflow": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "sFlow"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "ipfix": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "IPFIX"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "controller": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Controller"
+              "refTable": "Port",
+              "refType": "strong"
             },
             "min": 0,
             "max": "unlimited"
@@ -282,20 +216,26 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "fail_mode": {
+        "rstp_enable": {
+          "type": "boolean"
+        },
+        "rstp_status": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "sflow": {
           "type": {
             "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "standalone",
-                  "secure"
-                ]
-              ]
+              "type": "uuid",
+              "refTable": "sFlow",
+              "refType": "strong"
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
         "status": {
@@ -307,21 +247,134 @@ export const schema = parseSchema({
           },
           "ephemeral": true
         },
-        "rstp_status": {
+        "stp_enable": {
+          "type": "boolean"
+        }
+      },
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "CT_Timeout_Policy": {
+      "columns": {
+        "external_ids": {
           "type": {
             "key": "string",
             "value": "string",
             "min": 0,
             "max": "unlimited"
-          },
-          "ephemeral": true
+          }
         },
-        "other_config": {
+        "timeouts": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "icmp_first",
+                  "icmp_reply",
+                  "tcp_close",
+                  "tcp_close_wait",
+                  "tcp_established",
+                  "tcp_fin_wait",
+                  "tcp_last_ack",
+                  "tcp_retransmit",
+                  "tcp_syn_recv",
+                  "tcp_syn_sent",
+                  "tcp_syn_sent2",
+                  "tcp_time_wait",
+                  "tcp_unack",
+                  "udp_first",
+                  "udp_multiple",
+                  "udp_single"
+                ]
+              ]
+            },
+            "value": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4294967295
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      }
+    },
+    "CT_Zone": {
+      "columns": {
+        "external_ids": {
           "type": {
             "key": "string",
             "value": "string",
             "min": 0,
             "max": "unlimited"
+          }
+        },
+        "timeout_policy": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "CT_Timeout_Policy",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        }
+      }
+    },
+    "Controller": {
+      "columns": {
+        "connection_mode": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "in-band",
+                  "out-of-band"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        },
+        "controller_burst_limit": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 25
+            },
+            "min": 0
+          }
+        },
+        "controller_queue_size": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1,
+              "maxInteger": 512
+            },
+            "min": 0
+          }
+        },
+        "controller_rate_limit": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 100
+            },
+            "min": 0
+          }
+        },
+        "enable_async_messages": {
+          "type": {
+            "key": "boolean",
+            "min": 0
           }
         },
         "external_ids": {
@@ -332,237 +385,125 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "flood_vlans": {
+        "inactivity_probe": {
           "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4095
-            },
-            "min": 0,
-            "max": 4096
+            "key": "integer",
+            "min": 0
           }
         },
-        "flow_tables": {
+        "is_connected": {
+          "type": "boolean",
+          "ephemeral": true
+        },
+        "local_gateway": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "local_ip": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "local_netmask": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "max_backoff": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1000
+            },
+            "min": 0
+          }
+        },
+        "other_config": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "role": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "master",
+                  "other",
+                  "slave"
+                ]
+              ]
+            },
+            "min": 0
+          },
+          "ephemeral": true
+        },
+        "status": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "target": {
+          "type": "string"
+        },
+        "type": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "primary",
+                  "service"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        }
+      }
+    },
+    "Datapath": {
+      "columns": {
+        "capabilities": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ct_zones": {
           "type": {
             "key": {
               "type": "integer",
               "minInteger": 0,
-              "maxInteger": 254
+              "maxInteger": 65535
             },
             "value": {
               "type": "uuid",
-              "refTable": "Flow_Table"
+              "refTable": "CT_Zone",
+              "refType": "strong"
             },
             "min": 0,
             "max": "unlimited"
           }
         },
-        "auto_attach": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "AutoAttach"
-            },
-            "min": 0,
-            "max": 1
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ]
-    },
-    "Port": {
-      "columns": {
-        "name": {
-          "type": "string",
-          "mutable": false
-        },
-        "interfaces": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Interface"
-            },
-            "min": 1,
-            "max": "unlimited"
-          }
-        },
-        "trunks": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4095
-            },
-            "min": 0,
-            "max": 4096
-          }
-        },
-        "cvlans": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4095
-            },
-            "min": 0,
-            "max": 4096
-          }
-        },
-        "tag": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4095
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "vlan_mode": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "trunk",
-                  "access",
-                  "native-tagged",
-                  "native-untagged",
-                  "dot1q-tunnel"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "qos": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "QoS"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "mac": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "bond_mode": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "balance-tcp",
-                  "balance-slb",
-                  "active-backup"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "lacp": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "active",
-                  "passive",
-                  "off"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "bond_updelay": {
-          "type": "integer"
-        },
-        "bond_downdelay": {
-          "type": "integer"
-        },
-        "bond_active_slave": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "bond_fake_iface": {
-          "type": "boolean"
-        },
-        "fake_bridge": {
-          "type": "boolean"
-        },
-        "status": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
-        },
-        "rstp_status": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
-        },
-        "rstp_statistics": {
-          "type": {
-            "key": "string",
-            "value": "integer",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
-        },
-        "statistics": {
-          "type": {
-            "key": "string",
-            "value": "integer",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
-        },
-        "protected": {
-          "type": "boolean"
-        },
-        "other_config": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
+        "datapath_version": {
+          "type": "string"
         },
         "external_ids": {
           "type": {
@@ -572,23 +513,20 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ]
+      }
     },
-    "Interface": {
+    "Flow_Sample_Collector_Set": {
       "columns": {
-        "name": {
-          "type": "string",
-          "mutable": false
+        "bridge": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Bridge",
+              "refType": "strong"
+            }
+          }
         },
-        "type": {
-          "type": "string"
-        },
-        "options": {
+        "external_ids": {
           "type": {
             "key": "string",
             "value": "string",
@@ -596,68 +534,111 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "ingress_policing_rate": {
+        "id": {
           "type": {
             "key": {
               "type": "integer",
-              "minInteger": 0
+              "minInteger": 0,
+              "maxInteger": 4294967295
             }
           }
         },
-        "ingress_policing_burst": {
+        "ipfix": {
           "type": {
             "key": {
-              "type": "integer",
-              "minInteger": 0
-            }
-          }
-        },
-        "ingress_policing_kpkts_rate": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0
-            }
-          }
-        },
-        "ingress_policing_kpkts_burst": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0
-            }
-          }
-        },
-        "mac_in_use": {
-          "type": {
-            "key": {
-              "type": "string"
+              "type": "uuid",
+              "refTable": "IPFIX",
+              "refType": "strong"
             },
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "mac": {
+            "min": 0
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "id",
+          "bridge"
+        ]
+      ]
+    },
+    "Flow_Table": {
+      "columns": {
+        "external_ids": {
           "type": {
-            "key": {
-              "type": "string"
-            },
+            "key": "string",
+            "value": "string",
             "min": 0,
-            "max": 1
+            "max": "unlimited"
           }
         },
-        "ifindex": {
+        "flow_limit": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0
+            },
+            "min": 0
+          }
+        },
+        "groups": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "name": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "overflow_policy": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "evict",
+                  "refuse"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        },
+        "prefixes": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": 3
+          }
+        }
+      }
+    },
+    "IPFIX": {
+      "columns": {
+        "cache_active_timeout": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4200
+            },
+            "min": 0
+          }
+        },
+        "cache_max_flows": {
           "type": {
             "key": {
               "type": "integer",
               "minInteger": 0,
               "maxInteger": 4294967295
             },
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
+            "min": 0
+          }
         },
         "external_ids": {
           "type": {
@@ -667,23 +648,70 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "ofport": {
+        "obs_domain_id": {
           "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4294967295
+            },
+            "min": 0
           }
         },
-        "ofport_request": {
+        "obs_point_id": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4294967295
+            },
+            "min": 0
+          }
+        },
+        "other_config": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "sampling": {
           "type": {
             "key": {
               "type": "integer",
               "minInteger": 1,
-              "maxInteger": 65279
+              "maxInteger": 4294967295
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
+        },
+        "targets": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      }
+    },
+    "Interface": {
+      "columns": {
+        "admin_state": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "down",
+                  "up"
+                ]
+              ]
+            },
+            "min": 0
+          },
+          "ephemeral": true
         },
         "bfd": {
           "type": {
@@ -702,20 +730,16 @@ export const schema = parseSchema({
           },
           "ephemeral": true
         },
-        "cfm_mpid": {
+        "cfm_fault": {
           "type": {
-            "key": {
-              "type": "integer"
-            },
-            "min": 0,
-            "max": 1
-          }
+            "key": "boolean",
+            "min": 0
+          },
+          "ephemeral": true
         },
-        "cfm_remote_mpids": {
+        "cfm_fault_status": {
           "type": {
-            "key": {
-              "type": "integer"
-            },
+            "key": "string",
             "min": 0,
             "max": "unlimited"
           },
@@ -723,26 +747,30 @@ export const schema = parseSchema({
         },
         "cfm_flap_count": {
           "type": {
-            "key": {
-              "type": "integer"
-            },
-            "min": 0,
-            "max": 1
+            "key": "integer",
+            "min": 0
           }
         },
-        "cfm_fault": {
+        "cfm_health": {
           "type": {
             "key": {
-              "type": "boolean"
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 100
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           },
           "ephemeral": true
         },
-        "cfm_fault_status": {
+        "cfm_mpid": {
           "type": {
-            "key": "string",
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "cfm_remote_mpids": {
+          "type": {
+            "key": "integer",
             "min": 0,
             "max": "unlimited"
           },
@@ -755,39 +783,183 @@ export const schema = parseSchema({
               "enum": [
                 "set",
                 [
-                  "up",
-                  "down"
+                  "down",
+                  "up"
                 ]
               ]
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           },
           "ephemeral": true
         },
-        "cfm_health": {
+        "duplex": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "full",
+                  "half"
+                ]
+              ]
+            },
+            "min": 0
+          },
+          "ephemeral": true
+        },
+        "error": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ifindex": {
           "type": {
             "key": {
               "type": "integer",
               "minInteger": 0,
-              "maxInteger": 100
+              "maxInteger": 4294967295
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           },
           "ephemeral": true
         },
-        "lacp_current": {
+        "ingress_policing_burst": {
           "type": {
             "key": {
-              "type": "boolean"
+              "type": "integer",
+              "minInteger": 0
+            }
+          }
+        },
+        "ingress_policing_kpkts_burst": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0
+            }
+          }
+        },
+        "ingress_policing_kpkts_rate": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0
+            }
+          }
+        },
+        "ingress_policing_rate": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0
+            }
+          }
+        },
+        "lacp_current": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          },
+          "ephemeral": true
+        },
+        "link_resets": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          },
+          "ephemeral": true
+        },
+        "link_speed": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          },
+          "ephemeral": true
+        },
+        "link_state": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "down",
+                  "up"
+                ]
+              ]
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           },
           "ephemeral": true
         },
         "lldp": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "mac": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "mac_in_use": {
+          "type": {
+            "key": "string",
+            "min": 0
+          },
+          "ephemeral": true
+        },
+        "mtu": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          },
+          "ephemeral": true
+        },
+        "mtu_request": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1
+            },
+            "min": 0
+          }
+        },
+        "name": {
+          "type": "string",
+          "mutable": false
+        },
+        "ofport": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "ofport_request": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1,
+              "maxInteger": 65279
+            },
+            "min": 0
+          }
+        },
+        "options": {
           "type": {
             "key": "string",
             "value": "string",
@@ -821,99 +993,8 @@ export const schema = parseSchema({
           },
           "ephemeral": true
         },
-        "admin_state": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "up",
-                  "down"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "link_state": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "up",
-                  "down"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "link_resets": {
-          "type": {
-            "key": {
-              "type": "integer"
-            },
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "link_speed": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "duplex": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "half",
-                  "full"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "mtu": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "mtu_request": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "error": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
+        "type": {
+          "type": "string"
         }
       },
       "indexes": [
@@ -922,53 +1003,21 @@ export const schema = parseSchema({
         ]
       ]
     },
-    "Flow_Table": {
+    "Manager": {
       "columns": {
-        "name": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "flow_limit": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "overflow_policy": {
+        "connection_mode": {
           "type": {
             "key": {
               "type": "string",
               "enum": [
                 "set",
                 [
-                  "refuse",
-                  "evict"
+                  "in-band",
+                  "out-of-band"
                 ]
               ]
             },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "groups": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "prefixes": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 3
+            "min": 0
           }
         },
         "external_ids": {
@@ -978,89 +1027,90 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
-        }
-      }
-    },
-    "QoS": {
-      "columns": {
-        "type": {
+        },
+        "inactivity_probe": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "is_connected": {
+          "type": "boolean",
+          "ephemeral": true
+        },
+        "max_backoff": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1000
+            },
+            "min": 0
+          }
+        },
+        "other_config": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "status": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "target": {
           "type": "string"
-        },
-        "queues": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4294967295
-            },
-            "value": {
-              "type": "uuid",
-              "refTable": "Queue"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "other_config": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
         }
       },
-      "isRoot": true
-    },
-    "Queue": {
-      "columns": {
-        "dscp": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 63
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "other_config": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": true
+      "indexes": [
+        [
+          "target"
+        ]
+      ]
     },
     "Mirror": {
       "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
         "name": {
           "type": "string"
+        },
+        "output_port": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Port",
+              "refType": "weak"
+            },
+            "min": 0
+          }
+        },
+        "output_vlan": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1,
+              "maxInteger": 4095
+            },
+            "min": 0
+          }
         },
         "select_all": {
           "type": "boolean"
         },
-        "select_src_port": {
+        "select_dst_port": {
           "type": {
             "key": {
               "type": "uuid",
@@ -1071,7 +1121,7 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "select_dst_port": {
+        "select_src_port": {
           "type": {
             "key": {
               "type": "uuid",
@@ -1093,28 +1143,6 @@ export const schema = parseSchema({
             "max": 4096
           }
         },
-        "output_port": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Port",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "output_vlan": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 4095
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
         "snaplen": {
           "type": {
             "key": {
@@ -1122,8 +1150,7 @@ export const schema = parseSchema({
               "minInteger": 14,
               "maxInteger": 65535
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
         "statistics": {
@@ -1134,26 +1161,30 @@ export const schema = parseSchema({
             "max": "unlimited"
           },
           "ephemeral": true
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
         }
       }
     },
     "NetFlow": {
       "columns": {
-        "targets": {
+        "active_timeout": {
           "type": {
             "key": {
-              "type": "string"
+              "type": "integer",
+              "minInteger": -1
+            }
+          }
+        },
+        "add_id_to_interface": {
+          "type": "boolean"
+        },
+        "engine_id": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 255
             },
-            "min": 1,
-            "max": "unlimited"
+            "min": 0
           }
         },
         "engine_type": {
@@ -1163,30 +1194,73 @@ export const schema = parseSchema({
               "minInteger": 0,
               "maxInteger": 255
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
-        "engine_id": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "targets": {
+          "type": {
+            "key": "string",
+            "max": "unlimited"
+          }
+        }
+      }
+    },
+    "Open_vSwitch": {
+      "columns": {
+        "bridges": {
           "type": {
             "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 255
+              "type": "uuid",
+              "refTable": "Bridge",
+              "refType": "strong"
             },
             "min": 0,
-            "max": 1
+            "max": "unlimited"
           }
         },
-        "add_id_to_interface": {
+        "cur_cfg": {
+          "type": "integer"
+        },
+        "datapath_types": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "datapaths": {
+          "type": {
+            "key": "string",
+            "value": {
+              "type": "uuid",
+              "refTable": "Datapath",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "db_version": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "dpdk_initialized": {
           "type": "boolean"
         },
-        "active_timeout": {
+        "dpdk_version": {
           "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": -1
-            }
+            "key": "string",
+            "min": 0
           }
         },
         "external_ids": {
@@ -1196,119 +1270,27 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
-        }
-      }
-    },
-    "sFlow": {
-      "columns": {
-        "targets": {
-          "type": {
-            "key": "string",
-            "min": 1,
-            "max": "unlimited"
-          }
         },
-        "sampling": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "polling": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "header": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "agent": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      }
-    },
-    "IPFIX": {
-      "columns": {
-        "targets": {
+        "iface_types": {
           "type": {
             "key": "string",
             "min": 0,
             "max": "unlimited"
           }
         },
-        "sampling": {
+        "manager_options": {
           "type": {
             "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 4294967295
+              "type": "uuid",
+              "refTable": "Manager",
+              "refType": "strong"
             },
             "min": 0,
-            "max": 1
+            "max": "unlimited"
           }
         },
-        "obs_domain_id": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4294967295
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "obs_point_id": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4294967295
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "cache_active_timeout": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4200
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "cache_max_flows": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4294967295
-            },
-            "min": 0,
-            "max": 1
-          }
+        "next_cfg": {
+          "type": "integer"
         },
         "other_config": {
           "type": {
@@ -1318,463 +1300,374 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "external_ids": {
+        "ovs_version": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "ssl": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "SSL",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "statistics": {
           "type": {
             "key": "string",
             "value": "string",
             "min": 0,
             "max": "unlimited"
-          }
-        }
-      }
-    },
-    "Flow_Sample_Collector_Set": {
-      "columns": {
-        "id": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4294967295
-            },
-            "min": 1,
-            "max": 1
-          }
+          },
+          "ephemeral": true
         },
-        "bridge": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Bridge"
-            },
-            "min": 1,
-            "max": 1
-          }
-        },
-        "ipfix": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "IPFIX"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "external_ids": {
+        "system_type": {
           "type": {
             "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
+            "min": 0
+          }
+        },
+        "system_version": {
+          "type": {
+            "key": "string",
+            "min": 0
           }
         }
       },
       "isRoot": true,
-      "indexes": [
-        [
-          "id",
-          "bridge"
-        ]
-      ]
-    },
-    "Controller": {
-      "columns": {
-        "type": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "primary",
-                  "service"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "target": {
-          "type": "string"
-        },
-        "max_backoff": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1000
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "inactivity_probe": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "connection_mode": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "in-band",
-                  "out-of-band"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "local_ip": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "local_netmask": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "local_gateway": {
-          "type": {
-            "key": {
-              "type": "string"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "enable_async_messages": {
-          "type": {
-            "key": {
-              "type": "boolean"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "controller_queue_size": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 512
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "controller_rate_limit": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 100
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "controller_burst_limit": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 25
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "other_config": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "is_connected": {
-          "type": "boolean",
-          "ephemeral": true
-        },
-        "role": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "other",
-                  "master",
-                  "slave"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          },
-          "ephemeral": true
-        },
-        "status": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
-        }
-      }
-    },
-    "Manager": {
-      "columns": {
-        "target": {
-          "type": "string"
-        },
-        "max_backoff": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1000
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "inactivity_probe": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "connection_mode": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "in-band",
-                  "out-of-band"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "other_config": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "is_connected": {
-          "type": "boolean",
-          "ephemeral": true
-        },
-        "status": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
-        }
-      },
-      "indexes": [
-        [
-          "target"
-        ]
-      ]
-    },
-    "Datapath": {
-      "columns": {
-        "datapath_version": {
-          "type": "string"
-        },
-        "ct_zones": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 65535
-            },
-            "value": {
-              "type": "uuid",
-              "refTable": "CT_Zone"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "capabilities": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      }
-    },
-    "CT_Zone": {
-      "columns": {
-        "timeout_policy": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "CT_Timeout_Policy"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      }
-    },
-    "CT_Timeout_Policy": {
-      "columns": {
-        "timeouts": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "tcp_syn_sent",
-                  "tcp_syn_recv",
-                  "tcp_established",
-                  "tcp_fin_wait",
-                  "tcp_close_wait",
-                  "tcp_last_ack",
-                  "tcp_time_wait",
-                  "tcp_close",
-                  "tcp_syn_sent2",
-                  "tcp_retransmit",
-                  "tcp_unack",
-                  "udp_first",
-                  "udp_single",
-                  "udp_multiple",
-                  "icmp_first",
-                  "icmp_reply"
-                ]
-              ]
-            },
-            "value": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4294967295
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      }
-    },
-    "SSL": {
-      "columns": {
-        "private_key": {
-          "type": "string"
-        },
-        "certificate": {
-          "type": "string"
-        },
-        "ca_cert": {
-          "type": "string"
-        },
-        "bootstrap_ca_cert": {
-          "type": "boolean"
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
       "maxRows": 1
     },
-    "AutoAttach": {
+    "Port": {
       "columns": {
-        "system_name": {
-          "type": "string"
+        "bond_active_slave": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
         },
-        "system_description": {
-          "type": "string"
+        "bond_downdelay": {
+          "type": "integer"
         },
-        "mappings": {
+        "bond_fake_iface": {
+          "type": "boolean"
+        },
+        "bond_mode": {
           "type": {
             "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 16777215
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "active-backup",
+                  "balance-slb",
+                  "balance-tcp"
+                ]
+              ]
             },
-            "value": {
+            "min": 0
+          }
+        },
+        "bond_updelay": {
+          "type": "integer"
+        },
+        "cvlans": {
+          "type": {
+            "key": {
               "type": "integer",
               "minInteger": 0,
               "maxInteger": 4095
             },
             "min": 0,
+            "max": 4096
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "fake_bridge": {
+          "type": "boolean"
+        },
+        "interfaces": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Interface",
+              "refType": "strong"
+            },
+            "max": "unlimited"
+          }
+        },
+        "lacp": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "active",
+                  "off",
+                  "passive"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        },
+        "mac": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "name": {
+          "type": "string",
+          "mutable": false
+        },
+        "other_config": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "protected": {
+          "type": "boolean"
+        },
+        "qos": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "QoS",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "rstp_statistics": {
+          "type": {
+            "key": "string",
+            "value": "integer",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "rstp_status": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "statistics": {
+          "type": {
+            "key": "string",
+            "value": "integer",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "status": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "tag": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4095
+            },
+            "min": 0
+          }
+        },
+        "trunks": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4095
+            },
+            "min": 0,
+            "max": 4096
+          }
+        },
+        "vlan_mode": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "access",
+                  "dot1q-tunnel",
+                  "native-tagged",
+                  "native-untagged",
+                  "trunk"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        }
+      },
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "QoS": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "other_config": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "queues": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4294967295
+            },
+            "value": {
+              "type": "uuid",
+              "refTable": "Queue",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "type": {
+          "type": "string"
+        }
+      },
+      "isRoot": true
+    },
+    "Queue": {
+      "columns": {
+        "dscp": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 63
+            },
+            "min": 0
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "other_config": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true
+    },
+    "SSL": {
+      "columns": {
+        "bootstrap_ca_cert": {
+          "type": "boolean"
+        },
+        "ca_cert": {
+          "type": "string"
+        },
+        "certificate": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "private_key": {
+          "type": "string"
+        }
+      },
+      "maxRows": 1
+    },
+    "sFlow": {
+      "columns": {
+        "agent": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "header": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "polling": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "sampling": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "targets": {
+          "type": {
+            "key": "string",
             "max": "unlimited"
           }
         }
@@ -1783,108 +1676,80 @@ export const schema = parseSchema({
   }
 });
 
-// ---- Open_vSwitch ----------------------------------------------------------------------------------------
+// ---- AutoAttach ------------------------------------------------------------------------------------------
 
-/** Columns of Open_vSwitch: root table; at most 1 row. */
-export type Open_vSwitchColumns = {
-  /** map of 0 or more entries string → uuid of a row of Datapath (or a named reference); strong reference to Datapath */
-  readonly datapaths: MapOf<string, RefTo<"Datapath">>;
-  /** array of 0 or more distinct uuid of a row of Bridge (or a named reference); strong reference to Bridge */
-  readonly bridges: SetOf<RefTo<"Bridge">>;
-  /** array of 0 or more distinct uuid of a row of Manager (or a named reference); strong reference to Manager */
-  readonly manager_options: SetOf<RefTo<"Manager">>;
-  /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
-  readonly ssl: Optional<RefTo<"SSL">>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** integer */
-  readonly next_cfg: Scalar<number>;
-  /** integer */
-  readonly cur_cfg: Scalar<number>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly statistics: MapOf<string, string>;
-  /** string or null */
-  readonly ovs_version: Optional<string>;
-  /** string or null */
-  readonly db_version: Optional<string>;
-  /** string or null */
-  readonly system_type: Optional<string>;
-  /** string or null */
-  readonly system_version: Optional<string>;
-  /** array of 0 or more distinct string */
-  readonly datapath_types: SetOf<string>;
-  /** array of 0 or more distinct string */
-  readonly iface_types: SetOf<string>;
-  /** boolean */
-  readonly dpdk_initialized: Scalar<boolean>;
-  /** string or null */
-  readonly dpdk_version: Optional<string>;
+/** Columns of AutoAttach: non-root table (garbage-collected when no strong reference points at a row). */
+export type AutoAttachColumns = {
+  /** map of 0 or more entries integer in [0, 16777215] → integer in [0, 4095] */
+  readonly mappings: MapOf<number, number>;
+  /** string */
+  readonly system_description: Scalar<string>;
+  /** string */
+  readonly system_name: Scalar<string>;
 };
-/** A Open_vSwitch row as read. */
-export type Open_vSwitch = Row<Open_vSwitchColumns, "Open_vSwitch">;
-/** What inserting a Open_vSwitch row accepts. */
-export type Open_vSwitchInsert = Insert<Open_vSwitchColumns>;
-/** What updating a Open_vSwitch row accepts (mutable columns only). */
-export type Open_vSwitchUpdate = Update<Open_vSwitchColumns>;
-/** The uuid of a Open_vSwitch row. */
-export type Open_vSwitchUuid = Uuid<"Open_vSwitch">;
-/** The Open_vSwitch table. */
-export const Open_vSwitch = defineTable<"Open_vSwitch", Open_vSwitchColumns>(schema, "Open_vSwitch");
+/** A AutoAttach row as read. */
+export type AutoAttach = Row<AutoAttachColumns, "AutoAttach">;
+/** What inserting a AutoAttach row accepts. */
+export type AutoAttachInsert = Insert<AutoAttachColumns>;
+/** What updating a AutoAttach row accepts (mutable columns only). */
+export type AutoAttachUpdate = Update<AutoAttachColumns>;
+/** The uuid of a AutoAttach row. */
+export type AutoAttachUuid = Uuid<"AutoAttach">;
+/** The AutoAttach table. */
+export const AutoAttach = defineTable<"AutoAttach", AutoAttachColumns>(schema, "AutoAttach");
 
 // ---- Bridge ----------------------------------------------------------------------------------------------
 
+/** Allowed values of Bridge.fail_mode. */
+export type BridgeFailMode = "secure" | "standalone";
 /** Allowed values of Bridge.protocols. */
 export type BridgeProtocols = "OpenFlow10" | "OpenFlow11" | "OpenFlow12" | "OpenFlow13" | "OpenFlow14" | "OpenFlow15";
-/** Allowed values of Bridge.fail_mode. */
-export type BridgeFailMode = "standalone" | "secure";
 /** Columns of Bridge: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
 export type BridgeColumns = {
-  /** string; immutable */
-  readonly name: Scalar<string, false>;
+  /** uuid of a row of AutoAttach (or a named reference) or null; strong reference to AutoAttach */
+  readonly auto_attach: Optional<RefTo<"AutoAttach">>;
+  /** array of 0 or more distinct uuid of a row of Controller (or a named reference); strong reference to Controller */
+  readonly controller: SetOf<RefTo<"Controller">>;
+  /** string or null; ephemeral */
+  readonly datapath_id: Optional<string>;
   /** string */
   readonly datapath_type: Scalar<string>;
   /** string */
   readonly datapath_version: Scalar<string>;
-  /** string or null; ephemeral */
-  readonly datapath_id: Optional<string>;
-  /** boolean */
-  readonly stp_enable: Scalar<boolean>;
-  /** boolean */
-  readonly rstp_enable: Scalar<boolean>;
-  /** boolean */
-  readonly mcast_snooping_enable: Scalar<boolean>;
-  /** array of 0 or more distinct uuid of a row of Port (or a named reference); strong reference to Port */
-  readonly ports: SetOf<RefTo<"Port">>;
-  /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); strong reference to Mirror */
-  readonly mirrors: SetOf<RefTo<"Mirror">>;
-  /** uuid of a row of NetFlow (or a named reference) or null; strong reference to NetFlow */
-  readonly netflow: Optional<RefTo<"NetFlow">>;
-  /** uuid of a row of sFlow (or a named reference) or null; strong reference to sFlow */
-  readonly sflow: Optional<RefTo<"sFlow">>;
-  /** uuid of a row of IPFIX (or a named reference) or null; strong reference to IPFIX */
-  readonly ipfix: Optional<RefTo<"IPFIX">>;
-  /** array of 0 or more distinct uuid of a row of Controller (or a named reference); strong reference to Controller */
-  readonly controller: SetOf<RefTo<"Controller">>;
-  /** array of 0 or more distinct one of "OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15" */
-  readonly protocols: SetOf<BridgeProtocols>;
-  /** one of "standalone", "secure" or null */
-  readonly fail_mode: Optional<BridgeFailMode>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly rstp_status: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** one of "secure", "standalone" or null */
+  readonly fail_mode: Optional<BridgeFailMode>;
   /** array of 0..4096 distinct integer in [0, 4095] */
   readonly flood_vlans: SetOf<number>;
   /** map of 0 or more entries integer in [0, 254] → uuid of a row of Flow_Table (or a named reference); strong reference to Flow_Table */
   readonly flow_tables: MapOf<number, RefTo<"Flow_Table">>;
-  /** uuid of a row of AutoAttach (or a named reference) or null; strong reference to AutoAttach */
-  readonly auto_attach: Optional<RefTo<"AutoAttach">>;
+  /** uuid of a row of IPFIX (or a named reference) or null; strong reference to IPFIX */
+  readonly ipfix: Optional<RefTo<"IPFIX">>;
+  /** boolean */
+  readonly mcast_snooping_enable: Scalar<boolean>;
+  /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); strong reference to Mirror */
+  readonly mirrors: SetOf<RefTo<"Mirror">>;
+  /** string; immutable */
+  readonly name: Scalar<string, false>;
+  /** uuid of a row of NetFlow (or a named reference) or null; strong reference to NetFlow */
+  readonly netflow: Optional<RefTo<"NetFlow">>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** array of 0 or more distinct uuid of a row of Port (or a named reference); strong reference to Port */
+  readonly ports: SetOf<RefTo<"Port">>;
+  /** array of 0 or more distinct one of "OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15" */
+  readonly protocols: SetOf<BridgeProtocols>;
+  /** boolean */
+  readonly rstp_enable: Scalar<boolean>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly rstp_status: MapOf<string, string>;
+  /** uuid of a row of sFlow (or a named reference) or null; strong reference to sFlow */
+  readonly sflow: Optional<RefTo<"sFlow">>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly status: MapOf<string, string>;
+  /** boolean */
+  readonly stp_enable: Scalar<boolean>;
 };
 /** A Bridge row as read. */
 export type Bridge = Row<BridgeColumns, "Bridge">;
@@ -1897,184 +1762,170 @@ export type BridgeUuid = Uuid<"Bridge">;
 /** The Bridge table. */
 export const Bridge = defineTable<"Bridge", BridgeColumns>(schema, "Bridge");
 
-// ---- Port ------------------------------------------------------------------------------------------------
+// ---- CT_Timeout_Policy -----------------------------------------------------------------------------------
 
-/** Allowed values of Port.vlan_mode. */
-export type PortVlanMode = "trunk" | "access" | "native-tagged" | "native-untagged" | "dot1q-tunnel";
-/** Allowed values of Port.bond_mode. */
-export type PortBondMode = "balance-tcp" | "balance-slb" | "active-backup";
-/** Allowed values of Port.lacp. */
-export type PortLacp = "active" | "passive" | "off";
-/** Columns of Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
-export type PortColumns = {
-  /** string; immutable */
-  readonly name: Scalar<string, false>;
-  /** array of 1 or more distinct uuid of a row of Interface (or a named reference); strong reference to Interface */
-  readonly interfaces: SetOf<RefTo<"Interface">>;
-  /** array of 0..4096 distinct integer in [0, 4095] */
-  readonly trunks: SetOf<number>;
-  /** array of 0..4096 distinct integer in [0, 4095] */
-  readonly cvlans: SetOf<number>;
-  /** integer in [0, 4095] or null */
-  readonly tag: Optional<number>;
-  /** one of "trunk", "access", "native-tagged", "native-untagged", "dot1q-tunnel" or null */
-  readonly vlan_mode: Optional<PortVlanMode>;
-  /** uuid of a row of QoS (or a named reference) or null; strong reference to QoS */
-  readonly qos: Optional<RefTo<"QoS">>;
-  /** string or null */
-  readonly mac: Optional<string>;
-  /** one of "balance-tcp", "balance-slb", "active-backup" or null */
-  readonly bond_mode: Optional<PortBondMode>;
-  /** one of "active", "passive", "off" or null */
-  readonly lacp: Optional<PortLacp>;
-  /** integer */
-  readonly bond_updelay: Scalar<number>;
-  /** integer */
-  readonly bond_downdelay: Scalar<number>;
-  /** string or null */
-  readonly bond_active_slave: Optional<string>;
-  /** boolean */
-  readonly bond_fake_iface: Scalar<boolean>;
-  /** boolean */
-  readonly fake_bridge: Scalar<boolean>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly rstp_status: MapOf<string, string>;
-  /** map of 0 or more entries string → integer; ephemeral */
-  readonly rstp_statistics: MapOf<string, number>;
-  /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
-  /** boolean */
-  readonly protected: Scalar<boolean>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+/** Allowed values of CT_Timeout_Policy.timeouts (key). */
+export type CT_Timeout_PolicyTimeoutsKey = "icmp_first" | "icmp_reply" | "tcp_close" | "tcp_close_wait" | "tcp_established" | "tcp_fin_wait" | "tcp_last_ack" | "tcp_retransmit" | "tcp_syn_recv" | "tcp_syn_sent" | "tcp_syn_sent2" | "tcp_time_wait" | "tcp_unack" | "udp_first" | "udp_multiple" | "udp_single";
+/** Columns of CT_Timeout_Policy: non-root table (garbage-collected when no strong reference points at a row). */
+export type CT_Timeout_PolicyColumns = {
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries one of "icmp_first", "icmp_reply", "tcp_close", "tcp_close_wait", "tcp_established", "tcp_fin_wait", "tcp_last_ack", "tcp_retransmit", "tcp_syn_recv", "tcp_syn_sent", "tcp_syn_sent2", "tcp_time_wait", "tcp_unack", "udp_first", "udp_multiple", "udp_single" → integer in [0, 4294967295] */
+  readonly timeouts: MapOf<CT_Timeout_PolicyTimeoutsKey, number>;
 };
-/** A Port row as read. */
-export type Port = Row<PortColumns, "Port">;
-/** What inserting a Port row accepts. */
-export type PortInsert = Insert<PortColumns>;
-/** What updating a Port row accepts (mutable columns only). */
-export type PortUpdate = Update<PortColumns>;
-/** The uuid of a Port row. */
-export type PortUuid = Uuid<"Port">;
-/** The Port table. */
-export const Port = defineTable<"Port", PortColumns>(schema, "Port");
+/** A CT_Timeout_Policy row as read. */
+export type CT_Timeout_Policy = Row<CT_Timeout_PolicyColumns, "CT_Timeout_Policy">;
+/** What inserting a CT_Timeout_Policy row accepts. */
+export type CT_Timeout_PolicyInsert = Insert<CT_Timeout_PolicyColumns>;
+/** What updating a CT_Timeout_Policy row accepts (mutable columns only). */
+export type CT_Timeout_PolicyUpdate = Update<CT_Timeout_PolicyColumns>;
+/** The uuid of a CT_Timeout_Policy row. */
+export type CT_Timeout_PolicyUuid = Uuid<"CT_Timeout_Policy">;
+/** The CT_Timeout_Policy table. */
+export const CT_Timeout_Policy = defineTable<"CT_Timeout_Policy", CT_Timeout_PolicyColumns>(schema, "CT_Timeout_Policy");
 
-// ---- Interface -------------------------------------------------------------------------------------------
+// ---- CT_Zone ---------------------------------------------------------------------------------------------
 
-/** Allowed values of Interface.cfm_remote_opstate. */
-export type InterfaceCfmRemoteOpstate = "up" | "down";
-/** Allowed values of Interface.admin_state. */
-export type InterfaceAdminState = "up" | "down";
-/** Allowed values of Interface.link_state. */
-export type InterfaceLinkState = "up" | "down";
-/** Allowed values of Interface.duplex. */
-export type InterfaceDuplex = "half" | "full";
-/** Columns of Interface: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
-export type InterfaceColumns = {
-  /** string; immutable */
-  readonly name: Scalar<string, false>;
+/** Columns of CT_Zone: non-root table (garbage-collected when no strong reference points at a row). */
+export type CT_ZoneColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** uuid of a row of CT_Timeout_Policy (or a named reference) or null; strong reference to CT_Timeout_Policy */
+  readonly timeout_policy: Optional<RefTo<"CT_Timeout_Policy">>;
+};
+/** A CT_Zone row as read. */
+export type CT_Zone = Row<CT_ZoneColumns, "CT_Zone">;
+/** What inserting a CT_Zone row accepts. */
+export type CT_ZoneInsert = Insert<CT_ZoneColumns>;
+/** What updating a CT_Zone row accepts (mutable columns only). */
+export type CT_ZoneUpdate = Update<CT_ZoneColumns>;
+/** The uuid of a CT_Zone row. */
+export type CT_ZoneUuid = Uuid<"CT_Zone">;
+/** The CT_Zone table. */
+export const CT_Zone = defineTable<"CT_Zone", CT_ZoneColumns>(schema, "CT_Zone");
+
+// ---- Controller ------------------------------------------------------------------------------------------
+
+/** Allowed values of Controller.connection_mode. */
+export type ControllerConnectionMode = "in-band" | "out-of-band";
+/** Allowed values of Controller.role. */
+export type ControllerRole = "master" | "other" | "slave";
+/** Allowed values of Controller.type. */
+export type ControllerType = "primary" | "service";
+/** Columns of Controller: non-root table (garbage-collected when no strong reference points at a row). */
+export type ControllerColumns = {
+  /** one of "in-band", "out-of-band" or null */
+  readonly connection_mode: Optional<ControllerConnectionMode>;
+  /** integer in [25, ∞] or null */
+  readonly controller_burst_limit: Optional<number>;
+  /** integer in [1, 512] or null */
+  readonly controller_queue_size: Optional<number>;
+  /** integer in [100, ∞] or null */
+  readonly controller_rate_limit: Optional<number>;
+  /** boolean or null */
+  readonly enable_async_messages: Optional<boolean>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer or null */
+  readonly inactivity_probe: Optional<number>;
+  /** boolean; ephemeral */
+  readonly is_connected: Scalar<boolean>;
+  /** string or null */
+  readonly local_gateway: Optional<string>;
+  /** string or null */
+  readonly local_ip: Optional<string>;
+  /** string or null */
+  readonly local_netmask: Optional<string>;
+  /** integer in [1000, ∞] or null */
+  readonly max_backoff: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** one of "master", "other", "slave" or null; ephemeral */
+  readonly role: Optional<ControllerRole>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly status: MapOf<string, string>;
   /** string */
-  readonly type: Scalar<string>;
+  readonly target: Scalar<string>;
+  /** one of "primary", "service" or null */
+  readonly type: Optional<ControllerType>;
+};
+/** A Controller row as read. */
+export type Controller = Row<ControllerColumns, "Controller">;
+/** What inserting a Controller row accepts. */
+export type ControllerInsert = Insert<ControllerColumns>;
+/** What updating a Controller row accepts (mutable columns only). */
+export type ControllerUpdate = Update<ControllerColumns>;
+/** The uuid of a Controller row. */
+export type ControllerUuid = Uuid<"Controller">;
+/** The Controller table. */
+export const Controller = defineTable<"Controller", ControllerColumns>(schema, "Controller");
+
+// ---- Datapath --------------------------------------------------------------------------------------------
+
+/** Columns of Datapath: non-root table (garbage-collected when no strong reference points at a row). */
+export type DatapathColumns = {
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** integer in [0, ∞] */
-  readonly ingress_policing_rate: Scalar<number>;
-  /** integer in [0, ∞] */
-  readonly ingress_policing_burst: Scalar<number>;
-  /** integer in [0, ∞] */
-  readonly ingress_policing_kpkts_rate: Scalar<number>;
-  /** integer in [0, ∞] */
-  readonly ingress_policing_kpkts_burst: Scalar<number>;
-  /** string or null; ephemeral */
-  readonly mac_in_use: Optional<string>;
-  /** string or null */
-  readonly mac: Optional<string>;
-  /** integer in [0, 4294967295] or null; ephemeral */
-  readonly ifindex: Optional<number>;
+  readonly capabilities: MapOf<string, string>;
+  /** map of 0 or more entries integer in [0, 65535] → uuid of a row of CT_Zone (or a named reference); strong reference to CT_Zone */
+  readonly ct_zones: MapOf<number, RefTo<"CT_Zone">>;
+  /** string */
+  readonly datapath_version: Scalar<string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
-  /** integer or null */
-  readonly ofport: Optional<number>;
-  /** integer in [1, 65279] or null */
-  readonly ofport_request: Optional<number>;
-  /** map of 0 or more entries string → string */
-  readonly bfd: MapOf<string, string>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly bfd_status: MapOf<string, string>;
-  /** integer or null */
-  readonly cfm_mpid: Optional<number>;
-  /** array of 0 or more distinct integer; ephemeral */
-  readonly cfm_remote_mpids: SetOf<number>;
-  /** integer or null */
-  readonly cfm_flap_count: Optional<number>;
-  /** boolean or null; ephemeral */
-  readonly cfm_fault: Optional<boolean>;
-  /** array of 0 or more distinct string; ephemeral */
-  readonly cfm_fault_status: SetOf<string>;
-  /** one of "up", "down" or null; ephemeral */
-  readonly cfm_remote_opstate: Optional<InterfaceCfmRemoteOpstate>;
-  /** integer in [0, 100] or null; ephemeral */
-  readonly cfm_health: Optional<number>;
-  /** boolean or null; ephemeral */
-  readonly lacp_current: Optional<boolean>;
-  /** map of 0 or more entries string → string */
-  readonly lldp: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
-  /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
-  /** one of "up", "down" or null; ephemeral */
-  readonly admin_state: Optional<InterfaceAdminState>;
-  /** one of "up", "down" or null; ephemeral */
-  readonly link_state: Optional<InterfaceLinkState>;
-  /** integer or null; ephemeral */
-  readonly link_resets: Optional<number>;
-  /** integer or null; ephemeral */
-  readonly link_speed: Optional<number>;
-  /** one of "half", "full" or null; ephemeral */
-  readonly duplex: Optional<InterfaceDuplex>;
-  /** integer or null; ephemeral */
-  readonly mtu: Optional<number>;
-  /** integer in [1, ∞] or null */
-  readonly mtu_request: Optional<number>;
-  /** string or null */
-  readonly error: Optional<string>;
 };
-/** A Interface row as read. */
-export type Interface = Row<InterfaceColumns, "Interface">;
-/** What inserting a Interface row accepts. */
-export type InterfaceInsert = Insert<InterfaceColumns>;
-/** What updating a Interface row accepts (mutable columns only). */
-export type InterfaceUpdate = Update<InterfaceColumns>;
-/** The uuid of a Interface row. */
-export type InterfaceUuid = Uuid<"Interface">;
-/** The Interface table. */
-export const Interface = defineTable<"Interface", InterfaceColumns>(schema, "Interface");
+/** A Datapath row as read. */
+export type Datapath = Row<DatapathColumns, "Datapath">;
+/** What inserting a Datapath row accepts. */
+export type DatapathInsert = Insert<DatapathColumns>;
+/** What updating a Datapath row accepts (mutable columns only). */
+export type DatapathUpdate = Update<DatapathColumns>;
+/** The uuid of a Datapath row. */
+export type DatapathUuid = Uuid<"Datapath">;
+/** The Datapath table. */
+export const Datapath = defineTable<"Datapath", DatapathColumns>(schema, "Datapath");
+
+// ---- Flow_Sample_Collector_Set ---------------------------------------------------------------------------
+
+/** Columns of Flow_Sample_Collector_Set: root table; unique (id, bridge). */
+export type Flow_Sample_Collector_SetColumns = {
+  /** uuid of a row of Bridge (or a named reference); strong reference to Bridge */
+  readonly bridge: Scalar<RefTo<"Bridge">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer in [0, 4294967295] */
+  readonly id: Scalar<number>;
+  /** uuid of a row of IPFIX (or a named reference) or null; strong reference to IPFIX */
+  readonly ipfix: Optional<RefTo<"IPFIX">>;
+};
+/** A Flow_Sample_Collector_Set row as read. */
+export type Flow_Sample_Collector_Set = Row<Flow_Sample_Collector_SetColumns, "Flow_Sample_Collector_Set">;
+/** What inserting a Flow_Sample_Collector_Set row accepts. */
+export type Flow_Sample_Collector_SetInsert = Insert<Flow_Sample_Collector_SetColumns>;
+/** What updating a Flow_Sample_Collector_Set row accepts (mutable columns only). */
+export type Flow_Sample_Collector_SetUpdate = Update<Flow_Sample_Collector_SetColumns>;
+/** The uuid of a Flow_Sample_Collector_Set row. */
+export type Flow_Sample_Collector_SetUuid = Uuid<"Flow_Sample_Collector_Set">;
+/** The Flow_Sample_Collector_Set table. */
+export const Flow_Sample_Collector_Set = defineTable<"Flow_Sample_Collector_Set", Flow_Sample_Collector_SetColumns>(schema, "Flow_Sample_Collector_Set");
 
 // ---- Flow_Table ------------------------------------------------------------------------------------------
 
 /** Allowed values of Flow_Table.overflow_policy. */
-export type Flow_TableOverflowPolicy = "refuse" | "evict";
+export type Flow_TableOverflowPolicy = "evict" | "refuse";
 /** Columns of Flow_Table: non-root table (garbage-collected when no strong reference points at a row). */
 export type Flow_TableColumns = {
-  /** string or null */
-  readonly name: Optional<string>;
-  /** integer in [0, ∞] or null */
-  readonly flow_limit: Optional<number>;
-  /** one of "refuse", "evict" or null */
-  readonly overflow_policy: Optional<Flow_TableOverflowPolicy>;
-  /** array of 0 or more distinct string */
-  readonly groups: SetOf<string>;
-  /** array of 0..3 distinct string */
-  readonly prefixes: SetOf<string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** integer in [0, ∞] or null */
+  readonly flow_limit: Optional<number>;
+  /** array of 0 or more distinct string */
+  readonly groups: SetOf<string>;
+  /** string or null */
+  readonly name: Optional<string>;
+  /** one of "evict", "refuse" or null */
+  readonly overflow_policy: Optional<Flow_TableOverflowPolicy>;
+  /** array of 0..3 distinct string */
+  readonly prefixes: SetOf<string>;
 };
 /** A Flow_Table row as read. */
 export type Flow_Table = Row<Flow_TableColumns, "Flow_Table">;
@@ -2087,18 +1938,358 @@ export type Flow_TableUuid = Uuid<"Flow_Table">;
 /** The Flow_Table table. */
 export const Flow_Table = defineTable<"Flow_Table", Flow_TableColumns>(schema, "Flow_Table");
 
+// ---- IPFIX -----------------------------------------------------------------------------------------------
+
+/** Columns of IPFIX: non-root table (garbage-collected when no strong reference points at a row). */
+export type IPFIXColumns = {
+  /** integer in [0, 4200] or null */
+  readonly cache_active_timeout: Optional<number>;
+  /** integer in [0, 4294967295] or null */
+  readonly cache_max_flows: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer in [0, 4294967295] or null */
+  readonly obs_domain_id: Optional<number>;
+  /** integer in [0, 4294967295] or null */
+  readonly obs_point_id: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** integer in [1, 4294967295] or null */
+  readonly sampling: Optional<number>;
+  /** array of 0 or more distinct string */
+  readonly targets: SetOf<string>;
+};
+/** A IPFIX row as read. */
+export type IPFIX = Row<IPFIXColumns, "IPFIX">;
+/** What inserting a IPFIX row accepts. */
+export type IPFIXInsert = Insert<IPFIXColumns>;
+/** What updating a IPFIX row accepts (mutable columns only). */
+export type IPFIXUpdate = Update<IPFIXColumns>;
+/** The uuid of a IPFIX row. */
+export type IPFIXUuid = Uuid<"IPFIX">;
+/** The IPFIX table. */
+export const IPFIX = defineTable<"IPFIX", IPFIXColumns>(schema, "IPFIX");
+
+// ---- Interface -------------------------------------------------------------------------------------------
+
+/** Allowed values of Interface.admin_state. */
+export type InterfaceAdminState = "down" | "up";
+/** Allowed values of Interface.cfm_remote_opstate. */
+export type InterfaceCfmRemoteOpstate = "down" | "up";
+/** Allowed values of Interface.duplex. */
+export type InterfaceDuplex = "full" | "half";
+/** Allowed values of Interface.link_state. */
+export type InterfaceLinkState = "down" | "up";
+/** Columns of Interface: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
+export type InterfaceColumns = {
+  /** one of "down", "up" or null; ephemeral */
+  readonly admin_state: Optional<InterfaceAdminState>;
+  /** map of 0 or more entries string → string */
+  readonly bfd: MapOf<string, string>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly bfd_status: MapOf<string, string>;
+  /** boolean or null; ephemeral */
+  readonly cfm_fault: Optional<boolean>;
+  /** array of 0 or more distinct string; ephemeral */
+  readonly cfm_fault_status: SetOf<string>;
+  /** integer or null */
+  readonly cfm_flap_count: Optional<number>;
+  /** integer in [0, 100] or null; ephemeral */
+  readonly cfm_health: Optional<number>;
+  /** integer or null */
+  readonly cfm_mpid: Optional<number>;
+  /** array of 0 or more distinct integer; ephemeral */
+  readonly cfm_remote_mpids: SetOf<number>;
+  /** one of "down", "up" or null; ephemeral */
+  readonly cfm_remote_opstate: Optional<InterfaceCfmRemoteOpstate>;
+  /** one of "full", "half" or null; ephemeral */
+  readonly duplex: Optional<InterfaceDuplex>;
+  /** string or null */
+  readonly error: Optional<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer in [0, 4294967295] or null; ephemeral */
+  readonly ifindex: Optional<number>;
+  /** integer in [0, ∞] */
+  readonly ingress_policing_burst: Scalar<number>;
+  /** integer in [0, ∞] */
+  readonly ingress_policing_kpkts_burst: Scalar<number>;
+  /** integer in [0, ∞] */
+  readonly ingress_policing_kpkts_rate: Scalar<number>;
+  /** integer in [0, ∞] */
+  readonly ingress_policing_rate: Scalar<number>;
+  /** boolean or null; ephemeral */
+  readonly lacp_current: Optional<boolean>;
+  /** integer or null; ephemeral */
+  readonly link_resets: Optional<number>;
+  /** integer or null; ephemeral */
+  readonly link_speed: Optional<number>;
+  /** one of "down", "up" or null; ephemeral */
+  readonly link_state: Optional<InterfaceLinkState>;
+  /** map of 0 or more entries string → string */
+  readonly lldp: MapOf<string, string>;
+  /** string or null */
+  readonly mac: Optional<string>;
+  /** string or null; ephemeral */
+  readonly mac_in_use: Optional<string>;
+  /** integer or null; ephemeral */
+  readonly mtu: Optional<number>;
+  /** integer in [1, ∞] or null */
+  readonly mtu_request: Optional<number>;
+  /** string; immutable */
+  readonly name: Scalar<string, false>;
+  /** integer or null */
+  readonly ofport: Optional<number>;
+  /** integer in [1, 65279] or null */
+  readonly ofport_request: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** map of 0 or more entries string → integer; ephemeral */
+  readonly statistics: MapOf<string, number>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly status: MapOf<string, string>;
+  /** string */
+  readonly type: Scalar<string>;
+};
+/** A Interface row as read. */
+export type Interface = Row<InterfaceColumns, "Interface">;
+/** What inserting a Interface row accepts. */
+export type InterfaceInsert = Insert<InterfaceColumns>;
+/** What updating a Interface row accepts (mutable columns only). */
+export type InterfaceUpdate = Update<InterfaceColumns>;
+/** The uuid of a Interface row. */
+export type InterfaceUuid = Uuid<"Interface">;
+/** The Interface table. */
+export const Interface = defineTable<"Interface", InterfaceColumns>(schema, "Interface");
+
+// ---- Manager ---------------------------------------------------------------------------------------------
+
+/** Allowed values of Manager.connection_mode. */
+export type ManagerConnectionMode = "in-band" | "out-of-band";
+/** Columns of Manager: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
+export type ManagerColumns = {
+  /** one of "in-band", "out-of-band" or null */
+  readonly connection_mode: Optional<ManagerConnectionMode>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer or null */
+  readonly inactivity_probe: Optional<number>;
+  /** boolean; ephemeral */
+  readonly is_connected: Scalar<boolean>;
+  /** integer in [1000, ∞] or null */
+  readonly max_backoff: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly status: MapOf<string, string>;
+  /** string */
+  readonly target: Scalar<string>;
+};
+/** A Manager row as read. */
+export type Manager = Row<ManagerColumns, "Manager">;
+/** What inserting a Manager row accepts. */
+export type ManagerInsert = Insert<ManagerColumns>;
+/** What updating a Manager row accepts (mutable columns only). */
+export type ManagerUpdate = Update<ManagerColumns>;
+/** The uuid of a Manager row. */
+export type ManagerUuid = Uuid<"Manager">;
+/** The Manager table. */
+export const Manager = defineTable<"Manager", ManagerColumns>(schema, "Manager");
+
+// ---- Mirror ----------------------------------------------------------------------------------------------
+
+/** Columns of Mirror: non-root table (garbage-collected when no strong reference points at a row). */
+export type MirrorColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** uuid of a row of Port (or a named reference) or null; weak reference to Port */
+  readonly output_port: Optional<RefTo<"Port">>;
+  /** integer in [1, 4095] or null */
+  readonly output_vlan: Optional<number>;
+  /** boolean */
+  readonly select_all: Scalar<boolean>;
+  /** array of 0 or more distinct uuid of a row of Port (or a named reference); weak reference to Port */
+  readonly select_dst_port: SetOf<RefTo<"Port">>;
+  /** array of 0 or more distinct uuid of a row of Port (or a named reference); weak reference to Port */
+  readonly select_src_port: SetOf<RefTo<"Port">>;
+  /** array of 0..4096 distinct integer in [0, 4095] */
+  readonly select_vlan: SetOf<number>;
+  /** integer in [14, 65535] or null */
+  readonly snaplen: Optional<number>;
+  /** map of 0 or more entries string → integer; ephemeral */
+  readonly statistics: MapOf<string, number>;
+};
+/** A Mirror row as read. */
+export type Mirror = Row<MirrorColumns, "Mirror">;
+/** What inserting a Mirror row accepts. */
+export type MirrorInsert = Insert<MirrorColumns>;
+/** What updating a Mirror row accepts (mutable columns only). */
+export type MirrorUpdate = Update<MirrorColumns>;
+/** The uuid of a Mirror row. */
+export type MirrorUuid = Uuid<"Mirror">;
+/** The Mirror table. */
+export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
+
+// ---- NetFlow ---------------------------------------------------------------------------------------------
+
+/** Columns of NetFlow: non-root table (garbage-collected when no strong reference points at a row). */
+export type NetFlowColumns = {
+  /** integer in [-1, ∞] */
+  readonly active_timeout: Scalar<number>;
+  /** boolean */
+  readonly add_id_to_interface: Scalar<boolean>;
+  /** integer in [0, 255] or null */
+  readonly engine_id: Optional<number>;
+  /** integer in [0, 255] or null */
+  readonly engine_type: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** array of 1 or more distinct string */
+  readonly targets: SetOf<string>;
+};
+/** A NetFlow row as read. */
+export type NetFlow = Row<NetFlowColumns, "NetFlow">;
+/** What inserting a NetFlow row accepts. */
+export type NetFlowInsert = Insert<NetFlowColumns>;
+/** What updating a NetFlow row accepts (mutable columns only). */
+export type NetFlowUpdate = Update<NetFlowColumns>;
+/** The uuid of a NetFlow row. */
+export type NetFlowUuid = Uuid<"NetFlow">;
+/** The NetFlow table. */
+export const NetFlow = defineTable<"NetFlow", NetFlowColumns>(schema, "NetFlow");
+
+// ---- Open_vSwitch ----------------------------------------------------------------------------------------
+
+/** Columns of Open_vSwitch: root table; at most 1 row. */
+export type Open_vSwitchColumns = {
+  /** array of 0 or more distinct uuid of a row of Bridge (or a named reference); strong reference to Bridge */
+  readonly bridges: SetOf<RefTo<"Bridge">>;
+  /** integer */
+  readonly cur_cfg: Scalar<number>;
+  /** array of 0 or more distinct string */
+  readonly datapath_types: SetOf<string>;
+  /** map of 0 or more entries string → uuid of a row of Datapath (or a named reference); strong reference to Datapath */
+  readonly datapaths: MapOf<string, RefTo<"Datapath">>;
+  /** string or null */
+  readonly db_version: Optional<string>;
+  /** boolean */
+  readonly dpdk_initialized: Scalar<boolean>;
+  /** string or null */
+  readonly dpdk_version: Optional<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** array of 0 or more distinct string */
+  readonly iface_types: SetOf<string>;
+  /** array of 0 or more distinct uuid of a row of Manager (or a named reference); strong reference to Manager */
+  readonly manager_options: SetOf<RefTo<"Manager">>;
+  /** integer */
+  readonly next_cfg: Scalar<number>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** string or null */
+  readonly ovs_version: Optional<string>;
+  /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
+  readonly ssl: Optional<RefTo<"SSL">>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly statistics: MapOf<string, string>;
+  /** string or null */
+  readonly system_type: Optional<string>;
+  /** string or null */
+  readonly system_version: Optional<string>;
+};
+/** A Open_vSwitch row as read. */
+export type Open_vSwitch = Row<Open_vSwitchColumns, "Open_vSwitch">;
+/** What inserting a Open_vSwitch row accepts. */
+export type Open_vSwitchInsert = Insert<Open_vSwitchColumns>;
+/** What updating a Open_vSwitch row accepts (mutable columns only). */
+export type Open_vSwitchUpdate = Update<Open_vSwitchColumns>;
+/** The uuid of a Open_vSwitch row. */
+export type Open_vSwitchUuid = Uuid<"Open_vSwitch">;
+/** The Open_vSwitch table. */
+export const Open_vSwitch = defineTable<"Open_vSwitch", Open_vSwitchColumns>(schema, "Open_vSwitch");
+
+// ---- Port ------------------------------------------------------------------------------------------------
+
+/** Allowed values of Port.bond_mode. */
+export type PortBondMode = "active-backup" | "balance-slb" | "balance-tcp";
+/** Allowed values of Port.lacp. */
+export type PortLacp = "active" | "off" | "passive";
+/** Allowed values of Port.vlan_mode. */
+export type PortVlanMode = "access" | "dot1q-tunnel" | "native-tagged" | "native-untagged" | "trunk";
+/** Columns of Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
+export type PortColumns = {
+  /** string or null */
+  readonly bond_active_slave: Optional<string>;
+  /** integer */
+  readonly bond_downdelay: Scalar<number>;
+  /** boolean */
+  readonly bond_fake_iface: Scalar<boolean>;
+  /** one of "active-backup", "balance-slb", "balance-tcp" or null */
+  readonly bond_mode: Optional<PortBondMode>;
+  /** integer */
+  readonly bond_updelay: Scalar<number>;
+  /** array of 0..4096 distinct integer in [0, 4095] */
+  readonly cvlans: SetOf<number>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** boolean */
+  readonly fake_bridge: Scalar<boolean>;
+  /** array of 1 or more distinct uuid of a row of Interface (or a named reference); strong reference to Interface */
+  readonly interfaces: SetOf<RefTo<"Interface">>;
+  /** one of "active", "off", "passive" or null */
+  readonly lacp: Optional<PortLacp>;
+  /** string or null */
+  readonly mac: Optional<string>;
+  /** string; immutable */
+  readonly name: Scalar<string, false>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** boolean */
+  readonly protected: Scalar<boolean>;
+  /** uuid of a row of QoS (or a named reference) or null; strong reference to QoS */
+  readonly qos: Optional<RefTo<"QoS">>;
+  /** map of 0 or more entries string → integer; ephemeral */
+  readonly rstp_statistics: MapOf<string, number>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly rstp_status: MapOf<string, string>;
+  /** map of 0 or more entries string → integer; ephemeral */
+  readonly statistics: MapOf<string, number>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly status: MapOf<string, string>;
+  /** integer in [0, 4095] or null */
+  readonly tag: Optional<number>;
+  /** array of 0..4096 distinct integer in [0, 4095] */
+  readonly trunks: SetOf<number>;
+  /** one of "access", "dot1q-tunnel", "native-tagged", "native-untagged", "trunk" or null */
+  readonly vlan_mode: Optional<PortVlanMode>;
+};
+/** A Port row as read. */
+export type Port = Row<PortColumns, "Port">;
+/** What inserting a Port row accepts. */
+export type PortInsert = Insert<PortColumns>;
+/** What updating a Port row accepts (mutable columns only). */
+export type PortUpdate = Update<PortColumns>;
+/** The uuid of a Port row. */
+export type PortUuid = Uuid<"Port">;
+/** The Port table. */
+export const Port = defineTable<"Port", PortColumns>(schema, "Port");
+
 // ---- QoS -------------------------------------------------------------------------------------------------
 
 /** Columns of QoS: root table. */
 export type QoSColumns = {
-  /** string */
-  readonly type: Scalar<string>;
-  /** map of 0 or more entries integer in [0, 4294967295] → uuid of a row of Queue (or a named reference); strong reference to Queue */
-  readonly queues: MapOf<number, RefTo<"Queue">>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** map of 0 or more entries integer in [0, 4294967295] → uuid of a row of Queue (or a named reference); strong reference to Queue */
+  readonly queues: MapOf<number, RefTo<"Queue">>;
+  /** string */
+  readonly type: Scalar<string>;
 };
 /** A QoS row as read. */
 export type QoS = Row<QoSColumns, "QoS">;
@@ -2118,9 +2309,9 @@ export type QueueColumns = {
   /** integer in [0, 63] or null */
   readonly dscp: Optional<number>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
 };
 /** A Queue row as read. */
 export type Queue = Row<QueueColumns, "Queue">;
@@ -2133,324 +2324,20 @@ export type QueueUuid = Uuid<"Queue">;
 /** The Queue table. */
 export const Queue = defineTable<"Queue", QueueColumns>(schema, "Queue");
 
-// ---- Mirror ----------------------------------------------------------------------------------------------
-
-/** Columns of Mirror: non-root table (garbage-collected when no strong reference points at a row). */
-export type MirrorColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** boolean */
-  readonly select_all: Scalar<boolean>;
-  /** array of 0 or more distinct uuid of a row of Port (or a named reference); weak reference to Port */
-  readonly select_src_port: SetOf<RefTo<"Port">>;
-  /** array of 0 or more distinct uuid of a row of Port (or a named reference); weak reference to Port */
-  readonly select_dst_port: SetOf<RefTo<"Port">>;
-  /** array of 0..4096 distinct integer in [0, 4095] */
-  readonly select_vlan: SetOf<number>;
-  /** uuid of a row of Port (or a named reference) or null; weak reference to Port */
-  readonly output_port: Optional<RefTo<"Port">>;
-  /** integer in [1, 4095] or null */
-  readonly output_vlan: Optional<number>;
-  /** integer in [14, 65535] or null */
-  readonly snaplen: Optional<number>;
-  /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Mirror row as read. */
-export type Mirror = Row<MirrorColumns, "Mirror">;
-/** What inserting a Mirror row accepts. */
-export type MirrorInsert = Insert<MirrorColumns>;
-/** What updating a Mirror row accepts (mutable columns only). */
-export type MirrorUpdate = Update<MirrorColumns>;
-/** The uuid of a Mirror row. */
-export type MirrorUuid = Uuid<"Mirror">;
-/** The Mirror table. */
-export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
-
-// ---- NetFlow ---------------------------------------------------------------------------------------------
-
-/** Columns of NetFlow: non-root table (garbage-collected when no strong reference points at a row). */
-export type NetFlowColumns = {
-  /** array of 1 or more distinct string */
-  readonly targets: SetOf<string>;
-  /** integer in [0, 255] or null */
-  readonly engine_type: Optional<number>;
-  /** integer in [0, 255] or null */
-  readonly engine_id: Optional<number>;
-  /** boolean */
-  readonly add_id_to_interface: Scalar<boolean>;
-  /** integer in [-1, ∞] */
-  readonly active_timeout: Scalar<number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A NetFlow row as read. */
-export type NetFlow = Row<NetFlowColumns, "NetFlow">;
-/** What inserting a NetFlow row accepts. */
-export type NetFlowInsert = Insert<NetFlowColumns>;
-/** What updating a NetFlow row accepts (mutable columns only). */
-export type NetFlowUpdate = Update<NetFlowColumns>;
-/** The uuid of a NetFlow row. */
-export type NetFlowUuid = Uuid<"NetFlow">;
-/** The NetFlow table. */
-export const NetFlow = defineTable<"NetFlow", NetFlowColumns>(schema, "NetFlow");
-
-// ---- sFlow -----------------------------------------------------------------------------------------------
-
-/** Columns of sFlow: non-root table (garbage-collected when no strong reference points at a row). */
-export type sFlowColumns = {
-  /** array of 1 or more distinct string */
-  readonly targets: SetOf<string>;
-  /** integer or null */
-  readonly sampling: Optional<number>;
-  /** integer or null */
-  readonly polling: Optional<number>;
-  /** integer or null */
-  readonly header: Optional<number>;
-  /** string or null */
-  readonly agent: Optional<string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A sFlow row as read. */
-export type sFlow = Row<sFlowColumns, "sFlow">;
-/** What inserting a sFlow row accepts. */
-export type sFlowInsert = Insert<sFlowColumns>;
-/** What updating a sFlow row accepts (mutable columns only). */
-export type sFlowUpdate = Update<sFlowColumns>;
-/** The uuid of a sFlow row. */
-export type sFlowUuid = Uuid<"sFlow">;
-/** The sFlow table. */
-export const sFlow = defineTable<"sFlow", sFlowColumns>(schema, "sFlow");
-
-// ---- IPFIX -----------------------------------------------------------------------------------------------
-
-/** Columns of IPFIX: non-root table (garbage-collected when no strong reference points at a row). */
-export type IPFIXColumns = {
-  /** array of 0 or more distinct string */
-  readonly targets: SetOf<string>;
-  /** integer in [1, 4294967295] or null */
-  readonly sampling: Optional<number>;
-  /** integer in [0, 4294967295] or null */
-  readonly obs_domain_id: Optional<number>;
-  /** integer in [0, 4294967295] or null */
-  readonly obs_point_id: Optional<number>;
-  /** integer in [0, 4200] or null */
-  readonly cache_active_timeout: Optional<number>;
-  /** integer in [0, 4294967295] or null */
-  readonly cache_max_flows: Optional<number>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A IPFIX row as read. */
-export type IPFIX = Row<IPFIXColumns, "IPFIX">;
-/** What inserting a IPFIX row accepts. */
-export type IPFIXInsert = Insert<IPFIXColumns>;
-/** What updating a IPFIX row accepts (mutable columns only). */
-export type IPFIXUpdate = Update<IPFIXColumns>;
-/** The uuid of a IPFIX row. */
-export type IPFIXUuid = Uuid<"IPFIX">;
-/** The IPFIX table. */
-export const IPFIX = defineTable<"IPFIX", IPFIXColumns>(schema, "IPFIX");
-
-// ---- Flow_Sample_Collector_Set ---------------------------------------------------------------------------
-
-/** Columns of Flow_Sample_Collector_Set: root table; unique (id, bridge). */
-export type Flow_Sample_Collector_SetColumns = {
-  /** integer in [0, 4294967295] */
-  readonly id: Scalar<number>;
-  /** uuid of a row of Bridge (or a named reference); strong reference to Bridge */
-  readonly bridge: Scalar<RefTo<"Bridge">>;
-  /** uuid of a row of IPFIX (or a named reference) or null; strong reference to IPFIX */
-  readonly ipfix: Optional<RefTo<"IPFIX">>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Flow_Sample_Collector_Set row as read. */
-export type Flow_Sample_Collector_Set = Row<Flow_Sample_Collector_SetColumns, "Flow_Sample_Collector_Set">;
-/** What inserting a Flow_Sample_Collector_Set row accepts. */
-export type Flow_Sample_Collector_SetInsert = Insert<Flow_Sample_Collector_SetColumns>;
-/** What updating a Flow_Sample_Collector_Set row accepts (mutable columns only). */
-export type Flow_Sample_Collector_SetUpdate = Update<Flow_Sample_Collector_SetColumns>;
-/** The uuid of a Flow_Sample_Collector_Set row. */
-export type Flow_Sample_Collector_SetUuid = Uuid<"Flow_Sample_Collector_Set">;
-/** The Flow_Sample_Collector_Set table. */
-export const Flow_Sample_Collector_Set = defineTable<"Flow_Sample_Collector_Set", Flow_Sample_Collector_SetColumns>(schema, "Flow_Sample_Collector_Set");
-
-// ---- Controller ------------------------------------------------------------------------------------------
-
-/** Allowed values of Controller.type. */
-export type ControllerType = "primary" | "service";
-/** Allowed values of Controller.connection_mode. */
-export type ControllerConnectionMode = "in-band" | "out-of-band";
-/** Allowed values of Controller.role. */
-export type ControllerRole = "other" | "master" | "slave";
-/** Columns of Controller: non-root table (garbage-collected when no strong reference points at a row). */
-export type ControllerColumns = {
-  /** one of "primary", "service" or null */
-  readonly type: Optional<ControllerType>;
-  /** string */
-  readonly target: Scalar<string>;
-  /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
-  /** integer or null */
-  readonly inactivity_probe: Optional<number>;
-  /** one of "in-band", "out-of-band" or null */
-  readonly connection_mode: Optional<ControllerConnectionMode>;
-  /** string or null */
-  readonly local_ip: Optional<string>;
-  /** string or null */
-  readonly local_netmask: Optional<string>;
-  /** string or null */
-  readonly local_gateway: Optional<string>;
-  /** boolean or null */
-  readonly enable_async_messages: Optional<boolean>;
-  /** integer in [1, 512] or null */
-  readonly controller_queue_size: Optional<number>;
-  /** integer in [100, ∞] or null */
-  readonly controller_rate_limit: Optional<number>;
-  /** integer in [25, ∞] or null */
-  readonly controller_burst_limit: Optional<number>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** boolean; ephemeral */
-  readonly is_connected: Scalar<boolean>;
-  /** one of "other", "master", "slave" or null; ephemeral */
-  readonly role: Optional<ControllerRole>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
-};
-/** A Controller row as read. */
-export type Controller = Row<ControllerColumns, "Controller">;
-/** What inserting a Controller row accepts. */
-export type ControllerInsert = Insert<ControllerColumns>;
-/** What updating a Controller row accepts (mutable columns only). */
-export type ControllerUpdate = Update<ControllerColumns>;
-/** The uuid of a Controller row. */
-export type ControllerUuid = Uuid<"Controller">;
-/** The Controller table. */
-export const Controller = defineTable<"Controller", ControllerColumns>(schema, "Controller");
-
-// ---- Manager ---------------------------------------------------------------------------------------------
-
-/** Allowed values of Manager.connection_mode. */
-export type ManagerConnectionMode = "in-band" | "out-of-band";
-/** Columns of Manager: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
-export type ManagerColumns = {
-  /** string */
-  readonly target: Scalar<string>;
-  /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
-  /** integer or null */
-  readonly inactivity_probe: Optional<number>;
-  /** one of "in-band", "out-of-band" or null */
-  readonly connection_mode: Optional<ManagerConnectionMode>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** boolean; ephemeral */
-  readonly is_connected: Scalar<boolean>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
-};
-/** A Manager row as read. */
-export type Manager = Row<ManagerColumns, "Manager">;
-/** What inserting a Manager row accepts. */
-export type ManagerInsert = Insert<ManagerColumns>;
-/** What updating a Manager row accepts (mutable columns only). */
-export type ManagerUpdate = Update<ManagerColumns>;
-/** The uuid of a Manager row. */
-export type ManagerUuid = Uuid<"Manager">;
-/** The Manager table. */
-export const Manager = defineTable<"Manager", ManagerColumns>(schema, "Manager");
-
-// ---- Datapath --------------------------------------------------------------------------------------------
-
-/** Columns of Datapath: non-root table (garbage-collected when no strong reference points at a row). */
-export type DatapathColumns = {
-  /** string */
-  readonly datapath_version: Scalar<string>;
-  /** map of 0 or more entries integer in [0, 65535] → uuid of a row of CT_Zone (or a named reference); strong reference to CT_Zone */
-  readonly ct_zones: MapOf<number, RefTo<"CT_Zone">>;
-  /** map of 0 or more entries string → string */
-  readonly capabilities: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Datapath row as read. */
-export type Datapath = Row<DatapathColumns, "Datapath">;
-/** What inserting a Datapath row accepts. */
-export type DatapathInsert = Insert<DatapathColumns>;
-/** What updating a Datapath row accepts (mutable columns only). */
-export type DatapathUpdate = Update<DatapathColumns>;
-/** The uuid of a Datapath row. */
-export type DatapathUuid = Uuid<"Datapath">;
-/** The Datapath table. */
-export const Datapath = defineTable<"Datapath", DatapathColumns>(schema, "Datapath");
-
-// ---- CT_Zone ---------------------------------------------------------------------------------------------
-
-/** Columns of CT_Zone: non-root table (garbage-collected when no strong reference points at a row). */
-export type CT_ZoneColumns = {
-  /** uuid of a row of CT_Timeout_Policy (or a named reference) or null; strong reference to CT_Timeout_Policy */
-  readonly timeout_policy: Optional<RefTo<"CT_Timeout_Policy">>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A CT_Zone row as read. */
-export type CT_Zone = Row<CT_ZoneColumns, "CT_Zone">;
-/** What inserting a CT_Zone row accepts. */
-export type CT_ZoneInsert = Insert<CT_ZoneColumns>;
-/** What updating a CT_Zone row accepts (mutable columns only). */
-export type CT_ZoneUpdate = Update<CT_ZoneColumns>;
-/** The uuid of a CT_Zone row. */
-export type CT_ZoneUuid = Uuid<"CT_Zone">;
-/** The CT_Zone table. */
-export const CT_Zone = defineTable<"CT_Zone", CT_ZoneColumns>(schema, "CT_Zone");
-
-// ---- CT_Timeout_Policy -----------------------------------------------------------------------------------
-
-/** Allowed values of CT_Timeout_Policy.timeouts (key). */
-export type CT_Timeout_PolicyTimeoutsKey = "tcp_syn_sent" | "tcp_syn_recv" | "tcp_established" | "tcp_fin_wait" | "tcp_close_wait" | "tcp_last_ack" | "tcp_time_wait" | "tcp_close" | "tcp_syn_sent2" | "tcp_retransmit" | "tcp_unack" | "udp_first" | "udp_single" | "udp_multiple" | "icmp_first" | "icmp_reply";
-/** Columns of CT_Timeout_Policy: non-root table (garbage-collected when no strong reference points at a row). */
-export type CT_Timeout_PolicyColumns = {
-  /** map of 0 or more entries one of "tcp_syn_sent", "tcp_syn_recv", "tcp_established", "tcp_fin_wait", "tcp_close_wait", "tcp_last_ack", "tcp_time_wait", "tcp_close", "tcp_syn_sent2", "tcp_retransmit", "tcp_unack", "udp_first", "udp_single", "udp_multiple", "icmp_first", "icmp_reply" → integer in [0, 4294967295] */
-  readonly timeouts: MapOf<CT_Timeout_PolicyTimeoutsKey, number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A CT_Timeout_Policy row as read. */
-export type CT_Timeout_Policy = Row<CT_Timeout_PolicyColumns, "CT_Timeout_Policy">;
-/** What inserting a CT_Timeout_Policy row accepts. */
-export type CT_Timeout_PolicyInsert = Insert<CT_Timeout_PolicyColumns>;
-/** What updating a CT_Timeout_Policy row accepts (mutable columns only). */
-export type CT_Timeout_PolicyUpdate = Update<CT_Timeout_PolicyColumns>;
-/** The uuid of a CT_Timeout_Policy row. */
-export type CT_Timeout_PolicyUuid = Uuid<"CT_Timeout_Policy">;
-/** The CT_Timeout_Policy table. */
-export const CT_Timeout_Policy = defineTable<"CT_Timeout_Policy", CT_Timeout_PolicyColumns>(schema, "CT_Timeout_Policy");
-
 // ---- SSL -------------------------------------------------------------------------------------------------
 
 /** Columns of SSL: non-root table (garbage-collected when no strong reference points at a row); at most 1 row. */
 export type SSLColumns = {
-  /** string */
-  readonly private_key: Scalar<string>;
-  /** string */
-  readonly certificate: Scalar<string>;
-  /** string */
-  readonly ca_cert: Scalar<string>;
   /** boolean */
   readonly bootstrap_ca_cert: Scalar<boolean>;
+  /** string */
+  readonly ca_cert: Scalar<string>;
+  /** string */
+  readonly certificate: Scalar<string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly private_key: Scalar<string>;
 };
 /** A SSL row as read. */
 export type SSL = Row<SSLColumns, "SSL">;
@@ -2463,47 +2350,53 @@ export type SSLUuid = Uuid<"SSL">;
 /** The SSL table. */
 export const SSL = defineTable<"SSL", SSLColumns>(schema, "SSL");
 
-// ---- AutoAttach ------------------------------------------------------------------------------------------
+// ---- sFlow -----------------------------------------------------------------------------------------------
 
-/** Columns of AutoAttach: non-root table (garbage-collected when no strong reference points at a row). */
-export type AutoAttachColumns = {
-  /** string */
-  readonly system_name: Scalar<string>;
-  /** string */
-  readonly system_description: Scalar<string>;
-  /** map of 0 or more entries integer in [0, 16777215] → integer in [0, 4095] */
-  readonly mappings: MapOf<number, number>;
+/** Columns of sFlow: non-root table (garbage-collected when no strong reference points at a row). */
+export type sFlowColumns = {
+  /** string or null */
+  readonly agent: Optional<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer or null */
+  readonly header: Optional<number>;
+  /** integer or null */
+  readonly polling: Optional<number>;
+  /** integer or null */
+  readonly sampling: Optional<number>;
+  /** array of 1 or more distinct string */
+  readonly targets: SetOf<string>;
 };
-/** A AutoAttach row as read. */
-export type AutoAttach = Row<AutoAttachColumns, "AutoAttach">;
-/** What inserting a AutoAttach row accepts. */
-export type AutoAttachInsert = Insert<AutoAttachColumns>;
-/** What updating a AutoAttach row accepts (mutable columns only). */
-export type AutoAttachUpdate = Update<AutoAttachColumns>;
-/** The uuid of a AutoAttach row. */
-export type AutoAttachUuid = Uuid<"AutoAttach">;
-/** The AutoAttach table. */
-export const AutoAttach = defineTable<"AutoAttach", AutoAttachColumns>(schema, "AutoAttach");
+/** A sFlow row as read. */
+export type sFlow = Row<sFlowColumns, "sFlow">;
+/** What inserting a sFlow row accepts. */
+export type sFlowInsert = Insert<sFlowColumns>;
+/** What updating a sFlow row accepts (mutable columns only). */
+export type sFlowUpdate = Update<sFlowColumns>;
+/** The uuid of a sFlow row. */
+export type sFlowUuid = Uuid<"sFlow">;
+/** The sFlow table. */
+export const sFlow = defineTable<"sFlow", sFlowColumns>(schema, "sFlow");
 
 /** The Open_vSwitch database: pass it to `database(client, model)`. */
 export const model = defineDatabase("Open_vSwitch", schema, {
-  Open_vSwitch: Open_vSwitch,
+  AutoAttach: AutoAttach,
   Bridge: Bridge,
-  Port: Port,
-  Interface: Interface,
+  CT_Timeout_Policy: CT_Timeout_Policy,
+  CT_Zone: CT_Zone,
+  Controller: Controller,
+  Datapath: Datapath,
+  Flow_Sample_Collector_Set: Flow_Sample_Collector_Set,
   Flow_Table: Flow_Table,
-  QoS: QoS,
-  Queue: Queue,
+  IPFIX: IPFIX,
+  Interface: Interface,
+  Manager: Manager,
   Mirror: Mirror,
   NetFlow: NetFlow,
-  sFlow: sFlow,
-  IPFIX: IPFIX,
-  Flow_Sample_Collector_Set: Flow_Sample_Collector_Set,
-  Controller: Controller,
-  Manager: Manager,
-  Datapath: Datapath,
-  CT_Zone: CT_Zone,
-  CT_Timeout_Policy: CT_Timeout_Policy,
+  Open_vSwitch: Open_vSwitch,
+  Port: Port,
+  QoS: QoS,
+  Queue: Queue,
   SSL: SSL,
-  AutoAttach: AutoAttach,
+  sFlow: sFlow,
 });

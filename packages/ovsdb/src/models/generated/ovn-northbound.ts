@@ -27,39 +27,37 @@ export const schema = parseSchema({
   "version": "7.0.0",
   "cksum": "94023179 33468",
   "tables": {
-    "NB_Global": {
+    "ACL": {
       "columns": {
-        "name": {
-          "type": "string"
-        },
-        "nb_cfg": {
+        "action": {
           "type": {
-            "key": "integer"
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "allow",
+                  "allow-related",
+                  "allow-stateless",
+                  "drop",
+                  "reject"
+                ]
+              ]
+            }
           }
         },
-        "nb_cfg_timestamp": {
+        "direction": {
           "type": {
-            "key": "integer"
-          }
-        },
-        "sb_cfg": {
-          "type": {
-            "key": "integer"
-          }
-        },
-        "sb_cfg_timestamp": {
-          "type": {
-            "key": "integer"
-          }
-        },
-        "hv_cfg": {
-          "type": {
-            "key": "integer"
-          }
-        },
-        "hv_cfg_timestamp": {
-          "type": {
-            "key": "integer"
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "from-lport",
+                  "to-lport"
+                ]
+              ]
+            }
           }
         },
         "external_ids": {
@@ -70,24 +68,34 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "connections": {
+        "label": {
           "type": {
             "key": {
-              "type": "uuid",
-              "refTable": "Connection"
-            },
-            "min": 0,
-            "max": "unlimited"
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4294967295
+            }
           }
         },
-        "ssl": {
+        "log": {
+          "type": "boolean"
+        },
+        "match": {
+          "type": "string"
+        },
+        "meter": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "name": {
           "type": {
             "key": {
-              "type": "uuid",
-              "refTable": "SSL"
+              "type": "string",
+              "maxLength": 63
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
         "options": {
@@ -98,22 +106,40 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "ipsec": {
-          "type": "boolean"
-        }
-      },
-      "maxRows": 1,
-      "isRoot": true
-    },
-    "Copp": {
-      "columns": {
-        "name": {
-          "type": "string"
+        "priority": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 32767
+            }
+          }
         },
-        "meters": {
+        "severity": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "alert",
+                  "debug",
+                  "info",
+                  "notice",
+                  "warning"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        }
+      }
+    },
+    "Address_Set": {
+      "columns": {
+        "addresses": {
           "type": {
             "key": "string",
-            "value": "string",
             "min": 0,
             "max": "unlimited"
           }
@@ -125,49 +151,533 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
+        },
+        "name": {
+          "type": "string"
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "BFD": {
+      "columns": {
+        "detect_mult": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1
+            },
+            "min": 0
+          }
+        },
+        "dst_ip": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "logical_port": {
+          "type": "string"
+        },
+        "min_rx": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "min_tx": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1
+            },
+            "min": 0
+          }
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "status": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "admin_down",
+                  "down",
+                  "init",
+                  "up"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "logical_port",
+          "dst_ip"
+        ]
+      ]
+    },
+    "Chassis_Template_Var": {
+      "columns": {
+        "chassis": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "variables": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "chassis"
+        ]
+      ]
+    },
+    "Connection": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "inactivity_probe": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "is_connected": {
+          "type": "boolean",
+          "ephemeral": true
+        },
+        "max_backoff": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1000
+            },
+            "min": 0
+          }
+        },
+        "other_config": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "status": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "target": {
+          "type": "string"
+        }
+      },
+      "indexes": [
+        [
+          "target"
+        ]
+      ]
+    },
+    "Copp": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "meters": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "name": {
+          "type": "string"
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "DHCP_Options": {
+      "columns": {
+        "cidr": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true
+    },
+    "DNS": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "records": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true
+    },
+    "Forwarding_Group": {
+      "columns": {
+        "child_port": {
+          "type": {
+            "key": "string",
+            "max": "unlimited"
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "liveness": {
+          "type": "boolean"
+        },
+        "name": {
+          "type": "string"
+        },
+        "vip": {
+          "type": "string"
+        },
+        "vmac": {
+          "type": "string"
+        }
+      }
+    },
+    "Gateway_Chassis": {
+      "columns": {
+        "chassis_name": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "priority": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 32767
+            }
+          }
         }
       },
       "indexes": [
         [
           "name"
         ]
-      ],
-      "isRoot": true
+      ]
     },
-    "Logical_Switch": {
+    "HA_Chassis": {
       "columns": {
+        "chassis_name": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "priority": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 32767
+            }
+          }
+        }
+      }
+    },
+    "HA_Chassis_Group": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ha_chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "HA_Chassis",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "name": {
+          "type": "string"
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "Load_Balancer": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "health_check": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Load_Balancer_Health_Check",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ip_port_mappings": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
         "name": {
           "type": "string"
         },
-        "ports": {
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "protocol": {
           "type": {
             "key": {
-              "type": "uuid",
-              "refTable": "Logical_Switch_Port",
-              "refType": "strong"
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "sctp",
+                  "tcp",
+                  "udp"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        },
+        "selection_fields": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "eth_dst",
+                  "eth_src",
+                  "ip_dst",
+                  "ip_src",
+                  "tp_dst",
+                  "tp_src"
+                ]
+              ]
             },
             "min": 0,
             "max": "unlimited"
           }
         },
-        "acls": {
+        "vips": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true
+    },
+    "Load_Balancer_Group": {
+      "columns": {
+        "load_balancer": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "ACL",
-              "refType": "strong"
+              "refTable": "Load_Balancer",
+              "refType": "weak"
             },
             "min": 0,
             "max": "unlimited"
           }
         },
-        "qos_rules": {
+        "name": {
+          "type": "string"
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "Load_Balancer_Health_Check": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "vip": {
+          "type": "string"
+        }
+      }
+    },
+    "Logical_Router": {
+      "columns": {
+        "copp": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "QoS",
-              "refType": "strong"
+              "refTable": "Copp",
+              "refType": "weak"
             },
+            "min": 0
+          }
+        },
+        "enabled": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
             "min": 0,
             "max": "unlimited"
           }
@@ -187,18 +697,284 @@ export const schema = parseSchema({
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "Load_Balancer_Group"
+              "refTable": "Load_Balancer_Group",
+              "refType": "strong"
             },
             "min": 0,
             "max": "unlimited"
           }
         },
-        "dns_records": {
+        "name": {
+          "type": "string"
+        },
+        "nat": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "DNS",
+              "refTable": "NAT",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "policies": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Logical_Router_Policy",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ports": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Logical_Router_Port",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "static_routes": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Logical_Router_Static_Route",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true
+    },
+    "Logical_Router_Policy": {
+      "columns": {
+        "action": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "allow",
+                  "drop",
+                  "reroute"
+                ]
+              ]
+            }
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "match": {
+          "type": "string"
+        },
+        "nexthop": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "nexthops": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "priority": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 32767
+            }
+          }
+        }
+      }
+    },
+    "Logical_Router_Port": {
+      "columns": {
+        "enabled": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "gateway_chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Gateway_Chassis",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ha_chassis_group": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "HA_Chassis_Group",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "ipv6_prefix": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ipv6_ra_configs": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "mac": {
+          "type": "string"
+        },
+        "name": {
+          "type": "string"
+        },
+        "networks": {
+          "type": {
+            "key": "string",
+            "max": "unlimited"
+          }
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "peer": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        }
+      },
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "Logical_Router_Static_Route": {
+      "columns": {
+        "bfd": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "BFD",
               "refType": "weak"
+            },
+            "min": 0
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ip_prefix": {
+          "type": "string"
+        },
+        "nexthop": {
+          "type": "string"
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "output_port": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "policy": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "dst-ip",
+                  "src-ip"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        },
+        "route_table": {
+          "type": "string"
+        }
+      }
+    },
+    "Logical_Switch": {
+      "columns": {
+        "acls": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "ACL",
+              "refType": "strong"
             },
             "min": 0,
             "max": "unlimited"
@@ -211,14 +987,16 @@ export const schema = parseSchema({
               "refTable": "Copp",
               "refType": "weak"
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
-        "other_config": {
+        "dns_records": {
           "type": {
-            "key": "string",
-            "value": "string",
+            "key": {
+              "type": "uuid",
+              "refTable": "DNS",
+              "refType": "weak"
+            },
             "min": 0,
             "max": "unlimited"
           }
@@ -241,19 +1019,33 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
-        }
-      },
-      "isRoot": true
-    },
-    "Logical_Switch_Port": {
-      "columns": {
+        },
+        "load_balancer": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Load_Balancer",
+              "refType": "weak"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "load_balancer_group": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Load_Balancer_Group",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
         "name": {
           "type": "string"
         },
-        "type": {
-          "type": "string"
-        },
-        "options": {
+        "other_config": {
           "type": {
             "key": "string",
             "value": "string",
@@ -261,68 +1053,38 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "parent_name": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "tag_request": {
+        "ports": {
           "type": {
             "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4095
+              "type": "uuid",
+              "refTable": "Logical_Switch_Port",
+              "refType": "strong"
             },
             "min": 0,
-            "max": 1
+            "max": "unlimited"
           }
         },
-        "tag": {
+        "qos_rules": {
           "type": {
             "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 4095
+              "type": "uuid",
+              "refTable": "QoS",
+              "refType": "strong"
             },
             "min": 0,
-            "max": 1
+            "max": "unlimited"
           }
-        },
+        }
+      },
+      "isRoot": true
+    },
+    "Logical_Switch_Port": {
+      "columns": {
         "addresses": {
           "type": {
             "key": "string",
             "min": 0,
             "max": "unlimited"
-          }
-        },
-        "dynamic_addresses": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "port_security": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "up": {
-          "type": {
-            "key": "boolean",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "enabled": {
-          "type": {
-            "key": "boolean",
-            "min": 0,
-            "max": 1
           }
         },
         "dhcpv4_options": {
@@ -332,8 +1094,7 @@ export const schema = parseSchema({
               "refTable": "DHCP_Options",
               "refType": "weak"
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
         "dhcpv6_options": {
@@ -343,8 +1104,37 @@ export const schema = parseSchema({
               "refTable": "DHCP_Options",
               "refType": "weak"
             },
+            "min": 0
+          }
+        },
+        "dynamic_addresses": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "enabled": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
             "min": 0,
-            "max": 1
+            "max": "unlimited"
+          }
+        },
+        "ha_chassis_group": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "HA_Chassis_Group",
+              "refType": "strong"
+            },
+            "min": 0
           }
         },
         "mirror_rules": {
@@ -358,15 +1148,312 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "ha_chassis_group": {
+        "name": {
+          "type": "string"
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "parent_name": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "port_security": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "tag": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1,
+              "maxInteger": 4095
+            },
+            "min": 0
+          }
+        },
+        "tag_request": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4095
+            },
+            "min": 0
+          }
+        },
+        "type": {
+          "type": "string"
+        },
+        "up": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          }
+        }
+      },
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "Meter": {
+      "columns": {
+        "bands": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "HA_Chassis_Group",
+              "refTable": "Meter_Band",
+              "refType": "strong"
+            },
+            "max": "unlimited"
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "fair": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "unit": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "kbps",
+                  "pktps"
+                ]
+              ]
+            }
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "Meter_Band": {
+      "columns": {
+        "action": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "drop"
+                ]
+              ]
+            }
+          }
+        },
+        "burst_size": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 4294967295
+            }
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "rate": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1,
+              "maxInteger": 4294967295
+            }
+          }
+        }
+      }
+    },
+    "Mirror": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "filter": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "from-lport",
+                  "to-lport"
+                ]
+              ]
+            }
+          }
+        },
+        "index": {
+          "type": "integer"
+        },
+        "name": {
+          "type": "string"
+        },
+        "sink": {
+          "type": "string"
+        },
+        "type": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "erspan",
+                  "gre"
+                ]
+              ]
+            }
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "NAT": {
+      "columns": {
+        "allowed_ext_ips": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Address_Set",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "exempted_ext_ips": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Address_Set",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "external_ip": {
+          "type": "string"
+        },
+        "external_mac": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "external_port_range": {
+          "type": "string"
+        },
+        "gateway_port": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Logical_Router_Port",
+              "refType": "weak"
+            },
+            "min": 0
+          }
+        },
+        "logical_ip": {
+          "type": "string"
+        },
+        "logical_port": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "type": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "dnat",
+                  "dnat_and_snat",
+                  "snat"
+                ]
+              ]
+            }
+          }
+        }
+      }
+    },
+    "NB_Global": {
+      "columns": {
+        "connections": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Connection",
               "refType": "strong"
             },
             "min": 0,
-            "max": 1
+            "max": "unlimited"
           }
         },
         "external_ids": {
@@ -376,30 +1463,26 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": false
-    },
-    "Forwarding_Group": {
-      "columns": {
-        "name": {
-          "type": "string"
         },
-        "vip": {
-          "type": "string"
+        "hv_cfg": {
+          "type": "integer"
         },
-        "vmac": {
-          "type": "string"
+        "hv_cfg_timestamp": {
+          "type": "integer"
         },
-        "liveness": {
+        "ipsec": {
           "type": "boolean"
         },
-        "external_ids": {
+        "name": {
+          "type": "string"
+        },
+        "nb_cfg": {
+          "type": "integer"
+        },
+        "nb_cfg_timestamp": {
+          "type": "integer"
+        },
+        "options": {
           "type": {
             "key": "string",
             "value": "string",
@@ -407,60 +1490,28 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "child_port": {
-          "type": {
-            "key": "string",
-            "min": 1,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "Address_Set": {
-      "columns": {
-        "name": {
-          "type": "string"
+        "sb_cfg": {
+          "type": "integer"
         },
-        "addresses": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
+        "sb_cfg_timestamp": {
+          "type": "integer"
         },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Port_Group": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "ports": {
+        "ssl": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "Logical_Switch_Port",
-              "refType": "weak"
+              "refTable": "SSL",
+              "refType": "strong"
             },
-            "min": 0,
-            "max": "unlimited"
+            "min": 0
           }
-        },
+        }
+      },
+      "isRoot": true,
+      "maxRows": 1
+    },
+    "Port_Group": {
+      "columns": {
         "acls": {
           "type": {
             "key": {
@@ -479,113 +1530,15 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Load_Balancer": {
-      "columns": {
+        },
         "name": {
           "type": "string"
         },
-        "vips": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "protocol": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "tcp",
-                  "udp",
-                  "sctp"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "health_check": {
+        "ports": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "Load_Balancer_Health_Check",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "ip_port_mappings": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "selection_fields": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "eth_src",
-                  "eth_dst",
-                  "ip_src",
-                  "ip_dst",
-                  "tp_src",
-                  "tp_dst"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": true
-    },
-    "Load_Balancer_Group": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "load_balancer": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Load_Balancer",
+              "refTable": "Logical_Switch_Port",
               "refType": "weak"
             },
             "min": 0,
@@ -593,177 +1546,15 @@ export const schema = parseSchema({
           }
         }
       },
+      "isRoot": true,
       "indexes": [
         [
           "name"
         ]
-      ],
-      "isRoot": true
-    },
-    "Load_Balancer_Health_Check": {
-      "columns": {
-        "vip": {
-          "type": "string"
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "ACL": {
-      "columns": {
-        "name": {
-          "type": {
-            "key": {
-              "type": "string",
-              "maxLength": 63
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "priority": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 32767
-            }
-          }
-        },
-        "direction": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "from-lport",
-                  "to-lport"
-                ]
-              ]
-            }
-          }
-        },
-        "match": {
-          "type": "string"
-        },
-        "action": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "allow",
-                  "allow-related",
-                  "allow-stateless",
-                  "drop",
-                  "reject"
-                ]
-              ]
-            }
-          }
-        },
-        "log": {
-          "type": "boolean"
-        },
-        "severity": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "alert",
-                  "warning",
-                  "notice",
-                  "info",
-                  "debug"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "meter": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "label": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4294967295
-            }
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
+      ]
     },
     "QoS": {
       "columns": {
-        "priority": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 32767
-            }
-          }
-        },
-        "direction": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "from-lport",
-                  "to-lport"
-                ]
-              ]
-            }
-          }
-        },
-        "match": {
-          "type": "string"
-        },
         "action": {
           "type": {
             "key": {
@@ -791,8 +1582,8 @@ export const schema = parseSchema({
               "enum": [
                 "set",
                 [
-                  "rate",
-                  "burst"
+                  "burst",
+                  "rate"
                 ]
               ]
             },
@@ -805,23 +1596,7 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "Mirror": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "filter": {
+        "direction": {
           "type": {
             "key": {
               "type": "string",
@@ -835,872 +1610,65 @@ export const schema = parseSchema({
             }
           }
         },
-        "sink": {
-          "type": "string"
-        },
-        "type": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "gre",
-                  "erspan"
-                ]
-              ]
-            }
-          }
-        },
-        "index": {
-          "type": "integer"
-        },
         "external_ids": {
           "type": {
             "key": "string",
             "value": "string",
             "min": 0,
             "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Meter": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "unit": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "kbps",
-                  "pktps"
-                ]
-              ]
-            }
-          }
-        },
-        "bands": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Meter_Band",
-              "refType": "strong"
-            },
-            "min": 1,
-            "max": "unlimited"
-          }
-        },
-        "fair": {
-          "type": {
-            "key": "boolean",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Meter_Band": {
-      "columns": {
-        "action": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "drop"
-                ]
-              ]
-            }
-          }
-        },
-        "rate": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 4294967295
-            }
-          }
-        },
-        "burst_size": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 4294967295
-            }
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "Logical_Router": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "ports": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Logical_Router_Port",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "static_routes": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Logical_Router_Static_Route",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "policies": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Logical_Router_Policy",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "enabled": {
-          "type": {
-            "key": "boolean",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "nat": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "NAT",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "load_balancer": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Load_Balancer",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "load_balancer_group": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Load_Balancer_Group"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "copp": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Copp",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": true
-    },
-    "Logical_Router_Port": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "gateway_chassis": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Gateway_Chassis",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "ha_chassis_group": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "HA_Chassis_Group",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "networks": {
-          "type": {
-            "key": "string",
-            "min": 1,
-            "max": "unlimited"
-          }
-        },
-        "mac": {
-          "type": "string"
-        },
-        "peer": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "enabled": {
-          "type": {
-            "key": "boolean",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "ipv6_ra_configs": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "ipv6_prefix": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": false
-    },
-    "Logical_Router_Static_Route": {
-      "columns": {
-        "route_table": {
-          "type": "string"
-        },
-        "ip_prefix": {
-          "type": "string"
-        },
-        "policy": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "src-ip",
-                  "dst-ip"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "nexthop": {
-          "type": "string"
-        },
-        "output_port": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "bfd": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "BFD",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "Logical_Router_Policy": {
-      "columns": {
-        "priority": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 32767
-            }
           }
         },
         "match": {
           "type": "string"
         },
-        "action": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "allow",
-                  "drop",
-                  "reroute"
-                ]
-              ]
-            }
-          }
-        },
-        "nexthop": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "nexthops": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "NAT": {
-      "columns": {
-        "external_ip": {
-          "type": "string"
-        },
-        "external_mac": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "external_port_range": {
-          "type": "string"
-        },
-        "logical_ip": {
-          "type": "string"
-        },
-        "logical_port": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "type": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "dnat",
-                  "snat",
-                  "dnat_and_snat"
-                ]
-              ]
-            }
-          }
-        },
-        "allowed_ext_ips": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Address_Set",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "exempted_ext_ips": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Address_Set",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "gateway_port": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Logical_Router_Port",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "DHCP_Options": {
-      "columns": {
-        "cidr": {
-          "type": "string"
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": true
-    },
-    "Connection": {
-      "columns": {
-        "target": {
-          "type": "string"
-        },
-        "max_backoff": {
+        "priority": {
           "type": {
             "key": {
               "type": "integer",
-              "minInteger": 1000
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "inactivity_probe": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "other_config": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "is_connected": {
-          "type": "boolean",
-          "ephemeral": true
-        },
-        "status": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
-        }
-      },
-      "indexes": [
-        [
-          "target"
-        ]
-      ]
-    },
-    "DNS": {
-      "columns": {
-        "records": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
+              "minInteger": 0,
+              "maxInteger": 32767
+            }
           }
         }
-      },
-      "isRoot": true
+      }
     },
     "SSL": {
       "columns": {
-        "private_key": {
+        "bootstrap_ca_cert": {
+          "type": "boolean"
+        },
+        "ca_cert": {
           "type": "string"
         },
         "certificate": {
           "type": "string"
         },
-        "ca_cert": {
-          "type": "string"
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
         },
-        "bootstrap_ca_cert": {
-          "type": "boolean"
-        },
-        "ssl_protocols": {
+        "private_key": {
           "type": "string"
         },
         "ssl_ciphers": {
           "type": "string"
         },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
+        "ssl_protocols": {
+          "type": "string"
         }
       },
       "maxRows": 1
     },
-    "Gateway_Chassis": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "chassis_name": {
-          "type": "string"
-        },
-        "priority": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 32767
-            }
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": false
-    },
-    "HA_Chassis": {
-      "columns": {
-        "chassis_name": {
-          "type": "string"
-        },
-        "priority": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 32767
-            }
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "HA_Chassis_Group": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "ha_chassis": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "HA_Chassis",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "BFD": {
-      "columns": {
-        "logical_port": {
-          "type": "string"
-        },
-        "dst_ip": {
-          "type": "string"
-        },
-        "min_tx": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "min_rx": {
-          "type": {
-            "key": {
-              "type": "integer"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "detect_mult": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "status": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "down",
-                  "init",
-                  "up",
-                  "admin_down"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "logical_port",
-          "dst_ip"
-        ]
-      ],
-      "isRoot": true
-    },
     "Static_MAC_Binding": {
       "columns": {
-        "logical_port": {
+        "ip": {
           "type": "string"
         },
-        "ip": {
+        "logical_port": {
           "type": "string"
         },
         "mac": {
@@ -1710,232 +1678,71 @@ export const schema = parseSchema({
           "type": "boolean"
         }
       },
+      "isRoot": true,
       "indexes": [
         [
           "logical_port",
           "ip"
         ]
-      ],
-      "isRoot": true
-    },
-    "Chassis_Template_Var": {
-      "columns": {
-        "chassis": {
-          "type": "string"
-        },
-        "variables": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "chassis"
-        ]
-      ],
-      "isRoot": true
+      ]
     }
   }
 });
 
-// ---- NB_Global -------------------------------------------------------------------------------------------
+// ---- ACL -------------------------------------------------------------------------------------------------
 
-/** Columns of NB_Global: root table; at most 1 row. */
-export type NB_GlobalColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** integer */
-  readonly nb_cfg: Scalar<number>;
-  /** integer */
-  readonly nb_cfg_timestamp: Scalar<number>;
-  /** integer */
-  readonly sb_cfg: Scalar<number>;
-  /** integer */
-  readonly sb_cfg_timestamp: Scalar<number>;
-  /** integer */
-  readonly hv_cfg: Scalar<number>;
-  /** integer */
-  readonly hv_cfg_timestamp: Scalar<number>;
+/** Allowed values of ACL.action. */
+export type ACLAction = "allow" | "allow-related" | "allow-stateless" | "drop" | "reject";
+/** Allowed values of ACL.direction. */
+export type ACLDirection = "from-lport" | "to-lport";
+/** Allowed values of ACL.severity. */
+export type ACLSeverity = "alert" | "debug" | "info" | "notice" | "warning";
+/** Columns of ACL: non-root table (garbage-collected when no strong reference points at a row). */
+export type ACLColumns = {
+  /** one of "allow", "allow-related", "allow-stateless", "drop", "reject" */
+  readonly action: Scalar<ACLAction>;
+  /** one of "from-lport", "to-lport" */
+  readonly direction: Scalar<ACLDirection>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
-  /** array of 0 or more distinct uuid of a row of Connection (or a named reference); strong reference to Connection */
-  readonly connections: SetOf<RefTo<"Connection">>;
-  /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
-  readonly ssl: Optional<RefTo<"SSL">>;
+  /** integer in [0, 4294967295] */
+  readonly label: Scalar<number>;
+  /** boolean */
+  readonly log: Scalar<boolean>;
+  /** string */
+  readonly match: Scalar<string>;
+  /** string or null */
+  readonly meter: Optional<string>;
+  /** string of length 0..63 or null */
+  readonly name: Optional<string>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
-  /** boolean */
-  readonly ipsec: Scalar<boolean>;
+  /** integer in [0, 32767] */
+  readonly priority: Scalar<number>;
+  /** one of "alert", "debug", "info", "notice", "warning" or null */
+  readonly severity: Optional<ACLSeverity>;
 };
-/** A NB_Global row as read. */
-export type NB_Global = Row<NB_GlobalColumns, "NB_Global">;
-/** What inserting a NB_Global row accepts. */
-export type NB_GlobalInsert = Insert<NB_GlobalColumns>;
-/** What updating a NB_Global row accepts (mutable columns only). */
-export type NB_GlobalUpdate = Update<NB_GlobalColumns>;
-/** The uuid of a NB_Global row. */
-export type NB_GlobalUuid = Uuid<"NB_Global">;
-/** The NB_Global table. */
-export const NB_Global = defineTable<"NB_Global", NB_GlobalColumns>(schema, "NB_Global");
-
-// ---- Copp ------------------------------------------------------------------------------------------------
-
-/** Columns of Copp: root table; unique (name). */
-export type CoppColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** map of 0 or more entries string → string */
-  readonly meters: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Copp row as read. */
-export type Copp = Row<CoppColumns, "Copp">;
-/** What inserting a Copp row accepts. */
-export type CoppInsert = Insert<CoppColumns>;
-/** What updating a Copp row accepts (mutable columns only). */
-export type CoppUpdate = Update<CoppColumns>;
-/** The uuid of a Copp row. */
-export type CoppUuid = Uuid<"Copp">;
-/** The Copp table. */
-export const Copp = defineTable<"Copp", CoppColumns>(schema, "Copp");
-
-// ---- Logical_Switch --------------------------------------------------------------------------------------
-
-/** Columns of Logical_Switch: root table. */
-export type Logical_SwitchColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** array of 0 or more distinct uuid of a row of Logical_Switch_Port (or a named reference); strong reference to Logical_Switch_Port */
-  readonly ports: SetOf<RefTo<"Logical_Switch_Port">>;
-  /** array of 0 or more distinct uuid of a row of ACL (or a named reference); strong reference to ACL */
-  readonly acls: SetOf<RefTo<"ACL">>;
-  /** array of 0 or more distinct uuid of a row of QoS (or a named reference); strong reference to QoS */
-  readonly qos_rules: SetOf<RefTo<"QoS">>;
-  /** array of 0 or more distinct uuid of a row of Load_Balancer (or a named reference); weak reference to Load_Balancer */
-  readonly load_balancer: SetOf<RefTo<"Load_Balancer">>;
-  /** array of 0 or more distinct uuid of a row of Load_Balancer_Group (or a named reference); strong reference to Load_Balancer_Group */
-  readonly load_balancer_group: SetOf<RefTo<"Load_Balancer_Group">>;
-  /** array of 0 or more distinct uuid of a row of DNS (or a named reference); weak reference to DNS */
-  readonly dns_records: SetOf<RefTo<"DNS">>;
-  /** uuid of a row of Copp (or a named reference) or null; weak reference to Copp */
-  readonly copp: Optional<RefTo<"Copp">>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** array of 0 or more distinct uuid of a row of Forwarding_Group (or a named reference); strong reference to Forwarding_Group */
-  readonly forwarding_groups: SetOf<RefTo<"Forwarding_Group">>;
-};
-/** A Logical_Switch row as read. */
-export type Logical_Switch = Row<Logical_SwitchColumns, "Logical_Switch">;
-/** What inserting a Logical_Switch row accepts. */
-export type Logical_SwitchInsert = Insert<Logical_SwitchColumns>;
-/** What updating a Logical_Switch row accepts (mutable columns only). */
-export type Logical_SwitchUpdate = Update<Logical_SwitchColumns>;
-/** The uuid of a Logical_Switch row. */
-export type Logical_SwitchUuid = Uuid<"Logical_Switch">;
-/** The Logical_Switch table. */
-export const Logical_Switch = defineTable<"Logical_Switch", Logical_SwitchColumns>(schema, "Logical_Switch");
-
-// ---- Logical_Switch_Port ---------------------------------------------------------------------------------
-
-/** Columns of Logical_Switch_Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
-export type Logical_Switch_PortColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** string */
-  readonly type: Scalar<string>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** string or null */
-  readonly parent_name: Optional<string>;
-  /** integer in [0, 4095] or null */
-  readonly tag_request: Optional<number>;
-  /** integer in [1, 4095] or null */
-  readonly tag: Optional<number>;
-  /** array of 0 or more distinct string */
-  readonly addresses: SetOf<string>;
-  /** string or null */
-  readonly dynamic_addresses: Optional<string>;
-  /** array of 0 or more distinct string */
-  readonly port_security: SetOf<string>;
-  /** boolean or null */
-  readonly up: Optional<boolean>;
-  /** boolean or null */
-  readonly enabled: Optional<boolean>;
-  /** uuid of a row of DHCP_Options (or a named reference) or null; weak reference to DHCP_Options */
-  readonly dhcpv4_options: Optional<RefTo<"DHCP_Options">>;
-  /** uuid of a row of DHCP_Options (or a named reference) or null; weak reference to DHCP_Options */
-  readonly dhcpv6_options: Optional<RefTo<"DHCP_Options">>;
-  /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); weak reference to Mirror */
-  readonly mirror_rules: SetOf<RefTo<"Mirror">>;
-  /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
-  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Logical_Switch_Port row as read. */
-export type Logical_Switch_Port = Row<Logical_Switch_PortColumns, "Logical_Switch_Port">;
-/** What inserting a Logical_Switch_Port row accepts. */
-export type Logical_Switch_PortInsert = Insert<Logical_Switch_PortColumns>;
-/** What updating a Logical_Switch_Port row accepts (mutable columns only). */
-export type Logical_Switch_PortUpdate = Update<Logical_Switch_PortColumns>;
-/** The uuid of a Logical_Switch_Port row. */
-export type Logical_Switch_PortUuid = Uuid<"Logical_Switch_Port">;
-/** The Logical_Switch_Port table. */
-export const Logical_Switch_Port = defineTable<"Logical_Switch_Port", Logical_Switch_PortColumns>(schema, "Logical_Switch_Port");
-
-// ---- Forwarding_Group ------------------------------------------------------------------------------------
-
-/** Columns of Forwarding_Group: non-root table (garbage-collected when no strong reference points at a row). */
-export type Forwarding_GroupColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** string */
-  readonly vip: Scalar<string>;
-  /** string */
-  readonly vmac: Scalar<string>;
-  /** boolean */
-  readonly liveness: Scalar<boolean>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** array of 1 or more distinct string */
-  readonly child_port: SetOf<string>;
-};
-/** A Forwarding_Group row as read. */
-export type Forwarding_Group = Row<Forwarding_GroupColumns, "Forwarding_Group">;
-/** What inserting a Forwarding_Group row accepts. */
-export type Forwarding_GroupInsert = Insert<Forwarding_GroupColumns>;
-/** What updating a Forwarding_Group row accepts (mutable columns only). */
-export type Forwarding_GroupUpdate = Update<Forwarding_GroupColumns>;
-/** The uuid of a Forwarding_Group row. */
-export type Forwarding_GroupUuid = Uuid<"Forwarding_Group">;
-/** The Forwarding_Group table. */
-export const Forwarding_Group = defineTable<"Forwarding_Group", Forwarding_GroupColumns>(schema, "Forwarding_Group");
+/** A ACL row as read. */
+export type ACL = Row<ACLColumns, "ACL">;
+/** What inserting a ACL row accepts. */
+export type ACLInsert = Insert<ACLColumns>;
+/** What updating a ACL row accepts (mutable columns only). */
+export type ACLUpdate = Update<ACLColumns>;
+/** The uuid of a ACL row. */
+export type ACLUuid = Uuid<"ACL">;
+/** The ACL table. */
+export const ACL = defineTable<"ACL", ACLColumns>(schema, "ACL");
 
 // ---- Address_Set -----------------------------------------------------------------------------------------
 
 /** Columns of Address_Set: root table; unique (name). */
 export type Address_SetColumns = {
-  /** string */
-  readonly name: Scalar<string>;
   /** array of 0 or more distinct string */
   readonly addresses: SetOf<string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly name: Scalar<string>;
 };
 /** A Address_Set row as read. */
 export type Address_Set = Row<Address_SetColumns, "Address_Set">;
@@ -1948,54 +1755,278 @@ export type Address_SetUuid = Uuid<"Address_Set">;
 /** The Address_Set table. */
 export const Address_Set = defineTable<"Address_Set", Address_SetColumns>(schema, "Address_Set");
 
-// ---- Port_Group ------------------------------------------------------------------------------------------
+// ---- BFD -------------------------------------------------------------------------------------------------
 
-/** Columns of Port_Group: root table; unique (name). */
-export type Port_GroupColumns = {
+/** Allowed values of BFD.status. */
+export type BFDStatus = "admin_down" | "down" | "init" | "up";
+/** Columns of BFD: root table; unique (logical_port, dst_ip). */
+export type BFDColumns = {
+  /** integer in [1, ∞] or null */
+  readonly detect_mult: Optional<number>;
   /** string */
-  readonly name: Scalar<string>;
-  /** array of 0 or more distinct uuid of a row of Logical_Switch_Port (or a named reference); weak reference to Logical_Switch_Port */
-  readonly ports: SetOf<RefTo<"Logical_Switch_Port">>;
-  /** array of 0 or more distinct uuid of a row of ACL (or a named reference); strong reference to ACL */
-  readonly acls: SetOf<RefTo<"ACL">>;
+  readonly dst_ip: Scalar<string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly logical_port: Scalar<string>;
+  /** integer or null */
+  readonly min_rx: Optional<number>;
+  /** integer in [1, ∞] or null */
+  readonly min_tx: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** one of "admin_down", "down", "init", "up" or null */
+  readonly status: Optional<BFDStatus>;
 };
-/** A Port_Group row as read. */
-export type Port_Group = Row<Port_GroupColumns, "Port_Group">;
-/** What inserting a Port_Group row accepts. */
-export type Port_GroupInsert = Insert<Port_GroupColumns>;
-/** What updating a Port_Group row accepts (mutable columns only). */
-export type Port_GroupUpdate = Update<Port_GroupColumns>;
-/** The uuid of a Port_Group row. */
-export type Port_GroupUuid = Uuid<"Port_Group">;
-/** The Port_Group table. */
-export const Port_Group = defineTable<"Port_Group", Port_GroupColumns>(schema, "Port_Group");
+/** A BFD row as read. */
+export type BFD = Row<BFDColumns, "BFD">;
+/** What inserting a BFD row accepts. */
+export type BFDInsert = Insert<BFDColumns>;
+/** What updating a BFD row accepts (mutable columns only). */
+export type BFDUpdate = Update<BFDColumns>;
+/** The uuid of a BFD row. */
+export type BFDUuid = Uuid<"BFD">;
+/** The BFD table. */
+export const BFD = defineTable<"BFD", BFDColumns>(schema, "BFD");
+
+// ---- Chassis_Template_Var --------------------------------------------------------------------------------
+
+/** Columns of Chassis_Template_Var: root table; unique (chassis). */
+export type Chassis_Template_VarColumns = {
+  /** string */
+  readonly chassis: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly variables: MapOf<string, string>;
+};
+/** A Chassis_Template_Var row as read. */
+export type Chassis_Template_Var = Row<Chassis_Template_VarColumns, "Chassis_Template_Var">;
+/** What inserting a Chassis_Template_Var row accepts. */
+export type Chassis_Template_VarInsert = Insert<Chassis_Template_VarColumns>;
+/** What updating a Chassis_Template_Var row accepts (mutable columns only). */
+export type Chassis_Template_VarUpdate = Update<Chassis_Template_VarColumns>;
+/** The uuid of a Chassis_Template_Var row. */
+export type Chassis_Template_VarUuid = Uuid<"Chassis_Template_Var">;
+/** The Chassis_Template_Var table. */
+export const Chassis_Template_Var = defineTable<"Chassis_Template_Var", Chassis_Template_VarColumns>(schema, "Chassis_Template_Var");
+
+// ---- Connection ------------------------------------------------------------------------------------------
+
+/** Columns of Connection: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
+export type ConnectionColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer or null */
+  readonly inactivity_probe: Optional<number>;
+  /** boolean; ephemeral */
+  readonly is_connected: Scalar<boolean>;
+  /** integer in [1000, ∞] or null */
+  readonly max_backoff: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly status: MapOf<string, string>;
+  /** string */
+  readonly target: Scalar<string>;
+};
+/** A Connection row as read. */
+export type Connection = Row<ConnectionColumns, "Connection">;
+/** What inserting a Connection row accepts. */
+export type ConnectionInsert = Insert<ConnectionColumns>;
+/** What updating a Connection row accepts (mutable columns only). */
+export type ConnectionUpdate = Update<ConnectionColumns>;
+/** The uuid of a Connection row. */
+export type ConnectionUuid = Uuid<"Connection">;
+/** The Connection table. */
+export const Connection = defineTable<"Connection", ConnectionColumns>(schema, "Connection");
+
+// ---- Copp ------------------------------------------------------------------------------------------------
+
+/** Columns of Copp: root table; unique (name). */
+export type CoppColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly meters: MapOf<string, string>;
+  /** string */
+  readonly name: Scalar<string>;
+};
+/** A Copp row as read. */
+export type Copp = Row<CoppColumns, "Copp">;
+/** What inserting a Copp row accepts. */
+export type CoppInsert = Insert<CoppColumns>;
+/** What updating a Copp row accepts (mutable columns only). */
+export type CoppUpdate = Update<CoppColumns>;
+/** The uuid of a Copp row. */
+export type CoppUuid = Uuid<"Copp">;
+/** The Copp table. */
+export const Copp = defineTable<"Copp", CoppColumns>(schema, "Copp");
+
+// ---- DHCP_Options ----------------------------------------------------------------------------------------
+
+/** Columns of DHCP_Options: root table. */
+export type DHCP_OptionsColumns = {
+  /** string */
+  readonly cidr: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+};
+/** A DHCP_Options row as read. */
+export type DHCP_Options = Row<DHCP_OptionsColumns, "DHCP_Options">;
+/** What inserting a DHCP_Options row accepts. */
+export type DHCP_OptionsInsert = Insert<DHCP_OptionsColumns>;
+/** What updating a DHCP_Options row accepts (mutable columns only). */
+export type DHCP_OptionsUpdate = Update<DHCP_OptionsColumns>;
+/** The uuid of a DHCP_Options row. */
+export type DHCP_OptionsUuid = Uuid<"DHCP_Options">;
+/** The DHCP_Options table. */
+export const DHCP_Options = defineTable<"DHCP_Options", DHCP_OptionsColumns>(schema, "DHCP_Options");
+
+// ---- DNS -------------------------------------------------------------------------------------------------
+
+/** Columns of DNS: root table. */
+export type DNSColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly records: MapOf<string, string>;
+};
+/** A DNS row as read. */
+export type DNS = Row<DNSColumns, "DNS">;
+/** What inserting a DNS row accepts. */
+export type DNSInsert = Insert<DNSColumns>;
+/** What updating a DNS row accepts (mutable columns only). */
+export type DNSUpdate = Update<DNSColumns>;
+/** The uuid of a DNS row. */
+export type DNSUuid = Uuid<"DNS">;
+/** The DNS table. */
+export const DNS = defineTable<"DNS", DNSColumns>(schema, "DNS");
+
+// ---- Forwarding_Group ------------------------------------------------------------------------------------
+
+/** Columns of Forwarding_Group: non-root table (garbage-collected when no strong reference points at a row). */
+export type Forwarding_GroupColumns = {
+  /** array of 1 or more distinct string */
+  readonly child_port: SetOf<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** boolean */
+  readonly liveness: Scalar<boolean>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** string */
+  readonly vip: Scalar<string>;
+  /** string */
+  readonly vmac: Scalar<string>;
+};
+/** A Forwarding_Group row as read. */
+export type Forwarding_Group = Row<Forwarding_GroupColumns, "Forwarding_Group">;
+/** What inserting a Forwarding_Group row accepts. */
+export type Forwarding_GroupInsert = Insert<Forwarding_GroupColumns>;
+/** What updating a Forwarding_Group row accepts (mutable columns only). */
+export type Forwarding_GroupUpdate = Update<Forwarding_GroupColumns>;
+/** The uuid of a Forwarding_Group row. */
+export type Forwarding_GroupUuid = Uuid<"Forwarding_Group">;
+/** The Forwarding_Group table. */
+export const Forwarding_Group = defineTable<"Forwarding_Group", Forwarding_GroupColumns>(schema, "Forwarding_Group");
+
+// ---- Gateway_Chassis -------------------------------------------------------------------------------------
+
+/** Columns of Gateway_Chassis: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
+export type Gateway_ChassisColumns = {
+  /** string */
+  readonly chassis_name: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** integer in [0, 32767] */
+  readonly priority: Scalar<number>;
+};
+/** A Gateway_Chassis row as read. */
+export type Gateway_Chassis = Row<Gateway_ChassisColumns, "Gateway_Chassis">;
+/** What inserting a Gateway_Chassis row accepts. */
+export type Gateway_ChassisInsert = Insert<Gateway_ChassisColumns>;
+/** What updating a Gateway_Chassis row accepts (mutable columns only). */
+export type Gateway_ChassisUpdate = Update<Gateway_ChassisColumns>;
+/** The uuid of a Gateway_Chassis row. */
+export type Gateway_ChassisUuid = Uuid<"Gateway_Chassis">;
+/** The Gateway_Chassis table. */
+export const Gateway_Chassis = defineTable<"Gateway_Chassis", Gateway_ChassisColumns>(schema, "Gateway_Chassis");
+
+// ---- HA_Chassis ------------------------------------------------------------------------------------------
+
+/** Columns of HA_Chassis: non-root table (garbage-collected when no strong reference points at a row). */
+export type HA_ChassisColumns = {
+  /** string */
+  readonly chassis_name: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer in [0, 32767] */
+  readonly priority: Scalar<number>;
+};
+/** A HA_Chassis row as read. */
+export type HA_Chassis = Row<HA_ChassisColumns, "HA_Chassis">;
+/** What inserting a HA_Chassis row accepts. */
+export type HA_ChassisInsert = Insert<HA_ChassisColumns>;
+/** What updating a HA_Chassis row accepts (mutable columns only). */
+export type HA_ChassisUpdate = Update<HA_ChassisColumns>;
+/** The uuid of a HA_Chassis row. */
+export type HA_ChassisUuid = Uuid<"HA_Chassis">;
+/** The HA_Chassis table. */
+export const HA_Chassis = defineTable<"HA_Chassis", HA_ChassisColumns>(schema, "HA_Chassis");
+
+// ---- HA_Chassis_Group ------------------------------------------------------------------------------------
+
+/** Columns of HA_Chassis_Group: root table; unique (name). */
+export type HA_Chassis_GroupColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** array of 0 or more distinct uuid of a row of HA_Chassis (or a named reference); strong reference to HA_Chassis */
+  readonly ha_chassis: SetOf<RefTo<"HA_Chassis">>;
+  /** string */
+  readonly name: Scalar<string>;
+};
+/** A HA_Chassis_Group row as read. */
+export type HA_Chassis_Group = Row<HA_Chassis_GroupColumns, "HA_Chassis_Group">;
+/** What inserting a HA_Chassis_Group row accepts. */
+export type HA_Chassis_GroupInsert = Insert<HA_Chassis_GroupColumns>;
+/** What updating a HA_Chassis_Group row accepts (mutable columns only). */
+export type HA_Chassis_GroupUpdate = Update<HA_Chassis_GroupColumns>;
+/** The uuid of a HA_Chassis_Group row. */
+export type HA_Chassis_GroupUuid = Uuid<"HA_Chassis_Group">;
+/** The HA_Chassis_Group table. */
+export const HA_Chassis_Group = defineTable<"HA_Chassis_Group", HA_Chassis_GroupColumns>(schema, "HA_Chassis_Group");
 
 // ---- Load_Balancer ---------------------------------------------------------------------------------------
 
 /** Allowed values of Load_Balancer.protocol. */
-export type Load_BalancerProtocol = "tcp" | "udp" | "sctp";
+export type Load_BalancerProtocol = "sctp" | "tcp" | "udp";
 /** Allowed values of Load_Balancer.selection_fields. */
-export type Load_BalancerSelectionFields = "eth_src" | "eth_dst" | "ip_src" | "ip_dst" | "tp_src" | "tp_dst";
+export type Load_BalancerSelectionFields = "eth_dst" | "eth_src" | "ip_dst" | "ip_src" | "tp_dst" | "tp_src";
 /** Columns of Load_Balancer: root table. */
 export type Load_BalancerColumns = {
-  /** string */
-  readonly name: Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly vips: MapOf<string, string>;
-  /** one of "tcp", "udp", "sctp" or null */
-  readonly protocol: Optional<Load_BalancerProtocol>;
+  readonly external_ids: MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Load_Balancer_Health_Check (or a named reference); strong reference to Load_Balancer_Health_Check */
   readonly health_check: SetOf<RefTo<"Load_Balancer_Health_Check">>;
   /** map of 0 or more entries string → string */
   readonly ip_port_mappings: MapOf<string, string>;
-  /** array of 0 or more distinct one of "eth_src", "eth_dst", "ip_src", "ip_dst", "tp_src", "tp_dst" */
-  readonly selection_fields: SetOf<Load_BalancerSelectionFields>;
+  /** string */
+  readonly name: Scalar<string>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
+  /** one of "sctp", "tcp", "udp" or null */
+  readonly protocol: Optional<Load_BalancerProtocol>;
+  /** array of 0 or more distinct one of "eth_dst", "eth_src", "ip_dst", "ip_src", "tp_dst", "tp_src" */
+  readonly selection_fields: SetOf<Load_BalancerSelectionFields>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly vips: MapOf<string, string>;
 };
 /** A Load_Balancer row as read. */
 export type Load_Balancer = Row<Load_BalancerColumns, "Load_Balancer">;
@@ -2012,10 +2043,10 @@ export const Load_Balancer = defineTable<"Load_Balancer", Load_BalancerColumns>(
 
 /** Columns of Load_Balancer_Group: root table; unique (name). */
 export type Load_Balancer_GroupColumns = {
-  /** string */
-  readonly name: Scalar<string>;
   /** array of 0 or more distinct uuid of a row of Load_Balancer (or a named reference); weak reference to Load_Balancer */
   readonly load_balancer: SetOf<RefTo<"Load_Balancer">>;
+  /** string */
+  readonly name: Scalar<string>;
 };
 /** A Load_Balancer_Group row as read. */
 export type Load_Balancer_Group = Row<Load_Balancer_GroupColumns, "Load_Balancer_Group">;
@@ -2032,12 +2063,12 @@ export const Load_Balancer_Group = defineTable<"Load_Balancer_Group", Load_Balan
 
 /** Columns of Load_Balancer_Health_Check: non-root table (garbage-collected when no strong reference points at a row). */
 export type Load_Balancer_Health_CheckColumns = {
-  /** string */
-  readonly vip: Scalar<string>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** string */
+  readonly vip: Scalar<string>;
 };
 /** A Load_Balancer_Health_Check row as read. */
 export type Load_Balancer_Health_Check = Row<Load_Balancer_Health_CheckColumns, "Load_Balancer_Health_Check">;
@@ -2050,115 +2081,233 @@ export type Load_Balancer_Health_CheckUuid = Uuid<"Load_Balancer_Health_Check">;
 /** The Load_Balancer_Health_Check table. */
 export const Load_Balancer_Health_Check = defineTable<"Load_Balancer_Health_Check", Load_Balancer_Health_CheckColumns>(schema, "Load_Balancer_Health_Check");
 
-// ---- ACL -------------------------------------------------------------------------------------------------
+// ---- Logical_Router --------------------------------------------------------------------------------------
 
-/** Allowed values of ACL.direction. */
-export type ACLDirection = "from-lport" | "to-lport";
-/** Allowed values of ACL.action. */
-export type ACLAction = "allow" | "allow-related" | "allow-stateless" | "drop" | "reject";
-/** Allowed values of ACL.severity. */
-export type ACLSeverity = "alert" | "warning" | "notice" | "info" | "debug";
-/** Columns of ACL: non-root table (garbage-collected when no strong reference points at a row). */
-export type ACLColumns = {
-  /** string of length 0..63 or null */
-  readonly name: Optional<string>;
-  /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
-  /** one of "from-lport", "to-lport" */
-  readonly direction: Scalar<ACLDirection>;
-  /** string */
-  readonly match: Scalar<string>;
-  /** one of "allow", "allow-related", "allow-stateless", "drop", "reject" */
-  readonly action: Scalar<ACLAction>;
-  /** boolean */
-  readonly log: Scalar<boolean>;
-  /** one of "alert", "warning", "notice", "info", "debug" or null */
-  readonly severity: Optional<ACLSeverity>;
-  /** string or null */
-  readonly meter: Optional<string>;
-  /** integer in [0, 4294967295] */
-  readonly label: Scalar<number>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+/** Columns of Logical_Router: root table. */
+export type Logical_RouterColumns = {
+  /** uuid of a row of Copp (or a named reference) or null; weak reference to Copp */
+  readonly copp: Optional<RefTo<"Copp">>;
+  /** boolean or null */
+  readonly enabled: Optional<boolean>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
-};
-/** A ACL row as read. */
-export type ACL = Row<ACLColumns, "ACL">;
-/** What inserting a ACL row accepts. */
-export type ACLInsert = Insert<ACLColumns>;
-/** What updating a ACL row accepts (mutable columns only). */
-export type ACLUpdate = Update<ACLColumns>;
-/** The uuid of a ACL row. */
-export type ACLUuid = Uuid<"ACL">;
-/** The ACL table. */
-export const ACL = defineTable<"ACL", ACLColumns>(schema, "ACL");
-
-// ---- QoS -------------------------------------------------------------------------------------------------
-
-/** Allowed values of QoS.direction. */
-export type QoSDirection = "from-lport" | "to-lport";
-/** Allowed values of QoS.action (key). */
-export type QoSActionKey = "dscp";
-/** Allowed values of QoS.bandwidth (key). */
-export type QoSBandwidthKey = "rate" | "burst";
-/** Columns of QoS: non-root table (garbage-collected when no strong reference points at a row). */
-export type QoSColumns = {
-  /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
-  /** one of "from-lport", "to-lport" */
-  readonly direction: Scalar<QoSDirection>;
-  /** string */
-  readonly match: Scalar<string>;
-  /** map of 0 or more entries one of "dscp" → integer in [0, 63] */
-  readonly action: MapOf<QoSActionKey, number>;
-  /** map of 0 or more entries one of "rate", "burst" → integer in [1, 4294967295] */
-  readonly bandwidth: MapOf<QoSBandwidthKey, number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A QoS row as read. */
-export type QoS = Row<QoSColumns, "QoS">;
-/** What inserting a QoS row accepts. */
-export type QoSInsert = Insert<QoSColumns>;
-/** What updating a QoS row accepts (mutable columns only). */
-export type QoSUpdate = Update<QoSColumns>;
-/** The uuid of a QoS row. */
-export type QoSUuid = Uuid<"QoS">;
-/** The QoS table. */
-export const QoS = defineTable<"QoS", QoSColumns>(schema, "QoS");
-
-// ---- Mirror ----------------------------------------------------------------------------------------------
-
-/** Allowed values of Mirror.filter. */
-export type MirrorFilter = "from-lport" | "to-lport";
-/** Allowed values of Mirror.type. */
-export type MirrorType = "gre" | "erspan";
-/** Columns of Mirror: root table; unique (name). */
-export type MirrorColumns = {
+  /** array of 0 or more distinct uuid of a row of Load_Balancer (or a named reference); weak reference to Load_Balancer */
+  readonly load_balancer: SetOf<RefTo<"Load_Balancer">>;
+  /** array of 0 or more distinct uuid of a row of Load_Balancer_Group (or a named reference); strong reference to Load_Balancer_Group */
+  readonly load_balancer_group: SetOf<RefTo<"Load_Balancer_Group">>;
   /** string */
   readonly name: Scalar<string>;
-  /** one of "from-lport", "to-lport" */
-  readonly filter: Scalar<MirrorFilter>;
-  /** string */
-  readonly sink: Scalar<string>;
-  /** one of "gre", "erspan" */
-  readonly type: Scalar<MirrorType>;
-  /** integer */
-  readonly index: Scalar<number>;
+  /** array of 0 or more distinct uuid of a row of NAT (or a named reference); strong reference to NAT */
+  readonly nat: SetOf<RefTo<"NAT">>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** array of 0 or more distinct uuid of a row of Logical_Router_Policy (or a named reference); strong reference to Logical_Router_Policy */
+  readonly policies: SetOf<RefTo<"Logical_Router_Policy">>;
+  /** array of 0 or more distinct uuid of a row of Logical_Router_Port (or a named reference); strong reference to Logical_Router_Port */
+  readonly ports: SetOf<RefTo<"Logical_Router_Port">>;
+  /** array of 0 or more distinct uuid of a row of Logical_Router_Static_Route (or a named reference); strong reference to Logical_Router_Static_Route */
+  readonly static_routes: SetOf<RefTo<"Logical_Router_Static_Route">>;
+};
+/** A Logical_Router row as read. */
+export type Logical_Router = Row<Logical_RouterColumns, "Logical_Router">;
+/** What inserting a Logical_Router row accepts. */
+export type Logical_RouterInsert = Insert<Logical_RouterColumns>;
+/** What updating a Logical_Router row accepts (mutable columns only). */
+export type Logical_RouterUpdate = Update<Logical_RouterColumns>;
+/** The uuid of a Logical_Router row. */
+export type Logical_RouterUuid = Uuid<"Logical_Router">;
+/** The Logical_Router table. */
+export const Logical_Router = defineTable<"Logical_Router", Logical_RouterColumns>(schema, "Logical_Router");
+
+// ---- Logical_Router_Policy -------------------------------------------------------------------------------
+
+/** Allowed values of Logical_Router_Policy.action. */
+export type Logical_Router_PolicyAction = "allow" | "drop" | "reroute";
+/** Columns of Logical_Router_Policy: non-root table (garbage-collected when no strong reference points at a row). */
+export type Logical_Router_PolicyColumns = {
+  /** one of "allow", "drop", "reroute" */
+  readonly action: Scalar<Logical_Router_PolicyAction>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly match: Scalar<string>;
+  /** string or null */
+  readonly nexthop: Optional<string>;
+  /** array of 0 or more distinct string */
+  readonly nexthops: SetOf<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** integer in [0, 32767] */
+  readonly priority: Scalar<number>;
 };
-/** A Mirror row as read. */
-export type Mirror = Row<MirrorColumns, "Mirror">;
-/** What inserting a Mirror row accepts. */
-export type MirrorInsert = Insert<MirrorColumns>;
-/** What updating a Mirror row accepts (mutable columns only). */
-export type MirrorUpdate = Update<MirrorColumns>;
-/** The uuid of a Mirror row. */
-export type MirrorUuid = Uuid<"Mirror">;
-/** The Mirror table. */
-export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
+/** A Logical_Router_Policy row as read. */
+export type Logical_Router_Policy = Row<Logical_Router_PolicyColumns, "Logical_Router_Policy">;
+/** What inserting a Logical_Router_Policy row accepts. */
+export type Logical_Router_PolicyInsert = Insert<Logical_Router_PolicyColumns>;
+/** What updating a Logical_Router_Policy row accepts (mutable columns only). */
+export type Logical_Router_PolicyUpdate = Update<Logical_Router_PolicyColumns>;
+/** The uuid of a Logical_Router_Policy row. */
+export type Logical_Router_PolicyUuid = Uuid<"Logical_Router_Policy">;
+/** The Logical_Router_Policy table. */
+export const Logical_Router_Policy = defineTable<"Logical_Router_Policy", Logical_Router_PolicyColumns>(schema, "Logical_Router_Policy");
+
+// ---- Logical_Router_Port ---------------------------------------------------------------------------------
+
+/** Columns of Logical_Router_Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
+export type Logical_Router_PortColumns = {
+  /** boolean or null */
+  readonly enabled: Optional<boolean>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** array of 0 or more distinct uuid of a row of Gateway_Chassis (or a named reference); strong reference to Gateway_Chassis */
+  readonly gateway_chassis: SetOf<RefTo<"Gateway_Chassis">>;
+  /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
+  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
+  /** array of 0 or more distinct string */
+  readonly ipv6_prefix: SetOf<string>;
+  /** map of 0 or more entries string → string */
+  readonly ipv6_ra_configs: MapOf<string, string>;
+  /** string */
+  readonly mac: Scalar<string>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** array of 1 or more distinct string */
+  readonly networks: SetOf<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** string or null */
+  readonly peer: Optional<string>;
+};
+/** A Logical_Router_Port row as read. */
+export type Logical_Router_Port = Row<Logical_Router_PortColumns, "Logical_Router_Port">;
+/** What inserting a Logical_Router_Port row accepts. */
+export type Logical_Router_PortInsert = Insert<Logical_Router_PortColumns>;
+/** What updating a Logical_Router_Port row accepts (mutable columns only). */
+export type Logical_Router_PortUpdate = Update<Logical_Router_PortColumns>;
+/** The uuid of a Logical_Router_Port row. */
+export type Logical_Router_PortUuid = Uuid<"Logical_Router_Port">;
+/** The Logical_Router_Port table. */
+export const Logical_Router_Port = defineTable<"Logical_Router_Port", Logical_Router_PortColumns>(schema, "Logical_Router_Port");
+
+// ---- Logical_Router_Static_Route -------------------------------------------------------------------------
+
+/** Allowed values of Logical_Router_Static_Route.policy. */
+export type Logical_Router_Static_RoutePolicy = "dst-ip" | "src-ip";
+/** Columns of Logical_Router_Static_Route: non-root table (garbage-collected when no strong reference points at a row). */
+export type Logical_Router_Static_RouteColumns = {
+  /** uuid of a row of BFD (or a named reference) or null; weak reference to BFD */
+  readonly bfd: Optional<RefTo<"BFD">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly ip_prefix: Scalar<string>;
+  /** string */
+  readonly nexthop: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** string or null */
+  readonly output_port: Optional<string>;
+  /** one of "dst-ip", "src-ip" or null */
+  readonly policy: Optional<Logical_Router_Static_RoutePolicy>;
+  /** string */
+  readonly route_table: Scalar<string>;
+};
+/** A Logical_Router_Static_Route row as read. */
+export type Logical_Router_Static_Route = Row<Logical_Router_Static_RouteColumns, "Logical_Router_Static_Route">;
+/** What inserting a Logical_Router_Static_Route row accepts. */
+export type Logical_Router_Static_RouteInsert = Insert<Logical_Router_Static_RouteColumns>;
+/** What updating a Logical_Router_Static_Route row accepts (mutable columns only). */
+export type Logical_Router_Static_RouteUpdate = Update<Logical_Router_Static_RouteColumns>;
+/** The uuid of a Logical_Router_Static_Route row. */
+export type Logical_Router_Static_RouteUuid = Uuid<"Logical_Router_Static_Route">;
+/** The Logical_Router_Static_Route table. */
+export const Logical_Router_Static_Route = defineTable<"Logical_Router_Static_Route", Logical_Router_Static_RouteColumns>(schema, "Logical_Router_Static_Route");
+
+// ---- Logical_Switch --------------------------------------------------------------------------------------
+
+/** Columns of Logical_Switch: root table. */
+export type Logical_SwitchColumns = {
+  /** array of 0 or more distinct uuid of a row of ACL (or a named reference); strong reference to ACL */
+  readonly acls: SetOf<RefTo<"ACL">>;
+  /** uuid of a row of Copp (or a named reference) or null; weak reference to Copp */
+  readonly copp: Optional<RefTo<"Copp">>;
+  /** array of 0 or more distinct uuid of a row of DNS (or a named reference); weak reference to DNS */
+  readonly dns_records: SetOf<RefTo<"DNS">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** array of 0 or more distinct uuid of a row of Forwarding_Group (or a named reference); strong reference to Forwarding_Group */
+  readonly forwarding_groups: SetOf<RefTo<"Forwarding_Group">>;
+  /** array of 0 or more distinct uuid of a row of Load_Balancer (or a named reference); weak reference to Load_Balancer */
+  readonly load_balancer: SetOf<RefTo<"Load_Balancer">>;
+  /** array of 0 or more distinct uuid of a row of Load_Balancer_Group (or a named reference); strong reference to Load_Balancer_Group */
+  readonly load_balancer_group: SetOf<RefTo<"Load_Balancer_Group">>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** array of 0 or more distinct uuid of a row of Logical_Switch_Port (or a named reference); strong reference to Logical_Switch_Port */
+  readonly ports: SetOf<RefTo<"Logical_Switch_Port">>;
+  /** array of 0 or more distinct uuid of a row of QoS (or a named reference); strong reference to QoS */
+  readonly qos_rules: SetOf<RefTo<"QoS">>;
+};
+/** A Logical_Switch row as read. */
+export type Logical_Switch = Row<Logical_SwitchColumns, "Logical_Switch">;
+/** What inserting a Logical_Switch row accepts. */
+export type Logical_SwitchInsert = Insert<Logical_SwitchColumns>;
+/** What updating a Logical_Switch row accepts (mutable columns only). */
+export type Logical_SwitchUpdate = Update<Logical_SwitchColumns>;
+/** The uuid of a Logical_Switch row. */
+export type Logical_SwitchUuid = Uuid<"Logical_Switch">;
+/** The Logical_Switch table. */
+export const Logical_Switch = defineTable<"Logical_Switch", Logical_SwitchColumns>(schema, "Logical_Switch");
+
+// ---- Logical_Switch_Port ---------------------------------------------------------------------------------
+
+/** Columns of Logical_Switch_Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
+export type Logical_Switch_PortColumns = {
+  /** array of 0 or more distinct string */
+  readonly addresses: SetOf<string>;
+  /** uuid of a row of DHCP_Options (or a named reference) or null; weak reference to DHCP_Options */
+  readonly dhcpv4_options: Optional<RefTo<"DHCP_Options">>;
+  /** uuid of a row of DHCP_Options (or a named reference) or null; weak reference to DHCP_Options */
+  readonly dhcpv6_options: Optional<RefTo<"DHCP_Options">>;
+  /** string or null */
+  readonly dynamic_addresses: Optional<string>;
+  /** boolean or null */
+  readonly enabled: Optional<boolean>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
+  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
+  /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); weak reference to Mirror */
+  readonly mirror_rules: SetOf<RefTo<"Mirror">>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** string or null */
+  readonly parent_name: Optional<string>;
+  /** array of 0 or more distinct string */
+  readonly port_security: SetOf<string>;
+  /** integer in [1, 4095] or null */
+  readonly tag: Optional<number>;
+  /** integer in [0, 4095] or null */
+  readonly tag_request: Optional<number>;
+  /** string */
+  readonly type: Scalar<string>;
+  /** boolean or null */
+  readonly up: Optional<boolean>;
+};
+/** A Logical_Switch_Port row as read. */
+export type Logical_Switch_Port = Row<Logical_Switch_PortColumns, "Logical_Switch_Port">;
+/** What inserting a Logical_Switch_Port row accepts. */
+export type Logical_Switch_PortInsert = Insert<Logical_Switch_PortColumns>;
+/** What updating a Logical_Switch_Port row accepts (mutable columns only). */
+export type Logical_Switch_PortUpdate = Update<Logical_Switch_PortColumns>;
+/** The uuid of a Logical_Switch_Port row. */
+export type Logical_Switch_PortUuid = Uuid<"Logical_Switch_Port">;
+/** The Logical_Switch_Port table. */
+export const Logical_Switch_Port = defineTable<"Logical_Switch_Port", Logical_Switch_PortColumns>(schema, "Logical_Switch_Port");
 
 // ---- Meter -----------------------------------------------------------------------------------------------
 
@@ -2166,16 +2315,16 @@ export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
 export type MeterUnit = "kbps" | "pktps";
 /** Columns of Meter: root table; unique (name). */
 export type MeterColumns = {
+  /** array of 1 or more distinct uuid of a row of Meter_Band (or a named reference); strong reference to Meter_Band */
+  readonly bands: SetOf<RefTo<"Meter_Band">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** boolean or null */
+  readonly fair: Optional<boolean>;
   /** string */
   readonly name: Scalar<string>;
   /** one of "kbps", "pktps" */
   readonly unit: Scalar<MeterUnit>;
-  /** array of 1 or more distinct uuid of a row of Meter_Band (or a named reference); strong reference to Meter_Band */
-  readonly bands: SetOf<RefTo<"Meter_Band">>;
-  /** boolean or null */
-  readonly fair: Optional<boolean>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
 };
 /** A Meter row as read. */
 export type Meter = Row<MeterColumns, "Meter">;
@@ -2196,12 +2345,12 @@ export type Meter_BandAction = "drop";
 export type Meter_BandColumns = {
   /** one of "drop" */
   readonly action: Scalar<Meter_BandAction>;
-  /** integer in [1, 4294967295] */
-  readonly rate: Scalar<number>;
   /** integer in [0, 4294967295] */
   readonly burst_size: Scalar<number>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** integer in [1, 4294967295] */
+  readonly rate: Scalar<number>;
 };
 /** A Meter_Band row as read. */
 export type Meter_Band = Row<Meter_BandColumns, "Meter_Band">;
@@ -2214,176 +2363,66 @@ export type Meter_BandUuid = Uuid<"Meter_Band">;
 /** The Meter_Band table. */
 export const Meter_Band = defineTable<"Meter_Band", Meter_BandColumns>(schema, "Meter_Band");
 
-// ---- Logical_Router --------------------------------------------------------------------------------------
+// ---- Mirror ----------------------------------------------------------------------------------------------
 
-/** Columns of Logical_Router: root table. */
-export type Logical_RouterColumns = {
+/** Allowed values of Mirror.filter. */
+export type MirrorFilter = "from-lport" | "to-lport";
+/** Allowed values of Mirror.type. */
+export type MirrorType = "erspan" | "gre";
+/** Columns of Mirror: root table; unique (name). */
+export type MirrorColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** one of "from-lport", "to-lport" */
+  readonly filter: Scalar<MirrorFilter>;
+  /** integer */
+  readonly index: Scalar<number>;
   /** string */
   readonly name: Scalar<string>;
-  /** array of 0 or more distinct uuid of a row of Logical_Router_Port (or a named reference); strong reference to Logical_Router_Port */
-  readonly ports: SetOf<RefTo<"Logical_Router_Port">>;
-  /** array of 0 or more distinct uuid of a row of Logical_Router_Static_Route (or a named reference); strong reference to Logical_Router_Static_Route */
-  readonly static_routes: SetOf<RefTo<"Logical_Router_Static_Route">>;
-  /** array of 0 or more distinct uuid of a row of Logical_Router_Policy (or a named reference); strong reference to Logical_Router_Policy */
-  readonly policies: SetOf<RefTo<"Logical_Router_Policy">>;
-  /** boolean or null */
-  readonly enabled: Optional<boolean>;
-  /** array of 0 or more distinct uuid of a row of NAT (or a named reference); strong reference to NAT */
-  readonly nat: SetOf<RefTo<"NAT">>;
-  /** array of 0 or more distinct uuid of a row of Load_Balancer (or a named reference); weak reference to Load_Balancer */
-  readonly load_balancer: SetOf<RefTo<"Load_Balancer">>;
-  /** array of 0 or more distinct uuid of a row of Load_Balancer_Group (or a named reference); strong reference to Load_Balancer_Group */
-  readonly load_balancer_group: SetOf<RefTo<"Load_Balancer_Group">>;
-  /** uuid of a row of Copp (or a named reference) or null; weak reference to Copp */
-  readonly copp: Optional<RefTo<"Copp">>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly sink: Scalar<string>;
+  /** one of "erspan", "gre" */
+  readonly type: Scalar<MirrorType>;
 };
-/** A Logical_Router row as read. */
-export type Logical_Router = Row<Logical_RouterColumns, "Logical_Router">;
-/** What inserting a Logical_Router row accepts. */
-export type Logical_RouterInsert = Insert<Logical_RouterColumns>;
-/** What updating a Logical_Router row accepts (mutable columns only). */
-export type Logical_RouterUpdate = Update<Logical_RouterColumns>;
-/** The uuid of a Logical_Router row. */
-export type Logical_RouterUuid = Uuid<"Logical_Router">;
-/** The Logical_Router table. */
-export const Logical_Router = defineTable<"Logical_Router", Logical_RouterColumns>(schema, "Logical_Router");
-
-// ---- Logical_Router_Port ---------------------------------------------------------------------------------
-
-/** Columns of Logical_Router_Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
-export type Logical_Router_PortColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** array of 0 or more distinct uuid of a row of Gateway_Chassis (or a named reference); strong reference to Gateway_Chassis */
-  readonly gateway_chassis: SetOf<RefTo<"Gateway_Chassis">>;
-  /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
-  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** array of 1 or more distinct string */
-  readonly networks: SetOf<string>;
-  /** string */
-  readonly mac: Scalar<string>;
-  /** string or null */
-  readonly peer: Optional<string>;
-  /** boolean or null */
-  readonly enabled: Optional<boolean>;
-  /** map of 0 or more entries string → string */
-  readonly ipv6_ra_configs: MapOf<string, string>;
-  /** array of 0 or more distinct string */
-  readonly ipv6_prefix: SetOf<string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Logical_Router_Port row as read. */
-export type Logical_Router_Port = Row<Logical_Router_PortColumns, "Logical_Router_Port">;
-/** What inserting a Logical_Router_Port row accepts. */
-export type Logical_Router_PortInsert = Insert<Logical_Router_PortColumns>;
-/** What updating a Logical_Router_Port row accepts (mutable columns only). */
-export type Logical_Router_PortUpdate = Update<Logical_Router_PortColumns>;
-/** The uuid of a Logical_Router_Port row. */
-export type Logical_Router_PortUuid = Uuid<"Logical_Router_Port">;
-/** The Logical_Router_Port table. */
-export const Logical_Router_Port = defineTable<"Logical_Router_Port", Logical_Router_PortColumns>(schema, "Logical_Router_Port");
-
-// ---- Logical_Router_Static_Route -------------------------------------------------------------------------
-
-/** Allowed values of Logical_Router_Static_Route.policy. */
-export type Logical_Router_Static_RoutePolicy = "src-ip" | "dst-ip";
-/** Columns of Logical_Router_Static_Route: non-root table (garbage-collected when no strong reference points at a row). */
-export type Logical_Router_Static_RouteColumns = {
-  /** string */
-  readonly route_table: Scalar<string>;
-  /** string */
-  readonly ip_prefix: Scalar<string>;
-  /** one of "src-ip", "dst-ip" or null */
-  readonly policy: Optional<Logical_Router_Static_RoutePolicy>;
-  /** string */
-  readonly nexthop: Scalar<string>;
-  /** string or null */
-  readonly output_port: Optional<string>;
-  /** uuid of a row of BFD (or a named reference) or null; weak reference to BFD */
-  readonly bfd: Optional<RefTo<"BFD">>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Logical_Router_Static_Route row as read. */
-export type Logical_Router_Static_Route = Row<Logical_Router_Static_RouteColumns, "Logical_Router_Static_Route">;
-/** What inserting a Logical_Router_Static_Route row accepts. */
-export type Logical_Router_Static_RouteInsert = Insert<Logical_Router_Static_RouteColumns>;
-/** What updating a Logical_Router_Static_Route row accepts (mutable columns only). */
-export type Logical_Router_Static_RouteUpdate = Update<Logical_Router_Static_RouteColumns>;
-/** The uuid of a Logical_Router_Static_Route row. */
-export type Logical_Router_Static_RouteUuid = Uuid<"Logical_Router_Static_Route">;
-/** The Logical_Router_Static_Route table. */
-export const Logical_Router_Static_Route = defineTable<"Logical_Router_Static_Route", Logical_Router_Static_RouteColumns>(schema, "Logical_Router_Static_Route");
-
-// ---- Logical_Router_Policy -------------------------------------------------------------------------------
-
-/** Allowed values of Logical_Router_Policy.action. */
-export type Logical_Router_PolicyAction = "allow" | "drop" | "reroute";
-/** Columns of Logical_Router_Policy: non-root table (garbage-collected when no strong reference points at a row). */
-export type Logical_Router_PolicyColumns = {
-  /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
-  /** string */
-  readonly match: Scalar<string>;
-  /** one of "allow", "drop", "reroute" */
-  readonly action: Scalar<Logical_Router_PolicyAction>;
-  /** string or null */
-  readonly nexthop: Optional<string>;
-  /** array of 0 or more distinct string */
-  readonly nexthops: SetOf<string>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Logical_Router_Policy row as read. */
-export type Logical_Router_Policy = Row<Logical_Router_PolicyColumns, "Logical_Router_Policy">;
-/** What inserting a Logical_Router_Policy row accepts. */
-export type Logical_Router_PolicyInsert = Insert<Logical_Router_PolicyColumns>;
-/** What updating a Logical_Router_Policy row accepts (mutable columns only). */
-export type Logical_Router_PolicyUpdate = Update<Logical_Router_PolicyColumns>;
-/** The uuid of a Logical_Router_Policy row. */
-export type Logical_Router_PolicyUuid = Uuid<"Logical_Router_Policy">;
-/** The Logical_Router_Policy table. */
-export const Logical_Router_Policy = defineTable<"Logical_Router_Policy", Logical_Router_PolicyColumns>(schema, "Logical_Router_Policy");
+/** A Mirror row as read. */
+export type Mirror = Row<MirrorColumns, "Mirror">;
+/** What inserting a Mirror row accepts. */
+export type MirrorInsert = Insert<MirrorColumns>;
+/** What updating a Mirror row accepts (mutable columns only). */
+export type MirrorUpdate = Update<MirrorColumns>;
+/** The uuid of a Mirror row. */
+export type MirrorUuid = Uuid<"Mirror">;
+/** The Mirror table. */
+export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
 
 // ---- NAT -------------------------------------------------------------------------------------------------
 
 /** Allowed values of NAT.type. */
-export type NATType = "dnat" | "snat" | "dnat_and_snat";
+export type NATType = "dnat" | "dnat_and_snat" | "snat";
 /** Columns of NAT: non-root table (garbage-collected when no strong reference points at a row). */
 export type NATColumns = {
+  /** uuid of a row of Address_Set (or a named reference) or null; strong reference to Address_Set */
+  readonly allowed_ext_ips: Optional<RefTo<"Address_Set">>;
+  /** uuid of a row of Address_Set (or a named reference) or null; strong reference to Address_Set */
+  readonly exempted_ext_ips: Optional<RefTo<"Address_Set">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
   /** string */
   readonly external_ip: Scalar<string>;
   /** string or null */
   readonly external_mac: Optional<string>;
   /** string */
   readonly external_port_range: Scalar<string>;
+  /** uuid of a row of Logical_Router_Port (or a named reference) or null; weak reference to Logical_Router_Port */
+  readonly gateway_port: Optional<RefTo<"Logical_Router_Port">>;
   /** string */
   readonly logical_ip: Scalar<string>;
   /** string or null */
   readonly logical_port: Optional<string>;
-  /** one of "dnat", "snat", "dnat_and_snat" */
-  readonly type: Scalar<NATType>;
-  /** uuid of a row of Address_Set (or a named reference) or null; strong reference to Address_Set */
-  readonly allowed_ext_ips: Optional<RefTo<"Address_Set">>;
-  /** uuid of a row of Address_Set (or a named reference) or null; strong reference to Address_Set */
-  readonly exempted_ext_ips: Optional<RefTo<"Address_Set">>;
-  /** uuid of a row of Logical_Router_Port (or a named reference) or null; weak reference to Logical_Router_Port */
-  readonly gateway_port: Optional<RefTo<"Logical_Router_Port">>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  /** one of "dnat", "dnat_and_snat", "snat" */
+  readonly type: Scalar<NATType>;
 };
 /** A NAT row as read. */
 export type NAT = Row<NATColumns, "NAT">;
@@ -2396,96 +2435,122 @@ export type NATUuid = Uuid<"NAT">;
 /** The NAT table. */
 export const NAT = defineTable<"NAT", NATColumns>(schema, "NAT");
 
-// ---- DHCP_Options ----------------------------------------------------------------------------------------
+// ---- NB_Global -------------------------------------------------------------------------------------------
 
-/** Columns of DHCP_Options: root table. */
-export type DHCP_OptionsColumns = {
+/** Columns of NB_Global: root table; at most 1 row. */
+export type NB_GlobalColumns = {
+  /** array of 0 or more distinct uuid of a row of Connection (or a named reference); strong reference to Connection */
+  readonly connections: SetOf<RefTo<"Connection">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer */
+  readonly hv_cfg: Scalar<number>;
+  /** integer */
+  readonly hv_cfg_timestamp: Scalar<number>;
+  /** boolean */
+  readonly ipsec: Scalar<boolean>;
   /** string */
-  readonly cidr: Scalar<string>;
+  readonly name: Scalar<string>;
+  /** integer */
+  readonly nb_cfg: Scalar<number>;
+  /** integer */
+  readonly nb_cfg_timestamp: Scalar<number>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
+  /** integer */
+  readonly sb_cfg: Scalar<number>;
+  /** integer */
+  readonly sb_cfg_timestamp: Scalar<number>;
+  /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
+  readonly ssl: Optional<RefTo<"SSL">>;
+};
+/** A NB_Global row as read. */
+export type NB_Global = Row<NB_GlobalColumns, "NB_Global">;
+/** What inserting a NB_Global row accepts. */
+export type NB_GlobalInsert = Insert<NB_GlobalColumns>;
+/** What updating a NB_Global row accepts (mutable columns only). */
+export type NB_GlobalUpdate = Update<NB_GlobalColumns>;
+/** The uuid of a NB_Global row. */
+export type NB_GlobalUuid = Uuid<"NB_Global">;
+/** The NB_Global table. */
+export const NB_Global = defineTable<"NB_Global", NB_GlobalColumns>(schema, "NB_Global");
+
+// ---- Port_Group ------------------------------------------------------------------------------------------
+
+/** Columns of Port_Group: root table; unique (name). */
+export type Port_GroupColumns = {
+  /** array of 0 or more distinct uuid of a row of ACL (or a named reference); strong reference to ACL */
+  readonly acls: SetOf<RefTo<"ACL">>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
-};
-/** A DHCP_Options row as read. */
-export type DHCP_Options = Row<DHCP_OptionsColumns, "DHCP_Options">;
-/** What inserting a DHCP_Options row accepts. */
-export type DHCP_OptionsInsert = Insert<DHCP_OptionsColumns>;
-/** What updating a DHCP_Options row accepts (mutable columns only). */
-export type DHCP_OptionsUpdate = Update<DHCP_OptionsColumns>;
-/** The uuid of a DHCP_Options row. */
-export type DHCP_OptionsUuid = Uuid<"DHCP_Options">;
-/** The DHCP_Options table. */
-export const DHCP_Options = defineTable<"DHCP_Options", DHCP_OptionsColumns>(schema, "DHCP_Options");
-
-// ---- Connection ------------------------------------------------------------------------------------------
-
-/** Columns of Connection: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
-export type ConnectionColumns = {
   /** string */
-  readonly target: Scalar<string>;
-  /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
-  /** integer or null */
-  readonly inactivity_probe: Optional<number>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly name: Scalar<string>;
+  /** array of 0 or more distinct uuid of a row of Logical_Switch_Port (or a named reference); weak reference to Logical_Switch_Port */
+  readonly ports: SetOf<RefTo<"Logical_Switch_Port">>;
+};
+/** A Port_Group row as read. */
+export type Port_Group = Row<Port_GroupColumns, "Port_Group">;
+/** What inserting a Port_Group row accepts. */
+export type Port_GroupInsert = Insert<Port_GroupColumns>;
+/** What updating a Port_Group row accepts (mutable columns only). */
+export type Port_GroupUpdate = Update<Port_GroupColumns>;
+/** The uuid of a Port_Group row. */
+export type Port_GroupUuid = Uuid<"Port_Group">;
+/** The Port_Group table. */
+export const Port_Group = defineTable<"Port_Group", Port_GroupColumns>(schema, "Port_Group");
+
+// ---- QoS -------------------------------------------------------------------------------------------------
+
+/** Allowed values of QoS.action (key). */
+export type QoSActionKey = "dscp";
+/** Allowed values of QoS.bandwidth (key). */
+export type QoSBandwidthKey = "burst" | "rate";
+/** Allowed values of QoS.direction. */
+export type QoSDirection = "from-lport" | "to-lport";
+/** Columns of QoS: non-root table (garbage-collected when no strong reference points at a row). */
+export type QoSColumns = {
+  /** map of 0 or more entries one of "dscp" → integer in [0, 63] */
+  readonly action: MapOf<QoSActionKey, number>;
+  /** map of 0 or more entries one of "burst", "rate" → integer in [1, 4294967295] */
+  readonly bandwidth: MapOf<QoSBandwidthKey, number>;
+  /** one of "from-lport", "to-lport" */
+  readonly direction: Scalar<QoSDirection>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
-  /** boolean; ephemeral */
-  readonly is_connected: Scalar<boolean>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
+  /** string */
+  readonly match: Scalar<string>;
+  /** integer in [0, 32767] */
+  readonly priority: Scalar<number>;
 };
-/** A Connection row as read. */
-export type Connection = Row<ConnectionColumns, "Connection">;
-/** What inserting a Connection row accepts. */
-export type ConnectionInsert = Insert<ConnectionColumns>;
-/** What updating a Connection row accepts (mutable columns only). */
-export type ConnectionUpdate = Update<ConnectionColumns>;
-/** The uuid of a Connection row. */
-export type ConnectionUuid = Uuid<"Connection">;
-/** The Connection table. */
-export const Connection = defineTable<"Connection", ConnectionColumns>(schema, "Connection");
-
-// ---- DNS -------------------------------------------------------------------------------------------------
-
-/** Columns of DNS: root table. */
-export type DNSColumns = {
-  /** map of 0 or more entries string → string */
-  readonly records: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A DNS row as read. */
-export type DNS = Row<DNSColumns, "DNS">;
-/** What inserting a DNS row accepts. */
-export type DNSInsert = Insert<DNSColumns>;
-/** What updating a DNS row accepts (mutable columns only). */
-export type DNSUpdate = Update<DNSColumns>;
-/** The uuid of a DNS row. */
-export type DNSUuid = Uuid<"DNS">;
-/** The DNS table. */
-export const DNS = defineTable<"DNS", DNSColumns>(schema, "DNS");
+/** A QoS row as read. */
+export type QoS = Row<QoSColumns, "QoS">;
+/** What inserting a QoS row accepts. */
+export type QoSInsert = Insert<QoSColumns>;
+/** What updating a QoS row accepts (mutable columns only). */
+export type QoSUpdate = Update<QoSColumns>;
+/** The uuid of a QoS row. */
+export type QoSUuid = Uuid<"QoS">;
+/** The QoS table. */
+export const QoS = defineTable<"QoS", QoSColumns>(schema, "QoS");
 
 // ---- SSL -------------------------------------------------------------------------------------------------
 
 /** Columns of SSL: non-root table (garbage-collected when no strong reference points at a row); at most 1 row. */
 export type SSLColumns = {
-  /** string */
-  readonly private_key: Scalar<string>;
-  /** string */
-  readonly certificate: Scalar<string>;
-  /** string */
-  readonly ca_cert: Scalar<string>;
   /** boolean */
   readonly bootstrap_ca_cert: Scalar<boolean>;
   /** string */
-  readonly ssl_protocols: Scalar<string>;
+  readonly ca_cert: Scalar<string>;
   /** string */
-  readonly ssl_ciphers: Scalar<string>;
+  readonly certificate: Scalar<string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly private_key: Scalar<string>;
+  /** string */
+  readonly ssl_ciphers: Scalar<string>;
+  /** string */
+  readonly ssl_protocols: Scalar<string>;
 };
 /** A SSL row as read. */
 export type SSL = Row<SSLColumns, "SSL">;
@@ -2498,118 +2563,14 @@ export type SSLUuid = Uuid<"SSL">;
 /** The SSL table. */
 export const SSL = defineTable<"SSL", SSLColumns>(schema, "SSL");
 
-// ---- Gateway_Chassis -------------------------------------------------------------------------------------
-
-/** Columns of Gateway_Chassis: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
-export type Gateway_ChassisColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** string */
-  readonly chassis_name: Scalar<string>;
-  /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-};
-/** A Gateway_Chassis row as read. */
-export type Gateway_Chassis = Row<Gateway_ChassisColumns, "Gateway_Chassis">;
-/** What inserting a Gateway_Chassis row accepts. */
-export type Gateway_ChassisInsert = Insert<Gateway_ChassisColumns>;
-/** What updating a Gateway_Chassis row accepts (mutable columns only). */
-export type Gateway_ChassisUpdate = Update<Gateway_ChassisColumns>;
-/** The uuid of a Gateway_Chassis row. */
-export type Gateway_ChassisUuid = Uuid<"Gateway_Chassis">;
-/** The Gateway_Chassis table. */
-export const Gateway_Chassis = defineTable<"Gateway_Chassis", Gateway_ChassisColumns>(schema, "Gateway_Chassis");
-
-// ---- HA_Chassis ------------------------------------------------------------------------------------------
-
-/** Columns of HA_Chassis: non-root table (garbage-collected when no strong reference points at a row). */
-export type HA_ChassisColumns = {
-  /** string */
-  readonly chassis_name: Scalar<string>;
-  /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A HA_Chassis row as read. */
-export type HA_Chassis = Row<HA_ChassisColumns, "HA_Chassis">;
-/** What inserting a HA_Chassis row accepts. */
-export type HA_ChassisInsert = Insert<HA_ChassisColumns>;
-/** What updating a HA_Chassis row accepts (mutable columns only). */
-export type HA_ChassisUpdate = Update<HA_ChassisColumns>;
-/** The uuid of a HA_Chassis row. */
-export type HA_ChassisUuid = Uuid<"HA_Chassis">;
-/** The HA_Chassis table. */
-export const HA_Chassis = defineTable<"HA_Chassis", HA_ChassisColumns>(schema, "HA_Chassis");
-
-// ---- HA_Chassis_Group ------------------------------------------------------------------------------------
-
-/** Columns of HA_Chassis_Group: root table; unique (name). */
-export type HA_Chassis_GroupColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** array of 0 or more distinct uuid of a row of HA_Chassis (or a named reference); strong reference to HA_Chassis */
-  readonly ha_chassis: SetOf<RefTo<"HA_Chassis">>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A HA_Chassis_Group row as read. */
-export type HA_Chassis_Group = Row<HA_Chassis_GroupColumns, "HA_Chassis_Group">;
-/** What inserting a HA_Chassis_Group row accepts. */
-export type HA_Chassis_GroupInsert = Insert<HA_Chassis_GroupColumns>;
-/** What updating a HA_Chassis_Group row accepts (mutable columns only). */
-export type HA_Chassis_GroupUpdate = Update<HA_Chassis_GroupColumns>;
-/** The uuid of a HA_Chassis_Group row. */
-export type HA_Chassis_GroupUuid = Uuid<"HA_Chassis_Group">;
-/** The HA_Chassis_Group table. */
-export const HA_Chassis_Group = defineTable<"HA_Chassis_Group", HA_Chassis_GroupColumns>(schema, "HA_Chassis_Group");
-
-// ---- BFD -------------------------------------------------------------------------------------------------
-
-/** Allowed values of BFD.status. */
-export type BFDStatus = "down" | "init" | "up" | "admin_down";
-/** Columns of BFD: root table; unique (logical_port, dst_ip). */
-export type BFDColumns = {
-  /** string */
-  readonly logical_port: Scalar<string>;
-  /** string */
-  readonly dst_ip: Scalar<string>;
-  /** integer in [1, ∞] or null */
-  readonly min_tx: Optional<number>;
-  /** integer or null */
-  readonly min_rx: Optional<number>;
-  /** integer in [1, ∞] or null */
-  readonly detect_mult: Optional<number>;
-  /** one of "down", "init", "up", "admin_down" or null */
-  readonly status: Optional<BFDStatus>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-};
-/** A BFD row as read. */
-export type BFD = Row<BFDColumns, "BFD">;
-/** What inserting a BFD row accepts. */
-export type BFDInsert = Insert<BFDColumns>;
-/** What updating a BFD row accepts (mutable columns only). */
-export type BFDUpdate = Update<BFDColumns>;
-/** The uuid of a BFD row. */
-export type BFDUuid = Uuid<"BFD">;
-/** The BFD table. */
-export const BFD = defineTable<"BFD", BFDColumns>(schema, "BFD");
-
 // ---- Static_MAC_Binding ----------------------------------------------------------------------------------
 
 /** Columns of Static_MAC_Binding: root table; unique (logical_port, ip). */
 export type Static_MAC_BindingColumns = {
   /** string */
-  readonly logical_port: Scalar<string>;
-  /** string */
   readonly ip: Scalar<string>;
+  /** string */
+  readonly logical_port: Scalar<string>;
   /** string */
   readonly mac: Scalar<string>;
   /** boolean */
@@ -2626,58 +2587,36 @@ export type Static_MAC_BindingUuid = Uuid<"Static_MAC_Binding">;
 /** The Static_MAC_Binding table. */
 export const Static_MAC_Binding = defineTable<"Static_MAC_Binding", Static_MAC_BindingColumns>(schema, "Static_MAC_Binding");
 
-// ---- Chassis_Template_Var --------------------------------------------------------------------------------
-
-/** Columns of Chassis_Template_Var: root table; unique (chassis). */
-export type Chassis_Template_VarColumns = {
-  /** string */
-  readonly chassis: Scalar<string>;
-  /** map of 0 or more entries string → string */
-  readonly variables: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Chassis_Template_Var row as read. */
-export type Chassis_Template_Var = Row<Chassis_Template_VarColumns, "Chassis_Template_Var">;
-/** What inserting a Chassis_Template_Var row accepts. */
-export type Chassis_Template_VarInsert = Insert<Chassis_Template_VarColumns>;
-/** What updating a Chassis_Template_Var row accepts (mutable columns only). */
-export type Chassis_Template_VarUpdate = Update<Chassis_Template_VarColumns>;
-/** The uuid of a Chassis_Template_Var row. */
-export type Chassis_Template_VarUuid = Uuid<"Chassis_Template_Var">;
-/** The Chassis_Template_Var table. */
-export const Chassis_Template_Var = defineTable<"Chassis_Template_Var", Chassis_Template_VarColumns>(schema, "Chassis_Template_Var");
-
 /** The OVN_Northbound database: pass it to `database(client, model)`. */
 export const model = defineDatabase("OVN_Northbound", schema, {
-  NB_Global: NB_Global,
-  Copp: Copp,
-  Logical_Switch: Logical_Switch,
-  Logical_Switch_Port: Logical_Switch_Port,
-  Forwarding_Group: Forwarding_Group,
-  Address_Set: Address_Set,
-  Port_Group: Port_Group,
-  Load_Balancer: Load_Balancer,
-  Load_Balancer_Group: Load_Balancer_Group,
-  Load_Balancer_Health_Check: Load_Balancer_Health_Check,
   ACL: ACL,
-  QoS: QoS,
-  Mirror: Mirror,
-  Meter: Meter,
-  Meter_Band: Meter_Band,
-  Logical_Router: Logical_Router,
-  Logical_Router_Port: Logical_Router_Port,
-  Logical_Router_Static_Route: Logical_Router_Static_Route,
-  Logical_Router_Policy: Logical_Router_Policy,
-  NAT: NAT,
-  DHCP_Options: DHCP_Options,
+  Address_Set: Address_Set,
+  BFD: BFD,
+  Chassis_Template_Var: Chassis_Template_Var,
   Connection: Connection,
+  Copp: Copp,
+  DHCP_Options: DHCP_Options,
   DNS: DNS,
-  SSL: SSL,
+  Forwarding_Group: Forwarding_Group,
   Gateway_Chassis: Gateway_Chassis,
   HA_Chassis: HA_Chassis,
   HA_Chassis_Group: HA_Chassis_Group,
-  BFD: BFD,
+  Load_Balancer: Load_Balancer,
+  Load_Balancer_Group: Load_Balancer_Group,
+  Load_Balancer_Health_Check: Load_Balancer_Health_Check,
+  Logical_Router: Logical_Router,
+  Logical_Router_Policy: Logical_Router_Policy,
+  Logical_Router_Port: Logical_Router_Port,
+  Logical_Router_Static_Route: Logical_Router_Static_Route,
+  Logical_Switch: Logical_Switch,
+  Logical_Switch_Port: Logical_Switch_Port,
+  Meter: Meter,
+  Meter_Band: Meter_Band,
+  Mirror: Mirror,
+  NAT: NAT,
+  NB_Global: NB_Global,
+  Port_Group: Port_Group,
+  QoS: QoS,
+  SSL: SSL,
   Static_MAC_Binding: Static_MAC_Binding,
-  Chassis_Template_Var: Chassis_Template_Var,
 });

@@ -27,12 +27,36 @@ export const schema = parseSchema({
   "version": "20.27.0",
   "cksum": "4078371916 30328",
   "tables": {
-    "SB_Global": {
+    "Address_Set": {
       "columns": {
-        "nb_cfg": {
+        "addresses": {
           "type": {
-            "key": "integer"
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
           }
+        },
+        "name": {
+          "type": "string"
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "BFD": {
+      "columns": {
+        "detect_mult": {
+          "type": "integer"
+        },
+        "disc": {
+          "type": "integer"
+        },
+        "dst_ip": {
+          "type": "string"
         },
         "external_ids": {
           "type": {
@@ -42,25 +66,14 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "connections": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Connection"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
+        "logical_port": {
+          "type": "string"
         },
-        "ssl": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "SSL"
-            },
-            "min": 0,
-            "max": 1
-          }
+        "min_rx": {
+          "type": "integer"
+        },
+        "min_tx": {
+          "type": "integer"
         },
         "options": {
           "type": {
@@ -70,41 +83,52 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "ipsec": {
-          "type": "boolean"
+        "src_port": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 49152,
+              "maxInteger": 65535
+            }
+          }
+        },
+        "status": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "admin_down",
+                  "down",
+                  "init",
+                  "up"
+                ]
+              ]
+            }
+          }
         }
       },
-      "maxRows": 1,
-      "isRoot": true
+      "isRoot": true,
+      "indexes": [
+        [
+          "logical_port",
+          "dst_ip",
+          "src_port",
+          "disc"
+        ]
+      ]
     },
     "Chassis": {
       "columns": {
-        "name": {
-          "type": "string"
-        },
-        "hostname": {
-          "type": "string"
-        },
         "encaps": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "Encap"
+              "refTable": "Encap",
+              "refType": "strong"
             },
-            "min": 1,
             "max": "unlimited"
-          }
-        },
-        "vtep_logical_switches": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "nb_cfg": {
-          "type": {
-            "key": "integer"
           }
         },
         "external_ids": {
@@ -114,6 +138,15 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
+        },
+        "hostname": {
+          "type": "string"
+        },
+        "name": {
+          "type": "string"
+        },
+        "nb_cfg": {
+          "type": "integer"
         },
         "other_config": {
           "type": {
@@ -124,6 +157,13 @@ export const schema = parseSchema({
           }
         },
         "transport_zones": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "vtep_logical_switches": {
           "type": {
             "key": "string",
             "min": 0,
@@ -140,9 +180,6 @@ export const schema = parseSchema({
     },
     "Chassis_Private": {
       "columns": {
-        "name": {
-          "type": "string"
-        },
         "chassis": {
           "type": {
             "key": {
@@ -150,21 +187,40 @@ export const schema = parseSchema({
               "refTable": "Chassis",
               "refType": "weak"
             },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "nb_cfg": {
-          "type": {
-            "key": "integer"
-          }
-        },
-        "nb_cfg_timestamp": {
-          "type": {
-            "key": "integer"
+            "min": 0
           }
         },
         "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "nb_cfg": {
+          "type": "integer"
+        },
+        "nb_cfg_timestamp": {
+          "type": "integer"
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "Chassis_Template_Var": {
+      "columns": {
+        "chassis": {
+          "type": "string"
+        },
+        "variables": {
           "type": {
             "key": "string",
             "value": "string",
@@ -176,12 +232,262 @@ export const schema = parseSchema({
       "isRoot": true,
       "indexes": [
         [
-          "name"
+          "chassis"
+        ]
+      ]
+    },
+    "Connection": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "inactivity_probe": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "is_connected": {
+          "type": "boolean",
+          "ephemeral": true
+        },
+        "max_backoff": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1000
+            },
+            "min": 0
+          }
+        },
+        "other_config": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "read_only": {
+          "type": "boolean"
+        },
+        "role": {
+          "type": "string"
+        },
+        "status": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          },
+          "ephemeral": true
+        },
+        "target": {
+          "type": "string"
+        }
+      },
+      "indexes": [
+        [
+          "target"
+        ]
+      ]
+    },
+    "Controller_Event": {
+      "columns": {
+        "chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Chassis",
+              "refType": "weak"
+            },
+            "min": 0
+          }
+        },
+        "event_info": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "event_type": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "empty_lb_backends"
+                ]
+              ]
+            }
+          }
+        },
+        "seq_num": {
+          "type": "integer"
+        }
+      },
+      "isRoot": true
+    },
+    "DHCP_Options": {
+      "columns": {
+        "code": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 254
+            }
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "type": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "bool",
+                  "domains",
+                  "host_id",
+                  "ipv4",
+                  "static_routes",
+                  "str",
+                  "uint16",
+                  "uint32",
+                  "uint8"
+                ]
+              ]
+            }
+          }
+        }
+      },
+      "isRoot": true
+    },
+    "DHCPv6_Options": {
+      "columns": {
+        "code": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 254
+            }
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "type": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "ipv6",
+                  "mac",
+                  "str"
+                ]
+              ]
+            }
+          }
+        }
+      },
+      "isRoot": true
+    },
+    "DNS": {
+      "columns": {
+        "datapaths": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "strong"
+            },
+            "max": "unlimited"
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "records": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true
+    },
+    "Datapath_Binding": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "load_balancers": {
+          "type": {
+            "key": "uuid",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "tunnel_key": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1,
+              "maxInteger": 16777215
+            }
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "tunnel_key"
         ]
       ]
     },
     "Encap": {
       "columns": {
+        "chassis_name": {
+          "type": "string"
+        },
+        "ip": {
+          "type": "string"
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
         "type": {
           "type": {
             "key": {
@@ -196,20 +502,6 @@ export const schema = parseSchema({
               ]
             }
           }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "ip": {
-          "type": "string"
-        },
-        "chassis_name": {
-          "type": "string"
         }
       },
       "indexes": [
@@ -219,107 +511,51 @@ export const schema = parseSchema({
         ]
       ]
     },
-    "Address_Set": {
+    "FDB": {
       "columns": {
-        "name": {
-          "type": "string"
-        },
-        "addresses": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Port_Group": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "ports": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Logical_Flow": {
-      "columns": {
-        "logical_datapath": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "logical_dp_group": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Logical_DP_Group"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "pipeline": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "ingress",
-                  "egress"
-                ]
-              ]
-            }
-          }
-        },
-        "table_id": {
+        "dp_key": {
           "type": {
             "key": {
               "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 32
+              "minInteger": 1,
+              "maxInteger": 16777215
             }
           }
         },
-        "priority": {
+        "mac": {
+          "type": "string"
+        },
+        "port_key": {
           "type": {
             "key": {
               "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 65535
+              "minInteger": 1,
+              "maxInteger": 16777215
             }
           }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "mac",
+          "dp_key"
+        ]
+      ]
+    },
+    "Gateway_Chassis": {
+      "columns": {
+        "chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Chassis",
+              "refType": "weak"
+            },
+            "min": 0
+          }
         },
-        "match": {
-          "type": "string"
-        },
-        "actions": {
-          "type": "string"
-        },
-        "tags": {
+        "external_ids": {
           "type": {
             "key": "string",
             "value": "string",
@@ -327,16 +563,279 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "controller_meter": {
+        "name": {
+          "type": "string"
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "priority": {
           "type": {
             "key": {
-              "type": "string"
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 32767
+            }
+          }
+        }
+      },
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "HA_Chassis": {
+      "columns": {
+        "chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Chassis",
+              "refType": "weak"
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
         "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "priority": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 32767
+            }
+          }
+        }
+      }
+    },
+    "HA_Chassis_Group": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ha_chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "HA_Chassis",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "ref_chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Chassis",
+              "refType": "weak"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "IGMP_Group": {
+      "columns": {
+        "address": {
+          "type": "string"
+        },
+        "chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Chassis",
+              "refType": "weak"
+            },
+            "min": 0
+          }
+        },
+        "datapath": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "weak"
+            },
+            "min": 0
+          }
+        },
+        "ports": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Port_Binding",
+              "refType": "weak"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "address",
+          "datapath",
+          "chassis"
+        ]
+      ]
+    },
+    "IP_Multicast": {
+      "columns": {
+        "datapath": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "weak"
+            }
+          }
+        },
+        "enabled": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          }
+        },
+        "eth_src": {
+          "type": "string"
+        },
+        "idle_timeout": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "ip4_src": {
+          "type": "string"
+        },
+        "ip6_src": {
+          "type": "string"
+        },
+        "querier": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          }
+        },
+        "query_interval": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "query_max_resp": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        },
+        "seq_no": {
+          "type": "integer"
+        },
+        "table_size": {
+          "type": {
+            "key": "integer",
+            "min": 0
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "datapath"
+        ]
+      ]
+    },
+    "Load_Balancer": {
+      "columns": {
+        "datapath_group": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Logical_DP_Group",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "datapaths": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "strong"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "protocol": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "sctp",
+                  "tcp",
+                  "udp"
+                ]
+              ]
+            },
+            "min": 0
+          }
+        },
+        "vips": {
           "type": {
             "key": "string",
             "value": "string",
@@ -360,93 +859,18 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         }
-      },
-      "isRoot": false
+      }
     },
-    "Multicast_Group": {
+    "Logical_Flow": {
       "columns": {
-        "datapath": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding"
-            }
-          }
-        },
-        "name": {
+        "actions": {
           "type": "string"
         },
-        "tunnel_key": {
+        "controller_meter": {
           "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 32768,
-              "maxInteger": 65535
-            }
+            "key": "string",
+            "min": 0
           }
-        },
-        "ports": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Port_Binding",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "datapath",
-          "tunnel_key"
-        ],
-        [
-          "datapath",
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Mirror": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "filter": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "from-lport",
-                  "to-lport"
-                ]
-              ]
-            }
-          }
-        },
-        "sink": {
-          "type": "string"
-        },
-        "type": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "gre",
-                  "erspan"
-                ]
-              ]
-            }
-          }
-        },
-        "index": {
-          "type": "integer"
         },
         "external_ids": {
           "type": {
@@ -455,17 +879,117 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
+        },
+        "logical_datapath": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "logical_dp_group": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Logical_DP_Group",
+              "refType": "strong"
+            },
+            "min": 0
+          }
+        },
+        "match": {
+          "type": "string"
+        },
+        "pipeline": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "egress",
+                  "ingress"
+                ]
+              ]
+            }
+          }
+        },
+        "priority": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 65535
+            }
+          }
+        },
+        "table_id": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 0,
+              "maxInteger": 32
+            }
+          }
+        },
+        "tags": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
         }
       },
+      "isRoot": true
+    },
+    "MAC_Binding": {
+      "columns": {
+        "datapath": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "strong"
+            }
+          }
+        },
+        "ip": {
+          "type": "string"
+        },
+        "logical_port": {
+          "type": "string"
+        },
+        "mac": {
+          "type": "string"
+        },
+        "timestamp": {
+          "type": "integer"
+        }
+      },
+      "isRoot": true,
       "indexes": [
         [
-          "name"
+          "logical_port",
+          "ip"
         ]
-      ],
-      "isRoot": true
+      ]
     },
     "Meter": {
       "columns": {
+        "bands": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Meter_Band",
+              "refType": "strong"
+            },
+            "max": "unlimited"
+          }
+        },
         "name": {
           "type": "string"
         },
@@ -482,25 +1006,14 @@ export const schema = parseSchema({
               ]
             }
           }
-        },
-        "bands": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Meter_Band",
-              "refType": "strong"
-            },
-            "min": 1,
-            "max": "unlimited"
-          }
         }
       },
+      "isRoot": true,
       "indexes": [
         [
           "name"
         ]
-      ],
-      "isRoot": true
+      ]
     },
     "Meter_Band": {
       "columns": {
@@ -517,15 +1030,6 @@ export const schema = parseSchema({
             }
           }
         },
-        "rate": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 4294967295
-            }
-          }
-        },
         "burst_size": {
           "type": {
             "key": {
@@ -534,28 +1038,171 @@ export const schema = parseSchema({
               "maxInteger": 4294967295
             }
           }
-        }
-      },
-      "isRoot": false
-    },
-    "Datapath_Binding": {
-      "columns": {
-        "tunnel_key": {
+        },
+        "rate": {
           "type": {
             "key": {
               "type": "integer",
               "minInteger": 1,
-              "maxInteger": 16777215
+              "maxInteger": 4294967295
+            }
+          }
+        }
+      }
+    },
+    "Mirror": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "filter": {
+          "type": {
+            "key": {
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "from-lport",
+                  "to-lport"
+                ]
+              ]
             }
           }
         },
-        "load_balancers": {
+        "index": {
+          "type": "integer"
+        },
+        "name": {
+          "type": "string"
+        },
+        "sink": {
+          "type": "string"
+        },
+        "type": {
           "type": {
             "key": {
-              "type": "uuid"
+              "type": "string",
+              "enum": [
+                "set",
+                [
+                  "erspan",
+                  "gre"
+                ]
+              ]
+            }
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "name"
+        ]
+      ]
+    },
+    "Multicast_Group": {
+      "columns": {
+        "datapath": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "strong"
+            }
+          }
+        },
+        "name": {
+          "type": "string"
+        },
+        "ports": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Port_Binding",
+              "refType": "weak"
             },
             "min": 0,
             "max": "unlimited"
+          }
+        },
+        "tunnel_key": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 32768,
+              "maxInteger": 65535
+            }
+          }
+        }
+      },
+      "isRoot": true,
+      "indexes": [
+        [
+          "datapath",
+          "tunnel_key"
+        ],
+        [
+          "datapath",
+          "name"
+        ]
+      ]
+    },
+    "Port_Binding": {
+      "columns": {
+        "additional_chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Chassis",
+              "refType": "weak"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "additional_encap": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Encap",
+              "refType": "weak"
+            },
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Chassis",
+              "refType": "weak"
+            },
+            "min": 0
+          }
+        },
+        "datapath": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "strong"
+            }
+          }
+        },
+        "encap": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Encap",
+              "refType": "weak"
+            },
+            "min": 0
           }
         },
         "external_ids": {
@@ -565,22 +1212,6 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
-        }
-      },
-      "indexes": [
-        [
-          "tunnel_key"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Port_Binding": {
-      "columns": {
-        "logical_port": {
-          "type": "string"
-        },
-        "type": {
-          "type": "string"
         },
         "gateway_chassis": {
           "type": {
@@ -600,100 +1231,15 @@ export const schema = parseSchema({
               "refTable": "HA_Chassis_Group",
               "refType": "strong"
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
-        "options": {
+        "logical_port": {
+          "type": "string"
+        },
+        "mac": {
           "type": {
             "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "datapath": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding"
-            }
-          }
-        },
-        "tunnel_key": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 32767
-            }
-          }
-        },
-        "parent_port": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "tag": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 4095
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "virtual_parent": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "chassis": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Chassis",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "additional_chassis": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Chassis",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "encap": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Encap",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "additional_encap": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Encap",
-              "refType": "weak"
-            },
             "min": 0,
             "max": "unlimited"
           }
@@ -709,20 +1255,6 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "mac": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "port_security": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
         "nat_addresses": {
           "type": {
             "key": "string",
@@ -730,14 +1262,7 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "up": {
-          "type": {
-            "key": "boolean",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "external_ids": {
+        "options": {
           "type": {
             "key": "string",
             "value": "string",
@@ -745,15 +1270,17 @@ export const schema = parseSchema({
             "max": "unlimited"
           }
         },
-        "requested_chassis": {
+        "parent_port": {
           "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Chassis",
-              "refType": "weak"
-            },
+            "key": "string",
+            "min": 0
+          }
+        },
+        "port_security": {
+          "type": {
+            "key": "string",
             "min": 0,
-            "max": 1
+            "max": "unlimited"
           }
         },
         "requested_additional_chassis": {
@@ -766,8 +1293,53 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
+        },
+        "requested_chassis": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Chassis",
+              "refType": "weak"
+            },
+            "min": 0
+          }
+        },
+        "tag": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1,
+              "maxInteger": 4095
+            },
+            "min": 0
+          }
+        },
+        "tunnel_key": {
+          "type": {
+            "key": {
+              "type": "integer",
+              "minInteger": 1,
+              "maxInteger": 32767
+            }
+          }
+        },
+        "type": {
+          "type": "string"
+        },
+        "up": {
+          "type": {
+            "key": "boolean",
+            "min": 0
+          }
+        },
+        "virtual_parent": {
+          "type": {
+            "key": "string",
+            "min": 0
+          }
         }
       },
+      "isRoot": true,
       "indexes": [
         [
           "datapath",
@@ -776,231 +1348,46 @@ export const schema = parseSchema({
         [
           "logical_port"
         ]
-      ],
-      "isRoot": true
+      ]
     },
-    "MAC_Binding": {
-      "columns": {
-        "logical_port": {
-          "type": "string"
-        },
-        "ip": {
-          "type": "string"
-        },
-        "mac": {
-          "type": "string"
-        },
-        "timestamp": {
-          "type": {
-            "key": "integer"
-          }
-        },
-        "datapath": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding"
-            }
-          }
-        }
-      },
-      "indexes": [
-        [
-          "logical_port",
-          "ip"
-        ]
-      ],
-      "isRoot": true
-    },
-    "DHCP_Options": {
+    "Port_Group": {
       "columns": {
         "name": {
           "type": "string"
         },
-        "code": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 254
-            }
-          }
-        },
-        "type": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "bool",
-                  "uint8",
-                  "uint16",
-                  "uint32",
-                  "ipv4",
-                  "static_routes",
-                  "str",
-                  "host_id",
-                  "domains"
-                ]
-              ]
-            }
-          }
-        }
-      },
-      "isRoot": true
-    },
-    "DHCPv6_Options": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "code": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 254
-            }
-          }
-        },
-        "type": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "ipv6",
-                  "str",
-                  "mac"
-                ]
-              ]
-            }
-          }
-        }
-      },
-      "isRoot": true
-    },
-    "Connection": {
-      "columns": {
-        "target": {
-          "type": "string"
-        },
-        "max_backoff": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1000
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "inactivity_probe": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "read_only": {
-          "type": "boolean"
-        },
-        "role": {
-          "type": "string"
-        },
-        "other_config": {
+        "ports": {
           "type": {
             "key": "string",
-            "value": "string",
             "min": 0,
             "max": "unlimited"
           }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "is_connected": {
-          "type": "boolean",
-          "ephemeral": true
-        },
-        "status": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          },
-          "ephemeral": true
         }
       },
+      "isRoot": true,
       "indexes": [
         [
-          "target"
+          "name"
         ]
       ]
     },
-    "SSL": {
+    "RBAC_Permission": {
       "columns": {
-        "private_key": {
-          "type": "string"
+        "authorization": {
+          "type": {
+            "key": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
         },
-        "certificate": {
-          "type": "string"
-        },
-        "ca_cert": {
-          "type": "string"
-        },
-        "bootstrap_ca_cert": {
+        "insert_delete": {
           "type": "boolean"
         },
-        "ssl_protocols": {
+        "table": {
           "type": "string"
         },
-        "ssl_ciphers": {
-          "type": "string"
-        },
-        "external_ids": {
+        "update": {
           "type": {
             "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "maxRows": 1
-    },
-    "DNS": {
-      "columns": {
-        "records": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "datapaths": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding"
-            },
-            "min": 1,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
             "min": 0,
             "max": "unlimited"
           }
@@ -1015,9 +1402,7 @@ export const schema = parseSchema({
         },
         "permissions": {
           "type": {
-            "key": {
-              "type": "string"
-            },
+            "key": "string",
             "value": {
               "type": "uuid",
               "refTable": "RBAC_Permission",
@@ -1030,54 +1415,17 @@ export const schema = parseSchema({
       },
       "isRoot": true
     },
-    "RBAC_Permission": {
+    "SB_Global": {
       "columns": {
-        "table": {
-          "type": "string"
-        },
-        "authorization": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "insert_delete": {
-          "type": "boolean"
-        },
-        "update": {
-          "type": {
-            "key": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": true
-    },
-    "Gateway_Chassis": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "chassis": {
+        "connections": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "Chassis",
-              "refType": "weak"
+              "refTable": "Connection",
+              "refType": "strong"
             },
             "min": 0,
-            "max": 1
-          }
-        },
-        "priority": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 32767
-            }
+            "max": "unlimited"
           }
         },
         "external_ids": {
@@ -1087,6 +1435,12 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
+        },
+        "ipsec": {
+          "type": "boolean"
+        },
+        "nb_cfg": {
+          "type": "integer"
         },
         "options": {
           "type": {
@@ -1095,258 +1449,84 @@ export const schema = parseSchema({
             "min": 0,
             "max": "unlimited"
           }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": false
-    },
-    "HA_Chassis": {
-      "columns": {
-        "chassis": {
+        },
+        "ssl": {
           "type": {
             "key": {
               "type": "uuid",
-              "refTable": "Chassis",
-              "refType": "weak"
+              "refTable": "SSL",
+              "refType": "strong"
             },
+            "min": 0
+          }
+        }
+      },
+      "isRoot": true,
+      "maxRows": 1
+    },
+    "SSL": {
+      "columns": {
+        "bootstrap_ca_cert": {
+          "type": "boolean"
+        },
+        "ca_cert": {
+          "type": "string"
+        },
+        "certificate": {
+          "type": "string"
+        },
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
             "min": 0,
-            "max": 1
+            "max": "unlimited"
           }
         },
-        "priority": {
+        "private_key": {
+          "type": "string"
+        },
+        "ssl_ciphers": {
+          "type": "string"
+        },
+        "ssl_protocols": {
+          "type": "string"
+        }
+      },
+      "maxRows": 1
+    },
+    "Service_Monitor": {
+      "columns": {
+        "external_ids": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "ip": {
+          "type": "string"
+        },
+        "logical_port": {
+          "type": "string"
+        },
+        "options": {
+          "type": {
+            "key": "string",
+            "value": "string",
+            "min": 0,
+            "max": "unlimited"
+          }
+        },
+        "port": {
           "type": {
             "key": {
               "type": "integer",
               "minInteger": 0,
-              "maxInteger": 32767
+              "maxInteger": 65535
             }
           }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": false
-    },
-    "HA_Chassis_Group": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "ha_chassis": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "HA_Chassis",
-              "refType": "strong"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "ref_chassis": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Chassis",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "name"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Controller_Event": {
-      "columns": {
-        "event_type": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "empty_lb_backends"
-                ]
-              ]
-            }
-          }
-        },
-        "event_info": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "chassis": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Chassis",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "seq_num": {
-          "type": {
-            "key": "integer"
-          }
-        }
-      },
-      "isRoot": true
-    },
-    "IP_Multicast": {
-      "columns": {
-        "datapath": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding",
-              "refType": "weak"
-            }
-          }
-        },
-        "enabled": {
-          "type": {
-            "key": "boolean",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "querier": {
-          "type": {
-            "key": "boolean",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "eth_src": {
-          "type": "string"
-        },
-        "ip4_src": {
-          "type": "string"
-        },
-        "ip6_src": {
-          "type": "string"
-        },
-        "table_size": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "idle_timeout": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "query_interval": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "query_max_resp": {
-          "type": {
-            "key": "integer",
-            "min": 0,
-            "max": 1
-          }
-        },
-        "seq_no": {
-          "type": "integer"
-        }
-      },
-      "indexes": [
-        [
-          "datapath"
-        ]
-      ],
-      "isRoot": true
-    },
-    "IGMP_Group": {
-      "columns": {
-        "address": {
-          "type": "string"
-        },
-        "datapath": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "chassis": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Chassis",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "ports": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Port_Binding",
-              "refType": "weak"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "address",
-          "datapath",
-          "chassis"
-        ]
-      ],
-      "isRoot": true
-    },
-    "Service_Monitor": {
-      "columns": {
-        "ip": {
-          "type": "string"
         },
         "protocol": {
           "type": {
@@ -1360,26 +1540,13 @@ export const schema = parseSchema({
                 ]
               ]
             },
-            "min": 0,
-            "max": 1
+            "min": 0
           }
         },
-        "port": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 0,
-              "maxInteger": 65535
-            }
-          }
-        },
-        "logical_port": {
+        "src_ip": {
           "type": "string"
         },
         "src_mac": {
-          "type": "string"
-        },
-        "src_ip": {
           "type": "string"
         },
         "status": {
@@ -1389,33 +1556,17 @@ export const schema = parseSchema({
               "enum": [
                 "set",
                 [
-                  "online",
+                  "error",
                   "offline",
-                  "error"
+                  "online"
                 ]
               ]
             },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
+            "min": 0
           }
         }
       },
+      "isRoot": true,
       "indexes": [
         [
           "logical_port",
@@ -1423,204 +1574,23 @@ export const schema = parseSchema({
           "port",
           "protocol"
         ]
-      ],
-      "isRoot": true
-    },
-    "Load_Balancer": {
-      "columns": {
-        "name": {
-          "type": "string"
-        },
-        "vips": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "protocol": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "tcp",
-                  "udp",
-                  "sctp"
-                ]
-              ]
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "datapaths": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding"
-            },
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "datapath_group": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Logical_DP_Group"
-            },
-            "min": 0,
-            "max": 1
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "isRoot": true
-    },
-    "BFD": {
-      "columns": {
-        "src_port": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 49152,
-              "maxInteger": 65535
-            }
-          }
-        },
-        "disc": {
-          "type": {
-            "key": {
-              "type": "integer"
-            }
-          }
-        },
-        "logical_port": {
-          "type": "string"
-        },
-        "dst_ip": {
-          "type": "string"
-        },
-        "min_tx": {
-          "type": {
-            "key": {
-              "type": "integer"
-            }
-          }
-        },
-        "min_rx": {
-          "type": {
-            "key": {
-              "type": "integer"
-            }
-          }
-        },
-        "detect_mult": {
-          "type": {
-            "key": {
-              "type": "integer"
-            }
-          }
-        },
-        "status": {
-          "type": {
-            "key": {
-              "type": "string",
-              "enum": [
-                "set",
-                [
-                  "down",
-                  "init",
-                  "up",
-                  "admin_down"
-                ]
-              ]
-            }
-          }
-        },
-        "external_ids": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        },
-        "options": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "logical_port",
-          "dst_ip",
-          "src_port",
-          "disc"
-        ]
-      ],
-      "isRoot": true
-    },
-    "FDB": {
-      "columns": {
-        "mac": {
-          "type": "string"
-        },
-        "dp_key": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 16777215
-            }
-          }
-        },
-        "port_key": {
-          "type": {
-            "key": {
-              "type": "integer",
-              "minInteger": 1,
-              "maxInteger": 16777215
-            }
-          }
-        }
-      },
-      "indexes": [
-        [
-          "mac",
-          "dp_key"
-        ]
-      ],
-      "isRoot": true
+      ]
     },
     "Static_MAC_Binding": {
       "columns": {
-        "logical_port": {
-          "type": "string"
+        "datapath": {
+          "type": {
+            "key": {
+              "type": "uuid",
+              "refTable": "Datapath_Binding",
+              "refType": "strong"
+            }
+          }
         },
         "ip": {
+          "type": "string"
+        },
+        "logical_port": {
           "type": "string"
         },
         "mac": {
@@ -1628,96 +1598,97 @@ export const schema = parseSchema({
         },
         "override_dynamic_mac": {
           "type": "boolean"
-        },
-        "datapath": {
-          "type": {
-            "key": {
-              "type": "uuid",
-              "refTable": "Datapath_Binding"
-            }
-          }
         }
       },
+      "isRoot": true,
       "indexes": [
         [
           "logical_port",
           "ip"
         ]
-      ],
-      "isRoot": true
-    },
-    "Chassis_Template_Var": {
-      "columns": {
-        "chassis": {
-          "type": "string"
-        },
-        "variables": {
-          "type": {
-            "key": "string",
-            "value": "string",
-            "min": 0,
-            "max": "unlimited"
-          }
-        }
-      },
-      "indexes": [
-        [
-          "chassis"
-        ]
-      ],
-      "isRoot": true
+      ]
     }
   }
 });
 
-// ---- SB_Global -------------------------------------------------------------------------------------------
+// ---- Address_Set -----------------------------------------------------------------------------------------
 
-/** Columns of SB_Global: root table; at most 1 row. */
-export type SB_GlobalColumns = {
+/** Columns of Address_Set: root table; unique (name). */
+export type Address_SetColumns = {
+  /** array of 0 or more distinct string */
+  readonly addresses: SetOf<string>;
+  /** string */
+  readonly name: Scalar<string>;
+};
+/** A Address_Set row as read. */
+export type Address_Set = Row<Address_SetColumns, "Address_Set">;
+/** What inserting a Address_Set row accepts. */
+export type Address_SetInsert = Insert<Address_SetColumns>;
+/** What updating a Address_Set row accepts (mutable columns only). */
+export type Address_SetUpdate = Update<Address_SetColumns>;
+/** The uuid of a Address_Set row. */
+export type Address_SetUuid = Uuid<"Address_Set">;
+/** The Address_Set table. */
+export const Address_Set = defineTable<"Address_Set", Address_SetColumns>(schema, "Address_Set");
+
+// ---- BFD -------------------------------------------------------------------------------------------------
+
+/** Allowed values of BFD.status. */
+export type BFDStatus = "admin_down" | "down" | "init" | "up";
+/** Columns of BFD: root table; unique (logical_port, dst_ip, src_port, disc). */
+export type BFDColumns = {
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly detect_mult: Scalar<number>;
+  /** integer */
+  readonly disc: Scalar<number>;
+  /** string */
+  readonly dst_ip: Scalar<string>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
-  /** array of 0 or more distinct uuid of a row of Connection (or a named reference); strong reference to Connection */
-  readonly connections: SetOf<RefTo<"Connection">>;
-  /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
-  readonly ssl: Optional<RefTo<"SSL">>;
+  /** string */
+  readonly logical_port: Scalar<string>;
+  /** integer */
+  readonly min_rx: Scalar<number>;
+  /** integer */
+  readonly min_tx: Scalar<number>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
-  /** boolean */
-  readonly ipsec: Scalar<boolean>;
+  /** integer in [49152, 65535] */
+  readonly src_port: Scalar<number>;
+  /** one of "admin_down", "down", "init", "up" */
+  readonly status: Scalar<BFDStatus>;
 };
-/** A SB_Global row as read. */
-export type SB_Global = Row<SB_GlobalColumns, "SB_Global">;
-/** What inserting a SB_Global row accepts. */
-export type SB_GlobalInsert = Insert<SB_GlobalColumns>;
-/** What updating a SB_Global row accepts (mutable columns only). */
-export type SB_GlobalUpdate = Update<SB_GlobalColumns>;
-/** The uuid of a SB_Global row. */
-export type SB_GlobalUuid = Uuid<"SB_Global">;
-/** The SB_Global table. */
-export const SB_Global = defineTable<"SB_Global", SB_GlobalColumns>(schema, "SB_Global");
+/** A BFD row as read. */
+export type BFD = Row<BFDColumns, "BFD">;
+/** What inserting a BFD row accepts. */
+export type BFDInsert = Insert<BFDColumns>;
+/** What updating a BFD row accepts (mutable columns only). */
+export type BFDUpdate = Update<BFDColumns>;
+/** The uuid of a BFD row. */
+export type BFDUuid = Uuid<"BFD">;
+/** The BFD table. */
+export const BFD = defineTable<"BFD", BFDColumns>(schema, "BFD");
 
 // ---- Chassis ---------------------------------------------------------------------------------------------
 
 /** Columns of Chassis: root table; unique (name). */
 export type ChassisColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** string */
-  readonly hostname: Scalar<string>;
   /** array of 1 or more distinct uuid of a row of Encap (or a named reference); strong reference to Encap */
   readonly encaps: SetOf<RefTo<"Encap">>;
-  /** array of 0 or more distinct string */
-  readonly vtep_logical_switches: SetOf<string>;
-  /** integer */
-  readonly nb_cfg: Scalar<number>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly hostname: Scalar<string>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** integer */
+  readonly nb_cfg: Scalar<number>;
   /** map of 0 or more entries string → string */
   readonly other_config: MapOf<string, string>;
   /** array of 0 or more distinct string */
   readonly transport_zones: SetOf<string>;
+  /** array of 0 or more distinct string */
+  readonly vtep_logical_switches: SetOf<string>;
 };
 /** A Chassis row as read. */
 export type Chassis = Row<ChassisColumns, "Chassis">;
@@ -1734,16 +1705,16 @@ export const Chassis = defineTable<"Chassis", ChassisColumns>(schema, "Chassis")
 
 /** Columns of Chassis_Private: root table; unique (name). */
 export type Chassis_PrivateColumns = {
-  /** string */
-  readonly name: Scalar<string>;
   /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
   readonly chassis: Optional<RefTo<"Chassis">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly name: Scalar<string>;
   /** integer */
   readonly nb_cfg: Scalar<number>;
   /** integer */
   readonly nb_cfg_timestamp: Scalar<number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
 };
 /** A Chassis_Private row as read. */
 export type Chassis_Private = Row<Chassis_PrivateColumns, "Chassis_Private">;
@@ -1755,834 +1726,6 @@ export type Chassis_PrivateUpdate = Update<Chassis_PrivateColumns>;
 export type Chassis_PrivateUuid = Uuid<"Chassis_Private">;
 /** The Chassis_Private table. */
 export const Chassis_Private = defineTable<"Chassis_Private", Chassis_PrivateColumns>(schema, "Chassis_Private");
-
-// ---- Encap -----------------------------------------------------------------------------------------------
-
-/** Allowed values of Encap.type. */
-export type EncapType = "geneve" | "stt" | "vxlan";
-/** Columns of Encap: non-root table (garbage-collected when no strong reference points at a row); unique (type, ip). */
-export type EncapColumns = {
-  /** one of "geneve", "stt", "vxlan" */
-  readonly type: Scalar<EncapType>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** string */
-  readonly ip: Scalar<string>;
-  /** string */
-  readonly chassis_name: Scalar<string>;
-};
-/** A Encap row as read. */
-export type Encap = Row<EncapColumns, "Encap">;
-/** What inserting a Encap row accepts. */
-export type EncapInsert = Insert<EncapColumns>;
-/** What updating a Encap row accepts (mutable columns only). */
-export type EncapUpdate = Update<EncapColumns>;
-/** The uuid of a Encap row. */
-export type EncapUuid = Uuid<"Encap">;
-/** The Encap table. */
-export const Encap = defineTable<"Encap", EncapColumns>(schema, "Encap");
-
-// ---- Address_Set -----------------------------------------------------------------------------------------
-
-/** Columns of Address_Set: root table; unique (name). */
-export type Address_SetColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** array of 0 or more distinct string */
-  readonly addresses: SetOf<string>;
-};
-/** A Address_Set row as read. */
-export type Address_Set = Row<Address_SetColumns, "Address_Set">;
-/** What inserting a Address_Set row accepts. */
-export type Address_SetInsert = Insert<Address_SetColumns>;
-/** What updating a Address_Set row accepts (mutable columns only). */
-export type Address_SetUpdate = Update<Address_SetColumns>;
-/** The uuid of a Address_Set row. */
-export type Address_SetUuid = Uuid<"Address_Set">;
-/** The Address_Set table. */
-export const Address_Set = defineTable<"Address_Set", Address_SetColumns>(schema, "Address_Set");
-
-// ---- Port_Group ------------------------------------------------------------------------------------------
-
-/** Columns of Port_Group: root table; unique (name). */
-export type Port_GroupColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** array of 0 or more distinct string */
-  readonly ports: SetOf<string>;
-};
-/** A Port_Group row as read. */
-export type Port_Group = Row<Port_GroupColumns, "Port_Group">;
-/** What inserting a Port_Group row accepts. */
-export type Port_GroupInsert = Insert<Port_GroupColumns>;
-/** What updating a Port_Group row accepts (mutable columns only). */
-export type Port_GroupUpdate = Update<Port_GroupColumns>;
-/** The uuid of a Port_Group row. */
-export type Port_GroupUuid = Uuid<"Port_Group">;
-/** The Port_Group table. */
-export const Port_Group = defineTable<"Port_Group", Port_GroupColumns>(schema, "Port_Group");
-
-// ---- Logical_Flow ----------------------------------------------------------------------------------------
-
-/** Allowed values of Logical_Flow.pipeline. */
-export type Logical_FlowPipeline = "ingress" | "egress";
-/** Columns of Logical_Flow: root table. */
-export type Logical_FlowColumns = {
-  /** uuid of a row of Datapath_Binding (or a named reference) or null; strong reference to Datapath_Binding */
-  readonly logical_datapath: Optional<RefTo<"Datapath_Binding">>;
-  /** uuid of a row of Logical_DP_Group (or a named reference) or null; strong reference to Logical_DP_Group */
-  readonly logical_dp_group: Optional<RefTo<"Logical_DP_Group">>;
-  /** one of "ingress", "egress" */
-  readonly pipeline: Scalar<Logical_FlowPipeline>;
-  /** integer in [0, 32] */
-  readonly table_id: Scalar<number>;
-  /** integer in [0, 65535] */
-  readonly priority: Scalar<number>;
-  /** string */
-  readonly match: Scalar<string>;
-  /** string */
-  readonly actions: Scalar<string>;
-  /** map of 0 or more entries string → string */
-  readonly tags: MapOf<string, string>;
-  /** string or null */
-  readonly controller_meter: Optional<string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Logical_Flow row as read. */
-export type Logical_Flow = Row<Logical_FlowColumns, "Logical_Flow">;
-/** What inserting a Logical_Flow row accepts. */
-export type Logical_FlowInsert = Insert<Logical_FlowColumns>;
-/** What updating a Logical_Flow row accepts (mutable columns only). */
-export type Logical_FlowUpdate = Update<Logical_FlowColumns>;
-/** The uuid of a Logical_Flow row. */
-export type Logical_FlowUuid = Uuid<"Logical_Flow">;
-/** The Logical_Flow table. */
-export const Logical_Flow = defineTable<"Logical_Flow", Logical_FlowColumns>(schema, "Logical_Flow");
-
-// ---- Logical_DP_Group ------------------------------------------------------------------------------------
-
-/** Columns of Logical_DP_Group: non-root table (garbage-collected when no strong reference points at a row). */
-export type Logical_DP_GroupColumns = {
-  /** array of 0 or more distinct uuid of a row of Datapath_Binding (or a named reference); weak reference to Datapath_Binding */
-  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
-};
-/** A Logical_DP_Group row as read. */
-export type Logical_DP_Group = Row<Logical_DP_GroupColumns, "Logical_DP_Group">;
-/** What inserting a Logical_DP_Group row accepts. */
-export type Logical_DP_GroupInsert = Insert<Logical_DP_GroupColumns>;
-/** What updating a Logical_DP_Group row accepts (mutable columns only). */
-export type Logical_DP_GroupUpdate = Update<Logical_DP_GroupColumns>;
-/** The uuid of a Logical_DP_Group row. */
-export type Logical_DP_GroupUuid = Uuid<"Logical_DP_Group">;
-/** The Logical_DP_Group table. */
-export const Logical_DP_Group = defineTable<"Logical_DP_Group", Logical_DP_GroupColumns>(schema, "Logical_DP_Group");
-
-// ---- Multicast_Group -------------------------------------------------------------------------------------
-
-/** Columns of Multicast_Group: root table; unique (datapath, tunnel_key); unique (datapath, name). */
-export type Multicast_GroupColumns = {
-  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
-  /** string */
-  readonly name: Scalar<string>;
-  /** integer in [32768, 65535] */
-  readonly tunnel_key: Scalar<number>;
-  /** array of 0 or more distinct uuid of a row of Port_Binding (or a named reference); weak reference to Port_Binding */
-  readonly ports: SetOf<RefTo<"Port_Binding">>;
-};
-/** A Multicast_Group row as read. */
-export type Multicast_Group = Row<Multicast_GroupColumns, "Multicast_Group">;
-/** What inserting a Multicast_Group row accepts. */
-export type Multicast_GroupInsert = Insert<Multicast_GroupColumns>;
-/** What updating a Multicast_Group row accepts (mutable columns only). */
-export type Multicast_GroupUpdate = Update<Multicast_GroupColumns>;
-/** The uuid of a Multicast_Group row. */
-export type Multicast_GroupUuid = Uuid<"Multicast_Group">;
-/** The Multicast_Group table. */
-export const Multicast_Group = defineTable<"Multicast_Group", Multicast_GroupColumns>(schema, "Multicast_Group");
-
-// ---- Mirror ----------------------------------------------------------------------------------------------
-
-/** Allowed values of Mirror.filter. */
-export type MirrorFilter = "from-lport" | "to-lport";
-/** Allowed values of Mirror.type. */
-export type MirrorType = "gre" | "erspan";
-/** Columns of Mirror: root table; unique (name). */
-export type MirrorColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** one of "from-lport", "to-lport" */
-  readonly filter: Scalar<MirrorFilter>;
-  /** string */
-  readonly sink: Scalar<string>;
-  /** one of "gre", "erspan" */
-  readonly type: Scalar<MirrorType>;
-  /** integer */
-  readonly index: Scalar<number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Mirror row as read. */
-export type Mirror = Row<MirrorColumns, "Mirror">;
-/** What inserting a Mirror row accepts. */
-export type MirrorInsert = Insert<MirrorColumns>;
-/** What updating a Mirror row accepts (mutable columns only). */
-export type MirrorUpdate = Update<MirrorColumns>;
-/** The uuid of a Mirror row. */
-export type MirrorUuid = Uuid<"Mirror">;
-/** The Mirror table. */
-export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
-
-// ---- Meter -----------------------------------------------------------------------------------------------
-
-/** Allowed values of Meter.unit. */
-export type MeterUnit = "kbps" | "pktps";
-/** Columns of Meter: root table; unique (name). */
-export type MeterColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** one of "kbps", "pktps" */
-  readonly unit: Scalar<MeterUnit>;
-  /** array of 1 or more distinct uuid of a row of Meter_Band (or a named reference); strong reference to Meter_Band */
-  readonly bands: SetOf<RefTo<"Meter_Band">>;
-};
-/** A Meter row as read. */
-export type Meter = Row<MeterColumns, "Meter">;
-/** What inserting a Meter row accepts. */
-export type MeterInsert = Insert<MeterColumns>;
-/** What updating a Meter row accepts (mutable columns only). */
-export type MeterUpdate = Update<MeterColumns>;
-/** The uuid of a Meter row. */
-export type MeterUuid = Uuid<"Meter">;
-/** The Meter table. */
-export const Meter = defineTable<"Meter", MeterColumns>(schema, "Meter");
-
-// ---- Meter_Band ------------------------------------------------------------------------------------------
-
-/** Allowed values of Meter_Band.action. */
-export type Meter_BandAction = "drop";
-/** Columns of Meter_Band: non-root table (garbage-collected when no strong reference points at a row). */
-export type Meter_BandColumns = {
-  /** one of "drop" */
-  readonly action: Scalar<Meter_BandAction>;
-  /** integer in [1, 4294967295] */
-  readonly rate: Scalar<number>;
-  /** integer in [0, 4294967295] */
-  readonly burst_size: Scalar<number>;
-};
-/** A Meter_Band row as read. */
-export type Meter_Band = Row<Meter_BandColumns, "Meter_Band">;
-/** What inserting a Meter_Band row accepts. */
-export type Meter_BandInsert = Insert<Meter_BandColumns>;
-/** What updating a Meter_Band row accepts (mutable columns only). */
-export type Meter_BandUpdate = Update<Meter_BandColumns>;
-/** The uuid of a Meter_Band row. */
-export type Meter_BandUuid = Uuid<"Meter_Band">;
-/** The Meter_Band table. */
-export const Meter_Band = defineTable<"Meter_Band", Meter_BandColumns>(schema, "Meter_Band");
-
-// ---- Datapath_Binding ------------------------------------------------------------------------------------
-
-/** Columns of Datapath_Binding: root table; unique (tunnel_key). */
-export type Datapath_BindingColumns = {
-  /** integer in [1, 16777215] */
-  readonly tunnel_key: Scalar<number>;
-  /** array of 0 or more distinct uuid */
-  readonly load_balancers: SetOf<RefTo>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Datapath_Binding row as read. */
-export type Datapath_Binding = Row<Datapath_BindingColumns, "Datapath_Binding">;
-/** What inserting a Datapath_Binding row accepts. */
-export type Datapath_BindingInsert = Insert<Datapath_BindingColumns>;
-/** What updating a Datapath_Binding row accepts (mutable columns only). */
-export type Datapath_BindingUpdate = Update<Datapath_BindingColumns>;
-/** The uuid of a Datapath_Binding row. */
-export type Datapath_BindingUuid = Uuid<"Datapath_Binding">;
-/** The Datapath_Binding table. */
-export const Datapath_Binding = defineTable<"Datapath_Binding", Datapath_BindingColumns>(schema, "Datapath_Binding");
-
-// ---- Port_Binding ----------------------------------------------------------------------------------------
-
-/** Columns of Port_Binding: root table; unique (datapath, tunnel_key); unique (logical_port). */
-export type Port_BindingColumns = {
-  /** string */
-  readonly logical_port: Scalar<string>;
-  /** string */
-  readonly type: Scalar<string>;
-  /** array of 0 or more distinct uuid of a row of Gateway_Chassis (or a named reference); strong reference to Gateway_Chassis */
-  readonly gateway_chassis: SetOf<RefTo<"Gateway_Chassis">>;
-  /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
-  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
-  /** integer in [1, 32767] */
-  readonly tunnel_key: Scalar<number>;
-  /** string or null */
-  readonly parent_port: Optional<string>;
-  /** integer in [1, 4095] or null */
-  readonly tag: Optional<number>;
-  /** string or null */
-  readonly virtual_parent: Optional<string>;
-  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
-  /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
-  readonly additional_chassis: SetOf<RefTo<"Chassis">>;
-  /** uuid of a row of Encap (or a named reference) or null; weak reference to Encap */
-  readonly encap: Optional<RefTo<"Encap">>;
-  /** array of 0 or more distinct uuid of a row of Encap (or a named reference); weak reference to Encap */
-  readonly additional_encap: SetOf<RefTo<"Encap">>;
-  /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); weak reference to Mirror */
-  readonly mirror_rules: SetOf<RefTo<"Mirror">>;
-  /** array of 0 or more distinct string */
-  readonly mac: SetOf<string>;
-  /** array of 0 or more distinct string */
-  readonly port_security: SetOf<string>;
-  /** array of 0 or more distinct string */
-  readonly nat_addresses: SetOf<string>;
-  /** boolean or null */
-  readonly up: Optional<boolean>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly requested_chassis: Optional<RefTo<"Chassis">>;
-  /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
-  readonly requested_additional_chassis: SetOf<RefTo<"Chassis">>;
-};
-/** A Port_Binding row as read. */
-export type Port_Binding = Row<Port_BindingColumns, "Port_Binding">;
-/** What inserting a Port_Binding row accepts. */
-export type Port_BindingInsert = Insert<Port_BindingColumns>;
-/** What updating a Port_Binding row accepts (mutable columns only). */
-export type Port_BindingUpdate = Update<Port_BindingColumns>;
-/** The uuid of a Port_Binding row. */
-export type Port_BindingUuid = Uuid<"Port_Binding">;
-/** The Port_Binding table. */
-export const Port_Binding = defineTable<"Port_Binding", Port_BindingColumns>(schema, "Port_Binding");
-
-// ---- MAC_Binding -----------------------------------------------------------------------------------------
-
-/** Columns of MAC_Binding: root table; unique (logical_port, ip). */
-export type MAC_BindingColumns = {
-  /** string */
-  readonly logical_port: Scalar<string>;
-  /** string */
-  readonly ip: Scalar<string>;
-  /** string */
-  readonly mac: Scalar<string>;
-  /** integer */
-  readonly timestamp: Scalar<number>;
-  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
-};
-/** A MAC_Binding row as read. */
-export type MAC_Binding = Row<MAC_BindingColumns, "MAC_Binding">;
-/** What inserting a MAC_Binding row accepts. */
-export type MAC_BindingInsert = Insert<MAC_BindingColumns>;
-/** What updating a MAC_Binding row accepts (mutable columns only). */
-export type MAC_BindingUpdate = Update<MAC_BindingColumns>;
-/** The uuid of a MAC_Binding row. */
-export type MAC_BindingUuid = Uuid<"MAC_Binding">;
-/** The MAC_Binding table. */
-export const MAC_Binding = defineTable<"MAC_Binding", MAC_BindingColumns>(schema, "MAC_Binding");
-
-// ---- DHCP_Options ----------------------------------------------------------------------------------------
-
-/** Allowed values of DHCP_Options.type. */
-export type DHCP_OptionsType = "bool" | "uint8" | "uint16" | "uint32" | "ipv4" | "static_routes" | "str" | "host_id" | "domains";
-/** Columns of DHCP_Options: root table. */
-export type DHCP_OptionsColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** integer in [0, 254] */
-  readonly code: Scalar<number>;
-  /** one of "bool", "uint8", "uint16", "uint32", "ipv4", "static_routes", "str", "host_id", "domains" */
-  readonly type: Scalar<DHCP_OptionsType>;
-};
-/** A DHCP_Options row as read. */
-export type DHCP_Options = Row<DHCP_OptionsColumns, "DHCP_Options">;
-/** What inserting a DHCP_Options row accepts. */
-export type DHCP_OptionsInsert = Insert<DHCP_OptionsColumns>;
-/** What updating a DHCP_Options row accepts (mutable columns only). */
-export type DHCP_OptionsUpdate = Update<DHCP_OptionsColumns>;
-/** The uuid of a DHCP_Options row. */
-export type DHCP_OptionsUuid = Uuid<"DHCP_Options">;
-/** The DHCP_Options table. */
-export const DHCP_Options = defineTable<"DHCP_Options", DHCP_OptionsColumns>(schema, "DHCP_Options");
-
-// ---- DHCPv6_Options --------------------------------------------------------------------------------------
-
-/** Allowed values of DHCPv6_Options.type. */
-export type DHCPv6_OptionsType = "ipv6" | "str" | "mac";
-/** Columns of DHCPv6_Options: root table. */
-export type DHCPv6_OptionsColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** integer in [0, 254] */
-  readonly code: Scalar<number>;
-  /** one of "ipv6", "str", "mac" */
-  readonly type: Scalar<DHCPv6_OptionsType>;
-};
-/** A DHCPv6_Options row as read. */
-export type DHCPv6_Options = Row<DHCPv6_OptionsColumns, "DHCPv6_Options">;
-/** What inserting a DHCPv6_Options row accepts. */
-export type DHCPv6_OptionsInsert = Insert<DHCPv6_OptionsColumns>;
-/** What updating a DHCPv6_Options row accepts (mutable columns only). */
-export type DHCPv6_OptionsUpdate = Update<DHCPv6_OptionsColumns>;
-/** The uuid of a DHCPv6_Options row. */
-export type DHCPv6_OptionsUuid = Uuid<"DHCPv6_Options">;
-/** The DHCPv6_Options table. */
-export const DHCPv6_Options = defineTable<"DHCPv6_Options", DHCPv6_OptionsColumns>(schema, "DHCPv6_Options");
-
-// ---- Connection ------------------------------------------------------------------------------------------
-
-/** Columns of Connection: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
-export type ConnectionColumns = {
-  /** string */
-  readonly target: Scalar<string>;
-  /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
-  /** integer or null */
-  readonly inactivity_probe: Optional<number>;
-  /** boolean */
-  readonly read_only: Scalar<boolean>;
-  /** string */
-  readonly role: Scalar<string>;
-  /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** boolean; ephemeral */
-  readonly is_connected: Scalar<boolean>;
-  /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
-};
-/** A Connection row as read. */
-export type Connection = Row<ConnectionColumns, "Connection">;
-/** What inserting a Connection row accepts. */
-export type ConnectionInsert = Insert<ConnectionColumns>;
-/** What updating a Connection row accepts (mutable columns only). */
-export type ConnectionUpdate = Update<ConnectionColumns>;
-/** The uuid of a Connection row. */
-export type ConnectionUuid = Uuid<"Connection">;
-/** The Connection table. */
-export const Connection = defineTable<"Connection", ConnectionColumns>(schema, "Connection");
-
-// ---- SSL -------------------------------------------------------------------------------------------------
-
-/** Columns of SSL: non-root table (garbage-collected when no strong reference points at a row); at most 1 row. */
-export type SSLColumns = {
-  /** string */
-  readonly private_key: Scalar<string>;
-  /** string */
-  readonly certificate: Scalar<string>;
-  /** string */
-  readonly ca_cert: Scalar<string>;
-  /** boolean */
-  readonly bootstrap_ca_cert: Scalar<boolean>;
-  /** string */
-  readonly ssl_protocols: Scalar<string>;
-  /** string */
-  readonly ssl_ciphers: Scalar<string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A SSL row as read. */
-export type SSL = Row<SSLColumns, "SSL">;
-/** What inserting a SSL row accepts. */
-export type SSLInsert = Insert<SSLColumns>;
-/** What updating a SSL row accepts (mutable columns only). */
-export type SSLUpdate = Update<SSLColumns>;
-/** The uuid of a SSL row. */
-export type SSLUuid = Uuid<"SSL">;
-/** The SSL table. */
-export const SSL = defineTable<"SSL", SSLColumns>(schema, "SSL");
-
-// ---- DNS -------------------------------------------------------------------------------------------------
-
-/** Columns of DNS: root table. */
-export type DNSColumns = {
-  /** map of 0 or more entries string → string */
-  readonly records: MapOf<string, string>;
-  /** array of 1 or more distinct uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A DNS row as read. */
-export type DNS = Row<DNSColumns, "DNS">;
-/** What inserting a DNS row accepts. */
-export type DNSInsert = Insert<DNSColumns>;
-/** What updating a DNS row accepts (mutable columns only). */
-export type DNSUpdate = Update<DNSColumns>;
-/** The uuid of a DNS row. */
-export type DNSUuid = Uuid<"DNS">;
-/** The DNS table. */
-export const DNS = defineTable<"DNS", DNSColumns>(schema, "DNS");
-
-// ---- RBAC_Role -------------------------------------------------------------------------------------------
-
-/** Columns of RBAC_Role: root table. */
-export type RBAC_RoleColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** map of 0 or more entries string → uuid of a row of RBAC_Permission (or a named reference); weak reference to RBAC_Permission */
-  readonly permissions: MapOf<string, RefTo<"RBAC_Permission">>;
-};
-/** A RBAC_Role row as read. */
-export type RBAC_Role = Row<RBAC_RoleColumns, "RBAC_Role">;
-/** What inserting a RBAC_Role row accepts. */
-export type RBAC_RoleInsert = Insert<RBAC_RoleColumns>;
-/** What updating a RBAC_Role row accepts (mutable columns only). */
-export type RBAC_RoleUpdate = Update<RBAC_RoleColumns>;
-/** The uuid of a RBAC_Role row. */
-export type RBAC_RoleUuid = Uuid<"RBAC_Role">;
-/** The RBAC_Role table. */
-export const RBAC_Role = defineTable<"RBAC_Role", RBAC_RoleColumns>(schema, "RBAC_Role");
-
-// ---- RBAC_Permission -------------------------------------------------------------------------------------
-
-/** Columns of RBAC_Permission: root table. */
-export type RBAC_PermissionColumns = {
-  /** string */
-  readonly table: Scalar<string>;
-  /** array of 0 or more distinct string */
-  readonly authorization: SetOf<string>;
-  /** boolean */
-  readonly insert_delete: Scalar<boolean>;
-  /** array of 0 or more distinct string */
-  readonly update: SetOf<string>;
-};
-/** A RBAC_Permission row as read. */
-export type RBAC_Permission = Row<RBAC_PermissionColumns, "RBAC_Permission">;
-/** What inserting a RBAC_Permission row accepts. */
-export type RBAC_PermissionInsert = Insert<RBAC_PermissionColumns>;
-/** What updating a RBAC_Permission row accepts (mutable columns only). */
-export type RBAC_PermissionUpdate = Update<RBAC_PermissionColumns>;
-/** The uuid of a RBAC_Permission row. */
-export type RBAC_PermissionUuid = Uuid<"RBAC_Permission">;
-/** The RBAC_Permission table. */
-export const RBAC_Permission = defineTable<"RBAC_Permission", RBAC_PermissionColumns>(schema, "RBAC_Permission");
-
-// ---- Gateway_Chassis -------------------------------------------------------------------------------------
-
-/** Columns of Gateway_Chassis: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
-export type Gateway_ChassisColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
-  /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-};
-/** A Gateway_Chassis row as read. */
-export type Gateway_Chassis = Row<Gateway_ChassisColumns, "Gateway_Chassis">;
-/** What inserting a Gateway_Chassis row accepts. */
-export type Gateway_ChassisInsert = Insert<Gateway_ChassisColumns>;
-/** What updating a Gateway_Chassis row accepts (mutable columns only). */
-export type Gateway_ChassisUpdate = Update<Gateway_ChassisColumns>;
-/** The uuid of a Gateway_Chassis row. */
-export type Gateway_ChassisUuid = Uuid<"Gateway_Chassis">;
-/** The Gateway_Chassis table. */
-export const Gateway_Chassis = defineTable<"Gateway_Chassis", Gateway_ChassisColumns>(schema, "Gateway_Chassis");
-
-// ---- HA_Chassis ------------------------------------------------------------------------------------------
-
-/** Columns of HA_Chassis: non-root table (garbage-collected when no strong reference points at a row). */
-export type HA_ChassisColumns = {
-  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
-  /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A HA_Chassis row as read. */
-export type HA_Chassis = Row<HA_ChassisColumns, "HA_Chassis">;
-/** What inserting a HA_Chassis row accepts. */
-export type HA_ChassisInsert = Insert<HA_ChassisColumns>;
-/** What updating a HA_Chassis row accepts (mutable columns only). */
-export type HA_ChassisUpdate = Update<HA_ChassisColumns>;
-/** The uuid of a HA_Chassis row. */
-export type HA_ChassisUuid = Uuid<"HA_Chassis">;
-/** The HA_Chassis table. */
-export const HA_Chassis = defineTable<"HA_Chassis", HA_ChassisColumns>(schema, "HA_Chassis");
-
-// ---- HA_Chassis_Group ------------------------------------------------------------------------------------
-
-/** Columns of HA_Chassis_Group: root table; unique (name). */
-export type HA_Chassis_GroupColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** array of 0 or more distinct uuid of a row of HA_Chassis (or a named reference); strong reference to HA_Chassis */
-  readonly ha_chassis: SetOf<RefTo<"HA_Chassis">>;
-  /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
-  readonly ref_chassis: SetOf<RefTo<"Chassis">>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A HA_Chassis_Group row as read. */
-export type HA_Chassis_Group = Row<HA_Chassis_GroupColumns, "HA_Chassis_Group">;
-/** What inserting a HA_Chassis_Group row accepts. */
-export type HA_Chassis_GroupInsert = Insert<HA_Chassis_GroupColumns>;
-/** What updating a HA_Chassis_Group row accepts (mutable columns only). */
-export type HA_Chassis_GroupUpdate = Update<HA_Chassis_GroupColumns>;
-/** The uuid of a HA_Chassis_Group row. */
-export type HA_Chassis_GroupUuid = Uuid<"HA_Chassis_Group">;
-/** The HA_Chassis_Group table. */
-export const HA_Chassis_Group = defineTable<"HA_Chassis_Group", HA_Chassis_GroupColumns>(schema, "HA_Chassis_Group");
-
-// ---- Controller_Event ------------------------------------------------------------------------------------
-
-/** Allowed values of Controller_Event.event_type. */
-export type Controller_EventEventType = "empty_lb_backends";
-/** Columns of Controller_Event: root table. */
-export type Controller_EventColumns = {
-  /** one of "empty_lb_backends" */
-  readonly event_type: Scalar<Controller_EventEventType>;
-  /** map of 0 or more entries string → string */
-  readonly event_info: MapOf<string, string>;
-  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
-  /** integer */
-  readonly seq_num: Scalar<number>;
-};
-/** A Controller_Event row as read. */
-export type Controller_Event = Row<Controller_EventColumns, "Controller_Event">;
-/** What inserting a Controller_Event row accepts. */
-export type Controller_EventInsert = Insert<Controller_EventColumns>;
-/** What updating a Controller_Event row accepts (mutable columns only). */
-export type Controller_EventUpdate = Update<Controller_EventColumns>;
-/** The uuid of a Controller_Event row. */
-export type Controller_EventUuid = Uuid<"Controller_Event">;
-/** The Controller_Event table. */
-export const Controller_Event = defineTable<"Controller_Event", Controller_EventColumns>(schema, "Controller_Event");
-
-// ---- IP_Multicast ----------------------------------------------------------------------------------------
-
-/** Columns of IP_Multicast: root table; unique (datapath). */
-export type IP_MulticastColumns = {
-  /** uuid of a row of Datapath_Binding (or a named reference); weak reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
-  /** boolean or null */
-  readonly enabled: Optional<boolean>;
-  /** boolean or null */
-  readonly querier: Optional<boolean>;
-  /** string */
-  readonly eth_src: Scalar<string>;
-  /** string */
-  readonly ip4_src: Scalar<string>;
-  /** string */
-  readonly ip6_src: Scalar<string>;
-  /** integer or null */
-  readonly table_size: Optional<number>;
-  /** integer or null */
-  readonly idle_timeout: Optional<number>;
-  /** integer or null */
-  readonly query_interval: Optional<number>;
-  /** integer or null */
-  readonly query_max_resp: Optional<number>;
-  /** integer */
-  readonly seq_no: Scalar<number>;
-};
-/** A IP_Multicast row as read. */
-export type IP_Multicast = Row<IP_MulticastColumns, "IP_Multicast">;
-/** What inserting a IP_Multicast row accepts. */
-export type IP_MulticastInsert = Insert<IP_MulticastColumns>;
-/** What updating a IP_Multicast row accepts (mutable columns only). */
-export type IP_MulticastUpdate = Update<IP_MulticastColumns>;
-/** The uuid of a IP_Multicast row. */
-export type IP_MulticastUuid = Uuid<"IP_Multicast">;
-/** The IP_Multicast table. */
-export const IP_Multicast = defineTable<"IP_Multicast", IP_MulticastColumns>(schema, "IP_Multicast");
-
-// ---- IGMP_Group ------------------------------------------------------------------------------------------
-
-/** Columns of IGMP_Group: root table; unique (address, datapath, chassis). */
-export type IGMP_GroupColumns = {
-  /** string */
-  readonly address: Scalar<string>;
-  /** uuid of a row of Datapath_Binding (or a named reference) or null; weak reference to Datapath_Binding */
-  readonly datapath: Optional<RefTo<"Datapath_Binding">>;
-  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
-  /** array of 0 or more distinct uuid of a row of Port_Binding (or a named reference); weak reference to Port_Binding */
-  readonly ports: SetOf<RefTo<"Port_Binding">>;
-};
-/** A IGMP_Group row as read. */
-export type IGMP_Group = Row<IGMP_GroupColumns, "IGMP_Group">;
-/** What inserting a IGMP_Group row accepts. */
-export type IGMP_GroupInsert = Insert<IGMP_GroupColumns>;
-/** What updating a IGMP_Group row accepts (mutable columns only). */
-export type IGMP_GroupUpdate = Update<IGMP_GroupColumns>;
-/** The uuid of a IGMP_Group row. */
-export type IGMP_GroupUuid = Uuid<"IGMP_Group">;
-/** The IGMP_Group table. */
-export const IGMP_Group = defineTable<"IGMP_Group", IGMP_GroupColumns>(schema, "IGMP_Group");
-
-// ---- Service_Monitor -------------------------------------------------------------------------------------
-
-/** Allowed values of Service_Monitor.protocol. */
-export type Service_MonitorProtocol = "tcp" | "udp";
-/** Allowed values of Service_Monitor.status. */
-export type Service_MonitorStatus = "online" | "offline" | "error";
-/** Columns of Service_Monitor: root table; unique (logical_port, ip, port, protocol). */
-export type Service_MonitorColumns = {
-  /** string */
-  readonly ip: Scalar<string>;
-  /** one of "tcp", "udp" or null */
-  readonly protocol: Optional<Service_MonitorProtocol>;
-  /** integer in [0, 65535] */
-  readonly port: Scalar<number>;
-  /** string */
-  readonly logical_port: Scalar<string>;
-  /** string */
-  readonly src_mac: Scalar<string>;
-  /** string */
-  readonly src_ip: Scalar<string>;
-  /** one of "online", "offline", "error" or null */
-  readonly status: Optional<Service_MonitorStatus>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Service_Monitor row as read. */
-export type Service_Monitor = Row<Service_MonitorColumns, "Service_Monitor">;
-/** What inserting a Service_Monitor row accepts. */
-export type Service_MonitorInsert = Insert<Service_MonitorColumns>;
-/** What updating a Service_Monitor row accepts (mutable columns only). */
-export type Service_MonitorUpdate = Update<Service_MonitorColumns>;
-/** The uuid of a Service_Monitor row. */
-export type Service_MonitorUuid = Uuid<"Service_Monitor">;
-/** The Service_Monitor table. */
-export const Service_Monitor = defineTable<"Service_Monitor", Service_MonitorColumns>(schema, "Service_Monitor");
-
-// ---- Load_Balancer ---------------------------------------------------------------------------------------
-
-/** Allowed values of Load_Balancer.protocol. */
-export type Load_BalancerProtocol = "tcp" | "udp" | "sctp";
-/** Columns of Load_Balancer: root table. */
-export type Load_BalancerColumns = {
-  /** string */
-  readonly name: Scalar<string>;
-  /** map of 0 or more entries string → string */
-  readonly vips: MapOf<string, string>;
-  /** one of "tcp", "udp", "sctp" or null */
-  readonly protocol: Optional<Load_BalancerProtocol>;
-  /** array of 0 or more distinct uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
-  /** uuid of a row of Logical_DP_Group (or a named reference) or null; strong reference to Logical_DP_Group */
-  readonly datapath_group: Optional<RefTo<"Logical_DP_Group">>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-};
-/** A Load_Balancer row as read. */
-export type Load_Balancer = Row<Load_BalancerColumns, "Load_Balancer">;
-/** What inserting a Load_Balancer row accepts. */
-export type Load_BalancerInsert = Insert<Load_BalancerColumns>;
-/** What updating a Load_Balancer row accepts (mutable columns only). */
-export type Load_BalancerUpdate = Update<Load_BalancerColumns>;
-/** The uuid of a Load_Balancer row. */
-export type Load_BalancerUuid = Uuid<"Load_Balancer">;
-/** The Load_Balancer table. */
-export const Load_Balancer = defineTable<"Load_Balancer", Load_BalancerColumns>(schema, "Load_Balancer");
-
-// ---- BFD -------------------------------------------------------------------------------------------------
-
-/** Allowed values of BFD.status. */
-export type BFDStatus = "down" | "init" | "up" | "admin_down";
-/** Columns of BFD: root table; unique (logical_port, dst_ip, src_port, disc). */
-export type BFDColumns = {
-  /** integer in [49152, 65535] */
-  readonly src_port: Scalar<number>;
-  /** integer */
-  readonly disc: Scalar<number>;
-  /** string */
-  readonly logical_port: Scalar<string>;
-  /** string */
-  readonly dst_ip: Scalar<string>;
-  /** integer */
-  readonly min_tx: Scalar<number>;
-  /** integer */
-  readonly min_rx: Scalar<number>;
-  /** integer */
-  readonly detect_mult: Scalar<number>;
-  /** one of "down", "init", "up", "admin_down" */
-  readonly status: Scalar<BFDStatus>;
-  /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-};
-/** A BFD row as read. */
-export type BFD = Row<BFDColumns, "BFD">;
-/** What inserting a BFD row accepts. */
-export type BFDInsert = Insert<BFDColumns>;
-/** What updating a BFD row accepts (mutable columns only). */
-export type BFDUpdate = Update<BFDColumns>;
-/** The uuid of a BFD row. */
-export type BFDUuid = Uuid<"BFD">;
-/** The BFD table. */
-export const BFD = defineTable<"BFD", BFDColumns>(schema, "BFD");
-
-// ---- FDB -------------------------------------------------------------------------------------------------
-
-/** Columns of FDB: root table; unique (mac, dp_key). */
-export type FDBColumns = {
-  /** string */
-  readonly mac: Scalar<string>;
-  /** integer in [1, 16777215] */
-  readonly dp_key: Scalar<number>;
-  /** integer in [1, 16777215] */
-  readonly port_key: Scalar<number>;
-};
-/** A FDB row as read. */
-export type FDB = Row<FDBColumns, "FDB">;
-/** What inserting a FDB row accepts. */
-export type FDBInsert = Insert<FDBColumns>;
-/** What updating a FDB row accepts (mutable columns only). */
-export type FDBUpdate = Update<FDBColumns>;
-/** The uuid of a FDB row. */
-export type FDBUuid = Uuid<"FDB">;
-/** The FDB table. */
-export const FDB = defineTable<"FDB", FDBColumns>(schema, "FDB");
-
-// ---- Static_MAC_Binding ----------------------------------------------------------------------------------
-
-/** Columns of Static_MAC_Binding: root table; unique (logical_port, ip). */
-export type Static_MAC_BindingColumns = {
-  /** string */
-  readonly logical_port: Scalar<string>;
-  /** string */
-  readonly ip: Scalar<string>;
-  /** string */
-  readonly mac: Scalar<string>;
-  /** boolean */
-  readonly override_dynamic_mac: Scalar<boolean>;
-  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
-};
-/** A Static_MAC_Binding row as read. */
-export type Static_MAC_Binding = Row<Static_MAC_BindingColumns, "Static_MAC_Binding">;
-/** What inserting a Static_MAC_Binding row accepts. */
-export type Static_MAC_BindingInsert = Insert<Static_MAC_BindingColumns>;
-/** What updating a Static_MAC_Binding row accepts (mutable columns only). */
-export type Static_MAC_BindingUpdate = Update<Static_MAC_BindingColumns>;
-/** The uuid of a Static_MAC_Binding row. */
-export type Static_MAC_BindingUuid = Uuid<"Static_MAC_Binding">;
-/** The Static_MAC_Binding table. */
-export const Static_MAC_Binding = defineTable<"Static_MAC_Binding", Static_MAC_BindingColumns>(schema, "Static_MAC_Binding");
 
 // ---- Chassis_Template_Var --------------------------------------------------------------------------------
 
@@ -2604,40 +1747,838 @@ export type Chassis_Template_VarUuid = Uuid<"Chassis_Template_Var">;
 /** The Chassis_Template_Var table. */
 export const Chassis_Template_Var = defineTable<"Chassis_Template_Var", Chassis_Template_VarColumns>(schema, "Chassis_Template_Var");
 
+// ---- Connection ------------------------------------------------------------------------------------------
+
+/** Columns of Connection: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
+export type ConnectionColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer or null */
+  readonly inactivity_probe: Optional<number>;
+  /** boolean; ephemeral */
+  readonly is_connected: Scalar<boolean>;
+  /** integer in [1000, ∞] or null */
+  readonly max_backoff: Optional<number>;
+  /** map of 0 or more entries string → string */
+  readonly other_config: MapOf<string, string>;
+  /** boolean */
+  readonly read_only: Scalar<boolean>;
+  /** string */
+  readonly role: Scalar<string>;
+  /** map of 0 or more entries string → string; ephemeral */
+  readonly status: MapOf<string, string>;
+  /** string */
+  readonly target: Scalar<string>;
+};
+/** A Connection row as read. */
+export type Connection = Row<ConnectionColumns, "Connection">;
+/** What inserting a Connection row accepts. */
+export type ConnectionInsert = Insert<ConnectionColumns>;
+/** What updating a Connection row accepts (mutable columns only). */
+export type ConnectionUpdate = Update<ConnectionColumns>;
+/** The uuid of a Connection row. */
+export type ConnectionUuid = Uuid<"Connection">;
+/** The Connection table. */
+export const Connection = defineTable<"Connection", ConnectionColumns>(schema, "Connection");
+
+// ---- Controller_Event ------------------------------------------------------------------------------------
+
+/** Allowed values of Controller_Event.event_type. */
+export type Controller_EventEventType = "empty_lb_backends";
+/** Columns of Controller_Event: root table. */
+export type Controller_EventColumns = {
+  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
+  readonly chassis: Optional<RefTo<"Chassis">>;
+  /** map of 0 or more entries string → string */
+  readonly event_info: MapOf<string, string>;
+  /** one of "empty_lb_backends" */
+  readonly event_type: Scalar<Controller_EventEventType>;
+  /** integer */
+  readonly seq_num: Scalar<number>;
+};
+/** A Controller_Event row as read. */
+export type Controller_Event = Row<Controller_EventColumns, "Controller_Event">;
+/** What inserting a Controller_Event row accepts. */
+export type Controller_EventInsert = Insert<Controller_EventColumns>;
+/** What updating a Controller_Event row accepts (mutable columns only). */
+export type Controller_EventUpdate = Update<Controller_EventColumns>;
+/** The uuid of a Controller_Event row. */
+export type Controller_EventUuid = Uuid<"Controller_Event">;
+/** The Controller_Event table. */
+export const Controller_Event = defineTable<"Controller_Event", Controller_EventColumns>(schema, "Controller_Event");
+
+// ---- DHCP_Options ----------------------------------------------------------------------------------------
+
+/** Allowed values of DHCP_Options.type. */
+export type DHCP_OptionsType = "bool" | "domains" | "host_id" | "ipv4" | "static_routes" | "str" | "uint16" | "uint32" | "uint8";
+/** Columns of DHCP_Options: root table. */
+export type DHCP_OptionsColumns = {
+  /** integer in [0, 254] */
+  readonly code: Scalar<number>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** one of "bool", "domains", "host_id", "ipv4", "static_routes", "str", "uint16", "uint32", "uint8" */
+  readonly type: Scalar<DHCP_OptionsType>;
+};
+/** A DHCP_Options row as read. */
+export type DHCP_Options = Row<DHCP_OptionsColumns, "DHCP_Options">;
+/** What inserting a DHCP_Options row accepts. */
+export type DHCP_OptionsInsert = Insert<DHCP_OptionsColumns>;
+/** What updating a DHCP_Options row accepts (mutable columns only). */
+export type DHCP_OptionsUpdate = Update<DHCP_OptionsColumns>;
+/** The uuid of a DHCP_Options row. */
+export type DHCP_OptionsUuid = Uuid<"DHCP_Options">;
+/** The DHCP_Options table. */
+export const DHCP_Options = defineTable<"DHCP_Options", DHCP_OptionsColumns>(schema, "DHCP_Options");
+
+// ---- DHCPv6_Options --------------------------------------------------------------------------------------
+
+/** Allowed values of DHCPv6_Options.type. */
+export type DHCPv6_OptionsType = "ipv6" | "mac" | "str";
+/** Columns of DHCPv6_Options: root table. */
+export type DHCPv6_OptionsColumns = {
+  /** integer in [0, 254] */
+  readonly code: Scalar<number>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** one of "ipv6", "mac", "str" */
+  readonly type: Scalar<DHCPv6_OptionsType>;
+};
+/** A DHCPv6_Options row as read. */
+export type DHCPv6_Options = Row<DHCPv6_OptionsColumns, "DHCPv6_Options">;
+/** What inserting a DHCPv6_Options row accepts. */
+export type DHCPv6_OptionsInsert = Insert<DHCPv6_OptionsColumns>;
+/** What updating a DHCPv6_Options row accepts (mutable columns only). */
+export type DHCPv6_OptionsUpdate = Update<DHCPv6_OptionsColumns>;
+/** The uuid of a DHCPv6_Options row. */
+export type DHCPv6_OptionsUuid = Uuid<"DHCPv6_Options">;
+/** The DHCPv6_Options table. */
+export const DHCPv6_Options = defineTable<"DHCPv6_Options", DHCPv6_OptionsColumns>(schema, "DHCPv6_Options");
+
+// ---- DNS -------------------------------------------------------------------------------------------------
+
+/** Columns of DNS: root table. */
+export type DNSColumns = {
+  /** array of 1 or more distinct uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
+  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** map of 0 or more entries string → string */
+  readonly records: MapOf<string, string>;
+};
+/** A DNS row as read. */
+export type DNS = Row<DNSColumns, "DNS">;
+/** What inserting a DNS row accepts. */
+export type DNSInsert = Insert<DNSColumns>;
+/** What updating a DNS row accepts (mutable columns only). */
+export type DNSUpdate = Update<DNSColumns>;
+/** The uuid of a DNS row. */
+export type DNSUuid = Uuid<"DNS">;
+/** The DNS table. */
+export const DNS = defineTable<"DNS", DNSColumns>(schema, "DNS");
+
+// ---- Datapath_Binding ------------------------------------------------------------------------------------
+
+/** Columns of Datapath_Binding: root table; unique (tunnel_key). */
+export type Datapath_BindingColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** array of 0 or more distinct uuid */
+  readonly load_balancers: SetOf<RefTo>;
+  /** integer in [1, 16777215] */
+  readonly tunnel_key: Scalar<number>;
+};
+/** A Datapath_Binding row as read. */
+export type Datapath_Binding = Row<Datapath_BindingColumns, "Datapath_Binding">;
+/** What inserting a Datapath_Binding row accepts. */
+export type Datapath_BindingInsert = Insert<Datapath_BindingColumns>;
+/** What updating a Datapath_Binding row accepts (mutable columns only). */
+export type Datapath_BindingUpdate = Update<Datapath_BindingColumns>;
+/** The uuid of a Datapath_Binding row. */
+export type Datapath_BindingUuid = Uuid<"Datapath_Binding">;
+/** The Datapath_Binding table. */
+export const Datapath_Binding = defineTable<"Datapath_Binding", Datapath_BindingColumns>(schema, "Datapath_Binding");
+
+// ---- Encap -----------------------------------------------------------------------------------------------
+
+/** Allowed values of Encap.type. */
+export type EncapType = "geneve" | "stt" | "vxlan";
+/** Columns of Encap: non-root table (garbage-collected when no strong reference points at a row); unique (type, ip). */
+export type EncapColumns = {
+  /** string */
+  readonly chassis_name: Scalar<string>;
+  /** string */
+  readonly ip: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** one of "geneve", "stt", "vxlan" */
+  readonly type: Scalar<EncapType>;
+};
+/** A Encap row as read. */
+export type Encap = Row<EncapColumns, "Encap">;
+/** What inserting a Encap row accepts. */
+export type EncapInsert = Insert<EncapColumns>;
+/** What updating a Encap row accepts (mutable columns only). */
+export type EncapUpdate = Update<EncapColumns>;
+/** The uuid of a Encap row. */
+export type EncapUuid = Uuid<"Encap">;
+/** The Encap table. */
+export const Encap = defineTable<"Encap", EncapColumns>(schema, "Encap");
+
+// ---- FDB -------------------------------------------------------------------------------------------------
+
+/** Columns of FDB: root table; unique (mac, dp_key). */
+export type FDBColumns = {
+  /** integer in [1, 16777215] */
+  readonly dp_key: Scalar<number>;
+  /** string */
+  readonly mac: Scalar<string>;
+  /** integer in [1, 16777215] */
+  readonly port_key: Scalar<number>;
+};
+/** A FDB row as read. */
+export type FDB = Row<FDBColumns, "FDB">;
+/** What inserting a FDB row accepts. */
+export type FDBInsert = Insert<FDBColumns>;
+/** What updating a FDB row accepts (mutable columns only). */
+export type FDBUpdate = Update<FDBColumns>;
+/** The uuid of a FDB row. */
+export type FDBUuid = Uuid<"FDB">;
+/** The FDB table. */
+export const FDB = defineTable<"FDB", FDBColumns>(schema, "FDB");
+
+// ---- Gateway_Chassis -------------------------------------------------------------------------------------
+
+/** Columns of Gateway_Chassis: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
+export type Gateway_ChassisColumns = {
+  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
+  readonly chassis: Optional<RefTo<"Chassis">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** integer in [0, 32767] */
+  readonly priority: Scalar<number>;
+};
+/** A Gateway_Chassis row as read. */
+export type Gateway_Chassis = Row<Gateway_ChassisColumns, "Gateway_Chassis">;
+/** What inserting a Gateway_Chassis row accepts. */
+export type Gateway_ChassisInsert = Insert<Gateway_ChassisColumns>;
+/** What updating a Gateway_Chassis row accepts (mutable columns only). */
+export type Gateway_ChassisUpdate = Update<Gateway_ChassisColumns>;
+/** The uuid of a Gateway_Chassis row. */
+export type Gateway_ChassisUuid = Uuid<"Gateway_Chassis">;
+/** The Gateway_Chassis table. */
+export const Gateway_Chassis = defineTable<"Gateway_Chassis", Gateway_ChassisColumns>(schema, "Gateway_Chassis");
+
+// ---- HA_Chassis ------------------------------------------------------------------------------------------
+
+/** Columns of HA_Chassis: non-root table (garbage-collected when no strong reference points at a row). */
+export type HA_ChassisColumns = {
+  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
+  readonly chassis: Optional<RefTo<"Chassis">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** integer in [0, 32767] */
+  readonly priority: Scalar<number>;
+};
+/** A HA_Chassis row as read. */
+export type HA_Chassis = Row<HA_ChassisColumns, "HA_Chassis">;
+/** What inserting a HA_Chassis row accepts. */
+export type HA_ChassisInsert = Insert<HA_ChassisColumns>;
+/** What updating a HA_Chassis row accepts (mutable columns only). */
+export type HA_ChassisUpdate = Update<HA_ChassisColumns>;
+/** The uuid of a HA_Chassis row. */
+export type HA_ChassisUuid = Uuid<"HA_Chassis">;
+/** The HA_Chassis table. */
+export const HA_Chassis = defineTable<"HA_Chassis", HA_ChassisColumns>(schema, "HA_Chassis");
+
+// ---- HA_Chassis_Group ------------------------------------------------------------------------------------
+
+/** Columns of HA_Chassis_Group: root table; unique (name). */
+export type HA_Chassis_GroupColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** array of 0 or more distinct uuid of a row of HA_Chassis (or a named reference); strong reference to HA_Chassis */
+  readonly ha_chassis: SetOf<RefTo<"HA_Chassis">>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
+  readonly ref_chassis: SetOf<RefTo<"Chassis">>;
+};
+/** A HA_Chassis_Group row as read. */
+export type HA_Chassis_Group = Row<HA_Chassis_GroupColumns, "HA_Chassis_Group">;
+/** What inserting a HA_Chassis_Group row accepts. */
+export type HA_Chassis_GroupInsert = Insert<HA_Chassis_GroupColumns>;
+/** What updating a HA_Chassis_Group row accepts (mutable columns only). */
+export type HA_Chassis_GroupUpdate = Update<HA_Chassis_GroupColumns>;
+/** The uuid of a HA_Chassis_Group row. */
+export type HA_Chassis_GroupUuid = Uuid<"HA_Chassis_Group">;
+/** The HA_Chassis_Group table. */
+export const HA_Chassis_Group = defineTable<"HA_Chassis_Group", HA_Chassis_GroupColumns>(schema, "HA_Chassis_Group");
+
+// ---- IGMP_Group ------------------------------------------------------------------------------------------
+
+/** Columns of IGMP_Group: root table; unique (address, datapath, chassis). */
+export type IGMP_GroupColumns = {
+  /** string */
+  readonly address: Scalar<string>;
+  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
+  readonly chassis: Optional<RefTo<"Chassis">>;
+  /** uuid of a row of Datapath_Binding (or a named reference) or null; weak reference to Datapath_Binding */
+  readonly datapath: Optional<RefTo<"Datapath_Binding">>;
+  /** array of 0 or more distinct uuid of a row of Port_Binding (or a named reference); weak reference to Port_Binding */
+  readonly ports: SetOf<RefTo<"Port_Binding">>;
+};
+/** A IGMP_Group row as read. */
+export type IGMP_Group = Row<IGMP_GroupColumns, "IGMP_Group">;
+/** What inserting a IGMP_Group row accepts. */
+export type IGMP_GroupInsert = Insert<IGMP_GroupColumns>;
+/** What updating a IGMP_Group row accepts (mutable columns only). */
+export type IGMP_GroupUpdate = Update<IGMP_GroupColumns>;
+/** The uuid of a IGMP_Group row. */
+export type IGMP_GroupUuid = Uuid<"IGMP_Group">;
+/** The IGMP_Group table. */
+export const IGMP_Group = defineTable<"IGMP_Group", IGMP_GroupColumns>(schema, "IGMP_Group");
+
+// ---- IP_Multicast ----------------------------------------------------------------------------------------
+
+/** Columns of IP_Multicast: root table; unique (datapath). */
+export type IP_MulticastColumns = {
+  /** uuid of a row of Datapath_Binding (or a named reference); weak reference to Datapath_Binding */
+  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** boolean or null */
+  readonly enabled: Optional<boolean>;
+  /** string */
+  readonly eth_src: Scalar<string>;
+  /** integer or null */
+  readonly idle_timeout: Optional<number>;
+  /** string */
+  readonly ip4_src: Scalar<string>;
+  /** string */
+  readonly ip6_src: Scalar<string>;
+  /** boolean or null */
+  readonly querier: Optional<boolean>;
+  /** integer or null */
+  readonly query_interval: Optional<number>;
+  /** integer or null */
+  readonly query_max_resp: Optional<number>;
+  /** integer */
+  readonly seq_no: Scalar<number>;
+  /** integer or null */
+  readonly table_size: Optional<number>;
+};
+/** A IP_Multicast row as read. */
+export type IP_Multicast = Row<IP_MulticastColumns, "IP_Multicast">;
+/** What inserting a IP_Multicast row accepts. */
+export type IP_MulticastInsert = Insert<IP_MulticastColumns>;
+/** What updating a IP_Multicast row accepts (mutable columns only). */
+export type IP_MulticastUpdate = Update<IP_MulticastColumns>;
+/** The uuid of a IP_Multicast row. */
+export type IP_MulticastUuid = Uuid<"IP_Multicast">;
+/** The IP_Multicast table. */
+export const IP_Multicast = defineTable<"IP_Multicast", IP_MulticastColumns>(schema, "IP_Multicast");
+
+// ---- Load_Balancer ---------------------------------------------------------------------------------------
+
+/** Allowed values of Load_Balancer.protocol. */
+export type Load_BalancerProtocol = "sctp" | "tcp" | "udp";
+/** Columns of Load_Balancer: root table. */
+export type Load_BalancerColumns = {
+  /** uuid of a row of Logical_DP_Group (or a named reference) or null; strong reference to Logical_DP_Group */
+  readonly datapath_group: Optional<RefTo<"Logical_DP_Group">>;
+  /** array of 0 or more distinct uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
+  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** one of "sctp", "tcp", "udp" or null */
+  readonly protocol: Optional<Load_BalancerProtocol>;
+  /** map of 0 or more entries string → string */
+  readonly vips: MapOf<string, string>;
+};
+/** A Load_Balancer row as read. */
+export type Load_Balancer = Row<Load_BalancerColumns, "Load_Balancer">;
+/** What inserting a Load_Balancer row accepts. */
+export type Load_BalancerInsert = Insert<Load_BalancerColumns>;
+/** What updating a Load_Balancer row accepts (mutable columns only). */
+export type Load_BalancerUpdate = Update<Load_BalancerColumns>;
+/** The uuid of a Load_Balancer row. */
+export type Load_BalancerUuid = Uuid<"Load_Balancer">;
+/** The Load_Balancer table. */
+export const Load_Balancer = defineTable<"Load_Balancer", Load_BalancerColumns>(schema, "Load_Balancer");
+
+// ---- Logical_DP_Group ------------------------------------------------------------------------------------
+
+/** Columns of Logical_DP_Group: non-root table (garbage-collected when no strong reference points at a row). */
+export type Logical_DP_GroupColumns = {
+  /** array of 0 or more distinct uuid of a row of Datapath_Binding (or a named reference); weak reference to Datapath_Binding */
+  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
+};
+/** A Logical_DP_Group row as read. */
+export type Logical_DP_Group = Row<Logical_DP_GroupColumns, "Logical_DP_Group">;
+/** What inserting a Logical_DP_Group row accepts. */
+export type Logical_DP_GroupInsert = Insert<Logical_DP_GroupColumns>;
+/** What updating a Logical_DP_Group row accepts (mutable columns only). */
+export type Logical_DP_GroupUpdate = Update<Logical_DP_GroupColumns>;
+/** The uuid of a Logical_DP_Group row. */
+export type Logical_DP_GroupUuid = Uuid<"Logical_DP_Group">;
+/** The Logical_DP_Group table. */
+export const Logical_DP_Group = defineTable<"Logical_DP_Group", Logical_DP_GroupColumns>(schema, "Logical_DP_Group");
+
+// ---- Logical_Flow ----------------------------------------------------------------------------------------
+
+/** Allowed values of Logical_Flow.pipeline. */
+export type Logical_FlowPipeline = "egress" | "ingress";
+/** Columns of Logical_Flow: root table. */
+export type Logical_FlowColumns = {
+  /** string */
+  readonly actions: Scalar<string>;
+  /** string or null */
+  readonly controller_meter: Optional<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** uuid of a row of Datapath_Binding (or a named reference) or null; strong reference to Datapath_Binding */
+  readonly logical_datapath: Optional<RefTo<"Datapath_Binding">>;
+  /** uuid of a row of Logical_DP_Group (or a named reference) or null; strong reference to Logical_DP_Group */
+  readonly logical_dp_group: Optional<RefTo<"Logical_DP_Group">>;
+  /** string */
+  readonly match: Scalar<string>;
+  /** one of "egress", "ingress" */
+  readonly pipeline: Scalar<Logical_FlowPipeline>;
+  /** integer in [0, 65535] */
+  readonly priority: Scalar<number>;
+  /** integer in [0, 32] */
+  readonly table_id: Scalar<number>;
+  /** map of 0 or more entries string → string */
+  readonly tags: MapOf<string, string>;
+};
+/** A Logical_Flow row as read. */
+export type Logical_Flow = Row<Logical_FlowColumns, "Logical_Flow">;
+/** What inserting a Logical_Flow row accepts. */
+export type Logical_FlowInsert = Insert<Logical_FlowColumns>;
+/** What updating a Logical_Flow row accepts (mutable columns only). */
+export type Logical_FlowUpdate = Update<Logical_FlowColumns>;
+/** The uuid of a Logical_Flow row. */
+export type Logical_FlowUuid = Uuid<"Logical_Flow">;
+/** The Logical_Flow table. */
+export const Logical_Flow = defineTable<"Logical_Flow", Logical_FlowColumns>(schema, "Logical_Flow");
+
+// ---- MAC_Binding -----------------------------------------------------------------------------------------
+
+/** Columns of MAC_Binding: root table; unique (logical_port, ip). */
+export type MAC_BindingColumns = {
+  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
+  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** string */
+  readonly ip: Scalar<string>;
+  /** string */
+  readonly logical_port: Scalar<string>;
+  /** string */
+  readonly mac: Scalar<string>;
+  /** integer */
+  readonly timestamp: Scalar<number>;
+};
+/** A MAC_Binding row as read. */
+export type MAC_Binding = Row<MAC_BindingColumns, "MAC_Binding">;
+/** What inserting a MAC_Binding row accepts. */
+export type MAC_BindingInsert = Insert<MAC_BindingColumns>;
+/** What updating a MAC_Binding row accepts (mutable columns only). */
+export type MAC_BindingUpdate = Update<MAC_BindingColumns>;
+/** The uuid of a MAC_Binding row. */
+export type MAC_BindingUuid = Uuid<"MAC_Binding">;
+/** The MAC_Binding table. */
+export const MAC_Binding = defineTable<"MAC_Binding", MAC_BindingColumns>(schema, "MAC_Binding");
+
+// ---- Meter -----------------------------------------------------------------------------------------------
+
+/** Allowed values of Meter.unit. */
+export type MeterUnit = "kbps" | "pktps";
+/** Columns of Meter: root table; unique (name). */
+export type MeterColumns = {
+  /** array of 1 or more distinct uuid of a row of Meter_Band (or a named reference); strong reference to Meter_Band */
+  readonly bands: SetOf<RefTo<"Meter_Band">>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** one of "kbps", "pktps" */
+  readonly unit: Scalar<MeterUnit>;
+};
+/** A Meter row as read. */
+export type Meter = Row<MeterColumns, "Meter">;
+/** What inserting a Meter row accepts. */
+export type MeterInsert = Insert<MeterColumns>;
+/** What updating a Meter row accepts (mutable columns only). */
+export type MeterUpdate = Update<MeterColumns>;
+/** The uuid of a Meter row. */
+export type MeterUuid = Uuid<"Meter">;
+/** The Meter table. */
+export const Meter = defineTable<"Meter", MeterColumns>(schema, "Meter");
+
+// ---- Meter_Band ------------------------------------------------------------------------------------------
+
+/** Allowed values of Meter_Band.action. */
+export type Meter_BandAction = "drop";
+/** Columns of Meter_Band: non-root table (garbage-collected when no strong reference points at a row). */
+export type Meter_BandColumns = {
+  /** one of "drop" */
+  readonly action: Scalar<Meter_BandAction>;
+  /** integer in [0, 4294967295] */
+  readonly burst_size: Scalar<number>;
+  /** integer in [1, 4294967295] */
+  readonly rate: Scalar<number>;
+};
+/** A Meter_Band row as read. */
+export type Meter_Band = Row<Meter_BandColumns, "Meter_Band">;
+/** What inserting a Meter_Band row accepts. */
+export type Meter_BandInsert = Insert<Meter_BandColumns>;
+/** What updating a Meter_Band row accepts (mutable columns only). */
+export type Meter_BandUpdate = Update<Meter_BandColumns>;
+/** The uuid of a Meter_Band row. */
+export type Meter_BandUuid = Uuid<"Meter_Band">;
+/** The Meter_Band table. */
+export const Meter_Band = defineTable<"Meter_Band", Meter_BandColumns>(schema, "Meter_Band");
+
+// ---- Mirror ----------------------------------------------------------------------------------------------
+
+/** Allowed values of Mirror.filter. */
+export type MirrorFilter = "from-lport" | "to-lport";
+/** Allowed values of Mirror.type. */
+export type MirrorType = "erspan" | "gre";
+/** Columns of Mirror: root table; unique (name). */
+export type MirrorColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** one of "from-lport", "to-lport" */
+  readonly filter: Scalar<MirrorFilter>;
+  /** integer */
+  readonly index: Scalar<number>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** string */
+  readonly sink: Scalar<string>;
+  /** one of "erspan", "gre" */
+  readonly type: Scalar<MirrorType>;
+};
+/** A Mirror row as read. */
+export type Mirror = Row<MirrorColumns, "Mirror">;
+/** What inserting a Mirror row accepts. */
+export type MirrorInsert = Insert<MirrorColumns>;
+/** What updating a Mirror row accepts (mutable columns only). */
+export type MirrorUpdate = Update<MirrorColumns>;
+/** The uuid of a Mirror row. */
+export type MirrorUuid = Uuid<"Mirror">;
+/** The Mirror table. */
+export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
+
+// ---- Multicast_Group -------------------------------------------------------------------------------------
+
+/** Columns of Multicast_Group: root table; unique (datapath, tunnel_key); unique (datapath, name). */
+export type Multicast_GroupColumns = {
+  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
+  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** string */
+  readonly name: Scalar<string>;
+  /** array of 0 or more distinct uuid of a row of Port_Binding (or a named reference); weak reference to Port_Binding */
+  readonly ports: SetOf<RefTo<"Port_Binding">>;
+  /** integer in [32768, 65535] */
+  readonly tunnel_key: Scalar<number>;
+};
+/** A Multicast_Group row as read. */
+export type Multicast_Group = Row<Multicast_GroupColumns, "Multicast_Group">;
+/** What inserting a Multicast_Group row accepts. */
+export type Multicast_GroupInsert = Insert<Multicast_GroupColumns>;
+/** What updating a Multicast_Group row accepts (mutable columns only). */
+export type Multicast_GroupUpdate = Update<Multicast_GroupColumns>;
+/** The uuid of a Multicast_Group row. */
+export type Multicast_GroupUuid = Uuid<"Multicast_Group">;
+/** The Multicast_Group table. */
+export const Multicast_Group = defineTable<"Multicast_Group", Multicast_GroupColumns>(schema, "Multicast_Group");
+
+// ---- Port_Binding ----------------------------------------------------------------------------------------
+
+/** Columns of Port_Binding: root table; unique (datapath, tunnel_key); unique (logical_port). */
+export type Port_BindingColumns = {
+  /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
+  readonly additional_chassis: SetOf<RefTo<"Chassis">>;
+  /** array of 0 or more distinct uuid of a row of Encap (or a named reference); weak reference to Encap */
+  readonly additional_encap: SetOf<RefTo<"Encap">>;
+  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
+  readonly chassis: Optional<RefTo<"Chassis">>;
+  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
+  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** uuid of a row of Encap (or a named reference) or null; weak reference to Encap */
+  readonly encap: Optional<RefTo<"Encap">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** array of 0 or more distinct uuid of a row of Gateway_Chassis (or a named reference); strong reference to Gateway_Chassis */
+  readonly gateway_chassis: SetOf<RefTo<"Gateway_Chassis">>;
+  /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
+  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
+  /** string */
+  readonly logical_port: Scalar<string>;
+  /** array of 0 or more distinct string */
+  readonly mac: SetOf<string>;
+  /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); weak reference to Mirror */
+  readonly mirror_rules: SetOf<RefTo<"Mirror">>;
+  /** array of 0 or more distinct string */
+  readonly nat_addresses: SetOf<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** string or null */
+  readonly parent_port: Optional<string>;
+  /** array of 0 or more distinct string */
+  readonly port_security: SetOf<string>;
+  /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
+  readonly requested_additional_chassis: SetOf<RefTo<"Chassis">>;
+  /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
+  readonly requested_chassis: Optional<RefTo<"Chassis">>;
+  /** integer in [1, 4095] or null */
+  readonly tag: Optional<number>;
+  /** integer in [1, 32767] */
+  readonly tunnel_key: Scalar<number>;
+  /** string */
+  readonly type: Scalar<string>;
+  /** boolean or null */
+  readonly up: Optional<boolean>;
+  /** string or null */
+  readonly virtual_parent: Optional<string>;
+};
+/** A Port_Binding row as read. */
+export type Port_Binding = Row<Port_BindingColumns, "Port_Binding">;
+/** What inserting a Port_Binding row accepts. */
+export type Port_BindingInsert = Insert<Port_BindingColumns>;
+/** What updating a Port_Binding row accepts (mutable columns only). */
+export type Port_BindingUpdate = Update<Port_BindingColumns>;
+/** The uuid of a Port_Binding row. */
+export type Port_BindingUuid = Uuid<"Port_Binding">;
+/** The Port_Binding table. */
+export const Port_Binding = defineTable<"Port_Binding", Port_BindingColumns>(schema, "Port_Binding");
+
+// ---- Port_Group ------------------------------------------------------------------------------------------
+
+/** Columns of Port_Group: root table; unique (name). */
+export type Port_GroupColumns = {
+  /** string */
+  readonly name: Scalar<string>;
+  /** array of 0 or more distinct string */
+  readonly ports: SetOf<string>;
+};
+/** A Port_Group row as read. */
+export type Port_Group = Row<Port_GroupColumns, "Port_Group">;
+/** What inserting a Port_Group row accepts. */
+export type Port_GroupInsert = Insert<Port_GroupColumns>;
+/** What updating a Port_Group row accepts (mutable columns only). */
+export type Port_GroupUpdate = Update<Port_GroupColumns>;
+/** The uuid of a Port_Group row. */
+export type Port_GroupUuid = Uuid<"Port_Group">;
+/** The Port_Group table. */
+export const Port_Group = defineTable<"Port_Group", Port_GroupColumns>(schema, "Port_Group");
+
+// ---- RBAC_Permission -------------------------------------------------------------------------------------
+
+/** Columns of RBAC_Permission: root table. */
+export type RBAC_PermissionColumns = {
+  /** array of 0 or more distinct string */
+  readonly authorization: SetOf<string>;
+  /** boolean */
+  readonly insert_delete: Scalar<boolean>;
+  /** string */
+  readonly table: Scalar<string>;
+  /** array of 0 or more distinct string */
+  readonly update: SetOf<string>;
+};
+/** A RBAC_Permission row as read. */
+export type RBAC_Permission = Row<RBAC_PermissionColumns, "RBAC_Permission">;
+/** What inserting a RBAC_Permission row accepts. */
+export type RBAC_PermissionInsert = Insert<RBAC_PermissionColumns>;
+/** What updating a RBAC_Permission row accepts (mutable columns only). */
+export type RBAC_PermissionUpdate = Update<RBAC_PermissionColumns>;
+/** The uuid of a RBAC_Permission row. */
+export type RBAC_PermissionUuid = Uuid<"RBAC_Permission">;
+/** The RBAC_Permission table. */
+export const RBAC_Permission = defineTable<"RBAC_Permission", RBAC_PermissionColumns>(schema, "RBAC_Permission");
+
+// ---- RBAC_Role -------------------------------------------------------------------------------------------
+
+/** Columns of RBAC_Role: root table. */
+export type RBAC_RoleColumns = {
+  /** string */
+  readonly name: Scalar<string>;
+  /** map of 0 or more entries string → uuid of a row of RBAC_Permission (or a named reference); weak reference to RBAC_Permission */
+  readonly permissions: MapOf<string, RefTo<"RBAC_Permission">>;
+};
+/** A RBAC_Role row as read. */
+export type RBAC_Role = Row<RBAC_RoleColumns, "RBAC_Role">;
+/** What inserting a RBAC_Role row accepts. */
+export type RBAC_RoleInsert = Insert<RBAC_RoleColumns>;
+/** What updating a RBAC_Role row accepts (mutable columns only). */
+export type RBAC_RoleUpdate = Update<RBAC_RoleColumns>;
+/** The uuid of a RBAC_Role row. */
+export type RBAC_RoleUuid = Uuid<"RBAC_Role">;
+/** The RBAC_Role table. */
+export const RBAC_Role = defineTable<"RBAC_Role", RBAC_RoleColumns>(schema, "RBAC_Role");
+
+// ---- SB_Global -------------------------------------------------------------------------------------------
+
+/** Columns of SB_Global: root table; at most 1 row. */
+export type SB_GlobalColumns = {
+  /** array of 0 or more distinct uuid of a row of Connection (or a named reference); strong reference to Connection */
+  readonly connections: SetOf<RefTo<"Connection">>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** boolean */
+  readonly ipsec: Scalar<boolean>;
+  /** integer */
+  readonly nb_cfg: Scalar<number>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
+  readonly ssl: Optional<RefTo<"SSL">>;
+};
+/** A SB_Global row as read. */
+export type SB_Global = Row<SB_GlobalColumns, "SB_Global">;
+/** What inserting a SB_Global row accepts. */
+export type SB_GlobalInsert = Insert<SB_GlobalColumns>;
+/** What updating a SB_Global row accepts (mutable columns only). */
+export type SB_GlobalUpdate = Update<SB_GlobalColumns>;
+/** The uuid of a SB_Global row. */
+export type SB_GlobalUuid = Uuid<"SB_Global">;
+/** The SB_Global table. */
+export const SB_Global = defineTable<"SB_Global", SB_GlobalColumns>(schema, "SB_Global");
+
+// ---- SSL -------------------------------------------------------------------------------------------------
+
+/** Columns of SSL: non-root table (garbage-collected when no strong reference points at a row); at most 1 row. */
+export type SSLColumns = {
+  /** boolean */
+  readonly bootstrap_ca_cert: Scalar<boolean>;
+  /** string */
+  readonly ca_cert: Scalar<string>;
+  /** string */
+  readonly certificate: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly private_key: Scalar<string>;
+  /** string */
+  readonly ssl_ciphers: Scalar<string>;
+  /** string */
+  readonly ssl_protocols: Scalar<string>;
+};
+/** A SSL row as read. */
+export type SSL = Row<SSLColumns, "SSL">;
+/** What inserting a SSL row accepts. */
+export type SSLInsert = Insert<SSLColumns>;
+/** What updating a SSL row accepts (mutable columns only). */
+export type SSLUpdate = Update<SSLColumns>;
+/** The uuid of a SSL row. */
+export type SSLUuid = Uuid<"SSL">;
+/** The SSL table. */
+export const SSL = defineTable<"SSL", SSLColumns>(schema, "SSL");
+
+// ---- Service_Monitor -------------------------------------------------------------------------------------
+
+/** Allowed values of Service_Monitor.protocol. */
+export type Service_MonitorProtocol = "tcp" | "udp";
+/** Allowed values of Service_Monitor.status. */
+export type Service_MonitorStatus = "error" | "offline" | "online";
+/** Columns of Service_Monitor: root table; unique (logical_port, ip, port, protocol). */
+export type Service_MonitorColumns = {
+  /** map of 0 or more entries string → string */
+  readonly external_ids: MapOf<string, string>;
+  /** string */
+  readonly ip: Scalar<string>;
+  /** string */
+  readonly logical_port: Scalar<string>;
+  /** map of 0 or more entries string → string */
+  readonly options: MapOf<string, string>;
+  /** integer in [0, 65535] */
+  readonly port: Scalar<number>;
+  /** one of "tcp", "udp" or null */
+  readonly protocol: Optional<Service_MonitorProtocol>;
+  /** string */
+  readonly src_ip: Scalar<string>;
+  /** string */
+  readonly src_mac: Scalar<string>;
+  /** one of "error", "offline", "online" or null */
+  readonly status: Optional<Service_MonitorStatus>;
+};
+/** A Service_Monitor row as read. */
+export type Service_Monitor = Row<Service_MonitorColumns, "Service_Monitor">;
+/** What inserting a Service_Monitor row accepts. */
+export type Service_MonitorInsert = Insert<Service_MonitorColumns>;
+/** What updating a Service_Monitor row accepts (mutable columns only). */
+export type Service_MonitorUpdate = Update<Service_MonitorColumns>;
+/** The uuid of a Service_Monitor row. */
+export type Service_MonitorUuid = Uuid<"Service_Monitor">;
+/** The Service_Monitor table. */
+export const Service_Monitor = defineTable<"Service_Monitor", Service_MonitorColumns>(schema, "Service_Monitor");
+
+// ---- Static_MAC_Binding ----------------------------------------------------------------------------------
+
+/** Columns of Static_MAC_Binding: root table; unique (logical_port, ip). */
+export type Static_MAC_BindingColumns = {
+  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
+  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** string */
+  readonly ip: Scalar<string>;
+  /** string */
+  readonly logical_port: Scalar<string>;
+  /** string */
+  readonly mac: Scalar<string>;
+  /** boolean */
+  readonly override_dynamic_mac: Scalar<boolean>;
+};
+/** A Static_MAC_Binding row as read. */
+export type Static_MAC_Binding = Row<Static_MAC_BindingColumns, "Static_MAC_Binding">;
+/** What inserting a Static_MAC_Binding row accepts. */
+export type Static_MAC_BindingInsert = Insert<Static_MAC_BindingColumns>;
+/** What updating a Static_MAC_Binding row accepts (mutable columns only). */
+export type Static_MAC_BindingUpdate = Update<Static_MAC_BindingColumns>;
+/** The uuid of a Static_MAC_Binding row. */
+export type Static_MAC_BindingUuid = Uuid<"Static_MAC_Binding">;
+/** The Static_MAC_Binding table. */
+export const Static_MAC_Binding = defineTable<"Static_MAC_Binding", Static_MAC_BindingColumns>(schema, "Static_MAC_Binding");
+
 /** The OVN_Southbound database: pass it to `database(client, model)`. */
 export const model = defineDatabase("OVN_Southbound", schema, {
-  SB_Global: SB_Global,
+  Address_Set: Address_Set,
+  BFD: BFD,
   Chassis: Chassis,
   Chassis_Private: Chassis_Private,
-  Encap: Encap,
-  Address_Set: Address_Set,
-  Port_Group: Port_Group,
-  Logical_Flow: Logical_Flow,
-  Logical_DP_Group: Logical_DP_Group,
-  Multicast_Group: Multicast_Group,
-  Mirror: Mirror,
-  Meter: Meter,
-  Meter_Band: Meter_Band,
-  Datapath_Binding: Datapath_Binding,
-  Port_Binding: Port_Binding,
-  MAC_Binding: MAC_Binding,
+  Chassis_Template_Var: Chassis_Template_Var,
+  Connection: Connection,
+  Controller_Event: Controller_Event,
   DHCP_Options: DHCP_Options,
   DHCPv6_Options: DHCPv6_Options,
-  Connection: Connection,
-  SSL: SSL,
   DNS: DNS,
-  RBAC_Role: RBAC_Role,
-  RBAC_Permission: RBAC_Permission,
+  Datapath_Binding: Datapath_Binding,
+  Encap: Encap,
+  FDB: FDB,
   Gateway_Chassis: Gateway_Chassis,
   HA_Chassis: HA_Chassis,
   HA_Chassis_Group: HA_Chassis_Group,
-  Controller_Event: Controller_Event,
-  IP_Multicast: IP_Multicast,
   IGMP_Group: IGMP_Group,
-  Service_Monitor: Service_Monitor,
+  IP_Multicast: IP_Multicast,
   Load_Balancer: Load_Balancer,
-  BFD: BFD,
-  FDB: FDB,
+  Logical_DP_Group: Logical_DP_Group,
+  Logical_Flow: Logical_Flow,
+  MAC_Binding: MAC_Binding,
+  Meter: Meter,
+  Meter_Band: Meter_Band,
+  Mirror: Mirror,
+  Multicast_Group: Multicast_Group,
+  Port_Binding: Port_Binding,
+  Port_Group: Port_Group,
+  RBAC_Permission: RBAC_Permission,
+  RBAC_Role: RBAC_Role,
+  SB_Global: SB_Global,
+  SSL: SSL,
+  Service_Monitor: Service_Monitor,
   Static_MAC_Binding: Static_MAC_Binding,
-  Chassis_Template_Var: Chassis_Template_Var,
 });
