@@ -12,23 +12,23 @@ export interface AttachOptions {
   /** Name of the container end inside the namespace (e.g. `eth0`). */
   ifname: string;
   /** MTU of both ends. */
-  mtu?: number;
+  mtu?: number | undefined;
   /** MAC of the container end. */
-  mac?: string;
+  mac?: string | undefined;
   /** MAC of the host end. */
-  hostMac?: string;
+  hostMac?: string | undefined;
   /** Link group of the host end (for bulk detach with `deleteLinkGroup`). */
-  group?: number;
+  group?: number | undefined;
   /** TX checksum offload of the container end (`false` for OVS's userspace datapath, PROTOCOLS.md §1). */
-  txChecksum?: boolean;
+  txChecksum?: boolean | undefined;
   /** Addresses (`ip/len`) for the container end; IPv6 ones are added with `nodad`. */
-  addresses?: string[];
+  addresses?: string[] | undefined;
   /** Default gateway(s) inside the namespace: an IPv4 and/or an IPv6 address. */
-  gateways?: string[];
+  gateways?: string[] | undefined;
   /** Further routes inside the namespace (`dev` defaults to the container end). */
-  routes?: RouteSpec[];
+  routes?: RouteSpec[] | undefined;
   /** Bring `lo` up in the namespace too. */
-  loopbackUp?: boolean;
+  loopbackUp?: boolean | undefined;
 }
 
 export interface Attachment {

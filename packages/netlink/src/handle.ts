@@ -76,7 +76,7 @@ import {
 
 export interface HandleOptions {
   /** How long to wait for the kernel's answer to one request (default 15000 ms). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Requests in flight on one socket; more wait. Keeps ACKs well inside the socket's receive buffer. */
@@ -331,7 +331,7 @@ export class NetlinkHandle implements NetnsTarget {
    * Deletes a link (for a veth, both ends). Runs on a pool thread, so the kernel's RCU wait does not stall
    * the event loop. ENODEV when missing, unless `missingOk`.
    */
-  async deleteLink(link: string | number, options: { missingOk?: boolean } = {}): Promise<void> {
+  async deleteLink(link: string | number, options: { missingOk?: boolean | undefined } = {}): Promise<void> {
     const sel = selector(link, 'link');
     const ctx = { operation: 'deleteLink', ifname: String(link) };
     try {
@@ -416,7 +416,9 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   /** Addresses of the namespace, optionally of one link and/or one family. */
-  async listAddresses(filter: { link?: string | number; family?: Family } = {}): Promise<Address[]> {
+  async listAddresses(
+    filter: { link?: string | number | undefined; family?: Family | undefined } = {},
+  ): Promise<Address[]> {
     const ctx = { operation: 'listAddresses' };
     const index = filter.link === undefined ? undefined : await this.#resolveIndex(filter.link, ctx);
     const af = filter.family === undefined ? 0 : afOf(checkFamily(filter.family));
@@ -447,7 +449,9 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   /** Routes of one table (default `main`, 254; `'all'` for every table). */
-  async listRoutes(filter: { family?: Family; table?: number | 'all' } = {}): Promise<Route[]> {
+  async listRoutes(
+    filter: { family?: Family | undefined; table?: number | 'all' | undefined } = {},
+  ): Promise<Route[]> {
     const af = filter.family === undefined ? 0 : afOf(checkFamily(filter.family));
     const table = filter.table ?? RT_TABLE.MAIN;
     if (table !== 'all') validateU32(table, 'table');
@@ -537,7 +541,7 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   /** Rules of one family (default 4). */
-  async listRules(filter: { family?: Family } = {}): Promise<Rule[]> {
+  async listRules(filter: { family?: Family | undefined } = {}): Promise<Rule[]> {
     const af = afOf(filter.family === undefined ? 4 : checkFamily(filter.family));
     const msgs = await this.#request(RTM.GETRULE, rtmsg({ family: af }), NLM_F.DUMP, {
       operation: 'listRules',
@@ -551,7 +555,7 @@ export class NetlinkHandle implements NetnsTarget {
    * Link events of the namespace (RTNLGRP_LINK) as an async iterable; the subscription starts now, so
    * nothing between this call and the first `next()` is missed. Stop with `break`, `close()` or `signal`.
    */
-  watchLinks(options: { signal?: AbortSignal } = {}): LinkWatcher {
+  watchLinks(options: { signal?: AbortSignal | undefined } = {}): LinkWatcher {
     this.#ensureOpen('watchLinks');
     let sock: NetlinkSocket | undefined;
     const make = (): void => {
@@ -722,7 +726,12 @@ function selector(link: unknown, field: string): { index: number } | { name: str
 }
 
 function linkSpec(
-  o: { mtu?: number; mac?: string; group?: number; alias?: string },
+  o: {
+    mtu?: number | undefined;
+    mac?: string | undefined;
+    group?: number | undefined;
+    alias?: string | undefined;
+  },
   prefix: string,
 ): LinkAttrSpec {
   const s: LinkAttrSpec = {};

@@ -32,15 +32,15 @@ export interface Link {
 /** Changes applied to a link by one RTM_SETLINK. */
 export interface LinkChanges {
   /** Rename (in the target namespace when `netns` is given). */
-  name?: string;
-  mtu?: number;
-  mac?: string;
-  up?: boolean;
+  name?: string | undefined;
+  mtu?: number | undefined;
+  mac?: string | undefined;
+  up?: boolean | undefined;
   /** Link group (for bulk deletion with `deleteLinkGroup`). */
-  group?: number;
-  alias?: string;
+  group?: number | undefined;
+  alias?: string | undefined;
   /** Move the link into this namespace (rename and configuration happen in the same message). */
-  netns?: NetnsRef | NetnsTarget;
+  netns?: NetnsRef | NetnsTarget | undefined;
 }
 
 /** Anything holding an open namespace fd (a NetlinkHandle is one). */
@@ -52,25 +52,25 @@ export interface NetnsTarget {
 export interface VethPeerOptions {
   name: string;
   /** Create the peer directly inside this namespace (default: the handle's namespace). */
-  netns?: NetnsRef | NetnsTarget;
+  netns?: NetnsRef | NetnsTarget | undefined;
   /** Default: the first end's `mtu`. */
-  mtu?: number;
-  mac?: string;
+  mtu?: number | undefined;
+  mac?: string | undefined;
   /** Bring the peer up after creation (a separate SETLINK in the peer's namespace). */
-  up?: boolean;
-  group?: number;
+  up?: boolean | undefined;
+  group?: number | undefined;
   /** TX checksum offload of the peer (`false` = `ethtool -K PEER tx off`). */
-  txChecksum?: boolean;
+  txChecksum?: boolean | undefined;
 }
 
 export interface VethOptions {
   name: string;
-  mtu?: number;
-  mac?: string;
-  up?: boolean;
-  group?: number;
+  mtu?: number | undefined;
+  mac?: string | undefined;
+  up?: boolean | undefined;
+  group?: number | undefined;
   /** TX checksum offload of this end. */
-  txChecksum?: boolean;
+  txChecksum?: boolean | undefined;
   peer: VethPeerOptions;
 }
 
@@ -101,33 +101,35 @@ export interface Address {
 
 export interface AddressOptions {
   /** IPv6: skip duplicate address detection (IFA_F_NODAD) so the address is usable at once. */
-  nodad?: boolean;
+  nodad?: boolean | undefined;
   /** Do not add the prefix route for the address (IFA_F_NOPREFIXROUTE). */
-  noPrefixRoute?: boolean;
+  noPrefixRoute?: boolean | undefined;
   /** Replace an existing identical address instead of failing with EEXIST. */
-  replace?: boolean;
+  replace?: boolean | undefined;
 }
 
 export interface RouteSpec {
   /** `'default'` or a network `a.b.c.d/len` / `ipv6/len` (a bare address means a host route). */
   dst: string;
-  gateway?: string;
+  gateway?: string | undefined;
   /** Outgoing interface (name or ifindex). */
-  dev?: string | number;
+  dev?: string | number | undefined;
   /** Routing table id (default 254, `main`). */
-  table?: number;
+  table?: number | undefined;
   /** Gateway is on the link even if no address covers it (RTNH_F_ONLINK). */
-  onLink?: boolean;
-  metric?: number;
+  onLink?: boolean | undefined;
+  metric?: number | undefined;
   /** Preferred source address (RTA_PREFSRC). */
-  src?: string;
+  src?: string | undefined;
   /** Default `'unicast'`. */
-  type?: Extract<RouteType, 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw'>;
-  scope?: 'universe' | 'link' | 'host';
+  type?:
+    | Extract<RouteType, 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw'>
+    | undefined;
+  scope?: 'universe' | 'link' | 'host' | undefined;
   /** Needed only for `dst: 'default'` without a gateway (default 4). */
-  family?: Family;
+  family?: Family | undefined;
   /** Replace a route with the same key instead of failing with EEXIST. */
-  replace?: boolean;
+  replace?: boolean | undefined;
 }
 
 export interface Route {
@@ -148,26 +150,26 @@ export interface Route {
 
 export interface RuleSpec {
   /** Default: from `from`/`to`, else 4. */
-  family?: Family;
-  priority?: number;
+  family?: Family | undefined;
+  priority?: number | undefined;
   /** Source network (`10.1.0.0/24`). */
-  from?: string;
+  from?: string | undefined;
   /** Destination network. */
-  to?: string;
+  to?: string | undefined;
   /** Table to look up (action `'lookup'`). */
-  table?: number;
+  table?: number | undefined;
   /** Default `'lookup'` when `table` is given. `'prohibit'` answers EACCES, `'unreachable'` ENETUNREACH. */
-  action?: RuleAction;
+  action?: RuleAction | undefined;
   /** Target priority for action `'goto'`. */
-  goto?: number;
+  goto?: number | undefined;
   /** Input interface name. */
-  iif?: string;
+  iif?: string | undefined;
   /** Output interface name. */
-  oif?: string;
-  fwmark?: number;
-  fwmask?: number;
+  oif?: string | undefined;
+  fwmark?: number | undefined;
+  fwmask?: number | undefined;
   /** Negate the selector (`ip rule add not …`). */
-  invert?: boolean;
+  invert?: boolean | undefined;
 }
 
 export interface Rule {
