@@ -171,9 +171,13 @@ type MutationFor<K, C extends ColumnSpec> = C extends AnyColumn
       ?
           | readonly [K, 'insert' | 'delete', WriteValue<C>]
           | (C['key'] extends number ? readonly [K, ArithmeticMutator, number | bigint] : never)
-      : C['key'] extends number
-        ? readonly [K, ArithmeticMutator, number | bigint]
-        : never;
+      : C['kind'] extends 'optional'
+        ?
+            | readonly [K, 'insert' | 'delete', WriteAtom<C['key']>]
+            | (C['key'] extends number ? readonly [K, ArithmeticMutator, number | bigint] : never)
+        : C['key'] extends number
+          ? readonly [K, ArithmeticMutator, number | bigint]
+          : never;
 
 /**
  * A mutation `[column, mutator, value]` (RFC 7047 §5.1) on a mutable column: arithmetic on integer/real

@@ -70,6 +70,7 @@ t.test('insert, select, update, mutate, delete', async (t) => {
         ['si', 'delete', [1]],
         ['m_ss', 'insert', { n: 'new' }],
         ['m_ss', 'delete', ['drop']],
+        ['os', 'insert', 'set-once'],
       ],
     ),
     t.select(Typed.Atoms, [['_uuid', '==', a]]),
@@ -79,6 +80,7 @@ t.test('insert, select, update, mutate, delete', async (t) => {
   t.equal(row?.i, ((((1 + 10) * 3 - 1) / 2) % 5) | 0, '((1+10)*3-1)/2 %5 with integer division');
   t.same(row?.si, [2, 7]);
   t.same(row?.m_ss, { k: 'v', n: 'new' });
+  t.equal(row?.os, 'set-once', 'insert into an empty optional value');
 
   const deleted = await db.transact((t) => t.delete(Typed.Atoms, [['s_enum', '==', 'blue']]));
   t.equal(deleted, 1);

@@ -134,6 +134,8 @@ t.test('update refuses immutable columns; delete; mutate with every mutator', as
       ['m_ss', 'delete', { k: 'v' }],
       ['m_ss', 'delete', ['k', 'l']],
       ['i_bounded', '+=', 10_000],
+      ['os', 'insert', 'x'],
+      ['oi', 'delete', 3],
     ],
   );
   t.same(op.wire.mutations, [
@@ -149,6 +151,8 @@ t.test('update refuses immutable columns; delete; mutate with every mutator', as
     ['m_ss', 'delete', ['map', [['k', 'v']]]],
     ['m_ss', 'delete', ['set', ['k', 'l']]],
     ['i_bounded', '+=', 10_000],
+    ['os', 'insert', 'x'],
+    ['oi', 'delete', 3],
   ]);
   t.throws(() => mutate(Atoms, [], [['r', '%=', 2]]), /"%=" on integer/);
   t.throws(() => mutate(Atoms, [], [['s', '+=', 'x']]), /on integer or real columns/);
