@@ -257,3 +257,19 @@ t.test(
     t.pass('host end gone');
   },
 );
+
+t.test(
+  'failure after the pair exists (the peer namespace handle closed mid-way): the pair is deleted',
+  async (t) => {
+    const ns = netnsFixture(t);
+    const inner = NetlinkHandle.open({ name: ns });
+    const name = uniqueName('k');
+    linkCleanup(t, name);
+    // The NEWLINK leaves synchronously inside createVeth; bringing the peer up needs `inner`, closed by then.
+    const creating = host.createVeth({ name, peer: { name: 'eth0', netns: inner, up: true } });
+    inner.close();
+    await t.rejects(creating, { code: 'NETLINK_ERR_CLOSED' });
+    t.equal(await ipLink(name), undefined, 'host end deleted by the undo');
+    t.equal(await ipLink('eth0', ns), undefined, 'and the peer with it');
+  },
+);
