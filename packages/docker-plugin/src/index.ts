@@ -3,4 +3,6 @@
 export * from './core/index.js';
 export { type BuildOptions, build, PLUGIN_CONTENT_TYPE } from './http/app.js';
 export { PluginMetrics } from './http/metrics.js';
+export { defaultSocketPath, listenUnix, PLUGIN_DIR } from './http/server.js';
+export { type PluginOptions, type RunningPlugin, startPlugin } from './plugin.js';
 export const VERSION = '0.1.0';

@@ -7,7 +7,7 @@ import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
-import { OvsdbLite as OvsdbBackend } from './core/ovsdb-lite.js';
+import { OvsdbBackend } from './core/ovsdb-backend.js';
 import { build } from './http/app.js';
 import { PluginMetrics } from './http/metrics.js';
 import { defaultSocketPath, listenUnix } from './http/server.js';

@@ -57,6 +57,7 @@ export {
   type PortRow,
   transactionFailure,
 } from './ovs.js';
+export { OvsdbBackend, type OvsdbBackendOptions } from './ovsdb-backend.js';
 export { EXT, type NetworkRecord, type PortKind, type SubnetRecord } from './records.js';
 export type * from './types.js';
 export { silentLogger } from './types.js';

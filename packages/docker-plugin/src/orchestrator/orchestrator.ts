@@ -101,9 +101,9 @@ export class Orchestrator {
   static async connect(opts: OrchestratorOptions = {}): Promise<Orchestrator> {
     const { docker, datapathType, namePrefix, onStep } = checkOptions(opts);
     // Loaded on demand: fromCore() users bring their own OVS view and never load the session/replica.
-    // The same OVSDB view the driver's bin uses (plugin.ts).
-    const { OvsdbLite } = await import('../core/ovsdb-lite.js');
-    const ovs = await OvsdbLite.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB });
+    // The same OVSDB view the driver uses (plugin.ts): a reconnecting session and a replica.
+    const { OvsdbBackend } = await import('../core/ovsdb-backend.js');
+    const ovs = await OvsdbBackend.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB });
     return new Orchestrator({ backend: new CoreBackend({ ovs }), docker, datapathType, namePrefix, onStep });
   }
 
