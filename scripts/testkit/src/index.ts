@@ -1,5 +1,7 @@
 // Test helpers shared by every package's tests. They may spawn processes: they check results with the
 // real tools (ip, ovs-vsctl, docker). Runtime code in packages/*/src never does.
+
+export { type Cluster, type ClusterMember, type ClusterOptions, startCluster } from './cluster.js';
 export { BUSYBOX_IMAGE, docker, ensureDocker } from './docker.js';
 export { ipJson, type RunOptions, type RunResult, run, sleep, waitFor } from './exec.js';
 export { TEST_PREFIX, uniqueName } from './names.js';

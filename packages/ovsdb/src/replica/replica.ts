@@ -590,8 +590,22 @@ export class Replica<M extends TableMap = Record<string, Row>> {
 }
 
 function sameSchema(a: DatabaseSchema, b: DatabaseSchema): boolean {
-  if (a.version !== b.version || a.cksum !== b.cksum) return false;
-  return JSON.stringify(a.json) === JSON.stringify(b.json);
+  if (a.name !== b.name || a.version !== b.version || a.cksum !== b.cksum) return false;
+  // Member order may differ between get_schema answers (a restarted clustered server): compare canonically.
+  return canonical(a.json) === canonical(b.json);
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => k !== 'doc')
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
 }
 
 const EMPTY_TABLE = new TableStore(
