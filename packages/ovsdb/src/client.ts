@@ -24,6 +24,9 @@ import type {
   WireDatabaseSchema,
 } from './protocol.js';
 
+/** The last-txn-id that matches no transaction: monitor_cond_since then sends every row. */
+export const ZERO_TXN_ID = '00000000-0000-0000-0000-000000000000';
+
 export type ClientOptions = ConnectionOptions;
 /** Per-call options: timeout and cancellation (and the low-level hooks of RequestOptions). */
 export type CallOptions = RequestOptions;
@@ -160,7 +163,7 @@ export class OvsdbClient {
   /**
    * ovsdb-server.7 "monitor_cond_since": `[found, lastTxnId, updates]`; with found=true, updates are only
    * the changes after `lastTxnId`. Changes arrive as `update3` events. Only clustered databases have
-   * transaction ids; a standalone one always answers found=false.
+   * transaction ids; a standalone one always answers found=false. `null` sends the all-zero id.
    */
   monitorCondSince(
     db: string,
@@ -171,7 +174,12 @@ export class OvsdbClient {
   ): Promise<MonitorCondSinceResult> {
     const bad = checkString('monitorCondSince', 'db', db);
     if (bad) return Promise.reject(bad);
-    return this.connection.request('monitor_cond_since', [db, monitorId, requests, lastTxnId], opts);
+    // ovsdb-server.7: last-txn-id is a uuid; the all-zero uuid (what ovsdb-client sends) asks for everything.
+    return this.connection.request(
+      'monitor_cond_since',
+      [db, monitorId, requests, lastTxnId ?? ZERO_TXN_ID],
+      opts,
+    );
   }
 
   /** RFC 7047 §4.1.7. */

@@ -1,5 +1,5 @@
 export const VERSION = '0.1.0';
-export { type CallOptions, type ClientOptions, connect, OvsdbClient } from './client.js';
+export { type CallOptions, type ClientOptions, connect, OvsdbClient, ZERO_TXN_ID } from './client.js';
 export { type GenerateOptions, generateModule } from './codegen/generate.js';
 export {
   Connection,

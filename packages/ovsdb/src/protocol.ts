@@ -103,9 +103,9 @@ export interface ClientMethods {
     params: [monitorId: MonitorId, newMonitorId: MonitorId, requests: MonitorCondChangeRequests],
     result: unknown,
   ];
-  /** ovsdb-server.7 "monitor_cond_since": last-txn-id null asks for everything. */
+  /** ovsdb-server.7 "monitor_cond_since": last-txn-id is a uuid (all zeros: send everything; null is refused). */
   monitor_cond_since: [
-    params: [db: string, monitorId: MonitorId, requests: MonitorCondRequests, lastTxnId: string | null],
+    params: [db: string, monitorId: MonitorId, requests: MonitorCondRequests, lastTxnId: string],
     result: MonitorCondSinceResult,
   ];
   /** RFC 7047 §4.1.7. */
