@@ -18,6 +18,8 @@ options:
       --server ENDPOINT read the schema from a running server (unix:PATH, tcp:HOST:PORT, ssl:HOST:PORT)
       --db NAME         the database to read from the server (required with --server)
       --import-from M   module to import the library from (default @ovs-container-network/ovsdb)
+  -p, --private-key FILE, -c, --certificate FILE, -C, --ca-cert FILE
+                        TLS key, certificate and CA for ssl: endpoints (as ovsdb-client takes them)
   -h, --help            show this help
 `;
 
@@ -41,7 +43,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`ovsdb-codegen: --server needs --db and no schema file\n\n${USAGE}`);
       return 2;
     }
-    json = await fetchSchema(values.server, values.db);
+    const tls = {
+      ...(values['private-key'] !== undefined ? { keyFile: values['private-key'] } : {}),
+      ...(values.certificate !== undefined ? { certFile: values.certificate } : {}),
+      ...(values['ca-cert'] !== undefined ? { caFile: values['ca-cert'] } : {}),
+    };
+    json = await fetchSchema(values.server, values.db, tls);
     source = `${values.db} on a live server`;
   } else {
     if (positionals.length !== 1 || values.db !== undefined) {
@@ -71,21 +78,34 @@ function parse(argv: string[]) {
       server: { type: 'string' },
       db: { type: 'string' },
       'import-from': { type: 'string' },
+      'private-key': { type: 'string', short: 'p' },
+      certificate: { type: 'string', short: 'c' },
+      'ca-cert': { type: 'string', short: 'C' },
       help: { type: 'boolean', short: 'h' },
     },
   });
 }
 
-async function fetchSchema(endpoint: string, db: string): Promise<unknown> {
+async function fetchSchema(
+  endpoint: string,
+  db: string,
+  tls: { keyFile?: string; certFile?: string; caFile?: string },
+): Promise<unknown> {
   // Loaded only for --server: generating from a file needs no connection code.
   const { connect } = await import('../client.js');
-  const client = await connect(endpoint);
+  const client = await connect(endpoint, Object.keys(tls).length ? { tls } : {});
   try {
     return await client.getSchema(db);
   } finally {
     await client.close();
   }
 }
+
+// A reader that stops early (`| head`) closes our stdout: that is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -3,9 +3,18 @@
 // model on a private ovsdb-server.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OVN_NB_SCHEMA, ovsSandbox, startOvsdbServer, uniqueName } from '@ovs-container-network/testkit';
+import {
+  freePort,
+  OVN_NB_SCHEMA,
+  ovsSandbox,
+  run,
+  startOvsdbServer,
+  uniqueName,
+} from '@ovs-container-network/testkit';
 import t from 'tap';
 import { connect } from '../../src/client.js';
 import { generateModule } from '../../src/codegen/generate.js';
@@ -135,4 +144,82 @@ t.test('ovsdb-codegen --server generates the same module as from the schema file
   );
   t.equal(unknown.status, 1);
   t.match(unknown.stderr, /unknown database|Nope/);
+});
+
+t.test('ovsdb-codegen --server over ssl: with a client certificate', async (t) => {
+  // A throwaway PKI: a CA, and server and client certificates it signed (the server's names 127.0.0.1).
+  const dir = mkdtempSync(join(tmpdir(), 'ocnt-pki-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const f = (n: string) => join(dir, n);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ocnt-ca',
+  ]);
+  writeFileSync(f('ext'), 'subjectAltName=IP:127.0.0.1\n');
+  for (const n of ['server', 'client']) {
+    await run('openssl', [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f(`${n}.key`),
+      '-out',
+      f(`${n}.csr`),
+      '-subj',
+      `/CN=ocnt-${n}`,
+    ]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      f(`${n}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f(`${n}.pem`),
+      '-days',
+      '2',
+      '-extfile',
+      f('ext'),
+    ]);
+  }
+  const port = await freePort();
+  const server = await startOvsdbServer({
+    schema: OVN_NB_SCHEMA,
+    extraArgs: [
+      `--remote=pssl:${port}:127.0.0.1`,
+      `--private-key=${f('server.key')}`,
+      `--certificate=${f('server.pem')}`,
+      `--ca-cert=${f('ca.pem')}`,
+    ],
+  });
+  t.teardown(() => server.stop());
+  const cli = fileURLToPath(new URL('../../src/bin/ovsdb-codegen.ts', import.meta.url));
+  const gen = (...extra: string[]) =>
+    spawnSync(
+      process.execPath,
+      ['--import', 'tsx', cli, '--server', `ssl:127.0.0.1:${port}`, '--db', 'OVN_Northbound', ...extra],
+      { encoding: 'utf8' },
+    );
+  const ok = gen('-p', f('client.key'), '-c', f('client.pem'), '-C', f('ca.pem'));
+  t.equal(ok.status, 0, ok.stderr);
+  t.match(ok.stdout, /export const Logical_Switch = defineTable/);
+  const noCert = gen('-C', f('ca.pem'));
+  t.equal(noCert.status, 1, 'the server refuses a client without a certificate');
+  t.match(noCert.stderr, /^ovsdb-codegen: /);
 });
