@@ -1,0 +1,99 @@
+// The managed (v2) plugin: rootfs built offline by scripts/build-managed-plugin.sh, created and enabled with
+// the sandbox's OVS run directory mounted; the driver registers as NAME:latest and carries real traffic.
+import { join } from 'node:path';
+import { docker, ensureDocker, REPO_ROOT, run, uniqueName } from '@ovs-container-network/testkit';
+import t from 'tap';
+import {
+  canPingFrom,
+  containerIp,
+  deleteBridges,
+  removeAll,
+  runContainer,
+  tcpBetween,
+  vsctl,
+} from '../helpers/plugin.js';
+
+const SCRIPT = join(REPO_ROOT, 'scripts/build-managed-plugin.sh');
+
+t.test('managed plugin: create, enable, containers talk over OVS, nothing left', async (t) => {
+  await ensureDocker();
+  const ovsDir = process.env.OCN_OVS_DIR;
+  const ovsdb = process.env.OCN_OVSDB;
+  if (!ovsDir || !ovsdb) throw new Error('OCN_OVS_DIR/OCN_OVSDB are not set: run through scripts/test.sh');
+  const name = uniqueName('m');
+  const prefix = `ocnt${Math.random().toString(36).slice(2, 4).padEnd(2, 'x')}`;
+  const bridge = uniqueName('br');
+  const net = uniqueName('nm');
+  const containers: string[] = [];
+  t.teardown(async () => {
+    await removeAll(containers, [net]);
+    await run(SCRIPT, ['--remove', name], { allowFail: true });
+    await deleteBridges(ovsdb, [bridge]);
+  });
+  // The plugin sees the sandbox's db.sock at the default path /var/run/openvswitch/db.sock.
+  await run(
+    SCRIPT,
+    [
+      name,
+      '--set',
+      `ovs-rundir.source=${ovsDir}`,
+      '--set',
+      'OCN_DATAPATH_TYPE=netdev',
+      '--set',
+      `OCN_PREFIX=${prefix}`,
+      '--set',
+      `OCN_NAME=${name}`,
+      '--enable',
+    ],
+    { timeoutMs: 180_000 },
+  );
+  const ls = await docker(['plugin', 'ls', '--format', '{{.Name}} {{.Enabled}}']);
+  t.match(ls.stdout, new RegExp(`${name}:latest true`), 'enabled as NAME:latest');
+
+  const o2 = Math.floor(Math.random() * 200) + 20;
+  await docker([
+    'network',
+    'create',
+    '-d',
+    `${name}:latest`,
+    '--subnet',
+    `10.${o2}.254.0/24`,
+    '-o',
+    `bridge=${bridge}`,
+    '-o',
+    'vlan=42',
+    net,
+  ]);
+  const a = await runContainer(net);
+  const b = await runContainer(net);
+  containers.push(a, b);
+  const bip = await containerIp(b, net);
+  t.ok(await canPingFrom(a, bip), 'ping through the managed plugin');
+  t.equal(await tcpBetween(a, b, bip), 1024 * 1024, 'TCP through the managed plugin');
+  const owners = await vsctl(
+    ovsdb,
+    '--columns=name',
+    '--format=csv',
+    '--no-headings',
+    'find',
+    'Port',
+    `external_ids:ocn-owner=${name}`,
+  );
+  t.equal(
+    owners.split('\n').filter(Boolean).length,
+    3,
+    'two endpoint ports and the gateway, owned by the plugin',
+  );
+
+  await docker(['rm', '-f', ...containers.splice(0)]);
+  await docker(['network', 'rm', net]);
+  const links = (await run('ip', ['-o', 'link', 'show'])).stdout
+    .split('\n')
+    .filter((l) => l.includes(`: ${prefix}`));
+  t.same(links, [], 'no veth left');
+  t.equal(
+    (await run('ovs-vsctl', [`--db=${ovsdb}`, 'br-exists', bridge], { allowFail: true })).code,
+    2,
+    'bridge removed',
+  );
+});
