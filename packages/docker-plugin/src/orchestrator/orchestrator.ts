@@ -128,8 +128,9 @@ export class Orchestrator {
   /**
    * Attaches a namespace to a bridge: veth pair, host end on the bridge as a Port with tag/trunks/external_ids
    * (one OVSDB transaction), container end moved in, renamed to `ifname`, configured (MTU, MAC, addresses,
-   * routes, TX checksum offload off). Idempotent: an identical call returns the existing attachment (with
-   * VLAN and external_ids brought up to date); the same interface on another bridge is a ConflictError.
+   * routes, TX checksum offload off). Idempotent: a repeated call returns the existing attachment, with its
+   * VLAN (tag/trunks) brought up to date; addresses, MTU and MAC of an existing attachment are left as they
+   * are (detach first to change them); the same interface on another bridge is a ConflictError.
    * All or nothing: if any step fails, or the target exits during the call, everything is undone.
    */
   async attach(req: AttachRequest): Promise<Attachment> {

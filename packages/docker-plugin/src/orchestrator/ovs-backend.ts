@@ -216,7 +216,13 @@ export class CoreBackend implements Backend {
         // vanished meanwhile (its namespace died): nothing to delete
       }
     }
-    if (tagged.length) await this.#kernel.deleteLinkGroup(group);
+    if (tagged.length === 0) return;
+    // A group delete removes every link of the group: make sure only ours carry this (random) number.
+    const strangers = (await this.#kernel.listLinks()).filter(
+      (l) => l.group === group && !tagged.includes(l.name),
+    );
+    if (strangers.length === 0) await this.#kernel.deleteLinkGroup(group);
+    else for (const n of tagged) await this.#kernel.deleteLink(n, { missingOk: true });
   }
 
   async setVlan(row: PortRow, tag: number | undefined, trunks: readonly number[]): Promise<void> {
