@@ -5,7 +5,7 @@
 // bounded number of times. This is what ovsdb-idl calls "verify". Transactions whose outcome is unknown
 // (MaybeCommittedError: the connection dropped after sending) are never retried here.
 
-import { type Columns, database, type ResultOf, type Row, type TableModel } from '../database.js';
+import { type Columns, database, type ResultOf, type TableModel } from '../database.js';
 import { InvalidArgumentError, OvsdbError, TimedOut } from '../errors.js';
 import { wait } from '../operations.js';
 import type { Transaction, TransactOptions } from '../transaction.js';
@@ -17,7 +17,7 @@ import type { Replica, TableMap } from './replica.js';
  */
 export function verify<N extends string, C extends Columns, K extends keyof C & string>(
   table: TableModel<N, C>,
-  row: Pick<Row<C, N>, '_uuid'> & { readonly [P in K]?: unknown },
+  row: { readonly _uuid: string } & { readonly [P in K]?: unknown },
   columns: readonly K[],
 ): ReturnType<typeof wait<N, C, K>> {
   if (typeof row?._uuid !== 'string')

@@ -184,7 +184,7 @@ export class Replica<M extends TableMap = Record<string, Row>> {
   readonly #hook = (client: OvsdbClient, signal: AbortSignal) => this.#onConnect(client, signal);
   #schemaChange: Promise<void> | undefined;
 
-  constructor(session: OvsdbSession, opts: ReplicaOptions<M>) {
+  constructor(session: OvsdbSession, opts: ReplicaOptions<NoInfer<M>>) {
     if (typeof opts !== 'object' || opts === null || typeof opts.tables !== 'object' || opts.tables === null)
       throw new InvalidArgumentError(
         'replica options: "tables" is required: an object of table name → options',
@@ -239,7 +239,7 @@ export class Replica<M extends TableMap = Record<string, Row>> {
   /** Attaches a replica to a session (which starts connecting if it has not yet). */
   static start<M extends TableMap = Record<string, Row>>(
     session: OvsdbSession,
-    opts: ReplicaOptions<M>,
+    opts: ReplicaOptions<NoInfer<M>>,
   ): Replica<M> {
     const r = new Replica<M>(session, opts);
     session.start();
