@@ -214,7 +214,9 @@ export class NotConnectedError extends OvsdbError {
 
 function safeStringify(v: unknown): string {
   try {
-    return typeof v === 'bigint' ? `${v}n` : (JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)) ?? String(v));
+    return typeof v === 'bigint'
+      ? `${v}n`
+      : (JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)) ?? String(v));
   } catch {
     return String(v);
   }
