@@ -88,6 +88,7 @@ export { SERVER_NOTIFICATIONS } from './protocol.js';
 export { ConflictError, type OptimisticOptions, optimistic, verify } from './replica/concurrency.js';
 export {
   type Condition as ReplicaCondition,
+  type ModelRows,
   type MonitorMethod,
   Replica,
   ReplicaError,

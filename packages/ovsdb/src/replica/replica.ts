@@ -13,6 +13,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { CallOptions, OvsdbClient } from '../client.js';
+import type { DatabaseModel, RowOf as ModelRowOf } from '../database.js';
 import { InvalidArgumentError, NotConnectedError, OvsdbError, RpcError } from '../errors.js';
 import type {
   MonitorCondRequests,
@@ -45,6 +46,14 @@ export interface ReplicaTableOptions<R = Row> {
 
 /** Table name → row type, e.g. generated models: `{ Port: Port; Interface: Interface }`. */
 export type TableMap = object;
+
+/**
+ * The row types of every table of a generated database model:
+ * `Replica.start<ModelRows<typeof OVS.model>>(session, { tables: { Port: {} } })`.
+ */
+export type ModelRows<DM extends DatabaseModel> = {
+  [K in keyof DM['tables'] & string]: ModelRowOf<DM['tables'][K]>;
+};
 
 export type RowOf<M extends TableMap, K extends keyof M> = M[K] & { readonly _uuid: string };
 
@@ -473,7 +482,17 @@ export class Replica<M extends TableMap = Record<string, Row>> {
     if (this.#schemaChange) await this.#schemaChange.catch(() => {});
     const fresh = parseSchema(await client.getSchema(this.database));
     const schemaChanged = this.#schema !== undefined && !sameSchema(this.#schema, fresh);
-    if (this.#schema === undefined || schemaChanged) this.#buildStores(fresh);
+    if (this.#schema === undefined || schemaChanged) {
+      try {
+        this.#buildStores(fresh);
+      } catch (err) {
+        // A table or column the server's schema lacks: retrying cannot help. Fail `ready` and detach.
+        if (!this.#synced) this.#rejectReady(err as Error);
+        this.#emitError(err as Error);
+        void this.close();
+        return;
+      }
+    }
     if (schemaChanged) {
       this.stats.schemaChanges++;
       this.#lastTxnId = null;

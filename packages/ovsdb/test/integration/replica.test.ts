@@ -4,8 +4,10 @@
 // standalone database (no transaction ids: a full resync that emits only the differences).
 import { startOvsdbServer, waitFor } from '@ovs-container-network/testkit';
 import t, { type Test } from 'tap';
-import { Replica } from '../../src/replica/replica.js';
+import type * as OVS from '../../src/models/generated/open-vswitch.js';
+import { type ModelRows, Replica } from '../../src/replica/replica.js';
 import type { RowChange } from '../../src/replica/store.js';
+import type { SessionStatus } from '../../src/session/session.js';
 import { OvsdbSession } from '../../src/session/session.js';
 
 interface Tables {
@@ -137,6 +139,13 @@ t.test('standalone restart: reconnects and resyncs with a diff, not a purge', as
   replica.on('batch', () => {
     sizeSeen = Math.min(sizeSeen, replica.table('Port').size);
   });
+  const states: string[] = [];
+  const statusStream = (async () => {
+    for await (const st of session.statusChanges() as AsyncIterable<SessionStatus>) {
+      states.push(st.state);
+      if (st.state === 'connected' && st.connections >= 2) break;
+    }
+  })();
   const restarted = await server.restart();
   t.teardown(() => restarted.stop());
   await waitFor(() => replica.stats.fullSnapshots === 2, 30_000, 'a second full snapshot');
@@ -145,4 +154,41 @@ t.test('standalone restart: reconnects and resyncs with a diff, not a purge', as
   t.equal(replica.table('Port').find('byName', 'p0'), before, 'rows kept their identity');
   t.equal(sizeSeen, Number.POSITIVE_INFINITY);
   t.ok(session.status.connections >= 2);
+  await statusStream;
+  t.equal(states[0], 'connected', 'the stream starts with the current status');
+  t.ok(states.includes('disconnected'), `a disconnection was reported (${states.join(' → ')})`);
+  t.equal(states.at(-1), 'connected');
+});
+
+t.test('typed rows from the generated models; a table the server lacks fails ready', async (t) => {
+  const { session } = await setup(t);
+  const replica = Replica.start<ModelRows<typeof OVS.model>>(session, {
+    tables: { Bridge: { columns: ['name', 'ports'], indexes: { byName: (b) => b.name } } },
+  });
+  t.teardown(() => replica.close());
+  await replica.ready;
+  const br = replica.table('Bridge').find('byName', 'ocntbr');
+  // Typed: ports is an array of Port uuids, name a string (a wrong property would not compile).
+  const ports: readonly string[] = br?.ports ?? [];
+  const name: string | undefined = br?.name;
+  t.equal(name, 'ocntbr');
+  t.equal(ports.length, 1);
+  t.throws(() => replica.table('Port' as never), { code: 'OVSDB_ERR_INVALID_ARGUMENT' }, 'not replicated');
+
+  const bad = Replica.start<{ Nope: object }>(session, { tables: { Nope: {} } });
+  const errors: Error[] = [];
+  bad.on('error', (e) => errors.push(e));
+  await t.rejects(bad.ready, {
+    code: 'OVSDB_ERR_INVALID_ARGUMENT',
+    message: /table "Nope" is not in database Open_vSwitch/,
+  });
+  t.equal(errors.length, 1);
+  t.ok(session.status.state === 'connected', 'the session is not disturbed');
+  t.throws(() => new Replica(session, { tables: {} }), { message: /name at least one table/ });
+  t.throws(() => new Replica(session, { tables: { Port: { columns: 'name' as never } } }), {
+    message: /tables.Port.columns/,
+  });
+  t.throws(() => new Replica(session, { method: 'monitor', tables: { Port: { where: [true] } } }), {
+    message: /conditions need monitor_cond/,
+  });
 });
