@@ -1,0 +1,374 @@
+// Benchmark: the add-port transaction (insert Interface, insert Port with interfaces=[named-uuid], mutate
+// Bridge.ports insert) against the shared sandbox WITH ovs-vswitchd, on a bridge of our own.
+//
+// Clients, all in one run and interleaved (op by op when sequential, chunk by chunk when pipelined; the
+// order rotates) so they share the noise of this busy machine:
+//   ours (typed)  — database(client, OVS.model).transact(...) from this package (builders + validation)
+//   ours (wire)   — client.transact(db, rawOps): the connection alone
+//   raw socket    — a minimal client written here: net.Socket, JSON.stringify, a trivial framer; once
+//                   with one write per request, once with the writes of a tick coalesced
+//   python IDL    — /usr/bin/python3 with ovs.db.idl (python3-openvswitch), timed inside Python
+//   ovs-vsctl     — one `ovs-vsctl add-port` process per port (fewer iterations)
+// Run: `pnpm bench` in packages/ovsdb (OCN_OVSDB selects the server; default the shared sandbox).
+// Env: BENCH_N (default 1000), BENCH_ROUNDS (3), BENCH_WINDOW (32 in flight), BENCH_VSCTL_N (30).
+
+import { randomBytes } from 'node:crypto';
+import { connect as netConnect, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, SYSTEM_PYTHON, sleep } from '@ovs-container-network/testkit';
+import { OvsdbClient } from '../src/client.js';
+import { database } from '../src/database.js';
+import * as OVS from '../src/models/generated/open-vswitch.js';
+import type { Uuid } from '../src/uuid.js';
+
+const ENDPOINT = process.env.OCN_OVSDB ?? 'unix:/run/ocn-dev/db.sock';
+const N = Number(process.env.BENCH_N ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
+const VSCTL_N = Number(process.env.BENCH_VSCTL_N ?? 30);
+const DB = 'Open_vSwitch';
+const here = dirname(fileURLToPath(import.meta.url));
+
+if (!ENDPOINT.startsWith('unix:'))
+  throw new Error(`the raw client of this benchmark speaks unix: only, got ${ENDPOINT}`);
+const SOCKET_PATH = ENDPOINT.slice('unix:'.length);
+
+// Names: 'ocnt' + 3 hex of this run + client letter + mode letter + index: at most 15 bytes.
+const RUN = randomBytes(2).toString('hex').slice(0, 3);
+const BRIDGE = `ocnt${RUN}bench`;
+const portName = (client: string, mode: string, i: number) => `ocnt${RUN}${client}${mode}${i}`;
+
+function addPortOps(bridge: string, name: string): unknown[] {
+  return [
+    { op: 'insert', table: 'Interface', row: { name }, 'uuid-name': 'iface' },
+    { op: 'insert', table: 'Port', row: { name, interfaces: ['named-uuid', 'iface'] }, 'uuid-name': 'port' },
+    {
+      op: 'mutate',
+      table: 'Bridge',
+      where: [['_uuid', '==', ['uuid', bridge]]],
+      mutations: [['ports', 'insert', ['named-uuid', 'port']]],
+    },
+  ];
+}
+
+function checkResults(res: unknown, name: string): void {
+  if (
+    !Array.isArray(res) ||
+    res.length !== 3 ||
+    res.some((r) => r === null || (r as { error?: unknown }).error)
+  ) {
+    throw new Error(`add-port ${name} failed: ${JSON.stringify(res)}`);
+  }
+}
+
+// ---- the raw-socket baseline ----------------------------------------------------------------------------
+
+/**
+ * A minimal OVSDB client: one socket, JSON.stringify out, a trivial brace-counting framer in. With
+ * `coalesce`, the requests of one tick leave in one write (as our Connection does): pipelined throughput
+ * against vswitchd depends on it, so the baseline is measured both ways.
+ */
+class RawClient {
+  private out: string[] = [];
+  private flushScheduled = false;
+  private readonly pending = new Map<number, (msg: { result: unknown; error: unknown }) => void>();
+  private nextId = 0;
+  private buf = '';
+  private scan = 0;
+  private depth = 0;
+  private inStr = false;
+  private esc = false;
+  private constructor(
+    private readonly sock: Socket,
+    private readonly coalesce: boolean,
+  ) {
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => this.onData(d));
+  }
+  static open(path: string, coalesce: boolean): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = netConnect(path, () => resolve(new RawClient(s, coalesce)));
+      s.once('error', reject);
+    });
+  }
+  private onData(d: string): void {
+    this.buf += d;
+    let start = 0;
+    for (let i = this.scan; i < this.buf.length; i++) {
+      const c = this.buf.charCodeAt(i);
+      if (this.inStr) {
+        if (this.esc) this.esc = false;
+        else if (c === 92) this.esc = true;
+        else if (c === 34) this.inStr = false;
+      } else if (c === 34) this.inStr = true;
+      else if (c === 123 || c === 91) this.depth++;
+      else if ((c === 125 || c === 93) && --this.depth === 0) {
+        this.onMessage(JSON.parse(this.buf.slice(start, i + 1)));
+        start = i + 1;
+      }
+    }
+    this.buf = this.buf.slice(start);
+    this.scan = this.buf.length;
+  }
+  private onMessage(msg: {
+    id: unknown;
+    method?: string;
+    params?: unknown;
+    result: unknown;
+    error: unknown;
+  }): void {
+    if (msg.method === 'echo') {
+      this.sock.write(JSON.stringify({ id: msg.id, result: msg.params, error: null }));
+      return;
+    }
+    const cb = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
+    if (cb) {
+      this.pending.delete(msg.id as number);
+      cb(msg);
+    }
+  }
+  transact(ops: unknown[]): Promise<unknown> {
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (m) =>
+        m.error === null || m.error === undefined ? resolve(m.result) : reject(m.error),
+      );
+      this.write(JSON.stringify({ method: 'transact', params: [DB, ...ops], id }));
+    });
+  }
+  private write(text: string): void {
+    if (!this.coalesce) {
+      this.sock.write(text);
+      return;
+    }
+    this.out.push(text);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => {
+        this.flushScheduled = false;
+        this.sock.write(this.out.join(''));
+        this.out = [];
+      });
+    }
+  }
+  close(): void {
+    this.sock.end();
+  }
+}
+
+// ---- measurement ----------------------------------------------------------------------------------------
+
+type AddPort = (name: string) => Promise<void>;
+
+interface Run {
+  ms: number[];
+  totalMs: number;
+}
+
+async function sequential(addPort: AddPort, names: string[]): Promise<Run> {
+  const ms: number[] = [];
+  const t0 = performance.now();
+  for (const name of names) {
+    const s = performance.now();
+    await addPort(name);
+    ms.push(performance.now() - s);
+  }
+  return { ms, totalMs: performance.now() - t0 };
+}
+
+async function pipelined(addPort: AddPort, names: string[], window: number): Promise<Run> {
+  const ms: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      const s = performance.now();
+      await addPort(name);
+      ms.push(performance.now() - s);
+    }
+  };
+  await Promise.all(Array.from({ length: window }, worker));
+  return { ms, totalMs: performance.now() - t0 };
+}
+
+function add(rec: Record<string, number[]>, key: string, ...xs: number[]): void {
+  const a = rec[key];
+  if (a) a.push(...xs);
+  else rec[key] = xs;
+}
+
+function quantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+}
+const median = (xs: readonly number[]) => quantile(xs, 0.5);
+
+// ---- main -----------------------------------------------------------------------------------------------
+
+async function vsctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('ovs-vsctl', [`--db=${ENDPOINT}`, '--timeout=60', ...args]);
+  return stdout.trim();
+}
+
+const client = await OvsdbClient.connect(ENDPOINT);
+const raw = await RawClient.open(SOCKET_PATH, false);
+const rawCoalesced = await RawClient.open(SOCKET_PATH, true);
+const db = database(client, OVS.model);
+
+await vsctl('add-br', BRIDGE, '--', 'set', 'Bridge', BRIDGE, 'datapath_type=netdev');
+try {
+  const [br] = await db.select(OVS.Bridge, [['name', '==', BRIDGE]]);
+  if (!br) throw new Error(`bridge ${BRIDGE} not found`);
+  const bridge: Uuid<'Bridge'> = br._uuid;
+
+  const clients: Record<string, AddPort> = {
+    'ours (typed)': async (name) => {
+      await db.transact((t) => {
+        const iface = t.insert(OVS.Interface, { name });
+        const port = t.insert(OVS.Port, { name, interfaces: [iface] });
+        t.mutate(OVS.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
+      });
+    },
+    'ours (wire)': async (name) => {
+      checkResults(await client.transact(DB, addPortOps(bridge, name)), name);
+    },
+    'raw socket': async (name) => {
+      checkResults(await raw.transact(addPortOps(bridge, name)), name);
+    },
+    'raw, coalesced': async (name) => {
+      checkResults(await rawCoalesced.transact(addPortOps(bridge, name)), name);
+    },
+  };
+  const letters: Record<string, string> = {
+    'ours (typed)': 't',
+    'ours (wire)': 'w',
+    'raw socket': 'r',
+    'raw, coalesced': 'c',
+  };
+
+  /** Removes every port of our bridge (ports and interfaces are garbage-collected), then lets vswitchd settle. */
+  const clear = async () => {
+    await client.transact(DB, [
+      {
+        op: 'update',
+        table: 'Bridge',
+        where: [['_uuid', '==', ['uuid', bridge]]],
+        row: { ports: ['set', []] },
+      },
+    ]);
+    await sleep(300);
+  };
+
+  const seq: Record<string, number[]> = {};
+  const pipeMs: Record<string, number[]> = {};
+  const pipeTput: Record<string, number[]> = {};
+  const python: number[] = [];
+  let pythonConnectMs = 0;
+  await clear();
+  // Warm-up (JIT, server caches), not recorded.
+  for (const [label, fn] of Object.entries(clients)) {
+    await sequential(
+      fn,
+      Array.from({ length: 100 }, (_, i) => portName(letters[label]!, 'x', i)),
+    );
+    await clear();
+  }
+  const labels = Object.keys(clients);
+  const CHUNK = Math.max(1, Math.floor(N / 4));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Sequential, interleaved op by op (the client order rotates every op), so every client sees the same
+    // load on this shared 2-core machine and the same bridge size.
+    for (let i = 0; i < N; i++) {
+      for (let k = 0; k < labels.length; k++) {
+        const label = labels[(i + k) % labels.length]!;
+        const s0 = performance.now();
+        await clients[label]!(portName(letters[label]!, 's', i));
+        add(seq, label, performance.now() - s0);
+      }
+    }
+    await clear();
+    // The Python IDL, sequential (its transactions block; it has no pipelining), in its own process.
+    {
+      const { stdout } = await run(SYSTEM_PYTHON, [
+        join(here, 'python-idl-add-port.py'),
+        ENDPOINT,
+        BRIDGE,
+        portName('y', 's', 0).slice(0, -1),
+        String(N),
+      ]);
+      const out = JSON.parse(stdout) as { connect_ms: number; ms: number[] };
+      python.push(...out.ms);
+      pythonConnectMs = out.connect_ms;
+      await clear();
+    }
+    // Pipelined, interleaved chunk by chunk (CHUNK ops per client, order rotating), WINDOW in flight.
+    const pipeTotal: Record<string, number> = {};
+    for (let from = 0, c = 0; from < N; from += CHUNK, c++) {
+      const names = (label: string) =>
+        Array.from({ length: Math.min(CHUNK, N - from) }, (_, i) => portName(letters[label]!, 'p', from + i));
+      for (let k = 0; k < labels.length; k++) {
+        const label = labels[(c + round + k) % labels.length]!;
+        const r = await pipelined(clients[label]!, names(label), WINDOW);
+        add(pipeMs, label, ...r.ms);
+        pipeTotal[label] = (pipeTotal[label] ?? 0) + r.totalMs;
+      }
+      await clear();
+    }
+    for (const label of labels) add(pipeTput, label, (N / pipeTotal[label]!) * 1000);
+    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
+  }
+
+  // ovs-vsctl add-port: one process per port, as scripts do it (it also waits for vswitchd to apply it).
+  const vsctlMs: number[] = [];
+  for (let i = 0; i < VSCTL_N; i++) {
+    const s = performance.now();
+    await vsctl('add-port', BRIDGE, portName('v', 's', i));
+    vsctlMs.push(performance.now() - s);
+  }
+  await clear();
+
+  const f = (x: number) => x.toFixed(3).padStart(9);
+  const line = (label: string, mode: string, xs: number[], tput?: number) =>
+    console.log(
+      `${label.padEnd(20)}${mode.padEnd(16)}${f(median(xs))} ms  p99 ${f(quantile(xs, 0.99))} ms  ${
+        tput === undefined
+          ? `${((1000 / median(xs)) | 0).toString().padStart(7)} ops/s (1/median)`
+          : `${(tput | 0).toString().padStart(7)} ops/s`
+      }  n=${xs.length}`,
+    );
+  console.log(
+    `add-port benchmark: N=${N} x ${ROUNDS} rounds, pipelined window ${WINDOW}, ovs-vsctl N=${VSCTL_N}, ${ENDPOINT}, vswitchd running, bridge ${BRIDGE} (netdev)`,
+  );
+  console.log('client              mode            median per op    p99 per op      throughput');
+  for (const label of Object.keys(clients)) line(label, 'sequential', seq[label]!);
+  line('python IDL', 'sequential', python);
+  line('ovs-vsctl add-port', 'per call', vsctlMs);
+  for (const label of Object.keys(clients))
+    line(label, `pipelined x${WINDOW}`, pipeMs[label]!, median(pipeTput[label]!));
+  console.log(`(python IDL initial connect+sync: ${pythonConnectMs.toFixed(1)} ms, not included)`);
+
+  const ratio = (name: string, v: number, target: string, ok: boolean) =>
+    console.log(`${name.padEnd(52)}${v.toFixed(3).padStart(7)}  target ${target}  ${ok ? 'MET' : 'MISSED'}`);
+  // The stricter baseline: the faster raw variant in each mode.
+  const rawSeq = Math.min(median(seq['raw socket']!), median(seq['raw, coalesced']!));
+  const rawTput = Math.max(median(pipeTput['raw socket']!), median(pipeTput['raw, coalesced']!));
+  for (const label of ['ours (typed)', 'ours (wire)']) {
+    const s = median(seq[label]!) / rawSeq;
+    ratio(`${label}/best raw sequential median`, s, '<= 1.15', s <= 1.15);
+    const p = median(pipeTput[label]!) / rawTput;
+    ratio(`${label}/best raw pipelined throughput`, p, '>= 0.9', p >= 0.9);
+    const py = median(python) / median(seq[label]!);
+    ratio(`python IDL/${label} sequential median`, py, '>= 1.5', py >= 1.5);
+  }
+  const vs = median(vsctlMs) / median(seq['ours (typed)']!);
+  console.log(`${'ovs-vsctl/ours (typed) per call'.padEnd(52)}${vs.toFixed(1).padStart(7)}`);
+} finally {
+  await vsctl('--if-exists', 'del-br', BRIDGE).catch((e: unknown) =>
+    console.error(`cleanup failed: ${String(e)}`),
+  );
+  raw.close();
+  rawCoalesced.close();
+  await client.close();
+}
