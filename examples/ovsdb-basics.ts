@@ -4,7 +4,13 @@
 //
 //   tsx examples/ovsdb-basics.ts [--ovsdb unix:/run/openvswitch/db.sock] [--bridge br-demo] [--port demo-p1]
 //                                [--vlan 100] [--datapath-type netdev] [--keep]
-import { OvsdbClient, OvsdbSession, Replica, Transaction } from '@ovs-container-network/ovsdb';
+import {
+  type ModelRows,
+  OvsdbClient,
+  OvsdbSession,
+  Replica,
+  Transaction,
+} from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import { flags, main } from './lib/cli.js';
 
@@ -33,7 +39,7 @@ main(async () => {
 
   // 2. A live replica of Bridge and Port, with a lookup by name. It resyncs on its own after reconnects.
   const session = new OvsdbSession({ remotes: opts.ovsdb, database: 'Open_vSwitch' });
-  const replica = Replica.start<{ Bridge: OVS.Bridge; Port: OVS.Port }>(session, {
+  const replica = Replica.start<ModelRows<typeof OVS.model>>(session, {
     tables: {
       Bridge: { columns: ['name', 'ports'], indexes: { byName: (b) => b.name } },
       Port: { columns: ['name', 'tag'], indexes: { byName: (p) => p.name } },
