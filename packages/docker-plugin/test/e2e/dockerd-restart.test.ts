@@ -2,6 +2,7 @@
 // (Docker re-creates their endpoints with new ids; the old ones are gone from OVS). dockerd is shared by
 // every test on this machine, so this test runs a PRIVATE dockerd (own data/exec root, socket, containerd)
 // and restarts that one; plugin discovery (/run/docker/plugins) is shared, and the names are unique.
+// Its default bridge is a Linux bridge of its own (never --bridge=none, which deletes docker0).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { DOCKER, ensureDocker, run, uniqueName, waitFor } from '@ovs-container-network/testkit';
@@ -16,6 +17,11 @@ t.test('dockerd restart: --restart always containers come back connected', async
   mkdirSync(dir, { recursive: true });
   const bridge = uniqueName('br');
   const net = uniqueName('nr');
+  // Its default bridge network gets a Linux bridge of its own: with --bridge=none dockerd DELETES docker0
+  // (moby daemon_unix.go removeDefaultBridgeInterface), which would break the shared daemon.
+  const dbridge = uniqueName('db');
+  await run('ip', ['link', 'add', dbridge, 'type', 'bridge']);
+  await run('ip', ['addr', 'add', `172.31.${Math.floor(Math.random() * 250) + 1}.1/24`, 'dev', dbridge]);
   let daemon: ChildProcess | undefined;
   const dk = (args: string[], allowFail = false) =>
     run(DOCKER, ['-H', `unix://${sock}`, ...args], { allowFail, timeoutMs: 120_000 });
@@ -31,7 +37,7 @@ t.test('dockerd restart: --restart always containers come back connected', async
         `${dir}/x`,
         '--pidfile',
         `${dir}/dockerd.pid`,
-        '--bridge=none',
+        `--bridge=${dbridge}`,
         '--iptables=false',
         '--ip6tables=false',
         '--ip-masq=false',
@@ -60,6 +66,7 @@ t.test('dockerd restart: --restart always containers come back connected', async
     await p.stop();
     await deleteBridges(p.ovsdb, [bridge]);
     rmSync(dir, { recursive: true, force: true });
+    await run('ip', ['link', 'del', dbridge], { allowFail: true });
   });
 
   await startDaemon();

@@ -2,6 +2,7 @@
 // unique driver name `ocnt…` and interface prefix `ocnt…`, on the shared OVS sandbox (userspace datapath).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DOCKER, docker, run, sleep, uniqueName, waitFor } from '@ovs-container-network/testkit';
@@ -29,6 +30,18 @@ export interface PluginProcessOptions {
   orphanGraceSeconds?: number;
   reconcileIntervalSeconds?: number;
   extraArgs?: string[];
+}
+
+/** True when the plugin answers Plugin.Activate on its socket (a stale socket refuses connections). */
+function activate(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/Plugin.Activate', method: 'POST', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 export async function startPluginProcess(opts: PluginProcessOptions = {}): Promise<PluginProcess> {
@@ -82,12 +95,11 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
       c.stdout?.on('data', keep);
       c.stderr?.on('data', keep);
       p.child = c;
-      const from = logs.length;
       try {
         await waitFor(
           async () => {
             if (c.exitCode !== null) throw new Error(`plugin exited ${c.exitCode}`);
-            return logs.slice(from).some((l) => l.includes('plugin listening')) && existsSync(socket);
+            return existsSync(socket) && (await activate(socket));
           },
           30_000,
           `plugin ${name} to listen`,
