@@ -128,3 +128,41 @@ t.test(
     );
   },
 );
+
+t.test('leader-only refuses a follower; read-from-followers is opt-in', async (t) => {
+  const dir = mkdtempSync('/run/ocnt-ct-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const schemaFile = join(dir, 'ocnt.ovsschema');
+  writeFileSync(schemaFile, JSON.stringify(SCHEMA));
+  const cluster = await startCluster({ schema: schemaFile, size: 3 });
+  t.teardown(() => cluster.stop());
+  const leader = await cluster.leader();
+  const follower = cluster.endpoints[(leader + 1) % 3] as string;
+  const opts = {
+    database: 'Ocnt',
+    backoff: { initialMs: 100, maxMs: 300 },
+    client: { inactivityProbeMs: 0 },
+  };
+
+  const strict = OvsdbSession.start({ ...opts, remotes: follower });
+  t.teardown(() => strict.close());
+  const refusal = await waitFor(
+    () => (strict.status.state === 'disconnected' ? strict.status.error : undefined),
+    20_000,
+    'the follower to be refused',
+  );
+  t.match(refusal?.message ?? '', /not the leader/, 'leader-only: the follower is not used');
+  t.equal(strict.client, undefined);
+
+  const relaxed = OvsdbSession.start({ ...opts, remotes: follower, leaderOnly: false });
+  t.teardown(() => relaxed.close());
+  const replica = Replica.start<Tables>(relaxed, { tables: { Item: {} } });
+  t.teardown(() => replica.close());
+  await replica.ready;
+  await relaxed.connected();
+  t.equal(relaxed.status.server?.leader, false, `connected to a follower: ${JSON.stringify(relaxed.status)}`);
+  // Writes sent to a follower are forwarded to the leader; the follower's monitor shows the result.
+  await replica.transact('Ocnt', [{ op: 'insert', table: 'Item', row: { name: 'via-follower', n: 1 } }]);
+  await waitFor(() => replica.table('Item').size === 1, 10_000, 'the row in the follower replica');
+  t.ok(relaxed.minIndex > 0, 'the Raft index seen is tracked');
+});

@@ -6,9 +6,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { startCluster, waitFor } from '@ovs-container-network/testkit';
+import { startCluster, startOvsdbServer, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
 import { OvsdbClient } from '../../src/client.js';
+import { MaybeCommittedError } from '../../src/errors.js';
 import { Replica } from '../../src/replica/replica.js';
 import type { RowChange } from '../../src/replica/store.js';
 import { OvsdbSession } from '../../src/session/session.js';
@@ -194,3 +195,61 @@ t.test(
     await waitFor(() => replica.table('Item').find('byName', 'e'), 10_000, 'a live insert');
   },
 );
+
+t.test('a transaction in flight when the server dies: MaybeCommittedError, never replayed', async (t) => {
+  const dir = mkdtempSync('/run/ocnt-rc-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const schemaFile = join(dir, 'ocnt.ovsschema');
+  writeFileSync(schemaFile, JSON.stringify(SCHEMA));
+  const server = await startOvsdbServer({ schema: schemaFile });
+  let current = server;
+  t.teardown(() => current.stop());
+  // A dead remote first in the list: the session must skip it and use the live one.
+  const session = OvsdbSession.start({
+    remotes: [`unix:${join(dir, 'nothing-here.sock')}`, server.unixEndpoint],
+    database: 'Ocnt',
+    backoff: { initialMs: 100, maxMs: 400 },
+  });
+  t.teardown(() => session.close());
+  await session.connected();
+  t.equal(session.status.remote, server.unixEndpoint);
+
+  // The wait can never hold, so the transaction stays pending on the server until we kill it.
+  let sent = false;
+  const inFlight = session.transact(
+    'Ocnt',
+    [
+      {
+        op: 'wait',
+        table: 'Item',
+        where: [['name', '==', 'never']],
+        columns: ['name'],
+        until: '==',
+        rows: [{ name: 'never' }],
+        timeout: 60_000,
+      },
+      { op: 'insert', table: 'Item', row: { name: 'ghost', n: 1 } },
+    ],
+    {
+      onSent: () => {
+        sent = true;
+      },
+    },
+  );
+  const outcome = inFlight.catch((e: unknown) => e);
+  await waitFor(() => sent, 10_000, 'the transaction to be written');
+  await server.kill();
+  const err = await outcome;
+  t.ok(err instanceof MaybeCommittedError, `typed error: ${(err as Error).message}`);
+  t.equal((err as MaybeCommittedError).code, 'OVSDB_ERR_MAYBE_COMMITTED');
+
+  current = await server.restart();
+  await session.connected();
+  await waitFor(() => session.status.state === 'connected', 20_000, 'reconnected');
+  // Let any (wrong) replay happen, then look: the insert must not be there.
+  await session.request('echo', []);
+  const res = (await session.transact('Ocnt', [
+    { op: 'select', table: 'Item', where: [['name', '==', 'ghost']] },
+  ])) as [{ rows: unknown[] }];
+  t.same(res[0].rows, [], 'the transaction was not replayed on the new connection');
+});
