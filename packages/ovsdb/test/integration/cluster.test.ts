@@ -53,6 +53,7 @@ t.test(
     const events: RowChange[] = [];
     replica.on('change', (c) => events.push(c));
     await replica.ready;
+    await session.connected();
     const firstLeader = await cluster.leader();
     t.equal(session.status.remote, cluster.endpoints[firstLeader], 'leader-only: connected to the leader');
     t.equal(session.status.server?.leader, true);
