@@ -5,6 +5,8 @@
 // order rotates) so they share the noise of this busy machine:
 //   ours (typed)  — database(client, OVS.model).transact(...) from this package (builders + validation)
 //   ours (wire)   — client.transact(db, rawOps): the connection alone
+//   … direct      — the same two with ConnectionOptions.correlation 'direct' (replies matched without
+//                   json-rpc-2.0's client part)
 //   raw socket    — a minimal client written here: net.Socket, JSON.stringify, a trivial framer; once
 //                   with one write per request, once with the writes of a tick coalesced
 //   python IDL    — /usr/bin/python3 with ovs.db.idl (python3-openvswitch), timed inside Python
@@ -213,6 +215,9 @@ async function vsctl(...args: string[]): Promise<string> {
 }
 
 const client = await OvsdbClient.connect(ENDPOINT);
+// The same client with replies matched by the connection instead of json-rpc-2.0's client part.
+const direct = await OvsdbClient.connect(ENDPOINT, { correlation: 'direct' });
+const directDb = database(direct, OVS.model);
 const raw = await RawClient.open(SOCKET_PATH, false);
 const rawCoalesced = await RawClient.open(SOCKET_PATH, true);
 const db = database(client, OVS.model);
@@ -234,6 +239,16 @@ try {
     'ours (wire)': async (name) => {
       checkResults(await client.transact(DB, addPortOps(bridge, name)), name);
     },
+    'ours typed, direct': async (name) => {
+      await directDb.transact((t) => {
+        const iface = t.insert(OVS.Interface, { name });
+        const port = t.insert(OVS.Port, { name, interfaces: [iface] });
+        t.mutate(OVS.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
+      });
+    },
+    'ours wire, direct': async (name) => {
+      checkResults(await direct.transact(DB, addPortOps(bridge, name)), name);
+    },
     'raw socket': async (name) => {
       checkResults(await raw.transact(addPortOps(bridge, name)), name);
     },
@@ -244,6 +259,8 @@ try {
   const letters: Record<string, string> = {
     'ours (typed)': 't',
     'ours (wire)': 'w',
+    'ours typed, direct': 'd',
+    'ours wire, direct': 'e',
     'raw socket': 'r',
     'raw, coalesced': 'c',
   };
@@ -354,7 +371,7 @@ try {
   // The stricter baseline: the faster raw variant in each mode.
   const rawSeq = Math.min(median(seq['raw socket']!), median(seq['raw, coalesced']!));
   const rawTput = Math.max(median(pipeTput['raw socket']!), median(pipeTput['raw, coalesced']!));
-  for (const label of ['ours (typed)', 'ours (wire)']) {
+  for (const label of ['ours (typed)', 'ours (wire)', 'ours typed, direct', 'ours wire, direct']) {
     const s = median(seq[label]!) / rawSeq;
     ratio(`${label}/best raw sequential median`, s, '<= 1.15', s <= 1.15);
     const p = median(pipeTput[label]!) / rawTput;
@@ -371,4 +388,5 @@ try {
   raw.close();
   rawCoalesced.close();
   await client.close();
+  await direct.close();
 }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ovsSandbox, run, startOvsdbServer, VSWITCH_SCHEMA, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { OvsdbClient } from '../../src/client.js';
+import { type ClientOptions, OvsdbClient } from '../../src/client.js';
 import { RpcError } from '../../src/errors.js';
 import type { TableUpdates, TableUpdates2, WireDatabaseSchema } from '../../src/protocol.js';
 
@@ -14,8 +14,8 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const server = await startOvsdbServer({ tcp: true });
 t.teardown(() => server.stop());
 
-async function client(endpoint = server.unixEndpoint): Promise<OvsdbClient> {
-  const c = await OvsdbClient.connect(endpoint);
+async function client(endpoint = server.unixEndpoint, opts: ClientOptions = {}): Promise<OvsdbClient> {
+  const c = await OvsdbClient.connect(endpoint, opts);
   t.teardown(() => c.close());
   return c;
 }
@@ -270,6 +270,33 @@ t.test('pipelining: many requests in flight on one socket', async (t) => {
   t.same(
     replies.map((r) => r[0]),
     Array.from({ length: n }, (_, i) => i),
+  );
+});
+
+t.test("correlation 'direct': the same results without json-rpc-2.0's client part", async (t) => {
+  const c = await client(server.unixEndpoint, { correlation: 'direct' });
+  t.same((await c.listDbs()).sort(), ['Open_vSwitch', '_Server']);
+  const err = await c.getSchema('nope').catch((e: unknown) => e);
+  t.type(err, RpcError);
+  t.equal((err as RpcError).error, 'unknown database');
+  const updates: TableUpdates2[] = [];
+  c.on('update2', (id, u) => {
+    if (id === 'direct') updates.push(u);
+  });
+  await c.monitorCond(DB, 'direct', { QoS: [{ columns: ['external_ids'] }] });
+  const uuid = await insertRoot(c, 'd', 'direct');
+  t.ok(
+    updates.some((u) => uuid in (u.QoS ?? {})),
+    'update2 before the transact reply',
+  );
+  const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => c.echo([i])));
+  t.same(
+    replies.map((r) => r[0]),
+    Array.from({ length: 200 }, (_, i) => i),
+  );
+  await t.rejects(
+    OvsdbClient.connect(server.unixEndpoint, { correlation: 'fast' as never }),
+    /correlation: "fast"/,
   );
 });
 
