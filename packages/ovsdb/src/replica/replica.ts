@@ -192,6 +192,7 @@ export class Replica<M extends TableMap = Record<string, Row>> {
   readonly #channels = new Set<{ ch: Channel<RowChange>; tables: Set<string> | undefined }>();
   readonly #hook = (client: OvsdbClient, signal: AbortSignal) => this.#onConnect(client, signal);
   #schemaChange: Promise<void> | undefined;
+  #resyncAgain: boolean | undefined;
 
   constructor(session: OvsdbSession, opts: ReplicaOptions<NoInfer<M>>) {
     if (typeof opts !== 'object' || opts === null || typeof opts.tables !== 'object' || opts.tables === null)
@@ -420,15 +421,54 @@ export class Replica<M extends TableMap = Record<string, Row>> {
     try {
       fn(out);
     } catch (err) {
-      // A notification we cannot apply: the replica may be inconsistent; reload it from scratch.
+      // A notification we cannot apply: the replica may be inconsistent. Reload it (diffed, on the same
+      // connection) rather than carry on with wrong data.
       this.#emitError(new ReplicaError('could not apply an update; reloading', { cause: err }));
-      this.#lastTxnId = null;
-      this.session.reconnect(err instanceof Error ? err : new Error(String(err)));
+      this.#resync();
       return;
     }
     this.stats.updates++;
-    this.stats.anomalies += this.#store.stats.anomalies - before;
+    const anomalies = this.#store.stats.anomalies - before;
     this.#emit(out);
+    if (anomalies > 0) {
+      // A modify/delete of a row we do not hold (or an insert of one we do): we missed something.
+      this.stats.anomalies += anomalies;
+      this.#emitError(new ReplicaError(`${anomalies} update(s) did not match the replica; reloading`));
+      this.#resync();
+    }
+  }
+
+  /** Full reload of the same tables on the live connection, emitted as a diff (also after a schema change). */
+  #resync(fetchSchema = false): void {
+    const client = this.#client;
+    if (client?.status !== 'open') return; // the next connection re-monitors anyway
+    if (this.#schemaChange) {
+      // One is running; run again after it (a schema change must not be lost behind an anomaly reload).
+      this.#resyncAgain = this.#resyncAgain === true || fetchSchema;
+      return;
+    }
+    this.#schemaChange = (async () => {
+      try {
+        if (fetchSchema) {
+          const fresh = parseSchema(await client.getSchema(this.database));
+          this.stats.schemaChanges++;
+          this.#buildStores(fresh);
+        }
+        const old = this.#monitorId;
+        this.#lastTxnId = null;
+        await this.#monitor(client);
+        // A schema change canceled the old monitor already; otherwise cancel it now.
+        if (!fetchSchema && old !== undefined) await client.monitorCancel(old).catch(() => {});
+      } catch (err) {
+        this.#emitError(new ReplicaError('resync failed; reconnecting', { cause: err }));
+        this.session.reconnect(err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        this.#schemaChange = undefined;
+        const again = this.#resyncAgain;
+        this.#resyncAgain = undefined;
+        if (again !== undefined && client === this.#client) this.#resync(again);
+      }
+    })();
   }
 
   #emit(out: readonly RowChange[]): void {
@@ -588,23 +628,8 @@ export class Replica<M extends TableMap = Record<string, Row>> {
   }
 
   /** monitor_canceled: the schema changed (online conversion). Fetch it, rebuild, full resync with diff. */
-  #onSchemaChange(client: OvsdbClient): void {
-    this.#schemaChange = (async () => {
-      try {
-        const fresh = parseSchema(await client.getSchema(this.database));
-        this.stats.schemaChanges++;
-        this.#buildStores(fresh);
-        this.#lastTxnId = null;
-        await this.#monitor(client);
-      } catch (err) {
-        this.#emitError(
-          new ReplicaError('resync after a schema change failed; reconnecting', { cause: err }),
-        );
-        this.session.reconnect(err instanceof Error ? err : new Error(String(err)));
-      } finally {
-        this.#schemaChange = undefined;
-      }
-    })();
+  #onSchemaChange(_client: OvsdbClient): void {
+    this.#resync(true);
   }
 }
 

@@ -341,6 +341,8 @@ export class OvsdbSession {
       if (!check.ok && client.status === 'open')
         void client.close(new NotUsableError(client.endpoint, check.reason, check.message));
     };
+    // Listen before asking: an update2 right behind the reply is dispatched before this await resumes.
+    client.on('update2', onUpdate2);
     try {
       initial = await client.monitorCond(
         '_Server',
@@ -367,7 +369,6 @@ export class OvsdbSession {
     const decoded = [...rows.values()].map(decodeServerDatabaseRow);
     const check = this.#tracker.check(decoded);
     if (!check.ok) throw new NotUsableError(client.endpoint, check.reason, check.message);
-    client.on('update2', onUpdate2);
     return check.row;
   }
 }
