@@ -271,6 +271,11 @@ export class Replica<M extends TableMap = Record<string, Row>> {
     return this.#lastTxnId;
   }
 
+  /** The id of the live monitor (changes on every (re)monitor and condition change). */
+  get monitorId(): string | undefined {
+    return this.#monitorId;
+  }
+
   /** Whether the first snapshot has arrived. */
   get isReady(): boolean {
     return this.#synced;

@@ -192,3 +192,23 @@ t.test('typed rows from the generated models; a table the server lacks fails rea
     message: /conditions need monitor_cond/,
   });
 });
+
+t.test('an update that does not match the replica triggers a diffed reload', async (t) => {
+  const { session, replica } = await setup(t);
+  await replica.ready;
+  await session.connected();
+  const errors: Error[] = [];
+  replica.on('error', (e) => errors.push(e));
+  const before = replica.table('Port').find('byName', 'p0');
+  // Inject what a broken server or a lost notification would look like: a modify of a row we never saw.
+  const conn = session.client?.connection as unknown as { emit(e: string, ...a: unknown[]): boolean };
+  conn.emit('update3', replica.monitorId, '00000000-0000-0000-0000-000000000001', {
+    Port: { '99999999-9999-9999-9999-999999999999': { modify: { tag: 5 } } },
+  });
+  await waitFor(() => replica.stats.fullSnapshots === 2, 10_000, 'the reload');
+  t.equal(replica.stats.anomalies, 1);
+  t.match(errors[0]?.message ?? '', /did not match the replica; reloading/);
+  t.equal(replica.table('Port').find('byName', 'p0'), before, 'unchanged rows keep their identity');
+  await session.transact('Open_vSwitch', insertPort('p9'));
+  t.ok(replica.table('Port').find('byName', 'p9'), 'the new monitor follows changes');
+});
