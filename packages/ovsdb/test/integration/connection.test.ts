@@ -130,7 +130,7 @@ for (const correlation of ['json-rpc-2.0', 'direct'] as const)
     // The timed-out transact did commit on the server, exactly once: it was sent once and never replayed.
     t.equal(await countQos(c, 'timeout'), 1);
 
-    t.rejects(c.echo([], { timeoutMs: -1 }), InvalidArgumentError);
+    await t.rejects(c.echo([], { timeoutMs: -1 }), InvalidArgumentError);
   });
 
 t.test('inactivity probe: echo after idle; close when the server does not answer', async (t) => {
