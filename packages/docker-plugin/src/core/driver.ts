@@ -713,7 +713,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         const created = Number(ids[EXT.created] ?? '0');
         if (!networkId || !this.network(networkId)) why = 'its network is gone';
         else if (!links.has(port.name)) why = 'its veth is gone';
-        else if (peer && links.has(peer) && now - created > this.#orphanGraceMs) {
+        else if (peer && links.has(peer) && now - created >= this.#orphanGraceMs) {
           why = 'its container end never left the host';
         }
       } else if (kind === 'gateway') {
