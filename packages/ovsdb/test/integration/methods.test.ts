@@ -2,7 +2,14 @@
 // the shared sandbox.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ovsSandbox, run, startOvsdbServer, VSWITCH_SCHEMA, waitFor } from '@ovs-container-network/testkit';
+import {
+  freePort,
+  ovsSandbox,
+  run,
+  startOvsdbServer,
+  VSWITCH_SCHEMA,
+  waitFor,
+} from '@ovs-container-network/testkit';
 import t from 'tap';
 import { type ClientOptions, OvsdbClient } from '../../src/client.js';
 import { RpcError } from '../../src/errors.js';
@@ -298,6 +305,15 @@ t.test("correlation 'direct': the same results without json-rpc-2.0's client par
     OvsdbClient.connect(server.unixEndpoint, { correlation: 'fast' as never }),
     /correlation: "fast"/,
   );
+});
+
+t.test('tcp: with an IPv6 host in brackets', async (t) => {
+  const port = await freePort();
+  const v6 = await startOvsdbServer({ extraArgs: [`--remote=ptcp:${port}:[::1]`] });
+  t.teardown(() => v6.stop());
+  const c = await client(`tcp:[::1]:${port}`);
+  t.same((await c.listDbs()).sort(), ['Open_vSwitch', '_Server']);
+  t.equal(c.endpoint, `tcp:[::1]:${port}`);
 });
 
 t.test('the shared sandbox answers the read-only methods', async (t) => {
