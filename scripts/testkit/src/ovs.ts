@@ -101,12 +101,15 @@ export async function startOvsdbServer(
     '--no-chdir',
     ...(opts.extraArgs ?? []),
   ];
+  reapOnExit();
   const child = spawn('ovsdb-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  live.set(child, dir);
+  child.once('exit', () => live.delete(child));
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`ovsdb-server exited: ${stderr}`);
@@ -141,6 +144,26 @@ export async function startOvsdbServer(
     },
   };
   return server;
+}
+
+// Servers still running when the test process ends are killed and their directories removed, so a test that
+// throws before its teardown (or forgets it) leaves no ovsdb-server behind. tap stops a test file that
+// overruns its timeout with SIGTERM; turn that into a normal exit so the hook runs.
+const live = new Map<ChildProcess, string>();
+let hooked = false;
+function reapOnExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => {
+    for (const [child, dir] of live) {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    if (process.listenerCount(sig) === 0)
+      process.once(sig, () => process.exit(128 + (sig === 'SIGTERM' ? 15 : 2)));
+  }
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
