@@ -44,7 +44,9 @@ export class OvsIpamDriver implements IpamDriverApi {
         if (!root) throw new OvsdbFailure('the Open_vSwitch table has no row');
         const { ipam, raw } = this.#load();
         const result = fn(ipam);
-        const next = JSON.stringify(ipam.snapshot());
+        const snap = ipam.snapshot();
+        // No pool left: the key goes (nothing of the driver stays in OVS).
+        const next = snap.pools.length === 0 ? undefined : JSON.stringify(snap);
         if (next === raw) return result;
         const ops: OvsOp[] = [comment(`ipam ${this.#key}`)];
         if (raw !== undefined) {
@@ -63,7 +65,9 @@ export class OvsIpamDriver implements IpamDriverApi {
           });
           ops.push(mutate('Open_vSwitch', root, 'external_ids', 'delete', set([this.#key])));
         }
-        ops.push(mutate('Open_vSwitch', root, 'external_ids', 'insert', map({ [this.#key]: next })));
+        if (next !== undefined) {
+          ops.push(mutate('Open_vSwitch', root, 'external_ids', 'insert', map({ [this.#key]: next })));
+        }
         const results = await this.#ovs.transact(ops).catch((err: unknown) => {
           throw new OvsdbFailure('saving the IPAM state in OVS failed', { cause: err });
         });
