@@ -54,6 +54,17 @@ t.test('lock contention, assert, release and steal', async (t) => {
   await t.rejects(guarded(b, lb), NotOwner);
   await guarded(a, la2);
   t.throws(() => lock(a, 'bad id!'), { code: 'OVSDB_ERR_INVALID_ARGUMENT' });
-  await la2.release();
   await lb.release();
+
+  // The lock belongs to the connection: a server restart loses it, the session asks for it again.
+  const seen: string[] = [];
+  la2.on('lost', () => seen.push('lost'));
+  la2.on('locked', () => seen.push('locked'));
+  const restarted = await server.restart();
+  t.teardown(() => restarted.stop());
+  await waitFor(() => seen.includes('locked'), 30_000, 'the lock to be re-acquired after the restart');
+  t.same(seen, ['lost', 'locked']);
+  t.ok(la2.owned);
+  await guarded(a, la2);
+  await la2.release();
 });
