@@ -86,13 +86,21 @@ export interface ReplicaStats {
   schemaChanges: number;
 }
 
-interface ReplicaEventMap {
-  change: [RowChange];
+/**
+ * A change of one of the replica's tables, typed by table: `if (c.table === 'Port') c.new?.tag`.
+ */
+export type ReplicaChange<M extends TableMap, K extends keyof M & string = keyof M & string> = {
+  [T in K]: RowChange<RowOf<M, T>> & { readonly table: T };
+}[K];
+
+export interface ReplicaEvents<M extends TableMap> {
+  change: [ReplicaChange<M>];
   /** One applied notification or snapshot (a transaction): all its changes, after they are visible. */
-  batch: [readonly RowChange[]];
+  batch: [readonly ReplicaChange<M>[]];
   sync: [SyncInfo];
   error: [Error];
 }
+type ReplicaEventMap = ReplicaEvents<Record<string, Row>>;
 
 /** Read access to one replicated table. Rows are immutable snapshots; a change makes a new row object. */
 export class ReplicaTable<R extends { readonly _uuid: string }> implements Iterable<R> {
@@ -299,11 +307,11 @@ export class Replica<M extends TableMap = Record<string, Row>> {
     return t;
   }
 
-  on<K extends keyof ReplicaEventMap>(event: K, listener: (...args: ReplicaEventMap[K]) => void): this {
+  on<K extends keyof ReplicaEvents<M>>(event: K, listener: (...args: ReplicaEvents<M>[K]) => void): this {
     this.#ee.on(event, listener as never);
     return this;
   }
-  off<K extends keyof ReplicaEventMap>(event: K, listener: (...args: ReplicaEventMap[K]) => void): this {
+  off<K extends keyof ReplicaEvents<M>>(event: K, listener: (...args: ReplicaEvents<M>[K]) => void): this {
     this.#ee.off(event, listener as never);
     return this;
   }
@@ -312,7 +320,9 @@ export class Replica<M extends TableMap = Record<string, Row>> {
    * Row changes as an AsyncIterable, from now on (optionally only some tables). Each change carries the
    * old and the new row. Leave the loop to unsubscribe; the stream ends when the replica closes.
    */
-  changes(opts: { tables?: readonly (keyof M & string)[] } = {}): AsyncIterableIterator<RowChange> {
+  changes<K extends keyof M & string = keyof M & string>(
+    opts: { tables?: readonly K[] } = {},
+  ): AsyncIterableIterator<ReplicaChange<M, K>> {
     const entry = {
       ch: undefined as unknown as Channel<RowChange>,
       tables: opts.tables ? new Set<string>(opts.tables) : undefined,
@@ -320,7 +330,7 @@ export class Replica<M extends TableMap = Record<string, Row>> {
     entry.ch = new Channel<RowChange>(() => this.#channels.delete(entry));
     if (this.#closed) entry.ch.end();
     else this.#channels.add(entry);
-    return entry.ch;
+    return entry.ch as unknown as AsyncIterableIterator<ReplicaChange<M, K>>;
   }
 
   /**

@@ -174,6 +174,22 @@ t.test('typed rows from the generated models; a table the server lacks fails rea
   t.equal(name, 'ocntbr');
   t.equal(ports.length, 1);
   t.throws(() => replica.table('Port' as never), { code: 'OVSDB_ERR_INVALID_ARGUMENT' }, 'not replicated');
+  // Change events are typed by table: on Bridge, `new.name` is a string.
+  const names: string[] = [];
+  replica.on('change', (c) => {
+    if (c.table === 'Bridge' && c.type === 'insert') names.push(c.new.name);
+  });
+  await replica.transact('Open_vSwitch', [
+    { op: 'insert', table: 'Bridge', 'uuid-name': 'b2', row: { name: 'ocntbr2' } },
+    // Bridge is not a root table: reference it from Open_vSwitch or it is garbage-collected at once.
+    {
+      op: 'mutate',
+      table: 'Open_vSwitch',
+      where: [],
+      mutations: [['bridges', 'insert', ['named-uuid', 'b2']]],
+    },
+  ]);
+  t.same(names, ['ocntbr2']);
 
   const bad = Replica.start<{ Nope: object }>(session, { tables: { Nope: {} } });
   const errors: Error[] = [];
