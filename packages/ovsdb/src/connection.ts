@@ -112,12 +112,17 @@ export interface ConnectionOptions extends TransportOptions {
   /** Largest accepted message in bytes (default 256 MiB). */
   maxMessageBytes?: number;
   /**
-   * How replies are matched to requests. 'json-rpc-2.0' (default): the package's JSONRPCClient sends and
-   * tracks every request and settles it through its promise chain. 'direct': the connection keeps the
-   * id → request map itself and settles a request as its reply is read; requests still cross the same
-   * dialect codec, and server-bound messages (echo, notifications) still go through json-rpc-2.0's
-   * server part. Measured (add-port transaction, private ovsdb-server, interleaved with a raw socket
-   * client): 'json-rpc-2.0' costs ~13 µs more CPU and latency per request (ours/raw 1.17 vs 1.09).
+   * How replies are matched to requests. Both build requests as json-rpc-2.0 objects sent through the
+   * dialect codec, and both dispatch every server-bound message (echo, notifications) through
+   * json-rpc-2.0's JSONRPCServer.
+   * - 'direct' (default): the connection keeps the id → request map and settles a request as its reply
+   *   is read.
+   * - 'json-rpc-2.0': the package's JSONRPCClient sends and tracks every request and settles it through
+   *   its promise chain.
+   * Decision, measured with bench/add-port.ts (add-port transaction, shared sandbox with vswitchd, runs
+   * interleaved op by op with a raw socket client): 'json-rpc-2.0' added 16–40 µs per sequential request
+   * over 'direct' (60–90 µs through the typed transaction layer) in four runs, and ~13 µs of CPU per
+   * request on a private ovsdb-server; the sequential target (≤ 1.15× raw) is out of reach with it.
    */
   correlation?: 'json-rpc-2.0' | 'direct';
 }
@@ -247,7 +252,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     );
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 0;
     this.#probeMs = opts.inactivityProbeMs ?? (parsed.kind === 'unix' ? 0 : 5000);
-    this.#direct = opts.correlation === 'direct';
+    this.#direct = opts.correlation !== 'json-rpc-2.0';
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });

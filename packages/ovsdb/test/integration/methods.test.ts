@@ -280,17 +280,17 @@ t.test('pipelining: many requests in flight on one socket', async (t) => {
   );
 });
 
-t.test("correlation 'direct': the same results without json-rpc-2.0's client part", async (t) => {
-  const c = await client(server.unixEndpoint, { correlation: 'direct' });
+t.test("correlation 'json-rpc-2.0': the same results through json-rpc-2.0's client part", async (t) => {
+  const c = await client(server.unixEndpoint, { correlation: 'json-rpc-2.0' });
   t.same((await c.listDbs()).sort(), ['Open_vSwitch', '_Server']);
   const err = await c.getSchema('nope').catch((e: unknown) => e);
   t.type(err, RpcError);
   t.equal((err as RpcError).error, 'unknown database');
   const updates: TableUpdates2[] = [];
   c.on('update2', (id, u) => {
-    if (id === 'direct') updates.push(u);
+    if (id === 'lib') updates.push(u);
   });
-  await c.monitorCond(DB, 'direct', { QoS: [{ columns: ['external_ids'] }] });
+  await c.monitorCond(DB, 'lib', { QoS: [{ columns: ['external_ids'] }] });
   const uuid = await insertRoot(c, 'd', 'direct');
   t.ok(
     updates.some((u) => uuid in (u.QoS ?? {})),
