@@ -55,6 +55,11 @@ export interface Backend {
    */
   unwire(ports: readonly string[]): Promise<void>;
   setVlan(row: PortRow, tag: number | undefined, trunks: readonly number[]): Promise<void>;
+  /**
+   * Resolves once ovs-vswitchd has applied everything committed so far (Open_vSwitch next_cfg/cur_cfg, the
+   * handshake `ovs-vsctl` waits on unless given --no-wait); rejects after `timeoutMs`.
+   */
+  applied(timeoutMs: number): Promise<void>;
   /** True when a link of this name exists in the host namespace. */
   hostLinkExists(name: string): Promise<boolean>;
   close(): Promise<void>;

@@ -58,6 +58,14 @@ export interface OrchestratorOptions {
   namePrefix?: string;
   /** The Docker Engine API for `{container}` targets: options or a client; default /var/run/docker.sock. */
   docker?: DockerEngineOptions | DockerEngine;
+  /**
+   * Wait, like `ovs-vsctl` without --no-wait, until ovs-vswitchd has applied an attach or a VLAN change
+   * before resolving (default true), so traffic follows the moment the call returns. Off for a database with
+   * no ovs-vswitchd behind it.
+   */
+  waitForSwitch?: boolean;
+  /** How long to wait for ovs-vswitchd (default 10 000 ms); an attach that times out is rolled back. */
+  switchTimeoutMs?: number;
   /** Called after each step of an attach; an error thrown here fails the attach (and rolls it back). */
   onStep?: (
     step: AttachStep,
@@ -73,6 +81,8 @@ export interface OrchestratorDeps {
   datapathType: string;
   namePrefix: string;
   onStep: OrchestratorOptions['onStep'];
+  /** 0: do not wait for ovs-vswitchd. */
+  switchTimeoutMs: number;
 }
 
 /** A resolved target: the namespace file, held open for the whole attach so it cannot vanish under us. */
@@ -90,6 +100,7 @@ export class Orchestrator {
   readonly #datapathType: string;
   readonly #namePrefix: string;
   readonly #onStep: OrchestratorOptions['onStep'];
+  readonly #switchTimeoutMs: number;
   /** Calls on the same (container id, ifname) run one after another; different ones run concurrently. */
   readonly #queues = new Map<string, Promise<unknown>>();
   #closed = false;
@@ -99,12 +110,12 @@ export class Orchestrator {
    * handle in the host namespace. Options are checked first: a bad one throws before anything is opened.
    */
   static async connect(opts: OrchestratorOptions = {}): Promise<Orchestrator> {
-    const { docker, datapathType, namePrefix, onStep } = checkOptions(opts);
+    const deps = checkOptions(opts);
     // Loaded on demand: fromCore() users bring their own OVS view and never load the session/replica.
     // The same OVSDB view the driver uses (plugin.ts): a reconnecting session and a replica.
     const { OvsdbBackend } = await import('../core/ovsdb-backend.js');
     const ovs = await OvsdbBackend.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB });
-    return new Orchestrator({ backend: new CoreBackend({ ovs }), docker, datapathType, namePrefix, onStep });
+    return new Orchestrator({ ...deps, backend: new CoreBackend({ ovs }) });
   }
 
   /**
@@ -112,9 +123,8 @@ export class Orchestrator {
    * one replica in a service that runs both). `close()` leaves `ovs` open.
    */
   static fromCore(ovs: OvsBackend, opts: Omit<OrchestratorOptions, 'ovsdb'> = {}): Orchestrator {
-    const { docker, datapathType, namePrefix, onStep } = checkOptions(opts);
-    const backend = new CoreBackend({ ovs, close: async () => {} });
-    return new Orchestrator({ backend, docker, datapathType, namePrefix, onStep });
+    const deps = checkOptions(opts);
+    return new Orchestrator({ ...deps, backend: new CoreBackend({ ovs, close: async () => {} }) });
   }
 
   constructor(deps: OrchestratorDeps) {
@@ -123,6 +133,7 @@ export class Orchestrator {
     this.#datapathType = deps.datapathType;
     this.#namePrefix = deps.namePrefix;
     this.#onStep = deps.onStep;
+    this.#switchTimeoutMs = deps.switchTimeoutMs;
   }
 
   /**
@@ -154,8 +165,10 @@ export class Orchestrator {
         );
       if (await this.#backend.hostLinkExists(existing.port)) {
         const tag = n.trunks.length ? undefined : n.vlan;
-        if (existing.tag !== tag || !sameNumbers(existing.trunks, n.trunks))
+        if (existing.tag !== tag || !sameNumbers(existing.trunks, n.trunks)) {
           await this.#backend.setVlan(existing, tag, n.trunks);
+          await this.#switchApplied();
+        }
         return this.#view(this.#findRow(existing.portUuid) ?? existing);
       }
       // The veth is gone (its namespace died): the port is stale. Replace it.
@@ -183,6 +196,7 @@ export class Orchestrator {
         portExternalIds: { ...ifaceExternalIds },
       });
       try {
+        await this.#switchApplied();
         await this.#step('wired', n, host);
         signal?.throwIfAborted();
         // The namespace is held open by our fd, so the wiring succeeded even if its process died meanwhile;
@@ -297,9 +311,10 @@ export class Orchestrator {
       );
     const tag = 'trunks' in v ? undefined : (v.vlan ?? undefined);
     const trunks = 'trunks' in v ? [...v.trunks] : [];
-    await this.#serialize(`${row.ifaceExternalIds[CONTAINER_ID_KEY]}\0${ifname}`, () =>
-      this.#backend.setVlan(row, tag, trunks),
-    );
+    await this.#serialize(`${row.ifaceExternalIds[CONTAINER_ID_KEY]}\0${ifname}`, async () => {
+      await this.#backend.setVlan(row, tag, trunks);
+      await this.#switchApplied();
+    });
     return this.#view(this.#findRow(row.portUuid) ?? row);
   }
 
@@ -361,6 +376,10 @@ export class Orchestrator {
 
   #names(containerId: string, ifname: string): { host: string; container: string } {
     return vethNames(`orchestrator\0${containerId}\0${ifname}`, this.#namePrefix);
+  }
+
+  #switchApplied(): Promise<void> {
+    return this.#switchTimeoutMs > 0 ? this.#backend.applied(this.#switchTimeoutMs) : Promise.resolve();
   }
 
   #checkOpen(): void {
@@ -473,7 +492,15 @@ export class Orchestrator {
   }
 }
 
-const OPTION_KEYS = new Set(['ovsdb', 'datapathType', 'namePrefix', 'docker', 'onStep']);
+const OPTION_KEYS = new Set([
+  'ovsdb',
+  'datapathType',
+  'namePrefix',
+  'docker',
+  'onStep',
+  'waitForSwitch',
+  'switchTimeoutMs',
+]);
 
 function checkOptions(opts: OrchestratorOptions): Omit<OrchestratorDeps, 'backend'> {
   if (typeof opts !== 'object' || opts === null)
@@ -514,7 +541,13 @@ function checkOptions(opts: OrchestratorOptions): Omit<OrchestratorDeps, 'backen
     opts.docker instanceof DockerEngine
       ? opts.docker
       : new DockerEngine(opts.docker ?? { socketPath: DEFAULT_DOCKER_SOCKET });
-  return { docker, datapathType, namePrefix, onStep: opts.onStep };
+  if (opts.waitForSwitch !== undefined && typeof opts.waitForSwitch !== 'boolean')
+    throw new OrchestratorArgumentError('waitForSwitch', opts.waitForSwitch, 'a boolean');
+  const timeout = opts.switchTimeoutMs ?? 10_000;
+  if (!Number.isInteger(timeout) || timeout <= 0)
+    throw new OrchestratorArgumentError('switchTimeoutMs', opts.switchTimeoutMs, 'a positive integer (ms)');
+  const switchTimeoutMs = opts.waitForSwitch === false ? 0 : timeout;
+  return { docker, datapathType, namePrefix, onStep: opts.onStep, switchTimeoutMs };
 }
 
 function isAlive(held: HeldNetns): boolean {

@@ -40,6 +40,8 @@ export class CoreBackend implements Backend {
   readonly #bridgeCreation = new Map<string, Promise<void>>();
   /** Ports waiting to be removed in the next batch (one OVSDB transaction, one link-group delete). */
   #batch: { ports: Set<string>; done: Promise<void> } | undefined;
+  /** The next-cfg handshake waiting to start (joined by every caller of this turn). */
+  #applying: { done: Promise<void> } | undefined;
 
   constructor(opts: CoreBackendOptions) {
     this.#ovs = opts.ovs;
@@ -233,6 +235,47 @@ export class CoreBackend implements Backend {
       }),
     ];
     await this.#transact(ops, `setting the VLAN of port ${row.port}`);
+  }
+
+  /**
+   * ovs-vswitchd copies Open_vSwitch.next_cfg to cur_cfg once it has reconfigured itself from the database
+   * (vswitch.ovsschema; ovs-vsctl(8) "--no-wait"). Bump next_cfg and wait for cur_cfg to reach it. Callers in
+   * the same turn of the event loop share one bump: it comes after all of their commits.
+   */
+  applied(timeoutMs: number): Promise<void> {
+    if (!this.#applying) {
+      const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (this.#applying?.done === p) this.#applying = undefined;
+        return this.#bumpAndWait(timeoutMs);
+      });
+      this.#applying = { done: p };
+    }
+    return this.#applying.done;
+  }
+
+  async #bumpAndWait(timeoutMs: number): Promise<void> {
+    const root = this.#ovs.rootUuid();
+    if (!root) throw new OvsdbFailure('the Open_vSwitch table has no row: run `ovs-vsctl init` first');
+    const where = [['_uuid', '==', uuid(root)]];
+    const bump: OvsOp[] = [
+      { op: 'mutate', table: 'Open_vSwitch', where, mutations: [['next_cfg', '+=', 1]] },
+      { op: 'select', table: 'Open_vSwitch', where, columns: ['next_cfg'] },
+    ];
+    const res = await this.#transact(bump, 'asking ovs-vswitchd to confirm its configuration');
+    const target = Number((res[1] as { rows?: { next_cfg?: unknown }[] }).rows?.[0]?.next_cfg);
+    const poll: OvsOp[] = [{ op: 'select', table: 'Open_vSwitch', where, columns: ['cur_cfg'] }];
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      const r = await this.#transact(poll, 'reading Open_vSwitch.cur_cfg');
+      const cur = Number((r[0] as { rows?: { cur_cfg?: unknown }[] }).rows?.[0]?.cur_cfg);
+      if (cur >= target) return;
+      if (Date.now() >= deadline)
+        throw new OvsdbFailure(
+          `ovs-vswitchd did not apply the change within ${timeoutMs} ms (cur_cfg ${cur} < next_cfg ${target}): ` +
+            'is ovs-vswitchd running on this database?',
+        );
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   async hostLinkExists(name: string): Promise<boolean> {

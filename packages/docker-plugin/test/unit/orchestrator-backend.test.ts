@@ -223,6 +223,29 @@ t.test('setVlan: tag or trunks, the other cleared', async (t) => {
   await t.rejects(be.setVlan(row, 5, []), { message: /constraint violation \(tag out of range\)/ });
 });
 
+t.test('applied: one next_cfg bump per turn, then cur_cfg polled until it catches up', async (t) => {
+  const { ovs, be } = make();
+  let cur = 4;
+  ovs.reply = (ops) =>
+    ops.map((o) => {
+      if (o.op === 'select' && (o.columns as string[])[0] === 'next_cfg') return { rows: [{ next_cfg: 5 }] };
+      if (o.op === 'select') return { rows: [{ cur_cfg: cur++ }] };
+      return { count: 1 };
+    });
+  await Promise.all([be.applied(1000), be.applied(1000), be.applied(1000)]);
+  const bumps = ovs.sent.filter((ops) => ops[0]!.op === 'mutate');
+  t.equal(bumps.length, 1, 'one bump for three callers of the same turn');
+  t.match(bumps[0]![0], { table: 'Open_vSwitch', mutations: [['next_cfg', '+=', 1]] });
+  t.equal(ovs.sent.length, 3, 'bump, then cur_cfg read until it reached next_cfg (4, then 5)');
+  cur = 0;
+  ovs.reply = (ops) =>
+    ops.map((o) => (o.op === 'select' ? { rows: [{ next_cfg: 9, cur_cfg: cur }] } : { count: 1 }));
+  await t.rejects(be.applied(30), {
+    code: 'PLUGIN_ERR_OVSDB',
+    message: /did not apply the change within 30 ms/,
+  });
+});
+
 t.test('close closes the kernel handle it was given only when it opened it', async (t) => {
   const { kernel, be } = make();
   await be.close();

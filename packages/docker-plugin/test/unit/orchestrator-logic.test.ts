@@ -65,6 +65,11 @@ class FakeBackend implements Backend {
       r.trunks = [...trunks];
     }
   }
+  failApplied: Error | undefined;
+  async applied(timeoutMs: number) {
+    this.calls.push(`applied ${timeoutMs}`);
+    if (this.failApplied) throw this.failApplied;
+  }
   async hostLinkExists(name: string) {
     return this.links.has(name);
   }
@@ -90,6 +95,7 @@ function make(opts: Partial<OrchestratorOptions> = {}): { orch: Orchestrator; be
     datapathType: 'netdev',
     namePrefix: 'ocnt',
     onStep: opts.onStep,
+    switchTimeoutMs: 1000,
   });
   return { orch, be };
 }
@@ -115,7 +121,7 @@ t.test('attach records the ovs-docker layout and creates the bridge once', async
     container_iface: 'eth1',
     'ocn-owner': 'ocn-orchestrator',
   });
-  t.same(be.calls, ['ensureBridge br0 netdev', `wire ${a.port}`]);
+  t.same(be.calls, ['ensureBridge br0 netdev', `wire ${a.port}`, 'applied 1000'], 'waits for ovs-vswitchd');
   await orch.attach({ bridge: 'br0', target: { netns: nsFile() }, ifname: 'eth1' });
   t.equal(be.calls.filter((c) => c.startsWith('ensureBridge')).length, 1, 'bridge made once');
 });
@@ -147,7 +153,7 @@ t.test('a stale port (its veth vanished with its namespace) is replaced on attac
   be.links.delete(a.port);
   const b = await orch.attach({ bridge: 'br0', target: { netns: ns }, ifname: 'eth1' });
   t.equal(b.port, a.port);
-  t.same(be.calls.slice(-2), [`unwire ${a.port}`, `wire ${a.port}`]);
+  t.same(be.calls.slice(-3), [`unwire ${a.port}`, `wire ${a.port}`, 'applied 1000']);
 });
 
 t.test('concurrent identical attaches wire once', async (t) => {
@@ -202,6 +208,13 @@ t.test('a failing step or wiring is reported as a WiringError and undone', async
     code: 'PLUGIN_ERR_WIRING',
     cause: { message: 'EEXIST' },
   });
+  const slow = make();
+  slow.be.failApplied = new Error('ovs-vswitchd did not apply the change within 1000 ms');
+  await t.rejects(slow.orch.attach({ bridge: 'br0', target: { netns: ns }, ifname: 'eth1' }), {
+    code: 'PLUGIN_ERR_WIRING',
+    message: /undone: ovs-vswitchd did not apply/,
+  });
+  t.same(slow.be.rows, [], 'an attach ovs-vswitchd never applied is rolled back');
   const ac = new AbortController();
   ac.abort(new Error('caller gave up'));
   await t.rejects(orch.attach({ bridge: 'br0', target: { netns: ns }, ifname: 'eth1', signal: ac.signal }), {
@@ -251,6 +264,7 @@ t.test('detach, detachAll, setVlan, list and prune', async (t) => {
     "sorted by bridge and port; managed tells ours from ovs-docker's",
   );
   const moved = await orch.setVlan({ target: { netns: ns }, ifname: 'eth2' }, { trunks: [7, 8] });
+  t.equal(be.calls.at(-1), 'applied 1000', 'setVlan waits for ovs-vswitchd');
   t.same([moved.vlan, moved.trunks], [undefined, [7, 8]]);
   await t.rejects(orch.setVlan({ containerId: 'nobody', ifname: 'eth1' }, 3), {
     code: 'PLUGIN_ERR_NOT_FOUND',
