@@ -16,9 +16,9 @@ import {
   containerIp,
   deleteBridges,
   exec,
-  leftovers,
   removeAll,
   runContainer,
+  settledLeftovers,
   startPluginProcess,
   tcpBetween,
   vsctl,
@@ -153,7 +153,7 @@ t.test('two bridges, one VLAN id on both, and an uplink trunk to a router namesp
 
   await docker(['rm', '-f', ...containers.splice(0)]);
   for (const n of networks.splice(0)) await docker(['network', 'rm', n]);
-  t.same(await leftovers(p), [], 'nothing with the plugin prefix is left');
+  t.same(await settledLeftovers(p), [], 'nothing with the plugin prefix is left');
   const brs = await vsctl(p.ovsdb, 'list-br');
   t.notMatch(brs, brA, 'bridge A removed');
   t.notMatch(brs, brB, 'bridge B removed');

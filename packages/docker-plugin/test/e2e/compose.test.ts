@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDocker, run, uniqueName } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { deleteBridges, exec, leftovers, startPluginProcess, vsctl } from '../helpers/plugin.js';
+import { deleteBridges, exec, settledLeftovers, startPluginProcess, vsctl } from '../helpers/plugin.js';
 
 const COMPOSE = '/usr/bin/docker-compose';
 
@@ -111,5 +111,5 @@ networks:
 
   const down = await compose('down', '-t', '1');
   t.equal(down.code, 0, 'docker-compose down');
-  t.same(await leftovers(p), [], 'nothing left after down');
+  t.same(await settledLeftovers(p), [], 'nothing left after down');
 });

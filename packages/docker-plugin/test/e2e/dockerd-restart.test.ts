@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { DOCKER, ensureDocker, run, uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { deleteBridges, leftovers, startPluginProcess, vsctl } from '../helpers/plugin.js';
+import { deleteBridges, settledLeftovers, startPluginProcess, vsctl } from '../helpers/plugin.js';
 
 t.test('dockerd restart: --restart always containers come back connected', async (t) => {
   await ensureDocker();
@@ -154,5 +154,5 @@ t.test('dockerd restart: --restart always containers come back connected', async
 
   await dk(['rm', '-f', 'ocntr1', 'ocntr2']);
   await dk(['network', 'rm', net]);
-  t.same(await leftovers(p), [], 'nothing left');
+  t.same(await settledLeftovers(p), [], 'nothing left');
 });

@@ -6,9 +6,9 @@ import {
   canPingFrom,
   containerIp,
   deleteBridges,
-  leftovers,
   removeAll,
   runContainer,
+  settledLeftovers,
   startPluginProcess,
   vsctl,
 } from '../helpers/plugin.js';
@@ -88,5 +88,5 @@ t.test('IPAM driver state in OVS across a restart; metrics', async (t) => {
   await docker(['network', 'rm', net]);
   const ids = await vsctl(p.ovsdb, 'get', 'Open_vSwitch', '.', 'external_ids');
   t.notMatch(ids, key, 'pool and addresses released with the network: the IPAM key is gone');
-  t.same(await leftovers(p), [], 'no leftovers');
+  t.same(await settledLeftovers(p), [], 'no leftovers');
 });

@@ -1,7 +1,7 @@
 // The managed (v2) plugin: rootfs built offline by scripts/build-managed-plugin.sh, created and enabled with
 // the sandbox's OVS run directory mounted; the driver registers as NAME:latest and carries real traffic.
 import { join } from 'node:path';
-import { docker, ensureDocker, REPO_ROOT, run, uniqueName } from '@ovs-container-network/testkit';
+import { docker, ensureDocker, REPO_ROOT, run, uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
 import {
   canPingFrom,
@@ -10,6 +10,7 @@ import {
   removeAll,
   runContainer,
   tcpBetween,
+  testPrefix,
   vsctl,
 } from '../helpers/plugin.js';
 
@@ -21,7 +22,7 @@ t.test('managed plugin: create, enable, containers talk over OVS, nothing left',
   const ovsdb = process.env.OCN_OVSDB;
   if (!ovsDir || !ovsdb) throw new Error('OCN_OVS_DIR/OCN_OVSDB are not set: run through scripts/test.sh');
   const name = uniqueName('m');
-  const prefix = `ocnt${Math.random().toString(36).slice(2, 4).padEnd(2, 'x')}`;
+  const prefix = testPrefix();
   const bridge = uniqueName('br');
   const net = uniqueName('nm');
   const containers: string[] = [];
@@ -87,10 +88,11 @@ t.test('managed plugin: create, enable, containers talk over OVS, nothing left',
 
   await docker(['rm', '-f', ...containers.splice(0)]);
   await docker(['network', 'rm', net]);
-  const links = (await run('ip', ['-o', 'link', 'show'])).stdout
-    .split('\n')
-    .filter((l) => l.includes(`: ${prefix}`));
-  t.same(links, [], 'no veth left');
+  // vswitchd deletes the gateway's tap shortly after its port is gone.
+  const links = async () =>
+    (await run('ip', ['-o', 'link', 'show'])).stdout.split('\n').filter((l) => l.includes(`: ${prefix}`));
+  await waitFor(async () => (await links()).length === 0, 15_000, 'the plugin interfaces to go');
+  t.same(await links(), [], 'no veth or gateway port left');
   t.equal(
     (await run('ovs-vsctl', [`--db=${ovsdb}`, 'br-exists', bridge], { allowFail: true })).code,
     2,

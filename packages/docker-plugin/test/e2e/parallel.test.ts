@@ -6,8 +6,8 @@ import {
   canPingFrom,
   containerIp,
   deleteBridges,
-  leftovers,
   removeAll,
+  settledLeftovers,
   startPluginProcess,
   tcpBetween,
 } from '../helpers/plugin.js';
@@ -63,5 +63,5 @@ t.test('50 parallel docker run on one network', async (t) => {
   );
   await docker(['rm', '-f', ...names]);
   await docker(['network', 'rm', net]);
-  t.same(await leftovers(p), [], 'no leftovers');
+  t.same(await settledLeftovers(p), [], 'no leftovers');
 });

@@ -32,6 +32,14 @@ export interface PluginProcessOptions {
   extraArgs?: string[];
 }
 
+/**
+ * An interface-name prefix for one plugin instance: `ocntz` + one random character. The `z` keeps it apart
+ * from the `ocnt<tag>` names tests give bridges and links (a prefix like `ocntbr` would claim test bridges).
+ */
+export function testPrefix(): string {
+  return `ocntz${'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(Math.random() * 36)]}`;
+}
+
 /** True when the plugin answers Plugin.Activate on its socket (a stale socket refuses connections). */
 function activate(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -49,7 +57,7 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
   if (!ovsdb)
     throw new Error('OCN_OVSDB is not set: run the tests through scripts/test.sh or export the sandbox');
   const name = uniqueName('p');
-  const prefix = `ocnt${Math.random().toString(36).slice(2, 4).padEnd(2, 'x')}`;
+  const prefix = testPrefix();
   const socket = `/run/docker/plugins/${name}.sock`;
   const logs: string[] = [];
   const args = [
@@ -105,6 +113,7 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
           `plugin ${name} to listen`,
         );
       } catch (err) {
+        if (c.exitCode === null) c.kill('SIGKILL');
         throw new Error(`${(err as Error).message}; its last output:\n${logs.slice(-20).join('\n')}`);
       }
     },
@@ -200,6 +209,19 @@ export async function tcpBetween(
 export async function vsctl(ovsdb: string, ...args: string[]): Promise<string> {
   const { stdout } = await run('ovs-vsctl', [`--db=${ovsdb}`, '--timeout=20', ...args]);
   return stdout.trim();
+}
+
+/**
+ * What is left with the plugin's prefix once things settled: polls until nothing is left (vswitchd deletes a
+ * gateway port's tap a moment after the port is gone) or 15 s passed, then returns what is still there.
+ */
+export async function settledLeftovers(p: PluginProcess, timeoutMs = 15_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await leftovers(p);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await sleep(200);
+  }
 }
 
 /** Every OVS port and kernel link whose name starts with the plugin's prefix. */
