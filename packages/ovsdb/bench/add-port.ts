@@ -1,8 +1,8 @@
 // Benchmark: the add-port transaction (insert Interface, insert Port with interfaces=[named-uuid], mutate
 // Bridge.ports insert) against the shared sandbox WITH ovs-vswitchd, on a bridge of our own.
 //
-// Clients, all in one run and interleaved (op by op when sequential, chunk by chunk when pipelined; the
-// order rotates) so they share the noise of this busy machine:
+// Clients, all in one run and interleaved (op by op when sequential, chunk by chunk when pipelined; in a
+// random order each time) so they share the noise of this busy machine:
 //   ours (typed)  — database(client, OVS.model).transact(...) from this package (builders + validation)
 //   ours (wire)   — client.transact(db, rawOps): the connection alone
 //   … jsonrpc2    — the same two with ConnectionOptions.correlation 'json-rpc-2.0' (replies matched by
@@ -195,6 +195,23 @@ async function pipelined(addPort: AddPort, names: string[], window: number): Pro
   return { ms, totalMs: performance.now() - t0 };
 }
 
+// A seeded PRNG (xorshift32), so runs are comparable.
+let seed = 0x9e3779b9;
+function random(): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 0x100000000;
+}
+function shuffled<T>(xs: readonly T[]): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
 function add(rec: Record<string, number[]>, key: string, ...xs: number[]): void {
   const a = rec[key];
   if (a) a.push(...xs);
@@ -295,11 +312,12 @@ try {
   const labels = Object.keys(clients);
   const CHUNK = Math.max(1, Math.floor(N / 10));
   for (let round = 0; round < ROUNDS; round++) {
-    // Sequential, interleaved op by op (the client order rotates every op), so every client sees the same
-    // load on this shared 2-core machine and the same bridge size.
+    // Sequential, interleaved op by op in a fresh random order each time: every client sees the same
+    // load on this shared 2-core machine, the same bridge size, and the same mix of predecessors (a fixed
+    // rotation made each client always follow the same other one, which skewed results by ~40 µs: the
+    // code and caches of the client that ran just before are what is warm).
     for (let i = 0; i < N; i++) {
-      for (let k = 0; k < labels.length; k++) {
-        const label = labels[(i + k) % labels.length]!;
+      for (const label of shuffled(labels)) {
         const s0 = performance.now();
         await clients[label]!(portName(letters[label]!, 's', i));
         add(seq, label, performance.now() - s0);
@@ -320,13 +338,12 @@ try {
       pythonConnectMs = out.connect_ms;
       await clear();
     }
-    // Pipelined, interleaved chunk by chunk (CHUNK ops per client, order rotating), WINDOW in flight.
+    // Pipelined, interleaved chunk by chunk (CHUNK ops per client, random order), WINDOW in flight.
     const pipeTotal: Record<string, number> = {};
-    for (let from = 0, c = 0; from < N; from += CHUNK, c++) {
+    for (let from = 0; from < N; from += CHUNK) {
       const names = (label: string) =>
         Array.from({ length: Math.min(CHUNK, N - from) }, (_, i) => portName(letters[label]!, 'p', from + i));
-      for (let k = 0; k < labels.length; k++) {
-        const label = labels[(c + round + k) % labels.length]!;
+      for (const label of shuffled(labels)) {
         const r = await pipelined(clients[label]!, names(label), WINDOW);
         add(pipeMs, label, ...r.ms);
         pipeTotal[label] = (pipeTotal[label] ?? 0) + r.totalMs;

@@ -119,10 +119,10 @@ export interface ConnectionOptions extends TransportOptions {
    *   is read.
    * - 'json-rpc-2.0': the package's JSONRPCClient sends and tracks every request and settles it through
    *   its promise chain.
-   * Decision, measured with bench/add-port.ts (add-port transaction, shared sandbox with vswitchd, runs
-   * interleaved op by op with a raw socket client): 'json-rpc-2.0' added 16–40 µs per sequential request
-   * over 'direct' (60–90 µs through the typed transaction layer) in four runs, and ~13 µs of CPU per
-   * request on a private ovsdb-server; the sequential target (≤ 1.15× raw) is out of reach with it.
+   * Decision, measured: on a private ovsdb-server, an add-port transaction alternated request by request
+   * with a raw socket client took 165–170 µs with 'json-rpc-2.0' and 154–158 µs with 'direct' (raw:
+   * 141–144 µs), the library path costing ~13 µs more CPU per request — most of the 15% the sequential
+   * target allows over a raw socket. bench/add-port.ts runs both paths.
    */
   correlation?: 'json-rpc-2.0' | 'direct';
 }
