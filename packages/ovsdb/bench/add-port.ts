@@ -5,8 +5,8 @@
 // random order each time) so they share the noise of this busy machine:
 //   ours (typed)  — database(client, OVS.model).transact(...) from this package (builders + validation)
 //   ours (wire)   — client.transact(db, rawOps): the connection alone
-//   … jsonrpc2    — the same two with ConnectionOptions.correlation 'json-rpc-2.0' (replies matched by
-//                   json-rpc-2.0's client part; the default, 'direct', matches them in the connection)
+//   … direct      — the same two with ConnectionOptions.correlation 'direct' (replies matched in the
+//                   connection; by default json-rpc-2.0's client part matches them)
 //   raw socket    — a minimal client written here: net.Socket, JSON.stringify, a trivial framer; once
 //                   with one write per request, once with the writes of a tick coalesced
 //   python IDL    — /usr/bin/python3 with ovs.db.idl (python3-openvswitch), timed inside Python
@@ -232,9 +232,9 @@ async function vsctl(...args: string[]): Promise<string> {
 }
 
 const client = await OvsdbClient.connect(ENDPOINT);
-// The same client with replies matched by json-rpc-2.0's client part (the default is 'direct').
-const viaLib = await OvsdbClient.connect(ENDPOINT, { correlation: 'json-rpc-2.0' });
-const viaLibDb = database(viaLib, OVS.model);
+// The same client with replies matched in the connection, not by json-rpc-2.0's client part (the default).
+const direct = await OvsdbClient.connect(ENDPOINT, { correlation: 'direct' });
+const directDb = database(direct, OVS.model);
 const raw = await RawClient.open(SOCKET_PATH, false);
 const rawCoalesced = await RawClient.open(SOCKET_PATH, true);
 const db = database(client, OVS.model);
@@ -256,15 +256,15 @@ try {
     'ours (wire)': async (name) => {
       checkResults(await client.transact(DB, addPortOps(bridge, name)), name);
     },
-    'ours typed, jsonrpc2': async (name) => {
-      await viaLibDb.transact((t) => {
+    'ours typed, direct': async (name) => {
+      await directDb.transact((t) => {
         const iface = t.insert(OVS.Interface, { name });
         const port = t.insert(OVS.Port, { name, interfaces: [iface] });
         t.mutate(OVS.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
       });
     },
-    'ours wire, jsonrpc2': async (name) => {
-      checkResults(await viaLib.transact(DB, addPortOps(bridge, name)), name);
+    'ours wire, direct': async (name) => {
+      checkResults(await direct.transact(DB, addPortOps(bridge, name)), name);
     },
     'raw socket': async (name) => {
       checkResults(await raw.transact(addPortOps(bridge, name)), name);
@@ -276,8 +276,8 @@ try {
   const letters: Record<string, string> = {
     'ours (typed)': 't',
     'ours (wire)': 'w',
-    'ours typed, jsonrpc2': 'd',
-    'ours wire, jsonrpc2': 'e',
+    'ours typed, direct': 'd',
+    'ours wire, direct': 'e',
     'raw socket': 'r',
     'raw, coalesced': 'c',
   };
@@ -388,7 +388,7 @@ try {
   // The baseline the issue names: the minimal raw-socket client (one write per request).
   const rawSeq = median(seq['raw socket']!);
   const rawTput = median(pipeTput['raw socket']!);
-  for (const label of ['ours (typed)', 'ours (wire)', 'ours typed, jsonrpc2', 'ours wire, jsonrpc2']) {
+  for (const label of ['ours (typed)', 'ours (wire)', 'ours typed, direct', 'ours wire, direct']) {
     const s = median(seq[label]!) / rawSeq;
     ratio(`${label}/raw sequential median`, s, '<= 1.15', s <= 1.15);
     const p = median(pipeTput[label]!) / rawTput;
@@ -408,5 +408,5 @@ try {
   raw.close();
   rawCoalesced.close();
   await client.close();
-  await viaLib.close();
+  await direct.close();
 }

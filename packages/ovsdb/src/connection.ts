@@ -115,14 +115,14 @@ export interface ConnectionOptions extends TransportOptions {
    * How replies are matched to requests. Both build requests as json-rpc-2.0 objects sent through the
    * dialect codec, and both dispatch every server-bound message (echo, notifications) through
    * json-rpc-2.0's JSONRPCServer.
-   * - 'direct' (default): the connection keeps the id → request map and settles a request as its reply
-   *   is read.
-   * - 'json-rpc-2.0': the package's JSONRPCClient sends and tracks every request and settles it through
-   *   its promise chain.
-   * Decision, measured: on a private ovsdb-server, an add-port transaction alternated request by request
-   * with a raw socket client took 165–170 µs with 'json-rpc-2.0' and 154–158 µs with 'direct' (raw:
-   * 141–144 µs), the library path costing ~13 µs more CPU per request — most of the 15% the sequential
-   * target allows over a raw socket. bench/add-port.ts runs both paths.
+   * - 'json-rpc-2.0' (default): the package's JSONRPCClient sends and tracks every request and settles
+   *   it through its promise chain.
+   * - 'direct': the connection keeps the id → request map and settles a request as its reply is read.
+   * Measured: on a private ovsdb-server, an add-port transaction alternated request by request with a
+   * raw socket client took 165–170 µs with 'json-rpc-2.0' and 154–158 µs with 'direct' (raw: 141–144 µs),
+   * ~13 µs more CPU per request for the library path. Against the shared sandbox with vswitchd
+   * (bench/add-port.ts, random interleaving) the difference drowns in the noise (ours/raw sequential
+   * 1.145 vs 1.126, 1.135 vs 1.141), so the default stays on json-rpc-2.0 as the issue asks.
    */
   correlation?: 'json-rpc-2.0' | 'direct';
 }
@@ -252,7 +252,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     );
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 0;
     this.#probeMs = opts.inactivityProbeMs ?? (parsed.kind === 'unix' ? 0 : 5000);
-    this.#direct = opts.correlation !== 'json-rpc-2.0';
+    this.#direct = opts.correlation === 'direct';
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });

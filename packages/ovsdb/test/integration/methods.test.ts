@@ -280,8 +280,8 @@ t.test('pipelining: many requests in flight on one socket', async (t) => {
   );
 });
 
-t.test("correlation 'json-rpc-2.0': the same results through json-rpc-2.0's client part", async (t) => {
-  const c = await client(server.unixEndpoint, { correlation: 'json-rpc-2.0' });
+t.test("correlation 'direct': the same results without json-rpc-2.0's client part", async (t) => {
+  const c = await client(server.unixEndpoint, { correlation: 'direct' });
   t.same((await c.listDbs()).sort(), ['Open_vSwitch', '_Server']);
   const err = await c.getSchema('nope').catch((e: unknown) => e);
   t.type(err, RpcError);
