@@ -38,10 +38,22 @@ fi
 entry=$repo/packages/docker-plugin/dist/bin/ovs-container-network.js
 [[ -f $entry ]] || pnpm run build >/dev/null
 node_bin=$(readlink -f "$(command -v node)")
+# systemd's own quoting (systemd.service(5) "Command lines"): double quotes, with \ and " escaped; % and $
+# doubled so they are not specifiers or variables.
 quoted=
-for a in "${args[@]}"; do quoted+=" $(printf '%q' "$a")"; done
+for a in "${args[@]}"; do
+  a=${a//%/%%}; a=${a//\$/\$\$}
+  if [[ $a =~ [[:space:]\"\\\'] || -z $a ]]; then
+    a=${a//\\/\\\\}; a=${a//\"/\\\"}
+    quoted+=" \"$a\""
+  else
+    quoted+=" $a"
+  fi
+done
+quoted=${quoted# }
+sed_rep=$(printf '%s' "$quoted" | sed -e 's/[\\&|]/\\&/g')
 mkdir -p "$(dirname "$dest")"
-sed -e "s|@NODE@|$node_bin|" -e "s|@ENTRY@|$entry|" -e "s|@ARGS@|${quoted# }|" \
+sed -e "s|@NODE@|$node_bin|" -e "s|@ENTRY@|$entry|" -e "s|@ARGS@|$sed_rep|" \
     -e "s|@DOCS@|$repo/packages/docker-plugin/README.md|" \
     packages/docker-plugin/systemd/$unit >"$dest"
 # verify checks the syntax, the ExecStart binary and the dependencies it can resolve.
