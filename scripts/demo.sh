@@ -45,7 +45,12 @@ if [[ -n ${OCN_OVSDB:-} ]]; then
   ovsdb=$OCN_OVSDB
   echo "using the running OVS at $ovsdb (OCN_OVSDB)"
 else
-  eval "$(scripts/ovs-sandbox.sh start "$DIR" | sed 's/^/export /')"
+  if ! env_lines=$(scripts/ovs-sandbox.sh start "$DIR"); then
+    echo "demo: could not start a private OVS sandbox. If another OVS with a userspace datapath already runs" \
+         "here, point the demo at it: OCN_OVSDB=unix:/run/ocn-dev/db.sock scripts/demo.sh" >&2
+    exit 1
+  fi
+  eval "$(sed 's/^/export /' <<<"$env_lines")"
   ovsdb=$OCN_OVSDB; own=1
   echo "private OVS sandbox in $DIR: ovsdb-server + ovs-vswitchd (userspace datapath)"
 fi
