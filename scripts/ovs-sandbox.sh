@@ -70,9 +70,10 @@ case $cmd in
       if ip link show ovs-netdev >/dev/null 2>&1 && ! vswitchd_here; then
         ip link del ovs-netdev 2>/dev/null || true
       fi
-      if ip link show ovs-netdev >/dev/null 2>&1; then
-        echo "ovs-sandbox: another userspace ovs-vswitchd owns 'ovs-netdev' in this network namespace;" \
-             "stop it or use --no-vswitchd" >&2
+      # Checking the tap alone is not enough: vswitchd removes "ovs-netdev" while it has no netdev bridge.
+      if vswitchd_here || ip link show ovs-netdev >/dev/null 2>&1; then
+        echo "ovs-sandbox: another ovs-vswitchd runs in this network namespace (only one userspace datapath" \
+             "fits); stop it, share its sandbox (OCN_OVS_DIR/OCN_OVSDB), or use --no-vswitchd" >&2
         stop; exit 1
       fi
       touch "$dir/vswitchd.started"
