@@ -63,7 +63,7 @@ phase() {
 # setup, typecheck and lint gate the rest: tests of a tree that does not build prove nothing.
 phase setup bash scripts/setup.sh || exit 1
 phase generated bash scripts/check-generated.sh || exit 1
-phase typecheck pnpm run -s typecheck || exit 1
+phase typecheck bash -c "pnpm run -s typecheck && bash scripts/check-readme-snippets.sh" || exit 1
 phase lint pnpm run -s lint || exit 1
 phase unit pnpm -r --if-present --workspace-concurrency=1 run test:unit
 
