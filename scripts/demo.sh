@@ -78,6 +78,17 @@ red2=$(addr_of ocn-demo-red2 ocn-demo-red); blue1=$(addr_of ocn-demo-blue1 ocn-d
 
 say "6. Within a network: works"
 run "$DOCKER" exec ocn-demo-red1 ping -c 3 -W 1 "$red2"
+# A ping alone proves little on the userspace datapath (TCP needs TX checksum offload off, which the plugin
+# sets on every container end): send 2 MiB over TCP and count what arrives.
+# busybox `nc -l` hangs up as soon as its own stdin ends: hold the listener's stdin open with -i.
+"$DOCKER" exec -i ocn-demo-red2 sh -c 'timeout 15 nc -l -p 5000 | wc -c' < <(sleep 20) > "$DIR-tcp.out" &
+listener=$!
+sleep 0.5
+run "$DOCKER" exec ocn-demo-red1 sh -c "head -c 2097152 /dev/zero | timeout 15 nc $red2 5000"
+wait "$listener" || true
+got=$(tr -d ' \n' < "$DIR-tcp.out"); rm -f "$DIR-tcp.out"
+[[ $got == 2097152 ]] || { echo "UNEXPECTED: TCP delivered $got of 2097152 bytes" >&2; exit 1; }
+echo "→ TCP: $got of 2097152 bytes arrived"
 say "   Across networks (VLAN 10 → VLAN 20, even routed through the host): blocked"
 if "$DOCKER" exec ocn-demo-red1 ping -c 2 -W 1 "$blue1"; then
   echo "UNEXPECTED: red reached blue" >&2; exit 1
