@@ -1,24 +1,28 @@
 // Benchmark: the add-port transaction (insert Interface, insert Port with interfaces=[named-uuid], mutate
-// Bridge.ports insert) against the shared sandbox WITH ovs-vswitchd, on a bridge of our own.
+// Bridge.ports insert), run twice: first against a private ovsdb-server (vswitch schema, no ovs-vswitchd:
+// only this process and the server, so the client-side cost shows with little noise), then against the
+// shared sandbox WITH ovs-vswitchd, on a bridge of our own.
 //
 // Clients, all in one run and interleaved (op by op when sequential, chunk by chunk when pipelined; in a
-// random order each time) so they share the noise of this busy machine:
-//   ours (typed)  — database(client, OVS.model).transact(...) from this package (builders + validation)
-//   ours (wire)   — client.transact(db, rawOps): the connection alone
-//   … direct      — the same two with ConnectionOptions.correlation 'direct' (replies matched in the
-//                   connection; by default json-rpc-2.0's client part matches them)
-//   raw socket    — a minimal client written here: net.Socket, JSON.stringify, a trivial framer; once
-//                   with one write per request, once with the writes of a tick coalesced
-//   python IDL    — /usr/bin/python3 with ovs.db.idl (python3-openvswitch), timed inside Python
-//   ovs-vsctl     — one `ovs-vsctl add-port` process per port (fewer iterations)
-// Run: `pnpm bench` in packages/ovsdb (OCN_OVSDB selects the server; default the shared sandbox).
-// Env: BENCH_N (default 1000), BENCH_ROUNDS (3), BENCH_WINDOW (32 in flight), BENCH_VSCTL_N (30).
+// fresh random order each time) so they share the noise of this busy machine:
+//   ours (typed)        — database(client, OVS.model).transact(...) from this package (builders + validation)
+//   ours (wire)         — client.transact(db, rawOps): the connection alone
+//   …, json-rpc-2.0     — the same two with ConnectionOptions.correlation 'json-rpc-2.0' (replies matched
+//                         by json-rpc-2.0's client part; by default the connection matches them)
+//   raw socket          — a minimal client written here: net.Socket, JSON.stringify, a trivial framer; once
+//                         with one write per request, once with the writes of a tick coalesced
+//   python IDL          — /usr/bin/python3 with ovs.db.idl (python3-openvswitch), timed inside Python
+//                         (sandbox only)
+//   ovs-vsctl           — one `ovs-vsctl add-port` process per port (fewer iterations; sandbox only)
+// Run: `pnpm bench` in packages/ovsdb (OCN_OVSDB selects the sandbox; default /run/ocn-dev).
+// Env: BENCH_N (default 1000), BENCH_ROUNDS (5), BENCH_WINDOW (32 in flight), BENCH_VSCTL_N (30),
+// BENCH_PRIVATE=0 to skip the private server.
 
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run, SYSTEM_PYTHON, sleep } from '@ovs-container-network/testkit';
+import { run, SYSTEM_PYTHON, sleep, startOvsdbServer } from '@ovs-container-network/testkit';
 import { OvsdbClient } from '../src/client.js';
 import { database } from '../src/database.js';
 import * as OVS from '../src/models/generated/open-vswitch.js';
@@ -26,15 +30,16 @@ import type { Uuid } from '../src/uuid.js';
 
 const ENDPOINT = process.env.OCN_OVSDB ?? 'unix:/run/ocn-dev/db.sock';
 const N = Number(process.env.BENCH_N ?? 1000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
 const VSCTL_N = Number(process.env.BENCH_VSCTL_N ?? 30);
+/** BENCH_PRIVATE=0 skips the private ovsdb-server run. */
+const PRIVATE = process.env.BENCH_PRIVATE !== '0';
 const DB = 'Open_vSwitch';
 const here = dirname(fileURLToPath(import.meta.url));
 
 if (!ENDPOINT.startsWith('unix:'))
   throw new Error(`the raw client of this benchmark speaks unix: only, got ${ENDPOINT}`);
-const SOCKET_PATH = ENDPOINT.slice('unix:'.length);
 
 // Names: 'ocnt' + 3 hex of this run + client letter + mode letter + index: at most 15 bytes.
 const RUN = randomBytes(2).toString('hex').slice(0, 3);
@@ -168,17 +173,6 @@ interface Run {
   totalMs: number;
 }
 
-async function sequential(addPort: AddPort, names: string[]): Promise<Run> {
-  const ms: number[] = [];
-  const t0 = performance.now();
-  for (const name of names) {
-    const s = performance.now();
-    await addPort(name);
-    ms.push(performance.now() - s);
-  }
-  return { ms, totalMs: performance.now() - t0 };
-}
-
 async function pipelined(addPort: AddPort, names: string[], window: number): Promise<Run> {
   const ms: number[] = [];
   let next = 0;
@@ -231,129 +225,244 @@ async function vsctl(...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-const client = await OvsdbClient.connect(ENDPOINT);
-// The same client with replies matched in the connection, not by json-rpc-2.0's client part (the default).
-const direct = await OvsdbClient.connect(ENDPOINT, { correlation: 'direct' });
-const directDb = database(direct, OVS.model);
-const raw = await RawClient.open(SOCKET_PATH, false);
-const rawCoalesced = await RawClient.open(SOCKET_PATH, true);
-const db = database(client, OVS.model);
+interface Target {
+  /** Shown in the output. */
+  readonly title: string;
+  readonly endpoint: string;
+  /** The bridge the ports go to: its name (for the Python IDL) and its uuid. */
+  readonly bridgeName: string;
+  readonly bridge: Uuid<'Bridge'>;
+  /** Time for vswitchd to settle after the bridge was emptied (0 without vswitchd). */
+  readonly settleMs: number;
+  /** Also run the Python IDL (it needs vswitchd's schema version only; skipped on the private server). */
+  readonly python: boolean;
+}
 
+interface Figures {
+  seq: Record<string, number[]>;
+  pipeMs: Record<string, number[]>;
+  pipeTput: Record<string, number[]>;
+  python: number[];
+  pythonConnectMs: number;
+}
+
+const LETTERS: Record<string, string> = {
+  'ours (typed)': 't',
+  'ours (wire)': 'w',
+  'typed, json-rpc-2.0': 'j',
+  'wire, json-rpc-2.0': 'k',
+  'raw socket': 'r',
+  'raw, coalesced': 'c',
+};
+
+/** Runs every client against one server: warm-up, then ROUNDS of sequential, Python, pipelined. */
+async function measure(target: Target): Promise<Figures> {
+  const { endpoint, bridge } = target;
+  const socketPath = endpoint.slice('unix:'.length);
+  // The default client (replies matched in the connection, see ConnectionOptions.correlation) and one
+  // that matches replies with json-rpc-2.0's client part.
+  const client = await OvsdbClient.connect(endpoint);
+  const viaLib = await OvsdbClient.connect(endpoint, { correlation: 'json-rpc-2.0' });
+  const raw = await RawClient.open(socketPath, false);
+  const rawCoalesced = await RawClient.open(socketPath, true);
+  const db = database(client, OVS.model);
+  const viaLibDb = database(viaLib, OVS.model);
+  try {
+    const typed =
+      (d: typeof db): AddPort =>
+      async (name) => {
+        await d.transact((t) => {
+          const iface = t.insert(OVS.Interface, { name });
+          const port = t.insert(OVS.Port, { name, interfaces: [iface] });
+          t.mutate(OVS.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
+        });
+      };
+    const clients: Record<string, AddPort> = {
+      'ours (typed)': typed(db),
+      'ours (wire)': async (name) => {
+        checkResults(await client.transact(DB, addPortOps(bridge, name)), name);
+      },
+      'typed, json-rpc-2.0': typed(viaLibDb),
+      'wire, json-rpc-2.0': async (name) => {
+        checkResults(await viaLib.transact(DB, addPortOps(bridge, name)), name);
+      },
+      'raw socket': async (name) => {
+        checkResults(await raw.transact(addPortOps(bridge, name)), name);
+      },
+      'raw, coalesced': async (name) => {
+        checkResults(await rawCoalesced.transact(addPortOps(bridge, name)), name);
+      },
+    };
+
+    /** Removes every port of the bridge (ports and interfaces are garbage-collected), lets vswitchd settle. */
+    const clear = async () => {
+      await client.transact(DB, [
+        {
+          op: 'update',
+          table: 'Bridge',
+          where: [['_uuid', '==', ['uuid', bridge]]],
+          row: { ports: ['set', []] },
+        },
+      ]);
+      if (target.settleMs > 0) await sleep(target.settleMs);
+    };
+
+    const fig: Figures = { seq: {}, pipeMs: {}, pipeTput: {}, python: [], pythonConnectMs: 0 };
+    await clear();
+    const labels = Object.keys(clients);
+    // Warm-up (JIT, server caches), interleaved like the measurement, not recorded.
+    for (let i = 0; i < 200; i++) {
+      for (const label of shuffled(labels)) await clients[label]!(portName(LETTERS[label]!, 'x', i));
+      if (i % 100 === 99) await clear();
+    }
+    await clear();
+    const CHUNK = Math.max(1, Math.floor(N / 10));
+    for (let round = 0; round < ROUNDS; round++) {
+      // Sequential, interleaved op by op in a fresh random order each time: every client sees the same
+      // load on this shared 2-core machine, the same bridge size, and the same mix of predecessors (a
+      // fixed rotation made each client always follow the same other one, which skewed results by ~40 µs:
+      // the code and caches of the client that ran just before are what is warm).
+      for (let i = 0; i < N; i++) {
+        for (const label of shuffled(labels)) {
+          const s0 = performance.now();
+          await clients[label]!(portName(LETTERS[label]!, 's', i));
+          add(fig.seq, label, performance.now() - s0);
+        }
+      }
+      await clear();
+      if (target.python) {
+        // The Python IDL, sequential (its transactions block; it has no pipelining), in its own process.
+        const { stdout } = await run(SYSTEM_PYTHON, [
+          join(here, 'python-idl-add-port.py'),
+          endpoint,
+          target.bridgeName,
+          portName('y', 's', 0).slice(0, -1),
+          String(N),
+        ]);
+        const out = JSON.parse(stdout) as { connect_ms: number; ms: number[] };
+        fig.python.push(...out.ms);
+        fig.pythonConnectMs = out.connect_ms;
+        await clear();
+      }
+      // Pipelined, interleaved chunk by chunk (CHUNK ops per client, random order), WINDOW in flight; the
+      // throughput of every chunk is a sample (ROUNDS × 10 per client), as for sequential ops.
+      for (let from = 0; from < N; from += CHUNK) {
+        const names = (label: string) =>
+          Array.from({ length: Math.min(CHUNK, N - from) }, (_, i) =>
+            portName(LETTERS[label]!, 'p', from + i),
+          );
+        for (const label of shuffled(labels)) {
+          const r = await pipelined(clients[label]!, names(label), WINDOW);
+          add(fig.pipeMs, label, ...r.ms);
+          add(fig.pipeTput, label, (r.ms.length / r.totalMs) * 1000);
+        }
+        await clear();
+      }
+      process.stderr.write(`${target.title}: round ${round + 1}/${ROUNDS} done\n`);
+    }
+    return fig;
+  } finally {
+    raw.close();
+    rawCoalesced.close();
+    await client.close();
+    await viaLib.close();
+  }
+}
+
+const f = (x: number) => x.toFixed(3).padStart(9);
+function line(label: string, mode: string, xs: number[], tput?: number): void {
+  console.log(
+    `${label.padEnd(20)}${mode.padEnd(16)}${f(median(xs))} ms  p99 ${f(quantile(xs, 0.99))} ms  ${
+      tput === undefined
+        ? `${((1000 / median(xs)) | 0).toString().padStart(7)} ops/s (1/median)`
+        : `${(tput | 0).toString().padStart(7)} ops/s (median of chunks)`
+    }  n=${xs.length}`,
+  );
+}
+function ratio(name: string, v: number, target?: string, ok?: boolean): void {
+  console.log(
+    `${name.padEnd(52)}${v.toFixed(3).padStart(7)}${target === undefined ? '' : `  target ${target}  ${ok ? 'MET' : 'MISSED'}`}`,
+  );
+}
+
+function report(target: Target, fig: Figures, vsctlMs?: number[]): void {
+  const labels = Object.keys(LETTERS);
+  console.log(`\n== ${target.title}`);
+  console.log('client              mode            median per op    p99 per op      throughput');
+  for (const label of labels) line(label, 'sequential', fig.seq[label]!);
+  if (fig.python.length) line('python IDL', 'sequential', fig.python);
+  if (vsctlMs) line('ovs-vsctl add-port', 'per call', vsctlMs);
+  for (const label of labels)
+    line(label, `pipelined x${WINDOW}`, fig.pipeMs[label]!, median(fig.pipeTput[label]!));
+  if (fig.python.length) {
+    console.log(`(python IDL initial connect+sync: ${fig.pythonConnectMs.toFixed(1)} ms, not included)`);
+  }
+  // The baseline the issue names: the minimal raw-socket client (one write per request).
+  const rawSeq = median(fig.seq['raw socket']!);
+  const rawTput = median(fig.pipeTput['raw socket']!);
+  for (const label of ['ours (typed)', 'ours (wire)', 'typed, json-rpc-2.0', 'wire, json-rpc-2.0']) {
+    const s = median(fig.seq[label]!) / rawSeq;
+    ratio(`${label}/raw sequential median`, s, '<= 1.15', s <= 1.15);
+    const p = median(fig.pipeTput[label]!) / rawTput;
+    ratio(`${label}/raw pipelined throughput`, p, '>= 0.9', p >= 0.9);
+    if (fig.python.length) {
+      const py = median(fig.python) / median(fig.seq[label]!);
+      ratio(`python IDL/${label} sequential median`, py, '>= 1.5', py >= 1.5);
+    }
+  }
+  ratio('raw, coalesced/raw socket pipelined throughput', median(fig.pipeTput['raw, coalesced']!) / rawTput);
+  if (vsctlMs) ratio('ovs-vsctl/ours (typed) per call', median(vsctlMs) / median(fig.seq['ours (typed)']!));
+}
+
+console.log(
+  `add-port benchmark: N=${N} x ${ROUNDS} rounds per server, pipelined window ${WINDOW}, ovs-vsctl N=${VSCTL_N}`,
+);
+
+// 1. A private ovsdb-server (vswitch schema, no ovs-vswitchd): only our process and the server, so the
+//    client-side cost shows with far less noise.
+if (PRIVATE) {
+  const server = await startOvsdbServer({});
+  try {
+    const c = await OvsdbClient.connect(server.unixEndpoint);
+    // Bridge is not a root table: it lives while the Open_vSwitch row refers to it.
+    const res = await c.transact(DB, [
+      { op: 'insert', table: 'Bridge', row: { name: BRIDGE }, 'uuid-name': 'br' },
+      { op: 'insert', table: 'Open_vSwitch', row: { bridges: ['named-uuid', 'br'] } },
+    ]);
+    await c.close();
+    if (res.length !== 2 || res.some((r) => r === null || (r as { error?: unknown }).error)) {
+      throw new Error(`creating the bridge failed: ${JSON.stringify(res)}`);
+    }
+    const target: Target = {
+      title: `private ovsdb-server ${server.unixEndpoint}, no vswitchd`,
+      endpoint: server.unixEndpoint,
+      bridgeName: BRIDGE,
+      bridge: (res[0] as { uuid: [string, Uuid<'Bridge'>] }).uuid[1],
+      settleMs: 0,
+      python: false,
+    };
+    report(target, await measure(target));
+  } finally {
+    await server.stop();
+  }
+}
+
+// 2. The shared sandbox WITH ovs-vswitchd, on a bridge of our own; with the Python IDL and ovs-vsctl.
 await vsctl('add-br', BRIDGE, '--', 'set', 'Bridge', BRIDGE, 'datapath_type=netdev');
 try {
-  const [br] = await db.select(OVS.Bridge, [['name', '==', BRIDGE]]);
+  const c = await OvsdbClient.connect(ENDPOINT);
+  const [br] = await database(c, OVS.model).select(OVS.Bridge, [['name', '==', BRIDGE]]);
+  await c.close();
   if (!br) throw new Error(`bridge ${BRIDGE} not found`);
-  const bridge: Uuid<'Bridge'> = br._uuid;
-
-  const clients: Record<string, AddPort> = {
-    'ours (typed)': async (name) => {
-      await db.transact((t) => {
-        const iface = t.insert(OVS.Interface, { name });
-        const port = t.insert(OVS.Port, { name, interfaces: [iface] });
-        t.mutate(OVS.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
-      });
-    },
-    'ours (wire)': async (name) => {
-      checkResults(await client.transact(DB, addPortOps(bridge, name)), name);
-    },
-    'ours typed, direct': async (name) => {
-      await directDb.transact((t) => {
-        const iface = t.insert(OVS.Interface, { name });
-        const port = t.insert(OVS.Port, { name, interfaces: [iface] });
-        t.mutate(OVS.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
-      });
-    },
-    'ours wire, direct': async (name) => {
-      checkResults(await direct.transact(DB, addPortOps(bridge, name)), name);
-    },
-    'raw socket': async (name) => {
-      checkResults(await raw.transact(addPortOps(bridge, name)), name);
-    },
-    'raw, coalesced': async (name) => {
-      checkResults(await rawCoalesced.transact(addPortOps(bridge, name)), name);
-    },
+  const target: Target = {
+    title: `${ENDPOINT}, vswitchd running, bridge ${BRIDGE} (netdev)`,
+    endpoint: ENDPOINT,
+    bridgeName: BRIDGE,
+    bridge: br._uuid,
+    settleMs: 300,
+    python: true,
   };
-  const letters: Record<string, string> = {
-    'ours (typed)': 't',
-    'ours (wire)': 'w',
-    'ours typed, direct': 'd',
-    'ours wire, direct': 'e',
-    'raw socket': 'r',
-    'raw, coalesced': 'c',
-  };
-
-  /** Removes every port of our bridge (ports and interfaces are garbage-collected), then lets vswitchd settle. */
-  const clear = async () => {
-    await client.transact(DB, [
-      {
-        op: 'update',
-        table: 'Bridge',
-        where: [['_uuid', '==', ['uuid', bridge]]],
-        row: { ports: ['set', []] },
-      },
-    ]);
-    await sleep(300);
-  };
-
-  const seq: Record<string, number[]> = {};
-  const pipeMs: Record<string, number[]> = {};
-  const pipeTput: Record<string, number[]> = {};
-  const python: number[] = [];
-  let pythonConnectMs = 0;
-  await clear();
-  // Warm-up (JIT, server caches), not recorded.
-  for (const [label, fn] of Object.entries(clients)) {
-    await sequential(
-      fn,
-      Array.from({ length: 100 }, (_, i) => portName(letters[label]!, 'x', i)),
-    );
-    await clear();
-  }
-  const labels = Object.keys(clients);
-  const CHUNK = Math.max(1, Math.floor(N / 10));
-  for (let round = 0; round < ROUNDS; round++) {
-    // Sequential, interleaved op by op in a fresh random order each time: every client sees the same
-    // load on this shared 2-core machine, the same bridge size, and the same mix of predecessors (a fixed
-    // rotation made each client always follow the same other one, which skewed results by ~40 µs: the
-    // code and caches of the client that ran just before are what is warm).
-    for (let i = 0; i < N; i++) {
-      for (const label of shuffled(labels)) {
-        const s0 = performance.now();
-        await clients[label]!(portName(letters[label]!, 's', i));
-        add(seq, label, performance.now() - s0);
-      }
-    }
-    await clear();
-    // The Python IDL, sequential (its transactions block; it has no pipelining), in its own process.
-    {
-      const { stdout } = await run(SYSTEM_PYTHON, [
-        join(here, 'python-idl-add-port.py'),
-        ENDPOINT,
-        BRIDGE,
-        portName('y', 's', 0).slice(0, -1),
-        String(N),
-      ]);
-      const out = JSON.parse(stdout) as { connect_ms: number; ms: number[] };
-      python.push(...out.ms);
-      pythonConnectMs = out.connect_ms;
-      await clear();
-    }
-    // Pipelined, interleaved chunk by chunk (CHUNK ops per client, random order), WINDOW in flight.
-    const pipeTotal: Record<string, number> = {};
-    for (let from = 0; from < N; from += CHUNK) {
-      const names = (label: string) =>
-        Array.from({ length: Math.min(CHUNK, N - from) }, (_, i) => portName(letters[label]!, 'p', from + i));
-      for (const label of shuffled(labels)) {
-        const r = await pipelined(clients[label]!, names(label), WINDOW);
-        add(pipeMs, label, ...r.ms);
-        pipeTotal[label] = (pipeTotal[label] ?? 0) + r.totalMs;
-      }
-      await clear();
-    }
-    for (const label of labels) add(pipeTput, label, (N / pipeTotal[label]!) * 1000);
-    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
-  }
-
+  const fig = await measure(target);
   // ovs-vsctl add-port: one process per port, as scripts do it (it also waits for vswitchd to apply it).
   const vsctlMs: number[] = [];
   for (let i = 0; i < VSCTL_N; i++) {
@@ -361,52 +470,9 @@ try {
     await vsctl('add-port', BRIDGE, portName('v', 's', i));
     vsctlMs.push(performance.now() - s);
   }
-  await clear();
-
-  const f = (x: number) => x.toFixed(3).padStart(9);
-  const line = (label: string, mode: string, xs: number[], tput?: number) =>
-    console.log(
-      `${label.padEnd(20)}${mode.padEnd(16)}${f(median(xs))} ms  p99 ${f(quantile(xs, 0.99))} ms  ${
-        tput === undefined
-          ? `${((1000 / median(xs)) | 0).toString().padStart(7)} ops/s (1/median)`
-          : `${(tput | 0).toString().padStart(7)} ops/s`
-      }  n=${xs.length}`,
-    );
-  console.log(
-    `add-port benchmark: N=${N} x ${ROUNDS} rounds, pipelined window ${WINDOW}, ovs-vsctl N=${VSCTL_N}, ${ENDPOINT}, vswitchd running, bridge ${BRIDGE} (netdev)`,
-  );
-  console.log('client              mode            median per op    p99 per op      throughput');
-  for (const label of Object.keys(clients)) line(label, 'sequential', seq[label]!);
-  line('python IDL', 'sequential', python);
-  line('ovs-vsctl add-port', 'per call', vsctlMs);
-  for (const label of Object.keys(clients))
-    line(label, `pipelined x${WINDOW}`, pipeMs[label]!, median(pipeTput[label]!));
-  console.log(`(python IDL initial connect+sync: ${pythonConnectMs.toFixed(1)} ms, not included)`);
-
-  const ratio = (name: string, v: number, target: string, ok: boolean) =>
-    console.log(`${name.padEnd(52)}${v.toFixed(3).padStart(7)}  target ${target}  ${ok ? 'MET' : 'MISSED'}`);
-  // The baseline the issue names: the minimal raw-socket client (one write per request).
-  const rawSeq = median(seq['raw socket']!);
-  const rawTput = median(pipeTput['raw socket']!);
-  for (const label of ['ours (typed)', 'ours (wire)', 'ours typed, direct', 'ours wire, direct']) {
-    const s = median(seq[label]!) / rawSeq;
-    ratio(`${label}/raw sequential median`, s, '<= 1.15', s <= 1.15);
-    const p = median(pipeTput[label]!) / rawTput;
-    ratio(`${label}/raw pipelined throughput`, p, '>= 0.9', p >= 0.9);
-    const py = median(python) / median(seq[label]!);
-    ratio(`python IDL/${label} sequential median`, py, '>= 1.5', py >= 1.5);
-  }
-  console.log(
-    `${'raw, coalesced/raw socket pipelined throughput'.padEnd(52)}${(median(pipeTput['raw, coalesced']!) / rawTput).toFixed(3).padStart(7)}`,
-  );
-  const vs = median(vsctlMs) / median(seq['ours (typed)']!);
-  console.log(`${'ovs-vsctl/ours (typed) per call'.padEnd(52)}${vs.toFixed(1).padStart(7)}`);
+  report(target, fig, vsctlMs);
 } finally {
   await vsctl('--if-exists', 'del-br', BRIDGE).catch((e: unknown) =>
     console.error(`cleanup failed: ${String(e)}`),
   );
-  raw.close();
-  rawCoalesced.close();
-  await client.close();
-  await direct.close();
 }

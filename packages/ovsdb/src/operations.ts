@@ -415,19 +415,16 @@ export function decodeResult<R>(op: Operation<R>, raw: unknown): R {
   const obj = (typeof raw === 'object' && raw !== null ? raw : undefined) as
     | Record<string, unknown>
     | undefined;
-  const fail = (what: string): never => {
-    throw new ProtocolError(`${op.op} result: expected ${what}, got ${JSON.stringify(raw)}`);
-  };
   switch (op.op) {
     case 'insert': {
       const u = obj?.uuid;
       if (!Array.isArray(u) || u[0] !== 'uuid' || typeof u[1] !== 'string')
-        return fail('{"uuid": ["uuid", …]}');
+        return badResult(op, raw, '{"uuid": ["uuid", …]}');
       return u[1] as R;
     }
     case 'select': {
       const rows = obj?.rows;
-      if (!Array.isArray(rows)) return fail('{"rows": [...]}');
+      if (!Array.isArray(rows)) return badResult(op, raw, '{"rows": [...]}');
       const table = op.table as TableSchema;
       const fillDefaults = op.columns === undefined;
       return rows.map((r) => decodeRow(table, r, { fillDefaults })) as R;
@@ -436,10 +433,14 @@ export function decodeResult<R>(op: Operation<R>, raw: unknown): R {
     case 'mutate':
     case 'delete': {
       const n = obj?.count;
-      if (typeof n !== 'number') return fail('{"count": n}');
+      if (typeof n !== 'number') return badResult(op, raw, '{"count": n}');
       return n as R;
     }
     default:
       return undefined as R;
   }
+}
+
+function badResult(op: Operation, raw: unknown, what: string): never {
+  throw new ProtocolError(`${op.op} result: expected ${what}, got ${JSON.stringify(raw)}`);
 }

@@ -103,7 +103,9 @@ export class Transaction {
     } else if (this.#names.has(name)) {
       throw new InvalidArgumentError(`Transaction: uuid-name "${name}" is already used in this transaction`);
     }
-    const h = this.add(insert(table, row, { ...opts, uuidName: name }));
+    const h = this.add(
+      insert(table, row, opts.uuid === undefined ? { uuidName: name } : { uuidName: name, uuid: opts.uuid }),
+    );
     this.#names.add(name);
     return new InsertHandle(h.index, table.name, name);
   }
@@ -177,11 +179,21 @@ export class Transaction {
   }
 
   /** Sends the transaction once and decodes its results (see decodeResults). */
-  async execute(transactor: Transactor, opts: TransactOptions = {}): Promise<TransactionResult> {
-    if (this.#sent) throw new InvalidArgumentError('Transaction: execute() may be called once');
+  execute(transactor: Transactor, opts: TransactOptions = {}): Promise<TransactionResult> {
+    if (this.#sent) {
+      return Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'));
+    }
     this.#sent = true;
-    const raw = await transactor.transact(this.database, this.toWire(), opts);
-    return decodeResults(this.#ops, raw);
+    // Not an async function: the request is written synchronously and the result is decoded in the
+    // reply's own promise reaction, with no extra promise hops on either side (bench/add-port.ts).
+    const ops = this.#ops;
+    let sent: Promise<unknown[]>;
+    try {
+      sent = transactor.transact(this.database, this.toWire(), opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return sent.then((raw) => decodeResults(ops, raw));
   }
 }
 
@@ -236,14 +248,16 @@ export class TransactionResult {
 
   /** Replaces every handle in `shape` (a handle, or nested arrays/plain objects of handles) by its result. */
   map<H>(shape: H): ResultOf<H> {
-    const walk = (v: unknown): unknown => {
-      if (v instanceof Handle) return this.get(v);
-      if (Array.isArray(v)) return v.map(walk);
-      if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-      }
-      return v;
-    };
-    return walk(shape) as ResultOf<H>;
+    return this.#walk(shape) as ResultOf<H>;
+  }
+
+  #walk(v: unknown): unknown {
+    if (v === undefined || v === null || typeof v !== 'object') return v;
+    if (v instanceof Handle) return this.get(v);
+    if (Array.isArray(v)) return v.map((x) => this.#walk(x));
+    if (Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.#walk(x)]));
+    }
+    return v;
   }
 }

@@ -52,7 +52,8 @@ export function encodeDatum(
       const items = v instanceof Set ? [...v] : v;
       if (!Array.isArray(items)) throw new ValidationError(place.table, place.column, v, describeType(type));
       checkCount(place, column, v, items.length, opts);
-      const out = items.map((a) => checkAtom(place, type.key, a, v));
+      const out = new Array<unknown>(items.length);
+      for (let i = 0; i < items.length; i++) out[i] = checkAtom(place, type.key, items[i], v);
       checkDistinct(place, column, v, out);
       // RFC 7047 §5.1: a set of exactly one element may be (and by Open vSwitch is) written as the atom.
       return out.length === 1 ? out[0] : ['set', out];
@@ -131,7 +132,10 @@ export function encodeRow(
     throw new ValidationError(table.name, '*', row, 'a plain object of column → value');
   }
   const out: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(row)) {
+  // for…in over own members (a plain object: no inherited enumerable ones) allocates no entry pairs.
+  for (const name in row) {
+    if (!Object.hasOwn(row, name)) continue;
+    const v = row[name];
     if (v === undefined) continue;
     const column = table.columns.get(name);
     if (!column || name === '_uuid' || name === '_version') {
