@@ -122,6 +122,7 @@ export async function startOvsdbServer(
     10_000,
     'ovsdb-server to listen',
   );
+  let successor: OvsdbServer | undefined;
   const server: OvsdbServer = {
     dir,
     dbFile,
@@ -136,9 +137,12 @@ export async function startOvsdbServer(
     },
     async restart() {
       await server.kill('SIGKILL');
-      return startOvsdbServer({ ...opts, dbFile }, port === undefined ? { dir } : { dir, port });
+      successor = await startOvsdbServer({ ...opts, dbFile }, port === undefined ? { dir } : { dir, port });
+      return successor;
     },
     async stop() {
+      // A test may keep the first object for its teardown: stopping it stops whatever restart() started.
+      await successor?.stop();
       await server.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
