@@ -11,7 +11,14 @@
 // Integers are exact up to ±(2^53 − 1) only; see MAX_SAFE_OVSDB_INTEGER.
 
 import { ProtocolError, ValidationError } from './errors.js';
-import { type Atom, type BaseType, type ColumnSchema, describeType, type TableSchema } from './schema.js';
+import {
+  type Atom,
+  type AtomicType,
+  type BaseType,
+  type ColumnSchema,
+  describeType,
+  type TableSchema,
+} from './schema.js';
 import { checkAtom, type Place } from './validate.js';
 
 /** How strictly a datum is checked against its column's cardinality. */
@@ -241,10 +248,12 @@ export function decodeDatum(column: ColumnSchema, json: unknown, where = column.
   }
 }
 
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+/** The all-zero uuid: the default uuid atom, and the "no transaction yet" id of monitor_cond_since. */
+export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-function defaultAtom(base: BaseType): Atom {
-  switch (base.type) {
+/** The default atom of a type (ovsdb-data.c ovsdb_atom_init_default). */
+export function defaultAtom(type: AtomicType): Atom {
+  switch (type) {
     case 'integer':
     case 'real':
       return 0;
@@ -265,16 +274,16 @@ function defaultAtom(base: BaseType): Atom {
 export function defaultValue(column: ColumnSchema): unknown {
   switch (column.kind) {
     case 'scalar':
-      return defaultAtom(column.type.key);
+      return defaultAtom(column.type.key.type);
     case 'optional':
       return null;
     case 'set':
-      return column.type.min === 1 ? [defaultAtom(column.type.key)] : [];
+      return column.type.min === 1 ? [defaultAtom(column.type.key.type)] : [];
     case 'map':
       return pairsToMap(
         column,
         column.type.min === 1
-          ? [[defaultAtom(column.type.key), defaultAtom(column.type.value as BaseType)]]
+          ? [[defaultAtom(column.type.key.type), defaultAtom((column.type.value as BaseType).type)]]
           : [],
       );
   }

@@ -10,7 +10,7 @@
 // toggle; map: a key not in the old map is added, a key with the same value is removed, a key with another
 // value is replaced) and every other column carries its new value.
 
-import type { AtomicType, BaseType, ColumnSchema } from '../schema.js';
+import type { BaseType, ColumnSchema } from '../schema.js';
 
 export type JsValue = unknown;
 
@@ -24,21 +24,9 @@ function atomDecoder(b: BaseType): AtomDecoder {
   return b.type === 'uuid' ? decodeUuid : decodePlain;
 }
 
-export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+import { defaultAtom } from '../values.js';
 
-export function defaultAtom(type: AtomicType): unknown {
-  switch (type) {
-    case 'integer':
-    case 'real':
-      return 0;
-    case 'boolean':
-      return false;
-    case 'string':
-      return '';
-    case 'uuid':
-      return ZERO_UUID;
-  }
-}
+export { defaultAtom, ZERO_UUID } from '../values.js';
 
 /** Whether map keys of this type are held in a plain record (string and uuid) or a Map (others). */
 export function mapUsesRecord(c: ColumnSchema): boolean {
