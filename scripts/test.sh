@@ -65,7 +65,7 @@ phase setup bash scripts/setup.sh || exit 1
 phase generated bash scripts/check-generated.sh || exit 1
 phase typecheck bash -c "pnpm run -s typecheck && bash scripts/check-readme-snippets.sh" || exit 1
 phase lint pnpm run -s lint || exit 1
-phase unit pnpm -r --if-present --workspace-concurrency=1 run test:unit
+phase unit pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:unit
 
 if want integration || want e2e || want examples; then
   scripts/cleanup.sh   # a crashed earlier run may have left something
@@ -75,6 +75,6 @@ if want integration || want e2e || want examples; then
   fi
   echo "== OVS sandbox: $OCN_OVSDB"
 fi
-phase integration pnpm -r --if-present --workspace-concurrency=1 run test:integration
-phase e2e bash -c 'scripts/ensure-docker.sh && pnpm -r --if-present --workspace-concurrency=1 run test:e2e'
+phase integration pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:integration
+phase e2e bash -c 'scripts/ensure-docker.sh && pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:e2e'
 true
