@@ -16,7 +16,7 @@
 //   ovs-vsctl           — one `ovs-vsctl add-port` process per port (fewer iterations; sandbox only)
 // Run: `pnpm bench` in packages/ovsdb (OCN_OVSDB selects the sandbox; default /run/ocn-dev).
 // Env: BENCH_N (default 1000), BENCH_ROUNDS (5), BENCH_WINDOW (32 in flight), BENCH_VSCTL_N (30),
-// BENCH_PRIVATE=0 to skip the private server.
+// BENCH_PRIVATE=0 to skip the private server, BENCH_SANDBOX=0 to skip the shared sandbox.
 
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -35,6 +35,8 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
 const VSCTL_N = Number(process.env.BENCH_VSCTL_N ?? 30);
 /** BENCH_PRIVATE=0 skips the private ovsdb-server run. */
 const PRIVATE = process.env.BENCH_PRIVATE !== '0';
+/** BENCH_SANDBOX=0 skips the shared sandbox run (e.g. when it is not running). */
+const SANDBOX = process.env.BENCH_SANDBOX !== '0';
 const DB = 'Open_vSwitch';
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -448,31 +450,34 @@ if (PRIVATE) {
 }
 
 // 2. The shared sandbox WITH ovs-vswitchd, on a bridge of our own; with the Python IDL and ovs-vsctl.
-await vsctl('add-br', BRIDGE, '--', 'set', 'Bridge', BRIDGE, 'datapath_type=netdev');
-try {
-  const c = await OvsdbClient.connect(ENDPOINT);
-  const [br] = await database(c, OVS.model).select(OVS.Bridge, [['name', '==', BRIDGE]]);
-  await c.close();
-  if (!br) throw new Error(`bridge ${BRIDGE} not found`);
-  const target: Target = {
-    title: `${ENDPOINT}, vswitchd running, bridge ${BRIDGE} (netdev)`,
-    endpoint: ENDPOINT,
-    bridgeName: BRIDGE,
-    bridge: br._uuid,
-    settleMs: 300,
-    python: true,
-  };
-  const fig = await measure(target);
-  // ovs-vsctl add-port: one process per port, as scripts do it (it also waits for vswitchd to apply it).
-  const vsctlMs: number[] = [];
-  for (let i = 0; i < VSCTL_N; i++) {
-    const s = performance.now();
-    await vsctl('add-port', BRIDGE, portName('v', 's', i));
-    vsctlMs.push(performance.now() - s);
+if (SANDBOX) await sandboxRun();
+async function sandboxRun(): Promise<void> {
+  await vsctl('add-br', BRIDGE, '--', 'set', 'Bridge', BRIDGE, 'datapath_type=netdev');
+  try {
+    const c = await OvsdbClient.connect(ENDPOINT);
+    const [br] = await database(c, OVS.model).select(OVS.Bridge, [['name', '==', BRIDGE]]);
+    await c.close();
+    if (!br) throw new Error(`bridge ${BRIDGE} not found`);
+    const target: Target = {
+      title: `${ENDPOINT}, vswitchd running, bridge ${BRIDGE} (netdev)`,
+      endpoint: ENDPOINT,
+      bridgeName: BRIDGE,
+      bridge: br._uuid,
+      settleMs: 300,
+      python: true,
+    };
+    const fig = await measure(target);
+    // ovs-vsctl add-port: one process per port, as scripts do it (it also waits for vswitchd to apply it).
+    const vsctlMs: number[] = [];
+    for (let i = 0; i < VSCTL_N; i++) {
+      const s = performance.now();
+      await vsctl('add-port', BRIDGE, portName('v', 's', i));
+      vsctlMs.push(performance.now() - s);
+    }
+    report(target, fig, vsctlMs);
+  } finally {
+    await vsctl('--if-exists', 'del-br', BRIDGE).catch((e: unknown) =>
+      console.error(`cleanup failed: ${String(e)}`),
+    );
   }
-  report(target, fig, vsctlMs);
-} finally {
-  await vsctl('--if-exists', 'del-br', BRIDGE).catch((e: unknown) =>
-    console.error(`cleanup failed: ${String(e)}`),
-  );
 }

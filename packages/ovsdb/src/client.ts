@@ -114,7 +114,11 @@ export class OvsdbClient {
         ),
       );
     }
-    return this.connection.request('transact', [db, ...operations], opts);
+    // A plain copy loop: spreading goes through the iterator protocol, slow while the code is cold.
+    const params = new Array<unknown>(operations.length + 1);
+    params[0] = db;
+    for (let i = 0; i < operations.length; i++) params[i + 1] = operations[i];
+    return this.connection.request('transact', params, opts);
   }
 
   /**

@@ -205,6 +205,8 @@ interface Pending {
 }
 
 const PROBE_PARAMS = ['ocn-inactivity-probe'];
+/** The shared default of request()'s options (not allocated per call; never written). */
+const NO_REQUEST_OPTIONS: RequestOptions = Object.freeze({});
 
 /**
  * A JSON-RPC 1.0 connection to ovsdb-server. Open one with `Connection.open(endpoint, opts)`.
@@ -327,7 +329,11 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
    * not null, TimeoutError / AbortError, ConnectionClosedError when the connection closes first — or
    * MaybeCommittedError for a `transact` that was written and got no reply (it may have committed).
    */
-  request<T = unknown>(method: string, params: readonly unknown[], opts: RequestOptions = {}): Promise<T> {
+  request<T = unknown>(
+    method: string,
+    params: readonly unknown[],
+    opts: RequestOptions = NO_REQUEST_OPTIONS,
+  ): Promise<T> {
     if (typeof method !== 'string' || method.length === 0) {
       return Promise.reject(
         new InvalidArgumentError(`method: ${JSON.stringify(method)} is not allowed; expected a method name`),
@@ -372,15 +378,19 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
         onAbort: undefined,
       };
       this.#pending.set(id, p);
-      const req: JSONRPCRequest = { jsonrpc: '2.0', method, params, id };
       // Both paths call our send function synchronously, so `written` is known right after.
       if (this.#direct) {
+        // method is a non-empty string, params an array and id a number (checked above): the wire form
+        // is encoded directly, as libraryToWire would translate the library's request.
+        let text: string | undefined;
         try {
-          this.#sendLibrary(req, p);
-        } catch {
-          // recorded in p.sendError
+          text = encodeWireMessage({ method, params, id });
+        } catch (err) {
+          p.sendError = err;
         }
+        if (text !== undefined) this.#write(text);
       } else {
+        const req: JSONRPCRequest = { jsonrpc: '2.0', method, params, id };
         this.#rpc.client.requestAdvanced(req, p).then((resp) => this.#settle(p, resp));
       }
       if (p.sendError !== undefined) {
@@ -482,8 +492,11 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
   // ---- incoming ----
 
   #onData(chunk: Buffer): void {
-    this.#lastReceived = Date.now();
-    this.#probeSentAt = 0;
+    // Only the inactivity probe reads these (no clock read per chunk without one).
+    if (this.#probeMs > 0) {
+      this.#lastReceived = Date.now();
+      this.#probeSentAt = 0;
+    }
     const values = this.#decoded;
     let framingError: unknown;
     try {

@@ -8,7 +8,9 @@
 import { InvalidArgumentError } from './errors.js';
 import { type ColumnKind, type DatabaseSchema, getTable, parseSchema, type TableSchema } from './schema.js';
 import {
+  executeMapped,
   type Handle,
+  NO_OPTIONS,
   Transaction,
   type TransactionResult,
   type TransactOptions,
@@ -317,7 +319,7 @@ export class Database<M extends DatabaseModel = DatabaseModel> {
    * object of handles) to decoded results. Rejects with a TransactionError subclass when an operation or
    * the commit fails, and with the transport's errors otherwise.
    */
-  transact<const H>(build: (t: Transaction) => H, opts: TransactOptions = {}): Promise<ResultOf<H>> {
+  transact<const H>(build: (t: Transaction) => H, opts: TransactOptions = NO_OPTIONS): Promise<ResultOf<H>> {
     // Not async: `build` and the write happen synchronously in this call, and the results are mapped in
     // the reply's promise reaction (each async/await layer added a promise hop before the caller resumed).
     let t: Transaction;
@@ -328,11 +330,11 @@ export class Database<M extends DatabaseModel = DatabaseModel> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return t.execute(this.transactor, opts).then((result) => result.map(shape));
+    return executeMapped(t, this.transactor, opts, shape);
   }
 
   /** Like `transact`, but resolves to the whole TransactionResult. */
-  run(build: (t: Transaction) => void, opts: TransactOptions = {}): Promise<TransactionResult> {
+  run(build: (t: Transaction) => void, opts: TransactOptions = NO_OPTIONS): Promise<TransactionResult> {
     let t: Transaction;
     try {
       t = this.transaction();

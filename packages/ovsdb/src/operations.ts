@@ -17,12 +17,14 @@ import { InvalidArgumentError, ProtocolError, ValidationError } from './errors.j
 import { type BaseType, type ColumnSchema, describeType, type TableSchema } from './schema.js';
 import type { Uuid } from './uuid.js';
 import { isUuid } from './uuid.js';
-import { checkAtom } from './validate.js';
+import { checkAtomAt } from './validate.js';
 import {
   decodeRow,
   defaultValue,
+  type EncodeOptions,
   encodeDatum,
   encodeRow,
+  encodeValue,
   requiredColumns,
   unknownColumnHint,
 } from './values.js';
@@ -59,6 +61,11 @@ export interface Operation<R = unknown> {
 const FUNCTIONS: readonly ConditionFunction[] = ['<', '<=', '==', '!=', '>=', '>', 'includes', 'excludes'];
 const MUTATORS: readonly Mutator[] = ['+=', '-=', '*=', '/=', '%=', 'insert', 'delete'];
 const ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Shared encodeDatum options (not allocated per value).
+const STRICT: EncodeOptions = Object.freeze({});
+const RELAX_MIN: EncodeOptions = Object.freeze({ relaxMin: true });
+const RELAX_BOTH: EncodeOptions = Object.freeze({ relaxMin: true, relaxMax: true, keysOnly: false });
+const RELAX_KEYS: EncodeOptions = Object.freeze({ relaxMin: true, relaxMax: true, keysOnly: true });
 
 function make<R>(
   op: OperationKind,
@@ -66,13 +73,18 @@ function make<R>(
   table?: TableModel,
   columns?: readonly string[],
 ): Operation<R> {
-  return Object.freeze({
-    op,
-    wire: Object.freeze(wire),
-    table: table?.schema,
-    database: table?.database,
-    columns: columns ? Object.freeze([...columns]) : undefined,
-  });
+  // Only the wire object is frozen (it is what is sent); the Operation record is readonly by type: a
+  // freeze per record cost measurably on the add-port path (bench/add-port.ts).
+  Object.freeze(wire);
+  return table === undefined
+    ? { op, wire, table: undefined, database: undefined, columns: undefined }
+    : {
+        op,
+        wire,
+        table: table.schema,
+        database: table.database,
+        columns: columns === undefined ? undefined : Object.freeze([...columns]),
+      };
 }
 
 function column(table: TableSchema, name: unknown, value: unknown): ColumnSchema {
@@ -92,42 +104,47 @@ export function encodeWhere(table: TableSchema, where: readonly unknown[]): unkn
   if (!Array.isArray(where)) {
     throw new ValidationError(table.name, 'where', where, 'an array of [column, function, value] conditions');
   }
-  return where.map((cond) => {
-    if (!Array.isArray(cond) || cond.length !== 3) {
-      throw new ValidationError(table.name, 'where', cond, 'a condition [column, function, value]');
-    }
-    const [name, fn, value] = cond as [unknown, unknown, unknown];
-    const col = column(table, name, cond);
-    const place = { table: table.name, column: col.name };
-    if (!FUNCTIONS.includes(fn as ConditionFunction)) {
-      throw new ValidationError(table.name, col.name, fn, `a condition function: ${FUNCTIONS.join(' ')}`);
-    }
-    switch (fn) {
-      case '<':
-      case '<=':
-      case '>=':
-      case '>': {
-        // RFC 7047 §5.1: the ordering functions apply to integer and real columns holding at most one
-        // value; ovsdb-server wants exactly one atom as the argument.
-        const numeric = col.type.key.type === 'integer' || col.type.key.type === 'real';
-        if (!numeric || col.type.value !== undefined || col.type.max !== 1) {
-          throw new ValidationError(
-            table.name,
-            col.name,
-            cond,
-            `"${fn}" only on integer or real columns with at most one value; use == != includes excludes`,
-          );
-        }
-        return [col.name, fn, checkAtom(place, unconstrained(col.type.key), value)];
+  const out = new Array<unknown>(where.length);
+  for (let i = 0; i < where.length; i++) out[i] = encodeCondition(table, where[i]);
+  return out;
+}
+
+function encodeCondition(table: TableSchema, cond: unknown): unknown {
+  if (!Array.isArray(cond) || cond.length !== 3) {
+    throw new ValidationError(table.name, 'where', cond, 'a condition [column, function, value]');
+  }
+  const name: unknown = cond[0];
+  const fn: unknown = cond[1];
+  const value: unknown = cond[2];
+  const col = column(table, name, cond);
+  if (!FUNCTIONS.includes(fn as ConditionFunction)) {
+    throw new ValidationError(table.name, col.name, fn, `a condition function: ${FUNCTIONS.join(' ')}`);
+  }
+  switch (fn) {
+    case '<':
+    case '<=':
+    case '>=':
+    case '>': {
+      // RFC 7047 §5.1: the ordering functions apply to integer and real columns holding at most one
+      // value; ovsdb-server wants exactly one atom as the argument.
+      const numeric = col.type.key.type === 'integer' || col.type.key.type === 'real';
+      if (!numeric || col.type.value !== undefined || col.type.max !== 1) {
+        throw new ValidationError(
+          table.name,
+          col.name,
+          cond,
+          `"${fn}" only on integer or real columns with at most one value; use == != includes excludes`,
+        );
       }
-      case 'includes':
-      case 'excludes':
-        // ovsdb-condition.c relaxes the minimum for includes/excludes: the argument is a subset.
-        return [col.name, fn, encodeDatum(place, col, value, { relaxMin: true })];
-      default:
-        return [col.name, fn, encodeDatum(place, col, value)];
+      return [col.name, fn, checkAtomAt(table.name, col.name, unconstrained(col.type.key), value)];
     }
-  });
+    case 'includes':
+    case 'excludes':
+      // ovsdb-condition.c relaxes the minimum for includes/excludes: the argument is a subset.
+      return [col.name, fn, encodeValue(table.name, col.name, col, value, RELAX_MIN)];
+    default:
+      return [col.name, fn, encodeValue(table.name, col.name, col, value, STRICT)];
+  }
 }
 
 // Arithmetic arguments are checked against the bare atomic type: ovsdb-mutation.c clears the column's
@@ -148,53 +165,58 @@ export function encodeMutations(table: TableSchema, mutations: readonly unknown[
   if (!Array.isArray(mutations)) {
     throw new ValidationError(table.name, 'mutations', mutations, 'an array of [column, mutator, value]');
   }
-  return mutations.map((m) => {
-    if (!Array.isArray(m) || m.length !== 3) {
-      throw new ValidationError(table.name, 'mutations', m, 'a mutation [column, mutator, value]');
-    }
-    const [name, mutator, value] = m as [unknown, unknown, unknown];
-    const col = column(table, name, m);
-    const place = { table: table.name, column: col.name };
-    if (!col.mutable || col.name === '_uuid' || col.name === '_version') {
-      throw new ValidationError(table.name, col.name, m, 'no mutation: the column is immutable');
-    }
-    if (!MUTATORS.includes(mutator as Mutator)) {
-      throw new ValidationError(table.name, col.name, mutator, `a mutator: ${MUTATORS.join(' ')}`);
-    }
-    if (mutator === 'insert' || mutator === 'delete') {
-      if (col.kind === 'scalar') {
-        throw new ValidationError(
-          table.name,
-          col.name,
-          m,
-          `"${mutator}" on sets, optional values and maps only`,
-        );
-      }
-      const keysOnly =
-        col.kind === 'map' && mutator === 'delete' && (Array.isArray(value) || value instanceof Set);
-      return [
-        col.name,
-        mutator,
-        encodeDatum(place, col, value, { relaxMin: true, relaxMax: true, keysOnly }),
-      ];
-    }
-    const t = col.type.key.type;
-    if (
-      (t !== 'integer' && t !== 'real') ||
-      col.type.value !== undefined ||
-      (mutator === '%=' && t !== 'integer')
-    ) {
+  const out = new Array<unknown>(mutations.length);
+  for (let i = 0; i < mutations.length; i++) out[i] = encodeMutation(table, mutations[i]);
+  return out;
+}
+
+function encodeMutation(table: TableSchema, m: unknown): unknown {
+  if (!Array.isArray(m) || m.length !== 3) {
+    throw new ValidationError(table.name, 'mutations', m, 'a mutation [column, mutator, value]');
+  }
+  const name: unknown = m[0];
+  const mutator: unknown = m[1];
+  const value: unknown = m[2];
+  const col = column(table, name, m);
+  if (!col.mutable || col.name === '_uuid' || col.name === '_version') {
+    throw new ValidationError(table.name, col.name, m, 'no mutation: the column is immutable');
+  }
+  if (!MUTATORS.includes(mutator as Mutator)) {
+    throw new ValidationError(table.name, col.name, mutator, `a mutator: ${MUTATORS.join(' ')}`);
+  }
+  if (mutator === 'insert' || mutator === 'delete') {
+    if (col.kind === 'scalar') {
       throw new ValidationError(
         table.name,
         col.name,
         m,
-        mutator === '%='
-          ? '"%=" on integer columns (or sets of integers) only'
-          : `"${mutator}" on integer or real columns (or sets of them) only`,
+        `"${mutator}" on sets, optional values and maps only`,
       );
     }
-    return [col.name, mutator, checkAtom(place, unconstrained(col.type.key), value)];
-  });
+    const keysOnly =
+      col.kind === 'map' && mutator === 'delete' && (Array.isArray(value) || value instanceof Set);
+    return [
+      col.name,
+      mutator,
+      encodeValue(table.name, col.name, col, value, keysOnly ? RELAX_KEYS : RELAX_BOTH),
+    ];
+  }
+  const t = col.type.key.type;
+  if (
+    (t !== 'integer' && t !== 'real') ||
+    col.type.value !== undefined ||
+    (mutator === '%=' && t !== 'integer')
+  ) {
+    throw new ValidationError(
+      table.name,
+      col.name,
+      m,
+      mutator === '%='
+        ? '"%=" on integer columns (or sets of integers) only'
+        : `"${mutator}" on integer or real columns (or sets of them) only`,
+    );
+  }
+  return [col.name, mutator, checkAtomAt(table.name, col.name, unconstrained(col.type.key), value)];
 }
 
 export interface InsertOptions<Name extends string = string> {
@@ -210,8 +232,25 @@ export function insert<N extends string, C extends Columns>(
   row: Insert<C>,
   opts: InsertOptions<N> = {},
 ): Operation<Uuid<N>> {
+  return insertOperation(table, row, opts.uuidName, opts.uuid, false);
+}
+
+/**
+ * `insert` for Transaction.insert (not exported by the package): `generatedName` says the uuid-name was
+ * made by the transaction (`row<n>_…`, an <id> by construction), so it is not matched against ID again.
+ */
+export function insertOperation<N extends string, C extends Columns>(
+  table: TableModel<N, C>,
+  row: Insert<C>,
+  uuidName: string | undefined,
+  uuid: Uuid<N> | string | undefined,
+  generatedName: boolean,
+): Operation<Uuid<N>> {
   checkTable('insert', table);
-  for (const c of requiredColumns(table.schema)) {
+  const schema = table.schema;
+  const required = requiredColumns(schema);
+  for (let i = 0; i < required.length; i++) {
+    const c = required[i] as ColumnSchema;
     if ((row as Record<string, unknown>)[c.name] === undefined) {
       throw new ValidationError(
         table.name,
@@ -224,17 +263,17 @@ export function insert<N extends string, C extends Columns>(
   const wire: Record<string, unknown> = {
     op: 'insert',
     table: table.name,
-    row: encodeRow(table.schema, row as Record<string, unknown>),
+    row: encodeRow(schema, row as Record<string, unknown>),
   };
-  if (opts.uuidName !== undefined) {
-    if (!ID.test(opts.uuidName)) {
-      throw new ValidationError(table.name, 'uuid-name', opts.uuidName, 'an <id>: letters, digits and "_"');
+  if (uuidName !== undefined) {
+    if (!generatedName && !ID.test(uuidName)) {
+      throw new ValidationError(table.name, 'uuid-name', uuidName, 'an <id>: letters, digits and "_"');
     }
-    wire['uuid-name'] = opts.uuidName;
+    wire['uuid-name'] = uuidName;
   }
-  if (opts.uuid !== undefined) {
-    if (!isUuid(opts.uuid)) throw new ValidationError(table.name, 'uuid', opts.uuid, 'a uuid');
-    wire.uuid = opts.uuid;
+  if (uuid !== undefined) {
+    if (!isUuid(uuid)) throw new ValidationError(table.name, 'uuid', uuid, 'a uuid');
+    wire.uuid = uuid;
   }
   return make('insert', wire, table);
 }

@@ -11,7 +11,7 @@ import {
   decodeResult,
   del,
   type InsertOptions,
-  insert,
+  insertOperation,
   mutate,
   type Operation,
   select,
@@ -20,6 +20,9 @@ import {
   wait,
 } from './operations.js';
 import { type RowRef, refTag, type Uuid } from './uuid.js';
+
+/** The shared default of omitted options arguments (not allocated per call; never written). */
+export const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 
 export interface TransactOptions {
   readonly signal?: AbortSignal;
@@ -43,7 +46,10 @@ export class Handle<R> {
   }
 }
 
-/** The handle of an insert: also a reference to the new row usable by later operations of the same transaction. */
+/**
+ * The handle of an insert: also a reference to the new row usable by later operations of the same
+ * transaction. Readonly by type (not frozen at run time: a freeze per insert cost measurably).
+ */
 export class InsertHandle<Table extends string> extends Handle<Uuid<Table>> implements RowRef<Table> {
   readonly [refTag] = true as const;
   readonly name: string;
@@ -52,14 +58,36 @@ export class InsertHandle<Table extends string> extends Handle<Uuid<Table>> impl
     super(index);
     this.table = table;
     this.name = name;
-    Object.freeze(this);
   }
 }
+
+// Generated uuid-names `row<n>`, made once per n: the same strings (hash computed) for every transaction.
+const ROW_NAMES: string[] = [];
+function rowName(n: number): string {
+  let name = ROW_NAMES[n];
+  if (name === undefined) {
+    name = `row${n}`;
+    if (n < 1024) ROW_NAMES[n] = name;
+  }
+  return name;
+}
+
+/**
+ * Sends `t` like `t.execute(transactor, opts)` and resolves to `result.map(shape)` (for Database.transact;
+ * not exported by the package).
+ */
+export let executeMapped: <H>(
+  t: Transaction,
+  transactor: Transactor,
+  opts: TransactOptions,
+  shape: H,
+) => Promise<ResultOf<H>>;
 
 export class Transaction {
   readonly database: string;
   readonly #ops: Operation[] = [];
-  readonly #names = new Set<string>();
+  /** The uuid-names of this transaction's inserts, once one was given by the caller (see insert). */
+  #names: Set<string> | undefined;
   #sent = false;
 
   constructor(database: string) {
@@ -77,14 +105,28 @@ export class Transaction {
 
   /** Adds a built operation (see operations.ts). */
   add<R>(op: Operation<R>): Handle<R> {
+    return new Handle<R>(this.#push(op));
+  }
+
+  /** The uuid-names of the inserts so far. */
+  #usedNames(): Set<string> {
+    const names = new Set<string>();
+    for (const op of this.#ops) {
+      const n = op.op === 'insert' ? op.wire['uuid-name'] : undefined;
+      if (typeof n === 'string') names.add(n);
+    }
+    return names;
+  }
+
+  /** Appends `op` and returns its index. */
+  #push(op: Operation): number {
     if (this.#sent) throw new InvalidArgumentError('Transaction: operations cannot be added after execute()');
     if (op.database !== undefined && op.database !== this.database) {
       throw new InvalidArgumentError(
         `Transaction: table ${op.table?.name} belongs to database ${op.database}, not ${this.database}`,
       );
     }
-    this.#ops.push(op);
-    return new Handle<R>(this.#ops.length - 1);
+    return this.#ops.push(op) - 1;
   }
 
   /**
@@ -94,20 +136,30 @@ export class Transaction {
   insert<N extends string, C extends Columns>(
     table: TableModel<N, C>,
     row: Insert<C>,
-    opts: InsertOptions<N> = {},
+    opts: InsertOptions<N> = NO_OPTIONS,
   ): InsertHandle<N> {
     let name = opts.uuidName;
+    const generated = name === undefined;
+    // #names stays unset while every name is generated: `row<index>` names are distinct by construction.
+    let names = this.#names;
     if (name === undefined) {
-      name = `row${this.#ops.length}`;
-      while (this.#names.has(name)) name = `${name}_`;
-    } else if (this.#names.has(name)) {
-      throw new InvalidArgumentError(`Transaction: uuid-name "${name}" is already used in this transaction`);
+      name = rowName(this.#ops.length);
+      if (names !== undefined) while (names.has(name)) name = `${name}_`;
+    } else {
+      names ??= this.#usedNames();
+      if (names.has(name)) {
+        throw new InvalidArgumentError(
+          `Transaction: uuid-name "${name}" is already used in this transaction`,
+        );
+      }
     }
-    const h = this.add(
-      insert(table, row, opts.uuid === undefined ? { uuidName: name } : { uuidName: name, uuid: opts.uuid }),
-    );
-    this.#names.add(name);
-    return new InsertHandle(h.index, table.name, name);
+    // A generated name (`row<n>_…`) is an <id> by construction: insertOperation skips matching it again.
+    const index = this.#push(insertOperation(table, row, name, opts.uuid, generated));
+    if (names !== undefined) {
+      names.add(name);
+      this.#names = names;
+    }
+    return new InsertHandle(index, table.name, name);
   }
 
   select<N extends string, C extends Columns>(
@@ -175,25 +227,44 @@ export class Transaction {
 
   /** The `transact` params after the database name: the operations as sent. */
   toWire(): unknown[] {
-    return this.#ops.map((o) => o.wire);
+    const ops = this.#ops;
+    const out = new Array<unknown>(ops.length);
+    for (let i = 0; i < ops.length; i++) out[i] = (ops[i] as Operation).wire;
+    return out;
   }
 
   /** Sends the transaction once and decodes its results (see decodeResults). */
-  execute(transactor: Transactor, opts: TransactOptions = {}): Promise<TransactionResult> {
-    if (this.#sent) {
-      return Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'));
-    }
-    this.#sent = true;
+  execute(transactor: Transactor, opts: TransactOptions = NO_OPTIONS): Promise<TransactionResult> {
     // Not an async function: the request is written synchronously and the result is decoded in the
     // reply's own promise reaction, with no extra promise hops on either side (bench/add-port.ts).
     const ops = this.#ops;
-    let sent: Promise<unknown[]>;
+    const sent = this.#send(transactor, opts);
+    return sent === undefined
+      ? Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'))
+      : sent.then((raw) => decodeResults(ops, raw));
+  }
+
+  /** Marks the transaction sent and sends it; undefined when it was sent before. */
+  #send(transactor: Transactor, opts: TransactOptions): Promise<unknown[]> | undefined {
+    if (this.#sent) return undefined;
+    this.#sent = true;
     try {
-      sent = transactor.transact(this.database, this.toWire(), opts);
+      return transactor.transact(this.database, this.toWire(), opts);
     } catch (err) {
       return Promise.reject(err);
     }
-    return sent.then((raw) => decodeResults(ops, raw));
+  }
+
+  static {
+    // Database.transact's path: decode the results and map the build callback's shape in one promise
+    // reaction (execute(...).then(map) took one more hop before the caller resumed).
+    executeMapped = (t, transactor, opts, shape) => {
+      const ops = t.#ops;
+      const sent = t.#send(transactor, opts);
+      return sent === undefined
+        ? Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'))
+        : sent.then((raw) => decodeResults(ops, raw).map(shape));
+    };
   }
 }
 
@@ -221,7 +292,8 @@ export function decodeResults(operations: readonly Operation[], raw: unknown): T
   if (raw.length < operations.length) {
     throw new ProtocolError(`transact returned ${raw.length} results for ${operations.length} operations`);
   }
-  const results = operations.map((op, i) => decodeResult(op, raw[i]));
+  const results = new Array<unknown>(operations.length);
+  for (let i = 0; i < operations.length; i++) results[i] = decodeResult(operations[i] as Operation, raw[i]);
   return new TransactionResult(operations, raw, results);
 }
 

@@ -37,8 +37,20 @@ export function codePointLength(s: string): number {
  * ["uuid", s] / ["named-uuid", name]).
  */
 export function checkAtom(place: Place, base: BaseType, v: unknown, whole: unknown = v): unknown {
+  return checkAtomAt(place.table, place.column, base, v, whole);
+}
+
+/** checkAtom with the place as two strings: the hot paths allocate no Place object per value. */
+export function checkAtomAt(
+  table: string,
+  column: string,
+  base: BaseType,
+  v: unknown,
+  whole: unknown = v,
+): unknown {
   // `bad` is a module function, not a closure: this runs for every value sent, and a closure per call
-  // showed up in profiles of the add-port benchmark.
+  // showed up in profiles of the add-port benchmark. Table and column come as two strings rather than a
+  // Place object, so callers allocate nothing per value.
   switch (base.type) {
     case 'integer': {
       let n: number;
@@ -46,69 +58,69 @@ export function checkAtom(place: Place, base: BaseType, v: unknown, whole: unkno
       else if (typeof v === 'bigint') {
         if (v > BigInt(MAX_SAFE_OVSDB_INTEGER) || v < -BigInt(MAX_SAFE_OVSDB_INTEGER)) {
           throw new ValidationError(
-            place.table,
-            place.column,
+            table,
+            column,
             whole,
             `${describeBase(base)} within ±(2^53 − 1) (this library's documented integer limit)`,
           );
         }
         n = Number(v);
-      } else return bad(place, base, whole);
-      if (!Number.isInteger(n)) return bad(place, base, whole);
+      } else return bad(table, column, base, whole);
+      if (!Number.isInteger(n)) return bad(table, column, base, whole);
       if (!Number.isSafeInteger(n)) {
         throw new ValidationError(
-          place.table,
-          place.column,
+          table,
+          column,
           whole,
           `${describeBase(base)} within ±(2^53 − 1) (this library's documented integer limit)`,
         );
       }
-      if (base.minInteger !== undefined && n < base.minInteger) return bad(place, base, whole);
-      if (base.maxInteger !== undefined && n > base.maxInteger) return bad(place, base, whole);
-      if (base.enum && !base.enum.includes(n)) return bad(place, base, whole);
+      if (base.minInteger !== undefined && n < base.minInteger) return bad(table, column, base, whole);
+      if (base.maxInteger !== undefined && n > base.maxInteger) return bad(table, column, base, whole);
+      if (base.enum && !base.enum.includes(n)) return bad(table, column, base, whole);
       return n;
     }
     case 'real': {
-      if (typeof v !== 'number' || !Number.isFinite(v)) return bad(place, base, whole);
-      if (base.minReal !== undefined && v < base.minReal) return bad(place, base, whole);
-      if (base.maxReal !== undefined && v > base.maxReal) return bad(place, base, whole);
-      if (base.enum && !base.enum.includes(v)) return bad(place, base, whole);
+      if (typeof v !== 'number' || !Number.isFinite(v)) return bad(table, column, base, whole);
+      if (base.minReal !== undefined && v < base.minReal) return bad(table, column, base, whole);
+      if (base.maxReal !== undefined && v > base.maxReal) return bad(table, column, base, whole);
+      if (base.enum && !base.enum.includes(v)) return bad(table, column, base, whole);
       return v;
     }
     case 'boolean': {
-      if (typeof v !== 'boolean') return bad(place, base, whole);
-      if (base.enum && !base.enum.includes(v)) return bad(place, base, whole);
+      if (typeof v !== 'boolean') return bad(table, column, base, whole);
+      if (base.enum && !base.enum.includes(v)) return bad(table, column, base, whole);
       return v;
     }
     case 'string': {
-      if (typeof v !== 'string') return bad(place, base, whole);
+      if (typeof v !== 'string') return bad(table, column, base, whole);
       if (base.minLength !== undefined || base.maxLength !== undefined) {
         const len = codePointLength(v);
-        if (base.minLength !== undefined && len < base.minLength) return bad(place, base, whole);
-        if (base.maxLength !== undefined && len > base.maxLength) return bad(place, base, whole);
+        if (base.minLength !== undefined && len < base.minLength) return bad(table, column, base, whole);
+        if (base.maxLength !== undefined && len > base.maxLength) return bad(table, column, base, whole);
       }
-      if (base.enum && !base.enum.includes(v)) return bad(place, base, whole);
+      if (base.enum && !base.enum.includes(v)) return bad(table, column, base, whole);
       return v;
     }
     case 'uuid': {
       if (isRowRef(v)) {
         if (base.refTable !== undefined && v.table !== base.refTable) {
           throw new ValidationError(
-            place.table,
-            place.column,
+            table,
+            column,
             whole,
             `${describeBase(base)}; the named reference "${v.name}" is a ${v.table} row`,
           );
         }
         return ['named-uuid', v.name];
       }
-      if (!isUuid(v)) return bad(place, base, whole);
-      if (base.enum && !base.enum.includes(v)) return bad(place, base, whole);
+      if (!isUuid(v)) return bad(table, column, base, whole);
+      if (base.enum && !base.enum.includes(v)) return bad(table, column, base, whole);
       return ['uuid', v];
     }
   }
 }
 
-function bad(place: Place, base: BaseType, whole: unknown): never {
-  throw new ValidationError(place.table, place.column, whole, describeBase(base));
+function bad(table: string, column: string, base: BaseType, whole: unknown): never {
+  throw new ValidationError(table, column, whole, describeBase(base));
 }

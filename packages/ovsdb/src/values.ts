@@ -19,7 +19,7 @@ import {
   describeType,
   type TableSchema,
 } from './schema.js';
-import { checkAtom, type Place } from './validate.js';
+import { checkAtomAt, type Place } from './validate.js';
 
 /** How strictly a datum is checked against its column's cardinality. */
 export interface EncodeOptions {
@@ -35,58 +35,78 @@ export interface EncodeOptions {
 }
 
 const EMPTY_SET: readonly unknown[] = Object.freeze(['set', Object.freeze([])]);
+const STRICT: EncodeOptions = Object.freeze({});
+const INSERT: { forUpdate?: boolean } = Object.freeze({});
 
 /** Encodes one column value to wire notation, validating it. Throws ValidationError. */
 export function encodeDatum(
   place: Place,
   column: ColumnSchema,
   v: unknown,
-  opts: EncodeOptions = {},
+  opts: EncodeOptions = STRICT,
+): unknown {
+  return encodeValue(place.table, place.column, column, v, opts);
+}
+
+/**
+ * encodeDatum with the place as two strings (no Place object per value on the hot paths: encodeRow and
+ * the operation builders). Not exported by the package.
+ */
+export function encodeValue(
+  table: string,
+  name: string,
+  column: ColumnSchema,
+  v: unknown,
+  opts: EncodeOptions,
 ): unknown {
   const { type } = column;
   switch (column.kind) {
     case 'scalar':
       if (v === undefined || v === null || Array.isArray(v)) {
-        throw new ValidationError(place.table, place.column, v, describeType(type));
+        throw new ValidationError(table, name, v, describeType(type));
       }
-      return checkAtom(place, type.key, v);
+      return checkAtomAt(table, name, type.key, v);
     case 'optional':
       if (v === null || v === undefined) return EMPTY_SET;
-      if (Array.isArray(v)) throw new ValidationError(place.table, place.column, v, describeType(type));
-      return checkAtom(place, type.key, v);
+      if (Array.isArray(v)) throw new ValidationError(table, name, v, describeType(type));
+      return checkAtomAt(table, name, type.key, v);
     case 'set': {
-      if (opts.keysOnly) throw new ValidationError(place.table, place.column, v, describeType(type));
+      if (opts.keysOnly) throw new ValidationError(table, name, v, describeType(type));
       const items = v instanceof Set ? [...v] : v;
-      if (!Array.isArray(items)) throw new ValidationError(place.table, place.column, v, describeType(type));
-      checkCount(place, column, v, items.length, opts);
+      if (!Array.isArray(items)) throw new ValidationError(table, name, v, describeType(type));
+      checkCount(table, name, column, v, items.length, opts);
+      if (items.length === 1) {
+        // RFC 7047 §5.1: a set of exactly one element may be (and by Open vSwitch is) written as the atom.
+        return checkAtomAt(table, name, type.key, items[0], v);
+      }
       const out = new Array<unknown>(items.length);
-      for (let i = 0; i < items.length; i++) out[i] = checkAtom(place, type.key, items[i], v);
-      checkDistinct(place, column, v, out);
-      // RFC 7047 §5.1: a set of exactly one element may be (and by Open vSwitch is) written as the atom.
-      return out.length === 1 ? out[0] : ['set', out];
+      for (let i = 0; i < items.length; i++) out[i] = checkAtomAt(table, name, type.key, items[i], v);
+      checkDistinct(table, name, column, v, out);
+      return ['set', out];
     }
     case 'map': {
       const vt = type.value as BaseType;
       if (opts.keysOnly) {
         const keys = v instanceof Set ? [...v] : v;
         if (!Array.isArray(keys)) {
-          throw new ValidationError(place.table, place.column, v, `array of keys (${describeType(type)})`);
+          throw new ValidationError(table, name, v, `array of keys (${describeType(type)})`);
         }
-        const out = keys.map((k) => checkAtom(place, type.key, k, v));
-        checkDistinct(place, column, v, out);
+        const out = keys.map((k) => checkAtomAt(table, name, type.key, k, v));
+        checkDistinct(table, name, column, v, out);
         return out.length === 1 ? out[0] : ['set', out];
       }
       let entries: [unknown, unknown][];
       if (v instanceof Map) entries = [...v.entries()];
       else if (isPlainObject(v)) entries = Object.entries(v);
-      else throw new ValidationError(place.table, place.column, v, describeType(type));
-      checkCount(place, column, v, entries.length, opts);
+      else throw new ValidationError(table, name, v, describeType(type));
+      checkCount(table, name, column, v, entries.length, opts);
       const pairs = entries.map(([k, val]) => [
-        checkAtom(place, type.key, k, v),
-        checkAtom(place, vt, val, v),
+        checkAtomAt(table, name, type.key, k, v),
+        checkAtomAt(table, name, vt, val, v),
       ]);
       checkDistinct(
-        place,
+        table,
+        name,
         column,
         v,
         pairs.map((p) => p[0]),
@@ -96,21 +116,34 @@ export function encodeDatum(
   }
 }
 
-function checkCount(place: Place, column: ColumnSchema, v: unknown, n: number, opts: EncodeOptions): void {
+function checkCount(
+  table: string,
+  name: string,
+  column: ColumnSchema,
+  v: unknown,
+  n: number,
+  opts: EncodeOptions,
+): void {
   const min = opts.relaxMin ? 0 : column.type.min;
   const max = opts.relaxMax ? Number.POSITIVE_INFINITY : column.type.max;
-  if (n < min || n > max) throw new ValidationError(place.table, place.column, v, describeType(column.type));
+  if (n < min || n > max) throw new ValidationError(table, name, v, describeType(column.type));
 }
 
-function checkDistinct(place: Place, column: ColumnSchema, v: unknown, wireAtoms: unknown[]): void {
+function checkDistinct(
+  table: string,
+  name: string,
+  column: ColumnSchema,
+  v: unknown,
+  wireAtoms: unknown[],
+): void {
   if (wireAtoms.length < 2) return;
   const seen = new Set<string>();
   for (const a of wireAtoms) {
     const k = typeof a === 'object' ? JSON.stringify(a) : `${typeof a}:${String(a)}`;
     if (seen.has(k)) {
       throw new ValidationError(
-        place.table,
-        place.column,
+        table,
+        name,
         v,
         `${describeType(column.type)} (duplicate ${JSON.stringify(a)})`,
       );
@@ -133,7 +166,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function encodeRow(
   table: TableSchema,
   row: Readonly<Record<string, unknown>>,
-  opts: { forUpdate?: boolean } = {},
+  opts: { forUpdate?: boolean } = INSERT,
 ): Record<string, unknown> {
   if (!isPlainObject(row)) {
     throw new ValidationError(table.name, '*', row, 'a plain object of column → value');
@@ -156,7 +189,7 @@ export function encodeRow(
         'no change: the column is immutable (set it at insert only)',
       );
     }
-    out[name] = encodeDatum({ table: table.name, column: name }, column, v);
+    out[name] = encodeValue(table.name, name, column, v, STRICT);
   }
   return out;
 }
