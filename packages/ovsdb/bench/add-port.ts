@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, SYSTEM_PYTHON, sleep, startOvsdbServer } from '@ovs-container-network/testkit';
 import { OvsdbClient } from '../src/client.js';
-import { database } from '../src/database.js';
+import { type Database, database } from '../src/database.js';
 import * as OVS from '../src/models/generated/open-vswitch.js';
 import type { Uuid } from '../src/uuid.js';
 
@@ -257,48 +257,86 @@ const LETTERS: Record<string, string> = {
   'raw, coalesced': 'c',
 };
 
+interface Connections {
+  /** The default client (replies matched in the connection, see ConnectionOptions.correlation). */
+  readonly client: OvsdbClient;
+  /** A client that matches replies with json-rpc-2.0's client part. */
+  readonly viaLib: OvsdbClient;
+  readonly raw: RawClient;
+  readonly rawCoalesced: RawClient;
+  readonly db: Database<typeof OVS.model>;
+  readonly viaLibDb: Database<typeof OVS.model>;
+}
+
+/** Opens the four connections of a round in a random order (see measure). */
+async function openConnections(endpoint: string, socketPath: string): Promise<Connections> {
+  const open: Record<string, () => Promise<OvsdbClient | RawClient>> = {
+    client: () => OvsdbClient.connect(endpoint),
+    viaLib: () => OvsdbClient.connect(endpoint, { correlation: 'json-rpc-2.0' }),
+    raw: () => RawClient.open(socketPath, false),
+    rawCoalesced: () => RawClient.open(socketPath, true),
+  };
+  const got: Record<string, OvsdbClient | RawClient> = {};
+  for (const k of shuffled(Object.keys(open))) got[k] = await open[k]!();
+  const client = got.client as OvsdbClient;
+  const viaLib = got.viaLib as OvsdbClient;
+  return {
+    client,
+    viaLib,
+    raw: got.raw as RawClient,
+    rawCoalesced: got.rawCoalesced as RawClient,
+    db: database(client, OVS.model),
+    viaLibDb: database(viaLib, OVS.model),
+  };
+}
+
+async function closeConnections(c: Connections): Promise<void> {
+  c.raw.close();
+  c.rawCoalesced.close();
+  await c.client.close();
+  await c.viaLib.close();
+}
+
 /** Runs every client against one server: warm-up, then ROUNDS of sequential, Python, pipelined. */
 async function measure(target: Target): Promise<Figures> {
   const { endpoint, bridge } = target;
   const socketPath = endpoint.slice('unix:'.length);
   // The default client (replies matched in the connection, see ConnectionOptions.correlation) and one
   // that matches replies with json-rpc-2.0's client part.
-  const client = await OvsdbClient.connect(endpoint);
-  const viaLib = await OvsdbClient.connect(endpoint, { correlation: 'json-rpc-2.0' });
-  const raw = await RawClient.open(socketPath, false);
-  const rawCoalesced = await RawClient.open(socketPath, true);
-  const db = database(client, OVS.model);
-  const viaLibDb = database(viaLib, OVS.model);
+  // The connections are opened in a fresh random order every round: ovsdb-server's latency depends on a
+  // session's place among its sessions (opening the raw clients first instead of last moved raw's median
+  // by ~25 µs against ours), so a fixed order would favour whichever client connected last.
+  let c = await openConnections(endpoint, socketPath);
   try {
     const typed =
-      (d: typeof db): AddPort =>
+      (d: (c: Connections) => Database): AddPort =>
       async (name) => {
-        await d.transact((t) => {
+        await d(c).transact((t) => {
           const iface = t.insert(OVS.Interface, { name });
           const port = t.insert(OVS.Port, { name, interfaces: [iface] });
           t.mutate(OVS.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
         });
       };
     const clients: Record<string, AddPort> = {
-      'ours (typed)': typed(db),
+      'ours (typed)': typed((c) => c.db),
       'ours (wire)': async (name) => {
-        checkResults(await client.transact(DB, addPortOps(bridge, name)), name);
+        checkResults(await c.client.transact(DB, addPortOps(bridge, name)), name);
       },
-      'typed, json-rpc-2.0': typed(viaLibDb),
+      'typed, json-rpc-2.0': typed((c) => c.viaLibDb),
       'wire, json-rpc-2.0': async (name) => {
-        checkResults(await viaLib.transact(DB, addPortOps(bridge, name)), name);
+        checkResults(await c.viaLib.transact(DB, addPortOps(bridge, name)), name);
       },
       'raw socket': async (name) => {
-        checkResults(await raw.transact(addPortOps(bridge, name)), name);
+        checkResults(await c.raw.transact(addPortOps(bridge, name)), name);
       },
       'raw, coalesced': async (name) => {
-        checkResults(await rawCoalesced.transact(addPortOps(bridge, name)), name);
+        checkResults(await c.rawCoalesced.transact(addPortOps(bridge, name)), name);
       },
     };
 
     /** Removes every port of the bridge (ports and interfaces are garbage-collected), lets vswitchd settle. */
     const clear = async () => {
-      await client.transact(DB, [
+      await c.client.transact(DB, [
         {
           op: 'update',
           table: 'Bridge',
@@ -320,6 +358,10 @@ async function measure(target: Target): Promise<Figures> {
     await clear();
     const CHUNK = Math.max(1, Math.floor(N / 10));
     for (let round = 0; round < ROUNDS; round++) {
+      if (round > 0) {
+        await closeConnections(c);
+        c = await openConnections(endpoint, socketPath);
+      }
       // Sequential, interleaved op by op in a fresh random order each time: every client sees the same
       // load on this shared 2-core machine, the same bridge size, and the same mix of predecessors (a
       // fixed rotation made each client always follow the same other one, which skewed results by ~40 µs:
@@ -364,10 +406,7 @@ async function measure(target: Target): Promise<Figures> {
     }
     return fig;
   } finally {
-    raw.close();
-    rawCoalesced.close();
-    await client.close();
-    await viaLib.close();
+    await closeConnections(c);
   }
 }
 
