@@ -73,18 +73,17 @@ function make<R>(
   table?: TableModel,
   columns?: readonly string[],
 ): Operation<R> {
-  // Only the wire object is frozen (it is what is sent); the Operation record is readonly by type: a
-  // freeze per record cost measurably on the add-port path (bench/add-port.ts).
-  Object.freeze(wire);
-  return table === undefined
-    ? { op, wire, table: undefined, database: undefined, columns: undefined }
-    : {
-        op,
-        wire,
-        table: table.schema,
-        database: table.database,
-        columns: columns === undefined ? undefined : Object.freeze([...columns]),
-      };
+  return Object.freeze(
+    table === undefined
+      ? { op, wire: Object.freeze(wire), table: undefined, database: undefined, columns: undefined }
+      : {
+          op,
+          wire: Object.freeze(wire),
+          table: table.schema,
+          database: table.database,
+          columns: columns === undefined ? undefined : Object.freeze([...columns]),
+        },
+  );
 }
 
 function column(table: TableSchema, name: unknown, value: unknown): ColumnSchema {

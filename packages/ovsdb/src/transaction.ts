@@ -48,7 +48,7 @@ export class Handle<R> {
 
 /**
  * The handle of an insert: also a reference to the new row usable by later operations of the same
- * transaction. Readonly by type (not frozen at run time: a freeze per insert cost measurably).
+ * transaction.
  */
 export class InsertHandle<Table extends string> extends Handle<Uuid<Table>> implements RowRef<Table> {
   readonly [refTag] = true as const;
@@ -58,6 +58,7 @@ export class InsertHandle<Table extends string> extends Handle<Uuid<Table>> impl
     super(index);
     this.table = table;
     this.name = name;
+    Object.freeze(this);
   }
 }
 
@@ -108,12 +109,13 @@ export class Transaction {
     return new Handle<R>(this.#push(op));
   }
 
-  /** The uuid-names of the inserts so far. */
+  /** The names insert() generated so far (while #names is unset, each is `row<its index>`). */
   #usedNames(): Set<string> {
     const names = new Set<string>();
-    for (const op of this.#ops) {
-      const n = op.op === 'insert' ? op.wire['uuid-name'] : undefined;
-      if (typeof n === 'string') names.add(n);
+    const ops = this.#ops;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Operation;
+      if (op.op === 'insert' && op.wire['uuid-name'] === rowName(i)) names.add(rowName(i));
     }
     return names;
   }
