@@ -22,7 +22,9 @@ if (!force && existsSync(prebuilt)) {
     require(prebuilt);
     process.exit(0);
   } catch (err) {
-    console.error(`netlink: the prebuilt ${prebuilt} does not load here (${err.message}); building from source`);
+    console.error(
+      `netlink: the prebuilt ${prebuilt} does not load here (${err.message}); building from source`,
+    );
   }
 }
 

@@ -21,7 +21,10 @@ let cached: NativeAddon | undefined;
  * this platform and architecture (`prebuilds/linux-x64/`), which needs no compiler and no install script
  * (pnpm 10 skips dependencies' install scripts unless the consumer allows them).
  */
-export const ADDON_PATHS = ['../build/Release/ocn_netlink.node', `../prebuilds/${process.platform}-${process.arch}/ocn_netlink.node`];
+export const ADDON_PATHS = [
+  '../build/Release/ocn_netlink.node',
+  `../prebuilds/${process.platform}-${process.arch}/ocn_netlink.node`,
+];
 
 /** Loads the addon once, from the first of {@link ADDON_PATHS} that loads. */
 export function native(): NativeAddon {

@@ -15,6 +15,7 @@ export type NetnsRef = 'host' | { name: string } | { path: string } | { pid: num
 /** A human-readable description of a {@link NetnsRef}, for errors. */
 export function describeNetns(ref: NetnsRef): string {
   if (ref === 'host') return 'host';
+  if (typeof ref !== 'object' || ref === null) return String(ref);
   if ('name' in ref) return ref.name;
   if ('path' in ref) return ref.path;
   if ('pid' in ref) return `pid ${ref.pid}`;

@@ -1,7 +1,7 @@
 // OvsBackend over @ovs-container-network/ovsdb: a reconnecting OvsdbSession and a Replica of the four
 // tables the driver reads (only the columns it uses). Transactions go through the replica, which waits for
 // the first snapshot, so nothing is decided from an empty view (libovsdb #250-style bugs).
-import { OvsdbSession, Replica } from '@ovs-container-network/ovsdb';
+import { OvsdbSession, Replica, type SessionStatus } from '@ovs-container-network/ovsdb';
 import type { BridgeRow, InterfaceRow, OvsBackend, OvsOp, PortRow } from './ovs.js';
 
 type Raw = { readonly _uuid: string } & Readonly<Record<string, unknown>>;
@@ -40,6 +40,12 @@ export interface OvsdbBackendOptions {
   endpoint: string | readonly string[];
   /** How long to wait for the first snapshot (default 30 s). */
   readyTimeoutMs?: number;
+  /**
+   * Fail at once, with the ovsdb package's `ConnectError`, when every remote refused the first attempt
+   * (as `OvsdbClient.connect` does), instead of retrying until `readyTimeoutMs`. For library callers
+   * (`Orchestrator.connect`); the plugin keeps retrying, since OVS may come up after it at boot.
+   */
+  failFast?: boolean;
 }
 
 export class OvsdbBackend implements OvsBackend {
@@ -61,9 +67,21 @@ export class OvsdbBackend implements OvsBackend {
     const backend = new OvsdbBackend(session, replica);
     const timeout = opts.readyTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
+    let onStatus: ((st: SessionStatus) => void) | undefined;
+    const remotes = new Set(typeof opts.endpoint === 'string' ? [opts.endpoint] : opts.endpoint);
     try {
       await Promise.race([
         replica.ready,
+        new Promise<never>((_r, reject) => {
+          if (!opts.failFast) return;
+          const failed = new Set<string>();
+          onStatus = (st) => {
+            if (st.connections > 0 || st.state !== 'disconnected' || st.remote === undefined) return;
+            failed.add(st.remote);
+            if (failed.size >= remotes.size && st.error) reject(st.error);
+          };
+          session.on('status', onStatus);
+        }),
         new Promise<never>((_r, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no OVSDB snapshot from ${String(opts.endpoint)} within ${timeout} ms`)),
@@ -76,6 +94,7 @@ export class OvsdbBackend implements OvsBackend {
       throw err;
     } finally {
       clearTimeout(timer);
+      if (onStatus) session.off('status', onStatus);
     }
     return backend;
   }
