@@ -15,6 +15,7 @@ import {
   type Family,
   formatIp,
   ipv4Broadcast,
+  maskNetwork,
   parseCidr,
   parseIp,
 } from './ip.js';
@@ -774,16 +775,6 @@ function familyOf(af: number): Family | undefined {
   if (af === AF_INET) return 4;
   if (af === AF_INET6) return 6;
   return undefined;
-}
-
-/** The network part only: the kernel refuses a route dst with host bits set (EINVAL). */
-function maskNetwork(c: Cidr): Buffer {
-  const out = Buffer.from(c.bytes);
-  for (let i = 0; i < out.length; i++) {
-    const keep = Math.max(0, Math.min(8, c.prefixLen - i * 8));
-    out[i] = (out[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
-  }
-  return out;
 }
 
 function toLink(data: Buffer): Link {

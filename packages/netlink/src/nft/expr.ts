@@ -366,7 +366,8 @@ function encodeOne(e: Expr): [string, Buffer[]] {
     }
     case 'ct': {
       if ('sreg' in e) return ['ct', [be32a(CT.KEY, keyNum(CT_KEY, e.key)), be32a(CT.SREG, e.sreg)]];
-      const p = [be32a(CT.DREG, e.dreg), be32a(CT.KEY, keyNum(CT_KEY, e.key))];
+      // libnftnl order: key, dreg, direction.
+      const p = [be32a(CT.KEY, keyNum(CT_KEY, e.key)), be32a(CT.DREG, e.dreg)];
       if (e.direction !== undefined)
         p.push(attr(CT.DIRECTION, Buffer.from([e.direction === 'original' ? 0 : 1])));
       return ['ct', p];
@@ -385,9 +386,10 @@ function encodeOne(e: Expr): [string, Buffer[]] {
       return ['lookup', p];
     }
     case 'fib':
+      // libnftnl order: flags, result, dreg.
       return [
         'fib',
-        [be32a(FIB.DREG, e.dreg), be32a(FIB.RESULT, keyNum(FIB_RESULT, e.result)), be32a(FIB.FLAGS, e.flags)],
+        [be32a(FIB.FLAGS, e.flags), be32a(FIB.RESULT, keyNum(FIB_RESULT, e.result)), be32a(FIB.DREG, e.dreg)],
       ];
     case 'unknown':
       return [e.name, [e.data]];
