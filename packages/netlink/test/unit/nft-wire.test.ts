@@ -253,10 +253,16 @@ t.test('published ports build the expected rules, and every bad field is named',
     field: 'family',
     message: /allowed: inet, ip, arp, netdev, bridge, ip6/,
   });
-  t.throws(() => new NftBatch().addChain({ family: 'ip', table: 't', name: '' }), { field: 'chain' });
-  t.throws(() => new NftBatch().deleteRule({ family: 'ip', table: 't', chain: 'c', handle: 0 }), {
-    field: 'handle',
-  });
+  t.throws(
+    () => new NftBatch().addChain({ family: 'ip', table: 't', name: '' }),
+    { code: 'NETLINK_ERR_INVALID_ARGUMENT', field: 'chain' },
+    'empty chain name',
+  );
+  t.throws(
+    () => new NftBatch().deleteRule({ family: 'ip', table: 't', chain: 'c', handle: 0 }),
+    { code: 'NETLINK_ERR_INVALID_ARGUMENT', field: 'handle' },
+    'handle 0',
+  );
 });
 
 t.test('set elements: intervals and map data round-trip', async (t) => {
