@@ -2,7 +2,7 @@
 // (`inet ocn-<prefix>`) with four base chains, published ports (DNAT), masquerade and forward accepts.
 // The rule builders are pure and validate their input (errors name the field, the value and what is
 // allowed); NftFirewall does the I/O, one atomic batch per call.
-import { NetlinkInvalidArgumentError } from '../errors.js';
+import { NetlinkError, NetlinkInvalidArgumentError } from '../errors.js';
 import { type Cidr, type Family, parseCidr, parseIp } from '../ip.js';
 import { validateIfname } from '../validate.js';
 import { NftBatch, validateHandle, validateNftName } from './batch.js';
@@ -360,7 +360,16 @@ export class NftFirewall {
     }
     if (b.length === 0) return [];
     const { handles } = await this.#h.commit(b);
-    return rules.map((r, i) => ({ chain: r.chain, handle: handles[i] ?? 0, comment: r.comment }));
+    return rules.map((r, i) => {
+      const handle = handles[i];
+      if (handle === undefined) {
+        throw new NetlinkError(
+          'NETLINK_ERR_PROTOCOL',
+          `add: the kernel did not echo the handle of rule ${i} (${r.chain})`,
+        );
+      }
+      return { chain: r.chain, handle, comment: r.comment };
+    });
   }
 
   /** Deletes rules by handle in one batch (ENOENT for one that is gone, and then none is deleted). */

@@ -83,11 +83,19 @@ export interface CommitOptions {
    * the kernel refuses with ERESTART and nothing changes: optimistic concurrency against other writers.
    */
   generation?: number | undefined;
+  /**
+   * Ask for the handles of what is created (NLM_F_ECHO; default true). The echoes are as large as the
+   * requests and must fit the socket's receive buffer with the rest of the answers; without them a batch
+   * of any size is answered in a few bytes.
+   */
+  echo?: boolean | undefined;
 }
 
 export interface CommitResult {
   /** Per message of the batch: the handle the kernel gave the new table/chain/rule/set (NLM_F_ECHO). */
   handles: (number | undefined)[];
+  /** The ruleset generation right after the commit. */
+  generation?: number | undefined;
 }
 
 export interface Ruleset {
@@ -126,9 +134,14 @@ export class NftHandle {
     this.#timeoutMs = timeoutMs;
     this.#seq = (Date.now() & 0x3fffffff) + 1;
     sock.on('message', (buf) => this.#onDatagram(buf));
-    sock.on('error', (err) =>
-      this.#waiter?.fail(toNetlinkError(err, { operation: 'nftReceive', netns: this.netns })),
-    );
+    sock.on('error', (err) => {
+      // ENOBUFS: answers were dropped because the receive buffer was full. The kernel may have committed.
+      const detail =
+        err.code === 'ENOBUFS'
+          ? 'answers overflowed the receive buffer (net.core.rmem_max); the batch may have been applied: compare getGeneration(), or commit with echo: false'
+          : undefined;
+      this.#waiter?.fail(toNetlinkError(err, { operation: 'nftReceive', netns: this.netns, detail }));
+    });
     sock.unref();
   }
 
@@ -199,6 +212,7 @@ export class NftHandle {
         ops.map((o) => o.request),
         ops.map((o) => o.describe),
         options.generation,
+        options.echo !== false,
       ),
     );
   }
@@ -207,48 +221,71 @@ export class NftHandle {
     requests: NftRequest[],
     describe: string[],
     genId: number | undefined,
+    echo: boolean,
   ): Promise<CommitResult> {
     const n = requests.length;
-    const begin = this.#nextSeq(n + 2);
+    const begin = this.#nextSeq(n + 3);
     const end = begin + n + 1;
+    const sentinel = end + 1;
     // NLM_F_ECHO on creations: the kernel sends each new object back with its handle (nf_tables_*_notify).
-    const echoed = requests.map((r) => (isCreate(r.msg) ? { ...r, flags: r.flags | NLM_F_ECHO } : r));
-    const buf = encodeBatch(echoed, begin, { genId, ack: true });
+    const sent = echo
+      ? requests.map((r) => (isCreate(r.msg) ? { ...r, flags: r.flags | NLM_F_ECHO } : r))
+      : requests;
+    // The kernel handles a batch inside the sendmsg that carries it and queues every answer (errors, echoes,
+    // the BATCH_END ack) to our socket before sendmsg returns; a GETGEN sent right after is answered behind
+    // all of them. Its answer therefore says "everything about the batch is in", failed or not, and brings
+    // the generation the batch produced.
+    const getgen = encodeRequest(
+      { msg: NFT_MSG.GETGEN, flags: NLM_F.ACK, family: NFPROTO.unspec, attrs: Buffer.alloc(0) },
+      sentinel,
+    );
     const handles: (number | undefined)[] = new Array(n).fill(undefined);
-    const replies = new Map<number, number>();
     const failures: NftFailure[] = [];
-    await this.#exchange(buf, begin, end, `nftCommit (${n} messages)`, (m, done) => {
-      if (m.type === NLMSG_ERROR) {
-        const e = decodeError(m);
-        if (e.seq === begin) {
-          // Refused as a whole: generation mismatch (ERESTART), commit failure, or no memory for errors.
-          failures.unshift({ index: -1, describe: 'batch', errno: errnoName(e.errno), errnoValue: e.errno });
-          return done();
+    let committed = false;
+    let generation: number | undefined;
+    const fail = (index: number, errno: number): void => {
+      failures.push({
+        index,
+        describe: index < 0 ? 'batch' : (describe[index] ?? '?'),
+        errno: errnoName(errno),
+        errnoValue: errno,
+      });
+    };
+    await this.#exchange(
+      [encodeBatch(sent, begin, { genId }), getgen],
+      begin,
+      sentinel,
+      `nftCommit (${n} messages)`,
+      (m, done) => {
+        if (m.type === NLMSG_ERROR) {
+          const e = decodeError(m);
+          if (e.seq === sentinel) return done();
+          // BEGIN: refused as a whole (ERESTART for a stale generation, a commit error, ENOMEM for errors).
+          if (e.seq === begin) fail(-1, e.errno);
+          else if (e.seq === end) committed = e.errno === 0;
+          else if (e.errno !== 0) fail(e.seq - begin - 1, e.errno);
+          return undefined;
         }
-        if (e.seq === end) return done(); // BATCH_END acknowledged: committed.
-        const i = e.seq - begin - 1;
-        replies.set(i, e.errno);
-        if (e.errno !== 0)
-          failures.push({
-            index: i,
-            describe: describe[i] ?? '?',
-            errno: errnoName(e.errno),
-            errnoValue: e.errno,
-          });
-        // With an error the kernel aborts, and no BATCH_END ack follows: all answers are in once every
-        // message has one (each carries NLM_F_ACK, so each gets exactly one).
-        if (failures.length > 0 && replies.size === n) return done();
+        if (m.seq === sentinel) {
+          if (m.type === nftType(NFT_MSG.NEWGEN)) generation = decodeGeneration(m);
+          return undefined;
+        }
+        const i = m.seq - begin - 1;
+        if (i >= 0 && i < n && handles[i] === undefined) handles[i] = echoHandle(m);
         return undefined;
-      }
-      const i = m.seq - begin - 1;
-      if (i >= 0 && i < n && handles[i] === undefined) handles[i] = echoHandle(m);
-      return undefined;
-    });
+      },
+    );
     if (failures.length > 0) {
       failures.sort((a, b) => a.index - b.index);
       throw new NftBatchError(failures, n, this.netns);
     }
-    return { handles };
+    if (!committed) {
+      throw new NetlinkError(
+        'NETLINK_ERR_PROTOCOL',
+        `nftCommit: neither an error nor the BATCH_END acknowledgement came back (netns ${this.netns})`,
+      );
+    }
+    return { handles, generation };
   }
 
   /** The ruleset's generation id (NFT_MSG_GETGEN → NEWGEN, NFTA_GEN_ID); it grows with every commit. */
@@ -409,9 +446,9 @@ export class NftHandle {
     return out;
   }
 
-  /** Sends `buf` and feeds every answer with a seq in [first, last] to `onMessage` until it calls done(). */
+  /** Sends the buffers and feeds every answer with a seq in [first, last] to `onMessage` until it calls done(). */
   #exchange(
-    buf: Buffer,
+    bufs: Buffer | Buffer[],
     first: number,
     last: number,
     operation: string,
@@ -445,11 +482,20 @@ export class NftHandle {
         fail: (err) => finish(err),
       };
       this.#sock.ref();
-      this.#sock.send(buf, {}, (err) => {
-        if (err !== undefined && err !== null) {
-          finish(toNetlinkError(err, { operation, netns: this.netns, detail: `${buf.length} bytes` }));
-        }
-      });
+      // One sendmsg per buffer, in order (a batch must be one sendmsg: nfnetlink_rcv sees one skb).
+      for (const buf of Array.isArray(bufs) ? bufs : [bufs]) {
+        this.#sock.send(buf, {}, (err) => {
+          if (err !== undefined && err !== null) {
+            finish(
+              toNetlinkError(err, {
+                operation,
+                netns: this.netns,
+                detail: `a message of ${buf.length} bytes`,
+              }),
+            );
+          }
+        });
+      }
     });
   }
 

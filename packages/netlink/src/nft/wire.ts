@@ -210,15 +210,17 @@ export function encodeRequest(r: NftRequest, seq: number): Buffer {
 /**
  * A batch: NFNL_MSG_BATCH_BEGIN (nfgenmsg with res_id = NFNL_SUBSYS_NFTABLES, optionally NFNL_BATCH_GENID),
  * the requests with consecutive sequence numbers, NFNL_MSG_BATCH_END. The kernel applies a batch as one
- * transaction (nfnetlink.c nfnetlink_rcv_batch): all of it or none of it. With `ack`, every message asks
- * for an ACK, and the kernel then also acknowledges BATCH_END once the commit succeeded.
+ * transaction (nfnetlink.c nfnetlink_rcv_batch): all of it or none of it. It reports an error for every
+ * failing message whatever its flags, an ACK only for messages with NLM_F_ACK, and for BATCH_END with
+ * NLM_F_ACK an ACK once the commit succeeded. So by default only BATCH_END asks for one (`ackEach` asks
+ * for one per message too): a large batch then does not fill the socket's receive buffer with ACKs.
  */
 export function encodeBatch(
   requests: readonly NftRequest[],
   seq: number,
-  options: { genId?: number | undefined; ack?: boolean } = {},
+  options: { genId?: number | undefined; ackEach?: boolean } = {},
 ): Buffer {
-  const ack = options.ack === false ? 0 : NLM_F.ACK;
+  const ack = options.ackEach === true ? NLM_F.ACK : 0;
   const genid = options.genId === undefined ? Buffer.alloc(0) : attrBe32(NFNL_BATCH_GENID, options.genId);
   const parts = [
     nlmsg(
@@ -234,7 +236,7 @@ export function encodeBatch(
   parts.push(
     nlmsg(
       NFNL_MSG_BATCH_END,
-      NLM_F.REQUEST | ack,
+      NLM_F.REQUEST | NLM_F.ACK,
       seq + 1 + requests.length,
       nfgenmsg(0, NFNL_SUBSYS_NFTABLES),
     ),

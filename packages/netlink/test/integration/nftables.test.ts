@@ -243,6 +243,39 @@ t.test(
   },
 );
 
+t.test('large batches: 3000 rules in one transaction without echo, 500 with their handles', async (t) => {
+  const ns = netnsFixture(t, 'nfg');
+  const h = nftFixture(t, ns);
+  const fw = new NftFirewall(h, { table: 'ocn-t' });
+  await fw.ensure();
+  const dnat = (i: number) =>
+    publishedPortRules({
+      proto: 'tcp',
+      hostIp: '192.0.2.1',
+      hostPort: 10000 + i,
+      containerIp: '10.0.0.2',
+      chains: ['prerouting'],
+      forward: false,
+    });
+  const big = new NftBatch();
+  for (let i = 0; i < 3000; i++) {
+    for (const r of dnat(i))
+      big.addRule({ family: 'inet', table: 'ocn-t', chain: r.chain, expressions: r.expressions });
+  }
+  const gen = await h.getGeneration();
+  const res = await h.commit(big, { echo: false });
+  t.equal(res.generation, gen + 1, 'one transaction: the generation moved by one');
+  const count = async () => (await h.listRules('inet', { table: 'ocn-t', chain: 'prerouting' })).length;
+  t.equal(await count(), 3000);
+  const { stdout } = await nsExec(ns, 'sh', ['-c', 'nft list chain inet ocn-t prerouting | grep -c dnat']);
+  t.equal(stdout.trim(), '3000', 'nft sees them all');
+  await h.commit(new NftBatch().flushChain({ family: 'inet', table: 'ocn-t', name: 'prerouting' }));
+  const refs = await fw.add(Array.from({ length: 500 }, (_, i) => dnat(i)).flat());
+  t.equal(new Set(refs.map((r) => r.handle)).size, 500, '500 distinct handles echoed');
+  await fw.delete(refs);
+  t.equal(await count(), 0);
+});
+
 /** A TCP server in `ns` that answers each connection with the peer address it saw; stops after `count`. */
 function peerServer(ns: string, family: 4 | 6, port: number, count = 1) {
   const af = family === 4 ? 'AF_INET' : 'AF_INET6';

@@ -171,7 +171,7 @@ t.test('rules encode byte for byte as nft sends them, and decode back to the sam
 const normalize = (e: Expr): Expr => decodeExprs(encodeExprs([e]))[0] as Expr;
 
 t.test(
-  'the batch frames requests between BEGIN and END with consecutive seqs, ACK flags and the genid',
+  'the batch frames requests between BEGIN and END with consecutive seqs, an ACK asked for END only, and the genid',
   async (t) => {
     const b = new NftBatch().addTable({ family: 'ip', name: 't' }).deleteTable({ family: 'ip', name: 't' });
     const buf = encodeBatch(
@@ -184,14 +184,26 @@ t.test(
       msgs.map((m) => [m.type, m.seq, m.flags & 0x5]),
       [
         [0x10, 100, 1],
-        [0x0a00, 101, 5],
-        [0x0a02, 102, 5],
+        [0x0a00, 101, 1],
+        [0x0a02, 102, 1],
         [0x11, 103, 5],
       ],
     );
     // BATCH_BEGIN: nfgenmsg {AF_UNSPEC, V0, res_id = htons(NFNL_SUBSYS_NFTABLES)}, NFNL_BATCH_GENID be32 7.
     t.equal((msgs[0] as { payload: Buffer }).payload.toString('hex'), `0000000a${'08000100'}00000007`);
     t.equal((msgs[3] as { payload: Buffer }).payload.toString('hex'), '0000000a');
+    const each = parseMessages(
+      encodeBatch(
+        b.ops.map((o) => o.request),
+        1,
+        { ackEach: true },
+      ),
+    );
+    t.same(
+      each.map((m) => m.flags & 0x4),
+      [0, 4, 4, 4],
+      'ackEach: an ACK per message',
+    );
     // The captured BEGIN/END bodies are the same.
     t.equal(captured[0]?.body.toString('hex'), '0000000a');
   },
