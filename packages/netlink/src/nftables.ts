@@ -10,6 +10,7 @@ export {
   type CtState,
   type CtStatus,
   IPPROTO,
+  intervals,
   type L4Proto,
   match,
   stmt,

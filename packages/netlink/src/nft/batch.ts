@@ -71,6 +71,7 @@ export function validateHandle(v: unknown, field = 'handle'): number {
 
 export class NftBatch {
   readonly ops: NftOp[] = [];
+  #setIds = 0;
 
   get length(): number {
     return this.ops.length;
@@ -236,11 +237,14 @@ export class NftBatch {
     const table = validateNftName(s.table, 'table');
     const name = validateNftName(s.name, 'set');
     const flags = NLM_F.CREATE | (options.exclusive === true ? NLM_F.EXCL : 0);
+    // NFTA_SET_ID is mandatory in NEWSET (nf_tables_newset returns EINVAL without it): it names the set
+    // within the transaction. One per set of the batch, as nft does.
+    const id = s.id ?? ++this.#setIds;
     return this.#push(
       NFT_MSG.NEWSET,
       flags,
       family,
-      setAttrs({ ...s, table, name }),
+      setAttrs({ ...s, table, name, id }),
       `add set ${family} ${table} ${name}`,
     );
   }

@@ -6,6 +6,7 @@
 import { type Cidr, type Family, maskNetwork, prefixMask } from '../ip.js';
 import type { Verdict } from './expr.js';
 import { type Expr, FIB_F, hostU32, NF_NAT_RANGE, NFT_REG } from './expr.js';
+import type { NftSetElement } from './wire.js';
 
 const R1 = NFT_REG.R1;
 const R2 = NFT_REG.R2;
@@ -255,5 +256,42 @@ export const stmt = {
       { type: 'immediate', dreg: R1, data: be16(port) },
       { type: 'redir', protoMin: R1, flags: NF_NAT_RANGE.PROTO_SPECIFIED },
     ];
+  },
+};
+
+/**
+ * Elements of an interval set (flags `interval`), as the kernel's rbtree set holds them: each range is a
+ * start element and an element flagged NFT_SET_ELEM_INTERVAL_END whose key is one past the range's last
+ * value (nft's segtree does the same; `nft list` shows them as prefixes and ranges again). A range that
+ * ends at the top of the key space has no end element. Ranges must not overlap (the kernel refuses it).
+ */
+export const intervals = {
+  /** `{ 10.1.0.0/16, 192.0.2.1 }` for a set of type ipv4_addr or ipv6_addr. */
+  cidrs(cidrs: readonly Cidr[]): NftSetElement[] {
+    return cidrs.flatMap((c) => {
+      const start = maskNetwork(c);
+      if (c.prefixLen === 0) return [{ key: start }];
+      // end = start + 2^(width - prefix): add the prefix's lowest bit, carrying towards the first byte.
+      const end = Buffer.from(start);
+      let i = Math.floor((c.prefixLen - 1) / 8);
+      let add = 1 << (7 - ((c.prefixLen - 1) % 8));
+      while (i >= 0 && add > 0) {
+        const v = (end[i] ?? 0) + add;
+        end[i] = v & 0xff;
+        add = v >> 8;
+        i--;
+      }
+      // Carried out of the top: the range ends at the last address, no end element.
+      return add > 0 ? [{ key: start }] : [{ key: start }, { key: end, intervalEnd: true }];
+    });
+  },
+  /** `{ 80, 8000-8100 }` for a set of type inet_service (ports in network order). */
+  ports(ranges: readonly (number | readonly [number, number])[]): NftSetElement[] {
+    return ranges.flatMap((r) => {
+      const [lo, hi] = typeof r === 'number' ? [r, r] : [r[0], r[1]];
+      return hi === 0xffff
+        ? [{ key: be16(lo) }]
+        : [{ key: be16(lo) }, { key: be16(hi + 1), intervalEnd: true }];
+    });
   },
 };

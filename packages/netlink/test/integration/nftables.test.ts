@@ -5,11 +5,13 @@
 // nothing and names the message that failed.
 import { nsExec, sleep } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { openHandle } from '../../src/index.js';
+import { openHandle, parseCidr } from '../../src/index.js';
 import {
   forwardAcceptRule,
+  intervals,
   masqueradeRule,
   match,
+  NFT_TYPE,
   NftBatch,
   NftBatchError,
   NftFirewall,
@@ -239,6 +241,72 @@ t.test(
     t.ok(
       (await h.listChains('inet', 'ocn-t')).some((c) => c.name === 'ours'),
       'with the current generation it applies',
+    );
+  },
+);
+
+t.test(
+  'sets, interval sets and maps written by us list like the same ones written by `nft -f`',
+  async (t) => {
+    const ours = netnsFixture(t, 'nfs');
+    const theirs = netnsFixture(t, 'nft');
+    const h = nftFixture(t, ours);
+    const T = { family: 'ip', table: 'sets' } as const;
+    const b = new NftBatch()
+      .addTable({ family: 'ip', name: 'sets' })
+      .addSet({ ...T, name: 'nets', flags: ['interval'], keyType: NFT_TYPE.ipv4_addr, keyLen: 4 })
+      .addElements(
+        { ...T, set: 'nets' },
+        intervals.cidrs([parseCidr('10.1.0.0/16'), parseCidr('192.0.2.1/32'), parseCidr('10.3.0.0/20')]),
+      )
+      .addSet({ ...T, name: 'ports', flags: ['interval'], keyType: NFT_TYPE.inet_service, keyLen: 2 })
+      .addElements({ ...T, set: 'ports' }, intervals.ports([80, [8000, 8100]]))
+      .addSet({
+        ...T,
+        name: 'dmap',
+        flags: ['map'],
+        keyType: NFT_TYPE.inet_service,
+        keyLen: 2,
+        dataType: NFT_TYPE.ipv4_addr,
+        dataLen: 4,
+      })
+      .addElements({ ...T, set: 'dmap' }, [{ key: Buffer.from([0, 80]), data: Buffer.from([10, 0, 0, 2]) }])
+      .addChain({
+        ...T,
+        name: 'input',
+        base: { type: 'filter', hook: 'input', priority: 0, policy: 'accept' },
+      })
+      .addRule({
+        ...T,
+        chain: 'input',
+        expressions: [
+          ...match.addr('saddr', parseCidr('0.0.0.0/32')).slice(0, 1),
+          match.lookup('nets'),
+          stmt.accept(),
+        ],
+      });
+    await h.commit(b);
+    await nftF(
+      theirs,
+      `table ip sets {
+  set nets { type ipv4_addr; flags interval; elements = { 10.1.0.0/16, 192.0.2.1, 10.3.0.0/20 } }
+  set ports { type inet_service; flags interval; elements = { 80, 8000-8100 } }
+  map dmap { type inet_service : ipv4_addr; elements = { 80 : 10.0.0.2 } }
+  chain input { type filter hook input priority 0; policy accept; ip saddr @nets accept; }
+}`,
+    );
+    t.same(await nftJson(ours), await nftJson(theirs));
+    const back = await h.listElements('ip', 'sets', 'ports');
+    t.same(
+      back
+        .map((e) => [e.key.readUInt16BE(0), e.intervalEnd === true])
+        .sort((a, b) => Number(a[0]) - Number(b[0])),
+      [
+        [80, false],
+        [81, true],
+        [8000, false],
+        [8101, true],
+      ],
     );
   },
 );
