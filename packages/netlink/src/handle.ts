@@ -20,7 +20,7 @@ import {
   parseIp,
 } from './ip.js';
 import { native } from './native.js';
-import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd } from './netns.js';
+import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd, socketInNetns } from './netns.js';
 import type {
   Address,
   AddressOptions,
@@ -133,21 +133,9 @@ export class NetlinkHandle implements NetnsTarget {
         'a positive integer (milliseconds)',
       );
     }
-    const nsFd = openNetnsFd(ns, 'openHandle');
-    const addon = native();
-    let sock: NetlinkSocket | undefined;
-    const make = (): void => {
-      sock = createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
-    };
-    try {
-      if (ns === 'host') make();
-      else addon.callInNetns(nsFd.fd, make);
-    } catch (err) {
-      sock?.close();
-      closeNetnsFd(nsFd);
-      throw toNetlinkError(err, { operation: 'openHandle', netns: nsFd.description });
-    }
-    if (sock === undefined) throw new NetlinkError('NETLINK_ERR_NATIVE', 'openHandle: no socket was created');
+    const { sock, nsFd } = socketInNetns(ns, 'openHandle', () =>
+      createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 }),
+    );
     return new NetlinkHandle(nsFd, ns === 'host', sock, timeoutMs);
   }
 

@@ -69,6 +69,28 @@ export function validateHandle(v: unknown, field = 'handle'): number {
   return v;
 }
 
+/** A rule comment: `nft` limits them to 128 bytes with the NUL (NFTNL_UDATA_COMMENT_MAXLEN). */
+export function validateComment(v: unknown, field = 'comment'): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || Buffer.byteLength(v) > 127 || v.includes('\0')) {
+    throw new NetlinkInvalidArgumentError(field, v, 'a string of at most 127 bytes without NUL');
+  }
+  return v;
+}
+
+/** A table, and optionally an object in it, validated: family, table name, object name. */
+function place(o: { family: NftFamily; table: string }, kind?: 'chain' | 'set', name?: string) {
+  if (typeof o !== 'object' || o === null)
+    throw new NetlinkInvalidArgumentError('target', o, '{family, table, …}');
+  const family = validateFamily(o.family);
+  const table = validateNftName(o.table, 'table');
+  const obj = kind === undefined ? '' : validateNftName(name, kind);
+  return { family, table, name: obj, where: `${family} ${table}${obj === '' ? '' : ` ${obj}`}` };
+}
+
+const createFlags = (options: { exclusive?: boolean }): number =>
+  NLM_F.CREATE | (options.exclusive === true ? NLM_F.EXCL : 0);
+
 export class NftBatch {
   readonly ops: NftOp[] = [];
   #setIds = 0;
@@ -77,7 +99,7 @@ export class NftBatch {
     return this.ops.length;
   }
 
-  #push(msg: number, flags: number, family: NftFamily | 'unspec', attrs: Buffer, describe: string): this {
+  #push(msg: number, flags: number, family: NftFamily, attrs: Buffer, describe: string): this {
     this.ops.push({ request: { msg, flags, family: NFPROTO[family], attrs }, describe });
     return this;
   }
@@ -87,28 +109,20 @@ export class NftBatch {
     t: { family: NftFamily; name: string; flags?: number },
     options: { exclusive?: boolean } = {},
   ): this {
-    const family = validateFamily(t.family);
-    const name = validateNftName(t.name, 'table');
-    const flags = NLM_F.CREATE | (options.exclusive === true ? NLM_F.EXCL : 0);
-    return this.#push(
-      NFT_MSG.NEWTABLE,
-      flags,
-      family,
-      tableAttrs({ name, flags: t.flags }, true),
-      `add table ${family} ${name}`,
-    );
+    const p = place({ family: t?.family, table: t?.name });
+    const attrs = tableAttrs({ name: p.table, flags: t.flags }, true);
+    return this.#push(NFT_MSG.NEWTABLE, createFlags(options), p.family, attrs, `add table ${p.where}`);
   }
 
   /** DELTABLE: the table with every chain, rule and set in it. ENOENT if it does not exist. */
   deleteTable(t: { family: NftFamily; name: string }): this {
-    const family = validateFamily(t.family);
-    const name = validateNftName(t.name, 'table');
+    const p = place({ family: t?.family, table: t?.name });
     return this.#push(
       NFT_MSG.DELTABLE,
       0,
-      family,
-      tableAttrs({ name }, false),
-      `delete table ${family} ${name}`,
+      p.family,
+      tableAttrs({ name: p.table }, false),
+      `delete table ${p.where}`,
     );
   }
 
@@ -117,74 +131,34 @@ export class NftBatch {
     c: { family: NftFamily; table: string; name: string; base?: NftBaseChainSpec | undefined },
     options: { exclusive?: boolean } = {},
   ): this {
-    const family = validateFamily(c.family);
-    const table = validateNftName(c.table, 'table');
-    const name = validateNftName(c.name, 'chain');
-    const flags = NLM_F.CREATE | (options.exclusive === true ? NLM_F.EXCL : 0);
+    const p = place(c, 'chain', c?.name);
     const base = c.base === undefined ? undefined : validateBase(c.base);
-    return this.#push(
-      NFT_MSG.NEWCHAIN,
-      flags,
-      family,
-      chainAttrs({ table, name, base }),
-      `add chain ${family} ${table} ${name}`,
-    );
+    const attrs = chainAttrs({ table: p.table, name: p.name, base });
+    return this.#push(NFT_MSG.NEWCHAIN, createFlags(options), p.family, attrs, `add chain ${p.where}`);
   }
 
   deleteChain(c: { family: NftFamily; table: string; name: string }): this {
-    const family = validateFamily(c.family);
-    const table = validateNftName(c.table, 'table');
-    const name = validateNftName(c.name, 'chain');
-    return this.#push(
-      NFT_MSG.DELCHAIN,
-      0,
-      family,
-      chainAttrs({ table, name }),
-      `delete chain ${family} ${table} ${name}`,
-    );
+    const p = place(c, 'chain', c?.name);
+    const attrs = chainAttrs({ table: p.table, name: p.name });
+    return this.#push(NFT_MSG.DELCHAIN, 0, p.family, attrs, `delete chain ${p.where}`);
   }
 
   /** DELRULE without a handle: every rule of the chain (`nft flush chain`). */
   flushChain(c: { family: NftFamily; table: string; name: string }): this {
-    const family = validateFamily(c.family);
-    const table = validateNftName(c.table, 'table');
-    const chain = validateNftName(c.name, 'chain');
+    const p = place(c, 'chain', c?.name);
     return this.#push(
       NFT_MSG.DELRULE,
       0,
-      family,
-      ruleAttrs({ table, chain }),
-      `flush chain ${family} ${table} ${chain}`,
+      p.family,
+      ruleAttrs({ table: p.table, chain: p.name }),
+      `flush chain ${p.where}`,
     );
   }
 
   /** NEWRULE (NLM_F_CREATE, and NLM_F_APPEND unless inserting before). */
   addRule(r: AddRuleSpec): this {
-    const family = validateFamily(r.family);
-    const table = validateNftName(r.table, 'table');
-    const chain = validateNftName(r.chain, 'chain');
-    if (!Array.isArray(r.expressions)) {
-      throw new NetlinkInvalidArgumentError('expressions', r.expressions, 'an array of expressions');
-    }
-    let userdata = r.userdata;
-    if (r.comment !== undefined) {
-      if (typeof r.comment !== 'string' || Buffer.byteLength(r.comment) > 127 || r.comment.includes('\0')) {
-        // nft limits comments to 128 bytes with the NUL (NFTNL_UDATA_COMMENT_MAXLEN).
-        throw new NetlinkInvalidArgumentError(
-          'comment',
-          r.comment,
-          'a string of at most 127 bytes without NUL',
-        );
-      }
-      userdata = commentUserdata(r.comment);
-    }
-    if (userdata !== undefined && userdata.length > NFT_USERDATA_MAXLEN) {
-      throw new NetlinkInvalidArgumentError(
-        'userdata',
-        `${userdata.length} bytes`,
-        `at most ${NFT_USERDATA_MAXLEN} bytes`,
-      );
-    }
+    const p = place(r, 'chain', r?.chain);
+    const userdata = ruleUserdata(r);
     const at = r.at ?? 'end';
     let flags = NLM_F.CREATE | NLM_F_APPEND;
     let position: number | undefined;
@@ -194,71 +168,64 @@ export class NftBatch {
     else if (typeof at === 'object' && at !== null && 'before' in at) {
       position = validateHandle(at.before, 'at.before');
       flags = NLM_F.CREATE;
-    } else if (at !== 'end')
+    } else if (at !== 'end') {
       throw new NetlinkInvalidArgumentError('at', at, "'end', 'start', {after: handle} or {before: handle}");
-    const attrs = ruleAttrs({ table, chain, position, expressions: r.expressions, userdata });
-    return this.#push(NFT_MSG.NEWRULE, flags, family, attrs, `add rule ${family} ${table} ${chain}`);
+    }
+    const attrs = ruleAttrs({
+      table: p.table,
+      chain: p.name,
+      position,
+      expressions: r.expressions,
+      userdata,
+    });
+    return this.#push(NFT_MSG.NEWRULE, flags, p.family, attrs, `add rule ${p.where}`);
   }
 
   /** NEWRULE with NLM_F_REPLACE and the handle: the rule's expressions change in place. */
   replaceRule(r: Omit<AddRuleSpec, 'at'> & { handle: number }): this {
-    const family = validateFamily(r.family);
-    const table = validateNftName(r.table, 'table');
-    const chain = validateNftName(r.chain, 'chain');
+    const p = place(r, 'chain', r?.chain);
     const handle = validateHandle(r.handle);
-    const userdata = r.comment === undefined ? r.userdata : commentUserdata(r.comment);
-    const attrs = ruleAttrs({ table, chain, handle, expressions: r.expressions, userdata });
+    const attrs = ruleAttrs({
+      table: p.table,
+      chain: p.name,
+      handle,
+      expressions: r.expressions,
+      userdata: ruleUserdata(r),
+    });
     return this.#push(
       NFT_MSG.NEWRULE,
       NLM_F.REPLACE,
-      family,
+      p.family,
       attrs,
-      `replace rule ${family} ${table} ${chain} handle ${handle}`,
+      `replace rule ${p.where} handle ${handle}`,
     );
   }
 
   deleteRule(r: { family: NftFamily; table: string; chain: string; handle: number }): this {
-    const family = validateFamily(r.family);
-    const table = validateNftName(r.table, 'table');
-    const chain = validateNftName(r.chain, 'chain');
+    const p = place(r, 'chain', r?.chain);
     const handle = validateHandle(r.handle);
-    return this.#push(
-      NFT_MSG.DELRULE,
-      0,
-      family,
-      ruleAttrs({ table, chain, handle }),
-      `delete rule ${family} ${table} ${chain} handle ${handle}`,
-    );
+    const attrs = ruleAttrs({ table: p.table, chain: p.name, handle });
+    return this.#push(NFT_MSG.DELRULE, 0, p.family, attrs, `delete rule ${p.where} handle ${handle}`);
   }
 
   /** NEWSET (a set, or with `map` in flags a map). Key/data lengths in bytes. */
   addSet(s: Omit<NftSet, 'handle'>, options: { exclusive?: boolean } = {}): this {
-    const family = validateFamily(s.family);
-    const table = validateNftName(s.table, 'table');
-    const name = validateNftName(s.name, 'set');
-    const flags = NLM_F.CREATE | (options.exclusive === true ? NLM_F.EXCL : 0);
+    const p = place(s, 'set', s?.name);
     // NFTA_SET_ID is mandatory in NEWSET (nf_tables_newset returns EINVAL without it): it names the set
     // within the transaction. One per set of the batch, as nft does.
     const id = s.id ?? ++this.#setIds;
-    return this.#push(
-      NFT_MSG.NEWSET,
-      flags,
-      family,
-      setAttrs({ ...s, table, name, id }),
-      `add set ${family} ${table} ${name}`,
-    );
+    const attrs = setAttrs({ ...s, table: p.table, name: p.name, id });
+    return this.#push(NFT_MSG.NEWSET, createFlags(options), p.family, attrs, `add set ${p.where}`);
   }
 
   deleteSet(s: { family: NftFamily; table: string; name: string }): this {
-    const family = validateFamily(s.family);
-    const table = validateNftName(s.table, 'table');
-    const name = validateNftName(s.name, 'set');
+    const p = place(s, 'set', s?.name);
     return this.#push(
       NFT_MSG.DELSET,
       0,
-      family,
-      setSelectorAttrs(table, name),
-      `delete set ${family} ${table} ${name}`,
+      p.family,
+      setSelectorAttrs(p.table, p.name),
+      `delete set ${p.where}`,
     );
   }
 
@@ -266,35 +233,53 @@ export class NftBatch {
     s: { family: NftFamily; table: string; set: string },
     elements: readonly NftSetElement[],
   ): this {
-    const family = validateFamily(s.family);
-    const table = validateNftName(s.table, 'table');
-    const set = validateNftName(s.set, 'set');
-    const attrs = elementsAttrs({ table, name: set }, elements);
-    return this.#push(
-      NFT_MSG.NEWSETELEM,
-      NLM_F.CREATE,
-      family,
-      attrs,
-      `add element ${family} ${table} ${set} (${elements.length})`,
-    );
+    return this.#elements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, 'add', s, elements);
   }
 
   deleteElements(
     s: { family: NftFamily; table: string; set: string },
     elements: readonly NftSetElement[],
   ): this {
-    const family = validateFamily(s.family);
-    const table = validateNftName(s.table, 'table');
-    const set = validateNftName(s.set, 'set');
-    const attrs = elementsAttrs({ table, name: set }, elements);
-    return this.#push(
-      NFT_MSG.DELSETELEM,
-      0,
-      family,
-      attrs,
-      `delete element ${family} ${table} ${set} (${elements.length})`,
+    return this.#elements(NFT_MSG.DELSETELEM, 0, 'delete', s, elements);
+  }
+
+  #elements(
+    msg: number,
+    flags: number,
+    verb: string,
+    s: { family: NftFamily; table: string; set: string },
+    elements: readonly NftSetElement[],
+  ): this {
+    const p = place(s, 'set', s?.set);
+    if (!Array.isArray(elements))
+      throw new NetlinkInvalidArgumentError('elements', elements, 'an array of elements');
+    const attrs = elementsAttrs({ table: p.table, name: p.name }, elements);
+    return this.#push(msg, flags, p.family, attrs, `${verb} element ${p.where} (${elements.length})`);
+  }
+}
+
+/** NFTA_RULE_USERDATA from a comment (libnftnl's TLV) or raw bytes, within the kernel's limits. */
+function ruleUserdata(r: {
+  expressions: readonly Expr[];
+  comment?: string | undefined;
+  userdata?: Buffer | undefined;
+}): Buffer | undefined {
+  if (!Array.isArray(r.expressions)) {
+    throw new NetlinkInvalidArgumentError('expressions', r.expressions, 'an array of expressions');
+  }
+  let userdata = r.userdata;
+  if (r.comment !== undefined) {
+    validateComment(r.comment);
+    userdata = commentUserdata(r.comment);
+  }
+  if (userdata !== undefined && userdata.length > NFT_USERDATA_MAXLEN) {
+    throw new NetlinkInvalidArgumentError(
+      'userdata',
+      `${userdata.length} bytes`,
+      `at most ${NFT_USERDATA_MAXLEN} bytes`,
     );
   }
+  return userdata;
 }
 
 function validateBase(b: NftBaseChainSpec): NftBaseChainSpec {

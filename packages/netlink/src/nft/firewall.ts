@@ -5,7 +5,7 @@
 import { NetlinkError, NetlinkInvalidArgumentError } from '../errors.js';
 import { type Cidr, type Family, parseCidr, parseIp } from '../ip.js';
 import { validateIfname } from '../validate.js';
-import { NftBatch, validateHandle, validateNftName } from './batch.js';
+import { NftBatch, validateComment, validateHandle, validateNftName } from './batch.js';
 import { CT_STATE, CT_STATUS, type CtState, type CtStatus, match, stmt } from './build.js';
 import type { Expr } from './expr.js';
 import { NftBatchError, type NftHandle } from './handle.js';
@@ -76,14 +76,6 @@ function validatePortSpec(v: unknown, field: string): [number, number] {
     return [a, b];
   }
   throw new NetlinkInvalidArgumentError(field, v, 'a port 1..65535 or a range [from, to]');
-}
-
-function validateComment(v: unknown, field = 'comment'): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || Buffer.byteLength(v) > 127 || v.includes('\0')) {
-    throw new NetlinkInvalidArgumentError(field, v, 'a string of at most 127 bytes without NUL');
-  }
-  return v;
 }
 
 function checkFamily(v: unknown, field: string): Family {

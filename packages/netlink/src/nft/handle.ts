@@ -9,8 +9,7 @@ import {
   NetlinkKernelError,
   toNetlinkError,
 } from '../errors.js';
-import { native } from '../native.js';
-import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd } from '../netns.js';
+import { closeNetnsFd, type NetnsFd, type NetnsRef, socketInNetns } from '../netns.js';
 import { NLM_F } from '../wire.js';
 import { attrStr } from './attr.js';
 import { NftBatch, validateFamily, validateNftName } from './batch.js';
@@ -154,24 +153,14 @@ export class NftHandle {
         'a positive integer (milliseconds)',
       );
     }
-    const nsFd = openNetnsFd(ns, 'openNftHandle');
-    let sock: RawNetlinkSocket | undefined;
-    // A batch must fit one sendmsg (netlink_sendmsg: EMSGSIZE beyond sk_sndbuf); answers to a big batch
-    // (one ACK per message) must fit the receive buffer (else ENOBUFS). The kernel caps both at
-    // net.core.{w,r}mem_max and doubles the value asked for.
-    const make = (): void => {
-      sock = new RawNetlinkSocket(NETLINK_NETFILTER, { recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    };
-    try {
-      if (ns === 'host') make();
-      else native().callInNetns(nsFd.fd, make);
-    } catch (err) {
-      sock?.close();
-      closeNetnsFd(nsFd);
-      throw toNetlinkError(err, { operation: 'openNftHandle', netns: nsFd.description });
-    }
-    if (sock === undefined)
-      throw new NetlinkError('NETLINK_ERR_NATIVE', 'openNftHandle: no socket was created');
+    // A batch must fit one sendmsg (netlink_sendmsg: EMSGSIZE beyond sk_sndbuf); the answers to it (echoed
+    // objects) must fit the receive buffer (else ENOBUFS). The kernel caps both at net.core.{w,r}mem_max
+    // and doubles the value asked for.
+    const { sock, nsFd } = socketInNetns(
+      ns,
+      'openNftHandle',
+      () => new RawNetlinkSocket(NETLINK_NETFILTER, { recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 }),
+    );
     return new NftHandle(nsFd, sock, timeoutMs);
   }
 
