@@ -34,7 +34,14 @@ import type {
   VethOptions,
   VethPair,
 } from './types.js';
-import { formatMac, parseMac, validateIfname, validateMtu, validateU32 } from './validate.js';
+import {
+  formatMac,
+  parseMac,
+  validateIfname,
+  validateMtu,
+  validateTimeoutMs,
+  validateU32,
+} from './validate.js';
 import {
   addressPayload,
   attrString,
@@ -125,14 +132,7 @@ export class NetlinkHandle implements NetnsTarget {
    * {@link NetlinkKernelError} with errno `ENOENT`. The handle keeps the namespace alive until `close()`.
    */
   static open(ns: NetnsRef = 'host', options: HandleOptions = {}): NetlinkHandle {
-    const timeoutMs = options.timeoutMs ?? 15_000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-      throw new NetlinkInvalidArgumentError(
-        'timeoutMs',
-        options.timeoutMs,
-        'a positive integer (milliseconds)',
-      );
-    }
+    const timeoutMs = validateTimeoutMs(options.timeoutMs, 15_000);
     const { sock, nsFd } = socketInNetns(ns, 'openHandle', () =>
       createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 }),
     );

@@ -152,6 +152,20 @@ export const match = {
   },
 };
 
+/** Loads a port (and a range's end into the next register) for nat/masq/redir: `immediate reg N 0x…`. */
+function loadPorts(
+  out: Expr[],
+  reg: number,
+  port: number | readonly [number, number] | undefined,
+): { protoMin?: number | undefined; protoMax?: number | undefined } {
+  if (port === undefined) return {};
+  const [lo, hi] = typeof port === 'number' ? [port, undefined] : [port[0], port[1]];
+  out.push({ type: 'immediate', dreg: reg, data: be16(lo) });
+  if (hi === undefined) return { protoMin: reg };
+  out.push({ type: 'immediate', dreg: reg + 1, data: be16(hi) });
+  return { protoMin: reg, protoMax: reg + 1 };
+}
+
 /** Statements: NAT, verdicts, counters. */
 export const stmt = {
   counter(): Expr {
@@ -197,17 +211,7 @@ export const stmt = {
       addrMax = R2;
       next = R3;
     }
-    let protoMin: number | undefined;
-    let protoMax: number | undefined;
-    if (to.port !== undefined) {
-      const [lo, hi] = typeof to.port === 'number' ? [to.port, undefined] : [to.port[0], to.port[1]];
-      out.push({ type: 'immediate', dreg: next, data: be16(lo) });
-      protoMin = next;
-      if (hi !== undefined) {
-        out.push({ type: 'immediate', dreg: next + 1, data: be16(hi) });
-        protoMax = next + 1;
-      }
-    }
+    const { protoMin, protoMax } = loadPorts(out, next, to.port);
     out.push({
       type: 'nat',
       nat: kind,
@@ -234,28 +238,21 @@ export const stmt = {
     if (o.fullyRandom === true) flags |= NF_NAT_RANGE.PROTO_RANDOM_FULLY;
     if (o.persistent === true) flags |= NF_NAT_RANGE.PERSISTENT;
     const out: Expr[] = [];
-    let protoMin: number | undefined;
-    let protoMax: number | undefined;
-    if (o.port !== undefined) {
-      const [lo, hi] = typeof o.port === 'number' ? [o.port, undefined] : [o.port[0], o.port[1]];
-      out.push({ type: 'immediate', dreg: R1, data: be16(lo) });
-      protoMin = R1;
-      if (hi !== undefined) {
-        out.push({ type: 'immediate', dreg: R2, data: be16(hi) });
-        protoMax = R2;
-      }
-      flags |= NF_NAT_RANGE.PROTO_SPECIFIED;
-    }
+    const { protoMin, protoMax } = loadPorts(out, R1, o.port);
+    if (protoMin !== undefined) flags |= NF_NAT_RANGE.PROTO_SPECIFIED;
     out.push({ type: 'masq', flags: flags === 0 ? undefined : flags, protoMin, protoMax });
     return out;
   },
   /** `redirect to :8080` (to the host itself, rewriting the port). */
   redirect(port?: number): Expr[] {
-    if (port === undefined) return [{ type: 'redir' }];
-    return [
-      { type: 'immediate', dreg: R1, data: be16(port) },
-      { type: 'redir', protoMin: R1, flags: NF_NAT_RANGE.PROTO_SPECIFIED },
-    ];
+    const out: Expr[] = [];
+    const { protoMin } = loadPorts(out, R1, port);
+    out.push(
+      protoMin === undefined
+        ? { type: 'redir' }
+        : { type: 'redir', protoMin, flags: NF_NAT_RANGE.PROTO_SPECIFIED },
+    );
+    return out;
   },
 };
 

@@ -10,6 +10,7 @@ import {
   toNetlinkError,
 } from '../errors.js';
 import { closeNetnsFd, type NetnsFd, type NetnsRef, socketInNetns } from '../netns.js';
+import { validateTimeoutMs } from '../validate.js';
 import { NLM_F } from '../wire.js';
 import { attrStr } from './attr.js';
 import { NftBatch, validateFamily, validateNftName } from './batch.js';
@@ -145,14 +146,7 @@ export class NftHandle {
   }
 
   static open(ns: NetnsRef = 'host', options: NftHandleOptions = {}): NftHandle {
-    const timeoutMs = options.timeoutMs ?? 15_000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-      throw new NetlinkInvalidArgumentError(
-        'timeoutMs',
-        options.timeoutMs,
-        'a positive integer (milliseconds)',
-      );
-    }
+    const timeoutMs = validateTimeoutMs(options.timeoutMs, 15_000);
     // A batch must fit one sendmsg (netlink_sendmsg: EMSGSIZE beyond sk_sndbuf); the answers to it (echoed
     // objects) must fit the receive buffer (else ENOBUFS). The kernel caps both at net.core.{w,r}mem_max
     // and doubles the value asked for.
