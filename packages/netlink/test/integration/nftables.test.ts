@@ -246,6 +246,79 @@ t.test(
 );
 
 t.test(
+  'NAT statements (snat ranges, masquerade flags and ports, redirect) list like nft writes them',
+  async (t) => {
+    const ours = netnsFixture(t, 'nfn');
+    const theirs = netnsFixture(t, 'nfo');
+    const h = nftFixture(t, ours);
+    const T = { family: 'ip', table: 'nat' } as const;
+    const tcp = [...match.l4proto('tcp')];
+    await h.commit(
+      new NftBatch()
+        .addTable({ family: 'ip', name: 'nat' })
+        .addChain({
+          ...T,
+          name: 'pre',
+          base: { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
+        })
+        .addChain({
+          ...T,
+          name: 'post',
+          base: { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
+        })
+        .addRule({
+          ...T,
+          chain: 'pre',
+          expressions: [...tcp, ...match.port('dport', 80), ...stmt.redirect(8080)],
+        })
+        .addRule({
+          ...T,
+          chain: 'pre',
+          expressions: [
+            ...tcp,
+            ...match.port('dport', [1000, 1010], true),
+            ...stmt.nat('dnat', { address: Buffer.from([10, 0, 0, 9]), port: [2000, 2010] }),
+          ],
+        })
+        .addRule({
+          ...T,
+          chain: 'post',
+          expressions: [
+            ...match.addr('saddr', parseCidr('10.0.0.0/20')),
+            ...stmt.masquerade({ random: true, persistent: true }),
+          ],
+        })
+        .addRule({ ...T, chain: 'post', expressions: [...tcp, ...stmt.masquerade({ port: [1000, 2000] })] })
+        .addRule({
+          ...T,
+          chain: 'post',
+          expressions: [
+            ...stmt.nat('snat', {
+              address: Buffer.from([192, 0, 2, 5]),
+              addressMax: Buffer.from([192, 0, 2, 9]),
+            }),
+          ],
+        }),
+    );
+    await nftF(
+      theirs,
+      `table ip nat {
+  chain pre { type nat hook prerouting priority -100; policy accept;
+    tcp dport 80 redirect to :8080
+    tcp dport != 1000-1010 dnat to 10.0.0.9:2000-2010
+  }
+  chain post { type nat hook postrouting priority 100; policy accept;
+    ip saddr 10.0.0.0/20 masquerade random,persistent
+    meta l4proto tcp masquerade to :1000-2000
+    snat to 192.0.2.5-192.0.2.9
+  }
+}`,
+    );
+    t.same(await nftJson(ours), await nftJson(theirs));
+  },
+);
+
+t.test(
   'sets, interval sets and maps written by us list like the same ones written by `nft -f`',
   async (t) => {
     const ours = netnsFixture(t, 'nfs');
