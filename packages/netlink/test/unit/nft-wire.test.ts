@@ -18,6 +18,9 @@ import {
   type Expr,
   encodeBatch,
   encodeExprs,
+  forwardAcceptRule,
+  intervals,
+  masqueradeRule,
   match,
   NftBatch,
   type NftRequest,
@@ -360,4 +363,54 @@ t.test('malformed input is refused with NETLINK_ERR_PROTOCOL, never misread', as
   t.throws(() => parseMessages(h), { message: /nlmsg_len 400/ });
   t.throws(() => new NlMessageReader().push(Buffer.alloc(16)), { message: /nlmsg_len 0/ });
   t.throws(() => decodeError(msg(Buffer.alloc(8))), { message: /NLMSG_ERROR of 8 bytes/ });
+});
+
+t.test('masquerade and forward-accept builders check every field', async (t) => {
+  const m = masqueradeRule({ source: '10.0.0.0/24', notOutInterfaces: ['br-x'] });
+  t.equal(m.chain, 'postrouting');
+  t.same(m.expressions, [
+    ...match.nfproto(4),
+    ...match.addr('saddr', v4('10.0.0.0/24')),
+    ...match.ifname('oifname', 'br-x', true),
+    ...stmt.masquerade(),
+  ]);
+  const bad: [() => unknown, string][] = [
+    [() => masqueradeRule({ source: '10.0.0.0' }), 'source'],
+    [() => masqueradeRule({ source: '10.0.0.0/24', notOutInterfaces: ['a/b'] }), 'notOutInterfaces[0]'],
+    [() => forwardAcceptRule({ ctState: ['bogus' as never] }), 'ctState'],
+    [() => forwardAcceptRule({ dport: 80 }), 'proto'],
+    [() => forwardAcceptRule({ saddr: '10.0.0.0/8', daddr: 'fd00::1' }), 'daddr'],
+    [() => forwardAcceptRule({ iifname: 'x'.repeat(16) }), 'iifname'],
+  ];
+  for (const [fn, field] of bad) t.throws(fn, { code: 'NETLINK_ERR_INVALID_ARGUMENT', field }, field);
+});
+
+t.test('interval elements: one past the end, none past the top of the key space', async (t) => {
+  const show = (els: { key: Buffer; intervalEnd?: boolean | undefined }[]) =>
+    els.map((e) => `${[...e.key].join('.')}${e.intervalEnd === true ? '!' : ''}`);
+  t.same(show(intervals.cidrs([v4('10.1.0.0/16'), v4('192.0.2.1'), v4('10.3.255.0/20')])), [
+    '10.1.0.0',
+    '10.2.0.0!',
+    '192.0.2.1',
+    '192.0.2.2!',
+    '10.3.240.0',
+    '10.4.0.0!',
+  ]);
+  t.same(show(intervals.cidrs([v4('255.255.255.255'), v4('128.0.0.0/1'), v4('0.0.0.0/0')])), [
+    '255.255.255.255',
+    '128.0.0.0',
+    '0.0.0.0',
+  ]);
+  t.same(
+    intervals
+      .ports([80, [8000, 8100], [65000, 65535]])
+      .map((e) => [e.key.readUInt16BE(0), e.intervalEnd === true]),
+    [
+      [80, false],
+      [81, true],
+      [8000, false],
+      [8101, true],
+      [65000, false],
+    ],
+  );
 });
