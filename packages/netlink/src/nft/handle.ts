@@ -12,7 +12,7 @@ import {
 import { closeNetnsFd, type NetnsFd, type NetnsRef, socketInNetns } from '../netns.js';
 import { validateTimeoutMs } from '../validate.js';
 import { NLM_F } from '../wire.js';
-import { attrStr } from './attr.js';
+import { attrMap, attrStr, optBe64 } from './attr.js';
 import { NftBatch, validateFamily, validateNftName } from './batch.js';
 import {
   decodeChain,
@@ -42,6 +42,7 @@ import {
   type NlMessage,
   nftType,
   parseMessages,
+  splitNft,
 } from './wire.js';
 
 /** One failed message of a batch: its index in the batch, what it was, the errno. */
@@ -517,22 +518,17 @@ function isCreate(msg: number): boolean {
   );
 }
 
-/** The handle in an echoed NEW* message (table 4, chain 2, rule 3, set 16: nf_tables.h). */
+/** The handle attribute of each echoed NEW* message (nf_tables.h: table 4, chain 2, rule 3, set 16). */
+const HANDLE_ATTR = new Map([
+  [nftType(NFT_MSG.NEWTABLE), 4],
+  [nftType(NFT_MSG.NEWCHAIN), 2],
+  [nftType(NFT_MSG.NEWRULE), 3],
+  [nftType(NFT_MSG.NEWSET), 16],
+]);
+
+/** The handle in an echoed NEW* message, read without decoding the rest (a rule's expressions). */
 function echoHandle(m: NlMessage): number | undefined {
-  try {
-    switch (m.type) {
-      case nftType(NFT_MSG.NEWTABLE):
-        return decodeTable(m).handle;
-      case nftType(NFT_MSG.NEWCHAIN):
-        return decodeChain(m).handle;
-      case nftType(NFT_MSG.NEWRULE):
-        return decodeRule(m).handle;
-      case nftType(NFT_MSG.NEWSET):
-        return decodeSet(m).handle;
-      default:
-        return undefined;
-    }
-  } catch {
-    return undefined;
-  }
+  const type = HANDLE_ATTR.get(m.type);
+  if (type === undefined) return undefined;
+  return optBe64(attrMap(splitNft(m).attrs, 'echo').get(type), 'echoed handle');
 }
