@@ -1,6 +1,7 @@
 // Benchmark: adding and removing N DNAT rules (one published TCP port each: `meta nfproto ipv4 ip daddr
 // 192.0.2.1 tcp dport P counter dnat ip to 10.0.0.2:80`) in a fresh namespace, four ways, in one run:
 //   lib batch     this package, all N rules in one batch (one transaction), deleted in one batch by handle
+//   lib no echo   the same without NLM_F_ECHO (as `nft -f`: no handles come back; listed before deleting)
 //   lib per rule  this package, one batch (commit) per rule, deleted one batch per rule
 //   nft -f        one `nft -f` of N `add rule` lines, then one `nft -f` of N `delete rule … handle H`
 //   nft per call  one `nft add rule …` process per rule, one `nft delete rule … handle H` per rule
@@ -10,7 +11,13 @@
 import { performance } from 'node:perf_hooks';
 import { nsExec, run, uniqueName } from '@ovs-container-network/testkit';
 import { createNetns, deleteNetns } from '../src/index.js';
-import { type FirewallRuleRef, NftFirewall, openNftHandle, publishedPortRules } from '../src/nftables.js';
+import {
+  type FirewallRuleRef,
+  NftBatch,
+  NftFirewall,
+  openNftHandle,
+  publishedPortRules,
+} from '../src/nftables.js';
 
 const N = Number(process.env.N ?? 200);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -80,6 +87,21 @@ async function main(): Promise<void> {
       let t3 = performance.now();
       await check(0, 'lib batch delete');
       record('lib batch', t1 - t0, t3 - t2);
+
+      // lib batch without NLM_F_ECHO (what nft -f does: no handles back); handles listed afterwards
+      t0 = performance.now();
+      const nb = new NftBatch();
+      for (const r of built)
+        nb.addRule({ family: 'inet', table: TABLE, chain: r.chain, expressions: r.expressions });
+      await h.commit(nb, { echo: false });
+      t1 = performance.now();
+      const listed = await fw.list();
+      if (listed.length !== N) throw new Error(`lib batch, no echo: ${listed.length} rules`);
+      t2 = performance.now();
+      await fw.delete(listed);
+      t3 = performance.now();
+      await check(0, 'lib batch, no echo delete');
+      record('lib no echo', t1 - t0, t3 - t2);
 
       // lib per rule
       t0 = performance.now();
