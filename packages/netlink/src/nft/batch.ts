@@ -133,7 +133,7 @@ export class NftBatch {
   ): this {
     const p = place(c, 'chain', c?.name);
     const base = c.base === undefined ? undefined : validateBase(c.base);
-    const attrs = chainAttrs({ table: p.table, name: p.name, base });
+    const attrs = chainAttrs({ table: p.table, name: p.name, base, family: p.family });
     return this.#push(NFT_MSG.NEWCHAIN, createFlags(options), p.family, attrs, `add chain ${p.where}`);
   }
 

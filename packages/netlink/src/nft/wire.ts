@@ -388,6 +388,7 @@ export function chainAttrs(c: {
   name?: string | undefined;
   handle?: number | undefined;
   base?: NftBaseChainSpec | undefined;
+  family?: NftFamily | undefined;
 }): Buffer {
   const parts = [attrStr(NFTA_CHAIN.TABLE, c.table)];
   if (c.handle !== undefined) parts.push(attrBe64(NFTA_CHAIN.HANDLE, c.handle));
@@ -397,10 +398,9 @@ export function chainAttrs(c: {
     // The order `nft` sends: type, policy, hook {hooknum, priority (s32 as be32)}.
     parts.push(attrStr(NFTA_CHAIN.TYPE, b.type));
     if (b.policy !== undefined) parts.push(attrBe32(NFTA_CHAIN.POLICY, NF_VERDICT[b.policy]));
-    const hook = [
-      attrBe32(NFTA_HOOK.HOOKNUM, NF_INET_HOOKS[b.hook]),
-      attrBe32(NFTA_HOOK.PRIORITY, b.priority),
-    ];
+    // netdev numbers its hooks apart: NF_NETDEV_INGRESS = 0 (netfilter.h enum nf_dev_hooks).
+    const hooknum = c.family === 'netdev' && b.hook === 'ingress' ? 0 : NF_INET_HOOKS[b.hook];
+    const hook = [attrBe32(NFTA_HOOK.HOOKNUM, hooknum), attrBe32(NFTA_HOOK.PRIORITY, b.priority)];
     if (b.device !== undefined) hook.push(attrStr(NFTA_HOOK.DEV, b.device));
     parts.push(nest(NFTA_CHAIN.HOOK, ...hook));
   }
@@ -427,7 +427,8 @@ export function decodeChain(m: NlMessage): NftChain {
     const hookName =
       fam === 'netdev' && num === 0
         ? 'ingress'
-        : ((Object.keys(NF_INET_HOOKS) as NftHook[]).find((k) => NF_INET_HOOKS[k] === num) ?? 'prerouting');
+        : (Object.keys(NF_INET_HOOKS) as NftHook[]).find((k) => NF_INET_HOOKS[k] === num);
+    if (hookName === undefined) throw malformed(`chain ${c.name}: unknown hook number ${num}`);
     const policy = optBe32(a.get(NFTA_CHAIN.POLICY), 'chain policy');
     c.base = {
       type: (str(a.get(NFTA_CHAIN.TYPE)) ?? 'filter') as NftChainType,
@@ -671,9 +672,4 @@ export function decodeElements(m: NlMessage): {
 /** The ruleset generation of a NEWGEN message (NFTA_GEN_ID, be32). */
 export function decodeGeneration(m: NlMessage): number {
   return be32(attrMap(splitNft(m).attrs, 'generation').get(NFTA_GEN_ID), 'generation id');
-}
-
-/** Sanity: a message type is an nf_tables one. */
-export function isNftMessage(m: NlMessage, msg: number): boolean {
-  return m.type === nftType(msg);
 }

@@ -318,6 +318,24 @@ t.test(
   },
 );
 
+t.test('a netdev ingress chain (its own hook numbering) on a device', async (t) => {
+  const ours = netnsFixture(t, 'nfi');
+  const theirs = netnsFixture(t, 'nfj');
+  const h = nftFixture(t, ours);
+  const base = { type: 'filter', hook: 'ingress', priority: 0, policy: 'accept', device: 'lo' } as const;
+  await h.commit(
+    new NftBatch()
+      .addTable({ family: 'netdev', name: 'nd' })
+      .addChain({ family: 'netdev', table: 'nd', name: 'ing', base }),
+  );
+  await nftF(
+    theirs,
+    'table netdev nd {\n  chain ing { type filter hook ingress device "lo" priority 0; policy accept; }\n}',
+  );
+  t.same(await nftJson(ours), await nftJson(theirs));
+  t.same((await h.listChains('netdev', 'nd'))[0]?.base, base);
+});
+
 t.test(
   'sets, interval sets and maps written by us list like the same ones written by `nft -f`',
   async (t) => {
