@@ -42,6 +42,7 @@ const rules = (): ReturnType<typeof publishedPortRules> =>
       containerPort: 80,
       chains: ['prerouting'],
       forward: false,
+      hairpin: false,
     }),
   ).flat();
 

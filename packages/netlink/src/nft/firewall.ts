@@ -51,6 +51,8 @@ export interface PublishedPortSpec {
   chains?: readonly ('prerouting' | 'output')[] | undefined;
   /** Also accept the DNATed traffic in our forward chain (`ct status dnat ip daddr C dport P accept`). Default true. */
   forward?: boolean | undefined;
+  /** Masquerade the container's connections to its own published port (hairpin). Default true. */
+  hairpin?: boolean | undefined;
   comment?: string | undefined;
 }
 
@@ -88,7 +90,8 @@ const portValue = (r: [number, number]): PortSpec => (r[0] === r[1] ? r[0] : r);
 /**
  * DNAT rules for one published port (or range), like Docker's bridge driver: in prerouting and output,
  * `meta nfproto ipv4 (ip daddr H | fib daddr type local) meta l4proto tcp tcp dport P counter dnat ip to
- * C:Q`, and in forward `ct status dnat meta nfproto ipv4 ip daddr C meta l4proto tcp tcp dport Q accept`.
+ * C:Q`; in postrouting the hairpin masquerade `ip saddr C ip daddr C tcp dport Q masquerade`; in forward
+ * `ct status dnat meta nfproto ipv4 ip daddr C meta l4proto tcp tcp dport Q accept`.
  * A host range onto a single container port is one rule; a range onto an equally long range becomes one
  * rule per port (Docker also maps port by port), in the same batch.
  */
@@ -182,6 +185,23 @@ export function publishedPortRules(spec: PublishedPortSpec): FirewallRule[] {
       });
     }
   }
+  if (spec.hairpin !== false) {
+    // A container reaching its own published port through the host: DNAT sends the packet back to where
+    // it came from with its own source, so the answer would bypass the NAT. Docker masquerades exactly
+    // this case (`-s C -d C -p tcp --dport Q -j MASQUERADE`).
+    rules.push({
+      chain: 'postrouting',
+      comment,
+      expressions: [
+        ...match.nfproto(family),
+        ...match.addr('saddr', full(container)),
+        ...match.addr('daddr', full(container)),
+        ...match.l4proto(spec.proto),
+        ...match.port('dport', portValue(ctPorts)),
+        ...stmt.masquerade(),
+      ],
+    });
+  }
   if (spec.forward !== false) {
     rules.push({
       chain: 'forward',
@@ -204,6 +224,11 @@ export interface MasqueradeSpec {
   source: string;
   /** Not when leaving through these interfaces (the network's own bridge / gateway port). */
   notOutInterfaces?: readonly string[] | undefined;
+  /**
+   * Only when leaving through this interface: with `source: '127.0.0.0/8'`, what lets the host reach a
+   * published port on 127.0.0.1 (DNAT in output, then this; the interface needs route_localnet=1).
+   */
+  outInterface?: string | undefined;
   comment?: string | undefined;
 }
 
@@ -216,12 +241,14 @@ export function masqueradeRule(spec: MasqueradeSpec): FirewallRule {
   if (!Array.isArray(outs))
     throw new NetlinkInvalidArgumentError('notOutInterfaces', outs, 'a list of interface names');
   const names = outs.map((n, i) => validateIfname(n, `notOutInterfaces[${i}]`));
+  const out = spec.outInterface === undefined ? undefined : validateIfname(spec.outInterface, 'outInterface');
   return {
     chain: 'postrouting',
     comment: validateComment(spec.comment),
     expressions: [
       ...match.nfproto(src.family),
       ...match.addr('saddr', src),
+      ...(out === undefined ? [] : match.ifname('oifname', out)),
       ...names.flatMap((n) => match.ifname('oifname', n, true)),
       ...stmt.masquerade(),
     ],

@@ -83,7 +83,7 @@ t.test(
       forwardAcceptRule({ ctState: ['established', 'related'] }),
       forwardAcceptRule({ iifname: 'br-x', notOifname: 'br-x', comment: 'out' }),
     ]);
-    t.equal(refs.length, 9);
+    t.equal(refs.length, 11);
     t.ok(
       refs.every((r) => Number.isInteger(r.handle) && r.handle > 0),
       'every rule got its handle back (NLM_F_ECHO)',
@@ -95,9 +95,11 @@ t.test(
       `${BASE_CHAINS}
 add rule inet ocn-t prerouting meta nfproto ipv4 ip daddr 192.0.2.1 tcp dport 8080 counter dnat ip to 10.0.0.2:80 comment "c1"
 add rule inet ocn-t output meta nfproto ipv4 ip daddr 192.0.2.1 tcp dport 8080 counter dnat ip to 10.0.0.2:80 comment "c1"
+add rule inet ocn-t postrouting meta nfproto ipv4 ip saddr 10.0.0.2 ip daddr 10.0.0.2 tcp dport 80 masquerade comment "c1"
 add rule inet ocn-t forward ct status dnat meta nfproto ipv4 ip daddr 10.0.0.2 tcp dport 80 accept comment "c1"
 add rule inet ocn-t prerouting meta nfproto ipv6 fib daddr type local udp dport 5000-5009 counter dnat ip6 to [fd00::2]:53
 add rule inet ocn-t output meta nfproto ipv6 fib daddr type local udp dport 5000-5009 counter dnat ip6 to [fd00::2]:53
+add rule inet ocn-t postrouting meta nfproto ipv6 ip6 saddr fd00::2 ip6 daddr fd00::2 udp dport 53 masquerade
 add rule inet ocn-t forward ct status dnat meta nfproto ipv6 ip6 daddr fd00::2 udp dport 53 accept
 add rule inet ocn-t postrouting meta nfproto ipv4 ip saddr 10.0.0.0/24 oifname != "br-x" masquerade
 add rule inet ocn-t forward ct state established,related accept
@@ -110,14 +112,14 @@ add rule inet ocn-t forward iifname "br-x" oifname != "br-x" accept comment "out
     if (out === undefined) throw new Error('no ref');
     await fw.delete([out]);
     const listed = await fw.list();
-    t.equal(listed.length, 8);
+    t.equal(listed.length, 10);
     t.notOk(
       listed.some((r) => r.handle === out.handle),
       'deleted by handle',
     );
     t.same(
       listed.filter((r) => r.comment === 'c1').map((r) => r.chain),
-      ['prerouting', 'forward'],
+      ['prerouting', 'postrouting', 'forward'],
       'comments come back from the kernel',
     );
     await nsExec(theirs, 'sh', [
@@ -415,6 +417,7 @@ t.test('large batches: 3000 rules in one transaction without echo, 500 with thei
       containerIp: '10.0.0.2',
       chains: ['prerouting'],
       forward: false,
+      hairpin: false,
     });
   const big = new NftBatch();
   for (let i = 0; i < 3000; i++) {
@@ -531,5 +534,24 @@ t.test(
       'masqueraded: the server sees the router',
     );
     await server;
+
+    // A port on every host address, reached from the host itself (its own LAN address and 127.0.0.1,
+    // which needs route_localnet and the 127.0.0.0/8 masquerade, as Docker does without its proxy) and
+    // from the container through the host (hairpin).
+    await nsExec(router, 'sysctl', ['-q', '-w', 'net.ipv4.conf.ctr0.route_localnet=1']);
+    await fw.add([
+      ...publishedPortRules({ proto: 'tcp', hostPort: 8081, containerIp: '10.77.0.2', containerPort: 81 }),
+      masqueradeRule({ source: '127.0.0.0/8', outInterface: 'ctr0' }),
+    ]);
+    const local = peerServer(ctr, 4, 81, 3);
+    await sleep(400);
+    t.equal(await tcpPeer(router, '198.51.100.1', 8081), '198.51.100.1', 'from the host to its own address');
+    t.equal(await tcpPeer(router, '127.0.0.1', 8081), '10.77.0.1', 'from the host to 127.0.0.1');
+    t.equal(
+      await tcpPeer(ctr, '198.51.100.1', 8081),
+      '10.77.0.1',
+      'hairpin: the container reaches itself via the host',
+    );
+    await local;
   },
 );

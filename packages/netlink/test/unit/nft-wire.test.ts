@@ -223,7 +223,7 @@ t.test('published ports build the expected rules, and every bad field is named',
   });
   t.same(
     rules.map((r) => r.chain),
-    ['prerouting', 'output', 'forward'],
+    ['prerouting', 'output', 'postrouting', 'forward'],
   );
   t.same(
     rules[0]?.expressions,
@@ -239,7 +239,7 @@ t.test('published ports build the expected rules, and every bad field is named',
     chains: ['prerouting'],
     forward: false,
   });
-  t.equal(ranged.length, 3, 'a range onto a range: one rule per port');
+  t.equal(ranged.length, 4, 'a range onto a range: one rule per port (+ the hairpin masquerade)');
   const single = publishedPortRules({
     proto: 'udp',
     hostPort: [5000, 5009],
@@ -247,7 +247,7 @@ t.test('published ports build the expected rules, and every bad field is named',
     containerPort: 53,
     forward: false,
   });
-  t.equal(single.length, 2, 'a range onto one port: one rule per chain');
+  t.equal(single.length, 3, 'a range onto one port: one rule per chain (+ the hairpin masquerade)');
   const bad: [object, string][] = [
     [{ proto: 'sctp', hostPort: 1, containerIp: '10.0.0.2' }, 'proto'],
     [{ proto: 'tcp', hostPort: 0, containerIp: '10.0.0.2' }, 'hostPort'],
