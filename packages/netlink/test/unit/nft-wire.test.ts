@@ -8,6 +8,7 @@ import {
   decodeElements,
   decodeError,
   decodeRule,
+  decodeSet,
   decodeTable,
   elementsAttrs,
   encodeRequest,
@@ -22,6 +23,7 @@ import {
   intervals,
   masqueradeRule,
   match,
+  NFT_TYPE,
   NftBatch,
   type NftRequest,
   NlMessageReader,
@@ -412,5 +414,59 @@ t.test('interval elements: one past the end, none past the top of the key space'
       [8101, true],
       [65000, false],
     ],
+  );
+});
+
+t.test('sets: nft bytes decode to typed values, and encode back byte for byte', async (t) => {
+  const nets = find('add set ip sets nets');
+  const dmap = find('add map ip sets dmap');
+  const msg = (c: Captured) => ({ type: c.type, flags: c.flags, seq: 0, portId: 0, payload: c.body });
+  const s1 = decodeSet(msg(nets));
+  t.match(s1, {
+    family: 'ip',
+    table: 'sets',
+    name: 'nets',
+    flags: ['interval'],
+    keyType: NFT_TYPE.ipv4_addr,
+    keyLen: 4,
+    id: 1,
+  });
+  const s2 = decodeSet(msg(dmap));
+  t.match(s2, {
+    name: 'dmap',
+    flags: ['map'],
+    keyType: NFT_TYPE.inet_service,
+    keyLen: 2,
+    dataType: NFT_TYPE.ipv4_addr,
+    dataLen: 4,
+    id: 2,
+  });
+  // Our encoder, given nft's userdata (its key/data byte-order TLVs), produces nft's exact message.
+  const b = new NftBatch();
+  b.addSet({
+    family: 'ip',
+    table: 'sets',
+    name: 'nets',
+    flags: ['interval'],
+    keyType: 7,
+    keyLen: 4,
+    userdata: s1.userdata,
+  });
+  b.addSet({
+    family: 'ip',
+    table: 'sets',
+    name: 'dmap',
+    flags: ['map'],
+    keyType: 13,
+    keyLen: 2,
+    dataType: 7,
+    dataLen: 4,
+    userdata: s2.userdata,
+  });
+  t.equal(body((b.ops[0] as { request: NftRequest }).request).toString('hex'), nets.body.toString('hex'));
+  t.equal(body((b.ops[1] as { request: NftRequest }).request).toString('hex'), dmap.body.toString('hex'));
+  t.same(
+    b.ops.map((o) => o.request.flags | 1),
+    [nets.flags, dmap.flags],
   );
 });
