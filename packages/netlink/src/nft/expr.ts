@@ -5,31 +5,20 @@
 // `nft` 1.0.6 / libnftnl send, so our encodings are byte-identical to theirs.
 import {
   attr,
+  attrBe32,
   attrBe64,
   attrMap,
   attrStr,
-  attrBe32 as be32a,
+  be32,
   malformed,
-  need as needAttr,
-  nest as nestA,
+  need,
+  nest,
+  optBe32,
   parseAttrList,
-  str as strOf,
+  str,
 } from './attr.js';
 
 const bad = (detail: string) => malformed(`expression: ${detail}`);
-const attrs = (buf: Buffer, what: string): Map<number, Buffer> => attrMap(buf, what);
-const need = needAttr;
-const be64a = (type: number, v: bigint): Buffer => attrBe64(type, v);
-
-function u32(m: Map<number, Buffer>, type: number, what: string): number {
-  const b = m.get(type);
-  if (b === undefined || b.length !== 4) throw bad(`${what} missing or not 4 bytes`);
-  return b.readUInt32BE(0);
-}
-
-function optU32(m: Map<number, Buffer>, type: number, what: string): number | undefined {
-  return m.has(type) ? u32(m, type, what) : undefined;
-}
 
 // ---- registers and data --------------------------------------------------------------------------------
 
@@ -70,25 +59,25 @@ export function dataValue(v: Buffer): Buffer {
 
 /** NFTA_DATA_VERDICT {NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN for jump/goto}. */
 export function verdictData(v: Verdict): Buffer {
-  const parts = [be32a(NFTA_VERDICT_CODE, VERDICT_CODE[v.kind])];
+  const parts = [attrBe32(NFTA_VERDICT_CODE, VERDICT_CODE[v.kind])];
   if (v.kind === 'jump' || v.kind === 'goto') parts.push(attrStr(NFTA_VERDICT_CHAIN, v.chain));
-  return nestA(NFTA_DATA_VERDICT, ...parts);
+  return nest(NFTA_DATA_VERDICT, ...parts);
 }
 
 export function decodeData(nestBuf: Buffer, what: string): { value: Buffer } | { verdict: Verdict } {
-  const m = attrs(nestBuf, what);
+  const m = attrMap(nestBuf, what);
   const value = m.get(NFTA_DATA_VALUE);
   if (value !== undefined) return { value: Buffer.from(value) };
   const v = m.get(NFTA_DATA_VERDICT);
   if (v === undefined) throw bad(`${what}: neither a value nor a verdict`);
-  const vm = attrs(v, `${what} verdict`);
-  const code = u32(vm, NFTA_VERDICT_CODE, `${what} verdict code`) | 0;
+  const vm = attrMap(v, `${what} verdict`);
+  const code = be32(vm.get(NFTA_VERDICT_CODE), `${what} verdict code`) | 0;
   const kind = (Object.keys(VERDICT_CODE) as (keyof typeof VERDICT_CODE)[]).find(
     (k) => VERDICT_CODE[k] === code,
   );
   if (kind === undefined) throw bad(`${what}: unknown verdict code ${code}`);
   if (kind === 'jump' || kind === 'goto') {
-    const chain = strOf(vm.get(NFTA_VERDICT_CHAIN));
+    const chain = str(vm.get(NFTA_VERDICT_CHAIN));
     if (chain === undefined) throw bad(`${what}: ${kind} without a chain`);
     return { verdict: { kind, chain } };
   }
@@ -271,23 +260,23 @@ function encodeOne(e: Expr): [string, Buffer[]] {
         return [
           'payload',
           [
-            be32a(PAYLOAD.DREG, e.dreg),
-            be32a(PAYLOAD.BASE, PAYLOAD_BASE[e.base]),
-            be32a(PAYLOAD.OFFSET, e.offset),
-            be32a(PAYLOAD.LEN, e.len),
+            attrBe32(PAYLOAD.DREG, e.dreg),
+            attrBe32(PAYLOAD.BASE, PAYLOAD_BASE[e.base]),
+            attrBe32(PAYLOAD.OFFSET, e.offset),
+            attrBe32(PAYLOAD.LEN, e.len),
           ],
         ];
       }
       return [
         'payload',
         [
-          be32a(PAYLOAD.SREG, e.sreg),
-          be32a(PAYLOAD.BASE, PAYLOAD_BASE[e.base]),
-          be32a(PAYLOAD.OFFSET, e.offset),
-          be32a(PAYLOAD.LEN, e.len),
-          ...(e.csumType === undefined ? [] : [be32a(PAYLOAD.CSUM_TYPE, e.csumType)]),
-          ...(e.csumOffset === undefined ? [] : [be32a(PAYLOAD.CSUM_OFFSET, e.csumOffset)]),
-          ...(e.csumFlags === undefined ? [] : [be32a(PAYLOAD.CSUM_FLAGS, e.csumFlags)]),
+          attrBe32(PAYLOAD.SREG, e.sreg),
+          attrBe32(PAYLOAD.BASE, PAYLOAD_BASE[e.base]),
+          attrBe32(PAYLOAD.OFFSET, e.offset),
+          attrBe32(PAYLOAD.LEN, e.len),
+          ...(e.csumType === undefined ? [] : [attrBe32(PAYLOAD.CSUM_TYPE, e.csumType)]),
+          ...(e.csumOffset === undefined ? [] : [attrBe32(PAYLOAD.CSUM_OFFSET, e.csumOffset)]),
+          ...(e.csumFlags === undefined ? [] : [attrBe32(PAYLOAD.CSUM_FLAGS, e.csumFlags)]),
         ],
       ];
     case 'meta':
@@ -295,101 +284,106 @@ function encodeOne(e: Expr): [string, Buffer[]] {
       return [
         'meta',
         [
-          be32a(META.KEY, keyNum(META_KEY, e.key)),
-          'dreg' in e ? be32a(META.DREG, e.dreg) : be32a(META.SREG, e.sreg),
+          attrBe32(META.KEY, keyNum(META_KEY, e.key)),
+          'dreg' in e ? attrBe32(META.DREG, e.dreg) : attrBe32(META.SREG, e.sreg),
         ],
       ];
     case 'cmp':
       return [
         'cmp',
-        [be32a(CMP.SREG, e.sreg), be32a(CMP.OP, CMP_OP[e.op]), nestA(CMP.DATA, dataValue(e.data))],
+        [attrBe32(CMP.SREG, e.sreg), attrBe32(CMP.OP, CMP_OP[e.op]), nest(CMP.DATA, dataValue(e.data))],
       ];
     case 'range':
       return [
         'range',
         [
-          be32a(RANGE.SREG, e.sreg),
-          be32a(RANGE.OP, e.op === 'eq' ? 0 : 1),
-          nestA(RANGE.FROM, dataValue(e.from)),
-          nestA(RANGE.TO, dataValue(e.to)),
+          attrBe32(RANGE.SREG, e.sreg),
+          attrBe32(RANGE.OP, e.op === 'eq' ? 0 : 1),
+          nest(RANGE.FROM, dataValue(e.from)),
+          nest(RANGE.TO, dataValue(e.to)),
         ],
       ];
     case 'immediate':
-      if ('verdict' in e) return ['immediate', [be32a(IMM.DREG, 0), nestA(IMM.DATA, verdictData(e.verdict))]];
-      return ['immediate', [be32a(IMM.DREG, e.dreg), nestA(IMM.DATA, dataValue(e.data))]];
+      if ('verdict' in e)
+        return ['immediate', [attrBe32(IMM.DREG, 0), nest(IMM.DATA, verdictData(e.verdict))]];
+      return ['immediate', [attrBe32(IMM.DREG, e.dreg), nest(IMM.DATA, dataValue(e.data))]];
     case 'bitwise':
       if ('mask' in e) {
         return [
           'bitwise',
           [
-            be32a(BITWISE.SREG, e.sreg),
-            be32a(BITWISE.DREG, e.dreg),
-            be32a(BITWISE.LEN, e.len),
-            nestA(BITWISE.MASK, dataValue(e.mask)),
-            nestA(BITWISE.XOR, dataValue(e.xor)),
+            attrBe32(BITWISE.SREG, e.sreg),
+            attrBe32(BITWISE.DREG, e.dreg),
+            attrBe32(BITWISE.LEN, e.len),
+            nest(BITWISE.MASK, dataValue(e.mask)),
+            nest(BITWISE.XOR, dataValue(e.xor)),
           ],
         ];
       }
       return [
         'bitwise',
         [
-          be32a(BITWISE.SREG, e.sreg),
-          be32a(BITWISE.DREG, e.dreg),
-          be32a(BITWISE.LEN, e.len),
-          be32a(BITWISE.OP, BITWISE_OP[e.op]),
+          attrBe32(BITWISE.SREG, e.sreg),
+          attrBe32(BITWISE.DREG, e.dreg),
+          attrBe32(BITWISE.LEN, e.len),
+          attrBe32(BITWISE.OP, BITWISE_OP[e.op]),
           // The shift amount is a host-order u32 in a data value (nft_bitwise.c nft_bitwise_init_shift).
-          nestA(BITWISE.DATA, dataValue(hostU32(e.shift))),
+          nest(BITWISE.DATA, dataValue(hostU32(e.shift))),
         ],
       ];
     case 'nat': {
-      const p = [be32a(NAT.TYPE, e.nat === 'snat' ? 0 : 1), be32a(NAT.FAMILY, NAT_FAMILY[e.family])];
-      if (e.addrMin !== undefined) p.push(be32a(NAT.ADDR_MIN, e.addrMin));
-      if (e.addrMax !== undefined) p.push(be32a(NAT.ADDR_MAX, e.addrMax));
-      if (e.protoMin !== undefined) p.push(be32a(NAT.PROTO_MIN, e.protoMin));
-      if (e.protoMax !== undefined) p.push(be32a(NAT.PROTO_MAX, e.protoMax));
-      if (e.flags !== undefined) p.push(be32a(NAT.FLAGS, e.flags));
+      const p = [attrBe32(NAT.TYPE, e.nat === 'snat' ? 0 : 1), attrBe32(NAT.FAMILY, NAT_FAMILY[e.family])];
+      if (e.addrMin !== undefined) p.push(attrBe32(NAT.ADDR_MIN, e.addrMin));
+      if (e.addrMax !== undefined) p.push(attrBe32(NAT.ADDR_MAX, e.addrMax));
+      if (e.protoMin !== undefined) p.push(attrBe32(NAT.PROTO_MIN, e.protoMin));
+      if (e.protoMax !== undefined) p.push(attrBe32(NAT.PROTO_MAX, e.protoMax));
+      if (e.flags !== undefined) p.push(attrBe32(NAT.FLAGS, e.flags));
       return ['nat', p];
     }
     case 'masq': {
       const p: Buffer[] = [];
-      if (e.flags !== undefined) p.push(be32a(MASQ.FLAGS, e.flags));
-      if (e.protoMin !== undefined) p.push(be32a(MASQ.PROTO_MIN, e.protoMin));
-      if (e.protoMax !== undefined) p.push(be32a(MASQ.PROTO_MAX, e.protoMax));
+      if (e.flags !== undefined) p.push(attrBe32(MASQ.FLAGS, e.flags));
+      if (e.protoMin !== undefined) p.push(attrBe32(MASQ.PROTO_MIN, e.protoMin));
+      if (e.protoMax !== undefined) p.push(attrBe32(MASQ.PROTO_MAX, e.protoMax));
       return ['masq', p];
     }
     case 'redir': {
       const p: Buffer[] = [];
-      if (e.protoMin !== undefined) p.push(be32a(REDIR.PROTO_MIN, e.protoMin));
-      if (e.protoMax !== undefined) p.push(be32a(REDIR.PROTO_MAX, e.protoMax));
-      if (e.flags !== undefined) p.push(be32a(REDIR.FLAGS, e.flags));
+      if (e.protoMin !== undefined) p.push(attrBe32(REDIR.PROTO_MIN, e.protoMin));
+      if (e.protoMax !== undefined) p.push(attrBe32(REDIR.PROTO_MAX, e.protoMax));
+      if (e.flags !== undefined) p.push(attrBe32(REDIR.FLAGS, e.flags));
       return ['redir', p];
     }
     case 'ct': {
-      if ('sreg' in e) return ['ct', [be32a(CT.KEY, keyNum(CT_KEY, e.key)), be32a(CT.SREG, e.sreg)]];
+      if ('sreg' in e) return ['ct', [attrBe32(CT.KEY, keyNum(CT_KEY, e.key)), attrBe32(CT.SREG, e.sreg)]];
       // libnftnl order: key, dreg, direction.
-      const p = [be32a(CT.KEY, keyNum(CT_KEY, e.key)), be32a(CT.DREG, e.dreg)];
+      const p = [attrBe32(CT.KEY, keyNum(CT_KEY, e.key)), attrBe32(CT.DREG, e.dreg)];
       if (e.direction !== undefined)
         p.push(attr(CT.DIRECTION, Buffer.from([e.direction === 'original' ? 0 : 1])));
       return ['ct', p];
     }
     case 'counter': {
       const p: Buffer[] = [];
-      if (e.bytes !== undefined) p.push(be64a(COUNTER.BYTES, e.bytes));
-      if (e.packets !== undefined) p.push(be64a(COUNTER.PACKETS, e.packets));
+      if (e.bytes !== undefined) p.push(attrBe64(COUNTER.BYTES, e.bytes));
+      if (e.packets !== undefined) p.push(attrBe64(COUNTER.PACKETS, e.packets));
       return ['counter', p];
     }
     case 'lookup': {
-      const p = [be32a(LOOKUP.SREG, e.sreg), attrStr(LOOKUP.SET, e.set)];
-      if (e.setId !== undefined) p.push(be32a(LOOKUP.SET_ID, e.setId));
-      if (e.dreg !== undefined) p.push(be32a(LOOKUP.DREG, e.dreg));
-      if (e.invert === true) p.push(be32a(LOOKUP.FLAGS, NFT_LOOKUP_F_INV));
+      const p = [attrBe32(LOOKUP.SREG, e.sreg), attrStr(LOOKUP.SET, e.set)];
+      if (e.setId !== undefined) p.push(attrBe32(LOOKUP.SET_ID, e.setId));
+      if (e.dreg !== undefined) p.push(attrBe32(LOOKUP.DREG, e.dreg));
+      if (e.invert === true) p.push(attrBe32(LOOKUP.FLAGS, NFT_LOOKUP_F_INV));
       return ['lookup', p];
     }
     case 'fib':
       // libnftnl order: flags, result, dreg.
       return [
         'fib',
-        [be32a(FIB.FLAGS, e.flags), be32a(FIB.RESULT, keyNum(FIB_RESULT, e.result)), be32a(FIB.DREG, e.dreg)],
+        [
+          attrBe32(FIB.FLAGS, e.flags),
+          attrBe32(FIB.RESULT, keyNum(FIB_RESULT, e.result)),
+          attrBe32(FIB.DREG, e.dreg),
+        ],
       ];
     case 'unknown':
       return [e.name, [e.data]];
@@ -403,7 +397,7 @@ const NFTA_EXPR_DATA = 2;
 /** One expression as NFTA_LIST_ELEM {NFTA_EXPR_NAME, NFTA_EXPR_DATA}. */
 export function encodeExpr(e: Expr): Buffer {
   const [name, data] = encodeOne(e);
-  return nestA(NFTA_LIST_ELEM, attrStr(NFTA_EXPR_NAME, name), nestA(NFTA_EXPR_DATA, ...data));
+  return nest(NFTA_LIST_ELEM, attrStr(NFTA_EXPR_NAME, name), nest(NFTA_EXPR_DATA, ...data));
 }
 
 /** The content of NFTA_RULE_EXPRESSIONS. */
@@ -414,70 +408,70 @@ export function encodeExprs(es: readonly Expr[]): Buffer {
 /** Decodes the content of NFTA_RULE_EXPRESSIONS. */
 export function decodeExprs(buf: Buffer): Expr[] {
   return parseAttrList(buf, 'expression list').map((el) => {
-    const m = attrs(el.value, 'expression');
-    const name = strOf(m.get(NFTA_EXPR_NAME));
+    const m = attrMap(el.value, 'expression');
+    const name = str(m.get(NFTA_EXPR_NAME));
     if (name === undefined) throw bad('expression without a name');
     return decodeOne(name, m.get(NFTA_EXPR_DATA) ?? Buffer.alloc(0));
   });
 }
 
 function decodeOne(name: string, data: Buffer): Expr {
-  const m = attrs(data, name);
+  const m = attrMap(data, name);
   switch (name) {
     case 'payload': {
-      const base = keyName(PAYLOAD_BASE, u32(m, PAYLOAD.BASE, 'payload base'));
+      const base = keyName(PAYLOAD_BASE, be32(m.get(PAYLOAD.BASE), 'payload base'));
       if (typeof base === 'number') throw bad(`payload base ${base}`);
       const common = {
         base,
-        offset: u32(m, PAYLOAD.OFFSET, 'payload offset'),
-        len: u32(m, PAYLOAD.LEN, 'payload len'),
+        offset: be32(m.get(PAYLOAD.OFFSET), 'payload offset'),
+        len: be32(m.get(PAYLOAD.LEN), 'payload len'),
       };
       if (m.has(PAYLOAD.DREG))
-        return { type: 'payload', ...common, dreg: u32(m, PAYLOAD.DREG, 'payload dreg') };
+        return { type: 'payload', ...common, dreg: be32(m.get(PAYLOAD.DREG), 'payload dreg') };
       return {
         type: 'payload',
         ...common,
-        sreg: u32(m, PAYLOAD.SREG, 'payload sreg'),
-        csumType: optU32(m, PAYLOAD.CSUM_TYPE, 'csum type'),
-        csumOffset: optU32(m, PAYLOAD.CSUM_OFFSET, 'csum offset'),
-        csumFlags: optU32(m, PAYLOAD.CSUM_FLAGS, 'csum flags'),
+        sreg: be32(m.get(PAYLOAD.SREG), 'payload sreg'),
+        csumType: optBe32(m.get(PAYLOAD.CSUM_TYPE), 'csum type'),
+        csumOffset: optBe32(m.get(PAYLOAD.CSUM_OFFSET), 'csum offset'),
+        csumFlags: optBe32(m.get(PAYLOAD.CSUM_FLAGS), 'csum flags'),
       };
     }
     case 'meta': {
-      const key = keyName(META_KEY, u32(m, META.KEY, 'meta key'));
-      if (m.has(META.DREG)) return { type: 'meta', key, dreg: u32(m, META.DREG, 'meta dreg') };
-      return { type: 'meta', key, sreg: u32(m, META.SREG, 'meta sreg') };
+      const key = keyName(META_KEY, be32(m.get(META.KEY), 'meta key'));
+      if (m.has(META.DREG)) return { type: 'meta', key, dreg: be32(m.get(META.DREG), 'meta dreg') };
+      return { type: 'meta', key, sreg: be32(m.get(META.SREG), 'meta sreg') };
     }
     case 'cmp': {
-      const op = keyName(CMP_OP, u32(m, CMP.OP, 'cmp op'));
+      const op = keyName(CMP_OP, be32(m.get(CMP.OP), 'cmp op'));
       if (typeof op === 'number') throw bad(`cmp op ${op}`);
       return {
         type: 'cmp',
         op,
-        sreg: u32(m, CMP.SREG, 'cmp sreg'),
+        sreg: be32(m.get(CMP.SREG), 'cmp sreg'),
         data: decodeDataValue(need(m, CMP.DATA, 'cmp data'), 'cmp data'),
       };
     }
     case 'range':
       return {
         type: 'range',
-        op: u32(m, RANGE.OP, 'range op') === 0 ? 'eq' : 'neq',
-        sreg: u32(m, RANGE.SREG, 'range sreg'),
+        op: be32(m.get(RANGE.OP), 'range op') === 0 ? 'eq' : 'neq',
+        sreg: be32(m.get(RANGE.SREG), 'range sreg'),
         from: decodeDataValue(need(m, RANGE.FROM, 'range from'), 'range from'),
         to: decodeDataValue(need(m, RANGE.TO, 'range to'), 'range to'),
       };
     case 'immediate': {
       const d = decodeData(need(m, IMM.DATA, 'immediate data'), 'immediate data');
       if ('verdict' in d) return { type: 'immediate', verdict: d.verdict };
-      return { type: 'immediate', dreg: u32(m, IMM.DREG, 'immediate dreg'), data: d.value };
+      return { type: 'immediate', dreg: be32(m.get(IMM.DREG), 'immediate dreg'), data: d.value };
     }
     case 'bitwise': {
       const common = {
-        sreg: u32(m, BITWISE.SREG, 'bitwise sreg'),
-        dreg: u32(m, BITWISE.DREG, 'bitwise dreg'),
-        len: u32(m, BITWISE.LEN, 'bitwise len'),
+        sreg: be32(m.get(BITWISE.SREG), 'bitwise sreg'),
+        dreg: be32(m.get(BITWISE.DREG), 'bitwise dreg'),
+        len: be32(m.get(BITWISE.LEN), 'bitwise len'),
       };
-      const op = optU32(m, BITWISE.OP, 'bitwise op') ?? 0;
+      const op = optBe32(m.get(BITWISE.OP), 'bitwise op') ?? 0;
       if (op === 0) {
         return {
           type: 'bitwise',
@@ -495,40 +489,40 @@ function decodeOne(name: string, data: Buffer): Expr {
       };
     }
     case 'nat': {
-      const fam = u32(m, NAT.FAMILY, 'nat family');
+      const fam = be32(m.get(NAT.FAMILY), 'nat family');
       return {
         type: 'nat',
-        nat: u32(m, NAT.TYPE, 'nat type') === 0 ? 'snat' : 'dnat',
+        nat: be32(m.get(NAT.TYPE), 'nat type') === 0 ? 'snat' : 'dnat',
         family: fam === NAT_FAMILY.ip6 ? 'ip6' : 'ip',
-        addrMin: optU32(m, NAT.ADDR_MIN, 'nat addr min'),
-        addrMax: optU32(m, NAT.ADDR_MAX, 'nat addr max'),
-        protoMin: optU32(m, NAT.PROTO_MIN, 'nat proto min'),
-        protoMax: optU32(m, NAT.PROTO_MAX, 'nat proto max'),
-        flags: optU32(m, NAT.FLAGS, 'nat flags'),
+        addrMin: optBe32(m.get(NAT.ADDR_MIN), 'nat addr min'),
+        addrMax: optBe32(m.get(NAT.ADDR_MAX), 'nat addr max'),
+        protoMin: optBe32(m.get(NAT.PROTO_MIN), 'nat proto min'),
+        protoMax: optBe32(m.get(NAT.PROTO_MAX), 'nat proto max'),
+        flags: optBe32(m.get(NAT.FLAGS), 'nat flags'),
       };
     }
     case 'masq':
       return {
         type: 'masq',
-        flags: optU32(m, MASQ.FLAGS, 'masq flags'),
-        protoMin: optU32(m, MASQ.PROTO_MIN, 'masq proto min'),
-        protoMax: optU32(m, MASQ.PROTO_MAX, 'masq proto max'),
+        flags: optBe32(m.get(MASQ.FLAGS), 'masq flags'),
+        protoMin: optBe32(m.get(MASQ.PROTO_MIN), 'masq proto min'),
+        protoMax: optBe32(m.get(MASQ.PROTO_MAX), 'masq proto max'),
       };
     case 'redir':
       return {
         type: 'redir',
-        flags: optU32(m, REDIR.FLAGS, 'redir flags'),
-        protoMin: optU32(m, REDIR.PROTO_MIN, 'redir proto min'),
-        protoMax: optU32(m, REDIR.PROTO_MAX, 'redir proto max'),
+        flags: optBe32(m.get(REDIR.FLAGS), 'redir flags'),
+        protoMin: optBe32(m.get(REDIR.PROTO_MIN), 'redir proto min'),
+        protoMax: optBe32(m.get(REDIR.PROTO_MAX), 'redir proto max'),
       };
     case 'ct': {
-      const key = keyName(CT_KEY, u32(m, CT.KEY, 'ct key'));
-      if (m.has(CT.SREG)) return { type: 'ct', key, sreg: u32(m, CT.SREG, 'ct sreg') };
+      const key = keyName(CT_KEY, be32(m.get(CT.KEY), 'ct key'));
+      if (m.has(CT.SREG)) return { type: 'ct', key, sreg: be32(m.get(CT.SREG), 'ct sreg') };
       const dir = m.get(CT.DIRECTION);
       return {
         type: 'ct',
         key,
-        dreg: u32(m, CT.DREG, 'ct dreg'),
+        dreg: be32(m.get(CT.DREG), 'ct dreg'),
         direction: dir === undefined ? undefined : dir.readUInt8(0) === 0 ? 'original' : 'reply',
       };
     }
@@ -542,23 +536,23 @@ function decodeOne(name: string, data: Buffer): Expr {
       };
     }
     case 'lookup': {
-      const set = strOf(m.get(LOOKUP.SET));
+      const set = str(m.get(LOOKUP.SET));
       if (set === undefined) throw bad('lookup without a set name');
       return {
         type: 'lookup',
         set,
-        setId: optU32(m, LOOKUP.SET_ID, 'lookup set id'),
-        sreg: u32(m, LOOKUP.SREG, 'lookup sreg'),
-        dreg: optU32(m, LOOKUP.DREG, 'lookup dreg'),
-        invert: ((optU32(m, LOOKUP.FLAGS, 'lookup flags') ?? 0) & NFT_LOOKUP_F_INV) !== 0,
+        setId: optBe32(m.get(LOOKUP.SET_ID), 'lookup set id'),
+        sreg: be32(m.get(LOOKUP.SREG), 'lookup sreg'),
+        dreg: optBe32(m.get(LOOKUP.DREG), 'lookup dreg'),
+        invert: ((optBe32(m.get(LOOKUP.FLAGS), 'lookup flags') ?? 0) & NFT_LOOKUP_F_INV) !== 0,
       };
     }
     case 'fib':
       return {
         type: 'fib',
-        result: keyName(FIB_RESULT, u32(m, FIB.RESULT, 'fib result')),
-        flags: u32(m, FIB.FLAGS, 'fib flags'),
-        dreg: u32(m, FIB.DREG, 'fib dreg'),
+        result: keyName(FIB_RESULT, be32(m.get(FIB.RESULT), 'fib result')),
+        flags: be32(m.get(FIB.FLAGS), 'fib flags'),
+        dreg: be32(m.get(FIB.DREG), 'fib dreg'),
       };
     default:
       return { type: 'unknown', name, data: Buffer.from(data) };
