@@ -74,6 +74,15 @@ function ifnameBytes(name: string): Buffer {
   return b;
 }
 
+/** A ct bitmask key with any of `mask`'s bits set: load, `& mask`, `!= 0` (how nft matches flag lists). */
+function ctAnyBit(key: 'state' | 'status', mask: number): Expr[] {
+  return [
+    { type: 'ct', key, dreg: R1 },
+    { type: 'bitwise', sreg: R1, dreg: R1, len: 4, mask: hostU32(mask), xor: Buffer.alloc(4) },
+    { type: 'cmp', op: 'neq', sreg: R1, data: Buffer.alloc(4) },
+  ];
+}
+
 /** Matches: each returns the expressions of one `nft` match, comparing in register 1. */
 export const match = {
   /** `meta nfproto ipv4|ipv6` (needed before ip/ip6 matches in an inet table). */
@@ -116,21 +125,17 @@ export const match = {
   },
   /** `ct state established,related` (any of them). */
   ctState(states: readonly CtState[]): Expr[] {
-    const mask = states.reduce((m, s) => m | CT_STATE[s], 0);
-    return [
-      { type: 'ct', key: 'state', dreg: R1 },
-      { type: 'bitwise', sreg: R1, dreg: R1, len: 4, mask: hostU32(mask), xor: Buffer.alloc(4) },
-      { type: 'cmp', op: 'neq', sreg: R1, data: Buffer.alloc(4) },
-    ];
+    return ctAnyBit(
+      'state',
+      states.reduce((m, s) => m | CT_STATE[s], 0),
+    );
   },
   /** `ct status dnat` (any of them). */
   ctStatus(statuses: readonly CtStatus[]): Expr[] {
-    const mask = statuses.reduce((m, s) => m | CT_STATUS[s], 0);
-    return [
-      { type: 'ct', key: 'status', dreg: R1 },
-      { type: 'bitwise', sreg: R1, dreg: R1, len: 4, mask: hostU32(mask), xor: Buffer.alloc(4) },
-      { type: 'cmp', op: 'neq', sreg: R1, data: Buffer.alloc(4) },
-    ];
+    return ctAnyBit(
+      'status',
+      statuses.reduce((m, s) => m | CT_STATUS[s], 0),
+    );
   },
   /** `ct original ip saddr 10.0.0.0/24` (the tuple before NAT; `reply` for the answer direction). */
   ctAddr(direction: 'original' | 'reply', field: 'saddr' | 'daddr', c: Cidr, not = false): Expr[] {
