@@ -82,8 +82,10 @@ t.test(
       masqueradeRule({ source: '10.0.0.0/24', notOutInterfaces: ['br-x'] }),
       forwardAcceptRule({ ctState: ['established', 'related'] }),
       forwardAcceptRule({ iifname: 'br-x', notOifname: 'br-x', comment: 'out' }),
+      masqueradeRule({ source: 'fd00::/64', notOutInterfaces: ['br-x', 'br-y'] }),
+      forwardAcceptRule({ saddr: '10.9.0.0/16', daddr: '10.0.0.2', proto: 'udp', dport: [53, 54] }),
     ]);
-    t.equal(refs.length, 11);
+    t.equal(refs.length, 13);
     t.ok(
       refs.every((r) => Number.isInteger(r.handle) && r.handle > 0),
       'every rule got its handle back (NLM_F_ECHO)',
@@ -103,7 +105,9 @@ add rule inet ocn-t postrouting meta nfproto ipv6 ip6 saddr fd00::2 ip6 daddr fd
 add rule inet ocn-t forward ct status dnat meta nfproto ipv6 ip6 daddr fd00::2 udp dport 53 accept
 add rule inet ocn-t postrouting meta nfproto ipv4 ip saddr 10.0.0.0/24 oifname != "br-x" masquerade
 add rule inet ocn-t forward ct state established,related accept
-add rule inet ocn-t forward iifname "br-x" oifname != "br-x" accept comment "out"`,
+add rule inet ocn-t forward iifname "br-x" oifname != "br-x" accept comment "out"
+add rule inet ocn-t postrouting meta nfproto ipv6 ip6 saddr fd00::/64 oifname != "br-x" oifname != "br-y" masquerade
+add rule inet ocn-t forward meta nfproto ipv4 ip saddr 10.9.0.0/16 ip daddr 10.0.0.2 udp dport 53-54 accept`,
     );
     t.same(await nftJson(ours), await nftJson(theirs));
 
@@ -112,7 +116,7 @@ add rule inet ocn-t forward iifname "br-x" oifname != "br-x" accept comment "out
     if (out === undefined) throw new Error('no ref');
     await fw.delete([out]);
     const listed = await fw.list();
-    t.equal(listed.length, 10);
+    t.equal(listed.length, 12);
     t.notOk(
       listed.some((r) => r.handle === out.handle),
       'deleted by handle',
