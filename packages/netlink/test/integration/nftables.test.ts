@@ -342,6 +342,44 @@ t.test('a netdev ingress chain (its own hook numbering) on a device', async (t) 
   t.same((await h.listChains('netdev', 'nd'))[0]?.base, base);
 });
 
+t.test('rules of simple matches stay readable by iptables-nft in its own tables (DOCKER-USER)', async (t) => {
+  const ns = netnsFixture(t, 'nfu');
+  await nsExec(ns, 'iptables', ['-N', 'DOCKER-USER']);
+  await nsExec(ns, 'iptables', ['-A', 'DOCKER-USER', '-j', 'RETURN']);
+  const h = nftFixture(t, ns);
+  const where = { family: 'ip', table: 'filter', chain: 'DOCKER-USER', at: 'start' } as const;
+  await h.commit(
+    new NftBatch()
+      .addRule({
+        ...where,
+        expressions: [
+          ...match.ifname('iifname', 'br-y'),
+          ...match.ifname('oifname', 'br-y', true),
+          stmt.counter(),
+          stmt.accept(),
+        ],
+      })
+      .addRule({
+        ...where,
+        expressions: [
+          ...match.ifname('oifname', 'br-y'),
+          ...match.addr('daddr', parseCidr('10.0.0.0/24')),
+          ...match.l4proto('tcp'),
+          ...match.port('dport', 80),
+          stmt.counter(),
+          stmt.accept(),
+        ],
+      }),
+  );
+  const { stdout } = await nsExec(ns, 'iptables', ['-S', 'DOCKER-USER']);
+  t.same(stdout.trim().split('\n'), [
+    '-N DOCKER-USER',
+    '-A DOCKER-USER -d 10.0.0.0/24 -o br-y -p tcp -m tcp --dport 80 -j ACCEPT',
+    '-A DOCKER-USER -i br-y ! -o br-y -j ACCEPT',
+    '-A DOCKER-USER -j RETURN',
+  ]);
+});
+
 t.test(
   'sets, interval sets and maps written by us list like the same ones written by `nft -f`',
   async (t) => {
