@@ -20,6 +20,11 @@ import { type NbRows, NbSnapshot, type NbView, replicaView } from './view.js';
 export interface NbTransactOptions extends TransactOptions {
   /** Attempts in all when guards keep failing (default 5). */
   readonly attempts?: number;
+  /**
+   * With a Replica source: one echo round trip first, so the replica holds every change committed before
+   * this call (other writers' included). Without it the plan reads what the replica has seen so far.
+   */
+  readonly fresh?: boolean;
 }
 
 export interface NbTransactResult<H> {
@@ -52,13 +57,14 @@ export async function nbTransact<const H>(
   if (!Number.isInteger(attempts) || attempts < 1) {
     throw new OvnInvalidArgumentError('attempts', attempts, 'an integer >= 1');
   }
-  const { attempts: _a, ...txOpts } = opts;
+  const { attempts: _a, fresh, ...txOpts } = opts;
   const replica = source instanceof Replica ? (source as Replica<NbRows>) : undefined;
   let last: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let view: NbView;
     if (replica) {
       await replica.ready;
+      if (fresh && attempt === 1) await catchUp(replica, opts.signal);
       view = replicaView(replica);
     } else view = await NbSnapshot.load(source, txOpts);
     const txn = new Transaction(NB.DATABASE_NAME);
@@ -86,12 +92,7 @@ export async function nbTransact<const H>(
         throw err;
       }
       last = err;
-      if (replica) {
-        // The server sends a monitor's updates before later replies on the same connection: one echo
-        // round trip makes sure the change that beat us is in the replica before we rebuild.
-        const client = await replica.session.connected(opts.signal);
-        await client.echo([]);
-      }
+      if (replica) await catchUp(replica, opts.signal);
     }
   }
   const e = last as TransactionError;
@@ -99,4 +100,13 @@ export async function nbTransact<const H>(
     `OVN_Northbound transaction still lost a race after ${attempts} attempts: ${e.error}${e.details ? `: ${e.details}` : ''}`,
     { cause: last },
   );
+}
+
+/**
+ * The server sends a monitor's updates before later replies on the same connection: one echo round trip
+ * makes sure every change committed before it (the one that beat us, say) is in the replica.
+ */
+async function catchUp(replica: Replica<NbRows>, signal: AbortSignal | undefined): Promise<void> {
+  const client = await replica.session.connected(signal);
+  await client.echo([]);
 }

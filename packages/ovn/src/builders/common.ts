@@ -66,3 +66,14 @@ export function detachChild(plan: NbPlanCore, parents: readonly Entry[], column:
   for (const p of parents) plan.removeFromSet(p, column, [child.ref]);
   plan.forget(child);
 }
+
+/**
+ * Clears a row's strong reference to an HA_Chassis_Group before the row goes: ovsdb-server checks
+ * reference counts before it collects garbage, so a group could not be deleted in the same transaction
+ * as the last port that still pointed at it.
+ */
+export function releaseGroup(plan: NbPlanCore, entry: Entry): void {
+  if (entry.row.ha_chassis_group !== null && entry.row.ha_chassis_group !== undefined) {
+    plan.set(entry, { ha_chassis_group: null });
+  }
+}

@@ -25,6 +25,7 @@ import {
   optionalMap,
   ownedIds,
   parentsOf,
+  releaseGroup,
   setKeys,
 } from './common.js';
 
@@ -70,7 +71,10 @@ export function ensureLogicalRouter(plan: NbPlanCore, spec: LogicalRouterSpec): 
 export function deleteLogicalRouter(plan: NbPlanCore, name: string): boolean {
   const cur = plan.one('Logical_Router', checkName('LogicalRouter.name', name));
   if (!cur) return false;
-  for (const p of plan.children(cur, 'ports', 'Logical_Router_Port')) plan.forget(p);
+  for (const p of plan.children(cur, 'ports', 'Logical_Router_Port')) {
+    releaseGroup(plan, p);
+    plan.forget(p);
+  }
   plan.deleteRow(cur);
   return true;
 }
@@ -186,6 +190,7 @@ export function ensureLogicalRouterPort(
 export function deleteLogicalRouterPort(plan: NbPlanCore, name: string): boolean {
   const cur = plan.one('Logical_Router_Port', checkName('LogicalRouterPort.name', name));
   if (!cur) return false;
+  releaseGroup(plan, cur);
   detachChild(plan, parentsOf(plan, 'Logical_Router', 'ports', cur.ref), 'ports', cur);
   return true;
 }

@@ -21,6 +21,7 @@ import {
   optionalMap,
   ownedIds,
   parentsOf,
+  releaseGroup,
   setKeys,
 } from './common.js';
 
@@ -120,7 +121,10 @@ export function ensureLogicalSwitch(plan: NbPlanCore, spec: LogicalSwitchSpec): 
 export function deleteLogicalSwitch(plan: NbPlanCore, name: string): boolean {
   const cur = plan.one('Logical_Switch', checkName('LogicalSwitch.name', name));
   if (!cur) return false;
-  for (const p of plan.children(cur, 'ports', 'Logical_Switch_Port')) plan.forget(p);
+  for (const p of plan.children(cur, 'ports', 'Logical_Switch_Port')) {
+    releaseGroup(plan, p);
+    plan.forget(p);
+  }
   plan.deleteRow(cur);
   return true;
 }
@@ -365,6 +369,7 @@ export function ensureLogicalSwitchPort(
 export function deleteLogicalSwitchPort(plan: NbPlanCore, name: string): boolean {
   const cur = plan.one('Logical_Switch_Port', checkName('LogicalSwitchPort.name', name));
   if (!cur) return false;
+  releaseGroup(plan, cur);
   detachChild(plan, parentsOf(plan, 'Logical_Switch', 'ports', cur.ref), 'ports', cur);
   return true;
 }
