@@ -111,13 +111,14 @@ function healthOptions(f: string, h: HealthCheckSpec): Record<string, string> {
   return o;
 }
 
-function ensureHealthCheck(
-  plan: NbPlanCore,
-  lb: Entry<'Load_Balancer'>,
-  f: string,
-  h: HealthCheckSpec,
-  vips: Record<string, string>,
-): void {
+interface HealthCheck {
+  vip: string;
+  options: Record<string, string>;
+  externalIds: MapEdit | undefined;
+}
+
+/** Checks one health check against the VIPs (before anything is added to the transaction). */
+function healthCheck(f: string, h: HealthCheckSpec, vips: Record<string, string>): HealthCheck {
   checkKeys(f, checkSpec(f, h), [
     'vip',
     'interval',
@@ -134,21 +135,27 @@ function ensureHealthCheck(
       `one of the load balancer's VIPs, with a port (${Object.keys(vips).join(', ')})`,
     );
   }
-  const options = healthOptions(f, h);
-  const externalIds = optionalMap(`${f}.externalIds`, h.externalIds);
+  return {
+    vip: vip.text,
+    options: healthOptions(f, h),
+    externalIds: optionalMap(`${f}.externalIds`, h.externalIds),
+  };
+}
+
+function ensureHealthCheck(plan: NbPlanCore, lb: Entry<'Load_Balancer'>, h: HealthCheck): void {
   const cur = plan
     .children(lb, 'health_check', 'Load_Balancer_Health_Check')
-    .find((c) => c.row.vip === vip.text);
+    .find((c) => c.row.vip === h.vip);
   if (cur) {
-    plan.set(cur, { options });
-    editMaps(plan, cur, { external_ids: externalIds });
+    plan.set(cur, { options: h.options });
+    editMaps(plan, cur, { external_ids: h.externalIds });
     return;
   }
   plan.verify(lb, ['health_check']);
   const hc = plan.insert('Load_Balancer_Health_Check', {
-    vip: vip.text,
-    options,
-    external_ids: setKeys(externalIds),
+    vip: h.vip,
+    options: h.options,
+    external_ids: setKeys(h.externalIds),
   });
   plan.addToSet(lb, 'health_check', [hc.ref]);
 }
@@ -176,6 +183,9 @@ export function ensureLoadBalancer(plan: NbPlanCore, spec: LoadBalancerSpec): Re
   const routers = checkList(`${f}.routers`, spec.routers ?? [], (fl, x) =>
     need(plan, 'Logical_Router', fl, x),
   );
+  const checks = checkList(`${f}.healthChecks`, spec.healthChecks ?? [], (fl, h) =>
+    healthCheck(fl, h as HealthCheckSpec, vips),
+  );
   const cols: Record<string, unknown> = { vips, protocol };
   if (selection !== undefined) cols.selection_fields = selection;
   let lb = plan.one('Load_Balancer', name);
@@ -192,9 +202,7 @@ export function ensureLoadBalancer(plan: NbPlanCore, spec: LoadBalancerSpec): Re
       external_ids: setKeys(externalIds),
     });
   }
-  for (const [i, h] of (spec.healthChecks ?? []).entries()) {
-    ensureHealthCheck(plan, lb, `${f}.healthChecks[${i}]`, h, vips);
-  }
+  for (const h of checks) ensureHealthCheck(plan, lb, h);
   for (const s of switches) plan.addToSet(s, 'load_balancer', [lb.ref]);
   for (const r of routers) plan.addToSet(r, 'load_balancer', [lb.ref]);
   return lb.ref;
