@@ -124,3 +124,21 @@ export function deleteChildren<T extends NbBuilderTable>(
   for (const c of gone) detachChild(plan, [parent], column, c);
   return gone.length;
 }
+
+/**
+ * Deletes a named port (switch or router port): it leaves its parent's `ports` (and is garbage-collected),
+ * after letting go of its HA chassis group. False if it did not exist.
+ */
+export function deleteNamedPort(
+  plan: NbPlanCore,
+  table: 'Logical_Switch_Port' | 'Logical_Router_Port',
+  parentTable: 'Logical_Switch' | 'Logical_Router',
+  name: unknown,
+): boolean {
+  const field = table === 'Logical_Switch_Port' ? 'LogicalSwitchPort.name' : 'LogicalRouterPort.name';
+  const cur = plan.one(table, checkName(field, name));
+  if (!cur) return false;
+  releaseGroup(plan, cur);
+  detachChild(plan, parentsOf(plan, parentTable, 'ports', cur.ref), 'ports', cur);
+  return true;
+}

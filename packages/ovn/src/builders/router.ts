@@ -19,6 +19,7 @@ import {
 } from '../validate.js';
 import {
   deleteChildren,
+  deleteNamedPort,
   detachChild,
   editMaps,
   ensureChild,
@@ -190,11 +191,7 @@ export function ensureLogicalRouterPort(
 
 /** Removes the port from its router (with its gateway chassis). False if it did not exist. */
 export function deleteLogicalRouterPort(plan: NbPlanCore, name: string): boolean {
-  const cur = plan.one('Logical_Router_Port', checkName('LogicalRouterPort.name', name));
-  if (!cur) return false;
-  releaseGroup(plan, cur);
-  detachChild(plan, parentsOf(plan, 'Logical_Router', 'ports', cur.ref), 'ports', cur);
-  return true;
+  return deleteNamedPort(plan, 'Logical_Router_Port', 'Logical_Router', name);
 }
 
 // ---- Gateway_Chassis ------------------------------------------------------------------------------------
