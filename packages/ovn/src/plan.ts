@@ -98,7 +98,8 @@ function defaults(table: NbBuilderTable): RowData {
       }
     }
   }
-  DEFAULTS.set(table, Object.freeze(out) as RowData);
+  // Not frozen: it is the prototype of inserted rows, whose own columns must stay assignable.
+  DEFAULTS.set(table, out);
   return out;
 }
 
@@ -203,13 +204,9 @@ export class NbPlanCore {
   /** Inserts a row; `row` holds write-shape values (refs may be named references). */
   insert<T extends NbBuilderTable>(table: T, row: RowData): Entry<T> {
     const handle = this.txn.insert(model(table), row as never) as unknown as RowRef<T>;
-    const entry: Entry<T> = {
-      table,
-      ref: handle,
-      uuid: undefined,
-      inserted: true,
-      row: { ...defaults(table), ...row },
-    };
+    // The row as inserted, over the table's defaults as a prototype (no copy of every column per insert).
+    const full = Object.assign(Object.create(defaults(table)) as RowData, row);
+    const entry: Entry<T> = { table, ref: handle, uuid: undefined, inserted: true, row: full };
     const list = this.#inserted.get(table);
     if (list) list.push(entry as Entry);
     else this.#inserted.set(table, [entry as Entry]);
@@ -255,7 +252,7 @@ export class NbPlanCore {
   }
 
   #touched(entry: Entry, column: string): void {
-    this.#verified.delete(`${entry.uuid}/${column}`);
+    if (!entry.inserted) this.#verified.delete(`${entry.uuid}/${column}`);
   }
 
   /** Sets columns whose current value differs; returns the columns changed. */

@@ -13,6 +13,7 @@ import {
 import type * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
 import t from 'tap';
 import {
+  isRaceLost,
   NbPlan,
   NbSnapshot,
   nbReplicaTables,
@@ -301,6 +302,23 @@ t.test('two writers racing to ensure the same objects make one of each', async (
   t.equal((d.get('NAT') ?? []).filter((n) => n.external_ip === '172.16.1.1').length, 5, 'one NAT per round');
   t.equal((d.get('ACL') ?? []).filter((a) => a.match === 'ip6').length, 5, 'one ACL per round');
   t.equal((d.get('DHCP_Options') ?? []).length, 6, 'one DHCP_Options per round (plus the first)');
+
+  // A port on an existing switch has no absence guard: the unique index on Logical_Switch_Port.name refuses
+  // the second insert at commit ("constraint violation"), and that counts as a lost race too.
+  {
+    const build = (nb: NbPlan) =>
+      nb.ensureSwitchPort({ switch: 'ls0', name: 'race-lsp', addresses: ['dynamic'] });
+    const [va, vb] = await Promise.all([NbSnapshot.load(client), NbSnapshot.load(other)]);
+    const ta = new Transaction('OVN_Northbound');
+    const tb = new Transaction('OVN_Northbound');
+    build(new NbPlan(ta, va));
+    build(new NbPlan(tb, vb));
+    const results = await Promise.allSettled([ta.execute(client), tb.execute(other)]);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    t.ok(lost, 'one of the two inserts is refused');
+    t.ok(isRaceLost(lost?.reason), `and counts as a lost race: ${(lost?.reason as Error)?.message}`);
+    t.equal((await nbTransact(other, build)).changed, false, 'the retry finds the port');
+  }
 
   // And concurrently through nbTransact itself: all resolve, one object each.
   await Promise.all(
