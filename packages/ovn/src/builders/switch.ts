@@ -15,6 +15,7 @@ import {
 } from '../validate.js';
 import {
   deleteNamedPort,
+  dropWeakRefs,
   editMaps,
   need,
   type Owned,
@@ -123,6 +124,7 @@ export function deleteLogicalSwitch(plan: NbPlanCore, name: string): boolean {
   if (!cur) return false;
   for (const p of plan.children(cur, 'ports', 'Logical_Switch_Port')) {
     releaseGroup(plan, p);
+    dropWeakRefs(plan, 'Port_Group', 'ports', p);
     plan.forget(p);
   }
   plan.deleteRow(cur);

@@ -11,7 +11,9 @@ import {
 } from '../../src/index.js';
 
 /** Answers select-only transactions (the snapshot read) with no rows, and the others from `script`. */
-function scripted(script: ((ops: readonly { op: string }[]) => unknown[])[]): Transactor & { sent: unknown[][] } {
+function scripted(
+  script: ((ops: readonly { op: string }[]) => unknown[])[],
+): Transactor & { sent: unknown[][] } {
   const sent: unknown[][] = [];
   return {
     sent,
@@ -27,8 +29,16 @@ function scripted(script: ((ops: readonly { op: string }[]) => unknown[])[]): Tr
 }
 
 const ok = (ops: readonly { op: string }[]) =>
-  ops.map((o) => (o.op === 'insert' ? { uuid: ['uuid', '22222222-0000-4000-8000-000000000001'] } : o.op === 'wait' ? {} : { count: 1 }));
-const guardFailed = (ops: readonly { op: string }[]) => [{ error: 'timed out', details: `wait on ${ops.length} ops` }];
+  ops.map((o) =>
+    o.op === 'insert'
+      ? { uuid: ['uuid', '22222222-0000-4000-8000-000000000001'] }
+      : o.op === 'wait'
+        ? {}
+        : { count: 1 },
+  );
+const guardFailed = (ops: readonly { op: string }[]) => [
+  { error: 'timed out', details: `wait on ${ops.length} ops` },
+];
 
 t.test('a failed guard is retried from a fresh read; the insert ref maps to the new uuid', async (t) => {
   const tr = scripted([guardFailed, ok]);
@@ -41,7 +51,10 @@ t.test('a failed guard is retried from a fresh read; the insert ref maps to the 
 
 t.test('a race lost every time ends in OvnConflictError with the cause', async (t) => {
   const tr = scripted([guardFailed, guardFailed, guardFailed]);
-  await t.rejects(nbTransact(tr, (nb) => nb.ensureSwitch({ name: 'ls0' }), { attempts: 3 }), OvnConflictError);
+  await t.rejects(
+    nbTransact(tr, (nb) => nb.ensureSwitch({ name: 'ls0' }), { attempts: 3 }),
+    OvnConflictError,
+  );
   t.equal(tr.sent.length, 3);
 });
 
@@ -57,8 +70,14 @@ t.test('nothing to change: nothing is sent; bad options and bad input are refuse
   const tr = scripted([]);
   const r = await nbTransact(tr, () => 'no builders');
   t.same(r, { value: 'no builders', changed: false, operations: 0, attempts: 1 });
-  await t.rejects(nbTransact(tr, () => 0, { attempts: 0 }), OvnInvalidArgumentError);
-  await t.rejects(nbTransact(tr, (nb) => nb.ensureSwitch({ name: 'a b' })), OvnInvalidArgumentError);
+  await t.rejects(
+    nbTransact(tr, () => 0, { attempts: 0 }),
+    OvnInvalidArgumentError,
+  );
+  await t.rejects(
+    nbTransact(tr, (nb) => nb.ensureSwitch({ name: 'a b' })),
+    OvnInvalidArgumentError,
+  );
   t.equal(tr.sent.length, 0);
 });
 
