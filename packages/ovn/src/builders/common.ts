@@ -44,6 +44,21 @@ export function editMaps(plan: NbPlanCore, entry: Entry, maps: Record<string, Ma
   for (const [col, edit] of Object.entries(maps)) plan.editMap(entry, col, edit);
 }
 
+/**
+ * The parent holding `child` in its `column`: `expected` when it does (the usual case, answered without a
+ * scan), else whichever row of `table` does, else undefined.
+ */
+export function ownerOf<T extends NbBuilderTable>(
+  plan: NbPlanCore,
+  table: T,
+  column: string,
+  child: Ref<string>,
+  expected: Entry<T>,
+): Entry<T> | undefined {
+  if (((expected.row[column] ?? []) as unknown[]).includes(child)) return expected;
+  return parentsOf(plan, table, column, child)[0];
+}
+
 /** The rows of `table` whose reference column `column` (a set or an optional) holds `child`. */
 export function parentsOf<T extends NbBuilderTable>(
   plan: NbPlanCore,
