@@ -185,6 +185,34 @@ t.test('changing a spec updates only what differs, and merges map keys', async (
   );
 });
 
+t.test('IPv6: prefixes, addresses and VIPs are stored in canonical form', async (t) => {
+  await nbTransact(client, (nb) => {
+    nb.ensureSwitch({ name: 'v6', ipv6Prefix: 'FD00:1:0:0::/64', macOnly: false });
+    nb.ensureSwitchPort({ switch: 'v6', name: 'v6-p', addresses: ['0A:00:00:00:06:01 fd00:1:0:0:0:0:0:5'] });
+    nb.ensureLoadBalancer({ name: 'v6-lb', vips: { '[FD00:1::0:10]:80': ['[fd00:1::5]:8080'] } });
+  });
+  t.same(byName(await nbctlList(db, 'Logical_Switch'), 'v6')!.other_config, {
+    ipv6_prefix: 'fd00:1::/64',
+    mac_only: 'false',
+  });
+  t.equal(
+    byName(await nbctlList(db, 'Logical_Switch_Port'), 'v6-p')!.addresses,
+    '0a:00:00:00:06:01 fd00:1::5',
+  );
+  t.same(byName(await nbctlList(db, 'Load_Balancer'), 'v6-lb')!.vips, {
+    '[fd00:1::10]:80': '[fd00:1::5]:8080',
+  });
+  const again = await nbTransact(client, (nb) => {
+    nb.ensureSwitch({ name: 'v6', ipv6Prefix: 'fd00:1::/64', macOnly: false });
+    nb.ensureSwitchPort({ switch: 'v6', name: 'v6-p', addresses: ['0a:00:00:00:06:01 FD00:1::5'] });
+  });
+  t.equal(again.changed, false, 'other spellings of the same addresses change nothing');
+  await nbTransact(client, (nb) => {
+    nb.deleteSwitch('v6');
+    nb.deleteLoadBalancer('v6-lb');
+  });
+});
+
 t.test('bad input names the field, the value and what is allowed, and sends nothing', async (t) => {
   const before = await dump(db);
   const bad: [string, (nb: NbPlan) => void, RegExp][] = [
