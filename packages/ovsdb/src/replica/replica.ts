@@ -12,9 +12,10 @@
 // monitor reply to `onResult` synchronously, before any later notification is dispatched.
 
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { CallOptions, OvsdbClient } from '../client.js';
 import type { DatabaseModel, RowOf as ModelRowOf } from '../database.js';
-import { InvalidArgumentError, NotConnectedError, OvsdbError, RpcError } from '../errors.js';
+import { InvalidArgumentError, NotConnectedError, ReplicaError, RpcError } from '../errors.js';
 import type {
   MonitorCondRequests,
   MonitorCondSinceResult,
@@ -153,11 +154,7 @@ export class ReplicaTable<R extends { readonly _uuid: string }> implements Itera
 
 let monitorSeq = 0;
 
-export class ReplicaError extends OvsdbError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('OVSDB_ERR_PROTOCOL', message, options);
-  }
-}
+export { ReplicaError } from '../errors.js';
 
 /**
  * `const r = Replica.start(session, { tables: { Port: { columns: ['name', 'external_ids'], indexes: { byName: (p) => p.name } } } })`;
@@ -589,24 +586,41 @@ export class Replica<M extends TableMap = Record<string, Row>> {
     const requests = this.#requests(method);
     const first = !this.#synced;
     const db = this.database;
-    const done = (full: boolean, resumed: boolean, apply: (out: RowChange[]) => void) => {
+    // Applies a monitor reply. A large snapshot is applied in steps with the event loop running in between
+    // (runSteps): the returned promise makes the connection hold every later message (updates included)
+    // until the snapshot is in, and `ready`, the events and the stats come only once it is complete.
+    const done = (
+      full: boolean,
+      resumed: boolean,
+      apply: (out: RowChange[]) => Generator<void, void, void>,
+      after?: () => void,
+    ): Promise<void> | undefined => {
       const out: RowChange[] = [];
       const before = this.#store.stats.anomalies;
-      apply(out);
-      this.stats.anomalies += this.#store.stats.anomalies - before;
-      this.#method = method;
-      if (full) this.stats.fullSnapshots++;
-      if (resumed) this.stats.resumes++;
-      this.#emit(out);
-      if (first) {
-        this.#synced = true;
-        this.#resolveReady();
+      const finish = () => {
+        this.stats.anomalies += this.#store.stats.anomalies - before;
+        this.#method = method;
+        if (full) this.stats.fullSnapshots++;
+        if (resumed) this.stats.resumes++;
+        after?.();
+        this.#emit(out);
+        if (first) {
+          this.#synced = true;
+          this.#resolveReady();
+        }
+        if (this.#ee.listenerCount('sync') > 0)
+          this.#ee.emit('sync', { method, resumed, changes: out.length });
+      };
+      const pending = runSteps(apply(out));
+      if (pending === undefined) {
+        finish();
+        return undefined;
       }
-      if (this.#ee.listenerCount('sync') > 0) this.#ee.emit('sync', { method, resumed, changes: out.length });
+      return pending.then(finish);
     };
     // First sync: the store is empty, apply the snapshot directly; later syncs diff it (replaceAll).
     const snapshot2 = (u: unknown) => (out: RowChange[]) =>
-      first ? this.#store.applyUpdate2(u, out) : this.#store.replaceAll(u, 2, out);
+      first ? this.#store.applyUpdate2Steps(u, out) : this.#store.replaceAllSteps(u, 2, out);
     switch (method) {
       case 'monitor_cond_since':
         // ovsdb-server wants a string: the all-zero uuid asks for everything (ovsdb-server.7).
@@ -619,12 +633,14 @@ export class Replica<M extends TableMap = Record<string, Row>> {
             onResult: (r) => {
               const [found, txnId, updates] = r as MonitorCondSinceResult;
               const resumed = found === true && !first;
-              done(
+              return done(
                 !resumed,
                 resumed,
-                resumed ? (out) => this.#store.applyUpdate2(updates, out) : snapshot2(updates),
+                resumed ? (out) => this.#store.applyUpdate2Steps(updates, out) : snapshot2(updates),
+                () => {
+                  this.#lastTxnId = txnId;
+                },
               );
-              this.#lastTxnId = txnId;
             },
           },
         );
@@ -636,7 +652,7 @@ export class Replica<M extends TableMap = Record<string, Row>> {
         return client.monitor(db, id, requests as MonitorRequests, {
           onResult: (r) =>
             done(true, false, (out) =>
-              first ? this.#store.applyUpdate1(r, out) : this.#store.replaceAll(r, 1, out),
+              first ? applyUpdate1Steps(this.#store, r, out) : this.#store.replaceAllSteps(r, 1, out),
             ),
         });
     }
@@ -646,6 +662,37 @@ export class Replica<M extends TableMap = Record<string, Row>> {
   #onSchemaChange(_client: OvsdbClient): void {
     this.#resync(true);
   }
+}
+
+/** Between two steps of a snapshot's application, the event loop gets a turn at least this often (ms). */
+const APPLY_SLICE_MS = 8;
+
+/**
+ * Runs steps until they are done. Returns undefined when they finished within one slice (small
+ * snapshots stay synchronous), else a promise that runs the rest in slices of APPLY_SLICE_MS.
+ */
+function runSteps(steps: Generator<void, void, void>): Promise<void> | undefined {
+  const slice = (): boolean => {
+    const t0 = performance.now();
+    while (!steps.next().done) if (performance.now() - t0 >= APPLY_SLICE_MS) return false;
+    return true;
+  };
+  if (slice()) return undefined;
+  return new Promise<void>((resolve, reject) => {
+    const next = () => {
+      try {
+        if (slice()) resolve();
+        else setImmediate(next);
+      } catch (err) {
+        reject(err);
+      }
+    };
+    setImmediate(next);
+  });
+}
+
+function* applyUpdate1Steps(store: RowStore, r: unknown, out: RowChange[]): Generator<void, void, void> {
+  store.applyUpdate1(r, out);
 }
 
 function sameSchema(a: DatabaseSchema, b: DatabaseSchema): boolean {
@@ -664,6 +711,7 @@ function canonical(v: unknown): string {
       .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
       .join(',')}}`;
   }
+  if (typeof v === 'bigint') return String(v); // a 64-bit bound read exactly (framer.ts parseExact)
   return JSON.stringify(v) ?? 'null';
 }
 
