@@ -193,6 +193,21 @@ const SLICE_MS = 8;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * Whether a parsed object is a well-formed reply: only the members id, result and error, and not both a
+ * result and an error (as parseWireMessage checks; anything else takes that path and its errors).
+ */
+function isPlainReply(v: { result?: unknown; error?: unknown }): boolean {
+  let n = 0;
+  for (const k in v) {
+    if (k !== 'id' && k !== 'result' && k !== 'error') return false;
+    n++;
+  }
+  const hasResult = v.result !== undefined && v.result !== null;
+  const hasError = v.error !== undefined && v.error !== null;
+  return n >= 2 && !(hasResult && hasError);
+}
+
 function isThenable(v: unknown): v is PromiseLike<void> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -552,6 +567,12 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
   /** Dispatches one parsed message; returns a promise when the rest must wait for it. */
   #dispatch(value: unknown): Promise<void> | undefined {
     if (this.#status === 'closed') return undefined;
+    // Fast path for the common message, a reply to one of our requests: the envelope checked in place
+    // (members id, result, error only; id a number), without the copy parseWireMessage makes.
+    const v = value as { id?: unknown; result?: unknown; error?: unknown };
+    if (typeof v === 'object' && v !== null && typeof v.id === 'number' && isPlainReply(v)) {
+      return this.#onReply({ result: v.result ?? null, error: v.error ?? null, id: v.id });
+    }
     let msg: WireMessage;
     try {
       msg = parseWireMessage(value);

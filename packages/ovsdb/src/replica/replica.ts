@@ -691,6 +691,7 @@ function runSteps(steps: Generator<void, void, void>): Promise<void> | undefined
   });
 }
 
+// biome-ignore lint/correctness/useYield: RFC 7047 monitor (old servers) is applied in one step
 function* applyUpdate1Steps(store: RowStore, r: unknown, out: RowChange[]): Generator<void, void, void> {
   store.applyUpdate1(r, out);
 }

@@ -1,11 +1,6 @@
 // Connection logic against a scripted peer on a private unix socket (no ovsdb-server): wire order of
 // replies and notifications, the exact bytes we send, and how protocol violations close the session.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { Connection, type ConnectionOptions } from '../../src/connection.js';
 import {
   ConnectionClosedError,
   FramingError,
@@ -13,49 +8,7 @@ import {
   RpcError,
   TimeoutError,
 } from '../../src/errors.js';
-
-interface Peer {
-  conn: Connection;
-  /** The server side of the socket. */
-  sock: Socket;
-  /** Everything the connection wrote, as text. */
-  received(): string;
-  /** Waits until the connection has written something containing `text`. */
-  waitFor(text: string): Promise<void>;
-}
-
-async function peer(t: { teardown(fn: () => unknown): void }, opts: ConnectionOptions = {}): Promise<Peer> {
-  const dir = mkdtempSync(join(tmpdir(), 'ocnt-conn-'));
-  const path = join(dir, 's');
-  let serverSock: Socket | undefined;
-  let text = '';
-  const waiters: (() => void)[] = [];
-  const server: Server = createServer((s) => {
-    serverSock = s;
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      text += d;
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  await new Promise<void>((r) => server.listen(path, () => r()));
-  const conn = await Connection.open(`unix:${path}`, opts);
-  while (!serverSock) await new Promise((r) => setImmediate(r));
-  t.teardown(async () => {
-    await conn.close();
-    serverSock?.destroy();
-    await new Promise((r) => server.close(r));
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    conn,
-    sock: serverSock,
-    received: () => text,
-    async waitFor(s: string) {
-      while (!text.includes(s)) await new Promise<void>((r) => waiters.push(r));
-    },
-  };
-}
+import { peer } from '../fixtures/scripted-peer.js';
 
 t.test('requests go out in the JSON-RPC 1.0 dialect, never with "jsonrpc"', async (t) => {
   const p = await peer(t);

@@ -1,0 +1,170 @@
+// Regression: a 10,000-row initial snapshot (one ~20 MB message) was parsed by a single JSON.parse and
+// applied in one go, stalling the event loop for 150+ ms. Now a large message is parsed in slices
+// (framer.ts SlicedMessage) with the event loop running in between, and the connection holds every later
+// message until a slow onResult (the replica applying a snapshot in steps) is done. These tests check the
+// mechanism, not timings: no JSON.parse of the whole message, loop turns during it, exact values, order.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { FramingError } from '../../src/errors.js';
+import { JsonFramer, SlicedMessage } from '../../src/framer.js';
+import { peer } from '../fixtures/scripted-peer.js';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+const traffic = readFileSync(join(fixtures, 'ovsdb-traffic.bin'));
+const expected = JSON.parse(readFileSync(join(fixtures, 'ovsdb-traffic.json'), 'utf8')) as unknown[];
+
+function resolve(v: unknown): { value: unknown; steps: number } {
+  if (!(v instanceof SlicedMessage)) return { value: v, steps: 0 };
+  const it = v.steps();
+  let steps = 0;
+  for (;;) {
+    const r = it.next();
+    if (r.done) return { value: r.value, steps };
+    steps++;
+  }
+}
+
+/** A monitor_cond_since reply like ovsdb-server's, with awkward content in places. */
+function snapshot(rows: number): string {
+  const table = (name: string) => {
+    const out: string[] = [];
+    for (let i = 0; i < rows; i++) {
+      const uuid = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+      out.push(
+        `"${uuid}":{"initial":{"name":"${name}${i} ✓ 𝄞 \\"q\\" \\\\ {[,:]}","tag":${i},` +
+          `"external_ids":["map",[["k","v${i}"],["__proto__","x"]]],"trunks":["set",[]],"other_config":["map",[]]}}`,
+      );
+    }
+    return `{${out.join(', ')}}`;
+  };
+  return `{"id":7,"result":[false,"txn-1",{"Port":${table('p')} , "Interface":${table('i')},"Empty":{}}],"error":null}`;
+}
+
+t.test('every captured message, sliced, equals JSON.parse of it, at every split point', async (t) => {
+  let bad = 0;
+  for (let k = 0; k <= traffic.length; k += 7) {
+    const f = new JsonFramer({ sliceBytes: 2 }); // every message is sliced
+    const out = [...f.push(traffic.subarray(0, k)), ...f.push(traffic.subarray(k))];
+    if (JSON.stringify(out.map((v) => resolve(v).value)) !== JSON.stringify(expected)) bad++;
+  }
+  t.equal(bad, 0);
+});
+
+t.test('a large snapshot is parsed in slices, none near the size of the message', async (t) => {
+  const text = snapshot(4000);
+  const bytes = Buffer.from(text);
+  t.ok(bytes.length > 1_500_000, `${bytes.length} bytes`);
+  const f = new JsonFramer({ sliceBytes: 1024 * 1024 });
+  const [m] = f.push(bytes);
+  t.type(m, SlicedMessage);
+  const parse = JSON.parse;
+  let largest = 0;
+  JSON.parse = ((s: string, r?: never) => {
+    largest = Math.max(largest, s.length);
+    return parse(s, r);
+  }) as typeof JSON.parse;
+  let got: { value: unknown; steps: number };
+  try {
+    got = resolve(m);
+  } finally {
+    JSON.parse = parse;
+  }
+  t.ok(got.steps >= 8, `${got.steps} steps`);
+  t.ok(largest < 300 * 1024, `largest single JSON.parse: ${largest} chars`);
+  t.same(got.value, JSON.parse(text), 'equal to one JSON.parse of the whole');
+  const ports = (got.value as { result: [boolean, string, Record<string, Record<string, unknown>>] })
+    .result[2].Port as Record<string, { initial: { external_ids: [string, [string, string][]] } }>;
+  t.equal(Object.getPrototypeOf(ports), Object.prototype, '"__proto__" keys stay data, prototypes intact');
+  t.equal(Object.keys(ports).length, 4000);
+});
+
+t.test('invalid JSON inside a sliced message is a FramingError', async (t) => {
+  const text = snapshot(2000).replace('"tag":1234,', '"tag":1234,,');
+  const [m] = new JsonFramer({ sliceBytes: 1024 }).push(Buffer.from(text));
+  t.throws(() => resolve(m), FramingError);
+});
+
+t.test('the connection parses a large reply in slices, with the event loop running', async (t) => {
+  const p = await peer(t);
+  const text = snapshot(4000).replace('"id":7', '"id":1');
+  const parse = JSON.parse;
+  let largest = 0;
+  JSON.parse = ((s: string, r?: never) => {
+    largest = Math.max(largest, s.length);
+    return parse(s, r);
+  }) as typeof JSON.parse;
+  t.teardown(() => {
+    JSON.parse = parse;
+  });
+  let turns = 0;
+  let counting = true;
+  const count = () => {
+    turns++;
+    if (counting) setImmediate(count);
+  };
+  let turnsAtLastByte = -1;
+  const r = p.conn.request('monitor_cond_since', ['db', 'm', {}, '0']);
+  await p.waitFor('"id":1}');
+  p.sock.write(text, () => {
+    turnsAtLastByte = turns;
+  });
+  setImmediate(count);
+  const result = (await r) as [boolean, string, Record<string, object>];
+  counting = false;
+  JSON.parse = parse;
+  t.same(result, parse(text).result);
+  t.ok(largest < 300 * 1024, `largest single JSON.parse: ${largest} chars (message ${text.length})`);
+  t.ok(
+    turns > turnsAtLastByte + 2,
+    `event loop turns after the last byte was written: ${turns - turnsAtLastByte}`,
+  );
+});
+
+t.test('an onResult that returns a promise holds later messages until it settles', async (t) => {
+  const p = await peer(t);
+  const order: string[] = [];
+  p.conn.on('update3', (_id, txn) => order.push(`update3 ${txn}`));
+  let release!: () => void;
+  const applied = new Promise<void>((r) => {
+    release = r;
+  });
+  const r = p.conn
+    .request('monitor_cond_since', ['db', 'm', {}, '0'], {
+      onResult: () => {
+        order.push('onResult');
+        return applied.then(() => {
+          order.push('applied');
+        });
+      },
+    })
+    .then(() => order.push('resolved'));
+  await p.waitFor('"id":1}');
+  const echo = p.conn.request('echo', ['after']).then(() => order.push('echo reply'));
+  await p.waitFor('"id":2}');
+  p.sock.write(
+    '{"id":1,"result":[false,"t0",{}],"error":null}{"id":null,"method":"update3","params":["m","t1",{}]}' +
+      '{"id":2,"result":["after"],"error":null}',
+  );
+  for (let i = 0; i < 20; i++) await new Promise((res) => setImmediate(res));
+  t.same(order, ['onResult'], 'nothing dispatched while the snapshot is applied');
+  release();
+  await Promise.all([r, echo]);
+  t.same(order, ['onResult', 'applied', 'resolved', 'update3 t1', 'echo reply']);
+});
+
+t.test('a big snapshot with a message right behind it in the same write: order kept', async (t) => {
+  const p = await peer(t);
+  const order: string[] = [];
+  p.conn.on('update3', (_id, txn) => order.push(`update3 ${txn}`));
+  const text = snapshot(3000).replace('"id":7', '"id":1');
+  const r = p.conn
+    .request('monitor_cond_since', ['db', 'm', {}, '0'], { onResult: () => order.push('onResult') })
+    .then(() => order.push('resolved'));
+  await p.waitFor('"id":1}');
+  p.sock.write(`${text}{"id":null,"method":"update3","params":["m","t2",{}]}`);
+  await r;
+  await new Promise((res) => setImmediate(res));
+  t.same(order, ['onResult', 'resolved', 'update3 t2'], 'the update only after the reply');
+});
