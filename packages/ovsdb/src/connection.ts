@@ -15,7 +15,7 @@ import {
   RpcError,
   TimeoutError,
 } from './errors.js';
-import { DEFAULT_SLICE_BYTES, JsonFramer, SlicedMessage } from './framer.js';
+import { DEFAULT_SLICE_BYTES, JsonFramer, SlicedMessage, type SliceSink } from './framer.js';
 import {
   encodeWireMessage,
   isWireReply,
@@ -91,6 +91,13 @@ export interface RequestOptions {
    * without an update overtaking it.
    */
   onResult?: (result: unknown) => unknown;
+  /**
+   * For a reply large enough to be parsed in slices (see sliceBytes): called with each slice as it is
+   * parsed, before onResult (see SliceSink; paths start at the message, e.g. `['result', 2, 'Port']`).
+   * A slice it takes (returns true) is left out of the result. The replica uses it to apply the rows of
+   * a large snapshot while the rest is still being parsed, so the parsed rows never pile up.
+   */
+  onSlice?: SliceSink;
   /** Called with the request id once the request is written (e.g. to `cancel` it). */
   onSent?: (id: number) => void;
 }
@@ -175,6 +182,7 @@ interface Pending {
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
   readonly onResult: ((result: unknown) => unknown) | undefined;
+  readonly onSlice: SliceSink | undefined;
   written: boolean;
   done: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -390,6 +398,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
         resolve: resolve as (v: unknown) => void,
         reject,
         onResult: opts.onResult,
+        onSlice: opts.onSlice,
         written: true,
         done: false,
         timer: undefined,
@@ -518,7 +527,12 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
       }
       const value = inbox[this.#inboxAt++];
       if (value instanceof SlicedMessage) {
-        this.#hold(this.#parseSliced(value).then((v) => this.#dispatch(v)));
+        // The reply's id comes from its small members, so that slices can go to its request as they
+        // are parsed (onSlice).
+        const env = value.envelope();
+        const p =
+          typeof env.id === 'number' && env.method === undefined ? this.#pending.get(env.id) : undefined;
+        this.#hold(this.#parseSliced(value, p?.onSlice).then((v) => this.#dispatch(v)));
         return;
       }
       const wait = this.#dispatch(value);
@@ -550,8 +564,8 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
   }
 
   /** Parses a large message slice by slice, giving the event loop a turn every SLICE_MS. */
-  async #parseSliced(m: SlicedMessage): Promise<unknown> {
-    const steps = m.steps();
+  async #parseSliced(m: SlicedMessage, sink: SliceSink | undefined): Promise<unknown> {
+    const steps = m.steps(sink);
     let t0 = performance.now();
     for (;;) {
       const r = steps.next();

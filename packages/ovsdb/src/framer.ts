@@ -338,6 +338,20 @@ function put(o: Record<string, unknown>, k: string, v: unknown): void {
 }
 
 /**
+ * Receives the slices of a large message as they are parsed: `path` leads from the message root to the
+ * container the batch belongs to (e.g. `['result', 2, 'Port']` for rows of a monitor_cond_since reply),
+ * `part` holds a run of that container's members (an object of some of its members, or an array of some
+ * of its elements). Returning true takes the batch: it is then left out of the parsed value.
+ */
+export type SliceSink = (
+  path: readonly (string | number)[],
+  part: Record<string, unknown> | unknown[],
+) => boolean;
+
+/** Top-level members up to this size are parsed by `envelope()`. */
+const ENVELOPE_MEMBER = 256;
+
+/**
  * A complete message too large to parse at once. `steps()` parses it slice by slice: each `next()` does
  * one JSON.parse of at most about 256 KB (one slice of rows, or one large member's key) and the last one
  * returns the value, equal to `JSON.parse` of the whole message (with parseExact's integers).
@@ -348,6 +362,7 @@ export class SlicedMessage {
   readonly #longs: number[];
   /** For each mark that opens a container, the index of the mark that closes it. */
   #closeOf: Int32Array | undefined;
+  #sink: SliceSink | undefined;
 
   constructor(bytes: Buffer, marks: number[], longs: number[]) {
     this.bytes = bytes;
@@ -359,8 +374,46 @@ export class SlicedMessage {
     return this.bytes.length;
   }
 
-  /** Parses the message slice by slice (see the class). Throws FramingError for invalid JSON. */
-  *steps(): Generator<void, unknown, void> {
+  /**
+   * The message's small top-level members (such as `id`, `method` and a null `error`), parsed without
+   * the rest: tells which request a large reply answers before its result is parsed.
+   */
+  envelope(): Record<string, unknown> {
+    const marks = this.#marks;
+    const out: Record<string, unknown> = {};
+    if (this.bytes[0] !== OPEN_BRACE) return out;
+    let depth = 0;
+    let segStart = 1;
+    let nested = false;
+    for (let k = 1; k < marks.length; k++) {
+      const m = marks[k] as number;
+      const kind = m & 3;
+      if (kind === OPEN) {
+        depth++;
+        nested = true;
+      } else if (kind === CLOSE && depth > 0) depth--;
+      else if (depth === 0) {
+        const pos = Math.floor(m / 4);
+        if (!nested && pos - segStart <= ENVELOPE_MEMBER && isNonEmpty(this.bytes, segStart, pos)) {
+          try {
+            Object.assign(out, parseExact(`{${this.#text(segStart, pos)}}`));
+          } catch {
+            // Left to steps(), which reports invalid JSON.
+          }
+        }
+        segStart = pos + 1;
+        nested = false;
+        if (kind === CLOSE) break;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Parses the message slice by slice (see the class); `sink` may take batches as they are parsed (see
+   * SliceSink). Throws FramingError for invalid JSON.
+   */
+  *steps(sink?: SliceSink): Generator<void, unknown, void> {
     const marks = this.#marks;
     const closeOf = new Int32Array(marks.length);
     const stack: number[] = [];
@@ -375,8 +428,9 @@ export class SlicedMessage {
     }
     if (stack.length > 0) throw new FramingError('invalid JSON in message: unbalanced brackets');
     this.#closeOf = closeOf;
+    this.#sink = sink;
     try {
-      return yield* this.#container(0);
+      return yield* this.#container(0, []);
     } catch (err) {
       if (err instanceof FramingError) throw err;
       throw new FramingError(`invalid JSON in message: ${(err as Error).message}`, { cause: err });
@@ -407,7 +461,7 @@ export class SlicedMessage {
   }
 
   /** The container opened by mark `o`: large members recursively, runs of small ones in batches. */
-  *#container(o: number): Generator<void, unknown, void> {
+  *#container(o: number, path: readonly (string | number)[]): Generator<void, unknown, void> {
     const marks = this.#marks;
     const closeOf = this.#closeOf as Int32Array;
     const c = closeOf[o] as number;
@@ -419,9 +473,14 @@ export class SlicedMessage {
     let child = -1;
     let batchFrom = -1;
     let batchTo = -1;
+    // Members (array elements) seen so far, for the index in a child's path.
+    let index = 0;
+    const sink = this.#sink;
     const flush = (): void => {
       if (batchFrom < 0) return;
       const part = this.#parse(isObject ? '{' : '[', batchFrom, batchTo, isObject ? '}' : ']');
+      batchFrom = -1;
+      if (sink?.(path, part as Record<string, unknown> | unknown[])) return;
       if (isObject) {
         const src = part as Record<string, unknown>;
         for (const k in src) put(result as Record<string, unknown>, k, src[k]);
@@ -429,7 +488,6 @@ export class SlicedMessage {
         const src = part as unknown[];
         for (let x = 0; x < src.length; x++) (result as unknown[]).push(src[x]);
       }
-      batchFrom = -1;
     };
     for (let k = o + 1; k <= c; k++) {
       const m = marks[k] as number;
@@ -456,7 +514,7 @@ export class SlicedMessage {
           key = JSON.parse(this.#text(segStart, colon)) as string;
           if (typeof key !== 'string') throw new FramingError('invalid JSON in message: key is not a string');
         }
-        const value = yield* this.#container(child);
+        const value = yield* this.#container(child, [...path, key ?? index]);
         if (key === undefined) (result as unknown[]).push(value);
         else put(result as Record<string, unknown>, key, value);
       } else if (kind === SEP || isNonEmpty(this.bytes, segStart, pos)) {
@@ -467,6 +525,7 @@ export class SlicedMessage {
         if (batchFrom < 0) batchFrom = segStart;
         batchTo = pos;
       }
+      if (kind === SEP || isNonEmpty(this.bytes, segStart, pos)) index++;
       segStart = pos + 1;
       child = -1;
     }

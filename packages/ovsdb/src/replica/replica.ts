@@ -584,8 +584,28 @@ export class Replica<M extends TableMap = Record<string, Row>> {
 
   #monitorWith(client: OvsdbClient, method: MonitorMethod, id: string): Promise<unknown> {
     const requests = this.#requests(method);
-    const first = !this.#synced;
+    // First sync: the store is empty and the snapshot is applied directly (while it is parsed, see
+    // onSlice); later syncs, and a first one after a partial first attempt, diff it (replaceAll).
+    const first = !this.#synced && this.#store.empty;
     const db = this.database;
+    const out: RowChange[] = [];
+    const before = this.#store.stats.anomalies;
+    // A large first snapshot: rows are applied slice by slice as the connection parses the message, so
+    // the parsed wire rows are garbage at once instead of piling up (memory, GC pauses). Paths: the
+    // table-updates object is result[2] (monitor_cond_since) or result (monitor_cond, monitor).
+    const at = method === 'monitor_cond_since' ? 2 : 1;
+    const onSlice = first
+      ? (path: readonly (string | number)[], part: Record<string, unknown> | unknown[]): boolean => {
+          if (path[0] !== 'result' || (at === 2 && path[1] !== 2) || path.length > at + 1) return false;
+          if (Array.isArray(part)) return false;
+          const updates =
+            path.length === at + 1 ? { [path[at] as string]: part } : path.length === at ? part : undefined;
+          if (updates === undefined) return false;
+          if (method === 'monitor') this.#store.applyUpdate1(updates, out);
+          else this.#store.applyUpdate2(updates, out);
+          return true;
+        }
+      : undefined;
     // Applies a monitor reply. A large snapshot is applied in steps with the event loop running in between
     // (runSteps): the returned promise makes the connection hold every later message (updates included)
     // until the snapshot is in, and `ready`, the events and the stats come only once it is complete.
@@ -595,8 +615,6 @@ export class Replica<M extends TableMap = Record<string, Row>> {
       apply: (out: RowChange[]) => Generator<void, void, void>,
       after?: () => void,
     ): Promise<void> | undefined => {
-      const out: RowChange[] = [];
-      const before = this.#store.stats.anomalies;
       const finish = () => {
         this.stats.anomalies += this.#store.stats.anomalies - before;
         this.#method = method;
@@ -604,7 +622,7 @@ export class Replica<M extends TableMap = Record<string, Row>> {
         if (resumed) this.stats.resumes++;
         after?.();
         this.#emit(out);
-        if (first) {
+        if (!this.#synced) {
           this.#synced = true;
           this.#resolveReady();
         }
@@ -618,7 +636,6 @@ export class Replica<M extends TableMap = Record<string, Row>> {
       }
       return pending.then(finish);
     };
-    // First sync: the store is empty, apply the snapshot directly; later syncs diff it (replaceAll).
     const snapshot2 = (u: unknown) => (out: RowChange[]) =>
       first ? this.#store.applyUpdate2Steps(u, out) : this.#store.replaceAllSteps(u, 2, out);
     switch (method) {
@@ -630,6 +647,7 @@ export class Replica<M extends TableMap = Record<string, Row>> {
           requests as MonitorCondRequests,
           this.#lastTxnId ?? ZERO_UUID,
           {
+            ...(onSlice ? { onSlice } : {}),
             onResult: (r) => {
               const [found, txnId, updates] = r as MonitorCondSinceResult;
               const resumed = found === true && !first;
@@ -646,10 +664,12 @@ export class Replica<M extends TableMap = Record<string, Row>> {
         );
       case 'monitor_cond':
         return client.monitorCond(db, id, requests as MonitorCondRequests, {
+          ...(onSlice ? { onSlice } : {}),
           onResult: (r) => done(true, false, snapshot2(r)),
         });
       case 'monitor':
         return client.monitor(db, id, requests as MonitorRequests, {
+          ...(onSlice ? { onSlice } : {}),
           onResult: (r) =>
             done(true, false, (out) =>
               first ? applyUpdate1Steps(this.#store, r, out) : this.#store.replaceAllSteps(r, 1, out),

@@ -168,3 +168,22 @@ t.test('a big snapshot with a message right behind it in the same write: order k
   await new Promise((res) => setImmediate(res));
   t.same(order, ['onResult', 'resolved', 'update3 t2'], 'the update only after the reply');
 });
+
+t.test('a sink takes the rows as they are parsed; the envelope is read first', async (t) => {
+  const text = snapshot(3000);
+  const [m] = new JsonFramer({ sliceBytes: 1024 }).push(Buffer.from(text));
+  const sliced = m as SlicedMessage;
+  t.same(sliced.envelope(), { id: 7, error: null }, 'id and error without parsing the result');
+  const taken: Record<string, Record<string, unknown>> = {};
+  const it = sliced.steps((path, part) => {
+    if (path.length !== 3 || path[0] !== 'result' || path[1] !== 2 || Array.isArray(part)) return false;
+    const table = path[2] as string;
+    taken[table] = { ...taken[table], ...part };
+    return true;
+  });
+  let r = it.next();
+  while (!r.done) r = it.next();
+  const whole = JSON.parse(text);
+  t.same(r.value, { ...whole, result: [false, 'txn-1', { Port: {}, Interface: {}, Empty: {} }] });
+  t.same(taken, { Port: whole.result[2].Port, Interface: whole.result[2].Interface });
+});
