@@ -16,7 +16,7 @@
 // - Large messages. A message of `sliceBytes` or more (an initial monitor snapshot of 10,000s of rows is
 //   tens of MB) is not parsed at once, which would stall the event loop for 100+ ms: it is returned as a
 //   SlicedMessage holding the positions of the brackets and commas of its outer levels, and is parsed in
-//   slices of about 256 KB (rows, batched) that the caller interleaves with the event loop.
+//   slices of about 128 KB (rows, batched) that the caller interleaves with the event loop.
 
 import { FramingError } from './errors.js';
 
@@ -328,7 +328,7 @@ export function parseExact(text: string): unknown {
 // ---- large messages, parsed in slices ----------------------------------------------------------------------
 
 /** Members of one container are grouped into slices of about this many bytes for one JSON.parse each. */
-const SLICE_TARGET = 256 * 1024;
+const SLICE_TARGET = 128 * 1024;
 
 /** Sets an own property; `__proto__` would otherwise change the prototype (JSON.parse makes it data). */
 function put(o: Record<string, unknown>, k: string, v: unknown): void {
@@ -353,7 +353,7 @@ const ENVELOPE_MEMBER = 256;
 
 /**
  * A complete message too large to parse at once. `steps()` parses it slice by slice: each `next()` does
- * one JSON.parse of at most about 256 KB (one slice of rows, or one large member's key) and the last one
+ * one JSON.parse of at most about 128 KB (one slice of rows, or one large member's key) and the last one
  * returns the value, equal to `JSON.parse` of the whole message (with parseExact's integers).
  */
 export class SlicedMessage {

@@ -685,7 +685,7 @@ export class Replica<M extends TableMap = Record<string, Row>> {
 }
 
 /** Between two steps of a snapshot's application, the event loop gets a turn at least this often (ms). */
-const APPLY_SLICE_MS = 8;
+const APPLY_SLICE_MS = 5;
 
 /**
  * Runs steps until they are done. Returns undefined when they finished within one slice (small

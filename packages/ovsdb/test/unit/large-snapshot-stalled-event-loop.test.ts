@@ -72,7 +72,7 @@ t.test('a large snapshot is parsed in slices, none near the size of the message'
     JSON.parse = parse;
   }
   t.ok(got.steps >= 8, `${got.steps} steps`);
-  t.ok(largest < 300 * 1024, `largest single JSON.parse: ${largest} chars`);
+  t.ok(largest < 200 * 1024, `largest single JSON.parse: ${largest} chars`);
   t.same(got.value, JSON.parse(text), 'equal to one JSON.parse of the whole');
   const ports = (got.value as { result: [boolean, string, Record<string, Record<string, unknown>>] })
     .result[2].Port as Record<string, { initial: { external_ids: [string, [string, string][]] } }>;
@@ -115,7 +115,7 @@ t.test('the connection parses a large reply in slices, with the event loop runni
   counting = false;
   JSON.parse = parse;
   t.same(result, parse(text).result);
-  t.ok(largest < 300 * 1024, `largest single JSON.parse: ${largest} chars (message ${text.length})`);
+  t.ok(largest < 200 * 1024, `largest single JSON.parse: ${largest} chars (message ${text.length})`);
   t.ok(
     turns > turnsAtLastByte + 2,
     `event loop turns after the last byte was written: ${turns - turnsAtLastByte}`,
