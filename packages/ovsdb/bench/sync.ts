@@ -74,7 +74,13 @@ const tick = () => new Promise((r) => setTimeout(r, 5));
 
 // ---- children ----------------------------------------------------------------------------------------------
 
-async function childFloor(endpoint: string): Promise<SyncFigures> {
+/**
+ * Measures one sync in this (fresh) process: time until `sync` resolves, the longest event-loop stall
+ * (histogram and lag probe), and the memory growth while its result is still held.
+ */
+async function measured(
+  sync: () => Promise<{ rows(): number; close(): Promise<void> | void }>,
+): Promise<SyncFigures> {
   settle();
   const rss0 = process.memoryUsage().rss;
   const heap0 = process.memoryUsage().heapUsed;
@@ -82,65 +88,12 @@ async function childFloor(endpoint: string): Promise<SyncFigures> {
   h.enable();
   const probe = lagProbe();
   const t0 = performance.now();
-  const sock = netConnect(endpoint.slice('unix:'.length));
-  const chunks: Buffer[] = [];
-  const MARK = '"ocn-floor-echo"';
-  const full = await new Promise<string>((resolve, reject) => {
-    sock.on('error', reject);
-    sock.on('data', (c: Buffer) => {
-      chunks.push(c);
-      // The echo sent after the monitor request is answered after the monitor reply (replies are in order).
-      const tail = c.length >= 64 ? c.subarray(c.length - 64).toString('latin1') : c.toString('latin1');
-      if (tail.includes(MARK)) resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    sock.write(
-      JSON.stringify({
-        id: 1,
-        method: 'monitor_cond_since',
-        params: ['Open_vSwitch', 'floor', { Port: {}, Interface: {} }, ZERO],
-      }) + JSON.stringify({ id: 'ocn-floor-echo', method: 'echo', params: [] }),
-    );
-  });
-  const end = full.lastIndexOf('{', full.lastIndexOf(MARK));
-  const reply = JSON.parse(full.slice(0, end)) as { result: [boolean, string, Record<string, object>] };
+  const held = await sync();
   const ms = performance.now() - t0;
   await tick(); // let the histogram's timer fire after the stall, or the stall is not recorded
   h.disable();
   const { busyMs } = probe.stop();
-  sock.destroy();
-  const updates = reply.result[2];
-  const rows = Object.keys(updates.Port ?? {}).length + Object.keys(updates.Interface ?? {}).length;
-  chunks.length = 0;
-  settle();
-  const mem = process.memoryUsage();
-  // keep `reply` alive until measured
-  if (!reply.result) throw new Error('no result');
-  return {
-    ms,
-    rssGrowth: mem.rss - rss0,
-    heapGrowth: mem.heapUsed - heap0,
-    stallMs: h.max / 1e6,
-    busyMs,
-    rows,
-  };
-}
-
-async function childOurs(endpoint: string): Promise<SyncFigures> {
-  settle();
-  const rss0 = process.memoryUsage().rss;
-  const heap0 = process.memoryUsage().heapUsed;
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
-  const probe = lagProbe();
-  const t0 = performance.now();
-  const session = OvsdbSession.start({ remotes: endpoint, database: 'Open_vSwitch' });
-  const replica = Replica.start(session, { tables: { Port: {}, Interface: {} } });
-  await replica.ready;
-  const ms = performance.now() - t0;
-  await tick();
-  h.disable();
-  const { busyMs } = probe.stop();
-  const rows = replica.table('Port').size + replica.table('Interface').size;
+  const rows = held.rows();
   settle();
   const mem = process.memoryUsage();
   const out = {
@@ -151,9 +104,59 @@ async function childOurs(endpoint: string): Promise<SyncFigures> {
     busyMs,
     rows,
   };
-  await replica.close();
-  await session.close();
+  await held.close();
   return out;
+}
+
+function childFloor(endpoint: string): Promise<SyncFigures> {
+  return measured(async () => {
+    const sock = netConnect(endpoint.slice('unix:'.length));
+    const chunks: Buffer[] = [];
+    const MARK = '"ocn-floor-echo"';
+    const full = await new Promise<string>((resolve, reject) => {
+      sock.on('error', reject);
+      sock.on('data', (c: Buffer) => {
+        chunks.push(c);
+        // The echo sent after the monitor request is answered after the monitor reply (replies are in order).
+        const tail = c.length >= 64 ? c.subarray(c.length - 64).toString('latin1') : c.toString('latin1');
+        if (tail.includes(MARK)) resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      sock.write(
+        JSON.stringify({
+          id: 1,
+          method: 'monitor_cond_since',
+          params: ['Open_vSwitch', 'floor', { Port: {}, Interface: {} }, ZERO],
+        }) + JSON.stringify({ id: 'ocn-floor-echo', method: 'echo', params: [] }),
+      );
+    });
+    chunks.length = 0; // only the parsed reply is held while memory is measured
+    const end = full.lastIndexOf('{', full.lastIndexOf(MARK));
+    const reply = JSON.parse(full.slice(0, end)) as { result: [boolean, string, Record<string, object>] };
+    return {
+      rows: () => {
+        const updates = reply.result[2];
+        return Object.keys(updates.Port ?? {}).length + Object.keys(updates.Interface ?? {}).length;
+      },
+      close: () => {
+        sock.destroy();
+      },
+    };
+  });
+}
+
+function childOurs(endpoint: string): Promise<SyncFigures> {
+  return measured(async () => {
+    const session = OvsdbSession.start({ remotes: endpoint, database: 'Open_vSwitch' });
+    const replica = Replica.start(session, { tables: { Port: {}, Interface: {} } });
+    await replica.ready;
+    return {
+      rows: () => replica.table('Port').size + replica.table('Interface').size,
+      close: async () => {
+        await replica.close();
+        await session.close();
+      },
+    };
+  });
 }
 
 // ---- parent ------------------------------------------------------------------------------------------------

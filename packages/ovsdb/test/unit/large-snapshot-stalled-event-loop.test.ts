@@ -42,6 +42,22 @@ function snapshot(rows: number): string {
   return `{"id":7,"result":[false,"txn-1",{"Port":${table('p')} , "Interface":${table('i')},"Empty":{}}],"error":null}`;
 }
 
+/** Records the longest text JSON.parse is given until restore(). */
+function spyOnParse(): { largest(): number; restore(): void } {
+  const parse = JSON.parse;
+  let largest = 0;
+  JSON.parse = ((s: string, r?: never) => {
+    largest = Math.max(largest, s.length);
+    return parse(s, r);
+  }) as typeof JSON.parse;
+  return {
+    largest: () => largest,
+    restore: () => {
+      JSON.parse = parse;
+    },
+  };
+}
+
 t.test('every captured message, sliced, equals JSON.parse of it, at every split point', async (t) => {
   let bad = 0;
   for (let k = 0; k <= traffic.length; k += 7) {
@@ -59,18 +75,14 @@ t.test('a large snapshot is parsed in slices, none near the size of the message'
   const f = new JsonFramer({ sliceBytes: 1024 * 1024 });
   const [m] = f.push(bytes);
   t.type(m, SlicedMessage);
-  const parse = JSON.parse;
-  let largest = 0;
-  JSON.parse = ((s: string, r?: never) => {
-    largest = Math.max(largest, s.length);
-    return parse(s, r);
-  }) as typeof JSON.parse;
+  const spy = spyOnParse();
   let got: { value: unknown; steps: number };
   try {
     got = resolve(m);
   } finally {
-    JSON.parse = parse;
+    spy.restore();
   }
+  const largest = spy.largest();
   t.ok(got.steps >= 8, `${got.steps} steps`);
   t.ok(largest < 200 * 1024, `largest single JSON.parse: ${largest} chars`);
   t.same(got.value, JSON.parse(text), 'equal to one JSON.parse of the whole');
@@ -89,15 +101,8 @@ t.test('invalid JSON inside a sliced message is a FramingError', async (t) => {
 t.test('the connection parses a large reply in slices, with the event loop running', async (t) => {
   const p = await peer(t);
   const text = snapshot(4000).replace('"id":7', '"id":1');
-  const parse = JSON.parse;
-  let largest = 0;
-  JSON.parse = ((s: string, r?: never) => {
-    largest = Math.max(largest, s.length);
-    return parse(s, r);
-  }) as typeof JSON.parse;
-  t.teardown(() => {
-    JSON.parse = parse;
-  });
+  const spy = spyOnParse();
+  t.teardown(() => spy.restore());
   let turns = 0;
   let counting = true;
   const count = () => {
@@ -113,8 +118,9 @@ t.test('the connection parses a large reply in slices, with the event loop runni
   setImmediate(count);
   const result = (await r) as [boolean, string, Record<string, object>];
   counting = false;
-  JSON.parse = parse;
-  t.same(result, parse(text).result);
+  spy.restore();
+  const largest = spy.largest();
+  t.same(result, JSON.parse(text).result);
   t.ok(largest < 200 * 1024, `largest single JSON.parse: ${largest} chars (message ${text.length})`);
   t.ok(
     turns > turnsAtLastByte + 2,
