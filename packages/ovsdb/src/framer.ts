@@ -229,7 +229,7 @@ export class JsonFramer {
       if (size > this.maxMessageBytes) {
         throw new FramingError(`message exceeds maxMessageBytes (${this.maxMessageBytes} bytes)`);
       }
-      if (this.sliceBytes > 0 && size >= this.sliceBytes) return this.sliced(buf.subarray(start, end));
+      if (this.sliceBytes > 0 && size >= this.sliceBytes) return this.sliced([buf.subarray(start, end)]);
       // No subarray here: on the hot path (small replies in one chunk) a Buffer view costs more than
       // decoding the range directly.
       text = buf.toString('utf8', start, end);
@@ -239,11 +239,12 @@ export class JsonFramer {
         throw new FramingError(`message exceeds maxMessageBytes (${this.maxMessageBytes} bytes)`);
       }
       this.partial.push(buf.subarray(0, end));
-      const bytes = Buffer.concat(this.partial, total);
+      const chunks = this.partial;
       this.partial = [];
       this.partialBytes = 0;
-      if (this.sliceBytes > 0 && total >= this.sliceBytes) return this.sliced(bytes);
-      text = bytes.toString('utf8');
+      // A sliced message keeps its chunks (no copy of tens of MB in one go).
+      if (this.sliceBytes > 0 && total >= this.sliceBytes) return this.sliced(chunks);
+      text = Buffer.concat(chunks, total).toString('utf8');
     }
     try {
       return this.longs.length === 0 ? JSON.parse(text) : parseExact(text);
@@ -253,8 +254,8 @@ export class JsonFramer {
   }
 
   /** Hands the marks of the value just completed to a SlicedMessage and starts new ones. */
-  private sliced(bytes: Buffer): SlicedMessage {
-    const m = new SlicedMessage(bytes, this.marks, this.longs);
+  private sliced(chunks: Buffer[]): SlicedMessage {
+    const m = new SlicedMessage(chunks, this.marks, this.longs);
     this.marks = [];
     this.longs = [];
     return m;
@@ -357,21 +358,31 @@ const ENVELOPE_MEMBER = 256;
  * returns the value, equal to `JSON.parse` of the whole message (with parseExact's integers).
  */
 export class SlicedMessage {
-  readonly bytes: Buffer;
+  /** The message's bytes, in the chunks they arrived in, and where each chunk starts in the message. */
+  readonly #chunks: Buffer[];
+  readonly #starts: number[];
+  readonly #length: number;
   readonly #marks: number[];
   readonly #longs: number[];
   /** For each mark that opens a container, the index of the mark that closes it. */
   #closeOf: Int32Array | undefined;
   #sink: SliceSink | undefined;
 
-  constructor(bytes: Buffer, marks: number[], longs: number[]) {
-    this.bytes = bytes;
+  constructor(chunks: Buffer[], marks: number[], longs: number[]) {
+    this.#chunks = chunks;
+    this.#starts = new Array<number>(chunks.length);
+    let at = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      this.#starts[i] = at;
+      at += (chunks[i] as Buffer).length;
+    }
+    this.#length = at;
     this.#marks = marks;
     this.#longs = longs;
   }
 
   get byteLength(): number {
-    return this.bytes.length;
+    return this.#length;
   }
 
   /**
@@ -381,7 +392,7 @@ export class SlicedMessage {
   envelope(): Record<string, unknown> {
     const marks = this.#marks;
     const out: Record<string, unknown> = {};
-    if (this.bytes[0] !== OPEN_BRACE) return out;
+    if (this.#byte(0) !== OPEN_BRACE) return out;
     let depth = 0;
     let segStart = 1;
     let nested = false;
@@ -394,7 +405,7 @@ export class SlicedMessage {
       } else if (kind === CLOSE && depth > 0) depth--;
       else if (depth === 0) {
         const pos = Math.floor(m / 4);
-        if (!nested && pos - segStart <= ENVELOPE_MEMBER && isNonEmpty(this.bytes, segStart, pos)) {
+        if (!nested && pos - segStart <= ENVELOPE_MEMBER && this.#nonEmpty(segStart, pos)) {
           try {
             Object.assign(out, parseExact(`{${this.#text(segStart, pos)}}`));
           } catch {
@@ -437,8 +448,52 @@ export class SlicedMessage {
     }
   }
 
+  /** The chunk holding byte `pos`. */
+  #chunkAt(pos: number): number {
+    const starts = this.#starts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] as number) <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  #byte(pos: number): number {
+    const c = this.#chunkAt(pos);
+    return (this.#chunks[c] as Buffer)[pos - (this.#starts[c] as number)] as number;
+  }
+
+  /** Bytes [from, to) decoded; a range across chunks is copied (it is at most a slice long). */
   #text(from: number, to: number): string {
-    return this.bytes.toString('utf8', from, to);
+    const c = this.#chunkAt(from);
+    const chunk = this.#chunks[c] as Buffer;
+    const base = this.#starts[c] as number;
+    if (to - base <= chunk.length) return chunk.toString('utf8', from - base, to - base);
+    const parts: Buffer[] = [];
+    for (let i = c, at = from; at < to; i++) {
+      const ch = this.#chunks[i] as Buffer;
+      const b = this.#starts[i] as number;
+      parts.push(ch.subarray(at - b, Math.min(ch.length, to - b)));
+      at = b + ch.length;
+    }
+    return Buffer.concat(parts, to - from).toString('utf8');
+  }
+
+  /** The last `:` at or before `pos` and not before `min` (-1 if none). */
+  #colonBefore(pos: number, min: number): number {
+    for (let i = pos; i >= min; i--) if (this.#byte(i) === COLON) return i;
+    return -1;
+  }
+
+  #nonEmpty(from: number, to: number): boolean {
+    for (let i = from; i < to; i++) {
+      const c = this.#byte(i);
+      if (c !== SPACE && c !== LF && c !== CR && c !== TAB) return true;
+    }
+    return false;
   }
 
   /** JSON.parse of bytes [from, to), wrapped in `open`/`close`, exact for long integers in that range. */
@@ -466,7 +521,7 @@ export class SlicedMessage {
     const closeOf = this.#closeOf as Int32Array;
     const c = closeOf[o] as number;
     const openPos = Math.floor((marks[o] as number) / 4);
-    const isObject = this.bytes[openPos] === OPEN_BRACE;
+    const isObject = this.#byte(openPos) === OPEN_BRACE;
     const result: Record<string, unknown> | unknown[] = isObject ? {} : [];
     // Members: [start, end) byte ranges between the separators; child: the mark opening its value or -1.
     let segStart = openPos + 1;
@@ -509,7 +564,7 @@ export class SlicedMessage {
         const childPos = Math.floor((marks[child] as number) / 4);
         let key: string | undefined;
         if (isObject) {
-          const colon = this.bytes.lastIndexOf(COLON, childPos);
+          const colon = this.#colonBefore(childPos, segStart);
           if (colon < segStart) throw new FramingError('invalid JSON in message: member without a key');
           key = JSON.parse(this.#text(segStart, colon)) as string;
           if (typeof key !== 'string') throw new FramingError('invalid JSON in message: key is not a string');
@@ -517,7 +572,7 @@ export class SlicedMessage {
         const value = yield* this.#container(child, [...path, key ?? index]);
         if (key === undefined) (result as unknown[]).push(value);
         else put(result as Record<string, unknown>, key, value);
-      } else if (kind === SEP || isNonEmpty(this.bytes, segStart, pos)) {
+      } else if (kind === SEP || this.#nonEmpty(segStart, pos)) {
         if (batchFrom >= 0 && pos - batchFrom > SLICE_TARGET) {
           flush();
           yield;
@@ -525,19 +580,11 @@ export class SlicedMessage {
         if (batchFrom < 0) batchFrom = segStart;
         batchTo = pos;
       }
-      if (kind === SEP || isNonEmpty(this.bytes, segStart, pos)) index++;
+      if (kind === SEP || this.#nonEmpty(segStart, pos)) index++;
       segStart = pos + 1;
       child = -1;
     }
     flush();
     return result;
   }
-}
-
-function isNonEmpty(b: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = b[i];
-    if (c !== SPACE && c !== LF && c !== CR && c !== TAB) return true;
-  }
-  return false;
 }

@@ -193,3 +193,19 @@ t.test('a sink takes the rows as they are parsed; the envelope is read first', a
   t.same(r.value, { ...whole, result: [false, 'txn-1', { Port: {}, Interface: {}, Empty: {} }] });
   t.same(taken, { Port: whole.result[2].Port, Interface: whole.result[2].Interface });
 });
+
+t.test('a large message arriving in many chunks is sliced across chunk boundaries exactly', async (t) => {
+  const text = snapshot(1500);
+  const bytes = Buffer.from(text);
+  const f = new JsonFramer({ sliceBytes: 64 * 1024 });
+  const out: unknown[] = [];
+  // Odd chunk sizes put chunk boundaries inside keys, strings, multibyte characters and numbers.
+  for (let i = 0, n = 0; i < bytes.length; n++) {
+    const len = 1 + ((n * 7919) % 4093);
+    f.pushTo(bytes.subarray(i, i + len), out);
+    i += len;
+  }
+  t.equal(out.length, 1);
+  t.type(out[0], SlicedMessage);
+  t.same(resolve(out[0]).value, JSON.parse(text));
+});
