@@ -252,6 +252,13 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
   #held = false;
   /** A framing error met after the values in the inbox: acted on once they are dispatched. */
   #framingError: Error | undefined;
+  readonly #sliceBytes: number;
+  /** Reading is paused for one turn of the event loop (see #onData). */
+  #yielding = false;
+  readonly #endYield = () => {
+    this.#yielding = false;
+    if (!this.#held && this.#status !== 'closed') this.#socket.resume();
+  };
   readonly #flushBound = () => this.#flush();
 
   /** Opens a transport to `endpoint` and wraps it. Options are validated before connecting. */
@@ -273,9 +280,10 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     validateConnectionOptions(parsed, opts);
     this.endpoint = endpoint;
     this.#socket = socket;
+    this.#sliceBytes = opts.sliceBytes ?? DEFAULT_SLICE_BYTES;
     this.#framer = new JsonFramer({
       ...(opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: opts.maxMessageBytes }),
-      sliceBytes: opts.sliceBytes ?? DEFAULT_SLICE_BYTES,
+      sliceBytes: this.#sliceBytes,
     });
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 0;
     this.#probeMs = opts.inactivityProbeMs ?? (parsed.kind === 'unix' ? 0 : 5000);
@@ -510,6 +518,19 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
       this.#framingError = err as Error;
     }
     if (!this.#held) this.#drain();
+    // Inside a large message, libuv may hand over dozens of 64 KB reads in one turn of the event loop
+    // (several MB to scan): read on only after the loop had a turn. The data waits in the socket.
+    if (
+      this.#sliceBytes > 0 &&
+      !this.#yielding &&
+      !this.#held &&
+      this.#framer.bufferedBytes >= this.#sliceBytes &&
+      this.#status === 'open'
+    ) {
+      this.#yielding = true;
+      this.#socket.pause();
+      setImmediate(this.#endYield);
+    }
   }
 
   /**
