@@ -443,8 +443,9 @@ export class SlicedMessage {
     try {
       return yield* this.#container(0, []);
     } catch (err) {
-      if (err instanceof FramingError) throw err;
-      throw new FramingError(`invalid JSON in message: ${(err as Error).message}`, { cause: err });
+      // JSON.parse's errors are the message's fault; anything else (e.g. thrown by the sink) passes on.
+      if (!(err instanceof SyntaxError)) throw err;
+      throw new FramingError(`invalid JSON in message: ${err.message}`, { cause: err });
     }
   }
 
