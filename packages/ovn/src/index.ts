@@ -18,4 +18,41 @@ export {
 
 // --- builders ---
 
+export {
+  CHASSIS_TABLES,
+  type ChassisConfig,
+  type ChassisRows,
+  chassisExternalIds,
+  configureChassis,
+  type EncapType,
+  type IntegrationBridgeOptions,
+  OvnChassisDb,
+} from './chassis.js';
 // --- runtime (propagation, chassis, show) ---
+export {
+  DEFAULT_SB_TABLES,
+  type NbReplica,
+  type NbRows,
+  OvnClient,
+  type OvnClientOptions,
+  type OvnTransactOptions,
+  type SbReplica,
+  type SbRows,
+  type TableSelection,
+} from './client.js';
+export {
+  awaitReplica,
+  bumpNbCfg,
+  type CfgObserved,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  type InstalledObserved,
+  nbCfgOf,
+  type Observed,
+  type PortUpObserved,
+  type PropagationLevel,
+  type WaitOptions,
+  waitForCfg,
+  waitForOvnInstalled,
+  waitForPortUp,
+} from './propagation.js';
+export { ovsdbString, renderNbShow, renderSbShow } from './show.js';
