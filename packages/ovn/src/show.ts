@@ -5,7 +5,9 @@
 // One difference, on purpose: the tools print switches, routers, chassis and a chassis' port bindings in
 // the order of their in-memory hash tables, which is not reproducible; here they come sorted by name. The
 // rows inside a switch or router (ports, NAT) come in uuid order, as the tools print them (OVSDB sets are
-// sorted by uuid, and the hex string order is the numeric order).
+// sorted by uuid, and the hex string order is the numeric order). Gateway chassis are listed by priority
+// (highest first), then name, as compare_chassis_prio_ intends; ovn-nbctl 23.03 itself does not monitor
+// Gateway_Chassis priority or name in `show` (nbctl_pre_show), so it prints them in uuid order.
 
 import type { Replica } from '@ovs-container-network/ovsdb';
 import type * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';

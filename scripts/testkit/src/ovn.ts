@@ -118,6 +118,8 @@ export interface OvnChassis {
   killController(): Promise<void>;
   /** Starts ovn-controller (after killController) and waits until it is connected to the SB. */
   startController(): Promise<void>;
+  /** Waits until ovn-controller says it is connected to the SB (`connection-status`). */
+  waitConnected(timeoutMs?: number): Promise<void>;
   /** killController + startController. */
   restartController(): Promise<void>;
   /**
