@@ -18,6 +18,7 @@ import {
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import { OvnInvalidArgumentError, OvnNotFoundError } from './errors.js';
 import { type InstalledObserved, type WaitOptions, waitForOvnInstalled } from './propagation.js';
+import { replicaTransactor } from './transactor.js';
 
 export type EncapType = 'geneve' | 'vxlan' | 'stt';
 const ENCAP_TYPES: readonly EncapType[] = ['geneve', 'vxlan', 'stt'];
@@ -160,7 +161,7 @@ export const CHASSIS_TABLES = {
 export class OvnChassisDb {
   readonly session: OvsdbSession;
   readonly replica: Replica<ChassisRows>;
-  readonly db = () => database(this.replica, OVS.model);
+  readonly db = () => database(replicaTransactor(this.replica), OVS.model);
 
   constructor(opts: Omit<SessionOptions, 'database'>) {
     this.session = new OvsdbSession({ ...opts, database: 'Open_vSwitch' });

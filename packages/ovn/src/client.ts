@@ -31,6 +31,7 @@ import {
   waitForPortUp,
 } from './propagation.js';
 import { renderNbShow, renderSbShow } from './show.js';
+import { replicaTransactor } from './transactor.js';
 
 export type NbRows = ModelRows<typeof NB.model>;
 export type SbRows = ModelRows<typeof SB.model>;
@@ -145,7 +146,7 @@ export class OvnClient {
     else if (!g) nbTables.NB_Global = { columns: [...NB_GLOBAL_COLUMNS] };
     this.nbSession = new OvsdbSession({ ...common, remotes: nbRemotes, database: 'OVN_Northbound' });
     this.nb = new Replica<NbRows>(this.nbSession, { tables: nbTables });
-    this.nbDb = database(this.nb, NB.model);
+    this.nbDb = database(replicaTransactor(this.nb), NB.model);
     if (sbRemotes) {
       this.sbSession = new OvsdbSession({ ...common, remotes: sbRemotes, database: 'OVN_Southbound' });
       this.sb = new Replica<SbRows>(this.sbSession, { tables: opts.sbTables ?? DEFAULT_SB_TABLES });

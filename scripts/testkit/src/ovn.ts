@@ -670,22 +670,31 @@ class Chassis implements OvnChassis {
 // overruns with SIGTERM; turn that into an exit so this runs.
 const envs = new Set<Owned>();
 let hooked = false;
+function reapSync(): void {
+  for (const o of envs) {
+    for (const child of o.daemons) child.kill('SIGKILL');
+    for (const ns of o.netns) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      } catch {}
+    }
+    rmSync(o.dir, { recursive: true, force: true });
+  }
+  envs.clear();
+}
 function reapOnExit(): void {
   if (hooked) return;
   hooked = true;
-  process.once('exit', () => {
-    for (const o of envs) {
-      for (const child of o.daemons) child.kill('SIGKILL');
-      for (const ns of o.netns) {
-        try {
-          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-        } catch {}
-      }
-      rmSync(o.dir, { recursive: true, force: true });
-    }
-  });
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    if (process.listenerCount(sig) === 0)
-      process.once(sig, () => process.exit(128 + (sig === 'SIGTERM' ? 15 : 2)));
+  process.once('exit', reapSync);
+  // Unconditionally: tap's signal-exit handler re-raises the signal when it is the only listener, and a
+  // process killed by a signal never emits 'exit' (ovs.ts's reaper then never runs either).
+  for (const [sig, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    process.once(sig, () => {
+      reapSync();
+      process.exit(code);
+    });
   }
 }
