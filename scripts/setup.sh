@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openvswitch-switch openvswitch-common python3-openvswitch ovn-central ovn-host docker.io docker-compose
+packages=(openvswitch-switch openvswitch-common python3-openvswitch python3-ovsdbapp ovn-central ovn-host docker.io docker-compose
           busybox-static iproute2 iputils-ping ethtool procps g++ make python3 openssl)
 missing=()
 for p in "${packages[@]}"; do

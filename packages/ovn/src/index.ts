@@ -4,6 +4,62 @@
 
 export const VERSION = '0.1.0';
 
+// --- builders ---
+export {
+  checkIp,
+  checkIpPort,
+  checkMac,
+  checkPrefix,
+  type IpAddress,
+  type IpFamily,
+  type IpPort,
+  type IpPrefix,
+  networkOf,
+  type PrefixRules,
+  parseIp,
+  parsePrefix,
+} from './address.js';
+export type { HealthCheckSpec, LoadBalancerSpec } from './builders/lb.js';
+export { LB_PROTOCOLS, LB_SELECTION_FIELDS, lbVips } from './builders/lb.js';
+export type {
+  HaChassisGroupSpec,
+  HaChassisSpec,
+  MeterBandSpec,
+  MeterSpec,
+  QosSpec,
+} from './builders/qos.js';
+export {
+  type GatewayChassisEntry,
+  type GatewayChassisSpec,
+  type LogicalRouterPortSpec,
+  type LogicalRouterSpec,
+  MAX_PRIORITY,
+  type NatSpec,
+  type NatType,
+  type RouterPolicySpec,
+  type StaticRouteSpec,
+} from './builders/router.js';
+export {
+  ACL_ACTIONS,
+  type AclParent,
+  type AclSpec,
+  type AddressSetSpec,
+  DIRECTIONS,
+  type PortGroupSpec,
+  SEVERITIES,
+} from './builders/security.js';
+export type { DhcpOptionsSpec, DnsSpec } from './builders/services.js';
+export {
+  interfaceExternalIds,
+  type LogicalSwitchPortSpec,
+  type LogicalSwitchSpec,
+  LSP_TYPES,
+  type LspAddress,
+  type LspType,
+  lspAddress,
+  type PortSecurityEntry,
+  portSecurityEntry,
+} from './builders/switch.js';
 // --- errors ---
 export {
   OvnAbortError,
@@ -15,8 +71,22 @@ export {
   OvnTimeoutError,
   OvnTransactionError,
 } from './errors.js';
-
-// --- builders ---
+export { NbPlan } from './nb.js';
+export { type Entry as NbEntry, NbPlanCore, type PlanStats, type Ref, sameValue } from './plan.js';
+export { isRaceLost, type NbTransactOptions, type NbTransactResult, nbTransact } from './transact.js';
+export { checkName, MAX_NAME_LENGTH, type MapEdit } from './validate.js';
+export {
+  BY_NAME,
+  NB_BUILDER_TABLES,
+  type NbBuilderTable,
+  type NbRow,
+  type NbRows,
+  NbSnapshot,
+  type NbTableName,
+  type NbView,
+  nbReplicaTables,
+  replicaView,
+} from './view.js';
 
 export {
   CHASSIS_TABLES,
