@@ -32,8 +32,8 @@ import {
 } from './propagation.js';
 import { renderNbShow, renderSbShow } from './show.js';
 import { replicaTransactor } from './transactor.js';
+import { type NbRows, nbReplicaTables } from './view.js';
 
-export type NbRows = ModelRows<typeof NB.model>;
 export type SbRows = ModelRows<typeof SB.model>;
 export type NbReplica = Replica<NbRows>;
 export type SbReplica = Replica<SbRows>;
@@ -79,13 +79,11 @@ export const DEFAULT_SB_TABLES: TableSelection<SbRows> = {
   },
 };
 
+/** Every NB table, all columns, with the builders' `byName` indexes (so `replicaView(ovn.nb)` works). */
 function allTables(): TableSelection<NbRows> {
   const out: Record<string, ReplicaTableOptions> = {};
   for (const name of Object.keys(NB.model.tables)) out[name] = {};
-  (out as TableSelection<NbRows>).Logical_Switch = { indexes: { byName: (r) => r.name } };
-  (out as TableSelection<NbRows>).Logical_Switch_Port = { indexes: { byName: (r) => r.name } };
-  (out as TableSelection<NbRows>).Logical_Router = { indexes: { byName: (r) => r.name } };
-  return out as TableSelection<NbRows>;
+  return { ...out, ...nbReplicaTables() } as TableSelection<NbRows>;
 }
 
 function checkRemotes(field: string, v: unknown): readonly string[] {

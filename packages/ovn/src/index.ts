@@ -60,34 +60,6 @@ export {
   type PortSecurityEntry,
   portSecurityEntry,
 } from './builders/switch.js';
-// --- errors ---
-export {
-  OvnAbortError,
-  OvnConflictError,
-  OvnError,
-  type OvnErrorCode,
-  OvnInvalidArgumentError,
-  OvnNotFoundError,
-  OvnTimeoutError,
-  OvnTransactionError,
-} from './errors.js';
-export { NbPlan } from './nb.js';
-export { type Entry as NbEntry, NbPlanCore, type PlanStats, type Ref, sameValue } from './plan.js';
-export { isRaceLost, type NbTransactOptions, type NbTransactResult, nbTransact } from './transact.js';
-export { checkName, MAX_NAME_LENGTH, type MapEdit } from './validate.js';
-export {
-  BY_NAME,
-  NB_BUILDER_TABLES,
-  type NbBuilderTable,
-  type NbRow,
-  type NbRows,
-  NbSnapshot,
-  type NbTableName,
-  type NbView,
-  nbReplicaTables,
-  replicaView,
-} from './view.js';
-
 export {
   CHASSIS_TABLES,
   type ChassisConfig,
@@ -102,7 +74,6 @@ export {
 export {
   DEFAULT_SB_TABLES,
   type NbReplica,
-  type NbRows,
   OvnClient,
   type OvnClientOptions,
   type OvnTransactOptions,
@@ -110,6 +81,19 @@ export {
   type SbRows,
   type TableSelection,
 } from './client.js';
+// --- errors ---
+export {
+  OvnAbortError,
+  OvnConflictError,
+  OvnError,
+  type OvnErrorCode,
+  OvnInvalidArgumentError,
+  OvnNotFoundError,
+  OvnTimeoutError,
+  OvnTransactionError,
+} from './errors.js';
+export { NbPlan } from './nb.js';
+export { type Entry as NbEntry, NbPlanCore, type PlanStats, type Ref, sameValue } from './plan.js';
 export {
   awaitReplica,
   bumpNbCfg,
@@ -126,3 +110,17 @@ export {
   waitForPortUp,
 } from './propagation.js';
 export { ovsdbString, renderNbShow, renderSbShow } from './show.js';
+export { isRaceLost, type NbTransactOptions, type NbTransactResult, nbTransact } from './transact.js';
+export { checkName, MAX_NAME_LENGTH, type MapEdit } from './validate.js';
+export {
+  BY_NAME,
+  NB_BUILDER_TABLES,
+  type NbBuilderTable,
+  type NbRow,
+  type NbRows,
+  NbSnapshot,
+  type NbTableName,
+  type NbView,
+  nbReplicaTables,
+  replicaView,
+} from './view.js';
