@@ -73,7 +73,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
 
+const DEFAULTS = new Map<string, RowData>();
+
+/** Every column at its default value (read shape), made once per table. */
 function defaults(table: NbBuilderTable): RowData {
+  const cached = DEFAULTS.get(table);
+  if (cached) return cached;
   const out: RowData = {};
   for (const [name, c] of model(table).schema.columns) {
     if (name.startsWith('_')) continue;
@@ -93,6 +98,7 @@ function defaults(table: NbBuilderTable): RowData {
       }
     }
   }
+  DEFAULTS.set(table, Object.freeze(out) as RowData);
   return out;
 }
 
@@ -313,10 +319,10 @@ export class NbPlanCore {
   /** Adds references (or strings) to a set column; only the missing ones are sent. */
   addToSet(entry: Entry, column: string, values: readonly unknown[]): boolean {
     const cur = (entry.row[column] ?? []) as unknown[];
-    const have = new Set(cur.map(refKey));
-    const add = values.filter(
-      (v, i) => !have.has(refKey(v)) && values.findIndex((x) => refKey(x) === refKey(v)) === i,
-    );
+    // Members are uuid strings or this plan's insert handles (the same objects it hands out), so plain
+    // equality finds them; no per-call index of a set that may hold thousands of ports.
+    const add: unknown[] = [];
+    for (const v of values) if (!cur.includes(v) && !add.includes(v)) add.push(v);
     if (add.length === 0) return false;
     this.guardExists(entry, identityColumn(entry.table));
     this.txn.mutate(
@@ -325,7 +331,7 @@ export class NbPlanCore {
       [[column, 'insert', add]] as never,
     );
     this.stats.changes++;
-    entry.row[column] = [...cur, ...add];
+    entry.row[column] = cur.concat(add);
     this.#touched(entry, column);
     return true;
   }

@@ -77,3 +77,68 @@ export function releaseGroup(plan: NbPlanCore, entry: Entry): void {
     plan.set(entry, { ha_chassis_group: null });
   }
 }
+
+/** A child row identified within its parent's set column (NAT in Logical_Router.nat, say). */
+export interface ChildSpec<T extends NbBuilderTable> {
+  readonly parent: Entry;
+  readonly column: string;
+  readonly table: T;
+  /** Whether an existing child is the one meant (its identity). */
+  readonly match: (child: Entry<T>) => boolean;
+  /** Columns to set on an existing child (undefined values are skipped). */
+  readonly cols: Record<string, unknown>;
+  /** Map edits for an existing child. */
+  readonly maps: Record<string, MapEdit | undefined>;
+  /** The row to insert when there is none (null values are left out: the column keeps its default). */
+  readonly row: Record<string, unknown>;
+}
+
+/**
+ * Ensures one child: updates the matching one, or inserts it and adds it to the parent's set. The insert
+ * is guarded by verifying the parent's set as read, so two writers cannot both add the same child.
+ */
+export function ensureChild<T extends NbBuilderTable>(plan: NbPlanCore, c: ChildSpec<T>): Ref<T> {
+  const cur = plan.children(c.parent, c.column, c.table).find(c.match);
+  if (cur) {
+    plan.set(cur, c.cols);
+    editMaps(plan, cur, c.maps);
+    return cur.ref;
+  }
+  plan.verify(c.parent, [c.column]);
+  const row: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c.row)) if (v !== null && v !== undefined) row[k] = v;
+  const child = plan.insert(c.table, row);
+  plan.addToSet(c.parent, c.column, [child.ref]);
+  return child.ref;
+}
+
+/** Removes the parent's children that match; returns how many. */
+export function deleteChildren<T extends NbBuilderTable>(
+  plan: NbPlanCore,
+  parent: Entry,
+  column: string,
+  table: T,
+  match: (child: Entry<T>) => boolean,
+): number {
+  const gone = plan.children(parent, column, table).filter(match);
+  for (const c of gone) detachChild(plan, [parent], column, c);
+  return gone.length;
+}
+
+/**
+ * Deletes a named port (switch or router port): it leaves its parent's `ports` (and is garbage-collected),
+ * after letting go of its HA chassis group. False if it did not exist.
+ */
+export function deleteNamedPort(
+  plan: NbPlanCore,
+  table: 'Logical_Switch_Port' | 'Logical_Router_Port',
+  parentTable: 'Logical_Switch' | 'Logical_Router',
+  name: unknown,
+): boolean {
+  const field = table === 'Logical_Switch_Port' ? 'LogicalSwitchPort.name' : 'LogicalRouterPort.name';
+  const cur = plan.one(table, checkName(field, name));
+  if (!cur) return false;
+  releaseGroup(plan, cur);
+  detachChild(plan, parentsOf(plan, parentTable, 'ports', cur.ref), 'ports', cur);
+  return true;
+}

@@ -14,8 +14,9 @@ import {
   type MapEdit,
 } from '../validate.js';
 import {
-  detachChild,
+  deleteChildren,
   editMaps,
+  ensureChild,
   need,
   type Owned,
   optionalMap,
@@ -143,21 +144,15 @@ function healthCheck(f: string, h: HealthCheckSpec, vips: Record<string, string>
 }
 
 function ensureHealthCheck(plan: NbPlanCore, lb: Entry<'Load_Balancer'>, h: HealthCheck): void {
-  const cur = plan
-    .children(lb, 'health_check', 'Load_Balancer_Health_Check')
-    .find((c) => c.row.vip === h.vip);
-  if (cur) {
-    plan.set(cur, { options: h.options });
-    editMaps(plan, cur, { external_ids: h.externalIds });
-    return;
-  }
-  plan.verify(lb, ['health_check']);
-  const hc = plan.insert('Load_Balancer_Health_Check', {
-    vip: h.vip,
-    options: h.options,
-    external_ids: setKeys(h.externalIds),
+  ensureChild(plan, {
+    parent: lb,
+    column: 'health_check',
+    table: 'Load_Balancer_Health_Check',
+    match: (c) => c.row.vip === h.vip,
+    cols: { options: h.options },
+    maps: { external_ids: h.externalIds },
+    row: { vip: h.vip, options: h.options, external_ids: setKeys(h.externalIds) },
   });
-  plan.addToSet(lb, 'health_check', [hc.ref]);
 }
 
 export function ensureLoadBalancer(plan: NbPlanCore, spec: LoadBalancerSpec): Ref<'Load_Balancer'> {
@@ -245,9 +240,5 @@ export function attachLoadBalancer(
 export function deleteHealthCheck(plan: NbPlanCore, spec: { loadBalancer: string; vip: string }): boolean {
   const lb = need(plan, 'Load_Balancer', 'HealthCheck.loadBalancer', spec.loadBalancer);
   const vip = checkIpPort('HealthCheck.vip', spec.vip).text;
-  const gone = plan
-    .children(lb, 'health_check', 'Load_Balancer_Health_Check')
-    .filter((c) => c.row.vip === vip);
-  for (const c of gone) detachChild(plan, [lb], 'health_check', c);
-  return gone.length > 0;
+  return deleteChildren(plan, lb, 'health_check', 'Load_Balancer_Health_Check', (c) => c.row.vip === vip) > 0;
 }

@@ -3,7 +3,7 @@
 import { OvnInvalidArgumentError } from '../errors.js';
 import type { Entry, NbPlanCore, Ref } from '../plan.js';
 import { checkBool, checkEnum, checkInt, checkKeys, checkList, checkName, checkSpec } from '../validate.js';
-import { detachChild, editMaps, need, type Owned, ownedIds, setKeys } from './common.js';
+import { deleteChildren, editMaps, ensureChild, need, type Owned, ownedIds, setKeys } from './common.js';
 import { MAX_PRIORITY } from './router.js';
 import { type DIRECTIONS, ruleKey, sameRule } from './security.js';
 
@@ -50,16 +50,15 @@ export function ensureQos(plan: NbPlanCore, spec: QosSpec): Ref<'QoS'> {
   const action: Record<string, number> = {};
   if (spec.dscp !== undefined) action.dscp = checkInt(`${f}.dscp`, spec.dscp, 0, 63);
   const externalIds = ownedIds(f, spec);
-  const cur = plan.children(sw, 'qos_rules', 'QoS').find((q) => sameRule(q, k));
-  if (cur) {
-    plan.set(cur, { bandwidth, action });
-    editMaps(plan, cur, { external_ids: externalIds });
-    return cur.ref;
-  }
-  plan.verify(sw, ['qos_rules']);
-  const q = plan.insert('QoS', { ...k, bandwidth, action, external_ids: setKeys(externalIds) });
-  plan.addToSet(sw, 'qos_rules', [q.ref]);
-  return q.ref;
+  return ensureChild(plan, {
+    parent: sw,
+    column: 'qos_rules',
+    table: 'QoS',
+    match: (q) => sameRule(q, k),
+    cols: { bandwidth, action },
+    maps: { external_ids: externalIds },
+    row: { ...k, bandwidth, action, external_ids: setKeys(externalIds) },
+  });
 }
 
 export function deleteQos(
@@ -68,9 +67,7 @@ export function deleteQos(
 ): boolean {
   const sw = need(plan, 'Logical_Switch', 'QoS.switch', spec.switch);
   const k = ruleKey('QoS', spec);
-  const gone = plan.children(sw, 'qos_rules', 'QoS').filter((q) => sameRule(q, k));
-  for (const q of gone) detachChild(plan, [sw], 'qos_rules', q);
-  return gone.length > 0;
+  return deleteChildren(plan, sw, 'qos_rules', 'QoS', (q) => sameRule(q, k)) > 0;
 }
 
 // ---- Meter -------------------------------------------------------------------------------------------
@@ -198,17 +195,18 @@ function syncMembers(
   group: Entry<'HA_Chassis_Group'>,
   members: readonly HaChassisSpec[],
 ): void {
-  const have = plan.children(group, 'ha_chassis', 'HA_Chassis');
-  for (const h of have)
-    if (!members.some((m) => m.chassis === h.row.chassis_name)) detachChild(plan, [group], 'ha_chassis', h);
+  const listed = (h: Entry) => members.some((m) => m.chassis === h.row.chassis_name);
+  deleteChildren(plan, group, 'ha_chassis', 'HA_Chassis', (h) => !listed(h));
   for (const m of members) {
-    const cur = have.find((h) => h.row.chassis_name === m.chassis);
-    if (cur) plan.set(cur, { priority: m.priority });
-    else {
-      plan.verify(group, ['ha_chassis']);
-      const h = plan.insert('HA_Chassis', { chassis_name: m.chassis, priority: m.priority });
-      plan.addToSet(group, 'ha_chassis', [h.ref]);
-    }
+    ensureChild(plan, {
+      parent: group,
+      column: 'ha_chassis',
+      table: 'HA_Chassis',
+      match: (h) => h.row.chassis_name === m.chassis,
+      cols: { priority: m.priority },
+      maps: {},
+      row: { chassis_name: m.chassis, priority: m.priority },
+    });
   }
 }
 

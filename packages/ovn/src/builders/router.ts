@@ -18,8 +18,11 @@ import {
   type MapEdit,
 } from '../validate.js';
 import {
+  deleteChildren,
+  deleteNamedPort,
   detachChild,
   editMaps,
+  ensureChild,
   need,
   type Owned,
   optionalMap,
@@ -188,11 +191,7 @@ export function ensureLogicalRouterPort(
 
 /** Removes the port from its router (with its gateway chassis). False if it did not exist. */
 export function deleteLogicalRouterPort(plan: NbPlanCore, name: string): boolean {
-  const cur = plan.one('Logical_Router_Port', checkName('LogicalRouterPort.name', name));
-  if (!cur) return false;
-  releaseGroup(plan, cur);
-  detachChild(plan, parentsOf(plan, 'Logical_Router', 'ports', cur.ref), 'ports', cur);
-  return true;
+  return deleteNamedPort(plan, 'Logical_Router_Port', 'Logical_Router', name);
 }
 
 // ---- Gateway_Chassis ------------------------------------------------------------------------------------
@@ -342,28 +341,24 @@ export function ensureStaticRoute(
       `router "${router.row.name}" has ${same.length} routes for ${k.prefix} (ECMP); pass ecmp: true to ensure one of them`,
     );
   }
-  const cur = same[0];
   const cols: Record<string, unknown> = { nexthop: k.nexthop, policy: k.policy };
   if (outputPort !== undefined) cols.output_port = outputPort;
-  if (cur) {
-    plan.set(cur, cols);
-    editMaps(plan, cur, { options, external_ids: externalIds });
-    plan.guardExists(router, 'name');
-    return cur.ref;
-  }
-  // The route's identity lives in the router's set: verify the set read is still the set there.
-  plan.verify(router, ['static_routes']);
-  const row: Record<string, unknown> = {
-    ip_prefix: k.prefix,
-    route_table: k.routeTable,
-    ...cols,
-    options: setKeys(options),
-    external_ids: setKeys(externalIds),
-  };
-  if (row.output_port === null) delete row.output_port;
-  const route = plan.insert('Logical_Router_Static_Route', row);
-  plan.addToSet(router, 'static_routes', [route.ref]);
-  return route.ref;
+  const found = same[0];
+  return ensureChild(plan, {
+    parent: router,
+    column: 'static_routes',
+    table: 'Logical_Router_Static_Route',
+    match: (r) => r === found,
+    cols,
+    maps: { options, external_ids: externalIds },
+    row: {
+      ip_prefix: k.prefix,
+      route_table: k.routeTable,
+      ...cols,
+      options: setKeys(options),
+      external_ids: setKeys(externalIds),
+    },
+  });
 }
 
 /** Removes the routes for `prefix` (only the one via `nexthop` when given). Returns how many. */
@@ -374,11 +369,10 @@ export function deleteStaticRoute(
   const f = 'StaticRoute';
   const router = need(plan, 'Logical_Router', `${f}.router`, spec.router);
   const k = routeKey(f, { ...spec, nexthop: spec.nexthop ?? 'discard' });
-  const gone = plan
-    .children(router, 'static_routes', 'Logical_Router_Static_Route')
-    .filter((r) => routeMatches(r, k, spec.nexthop !== undefined));
-  for (const r of gone) detachChild(plan, [router], 'static_routes', r);
-  return gone.length;
+  const withNexthop = spec.nexthop !== undefined;
+  return deleteChildren(plan, router, 'static_routes', 'Logical_Router_Static_Route', (r) =>
+    routeMatches(r, k, withNexthop),
+  );
 }
 
 // ---- Logical_Router_Policy ----------------------------------------------------------------------------
@@ -421,25 +415,15 @@ export function ensureRouterPolicy(plan: NbPlanCore, spec: RouterPolicySpec): Re
   }
   const options = optionalMap(`${f}.options`, spec.options);
   const externalIds = ownedIds(f, spec);
-  const cur = plan
-    .children(router, 'policies', 'Logical_Router_Policy')
-    .find((p) => p.row.priority === priority && p.row.match === match);
-  if (cur) {
-    plan.set(cur, { action, nexthops });
-    editMaps(plan, cur, { options, external_ids: externalIds });
-    return cur.ref;
-  }
-  plan.verify(router, ['policies']);
-  const p = plan.insert('Logical_Router_Policy', {
-    priority,
-    match,
-    action,
-    nexthops,
-    options: setKeys(options),
-    external_ids: setKeys(externalIds),
+  return ensureChild(plan, {
+    parent: router,
+    column: 'policies',
+    table: 'Logical_Router_Policy',
+    match: (p) => p.row.priority === priority && p.row.match === match,
+    cols: { action, nexthops },
+    maps: { options, external_ids: externalIds },
+    row: { priority, match, action, nexthops, options: setKeys(options), external_ids: setKeys(externalIds) },
   });
-  plan.addToSet(router, 'policies', [p.ref]);
-  return p.ref;
 }
 
 export function deleteRouterPolicy(
@@ -450,11 +434,8 @@ export function deleteRouterPolicy(
   const router = need(plan, 'Logical_Router', `${f}.router`, spec.router);
   const priority = checkInt(`${f}.priority`, spec.priority, 0, MAX_PRIORITY);
   const match = checkMatch(`${f}.match`, spec.match);
-  const gone = plan
-    .children(router, 'policies', 'Logical_Router_Policy')
-    .filter((p) => p.row.priority === priority && p.row.match === match);
-  for (const p of gone) detachChild(plan, [router], 'policies', p);
-  return gone.length > 0;
+  const same = (p: Entry) => p.row.priority === priority && p.row.match === match;
+  return deleteChildren(plan, router, 'policies', 'Logical_Router_Policy', same) > 0;
 }
 
 // ---- NAT ------------------------------------------------------------------------------------------------
@@ -548,25 +529,22 @@ export function ensureNat(plan: NbPlanCore, spec: NatSpec): Ref<'NAT'> {
   }
   const options = optionalMap(`${f}.options`, spec.options);
   const externalIds = ownedIds(f, spec);
-  const cur = plan.children(router, 'nat', 'NAT').find((n) => natMatches(n, k));
-  if (cur) {
-    plan.set(cur, cols);
-    editMaps(plan, cur, { options, external_ids: externalIds });
-    return cur.ref;
-  }
-  plan.verify(router, ['nat']);
-  const row: Record<string, unknown> = {
-    type: k.type,
-    external_ip: k.externalIp,
-    logical_ip: k.logicalIp,
-    ...cols,
-    options: setKeys(options),
-    external_ids: setKeys(externalIds),
-  };
-  for (const c of ['logical_port', 'external_mac']) if (row[c] === null) delete row[c];
-  const nat = plan.insert('NAT', row);
-  plan.addToSet(router, 'nat', [nat.ref]);
-  return nat.ref;
+  return ensureChild(plan, {
+    parent: router,
+    column: 'nat',
+    table: 'NAT',
+    match: (n) => natMatches(n, k),
+    cols,
+    maps: { options, external_ids: externalIds },
+    row: {
+      type: k.type,
+      external_ip: k.externalIp,
+      logical_ip: k.logicalIp,
+      ...cols,
+      options: setKeys(options),
+      external_ids: setKeys(externalIds),
+    },
+  });
 }
 
 export function deleteNat(
@@ -575,7 +553,5 @@ export function deleteNat(
 ): boolean {
   const router = need(plan, 'Logical_Router', 'NAT.router', spec.router);
   const k = natKey('NAT', spec);
-  const gone = plan.children(router, 'nat', 'NAT').filter((n) => natMatches(n, k));
-  for (const n of gone) detachChild(plan, [router], 'nat', n);
-  return gone.length > 0;
+  return deleteChildren(plan, router, 'nat', 'NAT', (n) => natMatches(n, k)) > 0;
 }

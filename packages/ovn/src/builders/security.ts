@@ -14,7 +14,16 @@ import {
   checkSpec,
   type MapEdit,
 } from '../validate.js';
-import { detachChild, editMaps, need, type Owned, optionalMap, ownedIds, setKeys } from './common.js';
+import {
+  deleteChildren,
+  editMaps,
+  ensureChild,
+  need,
+  type Owned,
+  optionalMap,
+  ownedIds,
+  setKeys,
+} from './common.js';
 import { MAX_PRIORITY } from './router.js';
 
 export const ACL_ACTIONS = ['allow', 'allow-related', 'allow-stateless', 'drop', 'reject'] as const;
@@ -94,23 +103,15 @@ export function ensureAcl(plan: NbPlanCore, spec: AclSpec): Ref<'ACL'> {
   if (spec.label !== undefined) cols.label = checkInt(`${f}.label`, spec.label, 0, 4294967295);
   const options = optionalMap(`${f}.options`, spec.options);
   const externalIds = ownedIds(f, spec);
-  const cur = plan.children(parent, 'acls', 'ACL').find((a) => sameRule(a, k));
-  if (cur) {
-    plan.set(cur, cols);
-    editMaps(plan, cur, { options, external_ids: externalIds });
-    return cur.ref;
-  }
-  plan.verify(parent, ['acls']);
-  const row: Record<string, unknown> = {
-    ...k,
-    ...cols,
-    options: setKeys(options),
-    external_ids: setKeys(externalIds),
-  };
-  for (const c of ['severity', 'name', 'meter']) if (row[c] === null) delete row[c];
-  const acl = plan.insert('ACL', row);
-  plan.addToSet(parent, 'acls', [acl.ref]);
-  return acl.ref;
+  return ensureChild(plan, {
+    parent,
+    column: 'acls',
+    table: 'ACL',
+    match: (a) => sameRule(a, k),
+    cols,
+    maps: { options, external_ids: externalIds },
+    row: { ...k, ...cols, options: setKeys(options), external_ids: setKeys(externalIds) },
+  });
 }
 
 export function deleteAcl(
@@ -119,9 +120,7 @@ export function deleteAcl(
 ): boolean {
   const parent = aclParent(plan, 'ACL.parent', spec.parent);
   const k = ruleKey('ACL', spec);
-  const gone = plan.children(parent, 'acls', 'ACL').filter((a) => sameRule(a, k));
-  for (const a of gone) detachChild(plan, [parent], 'acls', a);
-  return gone.length > 0;
+  return deleteChildren(plan, parent, 'acls', 'ACL', (a) => sameRule(a, k)) > 0;
 }
 
 // ---- Port_Group ----------------------------------------------------------------------------------------

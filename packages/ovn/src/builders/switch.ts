@@ -14,7 +14,7 @@ import {
   type MapEdit,
 } from '../validate.js';
 import {
-  detachChild,
+  deleteNamedPort,
   editMaps,
   need,
   type Owned,
@@ -367,11 +367,7 @@ export function ensureLogicalSwitchPort(
 
 /** Removes the port from its switch (the row goes with it). False if it did not exist. */
 export function deleteLogicalSwitchPort(plan: NbPlanCore, name: string): boolean {
-  const cur = plan.one('Logical_Switch_Port', checkName('LogicalSwitchPort.name', name));
-  if (!cur) return false;
-  releaseGroup(plan, cur);
-  detachChild(plan, parentsOf(plan, 'Logical_Switch', 'ports', cur.ref), 'ports', cur);
-  return true;
+  return deleteNamedPort(plan, 'Logical_Switch_Port', 'Logical_Switch', name);
 }
 
 /** The `external_ids` an OVS Interface needs so that ovn-controller binds it to logical port `port`. */
