@@ -62,6 +62,7 @@ export interface OvnClientOptions {
   sbTables?: TableSelection<SbRows>;
 }
 
+const NO_OPTIONS: OvnTransactOptions = Object.freeze({});
 const OPTION_KEYS = new Set(['nb', 'sb', 'leaderOnly', 'tls', 'client', 'backoff', 'nbTables', 'sbTables']);
 
 /** The NB_Global columns the cfg waits read; merged into any NB selection. */
@@ -212,13 +213,28 @@ export class OvnClient {
    * With `wait: 'sb' | 'hv'` the same transaction increments `nb_cfg` and the call resolves once the
    * change has propagated that far.
    */
-  async transact<const H>(build: (t: Transaction) => H, opts: OvnTransactOptions = {}): Promise<ResultOf<H>> {
-    const { wait = 'none', timeoutMs, signal, requestTimeoutMs } = opts;
+  transact<const H>(
+    build: (t: Transaction) => H,
+    opts: OvnTransactOptions = NO_OPTIONS,
+  ): Promise<ResultOf<H>> {
+    // Not async for the plain case: no promise hop of our own before the write.
+    if (opts === NO_OPTIONS) return this.nbDb.transact(build);
+    const { wait = 'none', signal, requestTimeoutMs } = opts;
     const txOpts: TransactOptions = {
       ...(signal ? { signal } : {}),
       ...(requestTimeoutMs === undefined ? {} : { timeoutMs: requestTimeoutMs }),
     };
     if (wait === 'none') return this.nbDb.transact(build, txOpts);
+    return this.#transactAndWait(build, wait, txOpts, opts);
+  }
+
+  async #transactAndWait<const H>(
+    build: (t: Transaction) => H,
+    wait: OvnTransactOptions['wait'],
+    txOpts: TransactOptions,
+    opts: OvnTransactOptions,
+  ): Promise<ResultOf<H>> {
+    const { timeoutMs, signal } = opts;
     if (wait !== 'sb' && wait !== 'hv')
       throw new OvnInvalidArgumentError('wait', wait, "'none', 'sb' or 'hv'");
     const r = await this.nbDb.transact((t) => ({ user: build(t), cfg: bumpNbCfg(t) }), txOpts);

@@ -25,31 +25,41 @@ async function settled(session: OvsdbSession, client: OvsdbClient): Promise<void
 
 export function replicaTransactor<M extends TableMap>(replica: Replica<M>): Transactor {
   const session: OvsdbSession = replica.session;
-  return {
-    async transact(
-      db: string,
-      operations: readonly unknown[],
-      opts: TransactOptions = {},
-    ): Promise<unknown[]> {
-      // As Replica.transact: never build on (or send before) the first snapshot.
-      await replica.ready;
-      for (;;) {
-        const client = await session.connected(opts.signal);
-        if (client.status !== 'open') {
+  const slow = async (
+    db: string,
+    operations: readonly unknown[],
+    opts: TransactOptions,
+  ): Promise<unknown[]> => {
+    // As Replica.transact: never build on (or send before) the first snapshot.
+    await replica.ready;
+    for (;;) {
+      const client = await session.connected(opts.signal);
+      if (client.status !== 'open') {
+        await settled(session, client);
+        continue;
+      }
+      try {
+        return await client.transact(db, operations, opts);
+      } catch (err) {
+        // Not written (the connection was no longer open): safe to send on the next connection.
+        if (err instanceof ConnectionClosedError && client.status !== 'open') {
           await settled(session, client);
           continue;
         }
-        try {
-          return await client.transact(db, operations, opts);
-        } catch (err) {
-          // Not written (the connection was no longer open): safe to send on the next connection.
-          if (err instanceof ConnectionClosedError && client.status !== 'open') {
-            await settled(session, client);
-            continue;
-          }
-          throw err;
-        }
+        throw err;
       }
+    }
+  };
+  return {
+    transact(db: string, operations: readonly unknown[], opts: TransactOptions = {}): Promise<unknown[]> {
+      // The common case without a promise hop of our own: synced, connected, open.
+      const client = session.client;
+      if (!replica.isReady || !client || client.status !== 'open') return slow(db, operations, opts);
+      return client.transact(db, operations, opts).catch((err: unknown) => {
+        if (err instanceof ConnectionClosedError && client.status !== 'open')
+          return slow(db, operations, opts);
+        throw err;
+      });
     },
   };
 }
