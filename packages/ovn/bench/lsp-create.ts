@@ -312,7 +312,10 @@ async function throughput(model: string, endpoints: readonly string[], leader: s
   const samples = new Map<string, { seq: number[]; pipe: number[]; batch: number[] }>();
   const sample = (c: string) => {
     let x = samples.get(c);
-    if (!x) samples.set(c, (x = { seq: [], pipe: [], batch: [] }));
+    if (!x) {
+      x = { seq: [], pipe: [], batch: [] };
+      samples.set(c, x);
+    }
     return x;
   };
   const measure = async (pass: 1 | 2, lo: number, hi: number) => {
