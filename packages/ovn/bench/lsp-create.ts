@@ -21,7 +21,7 @@
 //
 // Run: pnpm --filter @ovs-container-network/ovn bench   (needs root for the chassis namespace)
 // Env: BENCH_N (ports per client and mode, default 1000), BENCH_PY_N (500), BENCH_NBCTL_N (30),
-// BENCH_DAEMON_N (60), BENCH_UP_N (10), BENCH_SYNC_N (10000).
+// BENCH_DAEMON_N (60), BENCH_UP_N (10), BENCH_SYNC_N (10000); BENCH_ONLY=rates|up|sync runs one part.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -46,6 +46,7 @@ const NBCTL_N = Number(process.env.BENCH_NBCTL_N ?? 30);
 const DAEMON_N = Number(process.env.BENCH_DAEMON_N ?? 60);
 const UP_N = Number(process.env.BENCH_UP_N ?? 10);
 const SYNC_N = Number(process.env.BENCH_SYNC_N ?? 10_000);
+const ONLY = process.env.BENCH_ONLY;
 const WINDOW = 32;
 const BATCH = 100;
 const SWITCHES = 10;
@@ -682,7 +683,7 @@ async function main(): Promise<void> {
   console.log(
     `# LSP creation benchmark (N=${N}, ovsdbapp N=${PY_N}, ovn-nbctl N=${NBCTL_N}, daemon N=${DAEMON_N})`,
   );
-  {
+  if (ONLY === undefined || ONLY === 'rates') {
     const server = await startOvsdbServer({ schema: OVN_NB_SCHEMA });
     try {
       await run('ovn-nbctl', [`--db=${server.unixEndpoint}`, 'init']);
@@ -691,7 +692,7 @@ async function main(): Promise<void> {
       await server.stop();
     }
   }
-  {
+  if (ONLY === undefined || ONLY === 'rates') {
     const cluster = await startCluster({ schema: OVN_NB_SCHEMA, size: 3 });
     try {
       await run('ovn-nbctl', [`--db=${cluster.endpoints.join(',')}`, 'init']);
@@ -701,8 +702,8 @@ async function main(): Promise<void> {
       await cluster.stop();
     }
   }
-  await portUp();
-  await initialSync();
+  if (ONLY === undefined || ONLY === 'up') await portUp();
+  if (ONLY === undefined || ONLY === 'sync') await initialSync();
 }
 
 await main();
