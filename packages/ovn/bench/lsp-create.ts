@@ -309,81 +309,14 @@ async function throughput(model: string, endpoints: readonly string[], leader: s
     m.set(mode, v);
     results.set(c, m);
   };
-  // Samples per client: sequential ms per op, pipelined ports/s per chunk, batched ms per transaction.
-  const samples = new Map<string, { seq: number[]; pipe: number[]; batch: number[] }>();
-  const sample = (c: string) => {
-    let x = samples.get(c);
-    if (!x) {
-      x = { seq: [], pipe: [], batch: [] };
-      samples.set(c, x);
-    }
-    return x;
-  };
-  const measure = async (pass: 1 | 2, lo: number, hi: number) => {
-    // Sequential, interleaved op by op.
-    const seq = clients(pass, 's');
-    for (let i = lo; i < hi; i++)
-      for (const c of shuffle([...seq])) {
-        const s = performance.now();
-        await c.one(i);
-        sample(c.name).seq.push(performance.now() - s);
-      }
-    // Pipelined: 32 in flight, chunks of 256 ports, per-chunk throughput.
-    const CHUNK = 256;
-    const pipe = clients(pass, 'p');
-    for (let from = lo; from < hi; from += CHUNK)
-      for (const c of shuffle([...pipe])) {
-        let next = from;
-        const end = Math.min(hi, from + CHUNK);
-        const s = performance.now();
-        await Promise.all(
-          Array.from({ length: WINDOW }, async () => {
-            while (next < end) await c.one(next++);
-          }),
-        );
-        sample(c.name).pipe.push(((end - from) * 1000) / (performance.now() - s));
-      }
-    // Batched: 100 ports per transaction.
-    const bat = clients(pass, 'b');
-    for (let from = lo; from < hi; from += BATCH)
-      for (const c of shuffle([...bat])) {
-        const s = performance.now();
-        await c.batch?.(from, Math.min(BATCH, hi - from));
-        sample(c.name).batch.push(performance.now() - s);
-      }
-  };
-  // Rounds, each on fresh connections opened in a random order: ovsdb-server's latency depends on a
-  // session's place among its sessions (packages/ovsdb/bench/add-port.ts measured ~25 µs of bias).
-  const ROUNDS = 3;
-  for (const pass of [1, 2] as const)
-    for (let r = 0; r < ROUNDS; r++) {
-      raw.close();
-      for (const which of shuffle(['raw', 'ours'])) {
-        if (which === 'raw') raw = await Raw.open(leader);
-        else if (pass === 1) lite = await openLite();
-        else ovn = await openFull();
-      }
-      await measure(pass, Math.floor((r * N) / ROUNDS), Math.floor(((r + 1) * N) / ROUNDS));
-      await lite?.close();
-      await ovn?.close();
-      lite = undefined;
-      ovn = undefined;
-    }
-  raw.close();
-  for (const [c, x] of samples) {
-    put(c, 'seq', 1000 / median(x.seq));
-    put(c, 'seqMedMs', median(x.seq));
-    put(c, 'pipe', median(x.pipe));
-    put(c, 'batch', (BATCH * 1000) / median(x.batch));
-  }
-
+  // ovsdbapp and ovn-nbctl first, while NB is small: ovn-nbctl reads the whole database on every call.
   // ovsdbapp: sequential and 100 per transaction (synchronous API: no pipelining).
   const py = async (prefix: string, n: number, perTxn: number) => {
     const { stdout } = await run(
       SYSTEM_PYTHON,
       [
         join(HERE, 'ovsdbapp-lsp.py'),
-        leader,
+        endpoints.join(','), // every member: a leader change under load must not strand it
         prefix,
         String(baseOf(prefix)),
         String(n),
@@ -460,6 +393,74 @@ async function throughput(model: string, endpoints: readonly string[], leader: s
       if (pid > 0) process.kill(pid, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  // Samples per client: sequential ms per op, pipelined ports/s per chunk, batched ms per transaction.
+  const samples = new Map<string, { seq: number[]; pipe: number[]; batch: number[] }>();
+  const sample = (c: string) => {
+    let x = samples.get(c);
+    if (!x) {
+      x = { seq: [], pipe: [], batch: [] };
+      samples.set(c, x);
+    }
+    return x;
+  };
+  const measure = async (pass: 1 | 2, lo: number, hi: number) => {
+    // Sequential, interleaved op by op.
+    const seq = clients(pass, 's');
+    for (let i = lo; i < hi; i++)
+      for (const c of shuffle([...seq])) {
+        const s = performance.now();
+        await c.one(i);
+        sample(c.name).seq.push(performance.now() - s);
+      }
+    // Pipelined: 32 in flight, chunks of 256 ports, per-chunk throughput.
+    const CHUNK = 256;
+    const pipe = clients(pass, 'p');
+    for (let from = lo; from < hi; from += CHUNK)
+      for (const c of shuffle([...pipe])) {
+        let next = from;
+        const end = Math.min(hi, from + CHUNK);
+        const s = performance.now();
+        await Promise.all(
+          Array.from({ length: WINDOW }, async () => {
+            while (next < end) await c.one(next++);
+          }),
+        );
+        sample(c.name).pipe.push(((end - from) * 1000) / (performance.now() - s));
+      }
+    // Batched: 100 ports per transaction.
+    const bat = clients(pass, 'b');
+    for (let from = lo; from < hi; from += BATCH)
+      for (const c of shuffle([...bat])) {
+        const s = performance.now();
+        await c.batch?.(from, Math.min(BATCH, hi - from));
+        sample(c.name).batch.push(performance.now() - s);
+      }
+  };
+  // Rounds, each on fresh connections opened in a random order: ovsdb-server's latency depends on a
+  // session's place among its sessions (packages/ovsdb/bench/add-port.ts measured ~25 µs of bias).
+  const ROUNDS = 3;
+  for (const pass of [1, 2] as const)
+    for (let r = 0; r < ROUNDS; r++) {
+      raw.close();
+      for (const which of shuffle(['raw', 'ours'])) {
+        if (which === 'raw') raw = await Raw.open(leader);
+        else if (pass === 1) lite = await openLite();
+        else ovn = await openFull();
+      }
+      await measure(pass, Math.floor((r * N) / ROUNDS), Math.floor(((r + 1) * N) / ROUNDS));
+      await lite?.close();
+      await ovn?.close();
+      lite = undefined;
+      ovn = undefined;
+    }
+  raw.close();
+  for (const [c, x] of samples) {
+    put(c, 'seq', 1000 / median(x.seq));
+    put(c, 'seqMedMs', median(x.seq));
+    put(c, 'pipe', median(x.pipe));
+    put(c, 'batch', (BATCH * 1000) / median(x.batch));
   }
 
   console.log(`\n### ${model} NB — ports/s (median per op / per chunk / per transaction)\n`);
