@@ -238,7 +238,7 @@ export class OvnClient {
     if (wait !== 'sb' && wait !== 'hv')
       throw new OvnInvalidArgumentError('wait', wait, "'none', 'sb' or 'hv'");
     const r = await this.nbDb.transact((t) => ({ user: build(t), cfg: bumpNbCfg(t) }), txOpts);
-    const res = r as unknown as { user: ResultOf<H>; cfg: { nb_cfg: number }[] };
+    const res = r as unknown as { user: ResultOf<H>; cfg: { nb_cfg: number | bigint }[] };
     await this.waitForCfg(nbCfgOf(res.cfg), wait, {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(signal ? { signal } : {}),
@@ -270,7 +270,7 @@ export class OvnClient {
     } catch {
       return 'the SB replica does not monitor Chassis_Private';
     }
-    const behind = priv.filter((p) => p.nb_cfg < nbCfg).map((p) => `${p.name} (at ${p.nb_cfg})`);
+    const behind = priv.filter((p) => Number(p.nb_cfg) < nbCfg).map((p) => `${p.name} (at ${p.nb_cfg})`);
     return behind.length
       ? `chassis behind: ${behind.join(', ')}`
       : `no chassis is behind in SB Chassis_Private (${priv.length} chassis)`;

@@ -144,7 +144,7 @@ export function bumpNbCfg(t: Transaction) {
 }
 
 /** The new `nb_cfg` from `bumpNbCfg`'s result; throws when NB has no NB_Global row. */
-export function nbCfgOf(rows: readonly { nb_cfg: number }[]): number {
+export function nbCfgOf(rows: readonly { nb_cfg: number | bigint }[]): number {
   const row = rows[0];
   if (!row)
     throw new OvnInvalidArgumentError(
@@ -152,7 +152,8 @@ export function nbCfgOf(rows: readonly { nb_cfg: number }[]): number {
       'no row',
       'an initialised Northbound database (ovn-northd or `ovn-nbctl init` creates NB_Global)',
     );
-  return row.nb_cfg;
+  // Number() also for an ovsdb model that reads integers as `number | bigint` (exact 64-bit).
+  return Number(row.nb_cfg);
 }
 
 /**
@@ -178,13 +179,13 @@ export function waitForCfg<M extends NbRows>(
     nb,
     () => {
       const g = global();
-      if (!g || g[column] < nbCfg) return undefined;
+      if (!g || Number(g[column]) < nbCfg) return undefined;
       return {
         at: performance.now(),
-        nbCfg: g.nb_cfg,
-        sbCfg: g.sb_cfg,
-        hvCfg: g.hv_cfg,
-        hvCfgTimestamp: g.hv_cfg_timestamp,
+        nbCfg: Number(g.nb_cfg),
+        sbCfg: Number(g.sb_cfg),
+        hvCfg: Number(g.hv_cfg),
+        hvCfgTimestamp: Number(g.hv_cfg_timestamp),
       };
     },
     {
@@ -196,7 +197,7 @@ export function waitForCfg<M extends NbRows>(
         const g = global();
         if (!g) return 'NB has no NB_Global row';
         const base = `NB_Global shows nb_cfg=${g.nb_cfg} sb_cfg=${g.sb_cfg} hv_cfg=${g.hv_cfg}`;
-        if (g.sb_cfg < nbCfg) return `${base}: ovn-northd has not caught up (is it running and connected?)`;
+        if (Number(g.sb_cfg) < nbCfg) return `${base}: ovn-northd has not caught up (is it running and connected?)`;
         return lagging ? `${base}; ${lagging(nbCfg)}` : base;
       },
     },

@@ -93,7 +93,7 @@ export function renderNbShow<M extends NbShowRows>(nb: Replica<M>): string {
         const list = p.gateway_chassis
           .map((g) => gcs.get(g))
           .filter((g): g is NB.Gateway_Chassis & { _uuid: string } => g !== undefined)
-          .sort((a, b) => b.priority - a.priority || byteCompare(b.name, a.name));
+          .sort((a, b) => Number(b.priority) - Number(a.priority) || byteCompare(b.name, a.name));
         out.push(`        gateway chassis: [${list.map((g) => g.chassis_name).join(' ')}]`);
       }
     }
