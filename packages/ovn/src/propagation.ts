@@ -197,7 +197,8 @@ export function waitForCfg<M extends NbRows>(
         const g = global();
         if (!g) return 'NB has no NB_Global row';
         const base = `NB_Global shows nb_cfg=${g.nb_cfg} sb_cfg=${g.sb_cfg} hv_cfg=${g.hv_cfg}`;
-        if (Number(g.sb_cfg) < nbCfg) return `${base}: ovn-northd has not caught up (is it running and connected?)`;
+        if (Number(g.sb_cfg) < nbCfg)
+          return `${base}: ovn-northd has not caught up (is it running and connected?)`;
         return lagging ? `${base}; ${lagging(nbCfg)}` : base;
       },
     },
