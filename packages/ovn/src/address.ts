@@ -30,9 +30,9 @@ const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 function v4Value(s: string): bigint | undefined {
   if (!V4.test(s)) return undefined;
-  let v = 0n;
-  for (const part of s.split('.')) v = (v << 8n) | BigInt(Number(part));
-  return v;
+  let v = 0;
+  for (const part of s.split('.')) v = v * 256 + Number(part);
+  return BigInt(v);
 }
 
 function v6Value(s: string): bigint | undefined {
@@ -96,7 +96,8 @@ function formatV6(v: bigint): string {
 export function parseIp(s: unknown): IpAddress | undefined {
   if (typeof s !== 'string') return undefined;
   const v4 = v4Value(s);
-  if (v4 !== undefined) return { family: 4, value: v4, text: formatV4(v4) };
+  // V4 admits no leading zeros, so a dotted quad it accepts is already in canonical form.
+  if (v4 !== undefined) return { family: 4, value: v4, text: s };
   if (!s.includes(':')) return undefined;
   const v6 = v6Value(s);
   return v6 === undefined ? undefined : { family: 6, value: v6, text: formatV6(v6) };

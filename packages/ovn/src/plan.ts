@@ -98,7 +98,8 @@ function defaults(table: NbBuilderTable): RowData {
       }
     }
   }
-  DEFAULTS.set(table, Object.freeze(out) as RowData);
+  // Not frozen: it is the prototype of inserted rows, whose own columns must stay assignable.
+  DEFAULTS.set(table, out);
   return out;
 }
 
@@ -203,13 +204,9 @@ export class NbPlanCore {
   /** Inserts a row; `row` holds write-shape values (refs may be named references). */
   insert<T extends NbBuilderTable>(table: T, row: RowData): Entry<T> {
     const handle = this.txn.insert(model(table), row as never) as unknown as RowRef<T>;
-    const entry: Entry<T> = {
-      table,
-      ref: handle,
-      uuid: undefined,
-      inserted: true,
-      row: { ...defaults(table), ...row },
-    };
+    // The row as inserted, over the table's defaults as a prototype (no copy of every column per insert).
+    const full = Object.assign(Object.create(defaults(table)) as RowData, row);
+    const entry: Entry<T> = { table, ref: handle, uuid: undefined, inserted: true, row: full };
     const list = this.#inserted.get(table);
     if (list) list.push(entry as Entry);
     else this.#inserted.set(table, [entry as Entry]);
@@ -255,7 +252,7 @@ export class NbPlanCore {
   }
 
   #touched(entry: Entry, column: string): void {
-    this.#verified.delete(`${entry.uuid}/${column}`);
+    if (!entry.inserted) this.#verified.delete(`${entry.uuid}/${column}`);
   }
 
   /** Sets columns whose current value differs; returns the columns changed. */
@@ -318,11 +315,18 @@ export class NbPlanCore {
 
   /** Adds references (or strings) to a set column; only the missing ones are sent. */
   addToSet(entry: Entry, column: string, values: readonly unknown[]): boolean {
+    // Members are uuid strings or this plan's insert handles (the same objects it hands out), so equality
+    // finds them. The first add to a set scans and copies it once; from the second add to the same set in
+    // this plan on, the copy is this plan's own and a Set indexes it (many ports on one switch in one
+    // transaction stay linear).
     const cur = (entry.row[column] ?? []) as unknown[];
-    // Members are uuid strings or this plan's insert handles (the same objects it hands out), so plain
-    // equality finds them; no per-call index of a set that may hold thousands of ports.
+    const index = this.#sets.get(cur);
     const add: unknown[] = [];
-    for (const v of values) if (!cur.includes(v) && !add.includes(v)) add.push(v);
+    for (const v of values) {
+      if (index ? index.has(v) : cur.includes(v)) continue;
+      if (add.includes(v)) continue;
+      add.push(v);
+    }
     if (add.length === 0) return false;
     this.guardExists(entry, identityColumn(entry.table));
     this.txn.mutate(
@@ -331,10 +335,24 @@ export class NbPlanCore {
       [[column, 'insert', add]] as never,
     );
     this.stats.changes++;
-    entry.row[column] = cur.concat(add);
+    if (index) {
+      for (const v of add) {
+        cur.push(v);
+        index.add(v);
+      }
+    } else {
+      const next = cur.concat(add);
+      entry.row[column] = next;
+      if (this.#owned.has(cur)) this.#sets.set(next, new Set(next));
+      else this.#owned.add(next);
+    }
     this.#touched(entry, column);
     return true;
   }
+
+  /** Set arrays this plan made (copies it may change in place once indexed). */
+  readonly #owned = new WeakSet<unknown[]>();
+  readonly #sets = new Map<unknown[], Set<unknown>>();
 
   /** Removes references (or strings) from a set column; only the present ones are sent. */
   removeFromSet(entry: Entry, column: string, values: readonly unknown[]): boolean {

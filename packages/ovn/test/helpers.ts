@@ -67,13 +67,19 @@ export async function dump(db: string): Promise<Map<string, DecodedRow[]>> {
  */
 export function canonical(
   d: Map<string, DecodedRow[]>,
-  skip: readonly string[] = ['NB_Global'],
+  opts: { skip?: readonly string[]; dropDangling?: boolean } = {},
 ): Record<string, string[]> {
+  const skip = opts.skip ?? ['NB_Global'];
   const byUuid = new Map<string, DecodedRow>();
   for (const rows of d.values()) for (const r of rows) byUuid.set(r._uuid, r);
   const memo = new Map<string, string>();
   const value = (v: unknown, depth: number): unknown => {
-    if (Array.isArray(v)) return v.map((x) => JSON.stringify(value(x, depth))).sort();
+    if (Array.isArray(v)) {
+      const items = v.map((x) => value(x, depth));
+      return (opts.dropDangling ? items.filter((x) => x !== 'dangling') : items)
+        .map((x) => JSON.stringify(x))
+        .sort();
+    }
     if (typeof v === 'object' && v !== null) {
       if ('uuid' in v && Object.keys(v).length === 1) {
         const target = byUuid.get((v as { uuid: string }).uuid);
@@ -91,7 +97,12 @@ export function canonical(
     const cached = memo.get(r._uuid);
     if (cached !== undefined) return cached;
     const o: Record<string, unknown> = {};
-    for (const k of Object.keys(r).sort()) if (k !== '_uuid' && k !== '_version') o[k] = value(r[k], depth);
+    for (const k of Object.keys(r).sort()) {
+      if (k === '_uuid' || k === '_version') continue;
+      const v = value(r[k], depth);
+      // A one-element set is printed as a bare atom: a lone dangling reference is an empty set once dropped.
+      o[k] = opts.dropDangling && v === 'dangling' ? [] : v;
+    }
     const s = JSON.stringify(o);
     memo.set(r._uuid, s);
     return s;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Replays test/sequence.ts's STEPS through ovsdbapp's OVN_Northbound API (Debian python3-ovsdbapp 2.1).
 
-Usage: ovsdbapp-sequence.py unix:/path/to/db.sock
+Usage: ovsdbapp-sequence.py unix:/path/to/db.sock [--changes]
+
+With --changes, test/sequence.ts's CHANGES follow (deletions and updates in one transaction).
 
 Where ovsdbapp 2.1 has no command for a step (ECMP routes, route tables, an HA chassis group on a router
 port) it uses its generic db_create/db_add/db_set, as a neutron-style caller would. Each step is one
@@ -17,7 +19,7 @@ DHCP4 = {'server_id': '10.0.0.1', 'server_mac': '00:00:00:00:ff:01',
          'lease_time': '3600', 'router': '10.0.0.1'}
 
 
-def main(endpoint):
+def main(endpoint, phase2):
     idl = connection.OvsdbIdl.from_server(endpoint, 'OVN_Northbound')
     api = impl_idl.OvnNbApiIdlImpl(connection.Connection(idl=idl, timeout=20))
 
@@ -101,8 +103,34 @@ def main(endpoint):
     with api.transaction(check_error=True) as txn:
         txn.add(api.db_set('Logical_Router_Port', 'lr0-ext', ('ha_chassis_group', hcg.uuid)))
 
+    if phase2:
+        changes(api)
     api.ovsdb_connection.stop()
 
 
+def changes(api):
+    """test/sequence.ts CHANGES: deletions and updates, in one transaction."""
+    hc = api.lb_get('lb0').execute(check_error=True).health_check[0].uuid
+    p1 = api.lsp_get('ls0-p1').execute(check_error=True).uuid
+    dns = api.dns_list().execute(check_error=True)[0].uuid
+    with api.transaction(check_error=True) as txn:
+        txn.add(api.lsp_del('ls0-p3'))
+        txn.add(api.lr_nat_del('lr0', 'dnat', '172.16.0.3'))
+        txn.add(api.lr_route_del('lr0', '0.0.0.0/0'))
+        txn.add(api.lr_policy_del('lr0', 100, 'ip4.src == 10.0.0.0/24'))
+        txn.add(api.pg_acl_del('pg0', 'to-lport', 1001, 'outport == @pg0 && ip4'))
+        txn.add(api.qos_del('ls0', 'to-lport', 200, 'ip4'))
+        txn.add(api.lb_del('lb1'))
+        txn.add(api.meter_del('m0'))
+        txn.add(api.ha_chassis_group_del_chassis('hcg0', 'ch2'))
+        txn.add(api.lrp_del_gateway_chassis('lr0-ls0', 'ch1'))
+        txn.add(api.lb_del_health_check('lb0', hc))
+        txn.add(api.ls_lb_del('ls0', 'lb0'))
+        txn.add(api.pg_del_ports('pg0', [p1]))
+        txn.add(api.address_set_remove_addresses('as0', ['10.0.0.3']))
+        txn.add(api.lsp_set_addresses('ls0-p1', ['0a:00:00:00:00:05 10.0.0.5']))
+        txn.add(api.dns_del(dns))
+
+
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1], '--changes' in sys.argv[2:])

@@ -149,3 +149,28 @@ export const STEPS: readonly ((nb: NbPlan) => void)[] = [
 export function buildAll(nb: NbPlan): void {
   for (const step of STEPS) step(nb);
 }
+
+/** Deletions and updates after STEPS, in one transaction (`ovsdbapp-sequence.py --changes` replays them). */
+export function CHANGES(nb: NbPlan): void {
+  nb.deleteSwitchPort('ls0-p3');
+  nb.deleteNat({ router: 'lr0', type: 'dnat', externalIp: '172.16.0.3', logicalIp: '10.0.0.3' });
+  nb.deleteStaticRoute({ router: 'lr0', prefix: '0.0.0.0/0' });
+  nb.deleteRouterPolicy({ router: 'lr0', priority: 100, match: 'ip4.src == 10.0.0.0/24' });
+  nb.deleteAcl({
+    parent: { portGroup: 'pg0' },
+    direction: 'to-lport',
+    priority: 1001,
+    match: 'outport == @pg0 && ip4',
+  });
+  nb.deleteQos({ switch: 'ls0', direction: 'to-lport', priority: 200, match: 'ip4' });
+  nb.deleteLoadBalancer('lb1');
+  nb.deleteMeter('m0');
+  nb.ensureHaChassisGroup({ name: 'hcg0', chassis: [{ chassis: 'ch1', priority: 20 }] });
+  nb.deleteGatewayChassis({ routerPort: 'lr0-ls0', chassis: 'ch1' });
+  nb.deleteHealthCheck({ loadBalancer: 'lb0', vip: '10.0.0.10:80' });
+  nb.detachLoadBalancer({ loadBalancer: 'lb0', switches: ['ls0'] });
+  nb.removePortGroupPorts({ portGroup: 'pg0', ports: ['ls0-p1'] });
+  nb.removeAddresses({ addressSet: 'as0', addresses: ['10.0.0.3'] });
+  nb.ensureSwitchPort({ switch: 'ls0', name: 'ls0-p1', addresses: ['0a:00:00:00:00:05 10.0.0.5'] });
+  nb.deleteDns({ externalIds: OWNER });
+}

@@ -44,21 +44,36 @@ export function editMaps(plan: NbPlanCore, entry: Entry, maps: Record<string, Ma
   for (const [col, edit] of Object.entries(maps)) plan.editMap(entry, col, edit);
 }
 
-/** The parent rows of `table` whose set column `column` holds `child`. */
+/**
+ * The parent holding `child` in its `column`: `expected` when it does (the usual case, answered without a
+ * scan), else whichever row of `table` does, else undefined.
+ */
+export function ownerOf<T extends NbBuilderTable>(
+  plan: NbPlanCore,
+  table: T,
+  column: string,
+  child: Ref<string>,
+  expected: Entry<T>,
+): Entry<T> | undefined {
+  if (((expected.row[column] ?? []) as unknown[]).includes(child)) return expected;
+  return parentsOf(plan, table, column, child)[0];
+}
+
+/** The rows of `table` whose reference column `column` (a set or an optional) holds `child`. */
 export function parentsOf<T extends NbBuilderTable>(
   plan: NbPlanCore,
   table: T,
   column: string,
   child: Ref<string>,
 ): Entry<T>[] {
-  const key = typeof child === 'string' ? child : `@${child.name}`;
-  return plan
-    .all(table)
-    .filter((p) =>
-      ((p.row[column] ?? []) as unknown[]).some(
-        (r) => (typeof r === 'string' ? r : `@${(r as { name: string }).name}`) === key,
-      ),
-    );
+  const key = (r: unknown) => (typeof r === 'string' ? r : `@${(r as { name: string }).name}`);
+  const want = key(child);
+  return plan.all(table).filter((p) => {
+    const v = p.row[column];
+    return Array.isArray(v)
+      ? v.some((r) => key(r) === want)
+      : v !== null && v !== undefined && key(v) === want;
+  });
 }
 
 /** Removes a child row from every parent that references it; the row then goes away (non-root GC). */
@@ -126,6 +141,21 @@ export function deleteChildren<T extends NbBuilderTable>(
 }
 
 /**
+ * Removes weak references to a row that is about to go (deleted, or garbage-collected at commit) from the
+ * rows of `table` that hold it in `column`. ovsdb-server should drop them itself, but OVS 3.1.0 leaves a
+ * dangling weak reference when the same transaction modified the referring row *before* the delete (e.g.
+ * `mutate Logical_Switch load_balancer …` then `delete DNS …` keeps the DNS uuid in `dns_records`; in the
+ * other order the reference goes). Removing them explicitly is correct in any order.
+ */
+export function dropWeakRefs(plan: NbPlanCore, table: NbBuilderTable, column: string, target: Entry): void {
+  for (const holder of parentsOf(plan, table, column, target.ref)) {
+    const v = holder.row[column];
+    if (Array.isArray(v)) plan.removeFromSet(holder, column, [target.ref]);
+    else plan.set(holder, { [column]: null });
+  }
+}
+
+/**
  * Deletes a named port (switch or router port): it leaves its parent's `ports` (and is garbage-collected),
  * after letting go of its HA chassis group. False if it did not exist.
  */
@@ -139,6 +169,7 @@ export function deleteNamedPort(
   const cur = plan.one(table, checkName(field, name));
   if (!cur) return false;
   releaseGroup(plan, cur);
+  if (table === 'Logical_Switch_Port') dropWeakRefs(plan, 'Port_Group', 'ports', cur);
   detachChild(plan, parentsOf(plan, parentTable, 'ports', cur.ref), 'ports', cur);
   return true;
 }

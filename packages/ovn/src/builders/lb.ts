@@ -15,13 +15,13 @@ import {
 } from '../validate.js';
 import {
   deleteChildren,
+  dropWeakRefs,
   editMaps,
   ensureChild,
   need,
   type Owned,
   optionalMap,
   ownedIds,
-  parentsOf,
   setKeys,
 } from './common.js';
 
@@ -207,10 +207,8 @@ export function ensureLoadBalancer(plan: NbPlanCore, spec: LoadBalancerSpec): Re
 export function deleteLoadBalancer(plan: NbPlanCore, name: string): boolean {
   const lb = plan.one('Load_Balancer', checkName('LoadBalancer.name', name));
   if (!lb) return false;
-  for (const t of ['Logical_Switch', 'Logical_Router'] as const) {
-    for (const p of parentsOf(plan, t, 'load_balancer', lb.ref))
-      plan.removeFromSet(p, 'load_balancer', [lb.ref]);
-  }
+  dropWeakRefs(plan, 'Logical_Switch', 'load_balancer', lb);
+  dropWeakRefs(plan, 'Logical_Router', 'load_balancer', lb);
   plan.deleteRow(lb);
   return true;
 }

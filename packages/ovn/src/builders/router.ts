@@ -27,7 +27,7 @@ import {
   type Owned,
   optionalMap,
   ownedIds,
-  parentsOf,
+  ownerOf,
   releaseGroup,
   setKeys,
 } from './common.js';
@@ -164,7 +164,7 @@ export function ensureLogicalRouterPort(
 
   let port = plan.one('Logical_Router_Port', name);
   if (port) {
-    const owner = parentsOf(plan, 'Logical_Router', 'ports', port.ref)[0];
+    const owner = ownerOf(plan, 'Logical_Router', 'ports', port.ref, router);
     if (owner && owner.ref !== router.ref) {
       throw new OvnConflictError(
         `Logical_Router_Port "${name}" exists on router "${owner.row.name}", not "${router.row.name}"`,

@@ -6,7 +6,7 @@ import { checkIp, checkMac, checkPrefix } from '../address.js';
 import { OvnInvalidArgumentError } from '../errors.js';
 import type { Entry, NbPlanCore, Ref } from '../plan.js';
 import { checkKeys, checkList, checkMapEdit, checkName, checkSpec, checkString } from '../validate.js';
-import { need, parentsOf } from './common.js';
+import { dropWeakRefs, need } from './common.js';
 
 /** The identifying `external_ids` of a nameless row: non-empty, string values only. */
 function identity(f: string, v: unknown, required: boolean): Record<string, string> {
@@ -118,6 +118,8 @@ export function deleteDhcpOptions(
   const { cidr, ids } = dhcpKey('DhcpOptions', spec);
   const cur = uniqueMatch('DHCP_Options', dhcpRows(plan, cidr, ids), JSON.stringify(ids));
   if (!cur) return false;
+  dropWeakRefs(plan, 'Logical_Switch_Port', 'dhcpv4_options', cur);
+  dropWeakRefs(plan, 'Logical_Switch_Port', 'dhcpv6_options', cur);
   plan.deleteRow(cur);
   return true;
 }
@@ -186,8 +188,7 @@ export function deleteDns(plan: NbPlanCore, spec: Pick<DnsSpec, 'externalIds'>):
     JSON.stringify(ids),
   );
   if (!dns) return false;
-  for (const s of parentsOf(plan, 'Logical_Switch', 'dns_records', dns.ref))
-    plan.removeFromSet(s, 'dns_records', [dns.ref]);
+  dropWeakRefs(plan, 'Logical_Switch', 'dns_records', dns);
   plan.deleteRow(dns);
   return true;
 }

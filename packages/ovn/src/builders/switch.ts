@@ -1,8 +1,8 @@
 // Logical switches and their ports (ovn-nb(5) Logical_Switch, Logical_Switch_Port).
 
 import { checkIp, checkMac, checkPrefix } from '../address.js';
-import { OvnConflictError, OvnInvalidArgumentError, OvnNotFoundError } from '../errors.js';
-import type { Entry, NbPlanCore, Ref } from '../plan.js';
+import { OvnConflictError, OvnInvalidArgumentError } from '../errors.js';
+import type { NbPlanCore, Ref } from '../plan.js';
 import {
   checkBool,
   checkEnum,
@@ -15,12 +15,13 @@ import {
 } from '../validate.js';
 import {
   deleteNamedPort,
+  dropWeakRefs,
   editMaps,
   need,
   type Owned,
   optionalMap,
   ownedIds,
-  parentsOf,
+  ownerOf,
   releaseGroup,
   setKeys,
 } from './common.js';
@@ -123,6 +124,7 @@ export function deleteLogicalSwitch(plan: NbPlanCore, name: string): boolean {
   if (!cur) return false;
   for (const p of plan.children(cur, 'ports', 'Logical_Switch_Port')) {
     releaseGroup(plan, p);
+    dropWeakRefs(plan, 'Port_Group', 'ports', p);
     plan.forget(p);
   }
   plan.deleteRow(cur);
@@ -241,23 +243,18 @@ export function portSecurityEntry(field: string, p: unknown): string {
   return [checkMac(`${field}.mac`, mac), ...list].join(' ');
 }
 
-function switchOfPort(plan: NbPlanCore, port: Entry): Entry<'Logical_Switch'> | undefined {
-  return parentsOf(plan, 'Logical_Switch', 'ports', port.ref)[0];
-}
-
-function optionalRef(
-  plan: NbPlanCore,
-  field: string,
-  v: unknown,
-  table: 'DHCP_Options',
-): Ref<'DHCP_Options'> | null {
+/** A DHCP_Options reference (a uuid, or a ref from ensureDhcpOptions in this plan) that must exist. */
+function dhcpRef(plan: NbPlanCore, field: string, v: unknown): Ref<'DHCP_Options'> | null {
   if (v === null) return null;
-  const e = plan.get(table, v as Ref<'DHCP_Options'>);
+  const e =
+    typeof v === 'string' || typeof v === 'object'
+      ? plan.get('DHCP_Options', v as Ref<'DHCP_Options'>)
+      : undefined;
   if (!e)
-    throw new OvnNotFoundError(
-      table,
-      String(typeof v === 'string' ? v : (v as { name?: string })?.name),
-      `${field}: no such ${table} row`,
+    throw new OvnInvalidArgumentError(
+      field,
+      v,
+      'the uuid of a DHCP_Options row, or the ref ensureDhcpOptions returned',
     );
   return e.ref;
 }
@@ -273,10 +270,8 @@ export function ensureLogicalSwitchPort(
   const sw = need(plan, 'Logical_Switch', `${f}.switch`, spec.switch);
   const options: Record<string, string | null> = { ...(optionalMap(`${f}.options`, spec.options) ?? {}) };
   let type = spec.type === undefined ? undefined : checkEnum(`${f}.type`, spec.type, LSP_TYPES);
-  let addresses = spec.addresses?.map((a, i) => lspAddress(`${f}.addresses[${i}]`, a));
-  if (spec.addresses !== undefined && !Array.isArray(spec.addresses)) {
-    throw new OvnInvalidArgumentError(`${f}.addresses`, spec.addresses, 'an array of addresses');
-  }
+  let addresses =
+    spec.addresses === undefined ? undefined : checkList(`${f}.addresses`, spec.addresses, lspAddress);
   if (spec.routerPort !== undefined) {
     if (type !== undefined && type !== 'router') {
       throw new OvnInvalidArgumentError(`${f}.type`, type, '"router" (or no type) with routerPort');
@@ -306,13 +301,9 @@ export function ensureLogicalSwitchPort(
       ? spec.enabled
       : checkBool(`${f}.enabled`, spec.enabled);
   const dhcpv4 =
-    spec.dhcpv4Options === undefined
-      ? undefined
-      : optionalRef(plan, `${f}.dhcpv4Options`, spec.dhcpv4Options, 'DHCP_Options');
+    spec.dhcpv4Options === undefined ? undefined : dhcpRef(plan, `${f}.dhcpv4Options`, spec.dhcpv4Options);
   const dhcpv6 =
-    spec.dhcpv6Options === undefined
-      ? undefined
-      : optionalRef(plan, `${f}.dhcpv6Options`, spec.dhcpv6Options, 'DHCP_Options');
+    spec.dhcpv6Options === undefined ? undefined : dhcpRef(plan, `${f}.dhcpv6Options`, spec.dhcpv6Options);
   const hcg =
     spec.haChassisGroup === undefined || spec.haChassisGroup === null
       ? spec.haChassisGroup
@@ -331,7 +322,7 @@ export function ensureLogicalSwitchPort(
 
   const cur = plan.one('Logical_Switch_Port', name);
   if (cur) {
-    const owner = switchOfPort(plan, cur);
+    const owner = ownerOf(plan, 'Logical_Switch', 'ports', cur.ref, sw);
     if (owner && owner.ref !== sw.ref) {
       throw new OvnConflictError(
         `Logical_Switch_Port "${name}" exists on switch "${owner.row.name}", not "${sw.row.name}"`,

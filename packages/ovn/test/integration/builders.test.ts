@@ -13,6 +13,7 @@ import {
 import type * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
 import t from 'tap';
 import {
+  isRaceLost,
   NbPlan,
   NbSnapshot,
   nbReplicaTables,
@@ -184,6 +185,34 @@ t.test('changing a spec updates only what differs, and merges map keys', async (
   );
 });
 
+t.test('IPv6: prefixes, addresses and VIPs are stored in canonical form', async (t) => {
+  await nbTransact(client, (nb) => {
+    nb.ensureSwitch({ name: 'v6', ipv6Prefix: 'FD00:1:0:0::/64', macOnly: false });
+    nb.ensureSwitchPort({ switch: 'v6', name: 'v6-p', addresses: ['0A:00:00:00:06:01 fd00:1:0:0:0:0:0:5'] });
+    nb.ensureLoadBalancer({ name: 'v6-lb', vips: { '[FD00:1::0:10]:80': ['[fd00:1::5]:8080'] } });
+  });
+  t.same(byName(await nbctlList(db, 'Logical_Switch'), 'v6')!.other_config, {
+    ipv6_prefix: 'fd00:1::/64',
+    mac_only: 'false',
+  });
+  t.equal(
+    byName(await nbctlList(db, 'Logical_Switch_Port'), 'v6-p')!.addresses,
+    '0a:00:00:00:06:01 fd00:1::5',
+  );
+  t.same(byName(await nbctlList(db, 'Load_Balancer'), 'v6-lb')!.vips, {
+    '[fd00:1::10]:80': '[fd00:1::5]:8080',
+  });
+  const again = await nbTransact(client, (nb) => {
+    nb.ensureSwitch({ name: 'v6', ipv6Prefix: 'fd00:1::/64', macOnly: false });
+    nb.ensureSwitchPort({ switch: 'v6', name: 'v6-p', addresses: ['0a:00:00:00:06:01 FD00:1::5'] });
+  });
+  t.equal(again.changed, false, 'other spellings of the same addresses change nothing');
+  await nbTransact(client, (nb) => {
+    nb.deleteSwitch('v6');
+    nb.deleteLoadBalancer('v6-lb');
+  });
+});
+
 t.test('bad input names the field, the value and what is allowed, and sends nothing', async (t) => {
   const before = await dump(db);
   const bad: [string, (nb: NbPlan) => void, RegExp][] = [
@@ -302,6 +331,23 @@ t.test('two writers racing to ensure the same objects make one of each', async (
   t.equal((d.get('ACL') ?? []).filter((a) => a.match === 'ip6').length, 5, 'one ACL per round');
   t.equal((d.get('DHCP_Options') ?? []).length, 6, 'one DHCP_Options per round (plus the first)');
 
+  // A port on an existing switch has no absence guard: the unique index on Logical_Switch_Port.name refuses
+  // the second insert at commit ("constraint violation"), and that counts as a lost race too.
+  {
+    const build = (nb: NbPlan) =>
+      nb.ensureSwitchPort({ switch: 'ls0', name: 'race-lsp', addresses: ['dynamic'] });
+    const [va, vb] = await Promise.all([NbSnapshot.load(client), NbSnapshot.load(other)]);
+    const ta = new Transaction('OVN_Northbound');
+    const tb = new Transaction('OVN_Northbound');
+    build(new NbPlan(ta, va));
+    build(new NbPlan(tb, vb));
+    const results = await Promise.allSettled([ta.execute(client), tb.execute(other)]);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    t.ok(lost, 'one of the two inserts is refused');
+    t.ok(isRaceLost(lost?.reason), `and counts as a lost race: ${(lost?.reason as Error)?.message}`);
+    t.equal((await nbTransact(other, build)).changed, false, 'the retry finds the port');
+  }
+
   // And concurrently through nbTransact itself: all resolve, one object each.
   await Promise.all(
     [client, other, client, other].map((c) =>
@@ -347,6 +393,43 @@ t.test('a live replica as the view', async (t) => {
   const r3 = await nbTransact(replica, build, { fresh: true });
   t.ok(r3.changed);
   t.ok(byName(await nbctlList(db, 'Logical_Switch_Port'), 'replica-p'));
+});
+
+t.test('two replicas racing: the loser catches up (one echo) and finds the object', async (t) => {
+  const start = () => {
+    const session = new OvsdbSession({ remotes: db, database: 'OVN_Northbound' });
+    const replica = Replica.start<ModelRows<typeof NB.model>>(session, { tables: nbReplicaTables() });
+    t.teardown(async () => {
+      await replica.close();
+      await session.close();
+    });
+    return replica;
+  };
+  const [ra, rb] = [start(), start()];
+  await Promise.all([ra.ready, rb.ready]);
+  for (let round = 0; round < 5; round++) {
+    const build = (nb: NbPlan) => {
+      nb.ensureSwitch({ name: `rr-${round}` });
+      nb.ensureAcl({
+        parent: { switch: 'ls0' },
+        direction: 'from-lport',
+        priority: 20 + round,
+        match: 'ip6',
+        action: 'drop',
+      });
+    };
+    const [a, b] = await Promise.all([nbTransact(ra, build), nbTransact(rb, build)]);
+    t.equal([a, b].filter((r) => r.changed).length, 1, `round ${round}: one of them made the objects`);
+    t.ok(
+      a.attempts + b.attempts >= 3,
+      `round ${round}: the other needed a second attempt (${a.attempts}+${b.attempts})`,
+    );
+  }
+  const d = await dump(db);
+  for (let round = 0; round < 5; round++) {
+    t.equal((d.get('Logical_Switch') ?? []).filter((r) => r.name === `rr-${round}`).length, 1);
+    t.equal((d.get('ACL') ?? []).filter((a) => a.priority === 20 + round && a.match === 'ip6').length, 1);
+  }
 });
 
 t.test('each delete removes what its ensure made, and nothing else', async (t) => {
@@ -417,8 +500,11 @@ t.test('each delete removes what its ensure made, and nothing else', async (t) =
     for (const r of ['lr0', 'race-lr']) nb.deleteRouter(r);
     for (const lb of ['lb0', 'race-lb']) nb.deleteLoadBalancer(lb);
     nb.deletePortGroup('pg0');
-    for (const s of ['ls0', 'replica-ls', 'race-0', 'race-1', 'race-2', 'race-3', 'race-4'])
-      nb.deleteSwitch(s);
+    for (const s of ['ls0', 'replica-ls']) nb.deleteSwitch(s);
+    for (let round = 0; round < 5; round++) {
+      nb.deleteSwitch(`race-${round}`);
+      nb.deleteSwitch(`rr-${round}`);
+    }
     for (let round = 0; round < 5; round++)
       nb.deleteDhcpOptions({ cidr: `10.${round + 10}.0.0/24`, externalIds: OWNER });
   });

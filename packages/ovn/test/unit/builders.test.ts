@@ -282,6 +282,14 @@ t.test('references that do not exist, and ports on another switch, are refused b
 t.test('validation: field, value and what is allowed', async (t) => {
   const { txn, nb } = plan();
   const cases: [() => unknown, RegExp][] = [
+    [
+      () => nb.ensureSwitchPort({ switch: 'ls0', name: 'q', addresses: 'dynamic' as never }),
+      /invalid LogicalSwitchPort\.addresses: "dynamic" \(allowed: an array\)/,
+    ],
+    [
+      () => nb.ensureSwitchPort({ switch: 'ls0', name: 'q', dhcpv4Options: 'nope' as never }),
+      /invalid LogicalSwitchPort\.dhcpv4Options: "nope"/,
+    ],
     [() => nb.ensureSwitch({ name: '' }), /invalid LogicalSwitch\.name: "" \(allowed: a name of 1\.\.256/],
     [() => nb.ensureSwitch({ name: 'a', excludeIps: ['10.0.0.9..10.0.0.1'] }), /exclude_ips|excludeIps/],
     [
