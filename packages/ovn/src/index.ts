@@ -60,6 +60,27 @@ export {
   type PortSecurityEntry,
   portSecurityEntry,
 } from './builders/switch.js';
+export {
+  CHASSIS_TABLES,
+  type ChassisConfig,
+  type ChassisRows,
+  chassisExternalIds,
+  configureChassis,
+  type EncapType,
+  type IntegrationBridgeOptions,
+  OvnChassisDb,
+} from './chassis.js';
+// --- runtime (propagation, chassis, show) ---
+export {
+  DEFAULT_SB_TABLES,
+  type NbReplica,
+  OvnClient,
+  type OvnClientOptions,
+  type OvnTransactOptions,
+  type SbReplica,
+  type SbRows,
+  type TableSelection,
+} from './client.js';
 // --- errors ---
 export {
   OvnAbortError,
@@ -73,6 +94,22 @@ export {
 } from './errors.js';
 export { NbPlan } from './nb.js';
 export { type Entry as NbEntry, NbPlanCore, type PlanStats, type Ref, sameValue } from './plan.js';
+export {
+  awaitReplica,
+  bumpNbCfg,
+  type CfgObserved,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  type InstalledObserved,
+  nbCfgOf,
+  type Observed,
+  type PortUpObserved,
+  type PropagationLevel,
+  type WaitOptions,
+  waitForCfg,
+  waitForOvnInstalled,
+  waitForPortUp,
+} from './propagation.js';
+export { ovsdbString, renderNbShow, renderSbShow } from './show.js';
 export { isRaceLost, type NbTransactOptions, type NbTransactResult, nbTransact } from './transact.js';
 export { checkName, MAX_NAME_LENGTH, type MapEdit } from './validate.js';
 export {
@@ -87,5 +124,3 @@ export {
   nbReplicaTables,
   replicaView,
 } from './view.js';
-
-// --- runtime (propagation, chassis, show) ---
