@@ -33,10 +33,12 @@ export {
   type Mutator,
   modelFromSchema,
   type NameOf,
+  type NoDefault,
   type Optional,
   type ReadAtom,
   type ReadValue,
   type RefTo,
+  type RequiredColumn,
   type ResultOf,
   type Row,
   type RowOf,
@@ -159,7 +161,15 @@ export {
   type UuidLike,
   uuid,
 } from './uuid.js';
-export { codePointLength, MAX_SAFE_OVSDB_INTEGER, type Place } from './validate.js';
+export {
+  codePointLength,
+  isStorableReal,
+  isStorableString,
+  MAX_OVSDB_REAL_MAGNITUDE,
+  MAX_SAFE_OVSDB_INTEGER,
+  MIN_OVSDB_REAL_MAGNITUDE,
+  type Place,
+} from './validate.js';
 export {
   type DecodeRowOptions,
   decodeAtom,

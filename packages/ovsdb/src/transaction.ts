@@ -84,14 +84,19 @@ export let executeMapped: <H>(
   shape: H,
 ) => Promise<ResultOf<H>>;
 
-export class Transaction {
-  readonly database: string;
+/**
+ * One transaction on database `DB`. Typed on the database name: a table model of another database does
+ * not compile into it (generated models carry their database's name; `new Transaction('Open_vSwitch')`
+ * and `db.transaction()` infer it). The same is checked at run time.
+ */
+export class Transaction<DB extends string = string> {
+  readonly database: DB;
   readonly #ops: Operation[] = [];
   /** The uuid-names of this transaction's inserts, once one was given by the caller (see insert). */
   #names: Set<string> | undefined;
   #sent = false;
 
-  constructor(database: string) {
+  constructor(database: DB) {
     if (typeof database !== 'string' || database === '') {
       throw new InvalidArgumentError(
         `Transaction: database must be a database name, got ${JSON.stringify(database)}`,
@@ -136,7 +141,7 @@ export class Transaction {
    * operation) and, after execute(), reads the new row's uuid.
    */
   insert<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     row: Insert<C>,
     opts: InsertOptions<N> = NO_OPTIONS,
   ): InsertHandle<N> {
@@ -165,16 +170,16 @@ export class Transaction {
   }
 
   select<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where?: readonly Condition<C, N>[],
   ): Handle<Row<C, N>[]>;
   select<N extends string, C extends Columns, K extends (keyof C & string) | '_uuid' | '_version'>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[],
     columns: readonly K[],
   ): Handle<Pick<Row<C, N>, K>[]>;
   select<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[] = [],
     columns?: readonly ((keyof C & string) | '_uuid' | '_version')[],
   ): Handle<unknown> {
@@ -182,7 +187,7 @@ export class Transaction {
   }
 
   update<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[],
     row: Update<C>,
   ): Handle<number> {
@@ -190,7 +195,7 @@ export class Transaction {
   }
 
   mutate<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[],
     mutations: readonly Mutation<C>[],
   ): Handle<number> {
@@ -198,14 +203,14 @@ export class Transaction {
   }
 
   delete<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[],
   ): Handle<number> {
     return this.add(del(table, where));
   }
 
   wait<N extends string, C extends Columns, K extends keyof C & string>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     spec: WaitSpec<C, N, K>,
   ): Handle<void> {
     return this.add(wait(table, spec));

@@ -95,7 +95,16 @@ const samples: Typed.AtomsInsert[] = [
     m_ss: {},
     m_is: new Map(),
   },
-  { i: -Number.MAX_SAFE_INTEGER, r: -0.5, s_enum: 'green', si: [], su: [], s_len: 'ab', m_enum: {} },
+  {
+    i: -Number.MAX_SAFE_INTEGER,
+    r: -0.5,
+    s_enum: 'green',
+    ss: 'bare',
+    si: [],
+    su: [],
+    s_len: 'ab',
+    m_enum: {},
+  },
 ];
 
 t.test('every column shape is written, read back and equal', async (t) => {
