@@ -257,13 +257,21 @@ export interface DatabaseModel<
 }
 
 /**
+ * The database type of a table whose database is known only at run time (untyped models): it fits a
+ * transaction of any database, and the run-time check (Transaction) still applies.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: `any` is what lets an untyped table into any Transaction<DB>
+export type AnyDatabase = any;
+
+/**
  * The model of one table of a parsed schema; `C` describes its columns and `DB` names its database
  * (generated code passes both), so that a table of another database does not compile into a transaction.
  */
-export function defineTable<Name extends string, C extends Columns = AnyColumns, DB extends string = string>(
-  schema: DatabaseSchema,
-  name: Name,
-): TableModel<Name, C, DB> {
+export function defineTable<
+  Name extends string,
+  C extends Columns = AnyColumns,
+  DB extends string = AnyDatabase,
+>(schema: DatabaseSchema, name: Name): TableModel<Name, C, DB> {
   return Object.freeze({ name, database: schema.name as DB, schema: getTable(schema, name) });
 }
 
@@ -286,9 +294,9 @@ export function defineDatabase<Name extends string, Tables extends { readonly [t
  */
 export function modelFromSchema(
   schema: DatabaseSchema | unknown,
-): DatabaseModel<string, { readonly [table: string]: TableModel<string, AnyColumns> }> {
+): DatabaseModel<string, { readonly [table: string]: TableModel<string, AnyColumns, AnyDatabase> }> {
   const s = isParsedSchema(schema) ? schema : parseSchema(schema);
-  const tables: Record<string, TableModel<string, AnyColumns>> = {};
+  const tables: Record<string, TableModel<string, AnyColumns, AnyDatabase>> = {};
   for (const name of s.tables.keys()) tables[name] = defineTable(s, name);
   return Object.freeze({ name: s.name, schema: s, tables: Object.freeze(tables) });
 }

@@ -165,6 +165,38 @@ export class UnknownColumn extends TransactionError {}
 export class SyntaxError_ extends TransactionError {}
 export class DuplicateUuid extends TransactionError {}
 
+/**
+ * An update, mutate or delete given `{ expect }` matched a different number of rows than expected, so the
+ * whole transaction was aborted by the server and nothing changed. It comes from the `wait` guard the
+ * transaction put before the operation (error string "timed out"), hence the subclass of TimedOut.
+ */
+export class RowCountMismatch extends TimedOut {
+  /** What the operation expected: exactly one row, at least one, or none. */
+  readonly expected: 'one' | 'some' | 'none';
+  /** The index of the guarded operation (the guard is the operation before it). */
+  readonly guarded: number;
+  readonly table: string;
+  readonly where: unknown;
+  constructor(
+    expected: 'one' | 'some' | 'none',
+    guarded: { index: number; op: string; table: string; where: unknown },
+    index: number,
+    operation: unknown,
+    results: readonly unknown[],
+  ) {
+    super('timed out', '"where" clause test failed', index, operation, results);
+    this.expected = expected;
+    this.guarded = guarded.index;
+    this.table = guarded.table;
+    this.where = guarded.where;
+    const want = expected === 'one' ? 'one row' : expected === 'some' ? 'at least one row' : 'no row';
+    const got = expected === 'none' ? 'some matched' : 'none matched';
+    this.message =
+      `transaction aborted, nothing changed: operation ${guarded.index} (${guarded.op} ${guarded.table} ` +
+      `where ${showValue(guarded.where)}) expects ${want}, and ${got}`;
+  }
+}
+
 const transactionErrorClasses: Record<string, typeof TransactionError> = {
   'referential integrity violation': ReferentialIntegrityViolation,
   'constraint violation': ConstraintViolation,

@@ -13,6 +13,7 @@ export {
 export {
   type AnyColumn,
   type AnyColumns,
+  type AnyDatabase,
   type ArithmeticMutator,
   type ColumnSpec,
   type Columns,
@@ -136,12 +137,14 @@ export {
 } from './session/session.js';
 export {
   decodeResults,
+  type ExpectRows,
   Handle,
   InsertHandle,
   Transaction,
   TransactionResult,
   type TransactOptions,
   type Transactor,
+  type WriteOptions,
 } from './transaction.js';
 export {
   DEFAULT_CONNECT_TIMEOUT_MS,
