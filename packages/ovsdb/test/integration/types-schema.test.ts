@@ -99,7 +99,7 @@ const samples: Typed.AtomsInsert[] = [
     i: -Number.MAX_SAFE_INTEGER,
     r: -0.5,
     s_enum: 'green',
-    ss: 'bare',
+    ss: [''],
     si: [],
     su: [],
     s_len: 'ab',
