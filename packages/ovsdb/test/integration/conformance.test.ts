@@ -121,6 +121,8 @@ function rowValues(k: number): Record<string, unknown> {
     ]),
     m_us: pick([{}, Object.fromEntries(UUIDS.map((u, i) => [u, at(STRINGS, i)]))]),
     m_s2: pick([{ a: true }, { a: true, b: false }, { '𝄞': false }]),
+    children: [], // references: see differential.test.ts
+    peers: [],
   };
 }
 
