@@ -120,6 +120,8 @@ export function parseSchema(input: unknown): DatabaseSchema {
   if (!isObject(tables)) fail(name, '"tables" must be an object');
   const parsed = new Map<string, TableSchema>();
   for (const [tname, t] of Object.entries(tables)) parsed.set(tname, parseTable(name, tname, t));
+  const anyRoot = [...parsed.values()].some((t) => t.isRoot);
+  for (const t of parsed.values()) rootSet.set(t, anyRoot ? t.isRoot : true);
   // References must point at tables that exist.
   for (const t of parsed.values()) {
     for (const c of t.userColumns) {
@@ -400,6 +402,16 @@ export function getTable(schema: DatabaseSchema, table: string): TableSchema {
   const t = schema.tables.get(table);
   if (!t) throw new SchemaError(`${schema.name} has no table "${table}"`);
   return t;
+}
+
+const rootSet = new WeakMap<TableSchema, boolean>();
+
+/**
+ * Whether ovsdb-server keeps rows of this table without references (see rootTables). True for a table
+ * that parseSchema did not make.
+ */
+export function isInRootSet(table: TableSchema): boolean {
+  return rootSet.get(table) ?? true;
 }
 
 /**

@@ -6,7 +6,7 @@
 // (MaybeCommittedError: the connection dropped after sending) are never retried here.
 
 import { type Columns, database, type ResultOf, type TableModel } from '../database.js';
-import { ConflictError, InvalidArgumentError, TimedOut } from '../errors.js';
+import { ConflictError, InvalidArgumentError, RowCountMismatch, TimedOut } from '../errors.js';
 import { wait } from '../operations.js';
 import type { Transaction, TransactOptions } from '../transaction.js';
 import type { Replica, TableMap } from './replica.js';
@@ -76,7 +76,11 @@ export async function optimistic<M extends TableMap, DM extends Parameters<typeo
     try {
       return await db.transact((t) => build(t, replica), txOpts);
     } catch (err) {
-      if (!(err instanceof TimedOut) || (err.operation as { op?: string } | undefined)?.op !== 'wait')
+      if (
+        !(err instanceof TimedOut) ||
+        err instanceof RowCountMismatch || // an expect guard: the data, not a race, decided
+        (err.operation as { op?: string } | undefined)?.op !== 'wait'
+      )
         throw err;
       last = err;
       // The server sends a monitor's updates before later replies on the same connection, so one round trip

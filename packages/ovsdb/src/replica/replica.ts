@@ -15,7 +15,15 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { CallOptions, OvsdbClient } from '../client.js';
 import type { DatabaseModel, RowOf as ModelRowOf } from '../database.js';
-import { InvalidArgumentError, NotConnectedError, ReplicaError, RpcError } from '../errors.js';
+import {
+  AbortError,
+  InvalidArgumentError,
+  NotConnectedError,
+  ReplicaError,
+  RpcError,
+  showValue,
+  TimeoutError,
+} from '../errors.js';
 import type {
   MonitorCondRequests,
   MonitorCondSinceResult,
@@ -365,8 +373,59 @@ export class Replica<M extends TableMap = Record<string, Row>> {
    * arrive before its reply (ovsdb-server), so when this resolves the replica already shows the result.
    */
   async transact(db: string, operations: readonly unknown[], opts: CallOptions = {}): Promise<unknown[]> {
-    await this.ready;
+    await (opts.timeoutMs === undefined && opts.signal === undefined ? this.ready : this.whenReady(opts));
     return this.session.transact(db, operations, opts);
+  }
+
+  /**
+   * `ready`, bounded: rejects with TimeoutError after `timeoutMs`, or with AbortError when `signal` aborts,
+   * naming the remotes and why the last connection attempt failed (e.g. the server is unreachable). The
+   * replica itself keeps trying; `ready` still resolves once the first snapshot arrives.
+   */
+  whenReady(opts: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
+    const { timeoutMs, signal } = opts;
+    if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `whenReady: timeoutMs ${showValue(timeoutMs)} is not allowed; expected a non-negative number of milliseconds`,
+        ),
+      );
+    }
+    if (this.#synced) return this.ready;
+    const why = () => {
+      const st = this.session.status;
+      const last = st.error ? `; last error: ${st.error.message}` : '';
+      return `replica of ${this.database} not ready (session ${st.state}, remotes ${this.session.remotes.join(', ')}${last})`;
+    };
+    if (signal?.aborted) return Promise.reject(new AbortError(why(), { cause: signal.reason }));
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        done();
+        reject(new AbortError(why(), { cause: signal?.reason }));
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          done();
+          reject(new TimeoutError(`${why()} after ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.ready.then(
+        () => {
+          done();
+          resolve();
+        },
+        (e: unknown) => {
+          done();
+          reject(e);
+        },
+      );
+    });
   }
 
   /** Detaches from the session (the session stays open) and ends the change streams. */

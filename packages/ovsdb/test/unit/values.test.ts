@@ -222,7 +222,7 @@ t.test('bad values are ValidationErrors naming table, column, value and what is 
     ['b_true', false, /one of true/],
     ['u', 'not-a-uuid', /expected uuid/],
     ['oi', [1], /integer or null/],
-    ['si', 5, /array of 0 or more distinct integer/],
+    ['si', { a: 5 }, /array of 0 or more distinct integer/],
     ['sr', [1, 2, 3, 4], /array of 0\.\.3 distinct real/],
     ['ss', [], /array of 1 or more distinct string/],
     ['s_bounded', [0], /integer in \[1, 9\]/],
