@@ -88,13 +88,27 @@ export class WiringError extends PluginError {
   }
 }
 
+/** Longest part of a value echoed back in a message: enough to recognise it, never a hostile 10 KB blob. */
+export const SHOW_MAX = 80;
+
+/** A value as JSON for a message, cut to SHOW_MAX characters (the length of the rest is named). */
 export function show(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
+  let text: string;
+  if (typeof v === 'string') text = JSON.stringify(v);
+  else {
+    try {
+      text = JSON.stringify(v) ?? String(v);
+    } catch {
+      text = String(v);
+    }
   }
+  return clip(text, SHOW_MAX);
+}
+
+/** `text` cut to `max` characters, saying how much was left out. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
 /** The message of any thrown value, with the causes chained (`a: b: c`) so the user sees the root cause. */

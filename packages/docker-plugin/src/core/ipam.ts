@@ -1,7 +1,7 @@
 // The IPAM driver's logic (moby libnetwork/ipams/remote/api): address pools and the addresses in them,
 // pure and serialisable so the state can live in OVS. Address arithmetic with ip-num.
 import { IPv4, IPv6 } from 'ip-num';
-import { IpamError } from './errors.js';
+import { IpamError, show } from './errors.js';
 
 export const LOCAL_ADDRESS_SPACE = 'ocn-local';
 export const GLOBAL_ADDRESS_SPACE = 'ocn-global';
@@ -60,15 +60,15 @@ export function parseCidr(field: string, text: string, v6?: boolean): Cidr {
   const addr = m?.[1];
   const len = m?.[2];
   if (addr === undefined || len === undefined) {
-    throw new IpamError(`${field} ${JSON.stringify(text)} is not a CIDR such as 10.1.0.0/24 or fd00::/64`);
+    throw new IpamError(`${field} ${show(text)} is not a CIDR such as 10.1.0.0/24 or fd00::/64`);
   }
   const isV6 = addr.includes(':');
   if (v6 !== undefined && isV6 !== v6) {
-    throw new IpamError(`${field} ${JSON.stringify(text)} is not an ${v6 ? 'IPv6' : 'IPv4'} CIDR`);
+    throw new IpamError(`${field} ${show(text)} is not an ${v6 ? 'IPv6' : 'IPv4'} CIDR`);
   }
   const bits = isV6 ? 128 : 32;
   const prefix = Number(len);
-  if (prefix > bits) throw new IpamError(`${field} ${JSON.stringify(text)}: prefix length above ${bits}`);
+  if (prefix > bits) throw new IpamError(`${field} ${show(text)}: prefix length above ${bits}`);
   const value = parseIp(field, addr, isV6);
   const size = 1n << BigInt(bits - prefix);
   const base = (value / size) * size;
@@ -80,7 +80,7 @@ export function parseIp(field: string, text: string, v6?: boolean): bigint {
   try {
     return isV6 ? IPv6.fromString(text).getValue() : IPv4.fromString(text).getValue();
   } catch (err) {
-    throw new IpamError(`${field} ${JSON.stringify(text)} is not an ${isV6 ? 'IPv6' : 'IPv4'} address`, {
+    throw new IpamError(`${field} ${show(text)} is not an ${isV6 ? 'IPv6' : 'IPv4'} address`, {
       cause: err,
     });
   }
@@ -160,7 +160,7 @@ export class Ipam {
     const space = req.AddressSpace || LOCAL_ADDRESS_SPACE;
     if (space !== LOCAL_ADDRESS_SPACE && space !== GLOBAL_ADDRESS_SPACE) {
       throw new IpamError(
-        `unknown address space ${JSON.stringify(space)}; this driver has ${LOCAL_ADDRESS_SPACE} and ${GLOBAL_ADDRESS_SPACE}`,
+        `unknown address space ${show(space)}; this driver has ${LOCAL_ADDRESS_SPACE} and ${GLOBAL_ADDRESS_SPACE}`,
       );
     }
     const v6 = req.V6 === true;
@@ -197,7 +197,7 @@ export class Ipam {
 
   releasePool(id: string): void {
     const p = this.#pools.get(id);
-    if (!p) throw new IpamError(`unknown pool ${JSON.stringify(id)}`);
+    if (!p) throw new IpamError(`unknown pool ${show(id)}`);
     p.refs--;
     if (p.refs <= 0) {
       this.#pools.delete(id);
@@ -207,7 +207,7 @@ export class Ipam {
 
   requestAddress(req: RequestAddressInput): { Address: string; Data: Record<string, string> } {
     const p = this.#pools.get(req.PoolID);
-    if (!p) throw new IpamError(`unknown pool ${JSON.stringify(req.PoolID)}`);
+    if (!p) throw new IpamError(`unknown pool ${show(req.PoolID)}`);
     const pool = parseCidr('Pool', p.pool, p.v6);
     const range = p.subPool === '' ? pool : parseCidr('SubPool', p.subPool, p.v6);
     const taken = this.#allocated.get(p.id) ?? new Set<string>();
@@ -240,7 +240,7 @@ export class Ipam {
 
   releaseAddress(req: { PoolID: string; Address: string }): void {
     const p = this.#pools.get(req.PoolID);
-    if (!p) throw new IpamError(`unknown pool ${JSON.stringify(req.PoolID)}`);
+    if (!p) throw new IpamError(`unknown pool ${show(req.PoolID)}`);
     const value = parseIp('Address', req.Address.replace(/\/\d+$/, ''), p.v6);
     this.#allocated.get(p.id)?.delete(formatIp(value, p.v6));
   }

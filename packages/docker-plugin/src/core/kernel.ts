@@ -11,6 +11,8 @@ export interface KernelLink {
   mac: string | undefined;
   up: boolean;
   kind: string | undefined;
+  /** IFLA_IFALIAS: the core writes `ocn-owner=<owner>` on the host end of every veth it creates. */
+  alias?: string | undefined;
 }
 
 export interface KernelVethOptions {
@@ -70,7 +72,7 @@ export interface KernelHandle {
   createVeth(o: KernelVethOptions): Promise<unknown>;
   setLink(
     link: string | number,
-    changes: { name?: string; mtu?: number; mac?: string; up?: boolean; netns?: NetnsRef },
+    changes: { name?: string; mtu?: number; mac?: string; up?: boolean; alias?: string; netns?: NetnsRef },
   ): Promise<void>;
   deleteLink(link: string | number, options?: { missingOk?: boolean }): Promise<void>;
   setTxChecksum(ifname: string, on: boolean): boolean;
@@ -97,3 +99,12 @@ export function hasErrno(err: unknown, ...names: string[]): boolean {
   const e = err as { errno?: unknown } | undefined;
   return typeof e?.errno === 'string' && names.includes(e.errno);
 }
+
+/**
+ * The alias marking a host veth end as made by `owner`. The kernel ignores IFLA_IFALIAS in RTM_NEWLINK
+ * (rtnl_create_link() does not read it; checked on 6.x), so it is set right after the veth is created.
+ */
+export const ownerAlias = (owner: string) => `ocn-owner=${owner}`;
+
+/** Kernel link kinds of an OVS internal port: the kernel datapath's vport, the userspace datapath's tap. */
+export const OVS_INTERNAL_KINDS: ReadonlySet<string> = new Set(['openvswitch', 'tun']);

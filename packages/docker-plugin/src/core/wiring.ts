@@ -10,8 +10,14 @@
 //                               mtu: 1500, externalIds: { 'ocn-owner': 'me' } });
 //   await w.detach({ hostIfName: ep.hostIfName });
 import { ConflictError, NotFoundError, OvsdbFailure, PluginError, WiringError } from './errors.js';
-import { hasErrno, type KernelHandle, type KernelOpener, type KernelRoute, type NetnsRef } from './kernel.js';
-import { isValidIfName } from './names.js';
+import {
+  hasErrno,
+  type KernelHandle,
+  type KernelOpener,
+  type KernelRoute,
+  type NetnsRef,
+  ownerAlias,
+} from './kernel.js';
 import {
   insert,
   map,
@@ -23,6 +29,7 @@ import {
   transactionFailure,
   uuid,
 } from './ovs.js';
+import { isValidIfName } from './rules/ifname.js';
 import { type Logger, silentLogger } from './types.js';
 
 export interface AttachTarget {
@@ -58,6 +65,11 @@ export interface AttachSpec {
   txChecksumOff?: boolean;
   /** Create the container end inside this namespace and configure it there. */
   target?: AttachTarget;
+  /**
+   * Who made the pair (`ocn-owner`): written as the host end's alias, so a sweep for veths left by a crash
+   * between the kernel and OVS removes only its own user's (kernel.ts ownerAlias).
+   */
+  owner?: string;
 }
 
 export interface Attached {
@@ -134,6 +146,8 @@ export class Wiring {
 
     let portUuid: string | undefined;
     try {
+      if (spec.owner !== undefined)
+        await this.#kernel.setLink(spec.hostIfName, { alias: ownerAlias(spec.owner) });
       portUuid = await this.#addPort(bridge.uuid, spec);
       if (spec.target) await this.#configureTarget(spec.target, peerName);
       return { bridge: spec.bridge, hostIfName: spec.hostIfName, containerIfName: peerName, portUuid };

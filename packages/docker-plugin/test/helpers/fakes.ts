@@ -260,9 +260,10 @@ export class FakeKernel implements KernelHandle {
     if (host) host.mtu = o.mtu ?? 1500;
     return {};
   }
-  async setLink(l: string | number, c: { mtu?: number; up?: boolean }) {
+  async setLink(l: string | number, c: { mtu?: number; up?: boolean; alias?: string }) {
     const link = this.links.get(String(l));
     if (!link) throw new KernelError('ENODEV');
+    if (c.alias !== undefined) link.alias = c.alias;
     if (c.mtu !== undefined) link.mtu = c.mtu;
     if (c.up !== undefined) link.up = c.up;
   }

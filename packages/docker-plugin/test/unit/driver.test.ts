@@ -66,8 +66,8 @@ t.test(
     );
     t.ok(ovs.portByName('ocntbr0'), 'the bridge has its own internal port, like ovs-vsctl add-br');
 
-    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
-    t.equal(ovs.transactions.length, 1, 'a repeated CreateNetwork changes nothing');
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', tenant_id: 'acme' }));
+    t.equal(ovs.transactions.length, 1, 'a repeated identical CreateNetwork changes nothing');
 
     await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0' }, '10.2.0.0/24', '10.2.0.1/24'));
     const recB = JSON.parse(ovs.bridgeByName('ocntbr0')?.externalIds[`ocn-net-${NET_B}`] ?? '{}');
@@ -91,8 +91,8 @@ t.test('VLAN conflicts and bad options change nothing', async (t) => {
   await t.rejects(driver.createNetwork(net(NET_B, { vlan: '5000' })), /vlan="5000"/);
   await t.rejects(driver.createNetwork(net(NET_B, { color: 'red' })), /color="red"/);
   await t.rejects(
-    driver.createNetwork(net(NET_B, { uplink: 'ocntnosuch' })),
-    /uplink="ocntnosuch": expected an existing host interface/,
+    driver.createNetwork(net(NET_B, { uplink: 'nosuch0' })),
+    /uplink="nosuch0": expected an existing host interface/,
   );
   t.equal(JSON.stringify(ovs.tables), before, 'OVS unchanged');
   // The same VLAN on another bridge is fine.
@@ -112,7 +112,17 @@ t.test(
       // Another plugin instance records a network with VLAN 3 between our read and our write.
       const br = [...(ovs.tables.Bridge?.values() ?? [])][0];
       if (br) {
-        const rec = { v: 1, id: 'other', owner: 'x', bridge: 'ocntbr0', vlan: 3, mtu: 1500 };
+        const rec = {
+          v: 1,
+          id: 'other',
+          owner: 'x',
+          bridge: 'ocntbr0',
+          vlan: 3,
+          mtu: 1500,
+          datapathType: 'netdev',
+          gatewayMode: 'none',
+          isolate: true,
+        };
         br.external_ids = { ...(br.external_ids as object), 'ocn-net-other': JSON.stringify(rec) };
       }
     };
@@ -215,9 +225,16 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   kernel.links.delete(p1?.externalIds['ocn-peer'] ?? '');
   await kernel.deleteLink(p2?.name ?? '');
   // A veth of ours that no port references (crash between veth and OVS), and a foreign port.
+  // Ours is what carries our owner alias (set when the veth was made), not what has our prefix.
   kernel.add('ocnthaaaaaaaaaa', 'veth', 'ocntcaaaaaaaaaa');
   kernel.add('ocntcaaaaaaaaaa', 'veth', 'ocnthaaaaaaaaaa');
   kernel.add('ocnthbbbbbbbbbb', 'veth');
+  for (const n of ['ocnthaaaaaaaaaa', 'ocnthbbbbbbbbbb'])
+    await kernel.setLink(n, { alias: 'ocn-owner=ocntest' });
+  // Same prefix, another user of the core (an Orchestrator): never ours to remove.
+  kernel.add('ocnthcccccccccc', 'veth');
+  await kernel.setLink('ocnthcccccccccc', { alias: 'ocn-owner=ocn-orchestrator' });
+  kernel.add('ocnthdddddddddd', 'veth');
   const br = ovs.bridgeByName('ocntbr0');
   await ovs.transact([
     { op: 'insert', table: 'Interface', row: { name: 'foreign0' }, 'uuid-name': 'i' },
@@ -241,5 +258,7 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   t.notOk(kernel.links.has(p3?.name ?? ''), 'and its veth');
   t.notOk(kernel.links.has('ocnthaaaaaaaaaa'), 'unreferenced veth of ours removed');
   t.ok(ovs.portByName('foreign0'), 'a port we do not own is untouched');
+  t.ok(kernel.links.has('ocnthcccccccccc'), "another owner's veth with our prefix is untouched");
+  t.ok(kernel.links.has('ocnthdddddddddd'), 'an unmarked veth with our prefix is untouched');
   t.equal(removed.length, 4);
 });
