@@ -46,6 +46,22 @@ export class InvalidRequestError extends PluginError {
   }
 }
 
+/**
+ * A call that needs its body arrived with an empty one. moby's plugin client (pkg/plugins/client.go,
+ * callWithRetry) resends a call whose attempt failed on the connection — e.g. because the plugin was
+ * restarted while the call was in flight — building the new request from the body reader the first attempt
+ * already consumed, so the resend carries `Content-Length: 0`.
+ */
+export class ResentWithoutBodyError extends InvalidRequestError {
+  readonly call: string;
+  constructor(call: string) {
+    super(
+      `${call} arrived without its body: Docker resent it after its first attempt was cut off (the plugin restarted while the call was in flight), and Docker's plugin client resends an empty body (moby pkg/plugins/client.go); nothing was done, retry the command`,
+    );
+    this.call = call;
+  }
+}
+
 /** The request conflicts with what exists (a VLAN already used on the bridge, an address in use, …). */
 export class ConflictError extends PluginError {
   constructor(message: string, options?: { cause?: unknown }) {
