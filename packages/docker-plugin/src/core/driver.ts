@@ -12,7 +12,7 @@ import {
   show,
 } from './errors.js';
 import { cidrContainsIp, parseCidr } from './ipam.js';
-import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerAlias } from './kernel.js';
+import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
 import {
   decodeOptionMac,
   gatewayPortName,
@@ -694,7 +694,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
           salt === 0 &&
           !this.#busy.has(n.host) &&
           h?.kind === 'veth' &&
-          h.alias === ownerAlias(this.name)
+          h.group === ownerGroup(this.name)
         ) {
           await this.#kernel.deleteLink(n.host, { missingOk: true });
           return n;
@@ -915,16 +915,16 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         this.#busy.delete(port.name);
       }
     }
-    // Veths left by a crash between the kernel and OVS: host ends this driver marked as its own (alias).
-    const alias = ownerAlias(this.name);
+    // Veths left by a crash between the kernel and OVS: host ends created in this driver's link group.
+    const group = ownerGroup(this.name);
     const hostRe = new RegExp(`^${this.prefix}h[a-z2-7]{${15 - this.prefix.length - 1}}$`);
     for (const [name, link] of links) {
-      if (link.kind !== 'veth' || link.alias !== alias || !hostRe.test(name) || known.has(name)) continue;
+      if (link.kind !== 'veth' || link.group !== group || !hostRe.test(name) || known.has(name)) continue;
       if (this.#busy.has(name)) continue;
       // Re-check: it may have been created (and recorded) since we listed the ports.
       if (this.#ovs.portByName(name)) continue;
       const fresh = await this.#kernel.findLink(name);
-      if (fresh?.alias !== alias) continue;
+      if (fresh?.group !== group) continue;
       await this.#kernel.deleteLink(name, { missingOk: true }).catch(() => undefined);
       removed.push(name);
       this.#log.warn({ link: name }, 'removed orphan veth');

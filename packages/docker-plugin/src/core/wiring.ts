@@ -16,7 +16,7 @@ import {
   type KernelOpener,
   type KernelRoute,
   type NetnsRef,
-  ownerAlias,
+  ownerGroup,
 } from './kernel.js';
 import {
   insert,
@@ -66,8 +66,8 @@ export interface AttachSpec {
   /** Create the container end inside this namespace and configure it there. */
   target?: AttachTarget;
   /**
-   * Who made the pair (`ocn-owner`): written as the host end's alias, so a sweep for veths left by a crash
-   * between the kernel and OVS removes only its own user's (kernel.ts ownerAlias).
+   * Who made the pair (`ocn-owner`): the host end is created in this owner's link group, so a sweep for
+   * veths left by a crash between the kernel and OVS removes only its own user's (kernel.ts ownerGroup).
    */
   owner?: string;
 }
@@ -134,6 +134,7 @@ export class Wiring {
       await this.#kernel.createVeth({
         name: spec.hostIfName,
         up: true,
+        ...(spec.owner === undefined ? {} : { group: ownerGroup(spec.owner) }),
         ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }),
         peer,
       });
@@ -146,8 +147,6 @@ export class Wiring {
 
     let portUuid: string | undefined;
     try {
-      if (spec.owner !== undefined)
-        await this.#kernel.setLink(spec.hostIfName, { alias: ownerAlias(spec.owner) });
       portUuid = await this.#addPort(bridge.uuid, spec);
       if (spec.target) await this.#configureTarget(spec.target, peerName);
       return { bridge: spec.bridge, hostIfName: spec.hostIfName, containerIfName: peerName, portUuid };

@@ -257,13 +257,16 @@ export class FakeKernel implements KernelHandle {
       peer.txChecksum = o.peer.txChecksum ?? true;
     }
     const host = this.links.get(o.name);
-    if (host) host.mtu = o.mtu ?? 1500;
+    if (host) {
+      host.mtu = o.mtu ?? 1500;
+      host.group = o.group ?? 0;
+    }
     return {};
   }
-  async setLink(l: string | number, c: { mtu?: number; up?: boolean; alias?: string }) {
+  async setLink(l: string | number, c: { mtu?: number; up?: boolean; group?: number }) {
     const link = this.links.get(String(l));
     if (!link) throw new KernelError('ENODEV');
-    if (c.alias !== undefined) link.alias = c.alias;
+    if (c.group !== undefined) link.group = c.group;
     if (c.mtu !== undefined) link.mtu = c.mtu;
     if (c.up !== undefined) link.up = c.up;
   }

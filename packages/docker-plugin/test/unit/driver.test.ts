@@ -3,6 +3,7 @@
 // Join, idempotent deletes, isolation rules and the reconciler. The real thing runs in test/e2e.
 import t from 'tap';
 import { OvsNetworkDriver } from '../../src/core/driver.js';
+import { ownerGroup } from '../../src/core/kernel.js';
 import type { CreateNetworkRequest } from '../../src/core/types.js';
 import { FakeKernel, FakeOvs } from '../helpers/fakes.js';
 
@@ -225,15 +226,15 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   kernel.links.delete(p1?.externalIds['ocn-peer'] ?? '');
   await kernel.deleteLink(p2?.name ?? '');
   // A veth of ours that no port references (crash between veth and OVS), and a foreign port.
-  // Ours is what carries our owner alias (set when the veth was made), not what has our prefix.
+  // Ours is what is in our owner's link group (set when the veth was made), not what has our prefix.
   kernel.add('ocnthaaaaaaaaaa', 'veth', 'ocntcaaaaaaaaaa');
   kernel.add('ocntcaaaaaaaaaa', 'veth', 'ocnthaaaaaaaaaa');
   kernel.add('ocnthbbbbbbbbbb', 'veth');
   for (const n of ['ocnthaaaaaaaaaa', 'ocnthbbbbbbbbbb'])
-    await kernel.setLink(n, { alias: 'ocn-owner=ocntest' });
+    await kernel.setLink(n, { group: ownerGroup('ocntest') });
   // Same prefix, another user of the core (an Orchestrator): never ours to remove.
   kernel.add('ocnthcccccccccc', 'veth');
-  await kernel.setLink('ocnthcccccccccc', { alias: 'ocn-owner=ocn-orchestrator' });
+  await kernel.setLink('ocnthcccccccccc', { group: ownerGroup('ocn-orchestrator') });
   kernel.add('ocnthdddddddddd', 'veth');
   const br = ovs.bridgeByName('ocntbr0');
   await ovs.transact([
