@@ -30,109 +30,145 @@ const ROUNDS = 5;
 const PARALLEL = 20;
 const CAUSE = /arrived without its body: Docker resent it after its first attempt was cut off/;
 
-t.test(`SIGKILL with calls in flight during ${PARALLEL} parallel docker runs, ${ROUNDS} rounds`, async (t) => {
-  await ensureDocker();
-  const dir = mkdtempSync('/run/ocnt-crash-');
-  const name = uniqueName('p');
-  const p = await startPluginProcess({
-    name,
-    socket: join(dir, 'plugin.sock'),
-    orphanGraceSeconds: 8,
-    reconcileIntervalSeconds: 2,
-    capabilities: ['net_admin'],
-  });
-  const proxy = new SocketProxy(`/run/docker/plugins/${name}.sock`, p.socket);
-  await proxy.start();
-  const bridge = uniqueName('br');
-  const containers: string[] = [];
-  const net = uniqueName('nk');
-  t.teardown(async () => {
-    await removeAll(containers, [net]);
+t.test(
+  `SIGKILL with calls in flight during ${PARALLEL} parallel docker runs, ${ROUNDS} rounds`,
+  async (t) => {
+    await ensureDocker();
+    const dir = mkdtempSync('/run/ocnt-crash-');
+    const name = uniqueName('p');
+    const p = await startPluginProcess({
+      name,
+      socket: join(dir, 'plugin.sock'),
+      orphanGraceSeconds: 8,
+      reconcileIntervalSeconds: 2,
+      capabilities: ['net_admin'],
+    });
+    const proxy = new SocketProxy(`/run/docker/plugins/${name}.sock`, p.socket);
+    await proxy.start();
+    const bridge = uniqueName('br');
+    const containers: string[] = [];
+    const net = uniqueName('nk');
+    t.teardown(async () => {
+      await removeAll(containers, [net]);
+      await p.stop();
+      await proxy.stop();
+      await deleteBridges(p.ovsdb, [bridge]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const o2 = Math.floor(Math.random() * 200) + 20;
+    await docker([
+      'network',
+      'create',
+      '-d',
+      name,
+      '--subnet',
+      `10.${o2}.248.0/21`,
+      '-o',
+      `bridge=${bridge}`,
+      net,
+    ]);
+    const netId = (await docker(['network', 'inspect', '-f', '{{.Id}}', net])).stdout.trim();
+    const r1 = await runContainer(net);
+    const r2 = await runContainer(net);
+    containers.push(r1, r2);
+    const r2ip = await containerIp(r2, net);
+    t.ok(await canPingFrom(r1, r2ip), 'before: ping');
+
+    const totals = { ok: 0, cause: 0, cut: 0 };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const burst = Array.from({ length: PARALLEL }, () => uniqueName('c'));
+      containers.push(...burst);
+      const runs = burst.map((c) =>
+        docker(['run', '-d', '--name', c, '--network', net, 'local/busybox', 'sleep', '3600'], true),
+      );
+      // Kill at a moment a call is in flight (the proxy forwarded a request and has no reply yet).
+      const child = p.child;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      proxy.armWhenInFlight(() => child.kill('SIGKILL'), Math.floor(Math.random() * 15));
+      await Promise.race([
+        exited,
+        sleep(60_000).then(() => Promise.reject(new Error('no call was ever in flight'))),
+      ]);
+      await sleep(50);
+      const cut = proxy.takeCut();
+      t.ok(cut >= 1, `round ${round}: the kill cut ${cut} call(s) in flight`);
+      t.ok(
+        await canPingFrom(r1, r2ip, 1),
+        `round ${round}: with the plugin dead, running containers still talk`,
+      );
+      await p.start();
+      const results = await Promise.all(runs);
+      const ok = results.filter((r) => r.code === 0).length;
+      const failed = results.filter((r) => r.code !== 0);
+      const withCause = failed.filter((r) => CAUSE.test(r.stderr)).length;
+      const other = failed.filter((r) => !CAUSE.test(r.stderr)).map((r) => r.stderr.trim());
+      t.same(other, [], `round ${round}: every failed run names the cause`);
+      const calls = failed.map((r) => /(\w+Driver\.\w+) arrived without its body/.exec(r.stderr)?.[1] ?? '?');
+      t.comment(
+        `round ${round}: ${cut} call(s) cut, ${ok}/${PARALLEL} runs succeeded, ${withCause} failed naming the cause${calls.length ? ` (${calls.join(', ')})` : ''}`,
+      );
+      totals.ok += ok;
+      totals.cause += withCause;
+      totals.cut += cut;
+      t.ok(await canPingFrom(r1, r2ip, 1), `round ${round}: after the restart, ping`);
+      const started = burst.filter((_c, i) => results[i]?.code === 0);
+      for (const c of started.slice(0, 2))
+        t.ok(await canPingFrom(c, r2ip, 1), `round ${round}: ${c}, started across the crash, is connected`);
+      await docker(['rm', '-f', ...burst], true);
+      containers.splice(containers.indexOf(burst[0] ?? ''), burst.length);
+    }
+    t.comment(
+      `total: ${totals.cut} calls cut in flight, ${totals.ok}/${ROUNDS * PARALLEL} runs succeeded, ${totals.cause} failed naming the cause`,
+    );
+    t.equal(totals.ok + totals.cause, ROUNDS * PARALLEL, 'every run succeeded or named the cause');
+    t.equal(
+      await tcpBetween(r1, r2, r2ip),
+      1024 * 1024,
+      'after five crashes: TCP between the old containers',
+    );
+
+    // Docker has settled: what lost first attempts made (an endpoint whose CreateEndpoint reply was cut off)
+    // is reaped after the grace period; OVS then holds exactly Docker's endpoints.
+    const dockerEndpoints = async () => {
+      const { stdout } = await docker([
+        'network',
+        'inspect',
+        '-f',
+        '{{range .Containers}}{{.EndpointID}} {{end}}',
+        net,
+      ]);
+      return stdout.trim().split(/\s+/).filter(Boolean).sort();
+    };
+    const ovsEndpoints = async () => {
+      const out = await vsctl(
+        p.ovsdb,
+        '--columns=external_ids',
+        '--format=json',
+        'find',
+        'Port',
+        `external_ids:ocn-network=${netId}`,
+        'external_ids:ocn-kind=endpoint',
+      );
+      const rows = (JSON.parse(out) as { data: [[string, [string, string][]]][] }).data;
+      return rows.map((r) => new Map(r[0][1]).get('ocn-endpoint') ?? '').sort();
+    };
+    await waitFor(
+      async () => JSON.stringify(await dockerEndpoints()) === JSON.stringify(await ovsEndpoints()),
+      45_000,
+      'OVS endpoints to match Docker endpoints',
+    );
+    t.same(
+      await ovsEndpoints(),
+      await dockerEndpoints(),
+      'no leaked ports: OVS holds exactly Docker’s endpoints',
+    );
+    const hostVeths = (await leftovers(p)).filter((l) => l.startsWith(`link ${p.prefix}h`)).length;
+    t.equal(hostVeths, (await dockerEndpoints()).length, 'one host veth per endpoint, no more');
+
+    await docker(['rm', '-f', ...containers.splice(0)]);
+    await docker(['network', 'rm', net]);
+    t.same(await settledLeftovers(p, 20_000), [], 'nothing left after rm -f and network rm');
     await p.stop();
-    await proxy.stop();
-    await deleteBridges(p.ovsdb, [bridge]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const o2 = Math.floor(Math.random() * 200) + 20;
-  await docker(['network', 'create', '-d', name, '--subnet', `10.${o2}.248.0/21`, '-o', `bridge=${bridge}`, net]);
-  const netId = (await docker(['network', 'inspect', '-f', '{{.Id}}', net])).stdout.trim();
-  const r1 = await runContainer(net);
-  const r2 = await runContainer(net);
-  containers.push(r1, r2);
-  const r2ip = await containerIp(r2, net);
-  t.ok(await canPingFrom(r1, r2ip), 'before: ping');
-
-  const totals = { ok: 0, cause: 0, cut: 0 };
-  for (let round = 1; round <= ROUNDS; round++) {
-    const burst = Array.from({ length: PARALLEL }, () => uniqueName('c'));
-    containers.push(...burst);
-    const runs = burst.map((c) =>
-      docker(['run', '-d', '--name', c, '--network', net, 'local/busybox', 'sleep', '3600'], true),
-    );
-    // Kill at a moment a call is in flight (the proxy forwarded a request and has no reply yet).
-    const child = p.child;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    proxy.armWhenInFlight(() => child.kill('SIGKILL'), Math.floor(Math.random() * 15));
-    await Promise.race([exited, sleep(60_000).then(() => Promise.reject(new Error('no call was ever in flight')))]);
-    await sleep(50);
-    const cut = proxy.takeCut();
-    t.ok(cut >= 1, `round ${round}: the kill cut ${cut} call(s) in flight`);
-    t.ok(await canPingFrom(r1, r2ip, 1), `round ${round}: with the plugin dead, running containers still talk`);
-    await p.start();
-    const results = await Promise.all(runs);
-    const ok = results.filter((r) => r.code === 0).length;
-    const failed = results.filter((r) => r.code !== 0);
-    const withCause = failed.filter((r) => CAUSE.test(r.stderr)).length;
-    const other = failed.filter((r) => !CAUSE.test(r.stderr)).map((r) => r.stderr.trim());
-    t.same(other, [], `round ${round}: every failed run names the cause`);
-    t.comment(`round ${round}: ${cut} call(s) cut, ${ok}/${PARALLEL} runs succeeded, ${withCause} failed naming the cause`);
-    totals.ok += ok;
-    totals.cause += withCause;
-    totals.cut += cut;
-    t.ok(await canPingFrom(r1, r2ip, 1), `round ${round}: after the restart, ping`);
-    const started = burst.filter((_c, i) => results[i]?.code === 0);
-    for (const c of started.slice(0, 2))
-      t.ok(await canPingFrom(c, r2ip, 1), `round ${round}: ${c}, started across the crash, is connected`);
-    await docker(['rm', '-f', ...burst], true);
-    containers.splice(containers.indexOf(burst[0] ?? ''), burst.length);
-  }
-  t.comment(
-    `total: ${totals.cut} calls cut in flight, ${totals.ok}/${ROUNDS * PARALLEL} runs succeeded, ${totals.cause} failed naming the cause`,
-  );
-  t.equal(totals.ok + totals.cause, ROUNDS * PARALLEL, 'every run succeeded or named the cause');
-  t.equal(await tcpBetween(r1, r2, r2ip), 1024 * 1024, 'after five crashes: TCP between the old containers');
-
-  // Docker has settled: what lost first attempts made (an endpoint whose CreateEndpoint reply was cut off)
-  // is reaped after the grace period; OVS then holds exactly Docker's endpoints.
-  const dockerEndpoints = async () => {
-    const { stdout } = await docker(['network', 'inspect', '-f', '{{range .Containers}}{{.EndpointID}} {{end}}', net]);
-    return stdout.trim().split(/\s+/).filter(Boolean).sort();
-  };
-  const ovsEndpoints = async () => {
-    const out = await vsctl(
-      p.ovsdb,
-      '--columns=external_ids',
-      '--format=json',
-      'find',
-      'Port',
-      `external_ids:ocn-network=${netId}`,
-      'external_ids:ocn-kind=endpoint',
-    );
-    const rows = (JSON.parse(out) as { data: [[string, [string, string][]]][] }).data;
-    return rows.map((r) => new Map(r[0][1]).get('ocn-endpoint') ?? '').sort();
-  };
-  await waitFor(
-    async () => JSON.stringify(await dockerEndpoints()) === JSON.stringify(await ovsEndpoints()),
-    45_000,
-    'OVS endpoints to match Docker endpoints',
-  );
-  t.same(await ovsEndpoints(), await dockerEndpoints(), 'no leaked ports: OVS holds exactly Docker’s endpoints');
-  const hostVeths = (await leftovers(p)).filter((l) => l.startsWith(`link ${p.prefix}h`)).length;
-  t.equal(hostVeths, (await dockerEndpoints()).length, 'one host veth per endpoint, no more');
-
-  await docker(['rm', '-f', ...containers.splice(0)]);
-  await docker(['network', 'rm', net]);
-  t.same(await settledLeftovers(p, 20_000), [], 'nothing left after rm -f and network rm');
-  await p.stop();
-  t.equal(p.child.exitCode, 0, 'the restarted plugin shuts down cleanly on SIGTERM');
-});
+    t.equal(p.child.exitCode, 0, 'the restarted plugin shuts down cleanly on SIGTERM');
+  },
+);

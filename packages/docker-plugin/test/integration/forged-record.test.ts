@@ -36,7 +36,18 @@ t.test('a forged record naming a host interface: never acted on, nothing left wh
   await run('ovs-vsctl', [`--db=${db}`, '--no-wait', 'init']);
   const bridge = uniqueName('br');
   await run('ovs-vsctl', [`--db=${db}`, '--no-wait', 'add-br', bridge]);
-  await run('ip', ['link', 'add', nic, 'mtu', '1500', 'type', 'veth', 'peer', 'name', `${nic.slice(0, 14)}p`]);
+  await run('ip', [
+    'link',
+    'add',
+    nic,
+    'mtu',
+    '1500',
+    'type',
+    'veth',
+    'peer',
+    'name',
+    `${nic.slice(0, 14)}p`,
+  ]);
   const p = await startPluginProcess({ ovsdb: db, reconcileIntervalSeconds: 0.2 });
   stopPlugin = () => p.stop();
 
@@ -57,7 +68,13 @@ t.test('a forged record naming a host interface: never acted on, nothing left wh
     ipv4: { pool: '10.77.2.0/24', gateway: '10.77.2.1/24' },
   };
   // A second network of "ours", so the old code also had a reason to add an isolation rule on the NIC.
-  const other = { ...base, id: 'e'.repeat(64), vlan: 78, gatewayMode: 'none', ipv4: { pool: '10.78.2.0/24' } };
+  const other = {
+    ...base,
+    id: 'e'.repeat(64),
+    vlan: 78,
+    gatewayMode: 'none',
+    ipv4: { pool: '10.78.2.0/24' },
+  };
   const setId = (id: string, value: string) =>
     run('ovs-vsctl', [`--db=${db}`, '--no-wait', 'br-set-external-id', bridge, `ocn-net-${id}`, value]);
   await setId(forged.id, JSON.stringify(forged));
@@ -82,7 +99,11 @@ t.test('a forged record naming a host interface: never acted on, nothing left wh
   await run('ovs-vsctl', [`--db=${db}`, '--no-wait', 'br-set-external-id', bridge, `ocn-net-${other.id}`]);
   await sleep(800);
   const gone = await link(nic);
-  t.same((gone?.addr_info ?? []).map((a) => a.local), [], 'no address left on the host interface');
+  t.same(
+    (gone?.addr_info ?? []).map((a) => a.local),
+    [],
+    'no address left on the host interface',
+  );
   t.same(await rulesOn(nic), [], 'no rule left for it');
   t.equal(p.child.exitCode, null, 'the plugin kept running');
 });
