@@ -17,12 +17,12 @@ import {
   containerIp,
   deleteBridges,
   leftovers,
+  ovsEndpointIds,
   removeAll,
   runContainer,
   settledLeftovers,
   startPluginProcess,
   tcpBetween,
-  vsctl,
 } from '../helpers/plugin.js';
 import { SocketProxy } from '../helpers/socket-proxy.js';
 
@@ -139,19 +139,7 @@ t.test(
       ]);
       return stdout.trim().split(/\s+/).filter(Boolean).sort();
     };
-    const ovsEndpoints = async () => {
-      const out = await vsctl(
-        p.ovsdb,
-        '--columns=external_ids',
-        '--format=json',
-        'find',
-        'Port',
-        `external_ids:ocn-network=${netId}`,
-        'external_ids:ocn-kind=endpoint',
-      );
-      const rows = (JSON.parse(out) as { data: [[string, [string, string][]]][] }).data;
-      return rows.map((r) => new Map(r[0][1]).get('ocn-endpoint') ?? '').sort();
-    };
+    const ovsEndpoints = () => ovsEndpointIds(p.ovsdb, netId);
     await waitFor(
       async () => JSON.stringify(await dockerEndpoints()) === JSON.stringify(await ovsEndpoints()),
       45_000,

@@ -269,3 +269,44 @@ export async function deleteBridges(ovsdb: string, bridges: string[]): Promise<v
       allowFail: true,
     });
 }
+
+/**
+ * One plugin call on a unix socket, as Docker makes it (POST, no Content-Type; an object is sent as JSON).
+ * Resolves with the status, the raw body and how long the answer took.
+ */
+export function postPlugin(
+  socketPath: string,
+  path: string,
+  body: unknown,
+  timeoutMs = 20_000,
+): Promise<{ status: number; body: string; ms: number }> {
+  const start = Date.now();
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'POST', agent: false, timeout: timeoutMs }, (res) => {
+      let data = '';
+      res.on('data', (d: Buffer) => {
+        data += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data, ms: Date.now() - start }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The endpoint ids OVS holds for a network (ports with ocn-kind=endpoint), sorted. */
+export async function ovsEndpointIds(ovsdb: string, networkId: string): Promise<string[]> {
+  const out = await vsctl(
+    ovsdb,
+    '--columns=external_ids',
+    '--format=json',
+    'find',
+    'Port',
+    `external_ids:ocn-network=${networkId}`,
+    'external_ids:ocn-kind=endpoint',
+  );
+  const rows = (JSON.parse(out) as { data: [[string, [string, string][]]][] }).data;
+  return rows.map((r) => new Map(r[0][1]).get('ocn-endpoint') ?? '').sort();
+}

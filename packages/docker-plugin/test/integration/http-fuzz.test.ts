@@ -5,10 +5,9 @@
 // only through requests that succeeded — after a failed request, our slice of OVS (bridges, ports,
 // interfaces, the IPAM key) and of the kernel (links, MTUs, addresses, policy rules) is as before. Real
 // plugin binary (CAP_NET_ADMIN only) on the shared OVS sandbox. Needs root.
-import { request } from 'node:http';
 import { run, sleep, uniqueName } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { deleteBridges, settledLeftovers, startPluginProcess, vsctl } from '../helpers/plugin.js';
+import { deleteBridges, postPlugin, settledLeftovers, startPluginProcess, vsctl } from '../helpers/plugin.js';
 
 const SEED = Number(process.env.OCN_FUZZ_SEED ?? 12_012);
 const CASES = Number(process.env.OCN_FUZZ_CASES ?? 300);
@@ -217,30 +216,11 @@ function generate(): { call: string; body: string | Buffer } {
   }
 }
 
-function post(
-  socketPath: string,
-  path: string,
-  body: string | Buffer,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'POST', agent: false, timeout: 20_000 }, (res) => {
-      let data = '';
-      res.on('data', (d: Buffer) => {
-        data += d.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: data }));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 20 s')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 t.test(`${CASES} generated requests (seed ${SEED})`, async (t) => {
   const p = await startPluginProcess({ name, reconcileIntervalSeconds: 0, capabilities: ['net_admin'] });
   t.teardown(async () => {
     for (const id of NET_IDS)
-      await post(p.socket, '/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: id })).catch(
+      await postPlugin(p.socket, '/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: id })).catch(
         () => undefined,
       );
     await p.stop();
@@ -325,16 +305,16 @@ t.test(`${CASES} generated requests (seed ${SEED})`, async (t) => {
   for (let i = 0; i < CASES; i++) {
     const { call, body } = generate();
     const what = `case ${i} ${call} ${String(body).slice(0, 160)}`;
-    let reply: { status: number; text: string };
+    let reply: { status: number; body: string };
     try {
-      reply = await post(p.socket, `/${call}`, body);
+      reply = await postPlugin(p.socket, `/${call}`, body);
     } catch (err) {
       problems.push(`${what}: ${(err as Error).message}`);
       break;
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(reply.text);
+      parsed = JSON.parse(reply.body);
     } catch {
       parsed = undefined;
     }
@@ -357,7 +337,7 @@ t.test(`${CASES} generated requests (seed ${SEED})`, async (t) => {
         state = now;
       }
     } else {
-      problems.push(`${what}: reply ${reply.status} ${reply.text.slice(0, 200)}`);
+      problems.push(`${what}: reply ${reply.status} ${reply.body.slice(0, 200)}`);
     }
     if (p.child.exitCode !== null) {
       problems.push(`${what}: the plugin exited ${p.child.exitCode}`);
@@ -369,9 +349,9 @@ t.test(`${CASES} generated requests (seed ${SEED})`, async (t) => {
   );
   t.same(problems, [], 'every reply 200 or 500 {Err}, no change from failed requests, the plugin alive');
   t.ok(counts.ok > 10 && counts.err > 10, 'both outcomes were exercised');
-  const alive = await post(p.socket, '/Plugin.Activate', '');
+  const alive = await postPlugin(p.socket, '/Plugin.Activate', '');
   t.equal(alive.status, 200, 'the plugin keeps serving');
   for (const id of NET_IDS)
-    await post(p.socket, '/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: id }));
+    await postPlugin(p.socket, '/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: id }));
   t.same(await settledLeftovers(p), [], 'its networks deleted, nothing of it is left');
 });

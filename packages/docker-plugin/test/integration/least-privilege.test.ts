@@ -4,27 +4,18 @@
 // alone: shown here with the real binary under `setpriv --bounding-set=-all,+net_admin` on the shared OVS
 // sandbox (gateway port, isolation rules, veth with TX offload off, Join, deletes). Needs root.
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { REPO_ROOT, uniqueName } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { deleteBridges, PKG_ROOT, settledLeftovers, startPluginProcess } from '../helpers/plugin.js';
+import {
+  deleteBridges,
+  PKG_ROOT,
+  postPlugin,
+  settledLeftovers,
+  startPluginProcess,
+} from '../helpers/plugin.js';
 
 const CAP_NET_ADMIN = 12; // include/uapi/linux/capability.h
-
-function post(socketPath: string, path: string, body: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'POST', agent: false }, (res) => {
-      let data = '';
-      res.on('data', (d: Buffer) => {
-        data += d.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 t.test('the managed plugin asks for CAP_NET_ADMIN only and mounts only the OVSDB socket', async (t) => {
   const config = JSON.parse(readFileSync(join(REPO_ROOT, 'docker/config.json'), 'utf8'));
@@ -87,7 +78,7 @@ t.test('the driver path works with CAP_NET_ADMIN as the only capability', async 
     ['DeleteNetwork', { NetworkID: netA }],
   ];
   for (const [call, body] of steps) {
-    const r = await post(p.socket, `/NetworkDriver.${call}`, body);
+    const r = await postPlugin(p.socket, `/NetworkDriver.${call}`, body);
     t.equal(r.status, 200, `${call}: ${r.body}`);
   }
   t.same(await settledLeftovers(p), [], 'and everything it made is gone');

@@ -2,31 +2,9 @@
 // blocked 44.8 s and nothing was logged. Now the outage and the recovery are logged with their cause, and
 // every call is answered within --call-timeout with an error that says OVSDB is unreachable, and where.
 // Real ovsdb-server (killed and restarted on its database), the real plugin binary, real veths. Needs root.
-import { request } from 'node:http';
 import { run, startOvsdbServer, uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { leftovers, startPluginProcess } from '../helpers/plugin.js';
-
-function post(
-  socketPath: string,
-  path: string,
-  body: unknown,
-  timeoutMs = 8000,
-): Promise<{ status: number; body: string; ms: number }> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'POST', agent: false, timeout: timeoutMs }, (res) => {
-      let data = '';
-      res.on('data', (d: Buffer) => {
-        data += d.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data, ms: Date.now() - start }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
+import { leftovers, postPlugin, startPluginProcess } from '../helpers/plugin.js';
 
 const network = (id: string, bridge: string) => ({
   NetworkID: id,
@@ -51,7 +29,7 @@ t.test(
       await server.stop();
     });
     const netA = 'a'.repeat(64);
-    t.equal((await post(p.socket, '/NetworkDriver.CreateNetwork', network(netA, bridge))).status, 200);
+    t.equal((await postPlugin(p.socket, '/NetworkDriver.CreateNetwork', network(netA, bridge))).status, 200);
 
     await server.kill('SIGKILL');
     await waitFor(
@@ -63,7 +41,12 @@ t.test(
     t.match(line, new RegExp(`"ovsdb":"${db}"`), 'the outage log names the endpoint');
     t.match(line, /"err":"[^"]+"/, `and the cause: ${line}`);
 
-    const created = await post(p.socket, '/NetworkDriver.CreateNetwork', network('b'.repeat(64), bridge));
+    const created = await postPlugin(
+      p.socket,
+      '/NetworkDriver.CreateNetwork',
+      network('b'.repeat(64), bridge),
+      8000,
+    );
     t.ok(created.ms < 4000, `CreateNetwork answered in ${created.ms} ms (bound 2 s)`);
     t.equal(created.status, 500);
     t.match(
@@ -71,7 +54,7 @@ t.test(
       new RegExp(`OVSDB at ${db} is unreachable since .*; gave up after`),
     );
 
-    const ep = await post(p.socket, '/NetworkDriver.CreateEndpoint', {
+    const ep = await postPlugin(p.socket, '/NetworkDriver.CreateEndpoint', {
       NetworkID: netA,
       EndpointID: 'e'.repeat(64),
       Interface: {},
@@ -85,7 +68,7 @@ t.test(
       .filter((n) => n.startsWith(p.prefix));
     t.same(links, [], 'the veth it made was rolled back');
 
-    const info = await post(p.socket, '/NetworkDriver.EndpointOperInfo', {
+    const info = await postPlugin(p.socket, '/NetworkDriver.EndpointOperInfo', {
       NetworkID: netA,
       EndpointID: 'e'.repeat(64),
     });
@@ -97,10 +80,10 @@ t.test(
       20_000,
       'the recovery log',
     );
-    const again = await post(p.socket, '/NetworkDriver.CreateNetwork', network('c'.repeat(64), bridge));
+    const again = await postPlugin(p.socket, '/NetworkDriver.CreateNetwork', network('c'.repeat(64), bridge));
     t.equal(again.status, 200, `working again: ${again.body}`);
     for (const id of [netA, 'c'.repeat(64)])
-      await post(p.socket, '/NetworkDriver.DeleteNetwork', { NetworkID: id });
+      await postPlugin(p.socket, '/NetworkDriver.DeleteNetwork', { NetworkID: id });
     t.same(await leftovers(p), [], 'nothing left');
   },
 );

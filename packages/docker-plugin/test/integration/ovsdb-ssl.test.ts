@@ -3,11 +3,10 @@
 // said only `no OVSDB snapshot … within 30000 ms`). Real ovsdb-server --remote=pssl with a test PKI, the real
 // plugin binary. Needs root (the plugin's socket in /run/docker/plugins).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { request } from 'node:http';
 import { freePort, run, sleep, startOvsdbServer, uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
 import { TestPki } from '../helpers/pki.js';
-import { BIN, startPluginProcess, vsctl } from '../helpers/plugin.js';
+import { BIN, postPlugin, startPluginProcess, vsctl } from '../helpers/plugin.js';
 
 const pki = new TestPki();
 t.teardown(() => pki.remove());
@@ -29,20 +28,6 @@ const server = await startOvsdbServer({
 t.teardown(() => server.stop());
 await run('ovs-vsctl', [`--db=${server.unixEndpoint}`, '--no-wait', 'init']);
 const endpoint = `ssl:127.0.0.1:${port}`;
-
-function post(socketPath: string, path: string, body: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'POST', agent: false }, (res) => {
-      let data = '';
-      res.on('data', (d: Buffer) => {
-        data += d.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 /** Runs the binary with `args`/`env` until `done(logs)` holds or it exits; returns its output. */
 async function runUntil(
@@ -87,7 +72,7 @@ t.test('flags: CA, certificate and key → the plugin works over ssl:', async (t
   t.teardown(() => p.stop());
   const id = 'c'.repeat(64);
   const bridge = uniqueName('br');
-  const r = await post(p.socket, '/NetworkDriver.CreateNetwork', {
+  const r = await postPlugin(p.socket, '/NetworkDriver.CreateNetwork', {
     NetworkID: id,
     Options: { 'com.docker.network.generic': { bridge, gateway_mode: 'none' } },
     IPv4Data: [{ Pool: '10.66.0.0/24' }],
@@ -102,7 +87,7 @@ t.test('flags: CA, certificate and key → the plugin works over ssl:', async (t
     p.logs.some((l) => l.includes('OVSDB connected')),
     'the connection is logged',
   );
-  await post(p.socket, '/NetworkDriver.DeleteNetwork', { NetworkID: id });
+  await postPlugin(p.socket, '/NetworkDriver.DeleteNetwork', { NetworkID: id });
 });
 
 t.test('a client certificate the server does not trust: the TLS reason is logged', async (t) => {

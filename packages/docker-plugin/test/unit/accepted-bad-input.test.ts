@@ -3,35 +3,15 @@
 // repeated CreateNetwork with other options (200, the old record silently kept), NetworkIDs that are not
 // ids, a bridge named like an existing host interface, and a DeleteEndpoint that ignored its NetworkID.
 import t from 'tap';
-import { OvsNetworkDriver } from '../../src/core/driver.js';
-import type { CreateNetworkRequest } from '../../src/core/types.js';
-import { FakeKernel, FakeOvs } from '../helpers/fakes.js';
+import { driverSetup, networkRequest } from '../helpers/fakes.js';
 
 const NET_A = `${'a'.repeat(63)}1`;
 const NET_B = `${'b'.repeat(63)}2`;
 const EP1 = `${'e'.repeat(63)}1`;
 
-function setup() {
-  const ovs = new FakeOvs();
-  const kernel = new FakeKernel();
-  kernel.autoCreate = (name) => ovs.ifaceByName(name)?.type === 'internal';
-  const driver = new OvsNetworkDriver({
-    name: 'ocntest',
-    ovs,
-    kernel,
-    datapathType: 'netdev',
-    prefix: 'ocnt',
-  });
-  return { ovs, kernel, driver };
-}
-
+const setup = () => driverSetup();
 const net = (id: unknown, generic: Record<string, string>, pool = '10.77.2.0/24', gw = '10.77.2.1/24') =>
-  ({
-    NetworkID: id as string,
-    Options: { 'com.docker.network.generic': generic },
-    IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: pool, Gateway: gw }],
-    IPv6Data: [],
-  }) satisfies CreateNetworkRequest;
+  networkRequest(id, generic, pool, gw);
 
 t.test('a gateway outside its pool or with another prefix length is refused', async (t) => {
   const { ovs, driver } = setup();

@@ -2,41 +2,15 @@
 // (explicit, automatic, conflicts, the wait guard against a concurrent writer), CreateEndpoint's reply,
 // Join, idempotent deletes, isolation rules and the reconciler. The real thing runs in test/e2e.
 import t from 'tap';
-import { OvsNetworkDriver } from '../../src/core/driver.js';
 import { ownerGroup } from '../../src/core/kernel.js';
-import type { CreateNetworkRequest } from '../../src/core/types.js';
-import { FakeKernel, FakeOvs } from '../helpers/fakes.js';
+import { addForeignPort, driverSetup, networkRequest } from '../helpers/fakes.js';
 
 const NET_A = `${'a'.repeat(63)}1`;
 const NET_B = `${'b'.repeat(63)}2`;
 const EP1 = `${'e'.repeat(63)}1`;
 
-function setup(opts: { grace?: number } = {}) {
-  const ovs = new FakeOvs();
-  const kernel = new FakeKernel();
-  kernel.autoCreate = (name) => ovs.ifaceByName(name)?.type === 'internal';
-  const driver = new OvsNetworkDriver({
-    name: 'ocntest',
-    ovs,
-    kernel,
-    datapathType: 'netdev',
-    prefix: 'ocnt',
-    orphanGraceMs: opts.grace ?? 60_000,
-  });
-  return { ovs, kernel, driver };
-}
-
-const net = (
-  id: string,
-  generic: Record<string, string>,
-  pool = '10.1.0.0/24',
-  gw = '10.1.0.1/24',
-): CreateNetworkRequest => ({
-  NetworkID: id,
-  Options: { 'com.docker.network.generic': generic, 'com.docker.network.enable_ipv6': false },
-  IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: pool, Gateway: gw }],
-  IPv6Data: [],
-});
+const setup = driverSetup;
+const net = networkRequest;
 
 t.test(
   'CreateNetwork records the network on a new bridge, with a gateway port and a free VLAN',
@@ -236,22 +210,7 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   kernel.add('ocnthcccccccccc', 'veth');
   await kernel.setLink('ocnthcccccccccc', { group: ownerGroup('ocn-orchestrator') });
   kernel.add('ocnthdddddddddd', 'veth');
-  const br = ovs.bridgeByName('ocntbr0');
-  await ovs.transact([
-    { op: 'insert', table: 'Interface', row: { name: 'foreign0' }, 'uuid-name': 'i' },
-    {
-      op: 'insert',
-      table: 'Port',
-      row: { name: 'foreign0', interfaces: ['named-uuid', 'i'] },
-      'uuid-name': 'p',
-    },
-    {
-      op: 'mutate',
-      table: 'Bridge',
-      where: [['_uuid', '==', ['uuid', br?.uuid]]],
-      mutations: [['ports', 'insert', ['named-uuid', 'p']]],
-    },
-  ]);
+  await addForeignPort(ovs, 'ocntbr0', 'foreign0');
   const { removed } = await driver.reconcile();
   t.ok(driver.endpointPort(ids[0] ?? ''), 'healthy joined endpoint kept');
   t.notOk(driver.endpointPort(ids[1] ?? ''), 'endpoint whose veth died removed');

@@ -3,35 +3,14 @@
 // give it the gateway address and a prohibit rule; deleting the record left the address and the rule. Records
 // are input: validated like Docker's requests, acted on only when this driver made them, cleaned up by record.
 import t from 'tap';
-import { OvsNetworkDriver } from '../../src/core/driver.js';
 import { decodeNetwork, networkRecordProblem } from '../../src/core/records.js';
-import type { CreateNetworkRequest } from '../../src/core/types.js';
-import { FakeKernel, FakeOvs } from '../helpers/fakes.js';
+import { addForeignPort, driverSetup, networkRequest } from '../helpers/fakes.js';
 
 const NET_A = `${'a'.repeat(63)}1`;
 const NET_X = `${'f'.repeat(63)}9`;
 
-function setup() {
-  const ovs = new FakeOvs();
-  const kernel = new FakeKernel();
-  kernel.autoCreate = (name) => ovs.ifaceByName(name)?.type === 'internal';
-  const driver = new OvsNetworkDriver({
-    name: 'ocntest',
-    ovs,
-    kernel,
-    datapathType: 'netdev',
-    prefix: 'ocnt',
-  });
-  return { ovs, kernel, driver };
-}
-
-const net = (id: string, generic: Record<string, string>, pool = '10.1.0.0/24', gw = '10.1.0.1/24') =>
-  ({
-    NetworkID: id,
-    Options: { 'com.docker.network.generic': generic },
-    IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: pool, Gateway: gw }],
-    IPv6Data: [],
-  }) satisfies CreateNetworkRequest;
+const setup = () => driverSetup();
+const net = networkRequest;
 
 const valid = {
   v: 1,
@@ -109,32 +88,13 @@ t.test('a forged endpoint port claiming our owner is not deleted from the kernel
   const { ovs, kernel, driver } = setup();
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
   kernel.add('docker0', 'bridge');
-  const br = ovs.bridgeByName('ocntbr0');
-  const ids = [
-    'map',
-    [
-      ['ocn-owner', 'ocntest'],
-      ['ocn-kind', 'endpoint'],
-      ['ocn-network', 'gone'],
-      ['ocn-endpoint', 'x'],
-      ['ocn-peer', 'docker0'],
-    ],
-  ];
-  await ovs.transact([
-    { op: 'insert', table: 'Interface', row: { name: 'docker0' }, 'uuid-name': 'i' },
-    {
-      op: 'insert',
-      table: 'Port',
-      row: { name: 'docker0', interfaces: ['named-uuid', 'i'], external_ids: ids },
-      'uuid-name': 'p',
-    },
-    {
-      op: 'mutate',
-      table: 'Bridge',
-      where: [['_uuid', '==', ['uuid', br?.uuid]]],
-      mutations: [['ports', 'insert', ['named-uuid', 'p']]],
-    },
-  ]);
+  await addForeignPort(ovs, 'ocntbr0', 'docker0', {
+    'ocn-owner': 'ocntest',
+    'ocn-kind': 'endpoint',
+    'ocn-network': 'gone',
+    'ocn-endpoint': 'x',
+    'ocn-peer': 'docker0',
+  });
   const { removed } = await driver.reconcile();
   t.ok(kernel.links.has('docker0'), 'the host interface is still there');
   t.same(removed, [], 'nothing removed');
