@@ -81,8 +81,16 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
   const socket = opts.socket ?? defaultSocketPath(name);
 
   let reconciling: Promise<{ removed: string[] }> | undefined;
+  const graceMs = opts.orphanGraceMs ?? 60_000;
   const reconcile = () => {
-    reconciling ??= driver.reconcile().finally(() => {
+    reconciling ??= (async () => {
+      const r = await driver.reconcile();
+      // Addresses handed out by a RequestAddress whose reply was lost (a restart with the call in flight):
+      // Docker never uses or releases them.
+      const reaped = await ipam.reap(driver.addressesInUse(), graceMs);
+      if (reaped.length > 0) log?.warn({ addresses: reaped }, 'released lost IPAM allocations');
+      return { removed: [...r.removed, ...reaped] };
+    })().finally(() => {
       reconciling = undefined;
     });
     return reconciling;

@@ -11,7 +11,7 @@ import {
   PluginError,
   show,
 } from './errors.js';
-import { cidrContainsIp, parseCidr } from './ipam.js';
+import { canonicalIp, cidrContainsIp, parseCidr } from './ipam.js';
 import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
 import {
   decodeOptionMac,
@@ -216,6 +216,37 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       if (!port) break;
     }
     return undefined;
+  }
+
+  /**
+   * For each subnet of this driver's networks, the addresses in use: gateways, aux addresses and the
+   * addresses of its endpoints (canonical text, as the IPAM state records them). What the IPAM reaper keeps.
+   */
+  addressesInUse(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    const own = new Map<string, NetworkRecord>();
+    for (const { record, bridge } of this.networks())
+      if (this.isOwnRecord(record, bridge)) own.set(record.id, record);
+    const add = (pool: string, a: string | undefined) => {
+      const c = a === undefined ? undefined : canonicalIp(a);
+      if (c !== undefined) out.get(pool)?.add(c);
+    };
+    for (const r of own.values()) {
+      for (const s of [r.ipv4, r.ipv6]) {
+        if (!s) continue;
+        out.set(s.pool, out.get(s.pool) ?? new Set());
+        add(s.pool, s.gateway);
+        for (const a of s.aux ?? []) add(s.pool, a);
+      }
+    }
+    for (const p of this.#ovs.ports()) {
+      if (!this.isOwnEndpointPort(p)) continue;
+      const r = own.get(p.externalIds[EXT.network] ?? '');
+      if (!r) continue;
+      if (r.ipv4) add(r.ipv4.pool, p.externalIds[EXT.ipv4]);
+      if (r.ipv6) add(r.ipv6.pool, p.externalIds[EXT.ipv6]);
+    }
+    return out;
   }
 
   stats(): DriverStats {
@@ -971,6 +1002,15 @@ function subnetOf(field: string, data: IpamData[] | null | undefined, v6: boolea
       if (problem)
         throw new InvalidRequestError(`invalid ${field}.Gateway ${show(first.Gateway)}: expected ${problem}`);
       out.gateway = gw;
+    }
+    const aux = Object.values(first.AuxAddresses ?? {});
+    if (aux.length > 0) {
+      const bad = aux.find((a) => typeof a !== 'string' || !cidrContainsIp(pool, a));
+      if (bad !== undefined)
+        throw new InvalidRequestError(
+          `invalid ${field}.AuxAddresses ${show(bad)}: expected addresses inside ${pool}`,
+        );
+      out.aux = aux.map((a) => a.replace(/\/\d+$/, ''));
     }
     return out;
   } catch (err) {

@@ -27,6 +27,8 @@ export interface PoolRecord {
   refs: number;
   /** Allocated addresses, canonical text. */
   allocated: string[];
+  /** When each allocated address was handed out (ms since the epoch), for reaping lost allocations. */
+  leases?: Record<string, number>;
 }
 
 export interface IpamSnapshot {
@@ -132,6 +134,7 @@ function poolId(space: string, pool: string, subPool: string): string {
 export class Ipam {
   readonly #pools = new Map<string, PoolRecord>();
   readonly #allocated = new Map<string, Set<string>>();
+  readonly #leases = new Map<string, Map<string, number>>();
   /** Where the next search for a default pool starts: a retried RequestPool gets a different pool. */
   readonly #cursor = new Map<string, bigint>();
 
@@ -139,6 +142,12 @@ export class Ipam {
     for (const p of snapshot?.pools ?? []) {
       this.#pools.set(p.id, { ...p, allocated: [...p.allocated] });
       this.#allocated.set(p.id, new Set(p.allocated));
+      // An allocation recorded without its time (older state) counts from when it is first seen.
+      const seen = Date.now();
+      this.#leases.set(
+        p.id,
+        new Map(p.allocated.map((a) => [a, typeof p.leases?.[a] === 'number' ? p.leases[a] : seen])),
+      );
     }
   }
 
@@ -147,6 +156,7 @@ export class Ipam {
       pools: [...this.#pools.values()].map((p) => ({
         ...p,
         allocated: [...(this.#allocated.get(p.id) ?? [])],
+        leases: Object.fromEntries(this.#leases.get(p.id) ?? []),
       })),
     };
   }
@@ -202,6 +212,7 @@ export class Ipam {
     if (p.refs <= 0) {
       this.#pools.delete(id);
       this.#allocated.delete(id);
+      this.#leases.delete(id);
     }
   }
 
@@ -235,6 +246,7 @@ export class Ipam {
     const text = formatIp(value, p.v6);
     taken.add(text);
     this.#allocated.set(p.id, taken);
+    this.#leaseMap(p.id).set(text, Date.now());
     return { Address: `${text}/${pool.prefix}`, Data: {} };
   }
 
@@ -242,12 +254,44 @@ export class Ipam {
     const p = this.#pools.get(req.PoolID);
     if (!p) throw new IpamError(`unknown pool ${show(req.PoolID)}`);
     const value = parseIp('Address', req.Address.replace(/\/\d+$/, ''), p.v6);
-    this.#allocated.get(p.id)?.delete(formatIp(value, p.v6));
+    const text = formatIp(value, p.v6);
+    this.#allocated.get(p.id)?.delete(text);
+    this.#leases.get(p.id)?.delete(text);
+  }
+
+  /**
+   * Releases the addresses of pools with CIDR `pool` that are not in `keep` and were handed out before
+   * `before` (ms): allocations whose RequestAddress reply Docker never got (the plugin died with the call in
+   * flight; Docker resent it empty and gave up), so nothing will ever release them. Returns what went.
+   */
+  reap(pool: string, keep: ReadonlySet<string>, before: number): string[] {
+    const out: string[] = [];
+    for (const p of this.#pools.values()) {
+      if (p.pool !== pool) continue;
+      const leases = this.#leaseMap(p.id);
+      for (const a of [...(this.#allocated.get(p.id) ?? [])]) {
+        if (keep.has(a) || (leases.get(a) ?? 0) >= before) continue;
+        this.#allocated.get(p.id)?.delete(a);
+        leases.delete(a);
+        out.push(a);
+      }
+    }
+    return out;
+  }
+
+  #leaseMap(id: string): Map<string, number> {
+    let m = this.#leases.get(id);
+    if (!m) {
+      m = new Map();
+      this.#leases.set(id, m);
+    }
+    return m;
   }
 
   #add(p: PoolRecord): void {
     this.#pools.set(p.id, p);
     this.#allocated.set(p.id, new Set());
+    this.#leases.set(p.id, new Map());
   }
 
   #firstFree(range: Cidr, pool: Cidr, taken: Set<string>, v6: boolean): bigint | undefined {
@@ -289,4 +333,15 @@ export function cidrContainsIp(cidrText: string, ipText: string): boolean {
   const c = parseCidr('subnet', cidrText);
   const v = parseIp('address', ipText.replace(/\/\d+$/, ''), c.v6);
   return v >= c.base && v < c.base + c.size;
+}
+
+/** The canonical text of an address (bare or "ip/len"), as the IPAM state records it; undefined if invalid. */
+export function canonicalIp(text: string): string | undefined {
+  try {
+    const bareIp = text.replace(/\/\d+$/, '');
+    const v6 = bareIp.includes(':');
+    return formatIp(parseIp('address', bareIp, v6), v6);
+  } catch {
+    return undefined;
+  }
 }

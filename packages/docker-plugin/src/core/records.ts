@@ -40,6 +40,8 @@ export interface SubnetRecord {
   pool: string;
   /** Gateway in CIDR form (as Docker sends it), if any. */
   gateway?: string;
+  /** `--aux-address` values (bare IPs): allocated in the pool for others, never reaped. */
+  aux?: string[];
 }
 
 export interface NetworkRecord {
@@ -144,8 +146,13 @@ function subnetRecordProblem(s: unknown, v6: boolean): string | undefined {
   if (s === undefined) return undefined;
   if (typeof s !== 'object' || s === null || Array.isArray(s)) return 'an object {pool, gateway?}';
   const o = s as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'pool' && k !== 'gateway') return `no field ${k}`;
+  for (const k of Object.keys(o)) if (k !== 'pool' && k !== 'gateway' && k !== 'aux') return `no field ${k}`;
   const pool = poolProblem(o.pool, v6);
   if (pool) return pool;
+  if (
+    o.aux !== undefined &&
+    (!Array.isArray(o.aux) || o.aux.length > 256 || o.aux.some((a) => typeof a !== 'string' || a.length > 64))
+  )
+    return 'aux: a list of at most 256 addresses';
   return o.gateway === undefined ? undefined : gatewayProblem(o.pool as string, o.gateway);
 }

@@ -23,6 +23,7 @@ import {
   settledLeftovers,
   startPluginProcess,
   tcpBetween,
+  vsctl,
 } from '../helpers/plugin.js';
 import { SocketProxy } from '../helpers/socket-proxy.js';
 
@@ -152,6 +153,48 @@ t.test(
     );
     const hostVeths = (await leftovers(p)).filter((l) => l.startsWith(`link ${p.prefix}h`)).length;
     t.equal(hostVeths, (await dockerEndpoints()).length, 'one host veth per endpoint, no more');
+    // Addresses handed out by a RequestAddress whose reply was cut off are reaped too: the IPAM state then
+    // holds the gateway and the addresses of Docker's endpoints, no more.
+    const dockerIps = async () => {
+      const { stdout } = await docker([
+        'network',
+        'inspect',
+        '-f',
+        '{{range .Containers}}{{.IPv4Address}} {{end}}',
+        net,
+      ]);
+      const gw = (
+        await docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', net])
+      ).stdout.trim();
+      return [
+        gw,
+        ...stdout
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((a) => a.replace(/\/\d+$/, '')),
+      ].sort();
+    };
+    const ipamIps = async () => {
+      const raw = await vsctl(p.ovsdb, 'get', 'Open_vSwitch', '.', `external_ids:ocn-ipam-${name}`).catch(
+        () => '""',
+      );
+      if (raw === '""') return [];
+      const state = JSON.parse(JSON.parse(raw) as string) as {
+        pools: { pool: string; allocated: string[] }[];
+      };
+      return (state.pools.find((x) => x.pool === `10.${o2}.248.0/21`)?.allocated ?? []).sort();
+    };
+    await waitFor(
+      async () => JSON.stringify(await ipamIps()) === JSON.stringify(await dockerIps()),
+      30_000,
+      'the IPAM state to hold exactly the addresses in use',
+    ).catch(() => undefined);
+    t.same(
+      await ipamIps(),
+      await dockerIps(),
+      'no leaked address: IPAM holds the gateway and the endpoints’ addresses',
+    );
 
     await docker(['rm', '-f', ...containers.splice(0)]);
     await docker(['network', 'rm', net]);
