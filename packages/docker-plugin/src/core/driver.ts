@@ -11,7 +11,7 @@ import {
   PluginError,
   show,
 } from './errors.js';
-import { canonicalIp, cidrContainsIp, parseCidr } from './ipam.js';
+import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './ipam.js';
 import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
 import {
   decodeOptionMac,
@@ -304,6 +304,34 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     return record;
   }
 
+  /**
+   * Two networks whose gateway ports hold addresses of overlapping subnets would give the host two routes
+   * for one destination. Docker never creates such networks itself (its IPAM refuses overlapping pools), so
+   * the other one is a record Docker does not know — typically a CreateNetwork whose reply a restart cut
+   * off (Docker then failed the command and never sends DeleteNetwork). Refuse, and say how to remove it.
+   */
+  #checkRoutedSubnets(
+    id: string,
+    opts: NetworkOptions,
+    ipv4: SubnetRecord | undefined,
+    ipv6: SubnetRecord | undefined,
+  ): void {
+    if (opts.gatewayMode !== 'internal') return;
+    for (const mine of [ipv4, ipv6]) {
+      if (!mine?.gateway) continue;
+      for (const { record, bridge } of this.networks()) {
+        if (record.id === id || !record.gatewayPort || !this.isOwnRecord(record, bridge)) continue;
+        for (const theirs of [record.ipv4, record.ipv6]) {
+          if (!theirs?.gateway || theirs.pool.includes(':') !== mine.pool.includes(':')) continue;
+          if (!cidrsOverlap(theirs.pool, mine.pool)) continue;
+          throw new ConflictError(
+            `subnet ${mine.pool} overlaps ${theirs.pool} of network ${record.id.slice(0, 12)}, recorded in OVS on bridge ${bridge.name} with a gateway port; if Docker does not know that network (e.g. its CreateNetwork was cut off by a plugin restart), remove it with \`ovs-vsctl br-set-external-id ${bridge.name} ocn-net-${record.id}\` and the reconciler removes its gateway port`,
+          );
+        }
+      }
+    }
+  }
+
   /** bridge= and uplink= name host interfaces: refuse the ones a network must not take over. */
   async #checkInterfaces(opts: NetworkOptions): Promise<void> {
     if (!this.#ovs.bridgeByName(opts.bridge)) {
@@ -367,6 +395,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       return;
     }
     await this.#checkInterfaces(opts);
+    this.#checkRoutedSubnets(id, opts, ipv4, ipv6);
     for (let attempt = 0; ; attempt++) {
       const ops: OvsOp[] = [comment(`${this.name}: create network ${id.slice(0, 12)}`)];
       const bridge = this.#ovs.bridgeByName(opts.bridge);

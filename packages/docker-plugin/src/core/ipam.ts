@@ -345,3 +345,8 @@ export function canonicalIp(text: string): string | undefined {
     return undefined;
   }
 }
+
+/** True when two CIDRs (of the same family) share an address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  return overlaps(parseCidr('subnet', a), parseCidr('subnet', b));
+}

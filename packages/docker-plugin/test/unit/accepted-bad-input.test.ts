@@ -91,3 +91,22 @@ t.test('DeleteEndpoint checks its NetworkID', async (t) => {
   await driver.deleteEndpoint({ NetworkID: NET_A, EndpointID: EP1 });
   t.notOk(driver.endpointPort(EP1));
 });
+
+// A CreateNetwork whose reply a restart cut off leaves its record (Docker failed the command and never sends
+// DeleteNetwork); a retried `docker network create` with the same subnet must not get a second gateway port
+// with the same address (two host routes for one subnet).
+t.test(
+  'a routed subnet overlapping a recorded one is refused, naming the record and the remedy',
+  async (t) => {
+    const { ovs, driver } = setup();
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
+    const before = JSON.stringify(ovs.tables);
+    await t.rejects(
+      driver.createNetwork(net(NET_B, { bridge: 'ocntbr0' })),
+      /subnet 10.77.2.0\/24 overlaps 10.77.2.0\/24 of network aaaaaaaaaaaa, recorded in OVS on bridge ocntbr0 .*ovs-vsctl br-set-external-id ocntbr0 ocn-net-a{63}1/,
+    );
+    t.equal(JSON.stringify(ovs.tables), before, 'nothing recorded');
+    await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', gateway_mode: 'none' }));
+    t.pass('an isolated L2 network (no gateway port) may reuse the subnet');
+  },
+);

@@ -60,13 +60,13 @@ t.test('VLAN conflicts and bad options change nothing', async (t) => {
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', vlan: '100' }));
   const before = JSON.stringify(ovs.tables);
   await t.rejects(
-    driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', vlan: '100' })),
+    driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', vlan: '100' }, '10.2.0.0/24', '10.2.0.1/24')),
     /VLAN 100 is already used on bridge ocntbr0/,
   );
   await t.rejects(driver.createNetwork(net(NET_B, { vlan: '5000' })), /vlan="5000"/);
   await t.rejects(driver.createNetwork(net(NET_B, { color: 'red' })), /color="red"/);
   await t.rejects(
-    driver.createNetwork(net(NET_B, { uplink: 'nosuch0' })),
+    driver.createNetwork(net(NET_B, { uplink: 'nosuch0' }, '10.2.0.0/24', '10.2.0.1/24')),
     /uplink="nosuch0": expected an existing host interface/,
   );
   t.equal(JSON.stringify(ovs.tables), before, 'OVS unchanged');
