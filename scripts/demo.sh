@@ -3,8 +3,8 @@
 # start the plugin, create two VLAN networks on one OVS bridge, run containers on them, show that they talk
 # within a network and not across, and show what OVS holds.
 #
-#   sudo scripts/demo.sh             run the demo (idempotent; re-running starts over)
-#   sudo scripts/demo.sh --cleanup   remove everything the demo created and stop what it started
+#   scripts/demo.sh                  run the demo (idempotent; re-running starts over)
+#   scripts/demo.sh --cleanup        remove everything the demo created and stop what it started
 #
 # It uses a private OVS sandbox in /run/ocn-demo (userspace datapath) unless OCN_OVSDB points at a running
 # OVS already (only one userspace ovs-vswitchd fits in a network namespace).
@@ -100,4 +100,4 @@ say "7. What OVS holds (the plugin's only state)"
 run ovs-vsctl --db="$ovsdb" show
 run ovs-vsctl --db="$ovsdb" --columns=name,tag,external_ids find Port external_ids:ocn-tenant=red
 
-say "Done. Clean up with: sudo scripts/demo.sh --cleanup"
+say "Done. Clean up with: scripts/demo.sh --cleanup (as root)"

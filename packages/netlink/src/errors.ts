@@ -25,6 +25,8 @@ for (const [name, value] of Object.entries(constants.errno)) {
 }
 // The kernel's EOPNOTSUPP shares its number with ENOTSUP on Linux; keep the name `ip` prints.
 if (constants.errno.EOPNOTSUPP !== undefined) errnoNames.set(constants.errno.EOPNOTSUPP, 'EOPNOTSUPP');
+// Not in Node's table: ERESTART (asm-generic/errno.h), nf_tables' answer to a stale NFNL_BATCH_GENID.
+if (!errnoNames.has(85)) errnoNames.set(85, 'ERESTART');
 
 /** The symbolic name of a positive errno (`17` → `'EEXIST'`), or `'E<number>'` when unknown. */
 export function errnoName(errno: number): string {
@@ -139,6 +141,7 @@ const descriptions: Record<string, string> = {
   ESRCH: 'no such entry',
   ENOBUFS: 'socket buffer overrun',
   EBADF: 'bad file descriptor',
+  ERESTART: 'the nf_tables ruleset changed since the generation given',
 };
 
 function describeErrno(v: number): string {

@@ -15,11 +15,12 @@ import {
   type Family,
   formatIp,
   ipv4Broadcast,
+  maskNetwork,
   parseCidr,
   parseIp,
 } from './ip.js';
 import { native } from './native.js';
-import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd } from './netns.js';
+import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd, socketInNetns } from './netns.js';
 import type {
   Address,
   AddressOptions,
@@ -33,7 +34,14 @@ import type {
   VethOptions,
   VethPair,
 } from './types.js';
-import { formatMac, parseMac, validateIfname, validateMtu, validateU32 } from './validate.js';
+import {
+  formatMac,
+  parseMac,
+  validateIfname,
+  validateMtu,
+  validateTimeoutMs,
+  validateU32,
+} from './validate.js';
 import {
   addressPayload,
   attrString,
@@ -124,29 +132,10 @@ export class NetlinkHandle implements NetnsTarget {
    * {@link NetlinkKernelError} with errno `ENOENT`. The handle keeps the namespace alive until `close()`.
    */
   static open(ns: NetnsRef = 'host', options: HandleOptions = {}): NetlinkHandle {
-    const timeoutMs = options.timeoutMs ?? 15_000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-      throw new NetlinkInvalidArgumentError(
-        'timeoutMs',
-        options.timeoutMs,
-        'a positive integer (milliseconds)',
-      );
-    }
-    const nsFd = openNetnsFd(ns, 'openHandle');
-    const addon = native();
-    let sock: NetlinkSocket | undefined;
-    const make = (): void => {
-      sock = createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
-    };
-    try {
-      if (ns === 'host') make();
-      else addon.callInNetns(nsFd.fd, make);
-    } catch (err) {
-      sock?.close();
-      closeNetnsFd(nsFd);
-      throw toNetlinkError(err, { operation: 'openHandle', netns: nsFd.description });
-    }
-    if (sock === undefined) throw new NetlinkError('NETLINK_ERR_NATIVE', 'openHandle: no socket was created');
+    const timeoutMs = validateTimeoutMs(options.timeoutMs, 15_000);
+    const { sock, nsFd } = socketInNetns(ns, 'openHandle', () =>
+      createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 }),
+    );
     return new NetlinkHandle(nsFd, ns === 'host', sock, timeoutMs);
   }
 
@@ -774,16 +763,6 @@ function familyOf(af: number): Family | undefined {
   if (af === AF_INET) return 4;
   if (af === AF_INET6) return 6;
   return undefined;
-}
-
-/** The network part only: the kernel refuses a route dst with host bits set (EINVAL). */
-function maskNetwork(c: Cidr): Buffer {
-  const out = Buffer.from(c.bytes);
-  for (let i = 0; i < out.length; i++) {
-    const keep = Math.max(0, Math.min(8, c.prefixLen - i * 8));
-    out[i] = (out[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
-  }
-  return out;
 }
 
 function toLink(data: Buffer): Link {

@@ -103,3 +103,19 @@ export function ipv4Broadcast(c: Cidr): Buffer {
   out.writeUInt32BE(v, 0);
   return out;
 }
+
+/** The netmask of a prefix as network-order bytes (`4, 20` → ff ff f0 00). */
+export function prefixMask(family: Family, prefixLen: number): Buffer {
+  const out = Buffer.alloc(family === 4 ? 4 : 16);
+  for (let i = 0; i < out.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefixLen - i * 8));
+    out[i] = (0xff << (8 - keep)) & 0xff;
+  }
+  return out;
+}
+
+/** The network part only (host bits cleared): the kernel refuses a route dst with host bits set (EINVAL). */
+export function maskNetwork(c: Cidr): Buffer {
+  const mask = prefixMask(c.family, c.prefixLen);
+  return Buffer.from(c.bytes.map((b, i) => b & (mask[i] ?? 0)));
+}

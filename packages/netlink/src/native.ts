@@ -15,19 +15,37 @@ export interface NativeAddon {
 
 let cached: NativeAddon | undefined;
 
-/** Loads build/Release/ocn_netlink.node once (built by this package's `install` script via node-gyp). */
+/**
+ * Where the addon is looked for, in order: a local build (`build/Release`, made by this package's `install`
+ * script with node-gyp, as in this repository), then the prebuilt binary that the published tarball ships for
+ * this platform and architecture (`prebuilds/linux-x64/`), which needs no compiler and no install script
+ * (pnpm 10 skips dependencies' install scripts unless the consumer allows them).
+ */
+export const ADDON_PATHS = [
+  '../build/Release/ocn_netlink.node',
+  `../prebuilds/${process.platform}-${process.arch}/ocn_netlink.node`,
+];
+
+/** Loads the addon once, from the first of {@link ADDON_PATHS} that loads. */
 export function native(): NativeAddon {
   if (cached !== undefined) return cached;
   const require = createRequire(import.meta.url);
-  try {
-    cached = require('../build/Release/ocn_netlink.node') as NativeAddon;
-  } catch (err) {
-    throw new NetlinkError(
-      'NETLINK_ERR_NATIVE',
-      'the native addon build/Release/ocn_netlink.node is missing or broken; build it with ' +
-        '`pnpm --filter @ovs-container-network/netlink run build:native` (node-gyp, g++ and Node headers needed)',
-      { cause: err },
-    );
+  const failures: string[] = [];
+  let last: unknown;
+  for (const path of ADDON_PATHS) {
+    try {
+      cached = require(path) as NativeAddon;
+      return cached;
+    } catch (err) {
+      last = err;
+      failures.push(`${path.slice(3)}: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
-  return cached;
+  throw new NetlinkError(
+    'NETLINK_ERR_NATIVE',
+    `the native addon ocn_netlink.node could not be loaded (${failures.join('; ')}); no prebuilt binary ships for ` +
+      `${process.platform}-${process.arch}, so build it: \`npm rebuild @ovs-container-network/netlink\` or ` +
+      '`pnpm --filter @ovs-container-network/netlink run build:native` (node-gyp, g++, make, python3 and Node headers needed)',
+    { cause: last },
+  );
 }

@@ -1,5 +1,5 @@
 import { closeSync, constants as fsConstants, openSync, readdirSync } from 'node:fs';
-import { NetlinkInvalidArgumentError, toNetlinkError } from './errors.js';
+import { NetlinkError, NetlinkInvalidArgumentError, toNetlinkError } from './errors.js';
 import { native } from './native.js';
 import { validateNetnsName } from './validate.js';
 
@@ -15,6 +15,7 @@ export type NetnsRef = 'host' | { name: string } | { path: string } | { pid: num
 /** A human-readable description of a {@link NetnsRef}, for errors. */
 export function describeNetns(ref: NetnsRef): string {
   if (ref === 'host') return 'host';
+  if (typeof ref !== 'object' || ref === null) return String(ref);
   if ('name' in ref) return ref.name;
   if ('path' in ref) return ref.path;
   if ('pid' in ref) return `pid ${ref.pid}`;
@@ -67,6 +68,36 @@ export function openNetnsFd(ref: NetnsRef, operation = 'openNetns'): NetnsFd {
 
 export function closeNetnsFd(n: NetnsFd): void {
   if (n.owned) closeSync(n.fd);
+}
+
+/**
+ * Opens the namespace and makes a socket inside it: `make` runs with the calling thread in the namespace
+ * (setns in and back, synchronously: native callInNetns), so the socket belongs to it for its whole life.
+ * On failure both are closed again and the error names `operation` and the namespace.
+ */
+export function socketInNetns<T extends { close(): void }>(
+  ns: NetnsRef,
+  operation: string,
+  make: () => T,
+): { sock: T; nsFd: NetnsFd } {
+  const nsFd = openNetnsFd(ns, operation);
+  let sock: T | undefined;
+  try {
+    if (ns === 'host') sock = make();
+    else
+      native().callInNetns(nsFd.fd, () => {
+        sock = make();
+      });
+  } catch (err) {
+    sock?.close();
+    closeNetnsFd(nsFd);
+    throw toNetlinkError(err, { operation, netns: nsFd.description });
+  }
+  if (sock === undefined) {
+    closeNetnsFd(nsFd);
+    throw new NetlinkError('NETLINK_ERR_NATIVE', `${operation}: no socket was created`);
+  }
+  return { sock, nsFd };
 }
 
 /**

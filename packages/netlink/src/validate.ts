@@ -62,3 +62,12 @@ export function validateU32(v: unknown, field: string, min = 0): number {
   }
   return v;
 }
+
+/** A request timeout in milliseconds (a positive integer); `undefined` gives `fallback`. */
+export function validateTimeoutMs(v: unknown, fallback: number, field = 'timeoutMs'): number {
+  const ms = v ?? fallback;
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms <= 0) {
+    throw new NetlinkInvalidArgumentError(field, v, 'a positive integer (milliseconds)');
+  }
+  return ms;
+}

@@ -79,7 +79,7 @@ export type WriteAtom<A> =
   A extends RefTo<infer T>
     ? Uuid<T> | RowRef<T>
     : number extends A
-      ? number | bigint // integers may also be given as bigint (within ±(2^53 − 1))
+      ? number | bigint // integers may also be given as bigint (any 64-bit value)
       : A;
 
 type ReadMap<K, V> = [K] extends [RefTo]
@@ -145,7 +145,7 @@ export type Comparison = '<' | '<=' | '>=' | '>';
 type ConditionFor<K, C extends ColumnSpec> = C extends AnyColumn
   ? readonly [K, ConditionFunction, unknown]
   : C['kind'] extends 'scalar' | 'optional'
-    ? C['key'] extends number
+    ? C['key'] extends number | bigint
       ? readonly [K, ConditionFunction, WriteValue<C>]
       : readonly [K, Exclude<ConditionFunction, Comparison>, WriteValue<C>]
     : readonly [K, '==' | '!=' | 'includes' | 'excludes', WriteValue<C>];
@@ -172,12 +172,12 @@ type MutationFor<K, C extends ColumnSpec> = C extends AnyColumn
     : C['kind'] extends 'set'
       ?
           | readonly [K, 'insert' | 'delete', WriteValue<C>]
-          | (C['key'] extends number ? readonly [K, ArithmeticMutator, number | bigint] : never)
+          | (C['key'] extends number | bigint ? readonly [K, ArithmeticMutator, number | bigint] : never)
       : C['kind'] extends 'optional'
         ?
             | readonly [K, 'insert' | 'delete', WriteAtom<C['key']>]
-            | (C['key'] extends number ? readonly [K, ArithmeticMutator, number | bigint] : never)
-        : C['key'] extends number
+            | (C['key'] extends number | bigint ? readonly [K, ArithmeticMutator, number | bigint] : never)
+        : C['key'] extends number | bigint
           ? readonly [K, ArithmeticMutator, number | bigint]
           : never;
 

@@ -212,6 +212,37 @@ export class NotConnectedError extends OvsdbError {
   }
 }
 
+/** The server is reachable but must not be used (not the leader, cut off from its cluster, stale). */
+export class NotUsableError extends OvsdbError {
+  readonly endpoint: string;
+  readonly reason: string;
+  constructor(endpoint: string, reason: string, message: string) {
+    super('OVSDB_ERR_NOT_CONNECTED', `${endpoint}: ${message}`);
+    this.endpoint = endpoint;
+    this.reason = reason;
+  }
+}
+
+/** A problem the replica met and handled itself (an update it could not apply, a failed resync). */
+export class ReplicaError extends OvsdbError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('OVSDB_ERR_PROTOCOL', message, options);
+  }
+}
+
+/** A verify conflict (optimistic concurrency) that persisted for every attempt. */
+export class ConflictError extends OvsdbError {
+  readonly attempts: number;
+  constructor(attempts: number, options?: { cause?: unknown }) {
+    super(
+      'OVSDB_ERR_TRANSACTION',
+      `optimistic transaction still conflicted after ${attempts} attempts`,
+      options,
+    );
+    this.attempts = attempts;
+  }
+}
+
 function safeStringify(v: unknown): string {
   try {
     return typeof v === 'bigint'

@@ -48,7 +48,15 @@ export {
   type WriteValue,
 } from './database.js';
 export * from './errors.js';
-export { DEFAULT_MAX_MESSAGE_BYTES, type FramerOptions, JsonFramer } from './framer.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_SLICE_BYTES,
+  type FramerOptions,
+  JsonFramer,
+  parseExact,
+  SlicedMessage,
+  type SliceSink,
+} from './framer.js';
 export {
   encodeWireMessage,
   libraryToWire,

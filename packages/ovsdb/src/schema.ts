@@ -7,8 +7,11 @@ import { SchemaError } from './errors.js';
 export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';
 export const ATOMIC_TYPES: readonly AtomicType[] = ['integer', 'real', 'boolean', 'string', 'uuid'];
 
-/** A JS atom as the codec hands it out: integers and reals are numbers, uuids strings. */
-export type Atom = number | boolean | string;
+/**
+ * A JS atom as the codec hands it out: integers and reals are numbers (an integer beyond ±(2^53 − 1) a
+ * bigint), uuids strings.
+ */
+export type Atom = number | bigint | boolean | string;
 
 /** RFC 7047 §3.2 <base-type>, with the constraints that apply to its atomic type. */
 export interface BaseType {
@@ -267,8 +270,10 @@ function parseBase(where: string, b: unknown): BaseType {
   checkMembers(where, b, ['type', 'enum', ...allowedByType[type as AtomicType]]);
   const out: { -readonly [K in keyof BaseType]: BaseType[K] } = { ...baseType(type as AtomicType) };
   const num = (k: 'minInteger' | 'maxInteger' | 'minReal' | 'maxReal' | 'minLength' | 'maxLength') => {
-    const v = b[k];
+    let v = b[k];
     if (v === undefined) return undefined;
+    // A bound beyond ±(2^53 − 1) read from a server arrives as a bigint (framer.ts); held as a double.
+    if (typeof v === 'bigint' && k.endsWith('Integer')) v = Number(v);
     const ok = k.endsWith('Real') ? typeof v === 'number' && Number.isFinite(v) : Number.isInteger(v);
     if (!ok) fail(where, `"${k}" must be ${k.endsWith('Real') ? 'a number' : 'an integer'}, got ${show(v)}`);
     return v as number;

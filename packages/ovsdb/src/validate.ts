@@ -12,11 +12,16 @@ export interface Place {
 }
 
 /**
- * The largest integer this library sends or reads exactly. OVSDB integers are 64-bit (RFC 7047 §3.1), but
- * JSON.parse turns the wire's numbers into IEEE doubles, so values beyond ±(2^53 − 1) would silently lose
- * precision. We refuse to send them (ValidationError); `bigint` input within the limit is accepted.
+ * The largest integer read as a `number`. OVSDB integers are 64-bit (RFC 7047 §3.1); JS numbers are exact
+ * only within ±(2^53 − 1). Integers beyond it are read as exact `bigint`s (the framer finds their digits
+ * before JSON.parse could round them) and are written from `bigint`s; a `number` beyond it is refused
+ * (ValidationError), since it may already have been rounded.
  */
 export const MAX_SAFE_OVSDB_INTEGER = Number.MAX_SAFE_INTEGER;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const SAFE_MIN = BigInt(-MAX_SAFE_OVSDB_INTEGER);
+const SAFE_MAX = BigInt(MAX_SAFE_OVSDB_INTEGER);
 
 /** Counts Unicode code points, the unit of minLength/maxLength (RFC 7047 §3.2). */
 export function codePointLength(s: string): number {
@@ -53,32 +58,35 @@ export function checkAtomAt(
   // Place object, so callers allocate nothing per value.
   switch (base.type) {
     case 'integer': {
-      let n: number;
-      if (typeof v === 'number') n = v;
-      else if (typeof v === 'bigint') {
-        if (v > BigInt(MAX_SAFE_OVSDB_INTEGER) || v < -BigInt(MAX_SAFE_OVSDB_INTEGER)) {
-          throw new ValidationError(
-            table,
-            column,
-            whole,
-            `${describeBase(base)} within ±(2^53 − 1) (this library's documented integer limit)`,
-          );
+      if (typeof v === 'bigint') {
+        if (v < INT64_MIN || v > INT64_MAX) {
+          throw new ValidationError(table, column, whole, `${describeBase(base)} within the 64-bit range`);
         }
-        n = Number(v);
-      } else return bad(table, column, base, whole);
-      if (!Number.isInteger(n)) return bad(table, column, base, whole);
-      if (!Number.isSafeInteger(n)) {
+        if (base.minInteger !== undefined && v < base.minInteger) return bad(table, column, base, whole);
+        if (base.maxInteger !== undefined && v > base.maxInteger) return bad(table, column, base, whole);
+        // Within ±(2^53 − 1) a bigint is sent as a number (and so compares equal to a number enum).
+        if (v >= SAFE_MIN && v <= SAFE_MAX) {
+          const n = Number(v);
+          if (base.enum && !base.enum.includes(n)) return bad(table, column, base, whole);
+          return n;
+        }
+        if (base.enum && !base.enum.some((e) => typeof e === 'number' && BigInt(e) === v))
+          return bad(table, column, base, whole);
+        return v; // JSON-RPC encoding writes its exact digits (jsonrpc.ts stringify)
+      }
+      if (typeof v !== 'number' || !Number.isInteger(v)) return bad(table, column, base, whole);
+      if (!Number.isSafeInteger(v)) {
         throw new ValidationError(
           table,
           column,
           whole,
-          `${describeBase(base)} within ±(2^53 − 1) (this library's documented integer limit)`,
+          `${describeBase(base)}; a number beyond ±(2^53 − 1) is not exact: pass a bigint (e.g. ${BigInt(v)}n)`,
         );
       }
-      if (base.minInteger !== undefined && n < base.minInteger) return bad(table, column, base, whole);
-      if (base.maxInteger !== undefined && n > base.maxInteger) return bad(table, column, base, whole);
-      if (base.enum && !base.enum.includes(n)) return bad(table, column, base, whole);
-      return n;
+      if (base.minInteger !== undefined && v < base.minInteger) return bad(table, column, base, whole);
+      if (base.maxInteger !== undefined && v > base.maxInteger) return bad(table, column, base, whole);
+      if (base.enum && !base.enum.includes(v)) return bad(table, column, base, whole);
+      return v;
     }
     case 'real': {
       if (typeof v !== 'number' || !Number.isFinite(v)) return bad(table, column, base, whole);

@@ -8,7 +8,8 @@
 //             (encoding accepts both a plain object and a Map)         wire: always ["map", [[k, v], ...]]
 // Atoms: integer and real → number (the server prints 1.0 as 1; only the column type tells them apart),
 // boolean, string, uuid → branded string (Uuid); a RowRef encodes as ["named-uuid", name].
-// Integers are exact up to ±(2^53 − 1) only; see MAX_SAFE_OVSDB_INTEGER.
+// 64-bit integers are exact both ways: an integer beyond ±(2^53 − 1) decodes to a `bigint` (smaller ones
+// stay `number`), and a `bigint` is sent as its exact digits; see MAX_SAFE_OVSDB_INTEGER.
 
 import { ProtocolError, ValidationError } from './errors.js';
 import {
@@ -212,7 +213,13 @@ function bad(where: string, what: string, json: unknown): never {
 export function decodeAtom(base: BaseType, json: unknown, where = 'value'): Atom {
   switch (base.type) {
     case 'integer':
+      // An integer beyond ±(2^53 − 1) arrives as an exact bigint (framer.ts parseExact).
+      if (typeof json !== 'number' && typeof json !== 'bigint') return bad(where, base.type, json);
+      return json;
     case 'real':
+      // A real printed without a fraction and beyond 2^53 (e.g. 12345678901234568) is read as a bigint
+      // too; as a double it is exact (OVS prints reals with %.17g, which round-trips).
+      if (typeof json === 'bigint') return Number(json);
       if (typeof json !== 'number') return bad(where, base.type, json);
       return json;
     case 'boolean':

@@ -40,7 +40,12 @@ function num(flag: string, v: string | undefined, def: number): number {
 }
 
 async function main(): Promise<void> {
+  // `pnpm plugin -- --flag` (npm's habit) reaches us with a literal `--` first under pnpm 10; parseArgs would
+  // take it as the end of the flags and refuse everything after it as positionals.
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--') argv.shift();
   const { values } = parseArgs({
+    args: argv,
     options: {
       ovsdb: { type: 'string' },
       name: { type: 'string' },

@@ -51,6 +51,12 @@ export interface OvsdbBackendOptions {
   unreachableTimeoutMs?: number;
   /** Outages and recoveries are logged here, with the cause (the TLS reason, ECONNREFUSED, …). */
   logger?: Logger;
+  /**
+   * Fail at once, with the ovsdb package's `ConnectError`, when every remote refused the first attempt
+   * (as `OvsdbClient.connect` does), instead of retrying until `readyTimeoutMs`. For library callers
+   * (`Orchestrator.connect`); the plugin keeps retrying, since OVS may come up after it at boot.
+   */
+  failFast?: boolean;
 }
 
 export const DEFAULT_UNREACHABLE_TIMEOUT_MS = 10_000;
@@ -123,9 +129,21 @@ export class OvsdbBackend implements OvsBackend {
     const backend = new OvsdbBackend(session, replica, opts);
     const timeout = opts.readyTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
+    let onStatus: ((st: SessionStatus) => void) | undefined;
+    const remotes = new Set(typeof opts.endpoint === 'string' ? [opts.endpoint] : opts.endpoint);
     try {
       await Promise.race([
         replica.ready,
+        new Promise<never>((_r, reject) => {
+          if (!opts.failFast) return;
+          const failed = new Set<string>();
+          onStatus = (st) => {
+            if (st.connections > 0 || st.state !== 'disconnected' || st.remote === undefined) return;
+            failed.add(st.remote);
+            if (failed.size >= remotes.size && st.error) reject(st.error);
+          };
+          session.on('status', onStatus);
+        }),
         new Promise<never>((_r, reject) => {
           timer = setTimeout(
             () =>
@@ -143,6 +161,7 @@ export class OvsdbBackend implements OvsBackend {
       throw err;
     } finally {
       clearTimeout(timer);
+      if (onStatus) session.off('status', onStatus);
     }
     return backend;
   }

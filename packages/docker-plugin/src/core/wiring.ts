@@ -9,7 +9,14 @@
 //   const ep = await w.attach({ bridge: 'br0', hostIfName: 'vethh1', containerIfName: 'vethc1', tag: 100,
 //                               mtu: 1500, externalIds: { 'ocn-owner': 'me' } });
 //   await w.detach({ hostIfName: ep.hostIfName });
-import { ConflictError, NotFoundError, OvsdbFailure, PluginError, WiringError } from './errors.js';
+import {
+  ConflictError,
+  describeError,
+  NotFoundError,
+  OvsdbFailure,
+  PluginError,
+  WiringError,
+} from './errors.js';
 import {
   hasErrno,
   type KernelHandle,
@@ -142,7 +149,9 @@ export class Wiring {
       if (hasErrno(err, 'EEXIST')) {
         throw new ConflictError(`interface ${spec.hostIfName} or ${peerName} already exists`, { cause: err });
       }
-      throw new WiringError(`cannot create veth pair ${spec.hostIfName}/${peerName}`, { cause: err });
+      throw new WiringError(`cannot create veth pair ${spec.hostIfName}/${peerName}: ${describeError(err)}`, {
+        cause: err,
+      });
     }
 
     let portUuid: string | undefined;
@@ -160,10 +169,13 @@ export class Wiring {
         .catch((e: unknown) => rollbackErrors.push(e));
       this.#log.warn({ hostIfName: spec.hostIfName, err: String(err), rollbackErrors }, 'attach rolled back');
       if (err instanceof PluginError && !(err instanceof OvsdbFailure)) throw err;
-      throw new WiringError(`cannot attach ${spec.hostIfName} to bridge ${spec.bridge}`, {
-        cause: err,
-        rollbackErrors,
-      });
+      throw new WiringError(
+        `cannot attach ${spec.hostIfName} to bridge ${spec.bridge}: ${describeError(err)}`,
+        {
+          cause: err,
+          rollbackErrors,
+        },
+      );
     }
   }
 
@@ -248,7 +260,23 @@ export class Wiring {
     const h = this.#open(target.netns);
     try {
       for (const cidr of target.addresses ?? []) {
-        await h.addAddress(ifname, cidr, cidr.includes(':') ? { nodad: true } : {});
+        try {
+          await h.addAddress(ifname, cidr, cidr.includes(':') ? { nodad: true } : {});
+        } catch (err) {
+          // addrconf refuses an IPv6 address with EACCES when the interface has disable_ipv6=1 (net/ipv6/
+          // addrconf.c inet6_addr_add → ipv6_add_addr). Docker sets net.ipv6.conf.all/default.disable_ipv6=1 in
+          // containers that are on no IPv6 network (--network none included), and new interfaces inherit it.
+          if (cidr.includes(':') && hasErrno(err, 'EACCES')) {
+            throw new WiringError(
+              `cannot add ${cidr} to ${ifname}: IPv6 is disabled in the target namespace ` +
+                '(net.ipv6.conf.default.disable_ipv6=1, as Docker sets it in containers on no IPv6 network, ' +
+                'e.g. --network none); start the container with --sysctl net.ipv6.conf.all.disable_ipv6=0 ' +
+                `--sysctl net.ipv6.conf.default.disable_ipv6=0, or attach IPv4 addresses only (${describeError(err)})`,
+              { cause: err },
+            );
+          }
+          throw err;
+        }
       }
       for (const r of target.routes ?? [])
         await h.addRoute({ ...r, ...(r.dev === undefined ? { dev: ifname } : {}) });

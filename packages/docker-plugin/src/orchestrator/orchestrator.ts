@@ -114,7 +114,7 @@ export class Orchestrator {
     // Loaded on demand: fromCore() users bring their own OVS view and never load the session/replica.
     // The same OVSDB view the driver uses (plugin.ts): a reconnecting session and a replica.
     const { OvsdbBackend } = await import('../core/ovsdb-backend.js');
-    const ovs = await OvsdbBackend.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB });
+    const ovs = await OvsdbBackend.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB, failFast: true });
     return new Orchestrator({ ...deps, backend: new CoreBackend({ ovs }) });
   }
 

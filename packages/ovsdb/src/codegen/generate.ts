@@ -126,7 +126,8 @@ function generateTable(t: TableSchema, tableIds: Map<string, string>, claim: (n:
       );
       return name;
     }
-    return b.type === 'integer' || b.type === 'real' ? 'number' : b.type;
+    if (b.type === 'integer') return integerFitsNumber(b) ? 'number' : 'number | bigint';
+    return b.type === 'real' ? 'number' : b.type;
   };
   const cols: string[] = [];
   for (const c of t.userColumns) {
@@ -178,6 +179,17 @@ function generateTable(t: TableSchema, tableIds: Map<string, string>, claim: (n:
     comment(`The ${t.name} table.`),
     `export const ${id} = defineTable<${JSON.stringify(t.name)}, ${colsName}>(schema, ${JSON.stringify(t.name)});\n`,
   ].join('');
+}
+
+/**
+ * Whether every value the schema allows for an integer atom is a safe JS integer (|v| <= 2^53 - 1): then
+ * it always decodes to `number`; otherwise a value beyond that range decodes to `bigint` (values.ts).
+ */
+function integerFitsNumber(b: BaseType): boolean {
+  const max = Number.MAX_SAFE_INTEGER;
+  return (
+    b.minInteger !== undefined && b.maxInteger !== undefined && b.minInteger >= -max && b.maxInteger <= max
+  );
 }
 
 function columnDoc(c: ColumnSchema): string {

@@ -15,7 +15,7 @@ import {
   ConnectionClosedError,
   InvalidArgumentError,
   NotConnectedError,
-  OvsdbError,
+  NotUsableError,
   RpcError,
 } from '../errors.js';
 import type { MonitorId, TableUpdates2, WireRow } from '../protocol.js';
@@ -373,13 +373,4 @@ export class OvsdbSession {
   }
 }
 
-/** The server is reachable but must not be used (not the leader, cut off from its cluster, stale). */
-export class NotUsableError extends OvsdbError {
-  readonly endpoint: string;
-  readonly reason: string;
-  constructor(endpoint: string, reason: string, message: string) {
-    super('OVSDB_ERR_NOT_CONNECTED', `${endpoint}: ${message}`);
-    this.endpoint = endpoint;
-    this.reason = reason;
-  }
-}
+export { NotUsableError } from '../errors.js';

@@ -1817,17 +1817,17 @@ export type ControllerColumns = {
   /** one of "in-band", "out-of-band" or null */
   readonly connection_mode: Optional<ControllerConnectionMode>;
   /** integer in [25, ∞] or null */
-  readonly controller_burst_limit: Optional<number>;
+  readonly controller_burst_limit: Optional<number | bigint>;
   /** integer in [1, 512] or null */
   readonly controller_queue_size: Optional<number>;
   /** integer in [100, ∞] or null */
-  readonly controller_rate_limit: Optional<number>;
+  readonly controller_rate_limit: Optional<number | bigint>;
   /** boolean or null */
   readonly enable_async_messages: Optional<boolean>;
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
   /** integer or null */
-  readonly inactivity_probe: Optional<number>;
+  readonly inactivity_probe: Optional<number | bigint>;
   /** boolean; ephemeral */
   readonly is_connected: Scalar<boolean>;
   /** string or null */
@@ -1837,7 +1837,7 @@ export type ControllerColumns = {
   /** string or null */
   readonly local_netmask: Optional<string>;
   /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
+  readonly max_backoff: Optional<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly other_config: MapOf<string, string>;
   /** one of "master", "other", "slave" or null; ephemeral */
@@ -1917,7 +1917,7 @@ export type Flow_TableColumns = {
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
   /** integer in [0, ∞] or null */
-  readonly flow_limit: Optional<number>;
+  readonly flow_limit: Optional<number | bigint>;
   /** array of 0 or more distinct string */
   readonly groups: SetOf<string>;
   /** string or null */
@@ -1993,13 +1993,13 @@ export type InterfaceColumns = {
   /** array of 0 or more distinct string; ephemeral */
   readonly cfm_fault_status: SetOf<string>;
   /** integer or null */
-  readonly cfm_flap_count: Optional<number>;
+  readonly cfm_flap_count: Optional<number | bigint>;
   /** integer in [0, 100] or null; ephemeral */
   readonly cfm_health: Optional<number>;
   /** integer or null */
-  readonly cfm_mpid: Optional<number>;
+  readonly cfm_mpid: Optional<number | bigint>;
   /** array of 0 or more distinct integer; ephemeral */
-  readonly cfm_remote_mpids: SetOf<number>;
+  readonly cfm_remote_mpids: SetOf<number | bigint>;
   /** one of "down", "up" or null; ephemeral */
   readonly cfm_remote_opstate: Optional<InterfaceCfmRemoteOpstate>;
   /** one of "full", "half" or null; ephemeral */
@@ -2011,19 +2011,19 @@ export type InterfaceColumns = {
   /** integer in [0, 4294967295] or null; ephemeral */
   readonly ifindex: Optional<number>;
   /** integer in [0, ∞] */
-  readonly ingress_policing_burst: Scalar<number>;
+  readonly ingress_policing_burst: Scalar<number | bigint>;
   /** integer in [0, ∞] */
-  readonly ingress_policing_kpkts_burst: Scalar<number>;
+  readonly ingress_policing_kpkts_burst: Scalar<number | bigint>;
   /** integer in [0, ∞] */
-  readonly ingress_policing_kpkts_rate: Scalar<number>;
+  readonly ingress_policing_kpkts_rate: Scalar<number | bigint>;
   /** integer in [0, ∞] */
-  readonly ingress_policing_rate: Scalar<number>;
+  readonly ingress_policing_rate: Scalar<number | bigint>;
   /** boolean or null; ephemeral */
   readonly lacp_current: Optional<boolean>;
   /** integer or null; ephemeral */
-  readonly link_resets: Optional<number>;
+  readonly link_resets: Optional<number | bigint>;
   /** integer or null; ephemeral */
-  readonly link_speed: Optional<number>;
+  readonly link_speed: Optional<number | bigint>;
   /** one of "down", "up" or null; ephemeral */
   readonly link_state: Optional<InterfaceLinkState>;
   /** map of 0 or more entries string → string */
@@ -2033,13 +2033,13 @@ export type InterfaceColumns = {
   /** string or null; ephemeral */
   readonly mac_in_use: Optional<string>;
   /** integer or null; ephemeral */
-  readonly mtu: Optional<number>;
+  readonly mtu: Optional<number | bigint>;
   /** integer in [1, ∞] or null */
-  readonly mtu_request: Optional<number>;
+  readonly mtu_request: Optional<number | bigint>;
   /** string; immutable */
   readonly name: Scalar<string, false>;
   /** integer or null */
-  readonly ofport: Optional<number>;
+  readonly ofport: Optional<number | bigint>;
   /** integer in [1, 65279] or null */
   readonly ofport_request: Optional<number>;
   /** map of 0 or more entries string → string */
@@ -2047,7 +2047,7 @@ export type InterfaceColumns = {
   /** map of 0 or more entries string → string */
   readonly other_config: MapOf<string, string>;
   /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
+  readonly statistics: MapOf<string, number | bigint>;
   /** map of 0 or more entries string → string; ephemeral */
   readonly status: MapOf<string, string>;
   /** string */
@@ -2075,11 +2075,11 @@ export type ManagerColumns = {
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
   /** integer or null */
-  readonly inactivity_probe: Optional<number>;
+  readonly inactivity_probe: Optional<number | bigint>;
   /** boolean; ephemeral */
   readonly is_connected: Scalar<boolean>;
   /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
+  readonly max_backoff: Optional<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly other_config: MapOf<string, string>;
   /** map of 0 or more entries string → string; ephemeral */
@@ -2121,7 +2121,7 @@ export type MirrorColumns = {
   /** integer in [14, 65535] or null */
   readonly snaplen: Optional<number>;
   /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
+  readonly statistics: MapOf<string, number | bigint>;
 };
 /** A Mirror row as read. */
 export type Mirror = Row<MirrorColumns, "Mirror">;
@@ -2139,7 +2139,7 @@ export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
 /** Columns of NetFlow: non-root table (garbage-collected when no strong reference points at a row). */
 export type NetFlowColumns = {
   /** integer in [-1, ∞] */
-  readonly active_timeout: Scalar<number>;
+  readonly active_timeout: Scalar<number | bigint>;
   /** boolean */
   readonly add_id_to_interface: Scalar<boolean>;
   /** integer in [0, 255] or null */
@@ -2169,7 +2169,7 @@ export type Open_vSwitchColumns = {
   /** array of 0 or more distinct uuid of a row of Bridge (or a named reference); strong reference to Bridge */
   readonly bridges: SetOf<RefTo<"Bridge">>;
   /** integer */
-  readonly cur_cfg: Scalar<number>;
+  readonly cur_cfg: Scalar<number | bigint>;
   /** array of 0 or more distinct string */
   readonly datapath_types: SetOf<string>;
   /** map of 0 or more entries string → uuid of a row of Datapath (or a named reference); strong reference to Datapath */
@@ -2187,7 +2187,7 @@ export type Open_vSwitchColumns = {
   /** array of 0 or more distinct uuid of a row of Manager (or a named reference); strong reference to Manager */
   readonly manager_options: SetOf<RefTo<"Manager">>;
   /** integer */
-  readonly next_cfg: Scalar<number>;
+  readonly next_cfg: Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly other_config: MapOf<string, string>;
   /** string or null */
@@ -2225,13 +2225,13 @@ export type PortColumns = {
   /** string or null */
   readonly bond_active_slave: Optional<string>;
   /** integer */
-  readonly bond_downdelay: Scalar<number>;
+  readonly bond_downdelay: Scalar<number | bigint>;
   /** boolean */
   readonly bond_fake_iface: Scalar<boolean>;
   /** one of "active-backup", "balance-slb", "balance-tcp" or null */
   readonly bond_mode: Optional<PortBondMode>;
   /** integer */
-  readonly bond_updelay: Scalar<number>;
+  readonly bond_updelay: Scalar<number | bigint>;
   /** array of 0..4096 distinct integer in [0, 4095] */
   readonly cvlans: SetOf<number>;
   /** map of 0 or more entries string → string */
@@ -2253,11 +2253,11 @@ export type PortColumns = {
   /** uuid of a row of QoS (or a named reference) or null; strong reference to QoS */
   readonly qos: Optional<RefTo<"QoS">>;
   /** map of 0 or more entries string → integer; ephemeral */
-  readonly rstp_statistics: MapOf<string, number>;
+  readonly rstp_statistics: MapOf<string, number | bigint>;
   /** map of 0 or more entries string → string; ephemeral */
   readonly rstp_status: MapOf<string, string>;
   /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
+  readonly statistics: MapOf<string, number | bigint>;
   /** map of 0 or more entries string → string; ephemeral */
   readonly status: MapOf<string, string>;
   /** integer in [0, 4095] or null */
@@ -2359,11 +2359,11 @@ export type sFlowColumns = {
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
   /** integer or null */
-  readonly header: Optional<number>;
+  readonly header: Optional<number | bigint>;
   /** integer or null */
-  readonly polling: Optional<number>;
+  readonly polling: Optional<number | bigint>;
   /** integer or null */
-  readonly sampling: Optional<number>;
+  readonly sampling: Optional<number | bigint>;
   /** array of 1 or more distinct string */
   readonly targets: SetOf<string>;
 };

@@ -1762,7 +1762,7 @@ export type BFDStatus = "admin_down" | "down" | "init" | "up";
 /** Columns of BFD: root table; unique (logical_port, dst_ip). */
 export type BFDColumns = {
   /** integer in [1, ∞] or null */
-  readonly detect_mult: Optional<number>;
+  readonly detect_mult: Optional<number | bigint>;
   /** string */
   readonly dst_ip: Scalar<string>;
   /** map of 0 or more entries string → string */
@@ -1770,9 +1770,9 @@ export type BFDColumns = {
   /** string */
   readonly logical_port: Scalar<string>;
   /** integer or null */
-  readonly min_rx: Optional<number>;
+  readonly min_rx: Optional<number | bigint>;
   /** integer in [1, ∞] or null */
-  readonly min_tx: Optional<number>;
+  readonly min_tx: Optional<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
   /** one of "admin_down", "down", "init", "up" or null */
@@ -1818,11 +1818,11 @@ export type ConnectionColumns = {
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
   /** integer or null */
-  readonly inactivity_probe: Optional<number>;
+  readonly inactivity_probe: Optional<number | bigint>;
   /** boolean; ephemeral */
   readonly is_connected: Scalar<boolean>;
   /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
+  readonly max_backoff: Optional<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly other_config: MapOf<string, string>;
   /** map of 0 or more entries string → string; ephemeral */
@@ -2376,7 +2376,7 @@ export type MirrorColumns = {
   /** one of "from-lport", "to-lport" */
   readonly filter: Scalar<MirrorFilter>;
   /** integer */
-  readonly index: Scalar<number>;
+  readonly index: Scalar<number | bigint>;
   /** string */
   readonly name: Scalar<string>;
   /** string */
@@ -2444,23 +2444,23 @@ export type NB_GlobalColumns = {
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
   /** integer */
-  readonly hv_cfg: Scalar<number>;
+  readonly hv_cfg: Scalar<number | bigint>;
   /** integer */
-  readonly hv_cfg_timestamp: Scalar<number>;
+  readonly hv_cfg_timestamp: Scalar<number | bigint>;
   /** boolean */
   readonly ipsec: Scalar<boolean>;
   /** string */
   readonly name: Scalar<string>;
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly nb_cfg: Scalar<number | bigint>;
   /** integer */
-  readonly nb_cfg_timestamp: Scalar<number>;
+  readonly nb_cfg_timestamp: Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
   /** integer */
-  readonly sb_cfg: Scalar<number>;
+  readonly sb_cfg: Scalar<number | bigint>;
   /** integer */
-  readonly sb_cfg_timestamp: Scalar<number>;
+  readonly sb_cfg_timestamp: Scalar<number | bigint>;
   /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
   readonly ssl: Optional<RefTo<"SSL">>;
 };

@@ -1638,9 +1638,9 @@ export type BFDStatus = "admin_down" | "down" | "init" | "up";
 /** Columns of BFD: root table; unique (logical_port, dst_ip, src_port, disc). */
 export type BFDColumns = {
   /** integer */
-  readonly detect_mult: Scalar<number>;
+  readonly detect_mult: Scalar<number | bigint>;
   /** integer */
-  readonly disc: Scalar<number>;
+  readonly disc: Scalar<number | bigint>;
   /** string */
   readonly dst_ip: Scalar<string>;
   /** map of 0 or more entries string → string */
@@ -1648,9 +1648,9 @@ export type BFDColumns = {
   /** string */
   readonly logical_port: Scalar<string>;
   /** integer */
-  readonly min_rx: Scalar<number>;
+  readonly min_rx: Scalar<number | bigint>;
   /** integer */
-  readonly min_tx: Scalar<number>;
+  readonly min_tx: Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
   /** integer in [49152, 65535] */
@@ -1682,7 +1682,7 @@ export type ChassisColumns = {
   /** string */
   readonly name: Scalar<string>;
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly nb_cfg: Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly other_config: MapOf<string, string>;
   /** array of 0 or more distinct string */
@@ -1712,9 +1712,9 @@ export type Chassis_PrivateColumns = {
   /** string */
   readonly name: Scalar<string>;
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly nb_cfg: Scalar<number | bigint>;
   /** integer */
-  readonly nb_cfg_timestamp: Scalar<number>;
+  readonly nb_cfg_timestamp: Scalar<number | bigint>;
 };
 /** A Chassis_Private row as read. */
 export type Chassis_Private = Row<Chassis_PrivateColumns, "Chassis_Private">;
@@ -1754,11 +1754,11 @@ export type ConnectionColumns = {
   /** map of 0 or more entries string → string */
   readonly external_ids: MapOf<string, string>;
   /** integer or null */
-  readonly inactivity_probe: Optional<number>;
+  readonly inactivity_probe: Optional<number | bigint>;
   /** boolean; ephemeral */
   readonly is_connected: Scalar<boolean>;
   /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
+  readonly max_backoff: Optional<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly other_config: MapOf<string, string>;
   /** boolean */
@@ -1794,7 +1794,7 @@ export type Controller_EventColumns = {
   /** one of "empty_lb_backends" */
   readonly event_type: Scalar<Controller_EventEventType>;
   /** integer */
-  readonly seq_num: Scalar<number>;
+  readonly seq_num: Scalar<number | bigint>;
 };
 /** A Controller_Event row as read. */
 export type Controller_Event = Row<Controller_EventColumns, "Controller_Event">;
@@ -2054,7 +2054,7 @@ export type IP_MulticastColumns = {
   /** string */
   readonly eth_src: Scalar<string>;
   /** integer or null */
-  readonly idle_timeout: Optional<number>;
+  readonly idle_timeout: Optional<number | bigint>;
   /** string */
   readonly ip4_src: Scalar<string>;
   /** string */
@@ -2062,13 +2062,13 @@ export type IP_MulticastColumns = {
   /** boolean or null */
   readonly querier: Optional<boolean>;
   /** integer or null */
-  readonly query_interval: Optional<number>;
+  readonly query_interval: Optional<number | bigint>;
   /** integer or null */
-  readonly query_max_resp: Optional<number>;
+  readonly query_max_resp: Optional<number | bigint>;
   /** integer */
-  readonly seq_no: Scalar<number>;
+  readonly seq_no: Scalar<number | bigint>;
   /** integer or null */
-  readonly table_size: Optional<number>;
+  readonly table_size: Optional<number | bigint>;
 };
 /** A IP_Multicast row as read. */
 export type IP_Multicast = Row<IP_MulticastColumns, "IP_Multicast">;
@@ -2182,7 +2182,7 @@ export type MAC_BindingColumns = {
   /** string */
   readonly mac: Scalar<string>;
   /** integer */
-  readonly timestamp: Scalar<number>;
+  readonly timestamp: Scalar<number | bigint>;
 };
 /** A MAC_Binding row as read. */
 export type MAC_Binding = Row<MAC_BindingColumns, "MAC_Binding">;
@@ -2256,7 +2256,7 @@ export type MirrorColumns = {
   /** one of "from-lport", "to-lport" */
   readonly filter: Scalar<MirrorFilter>;
   /** integer */
-  readonly index: Scalar<number>;
+  readonly index: Scalar<number | bigint>;
   /** string */
   readonly name: Scalar<string>;
   /** string */
@@ -2434,7 +2434,7 @@ export type SB_GlobalColumns = {
   /** boolean */
   readonly ipsec: Scalar<boolean>;
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly nb_cfg: Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
   readonly options: MapOf<string, string>;
   /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
