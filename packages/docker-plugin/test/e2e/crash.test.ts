@@ -37,6 +37,7 @@ t.test(
   async (t) => {
     await ensureDocker();
     const dir = mkdtempSync('/run/ocnt-crash-');
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const name = uniqueName('p');
     const p = await startPluginProcess({
       name,
@@ -55,7 +56,6 @@ t.test(
       await p.stop();
       await proxy.stop();
       await deleteBridges(p.ovsdb, [bridge]);
-      rmSync(dir, { recursive: true, force: true });
     });
     const o2 = Math.floor(Math.random() * 200) + 20;
     await docker([
