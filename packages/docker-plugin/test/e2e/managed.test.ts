@@ -37,7 +37,7 @@ t.test('managed plugin: create, enable, containers talk over OVS, nothing left',
     [
       name,
       '--set',
-      `ovs-db.source=${ovsDir}/db.sock`,
+      `ovs-rundir.source=${ovsDir}`,
       '--set',
       'OCN_DATAPATH_TYPE=netdev',
       '--set',

@@ -17,15 +17,18 @@ import {
 
 const CAP_NET_ADMIN = 12; // include/uapi/linux/capability.h
 
-t.test('the managed plugin asks for CAP_NET_ADMIN only and mounts only the OVSDB socket', async (t) => {
+t.test('the managed plugin asks for CAP_NET_ADMIN only and mounts the OVS run directory read-only', async (t) => {
   const config = JSON.parse(readFileSync(join(REPO_ROOT, 'docker/config.json'), 'utf8'));
   t.same(config.linux.capabilities, ['CAP_NET_ADMIN']);
   t.equal(config.mounts.length, 1, 'one mount');
+  // The directory, not db.sock alone: a file bind mount pins the socket's old inode once ovsdb-server restarts.
   t.match(config.mounts[0], {
-    source: '/var/run/openvswitch/db.sock',
-    destination: '/var/run/openvswitch/db.sock',
+    source: '/var/run/openvswitch',
+    destination: '/var/run/openvswitch',
     type: 'bind',
   });
+  t.ok(config.mounts[0].options.includes('ro'), 'read-only');
+  t.notOk(config.mounts[0].options.includes('rw'), 'never read-write');
   t.ok(config['x-why']?.capabilities && config['x-why']?.mounts, 'and says why');
 });
 
