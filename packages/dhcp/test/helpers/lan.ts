@@ -61,6 +61,7 @@ export async function lanFixture(t: { teardown(fn: () => unknown): void }, opts:
         '--dhcp-option=option:router,10.231.0.1',
         '--dhcp-option=option:dns-server,10.231.0.2',
         '--dhcp-authoritative',
+        '--no-ping', // no ICMP probe of each address before offering it: seconds per test
         `--dhcp-leasefile=${leaseFile}`,
         `--pid-file=${join(dir, 'pid')}`,
         '--user=root',
