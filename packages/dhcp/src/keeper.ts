@@ -26,6 +26,11 @@ export interface LeaseKeeperOptions {
   /** How long each renewal attempt listens for its DHCPACK before closing its socket (default 4 s). */
   exchangeWindowMs?: number;
   answerArp?: boolean;
+  /**
+   * The longest the keeper sleeps before looking at the clock again (default 30 s), so a clock that jumps
+   * (a host resumed from suspend, an NTP step) is noticed within this time, not at a stale timer.
+   */
+  maxSleepMs?: number;
 }
 
 interface Entry {
@@ -37,8 +42,6 @@ interface Entry {
   gone: boolean;
 }
 
-/** setTimeout's limit (2^31 - 1 ms); longer waits are re-armed. */
-const MAX_TIMER_MS = 0x7fffffff;
 
 /**
  * Renews leases at T1 (unicast), rebinds at T2 (broadcast), reports expiry, with events. Holds no socket
@@ -48,6 +51,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   readonly #entries = new Map<string, Entry>();
   readonly #clock: () => number;
   readonly #window: number;
+  readonly #maxSleep: number;
   readonly #opts: LeaseKeeperOptions;
   #closed = false;
 
@@ -58,6 +62,11 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
       throw new DhcpInvalidArgumentError('exchangeWindowMs', w, 'a number of milliseconds > 0');
     }
     this.#window = w;
+    const m = opts.maxSleepMs ?? 30_000;
+    if (typeof m !== 'number' || !Number.isFinite(m) || m <= 0 || m > 0x7fffffff) {
+      throw new DhcpInvalidArgumentError('maxSleepMs', m, 'milliseconds from 1 to 2147483647');
+    }
+    this.#maxSleep = m;
     this.#clock = opts.clock ?? Date.now;
     this.#opts = opts;
     // Fail fast on bad timing, rather than at the first lease.
@@ -130,7 +139,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     clearTimeout(e.timer);
     const at = e.machine.nextDeadline();
     if (e.gone || !Number.isFinite(at)) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.#clock()));
+    const delay = Math.min(this.#maxSleep, Math.max(0, at - this.#clock()));
     e.timer = setTimeout(() => {
       e.timer = undefined;
       e.running = this.#run(e).finally(() => {
@@ -144,7 +153,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   async #run(e: Entry): Promise<void> {
     if (e.gone) return;
     const now = this.#clock();
-    if (now < e.machine.nextDeadline()) return; // woken early (a long wait re-armed)
+    if (now < e.machine.nextDeadline()) return; // a wake-up to look at the clock: nothing due yet
     const actions = e.machine.tick(now);
     this.#handle(e, actions);
     if (e.gone || !actions.some((a) => a.type === 'send')) return;
@@ -161,8 +170,9 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
             signal: undefined,
             answerArp: this.#opts.answerArp ?? true,
             stop: (a) => {
-              if (a.type === 'state') this.#handle(e, [a]);
-              return isResult(a);
+              // converse() ticks the machine itself: its state changes and expiry are reported from here.
+              if (a.type === 'state' || a.type === 'expired') this.#handle(e, [a]);
+              return isResult(a) || a.type === 'expired';
             },
           },
           actions.filter((a) => a.type === 'send'),
@@ -174,6 +184,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
             return undefined;
           }
           if (res.type === 'nak') return new DhcpNakError(ctx, res.server, res.message, res.address);
+          if (res.type === 'expired') return undefined;
           return res;
         }),
       );

@@ -15,6 +15,8 @@ export interface Lan {
   /** The client's interface in clientNs. */
   clientIf: string;
   leaseFile: string;
+  /** Stops dnsmasq (the server goes away). */
+  stopServer(): Promise<void>;
   /** dnsmasq's stderr so far (with --log-dhcp). */
   log(): string;
   /** Lines of the lease file: `expiry mac ip hostname clientid` (dnsmasq(8), --dhcp-leasefile). */
@@ -44,6 +46,7 @@ export async function lanFixture(t: { teardown(fn: () => unknown): void }, opts:
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const leaseFile = join(dir, 'leases');
   let stderr = '';
+  let stopServer = async (): Promise<void> => {};
   if (opts.dnsmasq !== false) {
     const child = spawn(
       'ip',
@@ -75,10 +78,11 @@ export async function lanFixture(t: { teardown(fn: () => unknown): void }, opts:
       stderr += d.toString();
     });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    t.teardown(async () => {
+    stopServer = async () => {
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(3000)]);
-    });
+    };
+    t.teardown(stopServer);
     await waitFor(() => stderr.includes('DHCP, IP range') || child.exitCode !== null, 5000, 'dnsmasq to start');
     if (child.exitCode !== null) throw new Error(`dnsmasq exited ${child.exitCode}: ${stderr}`);
   }
@@ -87,6 +91,7 @@ export async function lanFixture(t: { teardown(fn: () => unknown): void }, opts:
     clientNs,
     clientIf,
     leaseFile,
+    stopServer,
     log: () => stderr,
     leases: () => {
       let text = '';
