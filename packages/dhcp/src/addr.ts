@@ -1,6 +1,12 @@
 // IPv4 and MAC text <-> bytes for this package. The rules themselves live in @ovs-container-network/netlink
 // (parseIp, parseMac); this module only rethrows their errors as this package's own class.
-import { formatIp, formatMac, NetlinkInvalidArgumentError, parseIp, parseMac } from '@ovs-container-network/netlink';
+import {
+  formatIp,
+  formatMac,
+  NetlinkInvalidArgumentError,
+  parseIp,
+  parseMac,
+} from '@ovs-container-network/netlink';
 import { DhcpInvalidArgumentError } from './errors.js';
 
 export const ZERO_IP = '0.0.0.0';

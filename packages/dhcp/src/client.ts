@@ -67,7 +67,11 @@ function timeoutOf(v: unknown): number {
 }
 
 /** Runs `fn` with a packet socket open on `where`, and closes it whatever happens. */
-export async function withSocket<T>(where: Where, mac: string, fn: (sock: PacketSocket, ctx: ExchangeContext) => Promise<T>): Promise<T> {
+export async function withSocket<T>(
+  where: Where,
+  mac: string,
+  fn: (sock: PacketSocket, ctx: ExchangeContext) => Promise<T>,
+): Promise<T> {
   let sock: PacketSocket;
   try {
     sock = PacketSocket.open(where.netns ?? 'host', where.ifname);
@@ -133,7 +137,11 @@ export async function converse(c: Converse, first: Action[]): Promise<Action | u
         try {
           c.sock.send(frameFor(a, mac));
         } catch (err) {
-          throw new DhcpError('DHCP_ERR_IO', `sending DHCP${a.message.options?.messageType} on '${c.ctx.ifname}' (netns ${c.ctx.netns}) for MAC ${c.ctx.mac} failed: ${(err as Error).message}`, { cause: err });
+          throw new DhcpError(
+            'DHCP_ERR_IO',
+            `sending DHCP${a.message.options?.messageType} on '${c.ctx.ifname}' (netns ${c.ctx.netns}) for MAC ${c.ctx.mac} failed: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
       }
       if (c.stop(a)) return a;
@@ -186,7 +194,8 @@ export function waitingFor(state: ClientState, m: DhcpClientMachine, address: st
   }
 }
 
-export const isResult = (a: Action): boolean => a.type === 'bound' || a.type === 'renewed' || a.type === 'nak';
+export const isResult = (a: Action): boolean =>
+  a.type === 'bound' || a.type === 'renewed' || a.type === 'nak';
 
 /**
  * Gets a lease for `mac` on `ifname` in `netns`: DISCOVER/OFFER/REQUEST/ACK, or INIT-REBOOT with `lease`.
@@ -267,7 +276,12 @@ export async function renew(lease: Lease, where: Where, opts: ClientOptions = {}
     };
     const r = await converse(c, machine.renewNow(l, clock()));
     if (r === undefined) {
-      throw new DhcpNoAnswerError(ctx, waitingFor(machine.state, machine, l.address), machine.attempts, Date.now() - started);
+      throw new DhcpNoAnswerError(
+        ctx,
+        waitingFor(machine.state, machine, l.address),
+        machine.attempts,
+        Date.now() - started,
+      );
     }
     if (r.type === 'nak') throw new DhcpNakError(ctx, r.server, r.message, r.address);
     if (r.type === 'renewed' || r.type === 'bound') return r.lease;
@@ -276,7 +290,11 @@ export async function renew(lease: Lease, where: Where, opts: ClientOptions = {}
 }
 
 /** Gives `lease` back: one DHCPRELEASE unicast to its server (RFC 2131 §4.4.6; there is no answer). */
-export async function release(lease: Lease, where: Where, opts: Pick<ClientOptions, 'clock'> = {}): Promise<void> {
+export async function release(
+  lease: Lease,
+  where: Where,
+  opts: Pick<ClientOptions, 'clock'> = {},
+): Promise<void> {
   const l = validateLease(lease, 'lease');
   const machine = new DhcpClientMachine({
     mac: l.mac,
@@ -291,7 +309,11 @@ export async function release(lease: Lease, where: Where, opts: Pick<ClientOptio
       try {
         sock.send(frameFor(a, mac));
       } catch (err) {
-        throw new DhcpError('DHCP_ERR_IO', `sending DHCPRELEASE on '${ctx.ifname}' (netns ${ctx.netns}) for MAC ${ctx.mac} failed: ${(err as Error).message}`, { cause: err });
+        throw new DhcpError(
+          'DHCP_ERR_IO',
+          `sending DHCPRELEASE on '${ctx.ifname}' (netns ${ctx.netns}) for MAC ${ctx.mac} failed: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     }
   });

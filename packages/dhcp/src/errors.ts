@@ -26,7 +26,11 @@ export class DhcpInvalidArgumentError extends DhcpError {
   readonly value: unknown;
   readonly allowed: string;
   constructor(field: string, value: unknown, allowed: string, options?: { cause?: unknown }) {
-    super('DHCP_ERR_INVALID_ARGUMENT', `invalid ${field}: ${safeString(value)} (allowed: ${allowed})`, options);
+    super(
+      'DHCP_ERR_INVALID_ARGUMENT',
+      `invalid ${field}: ${safeString(value)} (allowed: ${allowed})`,
+      options,
+    );
     this.field = field;
     this.value = value;
     this.allowed = allowed;

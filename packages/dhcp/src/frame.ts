@@ -103,7 +103,8 @@ export function parseArp(f: Buffer): ArpPacket | undefined {
   if (f.length < ETH_HEADER_BYTES + 28 || f.readUInt16BE(12) !== ETHERTYPE_ARP) return undefined;
   const a = f.subarray(ETH_HEADER_BYTES);
   // htype 1 (Ethernet), ptype 0x0800, hlen 6, plen 4
-  if (a.readUInt16BE(0) !== 1 || a.readUInt16BE(2) !== ETHERTYPE_IPV4 || a[4] !== 6 || a[5] !== 4) return undefined;
+  if (a.readUInt16BE(0) !== 1 || a.readUInt16BE(2) !== ETHERTYPE_IPV4 || a[4] !== 6 || a[5] !== 4)
+    return undefined;
   const op = a.readUInt16BE(6);
   if (op !== 1 && op !== 2) return undefined;
   return {

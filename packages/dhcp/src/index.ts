@@ -30,8 +30,8 @@ export {
 } from './frame.js';
 export { type KeeperEvents, LeaseKeeper, type LeaseKeeperOptions } from './keeper.js';
 export {
-  type Lease,
   LEASE_INFINITE,
+  type Lease,
   leaseTimes,
   parseLease,
   prefixLength,

@@ -1,7 +1,7 @@
 // Keeps leases alive: per lease a machine (machine.ts) resumed from its record, a timer at the machine's next
 // deadline (T1, a retransmission, T2, expiry), and at each a short exchange on a socket opened for it.
 import { EventEmitter } from 'node:events';
-import { converse, isResult, withSocket, type Where } from './client.js';
+import { converse, isResult, type Where, withSocket } from './client.js';
 import { DhcpError, DhcpInvalidArgumentError, DhcpNakError, DhcpNoAnswerError } from './errors.js';
 import { type Lease, validateLease } from './lease.js';
 import { type Action, type ClientState, DhcpClientMachine, type Timing } from './machine.js';
@@ -42,7 +42,6 @@ interface Entry {
   gone: boolean;
 }
 
-
 /**
  * Renews leases at T1 (unicast), rebinds at T2 (broadcast), reports expiry, with events. Holds no socket
  * between exchanges. Resume after a restart by calling keep() with the stored record.
@@ -70,13 +69,17 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     this.#clock = opts.clock ?? Date.now;
     this.#opts = opts;
     // Fail fast on bad timing, rather than at the first lease.
-    new DhcpClientMachine({ mac: '02:00:00:00:00:01', ...(opts.timing === undefined ? {} : { timing: opts.timing }) });
+    new DhcpClientMachine({
+      mac: '02:00:00:00:00:01',
+      ...(opts.timing === undefined ? {} : { timing: opts.timing }),
+    });
   }
 
   /** Starts keeping `lease` (replacing what `key` held). A lease past T1/T2 is renewed/rebound at once. */
   keep(key: string, lease: Lease, where: Where): void {
     if (this.#closed) throw new DhcpError('DHCP_ERR_STATE', `LeaseKeeper is closed (keep '${key}')`);
-    if (typeof key !== 'string' || key.length === 0) throw new DhcpInvalidArgumentError('key', key, 'a non-empty string');
+    if (typeof key !== 'string' || key.length === 0)
+      throw new DhcpInvalidArgumentError('key', key, 'a non-empty string');
     const l = validateLease(lease, 'lease');
     this.forget(key);
     const machine = new DhcpClientMachine({
@@ -121,7 +124,16 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     if (l === undefined) return;
     await withSocket(e.where, l.mac, async (sock, ctx) => {
       await converse(
-        { machine: e.machine, sock, ctx, clock: this.#clock, deadline: 0, signal: undefined, answerArp: false, stop: () => false },
+        {
+          machine: e.machine,
+          sock,
+          ctx,
+          clock: this.#clock,
+          deadline: 0,
+          signal: undefined,
+          answerArp: false,
+          stop: () => false,
+        },
         actions,
       );
     });
@@ -180,7 +192,11 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
           if (res === undefined) {
             const l = e.machine.lease;
             const what = `DHCPREQUEST (${e.machine.state}) for ${l?.address} got no DHCPACK or DHCPNAK`;
-            this.#emitSafe('failed', e.key, new DhcpNoAnswerError(ctx, what, e.machine.attempts, this.#window));
+            this.#emitSafe(
+              'failed',
+              e.key,
+              new DhcpNoAnswerError(ctx, what, e.machine.attempts, this.#window),
+            );
             return undefined;
           }
           if (res.type === 'nak') return new DhcpNakError(ctx, res.server, res.message, res.address);
@@ -195,7 +211,8 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
         this.#emitSafe('renewed', e.key, r.lease);
       }
     } catch (err) {
-      const error = err instanceof DhcpError ? err : new DhcpError('DHCP_ERR_IO', String(err), { cause: err });
+      const error =
+        err instanceof DhcpError ? err : new DhcpError('DHCP_ERR_IO', String(err), { cause: err });
       this.#emitSafe('failed', e.key, error);
     }
   }

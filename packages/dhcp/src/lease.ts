@@ -91,12 +91,16 @@ export function validateLease(l: Lease, field: string): Lease {
   ipv4Bytes(l.serverId, `${field}.serverId`);
   if (l.subnetMask !== undefined) ipv4Bytes(l.subnetMask, `${field}.subnetMask`);
   for (const k of ['routers', 'dnsServers'] as const) {
-    if (!Array.isArray(l[k])) throw new DhcpInvalidArgumentError(`${field}.${k}`, l[k], 'an array of IPv4 addresses');
-    l[k].forEach((a, i) => ipv4Bytes(a, `${field}.${k}[${i}]`));
+    if (!Array.isArray(l[k]))
+      throw new DhcpInvalidArgumentError(`${field}.${k}`, l[k], 'an array of IPv4 addresses');
+    for (const [i, a] of l[k].entries()) ipv4Bytes(a, `${field}.${k}[${i}]`);
   }
   optString(l.hostname, `${field}.hostname`);
   optString(l.domainName, `${field}.domainName`);
-  if (l.clientId !== undefined && (typeof l.clientId !== 'string' || !/^([0-9a-f]{2}){2,}$/u.test(l.clientId))) {
+  if (
+    l.clientId !== undefined &&
+    (typeof l.clientId !== 'string' || !/^([0-9a-f]{2}){2,}$/u.test(l.clientId))
+  ) {
     throw new DhcpInvalidArgumentError(`${field}.clientId`, l.clientId, 'lowercase hex of at least 2 bytes');
   }
   const lease = seconds(l.leaseTimeSec, `${field}.leaseTimeSec`);

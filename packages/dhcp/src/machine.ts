@@ -3,7 +3,7 @@
 // it calls tick() at nextDeadline(). Time is epoch milliseconds from the caller's clock.
 import { formatMac, macBytes, ZERO_IP } from './addr.js';
 import { DhcpInvalidArgumentError } from './errors.js';
-import { type Lease, LEASE_INFINITE, leaseTimes, validateLease } from './lease.js';
+import { LEASE_INFINITE, type Lease, leaseTimes, validateLease } from './lease.js';
 import type { DhcpMessage, DhcpMessageInit } from './message.js';
 import { type DhcpOptions, Option } from './options.js';
 
@@ -103,10 +103,21 @@ export class DhcpClientMachine {
     this.#macBytes = macBytes(opts.mac, 'mac');
     this.mac = formatMac(this.#macBytes);
     if (opts.clientId !== undefined && (!Buffer.isBuffer(opts.clientId) || opts.clientId.length < 2)) {
-      throw new DhcpInvalidArgumentError('clientId', opts.clientId, 'a Buffer of at least 2 bytes (RFC 2132 §9.14)');
+      throw new DhcpInvalidArgumentError(
+        'clientId',
+        opts.clientId,
+        'a Buffer of at least 2 bytes (RFC 2132 §9.14)',
+      );
     }
-    if (opts.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/u.test(opts.hostname)) {
-      throw new DhcpInvalidArgumentError('hostname', opts.hostname, 'one DNS label: letters, digits, hyphens, 1–63');
+    if (
+      opts.hostname !== undefined &&
+      !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/u.test(opts.hostname)
+    ) {
+      throw new DhcpInvalidArgumentError(
+        'hostname',
+        opts.hostname,
+        'one DNS label: letters, digits, hyphens, 1–63',
+      );
     }
     this.#clientId = opts.clientId;
     this.#hostname = opts.hostname;
@@ -181,7 +192,15 @@ export class DhcpClientMachine {
     if (l === undefined) return out;
     this.#newExchange(now);
     this.#to('RENEWING', out);
-    this.#send(out, now, 'REQUEST', {}, l.address, { broadcast: false, ip: l.serverId, mac: l.serverMac }, l.address);
+    this.#send(
+      out,
+      now,
+      'REQUEST',
+      {},
+      l.address,
+      { broadcast: false, ip: l.serverId, mac: l.serverMac },
+      l.address,
+    );
     return out;
   }
 
@@ -228,7 +247,15 @@ export class DhcpClientMachine {
       if (this.#state === 'BOUND' && now >= times.t1) {
         this.#newExchange(now);
         this.#to('RENEWING', out);
-        this.#send(out, now, 'REQUEST', {}, l.address, { broadcast: false, ip: l.serverId, mac: l.serverMac }, l.address);
+        this.#send(
+          out,
+          now,
+          'REQUEST',
+          {},
+          l.address,
+          { broadcast: false, ip: l.serverId, mac: l.serverMac },
+          l.address,
+        );
         return out;
       }
     }
@@ -276,7 +303,13 @@ export class DhcpClientMachine {
       this.#lease = undefined;
       this.#offer = undefined;
       this.#to('INIT', out);
-      out.push({ type: 'nak', state: was, server: serverId ?? from.ip, message: msg.options.message, address });
+      out.push({
+        type: 'nak',
+        state: was,
+        server: serverId ?? from.ip,
+        message: msg.options.message,
+        address,
+      });
       return out;
     }
     if (type !== 'ACK' || msg.yiaddr === ZERO_IP) return out;
@@ -287,7 +320,9 @@ export class DhcpClientMachine {
     this.#lease = lease;
     this.#offer = undefined;
     this.#to('BOUND', out);
-    out.push(was === 'REQUESTING' ? { type: 'bound', lease } : { type: 'renewed', lease, via: was as 'RENEWING' });
+    out.push(
+      was === 'REQUESTING' ? { type: 'bound', lease } : { type: 'renewed', lease, via: was as 'RENEWING' },
+    );
     return out;
   }
 
@@ -300,7 +335,9 @@ export class DhcpClientMachine {
     const l = this.#lease;
     if (l === undefined || this.#state !== 'BOUND') return out;
     this.#newExchange(now);
-    this.#send(out, now, 'DECLINE', { requestedIp: l.address, serverId: l.serverId }, ZERO_IP, { broadcast: true });
+    this.#send(out, now, 'DECLINE', { requestedIp: l.address, serverId: l.serverId }, ZERO_IP, {
+      broadcast: true,
+    });
     this.#last = undefined;
     this.#retransmitAt = Infinity;
     this.#lease = undefined;
@@ -315,11 +352,19 @@ export class DhcpClientMachine {
     const l = this.#lease;
     if (l !== undefined && ['BOUND', 'RENEWING', 'REBINDING'].includes(this.#state)) {
       this.#newExchange(now);
-      this.#send(out, now, 'RELEASE', { serverId: l.serverId }, l.address, {
-        broadcast: false,
-        ip: l.serverId,
-        mac: l.serverMac,
-      }, l.address);
+      this.#send(
+        out,
+        now,
+        'RELEASE',
+        { serverId: l.serverId },
+        l.address,
+        {
+          broadcast: false,
+          ip: l.serverId,
+          mac: l.serverMac,
+        },
+        l.address,
+      );
     }
     this.#last = undefined;
     this.#retransmitAt = Infinity;
@@ -330,7 +375,8 @@ export class DhcpClientMachine {
 
   #adopt(lease: Lease): void {
     const l = validateLease(lease, 'lease');
-    if (l.mac !== this.mac) throw new DhcpInvalidArgumentError('lease.mac', l.mac, `this client's MAC ${this.mac}`);
+    if (l.mac !== this.mac)
+      throw new DhcpInvalidArgumentError('lease.mac', l.mac, `this client's MAC ${this.mac}`);
     this.#lease = l;
     this.#offer = undefined;
   }
@@ -386,7 +432,8 @@ export class DhcpClientMachine {
       return;
     }
     // RFC 2131 §4.1: 4 s before the first retransmission, doubling to 64 s, randomized by ±1 s.
-    this.#interval = this.#attempts <= 1 ? t.initialRetransmitMs : Math.min(this.#interval * 2, t.maxRetransmitMs);
+    this.#interval =
+      this.#attempts <= 1 ? t.initialRetransmitMs : Math.min(this.#interval * 2, t.maxRetransmitMs);
     const jitter = (this.#random() * 2 - 1) * t.jitterMs;
     this.#retransmitAt = now + Math.max(0, this.#interval + jitter);
   }
@@ -416,7 +463,13 @@ export class DhcpClientMachine {
       ciaddr,
       options,
     };
-    const action: Extract<Action, { type: 'send' }> = { type: 'send', message, srcIp, to, state: this.#state };
+    const action: Extract<Action, { type: 'send' }> = {
+      type: 'send',
+      message,
+      srcIp,
+      to,
+      state: this.#state,
+    };
     out.push(action);
     this.#last = action;
     this.#attempts++;
@@ -436,10 +489,14 @@ function validateTiming(t: Timing): Timing {
       throw new DhcpInvalidArgumentError(`timing.${k}`, v, 'a finite number >= 0 (milliseconds, or a count)');
     }
   }
-  if (t.requestAttempts < 1) throw new DhcpInvalidArgumentError('timing.requestAttempts', t.requestAttempts, '>= 1');
+  if (t.requestAttempts < 1)
+    throw new DhcpInvalidArgumentError('timing.requestAttempts', t.requestAttempts, '>= 1');
   if (t.jitterMs > t.initialRetransmitMs) {
-    throw new DhcpInvalidArgumentError('timing.jitterMs', t.jitterMs, `at most initialRetransmitMs (${t.initialRetransmitMs})`);
+    throw new DhcpInvalidArgumentError(
+      'timing.jitterMs',
+      t.jitterMs,
+      `at most initialRetransmitMs (${t.initialRetransmitMs})`,
+    );
   }
   return t;
 }
-

@@ -87,7 +87,8 @@ export function encodeMessage(init: DhcpMessageInit): Buffer {
   if (u(m.hlen, 'hlen', 16) !== m.chaddr.length) {
     throw new DhcpInvalidArgumentError('hlen', m.hlen, `the length of chaddr (${m.chaddr.length})`);
   }
-  if (typeof m.broadcast !== 'boolean') throw new DhcpInvalidArgumentError('broadcast', m.broadcast, 'a boolean');
+  if (typeof m.broadcast !== 'boolean')
+    throw new DhcpInvalidArgumentError('broadcast', m.broadcast, 'a boolean');
   const head = Buffer.alloc(BOOTP_HEADER_BYTES);
   head[0] = m.op === 'BOOTREQUEST' ? 1 : 2;
   head[1] = u(m.htype, 'htype', 255);
@@ -107,7 +108,9 @@ export function encodeMessage(init: DhcpMessageInit): Buffer {
     throw new DhcpInvalidArgumentError('options', m.options, 'an object of DHCP options');
   }
   const out = Buffer.concat([head, MAGIC_COOKIE, encodeOptions(m.options)]);
-  return out.length >= BOOTP_MIN_BYTES ? out : Buffer.concat([out, Buffer.alloc(BOOTP_MIN_BYTES - out.length)]);
+  return out.length >= BOOTP_MIN_BYTES
+    ? out
+    : Buffer.concat([out, Buffer.alloc(BOOTP_MIN_BYTES - out.length)]);
 }
 
 function cString(b: Buffer, offset: number, length: number, field: string): string {
@@ -125,29 +128,40 @@ function cString(b: Buffer, offset: number, length: number, field: string): stri
  */
 export function decodeMessage(b: Buffer): DhcpMessage {
   if (b.length < BOOTP_HEADER_BYTES + MAGIC_COOKIE.length) {
-    throw new DhcpMalformedError(`${b.length} bytes is shorter than the 240-byte header and cookie`, b.length);
+    throw new DhcpMalformedError(
+      `${b.length} bytes is shorter than the 240-byte header and cookie`,
+      b.length,
+    );
   }
   const opByte = b[0] as number;
   if (opByte !== 1 && opByte !== 2) throw new DhcpMalformedError(`op ${opByte} is neither 1 nor 2`, 0);
   const hlen = b[2] as number;
   if (hlen > 16) throw new DhcpMalformedError(`hlen ${hlen} exceeds the 16-byte chaddr field`, 2);
   if (!b.subarray(236, 240).equals(MAGIC_COOKIE)) {
-    throw new DhcpMalformedError(`magic cookie is ${[...b.subarray(236, 240)].join('.')}, not 99.130.83.99`, 236);
+    throw new DhcpMalformedError(
+      `magic cookie is ${[...b.subarray(236, 240)].join('.')}, not 99.130.83.99`,
+      236,
+    );
   }
   const raw = new Map<number, Buffer[]>();
   const where = new Map<number, number>();
-  const scan = (area: Buffer, base: number, what: string): void => scanOptionArea(area, base, raw, where, what);
+  const scan = (area: Buffer, base: number, what: string): void =>
+    scanOptionArea(area, base, raw, where, what);
   scan(b.subarray(240), 240, 'the options field');
   let overload = 0;
   const ov = raw.get(Option.OVERLOAD);
   if (ov !== undefined) {
     const data = Buffer.concat(ov);
     if (data.length !== 1 || (data[0] as number) < 1 || (data[0] as number) > 3) {
-      throw new DhcpMalformedError(`option 52 (overload) must be one byte 1, 2 or 3`, where.get(Option.OVERLOAD) ?? 240);
+      throw new DhcpMalformedError(
+        `option 52 (overload) must be one byte 1, 2 or 3`,
+        where.get(Option.OVERLOAD) ?? 240,
+      );
     }
     overload = data[0] as number;
     if (overload & 1) scan(b.subarray(FILE.offset, FILE.offset + FILE.length), FILE.offset, 'the file field');
-    if (overload & 2) scan(b.subarray(SNAME.offset, SNAME.offset + SNAME.length), SNAME.offset, 'the sname field');
+    if (overload & 2)
+      scan(b.subarray(SNAME.offset, SNAME.offset + SNAME.length), SNAME.offset, 'the sname field');
   }
   const flags = b.readUInt16BE(10);
   return {

@@ -28,7 +28,16 @@ export const Option = {
 } as const;
 
 /** DHCP message types, option 53 (RFC 2132 §9.6). */
-export const MESSAGE_TYPES = ['DISCOVER', 'OFFER', 'REQUEST', 'DECLINE', 'ACK', 'NAK', 'RELEASE', 'INFORM'] as const;
+export const MESSAGE_TYPES = [
+  'DISCOVER',
+  'OFFER',
+  'REQUEST',
+  'DECLINE',
+  'ACK',
+  'NAK',
+  'RELEASE',
+  'INFORM',
+] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** The options of one message. Times are in seconds. Options this package does not know stay in `other`. */
@@ -164,7 +173,8 @@ export function encodeOptions(opts: DhcpOptions): Buffer {
         'an option code 1..254 that has no typed field (and is not 52, overload)',
       );
     }
-    if (!Buffer.isBuffer(data)) throw new DhcpInvalidArgumentError(`options.other[${code}]`, data, 'a Buffer');
+    if (!Buffer.isBuffer(data))
+      throw new DhcpInvalidArgumentError(`options.other[${code}]`, data, 'a Buffer');
     pushTlv(out, code, data);
   }
   out.push(Buffer.of(Option.END));
@@ -191,7 +201,8 @@ export function scanOptionArea(
       continue;
     }
     if (code === Option.END) return;
-    if (i + 1 >= area.length) throw new DhcpMalformedError(`option ${code} in ${what} has no length byte`, base + i);
+    if (i + 1 >= area.length)
+      throw new DhcpMalformedError(`option ${code} in ${what} has no length byte`, base + i);
     const len = area[i + 1] as number;
     if (i + 2 + len > area.length) {
       throw new DhcpMalformedError(
@@ -229,7 +240,10 @@ export function typedOptions(raw: Map<number, Buffer[]>, offsets: Map<number, nu
       );
     }
     if (spec.kind === 'ips' && data.length % 4 !== 0) {
-      throw new DhcpMalformedError(`option ${code} (${spec.key}) length ${data.length} is not a multiple of 4`, at);
+      throw new DhcpMalformedError(
+        `option ${code} (${spec.key}) length ${data.length} is not a multiple of 4`,
+        at,
+      );
     }
     (opts as Record<string, unknown>)[spec.key] = decodeValue(spec, data, at);
   }

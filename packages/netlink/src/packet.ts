@@ -1,6 +1,6 @@
-import { closeNetnsFd, type NetnsRef, socketInNetns } from './netns.js';
 import { NetlinkError, toNetlinkError } from './errors.js';
 import { native } from './native.js';
+import { closeNetnsFd, type NetnsRef, socketInNetns } from './netns.js';
 import { validateIfname } from './validate.js';
 
 /** The longest wait {@link PacketSocket.recv} spends in one native call, so close() never waits long. */
@@ -80,7 +80,10 @@ export class PacketSocket {
 
   #open(operation: string): number {
     if (this.#fd === undefined) {
-      throw new NetlinkError('NETLINK_ERR_CLOSED', `${operation} on '${this.ifname}' (netns ${this.netns}): socket closed`);
+      throw new NetlinkError(
+        'NETLINK_ERR_CLOSED',
+        `${operation} on '${this.ifname}' (netns ${this.netns}): socket closed`,
+      );
     }
     return this.#fd;
   }

@@ -5,7 +5,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetns, deleteNetns, nsExec, run, sleep, uniqueName, waitFor } from '@ovs-container-network/testkit';
+import {
+  createNetns,
+  deleteNetns,
+  nsExec,
+  run,
+  sleep,
+  uniqueName,
+  waitFor,
+} from '@ovs-container-network/testkit';
 
 export const SERVER_IP = '10.231.0.1';
 
@@ -31,14 +39,30 @@ export interface LanOptions {
   extraArgs?: string[];
 }
 
-export async function lanFixture(t: { teardown(fn: () => unknown): void }, opts: LanOptions = {}): Promise<Lan> {
+export async function lanFixture(
+  t: { teardown(fn: () => unknown): void },
+  opts: LanOptions = {},
+): Promise<Lan> {
   const serverNs = await createNetns(uniqueName('dhs'));
   t.teardown(() => deleteNetns(serverNs));
   const clientNs = await createNetns(uniqueName('dhc'));
   t.teardown(() => deleteNetns(clientNs));
   const sIf = 'lan0';
   const clientIf = 'eth0';
-  await run('ip', ['-n', serverNs, 'link', 'add', sIf, 'type', 'veth', 'peer', 'name', clientIf, 'netns', clientNs]);
+  await run('ip', [
+    '-n',
+    serverNs,
+    'link',
+    'add',
+    sIf,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    clientIf,
+    'netns',
+    clientNs,
+  ]);
   await nsExec(serverNs, 'ip', ['addr', 'add', `${SERVER_IP}/24`, 'dev', sIf]);
   await nsExec(serverNs, 'ip', ['link', 'set', sIf, 'up']);
   await nsExec(clientNs, 'ip', ['link', 'set', clientIf, 'up']);
@@ -83,7 +107,11 @@ export async function lanFixture(t: { teardown(fn: () => unknown): void }, opts:
       await Promise.race([exited, sleep(3000)]);
     };
     t.teardown(stopServer);
-    await waitFor(() => stderr.includes('DHCP, IP range') || child.exitCode !== null, 5000, 'dnsmasq to start');
+    await waitFor(
+      () => stderr.includes('DHCP, IP range') || child.exitCode !== null,
+      5000,
+      'dnsmasq to start',
+    );
     if (child.exitCode !== null) throw new Error(`dnsmasq exited ${child.exitCode}: ${stderr}`);
   }
   return {
@@ -105,7 +133,13 @@ export async function lanFixture(t: { teardown(fn: () => unknown): void }, opts:
         .filter((l) => l.trim() !== '')
         .map((l) => {
           const [expiry, mac, ip, hostname, clientId] = l.split(' ');
-          return { expiry: Number(expiry), mac: mac ?? '', ip: ip ?? '', hostname: hostname ?? '', clientId: clientId ?? '' };
+          return {
+            expiry: Number(expiry),
+            mac: mac ?? '',
+            ip: ip ?? '',
+            hostname: hostname ?? '',
+            clientId: clientId ?? '',
+          };
         });
     },
   };

@@ -8,22 +8,31 @@ import { lanFixture, SERVER_IP } from '../helpers/lan.js';
 
 const MAC = '02:42:0a:e7:00:99';
 
-t.test('acquire: DISCOVER/OFFER/REQUEST/ACK, the lease file shows the endpoint MAC and address', async (t) => {
-  const lan = await lanFixture(t);
-  const lease = await acquire({ netns: { name: lan.clientNs }, ifname: lan.clientIf, mac: MAC, hostname: 'web-1', timeoutMs: 10_000 });
-  t.match(lease.address, /^10\.231\.0\.\d+$/);
-  t.equal(lease.serverId, SERVER_IP);
-  t.equal(lease.subnetMask, '255.255.255.0');
-  t.same(lease.routers, ['10.231.0.1']);
-  t.same(lease.dnsServers, ['10.231.0.2']);
-  t.equal(lease.leaseTimeSec, 120);
-  t.equal(lease.renewalTimeSec, 60);
-  const rows = lan.leases();
-  t.equal(rows.length, 1, lan.log());
-  t.equal(rows[0]?.mac, MAC);
-  t.equal(rows[0]?.ip, lease.address);
-  t.equal(rows[0]?.hostname, 'web-1');
-});
+t.test(
+  'acquire: DISCOVER/OFFER/REQUEST/ACK, the lease file shows the endpoint MAC and address',
+  async (t) => {
+    const lan = await lanFixture(t);
+    const lease = await acquire({
+      netns: { name: lan.clientNs },
+      ifname: lan.clientIf,
+      mac: MAC,
+      hostname: 'web-1',
+      timeoutMs: 10_000,
+    });
+    t.match(lease.address, /^10\.231\.0\.\d+$/);
+    t.equal(lease.serverId, SERVER_IP);
+    t.equal(lease.subnetMask, '255.255.255.0');
+    t.same(lease.routers, ['10.231.0.1']);
+    t.same(lease.dnsServers, ['10.231.0.2']);
+    t.equal(lease.leaseTimeSec, 120);
+    t.equal(lease.renewalTimeSec, 60);
+    const rows = lan.leases();
+    t.equal(rows.length, 1, lan.log());
+    t.equal(rows[0]?.mac, MAC);
+    t.equal(rows[0]?.ip, lease.address);
+    t.equal(rows[0]?.hostname, 'web-1');
+  },
+);
 
 t.test('renew (unicast from the lease address, ARP answered for the endpoint), then release', async (t) => {
   const lan = await lanFixture(t);
@@ -36,7 +45,10 @@ t.test('renew (unicast from the lease address, ARP answered for the endpoint), t
   t.ok(renewed.obtainedAt > lease.obtainedAt);
   t.ok((lan.leases()[0]?.expiry ?? 0) > before, 'dnsmasq moved the expiry on');
   t.match(lan.log(), new RegExp(`DHCPREQUEST\\(lan0\\) ${lease.address.replace(/\./g, '\\.')} ${MAC}`));
-  t.notMatch(lan.log(), /broadcast response[\s\S]*DHCPACK[\s\S]*broadcast response[\s\S]*DHCPACK[\s\S]*DHCPACK/);
+  t.notMatch(
+    lan.log(),
+    /broadcast response[\s\S]*DHCPACK[\s\S]*broadcast response[\s\S]*DHCPACK[\s\S]*DHCPACK/,
+  );
   await release(renewed, where);
   await waitForLeases(lan, 0);
   t.same(lan.leases(), [], 'the lease disappeared from the lease file');
@@ -54,16 +66,19 @@ t.test('INIT-REBOOT: a lease record saved as text is asked for again after a "re
   t.equal(lan.log().match(/DHCPACK/g)?.length, 2);
 });
 
-t.test('INIT-REBOOT for an address of another subnet: DHCPNAK, then DISCOVER gets a fresh lease', async (t) => {
-  const lan = await lanFixture(t);
-  const where = { netns: { name: lan.clientNs }, ifname: lan.clientIf };
-  const first = await acquire({ ...where, mac: MAC, timeoutMs: 10_000 });
-  const other = '02:42:0a:e7:00:98';
-  const stale = { ...first, mac: other, address: '10.231.1.77' }; // not in this LAN's subnet
-  const lease = await acquire({ ...where, mac: other, lease: stale, timeoutMs: 10_000 });
-  t.not(lease.address, '10.231.1.77');
-  t.match(lan.log(), /DHCPNAK/);
-});
+t.test(
+  'INIT-REBOOT for an address of another subnet: DHCPNAK, then DISCOVER gets a fresh lease',
+  async (t) => {
+    const lan = await lanFixture(t);
+    const where = { netns: { name: lan.clientNs }, ifname: lan.clientIf };
+    const first = await acquire({ ...where, mac: MAC, timeoutMs: 10_000 });
+    const other = '02:42:0a:e7:00:98';
+    const stale = { ...first, mac: other, address: '10.231.1.77' }; // not in this LAN's subnet
+    const lease = await acquire({ ...where, mac: other, lease: stale, timeoutMs: 10_000 });
+    t.not(lease.address, '10.231.1.77');
+    t.match(lan.log(), /DHCPNAK/);
+  },
+);
 
 t.test('a server that does not answer: a clear error within the bounded time, no socket left', async (t) => {
   const lan = await lanFixture(t, { dnsmasq: false });
@@ -92,17 +107,29 @@ t.test('abort: the signal stops acquire at once, socket closed', async (t) => {
   const sockets = socketFds();
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error('endpoint deleted')), 300);
-  const err = await acquire({ netns: { name: lan.clientNs }, ifname: lan.clientIf, mac: MAC, signal: ac.signal }).catch(
-    (e: unknown) => e,
-  );
+  const err = await acquire({
+    netns: { name: lan.clientNs },
+    ifname: lan.clientIf,
+    mac: MAC,
+    signal: ac.signal,
+  }).catch((e: unknown) => e);
   t.match(err, { code: 'DHCP_ERR_ABORTED' });
   t.same(socketFds(), sockets, 'no socket left open');
 });
 
 t.test('bad input is refused before any socket opens', async (t) => {
-  await t.rejects(acquire({ ifname: 'lo', mac: '01:00:5e:00:00:01' }), { code: 'DHCP_ERR_INVALID_ARGUMENT', field: 'mac' });
-  await t.rejects(acquire({ ifname: 'lo', mac: MAC, timeoutMs: -1 }), { field: 'timeoutMs' });
-  await t.rejects(acquire({ ifname: 'no-such-if0', mac: MAC, timeoutMs: 100 }), { code: 'DHCP_ERR_IO', message: /no-such-if0/ });
+  await t.rejects(acquire({ ifname: 'lo', mac: '01:00:5e:00:00:01' }), {
+    code: 'DHCP_ERR_INVALID_ARGUMENT',
+    field: 'mac',
+  });
+  await t.rejects(acquire({ ifname: 'lo', mac: MAC, timeoutMs: -1 }), {
+    code: 'DHCP_ERR_INVALID_ARGUMENT',
+    field: 'timeoutMs',
+  });
+  await t.rejects(acquire({ ifname: 'no-such-if0', mac: MAC, timeoutMs: 100 }), {
+    code: 'DHCP_ERR_IO',
+    message: /no-such-if0/,
+  });
 });
 
 /** The socket fds this process holds (a packet socket made in another namespace shows here as any other). */

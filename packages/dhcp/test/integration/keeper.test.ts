@@ -7,7 +7,11 @@ import { lanFixture } from '../helpers/lan.js';
 
 const MAC = '02:42:0a:e7:01:23';
 
-function once<T extends unknown[]>(k: LeaseKeeper, event: 'renewed' | 'expired' | 'failed', ms: number): Promise<T> {
+function once<T extends unknown[]>(
+  k: LeaseKeeper,
+  event: 'renewed' | 'expired' | 'failed',
+  ms: number,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
     k.once(event, (...args: unknown[]) => {
@@ -17,46 +21,49 @@ function once<T extends unknown[]>(k: LeaseKeeper, event: 'renewed' | 'expired' 
   });
 }
 
-t.test('renews at T1 (unicast), and after a "restart" past T2 rebinds (broadcast); release empties the lease file', async (t) => {
-  const lan = await lanFixture(t);
-  const where = { netns: { name: lan.clientNs }, ifname: lan.clientIf };
-  const lease = await acquire({ ...where, mac: MAC, timeoutMs: 10_000 });
-  const stored = new Map<string, string>([['ep1', serializeLease(lease)]]);
+t.test(
+  'renews at T1 (unicast), and after a "restart" past T2 rebinds (broadcast); release empties the lease file',
+  async (t) => {
+    const lan = await lanFixture(t);
+    const where = { netns: { name: lan.clientNs }, ifname: lan.clientIf };
+    const lease = await acquire({ ...where, mac: MAC, timeoutMs: 10_000 });
+    const stored = new Map<string, string>([['ep1', serializeLease(lease)]]);
 
-  // T1 is 60 s after obtainedAt: a clock 58.8 s ahead reaches it in ~1.2 s.
-  const ahead = lease.obtainedAt + 58_800 - Date.now();
-  const k1 = new LeaseKeeper({ clock: () => Date.now() + ahead });
-  t.teardown(() => k1.close());
-  const states: string[] = [];
-  k1.on('state', (_key, from, to) => states.push(`${from}>${to}`));
-  k1.on('renewed', (key, l) => stored.set(key, serializeLease(l)));
-  const expiryBefore = lan.leases()[0]?.expiry ?? 0;
-  k1.keep('ep1', parseLease(stored.get('ep1') as string), where);
-  const [, renewed] = await once<[string, Lease]>(k1, 'renewed', 8000);
-  t.equal(renewed.address, lease.address);
-  t.same(states, ['INIT>BOUND', 'BOUND>RENEWING', 'RENEWING>BOUND']);
-  t.ok((lan.leases()[0]?.expiry ?? 0) > expiryBefore, 'dnsmasq extended the lease');
-  t.same(parseLease(stored.get('ep1') as string), renewed, 'the stored record is the renewed lease');
-  await k1.close(); // the plugin is killed
+    // T1 is 60 s after obtainedAt: a clock 58.8 s ahead reaches it in ~1.2 s.
+    const ahead = lease.obtainedAt + 58_800 - Date.now();
+    const k1 = new LeaseKeeper({ clock: () => Date.now() + ahead });
+    t.teardown(() => k1.close());
+    const states: string[] = [];
+    k1.on('state', (_key, from, to) => states.push(`${from}>${to}`));
+    k1.on('renewed', (key, l) => stored.set(key, serializeLease(l)));
+    const expiryBefore = lan.leases()[0]?.expiry ?? 0;
+    k1.keep('ep1', parseLease(stored.get('ep1') as string), where);
+    const [, renewed] = await once<[string, Lease]>(k1, 'renewed', 8000);
+    t.equal(renewed.address, lease.address);
+    t.same(states, ['INIT>BOUND', 'BOUND>RENEWING', 'RENEWING>BOUND']);
+    t.ok((lan.leases()[0]?.expiry ?? 0) > expiryBefore, 'dnsmasq extended the lease');
+    t.same(parseLease(stored.get('ep1') as string), renewed, 'the stored record is the renewed lease');
+    await k1.close(); // the plugin is killed
 
-  // A new keeper resumes from the stored record on a clock past T2 (105 s): REBINDING at once, broadcast.
-  const saved = parseLease(stored.get('ep1') as string);
-  const ahead2 = saved.obtainedAt + 106_000 - Date.now();
-  const k2 = new LeaseKeeper({ clock: () => Date.now() + ahead2 });
-  t.teardown(() => k2.close());
-  const states2: string[] = [];
-  k2.on('state', (_key, from, to) => states2.push(`${from}>${to}`));
-  const rebound = once<[string, Lease]>(k2, 'renewed', 8000);
-  k2.keep('ep1', saved, where);
-  const [, l2] = await rebound;
-  t.equal(l2.address, lease.address);
-  t.same(states2, ['INIT>BOUND', 'BOUND>REBINDING', 'REBINDING>BOUND']);
-  t.equal(lan.log().match(/DHCPACK/g)?.length, 3, 'ACKs: acquire, renew, rebind');
+    // A new keeper resumes from the stored record on a clock past T2 (105 s): REBINDING at once, broadcast.
+    const saved = parseLease(stored.get('ep1') as string);
+    const ahead2 = saved.obtainedAt + 106_000 - Date.now();
+    const k2 = new LeaseKeeper({ clock: () => Date.now() + ahead2 });
+    t.teardown(() => k2.close());
+    const states2: string[] = [];
+    k2.on('state', (_key, from, to) => states2.push(`${from}>${to}`));
+    const rebound = once<[string, Lease]>(k2, 'renewed', 8000);
+    k2.keep('ep1', saved, where);
+    const [, l2] = await rebound;
+    t.equal(l2.address, lease.address);
+    t.same(states2, ['INIT>BOUND', 'BOUND>REBINDING', 'REBINDING>BOUND']);
+    t.equal(lan.log().match(/DHCPACK/g)?.length, 3, 'ACKs: acquire, renew, rebind');
 
-  await k2.release('ep1');
-  await waitFor(() => lan.leases().length === 0, 3000, 'the lease to leave the lease file');
-  t.same(k2.keys(), []);
-});
+    await k2.release('ep1');
+    await waitFor(() => lan.leases().length === 0, 3000, 'the lease to leave the lease file');
+    t.same(k2.keys(), []);
+  },
+);
 
 t.test('a record already past its expiry is reported expired, and nothing is sent', async (t) => {
   const lan = await lanFixture(t);
@@ -80,13 +87,15 @@ t.test('renewal with the server gone: failed events, then REBINDING, then expire
   const lease = await acquire({ ...where, mac: MAC, timeoutMs: 10_000 });
   await lan.stopServer();
   let offset = lease.obtainedAt + 60_000 - Date.now();
-  const k = new LeaseKeeper({ clock: () => Date.now() + offset, exchangeWindowMs: 300,
+  const k = new LeaseKeeper({
+    clock: () => Date.now() + offset,
+    exchangeWindowMs: 300,
     maxSleepMs: 100,
     timing: { minRenewRetransmitMs: 200 },
   });
   t.teardown(() => k.close());
   const states: string[] = [];
-  k.on('state', (_key, from, to) => states.push(to));
+  k.on('state', (_key, _from, to) => states.push(to));
   const failed = once<[string, Error]>(k, 'failed', 3000);
   k.keep('ep1', lease, where);
   const [, err] = await failed;

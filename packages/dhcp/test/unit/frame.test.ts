@@ -65,11 +65,26 @@ t.test('ARP: a request is parsed and answered with our MAC and address', async (
   Buffer.alloc(6, 0xff).copy(req, 0);
   Buffer.from([2, 0, 0, 0, 0, 1]).copy(req, 6);
   req.writeUInt16BE(0x0806, 12);
-  Buffer.from([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 7]).copy(req, 14);
+  Buffer.from([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 7]).copy(
+    req,
+    14,
+  );
   const a = parseArp(req);
-  t.same(a, { op: 'request', senderMac: '02:00:00:00:00:01', senderIp: '10.0.0.1', targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.7' });
+  t.same(a, {
+    op: 'request',
+    senderMac: '02:00:00:00:00:01',
+    senderIp: '10.0.0.1',
+    targetMac: '00:00:00:00:00:00',
+    targetIp: '10.0.0.7',
+  });
   const reply = parseArp(buildArpReply(a as NonNullable<typeof a>, mac, '10.0.0.7'));
-  t.same(reply, { op: 'reply', senderMac: '02:42:00:00:00:09', senderIp: '10.0.0.7', targetMac: '02:00:00:00:00:01', targetIp: '10.0.0.1' });
+  t.same(reply, {
+    op: 'reply',
+    senderMac: '02:42:00:00:00:09',
+    senderIp: '10.0.0.7',
+    targetMac: '02:00:00:00:00:01',
+    targetIp: '10.0.0.1',
+  });
   t.equal(parseArp(req.subarray(0, 41)), undefined);
   t.equal(parseArp(frame()), undefined);
 });

@@ -1,6 +1,13 @@
 // The lease record: serialization for OVS external_ids, and validation of what comes back.
 import t from 'tap';
-import { DhcpInvalidArgumentError, type Lease, leaseTimes, parseLease, prefixLength, serializeLease } from '../../src/index.js';
+import {
+  DhcpInvalidArgumentError,
+  type Lease,
+  leaseTimes,
+  parseLease,
+  prefixLength,
+  serializeLease,
+} from '../../src/index.js';
 
 export const LEASE: Lease = {
   mac: '02:42:0a:00:00:07',

@@ -3,12 +3,13 @@
 import t from 'tap';
 import {
   type Action,
-  type DhcpMessage,
   DhcpClientMachine,
+  type DhcpMessage,
   type DhcpOptions,
   decodeMessage,
   encodeMessage,
   type Lease,
+  type MessageType,
 } from '../../src/index.js';
 
 const MAC = '02:42:0a:00:00:07';
@@ -22,7 +23,12 @@ function machine(opts: Partial<ConstructorParameters<typeof DhcpClientMachine>[0
   return new DhcpClientMachine({ mac: MAC, random: mid, hostname: 'web-1', ...opts });
 }
 
-function reply(m: DhcpClientMachine, type: DhcpOptions['messageType'], extra: Partial<DhcpMessage> = {}, options: DhcpOptions = {}): DhcpMessage {
+function reply(
+  m: DhcpClientMachine,
+  type: MessageType,
+  extra: Partial<DhcpMessage> = {},
+  options: DhcpOptions = {},
+): DhcpMessage {
   return decodeMessage(
     encodeMessage({
       op: 'BOOTREPLY',
@@ -30,13 +36,25 @@ function reply(m: DhcpClientMachine, type: DhcpOptions['messageType'], extra: Pa
       chaddr: Buffer.from(MAC.split(':').map((h) => Number.parseInt(h, 16))),
       yiaddr: type === 'NAK' ? '0.0.0.0' : '10.0.0.7',
       ...extra,
-      options: { messageType: type, serverId: SERVER.ip, ...(type === 'NAK' ? {} : { leaseTime: 120 }), ...options },
+      options: {
+        messageType: type,
+        serverId: SERVER.ip,
+        ...(type === 'NAK' ? {} : { leaseTime: 120 }),
+        ...options,
+      },
     }),
   );
 }
 
 const sends = (as: Action[]) => as.filter((a): a is Extract<Action, { type: 'send' }> => a.type === 'send');
-const types = (as: Action[]) => as.map((a) => (a.type === 'send' ? `send:${a.message.options?.messageType}` : a.type === 'state' ? `${a.from}>${a.to}` : a.type));
+const types = (as: Action[]) =>
+  as.map((a) =>
+    a.type === 'send'
+      ? `send:${a.message.options?.messageType}`
+      : a.type === 'state'
+        ? `${a.from}>${a.to}`
+        : a.type,
+  );
 
 async function bound(m = machine()): Promise<{ m: DhcpClientMachine; lease: Lease }> {
   m.discover(T0);
@@ -58,7 +76,11 @@ t.test('INIT → SELECTING → REQUESTING → BOUND; the messages RFC 2131 Table
   t.equal(disc?.message.options?.hostname, 'web-1');
   const xid = m.xid;
   t.same(m.receive(reply(m, 'OFFER', { xid: xid + 1 }), T0, SERVER), [], 'another xid is ignored');
-  t.same(m.receive(reply(m, 'OFFER', { yiaddr: '0.0.0.0' }), T0, SERVER), [], 'an offer without address is ignored');
+  t.same(
+    m.receive(reply(m, 'OFFER', { yiaddr: '0.0.0.0' }), T0, SERVER),
+    [],
+    'an offer without address is ignored',
+  );
   const r = m.receive(reply(m, 'OFFER'), T0 + 100, SERVER);
   t.same(types(r), ['SELECTING>REQUESTING', 'send:REQUEST']);
   const req = sends(r)[0]?.message;
@@ -66,8 +88,16 @@ t.test('INIT → SELECTING → REQUESTING → BOUND; the messages RFC 2131 Table
   t.equal(req?.options?.requestedIp, '10.0.0.7');
   t.equal(req?.options?.serverId, SERVER.ip);
   t.equal(req?.ciaddr, '0.0.0.0');
-  t.same(m.receive(reply(m, 'ACK', {}, { serverId: '10.0.0.99' }), T0, SERVER), [], 'ACK from another server ignored');
-  const a = m.receive(reply(m, 'ACK', {}, { subnetMask: '255.255.255.0', routers: ['10.0.0.1'] }), T0 + 200, SERVER);
+  t.same(
+    m.receive(reply(m, 'ACK', {}, { serverId: '10.0.0.99' }), T0, SERVER),
+    [],
+    'ACK from another server ignored',
+  );
+  const a = m.receive(
+    reply(m, 'ACK', {}, { subnetMask: '255.255.255.0', routers: ['10.0.0.1'] }),
+    T0 + 200,
+    SERVER,
+  );
   t.same(types(a), ['REQUESTING>BOUND', 'bound']);
   t.match(m.lease, {
     address: '10.0.0.7',
@@ -164,25 +194,37 @@ t.test('NAK in RENEWING drops the lease: INIT, with what the server said', async
   m.tick(T0 + 60_000);
   const n = m.receive(reply(m, 'NAK', {}, { message: 'wrong network' }), T0 + 60_010, SERVER);
   t.same(types(n), ['RENEWING>INIT', 'nak']);
-  t.match(n[1], { type: 'nak', state: 'RENEWING', server: SERVER.ip, message: 'wrong network', address: '10.0.0.7' });
+  t.match(n[1], {
+    type: 'nak',
+    state: 'RENEWING',
+    server: SERVER.ip,
+    message: 'wrong network',
+    address: '10.0.0.7',
+  });
   t.equal(m.lease, undefined);
 });
 
-t.test('INIT-REBOOT: broadcast REQUEST with option 50 and no server id; ACK → BOUND, NAK → INIT', async (t) => {
-  const { lease } = await bound();
-  const m = machine();
-  const r = m.reboot(lease, T0 + 1000);
-  t.same(types(r), ['INIT>INIT-REBOOT', 'INIT-REBOOT>REBOOTING', 'send:REQUEST']);
-  const msg = sends(r)[0]?.message;
-  t.equal(msg?.options?.requestedIp, lease.address);
-  t.equal(msg?.options?.serverId, undefined);
-  t.equal(msg?.ciaddr, '0.0.0.0');
-  t.same(types(m.receive(reply(m, 'ACK'), T0 + 1100, SERVER)), ['REBOOTING>BOUND', 'renewed']);
-  const m2 = machine();
-  m2.reboot(lease, T0);
-  t.same(types(m2.receive(reply(m2, 'NAK'), T0, SERVER)), ['REBOOTING>INIT', 'nak']);
-  t.throws(() => machine({ mac: '02:00:00:00:00:99' }).reboot(lease, T0), { field: 'lease.mac' });
-});
+t.test(
+  'INIT-REBOOT: broadcast REQUEST with option 50 and no server id; ACK → BOUND, NAK → INIT',
+  async (t) => {
+    const { lease } = await bound();
+    const m = machine();
+    const r = m.reboot(lease, T0 + 1000);
+    t.same(types(r), ['INIT>INIT-REBOOT', 'INIT-REBOOT>REBOOTING', 'send:REQUEST']);
+    const msg = sends(r)[0]?.message;
+    t.equal(msg?.options?.requestedIp, lease.address);
+    t.equal(msg?.options?.serverId, undefined);
+    t.equal(msg?.ciaddr, '0.0.0.0');
+    t.same(types(m.receive(reply(m, 'ACK'), T0 + 1100, SERVER)), ['REBOOTING>BOUND', 'renewed']);
+    const m2 = machine();
+    m2.reboot(lease, T0);
+    t.same(types(m2.receive(reply(m2, 'NAK'), T0, SERVER)), ['REBOOTING>INIT', 'nak']);
+    t.throws(() => machine({ mac: '02:00:00:00:00:99' }).reboot(lease, T0), {
+      code: 'DHCP_ERR_INVALID_ARGUMENT',
+      field: 'lease.mac',
+    });
+  },
+);
 
 t.test('resume after a restart: BOUND silently, or straight to RENEWING/REBINDING, or expired', async (t) => {
   const { lease } = await bound();
@@ -229,10 +271,22 @@ t.test('ACK without T1/T2 uses 0.5 and 0.875 of the lease; inconsistent T1/T2 ar
 });
 
 t.test('bad options are refused at construction', async (t) => {
-  t.throws(() => machine({ mac: 'ff:ff:ff:ff:ff:ff' }), { field: 'mac' });
-  t.throws(() => machine({ hostname: 'bad_name' }), { field: 'hostname' });
-  t.throws(() => machine({ clientId: Buffer.of(1) }), { field: 'clientId' });
-  t.throws(() => machine({ timing: { initialRetransmitMs: -1 } }), { field: 'timing.initialRetransmitMs' });
-  t.throws(() => machine({ timing: { requestAttempts: 0 } }), { field: 'timing.requestAttempts' });
-  t.throws(() => machine({ timing: { initialRetransmitMs: 100, jitterMs: 500 } }), { field: 'timing.jitterMs' });
+  t.throws(() => machine({ mac: 'ff:ff:ff:ff:ff:ff' }), { code: 'DHCP_ERR_INVALID_ARGUMENT', field: 'mac' });
+  t.throws(() => machine({ hostname: 'bad_name' }), { code: 'DHCP_ERR_INVALID_ARGUMENT', field: 'hostname' });
+  t.throws(() => machine({ clientId: Buffer.of(1) }), {
+    code: 'DHCP_ERR_INVALID_ARGUMENT',
+    field: 'clientId',
+  });
+  t.throws(() => machine({ timing: { initialRetransmitMs: -1 } }), {
+    code: 'DHCP_ERR_INVALID_ARGUMENT',
+    field: 'timing.initialRetransmitMs',
+  });
+  t.throws(() => machine({ timing: { requestAttempts: 0 } }), {
+    code: 'DHCP_ERR_INVALID_ARGUMENT',
+    field: 'timing.requestAttempts',
+  });
+  t.throws(() => machine({ timing: { initialRetransmitMs: 100, jitterMs: 500 } }), {
+    code: 'DHCP_ERR_INVALID_ARGUMENT',
+    field: 'timing.jitterMs',
+  });
 });
