@@ -197,6 +197,40 @@ export function waitingFor(state: ClientState, m: DhcpClientMachine, address: st
 export const isResult = (a: Action): boolean =>
   a.type === 'bound' || a.type === 'renewed' || a.type === 'nak';
 
+/** A machine for the MAC, client id and hostname a lease record was obtained with. */
+export function machineForLease(
+  l: Lease,
+  opts: Pick<ClientOptions, 'timing' | 'random'> = {},
+): DhcpClientMachine {
+  return new DhcpClientMachine({
+    mac: l.mac,
+    ...(l.hostname === undefined ? {} : { hostname: l.hostname }),
+    ...(l.clientId === undefined ? {} : { clientId: Buffer.from(l.clientId, 'hex') }),
+    ...(opts.timing === undefined ? {} : { timing: opts.timing }),
+    ...(opts.random === undefined ? {} : { random: opts.random }),
+  });
+}
+
+/** A conversation of `machine` on `sock` until `deadline` (real time), ending at a bound/renewed/nak. */
+function conversation(
+  machine: DhcpClientMachine,
+  sock: PacketSocket,
+  ctx: ExchangeContext,
+  opts: ClientOptions,
+  deadline: number,
+): Converse {
+  return {
+    machine,
+    sock,
+    ctx,
+    clock: opts.clock ?? Date.now,
+    deadline,
+    signal: opts.signal,
+    answerArp: opts.answerArp ?? true,
+    stop: isResult,
+  };
+}
+
 /**
  * Gets a lease for `mac` on `ifname` in `netns`: DISCOVER/OFFER/REQUEST/ACK, or INIT-REBOOT with `lease`.
  * A DHCPNAK starts over with DISCOVER (RFC 2131 §3.1, §3.2) until the time is up. Throws DhcpNoAnswerError
@@ -213,19 +247,12 @@ export async function acquire(opts: AcquireOptions): Promise<Lease> {
   });
   const prior = opts.lease === undefined ? undefined : validateLease(opts.lease, 'lease');
   const clock = opts.clock ?? Date.now;
-  opts.signal?.throwIfAborted?.call(opts.signal);
+  if (opts.signal?.aborted) {
+    throw aborted({ netns: 'not opened', ifname: opts.ifname, mac: machine.mac }, opts.signal);
+  }
   const started = Date.now();
   return withSocket(opts, machine.mac, async (sock, ctx) => {
-    const c: Converse = {
-      machine,
-      sock,
-      ctx,
-      clock,
-      deadline: started + timeoutMs,
-      signal: opts.signal,
-      answerArp: opts.answerArp ?? true,
-      stop: isResult,
-    };
+    const c = conversation(machine, sock, ctx, opts, started + timeoutMs);
     let first = prior === undefined ? machine.discover(clock()) : machine.reboot(prior, clock());
     let lastNak = '';
     let attempts = 0;
@@ -254,26 +281,12 @@ export async function acquire(opts: AcquireOptions): Promise<Lease> {
 export async function renew(lease: Lease, where: Where, opts: ClientOptions = {}): Promise<Lease> {
   const l = validateLease(lease, 'lease');
   const timeoutMs = timeoutOf(opts.timeoutMs);
-  const machine = new DhcpClientMachine({
-    mac: l.mac,
-    ...(l.hostname === undefined ? {} : { hostname: l.hostname }),
-    ...(l.clientId === undefined ? {} : { clientId: Buffer.from(l.clientId, 'hex') }),
-    timing: { minRenewRetransmitMs: 4000, ...opts.timing },
-    ...(opts.random === undefined ? {} : { random: opts.random }),
-  });
+  // One call, bounded by timeoutMs: retransmit every 4 s rather than RFC 2131 §4.4.5's 60 s.
+  const machine = machineForLease(l, { ...opts, timing: { minRenewRetransmitMs: 4000, ...opts.timing } });
   const clock = opts.clock ?? Date.now;
   const started = Date.now();
   return withSocket(where, machine.mac, async (sock, ctx) => {
-    const c: Converse = {
-      machine,
-      sock,
-      ctx,
-      clock,
-      deadline: started + timeoutMs,
-      signal: opts.signal,
-      answerArp: opts.answerArp ?? true,
-      stop: isResult,
-    };
+    const c = conversation(machine, sock, ctx, opts, started + timeoutMs);
     const r = await converse(c, machine.renewNow(l, clock()));
     if (r === undefined) {
       throw new DhcpNoAnswerError(
@@ -296,10 +309,7 @@ export async function release(
   opts: Pick<ClientOptions, 'clock'> = {},
 ): Promise<void> {
   const l = validateLease(lease, 'lease');
-  const machine = new DhcpClientMachine({
-    mac: l.mac,
-    ...(l.clientId === undefined ? {} : { clientId: Buffer.from(l.clientId, 'hex') }),
-  });
+  const machine = machineForLease(l);
   const clock = opts.clock ?? Date.now;
   machine.resume(l, clock());
   await withSocket(where, machine.mac, async (sock, ctx) => {

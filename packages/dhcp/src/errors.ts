@@ -4,7 +4,6 @@ export type DhcpErrorCode =
   | 'DHCP_ERR_MALFORMED'
   | 'DHCP_ERR_NO_ANSWER'
   | 'DHCP_ERR_NAK'
-  | 'DHCP_ERR_EXPIRED'
   | 'DHCP_ERR_ABORTED'
   | 'DHCP_ERR_STATE'
   | 'DHCP_ERR_IO';

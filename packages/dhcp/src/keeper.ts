@@ -1,7 +1,7 @@
 // Keeps leases alive: per lease a machine (machine.ts) resumed from its record, a timer at the machine's next
 // deadline (T1, a retransmission, T2, expiry), and at each a short exchange on a socket opened for it.
 import { EventEmitter } from 'node:events';
-import { converse, isResult, type Where, withSocket } from './client.js';
+import { converse, isResult, machineForLease, release, type Where, withSocket } from './client.js';
 import { DhcpError, DhcpInvalidArgumentError, DhcpNakError, DhcpNoAnswerError } from './errors.js';
 import { type Lease, validateLease } from './lease.js';
 import { type Action, type ClientState, DhcpClientMachine, type Timing } from './machine.js';
@@ -82,13 +82,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
       throw new DhcpInvalidArgumentError('key', key, 'a non-empty string');
     const l = validateLease(lease, 'lease');
     this.forget(key);
-    const machine = new DhcpClientMachine({
-      mac: l.mac,
-      ...(l.hostname === undefined ? {} : { hostname: l.hostname }),
-      ...(l.clientId === undefined ? {} : { clientId: Buffer.from(l.clientId, 'hex') }),
-      ...(this.#opts.timing === undefined ? {} : { timing: this.#opts.timing }),
-      ...(this.#opts.random === undefined ? {} : { random: this.#opts.random }),
-    });
+    const machine = machineForLease(l, this.#opts);
     const e: Entry = { key, where, machine, timer: undefined, running: undefined, gone: false };
     this.#entries.set(key, e);
     this.#handle(e, machine.resume(l, this.#clock()));
@@ -120,23 +114,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     this.forget(key);
     await e.running;
     const l = e.machine.lease;
-    const actions = e.machine.release(this.#clock());
-    if (l === undefined) return;
-    await withSocket(e.where, l.mac, async (sock, ctx) => {
-      await converse(
-        {
-          machine: e.machine,
-          sock,
-          ctx,
-          clock: this.#clock,
-          deadline: 0,
-          signal: undefined,
-          answerArp: false,
-          stop: () => false,
-        },
-        actions,
-      );
-    });
+    if (l !== undefined) await release(l, e.where, { clock: this.#clock });
   }
 
   /** Forgets every lease (no release) and waits for running exchanges to finish. */

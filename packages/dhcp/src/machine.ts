@@ -189,19 +189,16 @@ export class DhcpClientMachine {
   renewNow(lease: Lease, now: number): Action[] {
     const out = this.resume(lease, now);
     const l = this.#lease;
-    if (l === undefined) return out;
+    if (l !== undefined) this.#startRenewing(l, now, out);
+    return out;
+  }
+
+  /** RENEWING: DHCPREQUEST unicast to the lease's server from its address, ciaddr set, no 50/54. */
+  #startRenewing(l: Lease, now: number, out: Action[]): void {
     this.#newExchange(now);
     this.#to('RENEWING', out);
-    this.#send(
-      out,
-      now,
-      'REQUEST',
-      {},
-      l.address,
-      { broadcast: false, ip: l.serverId, mac: l.serverMac },
-      l.address,
-    );
-    return out;
+    const server: Destination = { broadcast: false, ip: l.serverId, mac: l.serverMac };
+    this.#send(out, now, 'REQUEST', {}, l.address, server, l.address);
   }
 
   /** The earliest time at which tick() has something to do. */
@@ -245,17 +242,7 @@ export class DhcpClientMachine {
         return out;
       }
       if (this.#state === 'BOUND' && now >= times.t1) {
-        this.#newExchange(now);
-        this.#to('RENEWING', out);
-        this.#send(
-          out,
-          now,
-          'REQUEST',
-          {},
-          l.address,
-          { broadcast: false, ip: l.serverId, mac: l.serverMac },
-          l.address,
-        );
+        this.#startRenewing(l, now, out);
         return out;
       }
     }

@@ -114,6 +114,13 @@ t.test('abort: the signal stops acquire at once, socket closed', async (t) => {
     signal: ac.signal,
   }).catch((e: unknown) => e);
   t.match(err, { code: 'DHCP_ERR_ABORTED' });
+  const pre = await acquire({
+    netns: { name: lan.clientNs },
+    ifname: lan.clientIf,
+    mac: MAC,
+    signal: AbortSignal.abort(),
+  }).catch((e: unknown) => e);
+  t.match(pre, { code: 'DHCP_ERR_ABORTED', message: /eth0.*02:42:0a:e7:00:99/ }, 'an aborted signal opens nothing');
   t.same(socketFds(), sockets, 'no socket left open');
 });
 
