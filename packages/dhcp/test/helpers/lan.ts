@@ -27,6 +27,11 @@ export interface Lan {
   stopServer(): Promise<void>;
   /** dnsmasq's stderr so far (with --log-dhcp). */
   log(): string;
+  /**
+   * How often `pattern` occurs in the log, once it occurs at least `atLeast` times (or after 3 s): dnsmasq logs
+   * a reply after sending it, so the client can have it before the log line is written.
+   */
+  logged(pattern: RegExp, atLeast: number): Promise<number>;
   /** Lines of the lease file: `expiry mac ip hostname clientid` (dnsmasq(8), --dhcp-leasefile). */
   leases(): Array<{ expiry: number; mac: string; ip: string; hostname: string; clientId: string }>;
 }
@@ -121,6 +126,13 @@ export async function lanFixture(
     leaseFile,
     stopServer,
     log: () => stderr,
+    logged: async (pattern, atLeast) => {
+      const count = () => stderr.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
+      await waitFor(() => count() >= atLeast, 3000, `${atLeast}× ${pattern} in dnsmasq's log`).catch(
+        () => undefined,
+      );
+      return count();
+    },
     leases: () => {
       let text = '';
       try {
