@@ -92,10 +92,8 @@ export async function withSocket<T>(
 export function frameFor(a: Extract<Action, { type: 'send' }>, mac: Buffer): Buffer {
   const to = a.to;
   return buildUdpFrame({
-    srcMac: '',
-    dstMac: '',
-    srcMacBytes: mac,
-    dstMacBytes: to.broadcast ? BROADCAST_MAC : macBytes(to.mac, 'serverMac'),
+    srcMac: mac,
+    dstMac: to.broadcast ? BROADCAST_MAC : macBytes(to.mac, 'serverMac'),
     srcIp: a.srcIp,
     dstIp: to.broadcast ? BROADCAST_IP : to.ip,
     srcPort: DHCP_CLIENT_PORT,
@@ -162,7 +160,11 @@ function handleFrame(c: Converse, frame: Buffer, mac: Buffer): Action[] {
   if (arp !== undefined) {
     const l = c.machine.lease;
     if (c.answerArp && arp.op === 'request' && l !== undefined && arp.targetIp === l.address) {
-      c.sock.send(buildArpReply(arp, mac, l.address));
+      try {
+        c.sock.send(buildArpReply(arp, mac, l.address));
+      } catch {
+        // best effort: the server asks again, and without an answer the exchange times out with a clear error
+      }
     }
     return [];
   }

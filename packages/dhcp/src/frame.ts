@@ -30,13 +30,16 @@ export interface UdpDatagram {
   payload: Buffer;
 }
 
+/** What {@link buildUdpFrame} takes: a datagram with its MACs as bytes. */
+export type UdpFrameInit = Omit<UdpDatagram, 'srcMac' | 'dstMac'> & { srcMac: Buffer; dstMac: Buffer };
+
 /** An Ethernet frame carrying one IPv4/UDP datagram, with both checksums filled in. */
-export function buildUdpFrame(d: UdpDatagram & { srcMacBytes: Buffer; dstMacBytes: Buffer }): Buffer {
+export function buildUdpFrame(d: UdpFrameInit): Buffer {
   const src = ipv4Bytes(d.srcIp, 'srcIp');
   const dst = ipv4Bytes(d.dstIp, 'dstIp');
   const eth = Buffer.alloc(ETH_HEADER_BYTES);
-  d.dstMacBytes.copy(eth, 0);
-  d.srcMacBytes.copy(eth, 6);
+  d.dstMac.copy(eth, 0);
+  d.srcMac.copy(eth, 6);
   eth.writeUInt16BE(ETHERTYPE_IPV4, 12);
   const udp = Buffer.alloc(8);
   udp.writeUInt16BE(d.srcPort, 0);

@@ -27,6 +27,7 @@ export {
   parseArp,
   parseUdpFrame,
   type UdpDatagram,
+  type UdpFrameInit,
 } from './frame.js';
 export { type KeeperEvents, LeaseKeeper, type LeaseKeeperOptions } from './keeper.js';
 export {

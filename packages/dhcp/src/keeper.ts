@@ -1,7 +1,15 @@
 // Keeps leases alive: per lease a machine (machine.ts) resumed from its record, a timer at the machine's next
 // deadline (T1, a retransmission, T2, expiry), and at each a short exchange on a socket opened for it.
 import { EventEmitter } from 'node:events';
-import { converse, isResult, machineForLease, release, type Where, withSocket } from './client.js';
+import {
+  converse,
+  isResult,
+  machineForLease,
+  release,
+  type Where,
+  waitingFor,
+  withSocket,
+} from './client.js';
 import { DhcpError, DhcpInvalidArgumentError, DhcpNakError, DhcpNoAnswerError } from './errors.js';
 import { type Lease, validateLease } from './lease.js';
 import { type Action, type ClientState, DhcpClientMachine, type Timing } from './machine.js';
@@ -168,8 +176,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
           actions.filter((a) => a.type === 'send'),
         ).then((res) => {
           if (res === undefined) {
-            const l = e.machine.lease;
-            const what = `DHCPREQUEST (${e.machine.state}) for ${l?.address} got no DHCPACK or DHCPNAK`;
+            const what = waitingFor(e.machine.state, e.machine, e.machine.lease?.address);
             this.#emitSafe(
               'failed',
               e.key,

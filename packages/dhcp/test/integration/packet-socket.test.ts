@@ -10,10 +10,8 @@ const A_MAC = Buffer.from([2, 0, 0, 0, 0, 0xa]);
 
 function udp(dstPort: number, payload = Buffer.from('x')): Buffer {
   return buildUdpFrame({
-    srcMac: '',
-    dstMac: '',
-    srcMacBytes: A_MAC,
-    dstMacBytes: Buffer.from([2, 0, 0, 0, 0, 0xbb]), // neither end's MAC: PACKET_OTHERHOST on the peer
+    srcMac: A_MAC,
+    dstMac: Buffer.from([2, 0, 0, 0, 0, 0xbb]), // neither end's MAC: PACKET_OTHERHOST on the peer
     srcIp: '10.1.0.1',
     dstIp: '10.1.0.2',
     srcPort: 67,

@@ -7,10 +7,8 @@ const payload = Buffer.from('dhcp payload, odd length');
 
 function frame(): Buffer {
   return buildUdpFrame({
-    srcMac: '',
-    dstMac: '',
-    srcMacBytes: mac,
-    dstMacBytes: Buffer.alloc(6, 0xff),
+    srcMac: mac,
+    dstMac: Buffer.alloc(6, 0xff),
     srcIp: '0.0.0.0',
     dstIp: '255.255.255.255',
     srcPort: 68,
