@@ -11,6 +11,7 @@ import {
   type ExchangeContext,
 } from './errors.js';
 import {
+  buildArpProbe,
   buildArpReply,
   buildUdpFrame,
   DHCP_CLIENT_PORT,
@@ -52,6 +53,11 @@ export interface AcquireOptions extends Where, ClientOptions {
   clientId?: Buffer;
   /** A lease from an earlier life: INIT-REBOOT asks for its address again (RFC 2131 §3.2). */
   lease?: Lease;
+  /**
+   * Probe the acknowledged address with ARP for this long (RFC 2131 §4.4.1 "SHOULD", RFC 5227) and, when
+   * another MAC answers, send DHCPDECLINE and start over. 0 (the default) skips the probe.
+   */
+  probeMs?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -199,6 +205,18 @@ export function waitingFor(state: ClientState, m: DhcpClientMachine, address: st
 export const isResult = (a: Action): boolean =>
   a.type === 'bound' || a.type === 'renewed' || a.type === 'nak';
 
+/** Sends an ARP probe for `ip` and waits `ms` for an answer; resolves to the MAC holding it, if any. */
+async function probe(sock: PacketSocket, mac: string, ip: string, ms: number): Promise<string | undefined> {
+  sock.send(buildArpProbe(macBytes(mac), ip));
+  const deadline = Date.now() + ms;
+  for (let left = ms; left > 0; left = deadline - Date.now()) {
+    const frame = await sock.recv(left);
+    const arp = frame === null ? undefined : parseArp(frame);
+    if (arp !== undefined && arp.senderIp === ip && arp.senderMac !== mac) return arp.senderMac;
+  }
+  return undefined;
+}
+
 /** A machine for the MAC, client id and hostname a lease record was obtained with. */
 export function machineForLease(
   l: Lease,
@@ -240,6 +258,14 @@ function conversation(
  */
 export async function acquire(opts: AcquireOptions): Promise<Lease> {
   const timeoutMs = timeoutOf(opts.timeoutMs);
+  const probeMs = opts.probeMs ?? 0;
+  if (typeof probeMs !== 'number' || !Number.isFinite(probeMs) || probeMs < 0 || probeMs >= timeoutMs) {
+    throw new DhcpInvalidArgumentError(
+      'probeMs',
+      probeMs,
+      `milliseconds from 0 to below timeoutMs (${timeoutMs})`,
+    );
+  }
   const machine = new DhcpClientMachine({
     mac: opts.mac,
     ...(opts.clientId === undefined ? {} : { clientId: opts.clientId }),
@@ -256,20 +282,27 @@ export async function acquire(opts: AcquireOptions): Promise<Lease> {
   return withSocket(opts, machine.mac, async (sock, ctx) => {
     const c = conversation(machine, sock, ctx, opts, started + timeoutMs);
     let first = prior === undefined ? machine.discover(clock()) : machine.reboot(prior, clock());
-    let lastNak = '';
+    let lastRefusal = '';
     let attempts = 0;
     for (;;) {
       const r = await converse(c, first);
       attempts += machine.attempts;
       if (r === undefined) {
         const address = machine.state === 'REBOOTING' ? prior?.address : undefined;
-        const what = waitingFor(machine.state, machine, address) + lastNak;
+        const what = waitingFor(machine.state, machine, address) + lastRefusal;
         throw new DhcpNoAnswerError(ctx, what, attempts, Date.now() - started);
       }
-      if (r.type === 'bound' || r.type === 'renewed') return r.lease;
+      if (r.type === 'bound' || r.type === 'renewed') {
+        const holder = probeMs > 0 ? await probe(sock, machine.mac, r.lease.address, probeMs) : undefined;
+        if (holder === undefined) return r.lease;
+        // RFC 2131 §4.4.1: the address is in use: DHCPDECLINE, and INIT again after the backoff.
+        lastRefusal = ` (after declining ${r.lease.address}, which ${holder} holds)`;
+        first = machine.decline(clock());
+        continue;
+      }
       if (r.type === 'nak') {
         // RFC 2131 §3.1 step 4, §3.2 step 3: after a DHCPNAK the client starts over in INIT.
-        lastNak = ` (after a DHCPNAK from ${r.server} for ${r.address}${r.message === undefined ? '' : `: ${r.message}`})`;
+        lastRefusal = ` (after a DHCPNAK from ${r.server} for ${r.address}${r.message === undefined ? '' : `: ${r.message}`})`;
         first = machine.discover(clock());
       }
     }

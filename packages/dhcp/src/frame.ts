@@ -119,6 +119,26 @@ export function parseArp(f: Buffer): ArpPacket | undefined {
   };
 }
 
+/**
+ * An ARP probe for `ip` (RFC 5227 §2.1.1): a broadcast request with sender address 0.0.0.0, so no neighbour
+ * learns anything from it; whoever holds `ip` answers.
+ */
+export function buildArpProbe(mac: Buffer, ip: string): Buffer {
+  const f = Buffer.alloc(ETH_HEADER_BYTES + 28);
+  f.fill(0xff, 0, 6);
+  mac.copy(f, 6);
+  f.writeUInt16BE(ETHERTYPE_ARP, 12);
+  const a = f.subarray(ETH_HEADER_BYTES);
+  a.writeUInt16BE(1, 0);
+  a.writeUInt16BE(ETHERTYPE_IPV4, 2);
+  a[4] = 6;
+  a[5] = 4;
+  a.writeUInt16BE(1, 6);
+  mac.copy(a, 8);
+  ipv4Bytes(ip, 'ip').copy(a, 24);
+  return f;
+}
+
 /** An ARP reply from (mac, ip) to the asker of `req`. */
 export function buildArpReply(req: ArpPacket, mac: Buffer, ip: string): Buffer {
   const asker = Buffer.from(req.senderMac.split(':').map((h) => Number.parseInt(h, 16)));

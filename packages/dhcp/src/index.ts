@@ -21,6 +21,7 @@ export {
 } from './errors.js';
 export {
   type ArpPacket,
+  buildArpProbe,
   buildArpReply,
   buildUdpFrame,
   internetChecksum,

@@ -41,6 +41,8 @@ export interface LanOptions {
   dnsmasq?: boolean;
   /** --dhcp-range lease time, e.g. '2m' (dnsmasq's minimum). */
   leaseTime?: string;
+  /** First and last address of the range (default 10.231.0.10,10.231.0.60). */
+  range?: string;
   extraArgs?: string[];
 }
 
@@ -89,7 +91,7 @@ export async function lanFixture(
         '--port=0', // no DNS
         `--interface=${sIf}`,
         '--bind-interfaces',
-        `--dhcp-range=10.231.0.10,10.231.0.60,255.255.255.0,${opts.leaseTime ?? '2m'}`,
+        `--dhcp-range=${opts.range ?? '10.231.0.10,10.231.0.60'},255.255.255.0,${opts.leaseTime ?? '2m'}`,
         '--dhcp-option=option:router,10.231.0.1',
         '--dhcp-option=option:dns-server,10.231.0.2',
         '--dhcp-authoritative',

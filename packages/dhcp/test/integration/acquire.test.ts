@@ -1,7 +1,7 @@
 // Root: a real dnsmasq in a namespace of its own hands out leases to our client, which speaks for an
 // endpoint MAC (not its interface's) from another namespace over an AF_PACKET socket.
 import { readdirSync, readlinkSync } from 'node:fs';
-import { waitFor } from '@ovs-container-network/testkit';
+import { nsExec, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
 import { acquire, DhcpNoAnswerError, parseLease, release, renew, serializeLease } from '../../src/index.js';
 import { lanFixture, SERVER_IP } from '../helpers/lan.js';
@@ -83,6 +83,26 @@ t.test(
   },
 );
 
+t.test('ARP probe: an offered address someone holds is declined, and the next one taken', async (t) => {
+  const lan = await lanFixture(t, { range: '10.231.0.10,10.231.0.11' });
+  // The server's side holds .10 already, as a host that took it without asking would: its kernel answers ARP.
+  await nsExec(lan.serverNs, 'ip', ['addr', 'add', '10.231.0.10/24', 'dev', 'lan0']);
+  const lease = await acquire({
+    netns: { name: lan.clientNs },
+    ifname: lan.clientIf,
+    mac: MAC,
+    probeMs: 300,
+    timeoutMs: 10_000,
+    timing: { declineBackoffMs: 200 },
+  });
+  t.equal(lease.address, '10.231.0.11');
+  t.equal(await lan.logged(/DHCPDECLINE\(lan0\) 10\.231\.0\.10/, 1), 1, lan.log());
+  t.same(
+    lan.leases().map((l) => [l.mac, l.ip]),
+    [[MAC, '10.231.0.11']],
+  );
+});
+
 t.test('a server that does not answer: a clear error within the bounded time, no socket left', async (t) => {
   const lan = await lanFixture(t, { dnsmasq: false });
   const sockets = socketFds();
@@ -139,6 +159,10 @@ t.test('bad input is refused before any socket opens', async (t) => {
   await t.rejects(acquire({ ifname: 'lo', mac: MAC, timeoutMs: -1 }), {
     code: 'DHCP_ERR_INVALID_ARGUMENT',
     field: 'timeoutMs',
+  });
+  await t.rejects(acquire({ ifname: 'lo', mac: MAC, timeoutMs: 1000, probeMs: 1000 }), {
+    code: 'DHCP_ERR_INVALID_ARGUMENT',
+    field: 'probeMs',
   });
   await t.rejects(acquire({ ifname: 'no-such-if0', mac: MAC, timeoutMs: 100 }), {
     code: 'DHCP_ERR_IO',

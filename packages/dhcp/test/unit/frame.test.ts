@@ -1,6 +1,13 @@
 // Ethernet/IPv4/UDP/ARP framing: checksums (RFC 1071 / RFC 768), and what the parser refuses.
 import t from 'tap';
-import { buildArpReply, buildUdpFrame, internetChecksum, parseArp, parseUdpFrame } from '../../src/index.js';
+import {
+  buildArpProbe,
+  buildArpReply,
+  buildUdpFrame,
+  internetChecksum,
+  parseArp,
+  parseUdpFrame,
+} from '../../src/index.js';
 
 const mac = Buffer.from([2, 0x42, 0, 0, 0, 9]);
 const payload = Buffer.from('dhcp payload, odd length');
@@ -85,4 +92,16 @@ t.test('ARP: a request is parsed and answered with our MAC and address', async (
   });
   t.equal(parseArp(req.subarray(0, 41)), undefined);
   t.equal(parseArp(frame()), undefined);
+});
+
+t.test('ARP probe (RFC 5227): broadcast request, sender 0.0.0.0, target the address', async (t) => {
+  const f = buildArpProbe(mac, '10.0.0.7');
+  t.same(f.subarray(0, 6), Buffer.alloc(6, 0xff));
+  t.same(parseArp(f), {
+    op: 'request',
+    senderMac: '02:42:00:00:00:09',
+    senderIp: '0.0.0.0',
+    targetMac: '00:00:00:00:00:00',
+    targetIp: '10.0.0.7',
+  });
 });
