@@ -12,7 +12,14 @@ import {
 } from './client.js';
 import { DhcpError, DhcpInvalidArgumentError, DhcpNakError, DhcpNoAnswerError } from './errors.js';
 import { type Lease, validateLease } from './lease.js';
-import { type Action, type ClientState, DhcpClientMachine, type Timing } from './machine.js';
+import {
+  type Action,
+  type ClientState,
+  DEFAULT_TIMING,
+  type DhcpClientMachine,
+  type Timing,
+  validateTiming,
+} from './machine.js';
 
 export interface KeeperEvents {
   /** A DHCPACK extended the lease: store `lease` (it replaces the old record). */
@@ -76,11 +83,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     this.#maxSleep = m;
     this.#clock = opts.clock ?? Date.now;
     this.#opts = opts;
-    // Fail fast on bad timing, rather than at the first lease.
-    new DhcpClientMachine({
-      mac: '02:00:00:00:00:01',
-      ...(opts.timing === undefined ? {} : { timing: opts.timing }),
-    });
+    validateTiming({ ...DEFAULT_TIMING, ...opts.timing }); // fail here rather than at the first lease
   }
 
   /** Starts keeping `lease` (replacing what `key` held). A lease past T1/T2 is renewed/rebound at once. */

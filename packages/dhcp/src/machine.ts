@@ -470,7 +470,8 @@ export class DhcpClientMachine {
   }
 }
 
-function validateTiming(t: Timing): Timing {
+/** Checks every timing value (finite, >= 0; at least one request attempt; jitter below the first wait). */
+export function validateTiming(t: Timing): Timing {
   for (const [k, v] of Object.entries(t)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new DhcpInvalidArgumentError(`timing.${k}`, v, 'a finite number >= 0 (milliseconds, or a count)');
