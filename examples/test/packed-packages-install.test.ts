@@ -1,4 +1,4 @@
-// The three packages as a consumer gets them (issue 10): `pnpm pack` tarballs installed into a fresh project
+// The packages as a consumer gets them (issue 10): `pnpm pack` tarballs installed into a fresh project
 // outside this workspace, once with npm and once with pnpm (which skips dependencies' install scripts), then
 // a small program that uses each package through its public `exports` (fixtures/consumer.mjs) and both bins.
 // It fails when a package's exports, bin, files or native addon step is broken. Needs root (a namespace) and
@@ -16,14 +16,12 @@ import { join } from 'node:path';
 import { REPO_ROOT, run, startOvsdbServer, uniqueName } from '@ovs-container-network/testkit';
 import t from 'tap';
 
-const PACKAGES = ['ovsdb', 'netlink', 'docker-plugin'] as const;
+const PACKAGES = ['ovsdb', 'netlink', 'docker-plugin', 'ovn'] as const;
 const CONSUMER = join(REPO_ROOT, 'examples/test/fixtures/consumer.mjs');
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
 const work = mkdtempSync('/tmp/ocnt-pack-');
-const server = await startOvsdbServer();
 t.teardown(async () => {
-  await server.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -59,7 +57,7 @@ t.test('the tarballs hold what consumers need', async (t) => {
   );
 });
 
-/** A fresh project holding the consumer program and dependencies on the three tarballs. */
+/** A fresh project holding the consumer program and dependencies on the tarballs. */
 function project(name: string, manager: 'npm' | 'pnpm'): string {
   const dir = join(work, name);
   mkdirSync(dir);
@@ -93,15 +91,22 @@ for (const manager of ['npm', 'pnpm'] as const) {
     t.equal(install.code, 0, `${manager} install exits 0\n${install.stdout}\n${install.stderr}`);
     if (install.code !== 0) return;
 
+    // Servers of its own: the program inserts the one Open_vSwitch row a database may hold.
+    const server = await startOvsdbServer();
+    const nbServer = await startOvsdbServer({ schema: '/usr/share/ovn/ovn-nb.ovsschema' });
+    t.teardown(async () => {
+      await server.stop();
+      await nbServer.stop();
+    });
     const ns = uniqueName('pk');
-    const r = await run('node', ['consumer.mjs', server.unixEndpoint, ns], {
+    const r = await run('node', ['consumer.mjs', server.unixEndpoint, ns, nbServer.unixEndpoint], {
       cwd: dir,
       allowFail: true,
       timeoutMs: 60_000,
     });
     t.equal(r.code, 0, `the consumer program exits 0\n${r.stdout}\n${r.stderr}`);
     t.match(r.stdout, /ovsdb: databases .*Open_vSwitch/, 'ovsdb: connect and list');
-    t.match(r.stdout, /ovsdb: inserted 1 row/, 'ovsdb: a typed transaction');
+    t.match(r.stdout, /ovsdb: inserted 2 rows/, 'ovsdb: a typed transaction');
     t.match(r.stdout, new RegExp(`netlink: links in ${ns}: lo`), 'netlink: the addon works in a namespace');
     t.match(r.stdout, /core: attachments 0/, 'docker-plugin/core: the Orchestrator');
     t.match(

@@ -1,6 +1,7 @@
 // Everything wired together: OVSDB replica + rtnetlink handle → driver core → Fastify app → unix socket,
 // plus the reconcile loop and the optional metrics listener. The bin parses flags and calls startPlugin.
 import { NetlinkHandle } from '@ovs-container-network/netlink';
+import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
 import { describeError } from './core/errors.js';
@@ -23,7 +24,15 @@ export interface PluginOptions {
   orphanGraceMs?: number;
   reconcileIntervalMs?: number;
   logger?: FastifyBaseLogger;
+  /** CA/certificate/key for `ssl:` OVSDB endpoints. */
+  ovsdbTls?: TlsOptions;
+  /** Every Docker call is answered within this many ms, OVSDB outage or not (default 10 000). */
+  callTimeoutMs?: number;
+  /** How long to wait for the first OVSDB snapshot at start (default 30 000). */
+  ovsdbReadyTimeoutMs?: number;
 }
+
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
 export interface RunningPlugin {
   readonly app: FastifyInstance;
@@ -39,7 +48,16 @@ export interface RunningPlugin {
 export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
   const name = opts.name ?? DEFAULT_DRIVER_NAME;
   const log = opts.logger;
-  const backend = await OvsdbBackend.open({ endpoint: opts.ovsdb });
+  const callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const backend = await OvsdbBackend.open({
+    endpoint: opts.ovsdb,
+    ...(opts.ovsdbTls ? { tls: opts.ovsdbTls } : {}),
+    ...(log ? { logger: log } : {}),
+    ...(opts.ovsdbReadyTimeoutMs === undefined ? {} : { readyTimeoutMs: opts.ovsdbReadyTimeoutMs }),
+    // Shorter than the call bound, so an outage is answered with the OVSDB error itself; the HTTP bound
+    // below is the safety net for anything else that hangs.
+    unreachableTimeoutMs: Math.max(100, Math.round(callTimeoutMs * 0.8)),
+  });
   const kernel = NetlinkHandle.open('host') as unknown as KernelHandle;
   const driver = new OvsNetworkDriver({
     name,
@@ -52,12 +70,27 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
   });
   const ipam = new OvsIpamDriver(backend, name);
   const metrics = new PluginMetrics(() => driver.stats());
-  const app = build({ driver, ipam, metrics, ...(log ? { logger: log } : {}) });
+  const app = build({
+    driver,
+    ipam,
+    metrics,
+    callTimeoutMs,
+    explainTimeout: () => backend.unreachable(),
+    ...(log ? { logger: log } : {}),
+  });
   const socket = opts.socket ?? defaultSocketPath(name);
 
   let reconciling: Promise<{ removed: string[] }> | undefined;
+  const graceMs = opts.orphanGraceMs ?? 60_000;
   const reconcile = () => {
-    reconciling ??= driver.reconcile().finally(() => {
+    reconciling ??= (async () => {
+      const r = await driver.reconcile();
+      // Addresses handed out by a RequestAddress whose reply was lost (a restart with the call in flight):
+      // Docker never uses or releases them.
+      const reaped = await ipam.reap(driver.addressesInUse(), graceMs);
+      if (reaped.length > 0) log?.warn({ addresses: reaped }, 'released lost IPAM allocations');
+      return { removed: [...r.removed, ...reaped] };
+    })().finally(() => {
       reconciling = undefined;
     });
     return reconciling;

@@ -4,13 +4,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import {
-  JSONRPCClient,
-  type JSONRPCRequest,
-  type JSONRPCResponse,
-  JSONRPCServer,
-  JSONRPCServerAndClient,
-} from 'json-rpc-2.0';
+import { performance } from 'node:perf_hooks';
+import { JSONRPCServer } from 'json-rpc-2.0';
 import {
   AbortError,
   ConnectionClosedError,
@@ -20,7 +15,7 @@ import {
   RpcError,
   TimeoutError,
 } from './errors.js';
-import { JsonFramer } from './framer.js';
+import { DEFAULT_SLICE_BYTES, JsonFramer, SlicedMessage, type SliceSink } from './framer.js';
 import {
   encodeWireMessage,
   isWireReply,
@@ -28,10 +23,8 @@ import {
   OVSDB_ERROR_CODE,
   parseWireMessage,
   toWireError,
-  type WireError,
   type WireMessage,
   wireToLibraryRequest,
-  wireToLibraryResponse,
 } from './jsonrpc.js';
 import { SERVER_NOTIFICATIONS, type ServerNotifications } from './protocol.js';
 import {
@@ -93,9 +86,18 @@ export interface RequestOptions {
   /**
    * Called synchronously with the result when the reply is read, before any later message (such as an
    * `update` notification) is dispatched. Promises settle later; a replica uses this to apply a monitor's
-   * initial rows in wire order.
+   * initial rows in wire order. If it returns a promise, nothing read after the reply is dispatched until
+   * that promise settles (and the request resolves after it): a large snapshot can be applied in slices
+   * without an update overtaking it.
    */
-  onResult?: (result: unknown) => void;
+  onResult?: (result: unknown) => unknown;
+  /**
+   * For a reply large enough to be parsed in slices (see sliceBytes): called with each slice as it is
+   * parsed, before onResult (see SliceSink; paths start at the message, e.g. `['result', 2, 'Port']`).
+   * A slice it takes (returns true) is left out of the result. The replica uses it to apply the rows of
+   * a large snapshot while the rest is still being parsed, so the parsed rows never pile up.
+   */
+  onSlice?: SliceSink;
   /** Called with the request id once the request is written (e.g. to `cancel` it). */
   onSent?: (id: number) => void;
 }
@@ -112,24 +114,11 @@ export interface ConnectionOptions extends TransportOptions {
   /** Largest accepted message in bytes (default 256 MiB). */
   maxMessageBytes?: number;
   /**
-   * How replies are matched to requests. Both build requests as json-rpc-2.0 objects sent through the
-   * dialect codec, and both dispatch every server-bound message (echo, notifications) through
-   * json-rpc-2.0's JSONRPCServer.
-   * - 'direct' (default): the connection keeps the id → request map and settles a request as its reply
-   *   is read: one promise reaction between the reply and the caller.
-   * - 'json-rpc-2.0': the package's JSONRPCClient sends and tracks every request and settles it through
-   *   its promise chain (Promise.all, then, an async send wrapper: several more promise hops per reply).
-   * Measured (sequential add-port, interleaved op by op in random order with a raw-socket client, medians):
-   * on a private ovsdb-server without vswitchd, with timestamps per request, 'json-rpc-2.0' took 115.9 /
-   * 101.9 / 76.1 µs per wire transact vs 104.7 / 98.0 / 66.0 µs 'direct' in three runs of 2800 ops (raw
-   * 99.6 / 96.2 / 59.2), typed 142.5 / 113.5 / 90.2 vs 132.1 / 109.8 / 79.9 µs; its promise chain also
-   * adds 2–4 µs between reading the reply and resuming the caller. bench/add-port.ts (N=1000 × 5 rounds):
-   * private server wire 0.177 vs 0.170 ms, typed 0.192 vs 0.187 ms (raw 0.168); sandbox with vswitchd,
-   * where every µs the client spends between reply and next request is paid several times over (the
-   * 2 cores are shared with vswitchd), wire 0.220 vs 0.227, typed 0.240 vs 0.245 ms (raw 0.189) — noise
-   * there is larger than the difference. Hence 'direct' by default; 'json-rpc-2.0' stays, tested.
+   * Messages of at least this many bytes are parsed in slices of about 128 KB, with the event loop
+   * getting a turn in between, so that a large initial snapshot does not stall the process.
+   * Default 1 MiB (DEFAULT_SLICE_BYTES); 0 parses every message at once.
    */
-  correlation?: 'json-rpc-2.0' | 'direct';
+  sliceBytes?: number;
 }
 
 export type ConnectionStatus = 'open' | 'closing' | 'closed';
@@ -140,7 +129,7 @@ const OPTION_KEYS = new Set([
   'requestTimeoutMs',
   'inactivityProbeMs',
   'maxMessageBytes',
-  'correlation',
+  'sliceBytes',
 ]);
 
 /** Validates connection options before anything is opened. */
@@ -162,19 +151,16 @@ export function validateConnectionOptions(endpoint: Endpoint, opts: ConnectionOp
       );
     }
   }
-  if (
-    opts.correlation !== undefined &&
-    opts.correlation !== 'json-rpc-2.0' &&
-    opts.correlation !== 'direct'
-  ) {
-    throw new InvalidArgumentError(
-      `correlation: ${JSON.stringify(opts.correlation)} is not allowed; expected 'json-rpc-2.0' or 'direct'`,
-    );
-  }
   const m = opts.maxMessageBytes;
   if (m !== undefined && (!Number.isSafeInteger(m) || m < 2)) {
     throw new InvalidArgumentError(
       `maxMessageBytes: ${JSON.stringify(m)} is not allowed; expected an integer >= 2`,
+    );
+  }
+  const sb = opts.sliceBytes;
+  if (sb !== undefined && (!Number.isSafeInteger(sb) || sb < 0)) {
+    throw new InvalidArgumentError(
+      `sliceBytes: ${JSON.stringify(sb)} is not allowed; expected an integer >= 0 (0: never slice)`,
     );
   }
 }
@@ -195,10 +181,10 @@ interface Pending {
   readonly method: string;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
-  readonly onResult: ((result: unknown) => void) | undefined;
+  readonly onResult: ((result: unknown) => unknown) | undefined;
+  readonly onSlice: SliceSink | undefined;
   written: boolean;
   done: boolean;
-  sendError: unknown;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -207,6 +193,32 @@ interface Pending {
 const PROBE_PARAMS = ['ocn-inactivity-probe'];
 /** The shared default of request()'s options (not allocated per call; never written). */
 const NO_REQUEST_OPTIONS: RequestOptions = Object.freeze({});
+/**
+ * While a sliced message is parsed, the event loop gets a turn at least this often (ms). Chosen so the
+ * longest stall of a 10,000-row initial sync stays well under 25 ms on this 2-core machine.
+ */
+const SLICE_MS = 5;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Whether a parsed object is a well-formed reply: only the members id, result and error, and not both a
+ * result and an error (as parseWireMessage checks; anything else takes that path and its errors).
+ */
+function isPlainReply(v: { result?: unknown; error?: unknown }): boolean {
+  let n = 0;
+  for (const k in v) {
+    if (k !== 'id' && k !== 'result' && k !== 'error') return false;
+    n++;
+  }
+  const hasResult = v.result !== undefined && v.result !== null;
+  const hasError = v.error !== undefined && v.error !== null;
+  return n >= 2 && !(hasResult && hasError);
+}
+
+function isThenable(v: unknown): v is PromiseLike<void> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
 
 /**
  * A JSON-RPC 1.0 connection to ovsdb-server. Open one with `Connection.open(endpoint, opts)`.
@@ -219,11 +231,11 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
 
   readonly #socket: Socket;
   readonly #framer: JsonFramer;
-  readonly #rpc: JSONRPCServerAndClient<void, Pending | undefined>;
+  /** Dispatches server-bound messages (echo requests, notifications); replies are matched in #onReply. */
+  readonly #server: JSONRPCServer<void>;
   readonly #pending = new Map<number, Pending>();
   readonly #requestTimeoutMs: number;
   readonly #probeMs: number;
-  readonly #direct: boolean;
   #nextId = 0;
   #status: ConnectionStatus = 'open';
   #resolveClosed!: (reason: Error | undefined) => void;
@@ -233,7 +245,20 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
   #lastReceived = 0;
   #probeTimer: NodeJS.Timeout | undefined;
   #probeSentAt = 0;
-  readonly #decoded: unknown[] = [];
+  /** Values framed but not dispatched yet, in wire order, from #inboxAt on. */
+  #inbox: unknown[] = [];
+  #inboxAt = 0;
+  /** A sliced parse or an asynchronous onResult holds dispatch (and reading) until it is done. */
+  #held = false;
+  /** A framing error met after the values in the inbox: acted on once they are dispatched. */
+  #framingError: Error | undefined;
+  readonly #sliceBytes: number;
+  /** Reading is paused for one turn of the event loop (see #onData). */
+  #yielding = false;
+  readonly #endYield = () => {
+    this.#yielding = false;
+    if (!this.#held && this.#status !== 'closed') this.#socket.resume();
+  };
   readonly #flushBound = () => this.#flush();
 
   /** Opens a transport to `endpoint` and wraps it. Options are validated before connecting. */
@@ -255,19 +280,20 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     validateConnectionOptions(parsed, opts);
     this.endpoint = endpoint;
     this.#socket = socket;
-    this.#framer = new JsonFramer(
-      opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: opts.maxMessageBytes },
-    );
+    this.#sliceBytes = opts.sliceBytes ?? DEFAULT_SLICE_BYTES;
+    this.#framer = new JsonFramer({
+      ...(opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: opts.maxMessageBytes }),
+      sliceBytes: this.#sliceBytes,
+    });
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 0;
     this.#probeMs = opts.inactivityProbeMs ?? (parsed.kind === 'unix' ? 0 : 5000);
-    this.#direct = opts.correlation !== 'json-rpc-2.0';
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
 
-    // The json-rpc-2.0 package does correlation and dispatch; every message crosses the dialect codec
-    // (jsonrpc.ts) on its way in and out. The library's errorListener sees exceptions thrown by our
-    // handlers (i.e. by event listeners): rethrow them outside the library, as EventEmitter would.
+    // json-rpc-2.0's server part dispatches what the server sends us; every such message crosses the
+    // dialect codec (jsonrpc.ts) in and out. Its errorListener sees exceptions thrown by our handlers
+    // (i.e. by event listeners): rethrow them outside the library, as EventEmitter would.
     const server = new JSONRPCServer<void>({
       errorListener: (_message, err) => {
         queueMicrotask(() => {
@@ -275,19 +301,16 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
         });
       },
     });
-    const client = new JSONRPCClient<Pending | undefined>((payload, pending) =>
-      this.#sendLibrary(payload, pending),
-    );
-    this.#rpc = new JSONRPCServerAndClient(server, client);
+    this.#server = server;
     // RFC 7047 §4.1.11: "echo" may be sent by either side; the reply's result is the request's params.
     // ovsdb-server sends it as its own inactivity probe (id "echo").
-    this.#rpc.addMethod('echo', (params: unknown) => params);
+    server.addMethod('echo', (params: unknown) => params);
     for (const name of SERVER_NOTIFICATIONS) {
-      this.#rpc.addMethod(name, (params: unknown) => {
+      server.addMethod(name, (params: unknown) => {
         this.#emitNotification(name, params as unknown[]);
       });
     }
-    this.#rpc.server.handleMethodNotFound = async (request) => {
+    server.handleMethodNotFound = async (request) => {
       // Unknown notifications still reach the generic "notification" event; unknown requests get an error.
       if (request.id === undefined) {
         this.#emitNotification(request.method, (request.params ?? []) as unknown[]);
@@ -362,7 +385,20 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     if (signal?.aborted) {
       return Promise.reject(new AbortError(`${method} aborted before it was sent`, { cause: signal.reason }));
     }
+    // method is a non-empty string, params an array and id a number (checked above): the wire form is
+    // encoded directly (jsonrpc.ts encodeWireMessage writes exactly the JSON-RPC 1.0 members).
     const id = ++this.#nextId;
+    let text: string;
+    try {
+      text = encodeWireMessage({ method, params, id });
+    } catch (err) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `${method}: params cannot be sent: ${String((err as Error).message ?? err)}`,
+          { cause: err },
+        ),
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       const p: Pending = {
         id,
@@ -370,40 +406,15 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
         resolve: resolve as (v: unknown) => void,
         reject,
         onResult: opts.onResult,
-        written: false,
+        onSlice: opts.onSlice,
+        written: true,
         done: false,
-        sendError: undefined,
         timer: undefined,
         signal,
         onAbort: undefined,
       };
       this.#pending.set(id, p);
-      // Both paths call our send function synchronously, so `written` is known right after.
-      if (this.#direct) {
-        // method is a non-empty string, params an array and id a number (checked above): the wire form
-        // is encoded directly, as libraryToWire would translate the library's request.
-        let text: string | undefined;
-        try {
-          text = encodeWireMessage({ method, params, id });
-        } catch (err) {
-          p.sendError = err;
-        }
-        if (text !== undefined) this.#write(text);
-      } else {
-        const req: JSONRPCRequest = { jsonrpc: '2.0', method, params, id };
-        this.#rpc.client.requestAdvanced(req, p).then((resp) => this.#settle(p, resp));
-      }
-      if (p.sendError !== undefined) {
-        this.#fail(
-          p,
-          new InvalidArgumentError(
-            `${method}: params cannot be sent: ${String((p.sendError as Error).message ?? p.sendError)}`,
-            { cause: p.sendError },
-          ),
-        );
-        return;
-      }
-      p.written = true;
+      this.#write(text);
       const timeoutMs = opts.timeoutMs ?? this.#requestTimeoutMs;
       if (timeoutMs > 0) {
         p.timer = setTimeout(
@@ -429,7 +440,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     if (!Array.isArray(params)) {
       throw new InvalidArgumentError(`${method}: params: ${typeof params} is not allowed; expected an array`);
     }
-    this.#rpc.client.notify(method, params, undefined);
+    this.#write(encodeWireMessage({ method, params: params as unknown[], id: null }));
   }
 
   /**
@@ -451,13 +462,16 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
 
   // ---- outgoing ----
 
-  #sendLibrary(payload: unknown, pending: Pending | undefined): void {
+  /** A reply of json-rpc-2.0's server part (to the server's echo or an unknown method), in the wire form. */
+  #sendLibrary(payload: unknown): void {
     let text: string;
     try {
       text = encodeWireMessage(libraryToWire(payload) as WireMessage);
     } catch (err) {
-      if (pending) pending.sendError = err;
-      throw err;
+      queueMicrotask(() => {
+        throw err;
+      });
+      return;
     }
     this.#write(text);
   }
@@ -497,82 +511,164 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
       this.#lastReceived = Date.now();
       this.#probeSentAt = 0;
     }
-    const values = this.#decoded;
-    let framingError: unknown;
     try {
-      this.#framer.pushTo(chunk, values);
+      this.#framer.pushTo(chunk, this.#inbox);
     } catch (err) {
-      framingError = err;
+      // The values framed before the bad bytes are still dispatched, then the connection closes.
+      this.#framingError = err as Error;
     }
-    // Dispatch in wire order, synchronously: a reply's onResult runs before a later update is emitted.
-    for (let i = 0; i < values.length; i++) {
-      if (this.#status === 'closed') break;
-      let msg: WireMessage;
-      try {
-        msg = parseWireMessage(values[i]);
-      } catch (err) {
-        values.length = 0;
-        this.#destroy(err as Error);
-        return;
-      }
-      if (isWireReply(msg)) this.#onReply(msg);
-      else {
-        // Fed to the library's server part without awaiting: handlers run synchronously inside receive().
-        this.#rpc.server.receive(wireToLibraryRequest(msg)).then((resp) => {
-          if (resp && !Array.isArray(resp) && this.#status === 'open') this.#sendLibrary(resp, undefined);
-        });
-      }
+    if (!this.#held) this.#drain();
+    // Inside a large message, libuv may hand over dozens of 64 KB reads in one turn of the event loop
+    // (several MB to scan): read on only after the loop had a turn. The data waits in the socket.
+    if (
+      this.#sliceBytes > 0 &&
+      !this.#yielding &&
+      !this.#held &&
+      this.#framer.bufferedBytes >= this.#sliceBytes &&
+      this.#status === 'open'
+    ) {
+      this.#yielding = true;
+      this.#socket.pause();
+      setImmediate(this.#endYield);
     }
-    values.length = 0;
-    if (framingError !== undefined) this.#destroy(framingError as Error);
   }
 
-  #onReply(msg: WireMessage & { result: unknown; error: unknown; id: unknown }): void {
+  /**
+   * Dispatches the inbox in wire order, synchronously, so that a reply's onResult runs before a later
+   * update is emitted. A sliced message or a promise returned by onResult holds the rest (and the socket
+   * is paused) until it is done; then draining resumes where it stopped.
+   */
+  #drain(): void {
+    const inbox = this.#inbox;
+    while (this.#inboxAt < inbox.length) {
+      if (this.#status === 'closed') {
+        inbox.length = 0;
+        this.#inboxAt = 0;
+        return;
+      }
+      const value = inbox[this.#inboxAt++];
+      if (value instanceof SlicedMessage) {
+        // The reply's id comes from its small members, so that slices can go to its request as they
+        // are parsed (onSlice).
+        const env = value.envelope();
+        const p =
+          typeof env.id === 'number' && env.method === undefined ? this.#pending.get(env.id) : undefined;
+        this.#hold(this.#parseSliced(value, p?.onSlice).then((v) => this.#dispatch(v)));
+        return;
+      }
+      const wait = this.#dispatch(value);
+      if (wait !== undefined) {
+        this.#hold(wait);
+        return;
+      }
+    }
+    inbox.length = 0;
+    this.#inboxAt = 0;
+    if (this.#framingError !== undefined) this.#destroy(this.#framingError);
+  }
+
+  #hold(p: Promise<unknown>): void {
+    this.#held = true;
+    this.#socket.pause();
+    p.then(
+      () => {
+        this.#held = false;
+        if (this.#status === 'closed') return;
+        this.#socket.resume();
+        this.#drain();
+      },
+      (err: unknown) => {
+        this.#held = false;
+        this.#destroy(err instanceof Error ? err : new ProtocolError(String(err)));
+      },
+    );
+  }
+
+  /** Parses a large message slice by slice, giving the event loop a turn every SLICE_MS. */
+  async #parseSliced(m: SlicedMessage, sink: SliceSink | undefined): Promise<unknown> {
+    const steps = m.steps(sink);
+    let t0 = performance.now();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      if (performance.now() - t0 >= SLICE_MS) {
+        await yieldToLoop();
+        if (this.#status === 'closed') throw this.#closeReason ?? new ConnectionClosedError('closed');
+        t0 = performance.now();
+      }
+    }
+  }
+
+  /** Dispatches one parsed message; returns a promise when the rest must wait for it. */
+  #dispatch(value: unknown): Promise<void> | undefined {
+    if (this.#status === 'closed') return undefined;
+    // Fast path for the common message, a reply to one of our requests: the envelope checked in place
+    // (members id, result, error only; id a number), without the copy parseWireMessage makes.
+    const v = value as { id?: unknown; result?: unknown; error?: unknown };
+    if (typeof v === 'object' && v !== null && typeof v.id === 'number' && isPlainReply(v)) {
+      return this.#onReply({ result: v.result ?? null, error: v.error ?? null, id: v.id });
+    }
+    let msg: WireMessage;
+    try {
+      msg = parseWireMessage(value);
+    } catch (err) {
+      this.#framingError = undefined;
+      this.#inbox.length = 0;
+      this.#inboxAt = 0;
+      this.#destroy(err as Error);
+      return undefined;
+    }
+    if (isWireReply(msg)) return this.#onReply(msg);
+    // Fed to the library's server part without awaiting: handlers run synchronously inside receive().
+    this.#server.receive(wireToLibraryRequest(msg)).then((resp) => {
+      if (resp && !Array.isArray(resp) && this.#status === 'open') this.#sendLibrary(resp);
+    });
+    return undefined;
+  }
+
+  #onReply(msg: WireMessage & { result: unknown; error: unknown; id: unknown }): Promise<void> | undefined {
     const id = msg.id;
     const p = typeof id === 'number' ? this.#pending.get(id) : undefined;
     if (p === undefined) {
       // A reply to a request we gave up on (timeout/abort), or to our probe. Nothing to do.
-      return;
+      return undefined;
     }
     // Answered: from here on a close cannot turn it into ConnectionClosed/MaybeCommitted.
     this.#pending.delete(p.id);
-    if (msg.error === null && p.onResult) {
+    if (msg.error !== null) {
+      const e = toWireError(msg.error);
+      this.#fail(p, new RpcError(p.method, e.error, e.details, e.syntax));
+      return undefined;
+    }
+    if (p.onResult) {
+      let r: unknown;
       try {
-        p.onResult(msg.result);
+        r = p.onResult(msg.result);
       } catch (err) {
         queueMicrotask(() => {
           throw err;
         });
       }
-    }
-    if (this.#direct) {
-      if (msg.error === null) {
-        this.#cleanup(p);
-        p.resolve(msg.result);
-      } else {
-        const e = toWireError(msg.error);
-        this.#fail(p, new RpcError(p.method, e.error, e.details, e.syntax));
+      if (isThenable(r)) {
+        const result = msg.result;
+        return Promise.resolve(r).then(
+          () => {
+            this.#cleanup(p);
+            p.resolve(result);
+          },
+          (err: unknown) => {
+            this.#cleanup(p);
+            p.resolve(result);
+            queueMicrotask(() => {
+              throw err;
+            });
+          },
+        );
       }
-      return;
-    }
-    // json-rpc-2.0 correlates the reply and settles the caller a few microtasks later (#settle); the
-    // cost is measured in ConnectionOptions.correlation.
-    this.#rpc.client.receive(wireToLibraryResponse(msg as { result: unknown; error: unknown; id: number }));
-  }
-
-  #settle(p: Pending, resp: JSONRPCResponse): void {
-    if (p.done) return;
-    if (resp.error) {
-      const data = resp.error.data as WireError | undefined;
-      if (resp.error.code === OVSDB_ERROR_CODE && data) {
-        this.#fail(p, new RpcError(p.method, data.error, data.details, data.syntax));
-      } else {
-        this.#fail(p, new ProtocolError(`${p.method}: ${resp.error.message}`));
-      }
-      return;
     }
     this.#cleanup(p);
-    p.resolve(resp.result);
+    p.resolve(msg.result);
+    return undefined;
   }
 
   #emitNotification(method: string, params: unknown[]): void {
@@ -609,7 +705,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     if (p.method === 'transact' && p.written) {
       // RFC 7047 §4.1.4: "cancel" asks the server to complete or cancel the transact with that id. Its
       // reply may already be on the way: the outcome is unknown to us.
-      if (this.#status === 'open') this.#rpc.client.notify('cancel', [p.id], undefined);
+      if (this.#status === 'open') this.notify('cancel', [p.id]);
       this.#fail(
         p,
         new MaybeCommittedError(`transact ${p.id} was sent and ${err.message}: it may have committed`, {
@@ -619,8 +715,6 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
     } else {
       this.#fail(p, err);
     }
-    // Drop the library's entry too (the late reply, if any, is ignored).
-    this.#rpc.client.receive({ jsonrpc: '2.0', id: p.id, error: { code: -32001, message: err.message } });
   }
 
   #rejectAll(reason: Error | undefined): void {
@@ -642,7 +736,6 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
         );
       }
     }
-    this.#rpc.client.rejectAllPendingRequests('connection closed');
   }
 
   #destroy(reason: Error): void {

@@ -79,7 +79,7 @@ export type WriteAtom<A> =
   A extends RefTo<infer T>
     ? Uuid<T> | RowRef<T>
     : number extends A
-      ? number | bigint // integers may also be given as bigint (within ±(2^53 − 1))
+      ? number | bigint // integers may also be given as bigint (any 64-bit value)
       : A;
 
 type ReadMap<K, V> = [K] extends [RefTo]
@@ -90,13 +90,22 @@ type ReadMap<K, V> = [K] extends [RefTo]
       : { [P in K]?: ReadAtom<V> }
     : Map<ReadAtom<K>, ReadAtom<V>>;
 
+// Plain objects are accepted for every key type whose keys a property name spells unambiguously: strings
+// and uuids as they are, integers and reals as JavaScript prints them ({ 7: 'a' }), booleans as
+// "true"/"false" (values.ts objectEntries checks the spelling at run time).
 type WriteMap<K, V> = [K] extends [RefTo]
   ? Readonly<Record<string, WriteAtom<V>>> | ReadonlyMap<WriteAtom<K>, WriteAtom<V>>
   : [K] extends [string]
     ? string extends K
       ? Readonly<Record<string, WriteAtom<V>>> | ReadonlyMap<K, WriteAtom<V>>
       : { readonly [P in K]?: WriteAtom<V> } | ReadonlyMap<K, WriteAtom<V>>
-    : ReadonlyMap<WriteAtom<K>, WriteAtom<V>>;
+    : [K] extends [number | bigint] // integer keys whose range exceeds 2^53 read as number | bigint
+      ? number extends K
+        ? Readonly<Record<number, WriteAtom<V>>> | ReadonlyMap<WriteAtom<K>, WriteAtom<V>>
+        : { readonly [P in K & number]?: WriteAtom<V> } | ReadonlyMap<K, WriteAtom<V>>
+      : [K] extends [boolean]
+        ? { readonly true?: WriteAtom<V>; readonly false?: WriteAtom<V> } | ReadonlyMap<K, WriteAtom<V>>
+        : ReadonlyMap<WriteAtom<K>, WriteAtom<V>>;
 
 /** The JS value of a column as decoded (select results, replica rows). */
 export type ReadValue<C extends ColumnSpec> = C extends AnyColumn
@@ -117,7 +126,7 @@ export type WriteValue<C extends ColumnSpec> = C extends AnyColumn
     : C['kind'] extends 'optional'
       ? WriteAtom<C['key']> | null
       : C['kind'] extends 'set'
-        ? readonly WriteAtom<C['key']>[]
+        ? readonly WriteAtom<C['key']>[] | WriteAtom<C['key']> // RFC 7047 §5.1: one element as the atom
         : WriteMap<C['key'], C['value']>;
 
 /** A decoded row: every column, plus `_uuid` and `_version`. */
@@ -126,8 +135,28 @@ export type Row<C extends Columns, Name extends string = string> = {
   readonly _version: Uuid;
 } & { [K in keyof C]: ReadValue<C[K]> };
 
-/** What `insert` accepts: any subset of the columns; omitted columns get their defaults. */
-export type Insert<C extends Columns> = { readonly [K in keyof C]?: WriteValue<C[K]> };
+/**
+ * Marks a column an insert must set: its default (0, "", false, the all-zero uuid, or a set of one such
+ * atom) does not satisfy the column's own constraints — an enum without it, an integer range or string
+ * length that excludes it, a set or map with min ≥ 1, or a reference that the zero uuid cannot satisfy.
+ * Generated models add it (`Scalar<…> & NoDefault`); values.ts requiredColumns is the same rule at run time.
+ */
+export interface NoDefault {
+  readonly noDefault: true;
+}
+
+/** Names of the columns an insert must set (those marked NoDefault). */
+export type RequiredColumn<C extends Columns> = {
+  [K in keyof C]: C[K] extends NoDefault ? K : never;
+}[keyof C];
+
+/**
+ * What `insert` accepts: every required column (see NoDefault) and any subset of the others; omitted
+ * columns get their defaults.
+ */
+export type Insert<C extends Columns> = {
+  readonly [K in Exclude<keyof C, RequiredColumn<C>>]?: WriteValue<C[K]>;
+} & { readonly [K in RequiredColumn<C>]: WriteValue<C[K]> };
 
 /** Names of the columns update and mutate may change. */
 export type MutableColumn<C extends Columns> = {
@@ -144,11 +173,18 @@ export type Comparison = '<' | '<=' | '>=' | '>';
 
 type ConditionFor<K, C extends ColumnSpec> = C extends AnyColumn
   ? readonly [K, ConditionFunction, unknown]
-  : C['kind'] extends 'scalar' | 'optional'
-    ? C['key'] extends number
+  : C['kind'] extends 'scalar'
+    ? C['key'] extends number | bigint
       ? readonly [K, ConditionFunction, WriteValue<C>]
       : readonly [K, Exclude<ConditionFunction, Comparison>, WriteValue<C>]
-    : readonly [K, '==' | '!=' | 'includes' | 'excludes', WriteValue<C>];
+    : C['kind'] extends 'optional'
+      ?
+          | (C['key'] extends number | bigint
+              ? readonly [K, ConditionFunction, WriteValue<C>]
+              : readonly [K, Exclude<ConditionFunction, Comparison>, WriteValue<C>])
+          // the server reads includes/excludes arguments of an optional column as a set
+          | readonly [K, 'includes' | 'excludes', readonly WriteAtom<C['key']>[]]
+      : readonly [K, '==' | '!=' | 'includes' | 'excludes', WriteValue<C>];
 
 /**
  * A condition `[column, function, value]` (RFC 7047 §5.1), typed per column: `<`/`<=`/`>=`/`>` only on
@@ -168,16 +204,16 @@ type MutationFor<K, C extends ColumnSpec> = C extends AnyColumn
   : C['kind'] extends 'map'
     ?
         | readonly [K, 'insert', WriteValue<C>]
-        | readonly [K, 'delete', WriteValue<C> | readonly WriteAtom<C['key']>[]]
+        | readonly [K, 'delete', WriteValue<C> | readonly WriteAtom<C['key']>[] | WriteAtom<C['key']>]
     : C['kind'] extends 'set'
       ?
           | readonly [K, 'insert' | 'delete', WriteValue<C>]
-          | (C['key'] extends number ? readonly [K, ArithmeticMutator, number | bigint] : never)
+          | (C['key'] extends number | bigint ? readonly [K, ArithmeticMutator, number | bigint] : never)
       : C['kind'] extends 'optional'
         ?
             | readonly [K, 'insert' | 'delete', WriteAtom<C['key']>]
-            | (C['key'] extends number ? readonly [K, ArithmeticMutator, number | bigint] : never)
-        : C['key'] extends number
+            | (C['key'] extends number | bigint ? readonly [K, ArithmeticMutator, number | bigint] : never)
+        : C['key'] extends number | bigint
           ? readonly [K, ArithmeticMutator, number | bigint]
           : never;
 
@@ -193,10 +229,14 @@ export type Mutation<C extends Columns> = { [K in MutableColumn<C>]: MutationFor
 declare const columnsPhantom: unique symbol;
 
 /** A table of a database model: its name and schema, with its column types attached at the type level. */
-export interface TableModel<Name extends string = string, C extends Columns = Columns> {
+export interface TableModel<
+  Name extends string = string,
+  C extends Columns = Columns,
+  DB extends string = string,
+> {
   readonly name: Name;
-  /** The database the table belongs to. */
-  readonly database: string;
+  /** The database the table belongs to (a literal type in generated models: see Transaction). */
+  readonly database: DB;
   readonly schema: TableSchema;
   /** Type-level only; never set at run time. */
   readonly [columnsPhantom]?: C;
@@ -216,12 +256,23 @@ export interface DatabaseModel<
   readonly tables: Tables;
 }
 
-/** The model of one table of a parsed schema; `C` describes its columns (generated code passes it). */
-export function defineTable<Name extends string, C extends Columns = AnyColumns>(
-  schema: DatabaseSchema,
-  name: Name,
-): TableModel<Name, C> {
-  return Object.freeze({ name, database: schema.name, schema: getTable(schema, name) });
+/**
+ * The database type of a table whose database is known only at run time (untyped models): it fits a
+ * transaction of any database, and the run-time check (Transaction) still applies.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: `any` is what lets an untyped table into any Transaction<DB>
+export type AnyDatabase = any;
+
+/**
+ * The model of one table of a parsed schema; `C` describes its columns and `DB` names its database
+ * (generated code passes both), so that a table of another database does not compile into a transaction.
+ */
+export function defineTable<
+  Name extends string,
+  C extends Columns = AnyColumns,
+  DB extends string = AnyDatabase,
+>(schema: DatabaseSchema, name: Name): TableModel<Name, C, DB> {
+  return Object.freeze({ name, database: schema.name as DB, schema: getTable(schema, name) });
 }
 
 /** A database model from generated table models; `name` must be the schema's name. */
@@ -243,9 +294,9 @@ export function defineDatabase<Name extends string, Tables extends { readonly [t
  */
 export function modelFromSchema(
   schema: DatabaseSchema | unknown,
-): DatabaseModel<string, { readonly [table: string]: TableModel<string, AnyColumns> }> {
+): DatabaseModel<string, { readonly [table: string]: TableModel<string, AnyColumns, AnyDatabase> }> {
   const s = isParsedSchema(schema) ? schema : parseSchema(schema);
-  const tables: Record<string, TableModel<string, AnyColumns>> = {};
+  const tables: Record<string, TableModel<string, AnyColumns, AnyDatabase>> = {};
   for (const name of s.tables.keys()) tables[name] = defineTable(s, name);
   return Object.freeze({ name: s.name, schema: s, tables: Object.freeze(tables) });
 }
@@ -310,7 +361,7 @@ export class Database<M extends DatabaseModel = DatabaseModel> {
   }
 
   /** A new, empty transaction on this database; run it with `transaction.execute(db.transactor)`. */
-  transaction(): Transaction {
+  transaction(): Transaction<M['name']> {
     return new Transaction(this.model.name);
   }
 
@@ -319,10 +370,13 @@ export class Database<M extends DatabaseModel = DatabaseModel> {
    * object of handles) to decoded results. Rejects with a TransactionError subclass when an operation or
    * the commit fails, and with the transport's errors otherwise.
    */
-  transact<const H>(build: (t: Transaction) => H, opts: TransactOptions = NO_OPTIONS): Promise<ResultOf<H>> {
+  transact<const H>(
+    build: (t: Transaction<M['name']>) => H,
+    opts: TransactOptions = NO_OPTIONS,
+  ): Promise<ResultOf<H>> {
     // Not async: `build` and the write happen synchronously in this call, and the results are mapped in
     // the reply's promise reaction (each async/await layer added a promise hop before the caller resumed).
-    let t: Transaction;
+    let t: Transaction<M['name']>;
     let shape: H;
     try {
       t = this.transaction();
@@ -334,8 +388,11 @@ export class Database<M extends DatabaseModel = DatabaseModel> {
   }
 
   /** Like `transact`, but resolves to the whole TransactionResult. */
-  run(build: (t: Transaction) => void, opts: TransactOptions = NO_OPTIONS): Promise<TransactionResult> {
-    let t: Transaction;
+  run(
+    build: (t: Transaction<M['name']>) => void,
+    opts: TransactOptions = NO_OPTIONS,
+  ): Promise<TransactionResult> {
+    let t: Transaction<M['name']>;
     try {
       t = this.transaction();
       build(t);
@@ -345,13 +402,32 @@ export class Database<M extends DatabaseModel = DatabaseModel> {
     return t.execute(this.transactor, opts);
   }
 
-  /** Selects rows of one table (one `select` in its own transaction). */
-  async select<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+  /**
+   * Selects rows of one table (one `select` in its own transaction); with `columns`, only those columns
+   * (as `t.select`).
+   */
+  select<N extends string, C extends Columns>(
+    table: TableModel<N, C, M['name']>,
+    where?: readonly Condition<C, N>[],
+    opts?: TransactOptions,
+  ): Promise<Row<C, N>[]>;
+  select<N extends string, C extends Columns, K extends (keyof C & string) | '_uuid' | '_version'>(
+    table: TableModel<N, C, M['name']>,
+    where: readonly Condition<C, N>[],
+    columns: readonly K[],
+    opts?: TransactOptions,
+  ): Promise<Pick<Row<C, N>, K>[]>;
+  select<N extends string, C extends Columns>(
+    table: TableModel<N, C, M['name']>,
     where: readonly Condition<C, N>[] = [],
-    opts: TransactOptions = {},
-  ): Promise<Row<C, N>[]> {
-    return this.transact((t) => t.select(table, where), opts);
+    columnsOrOpts?: readonly ((keyof C & string) | '_uuid' | '_version')[] | TransactOptions,
+    opts: TransactOptions = NO_OPTIONS,
+  ): Promise<unknown> {
+    if (Array.isArray(columnsOrOpts)) {
+      const columns = columnsOrOpts as readonly ((keyof C & string) | '_uuid' | '_version')[];
+      return this.transact((t) => t.select(table, where, columns), opts);
+    }
+    return this.transact((t) => t.select(table, where), (columnsOrOpts as TransactOptions) ?? opts);
   }
 }
 

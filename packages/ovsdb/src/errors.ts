@@ -108,7 +108,7 @@ export class ValidationError extends OvsdbError {
   constructor(table: string, column: string, value: unknown, allowed: string) {
     super(
       'OVSDB_ERR_VALIDATION',
-      `${table}.${column}: ${safeStringify(value)} is not allowed; expected ${allowed}`,
+      `${table}.${column}: ${showValue(value)} is not allowed; expected ${allowed}`,
     );
     this.table = table;
     this.column = column;
@@ -165,6 +165,38 @@ export class UnknownColumn extends TransactionError {}
 export class SyntaxError_ extends TransactionError {}
 export class DuplicateUuid extends TransactionError {}
 
+/**
+ * An update, mutate or delete given `{ expect }` matched a different number of rows than expected, so the
+ * whole transaction was aborted by the server and nothing changed. It comes from the `wait` guard the
+ * transaction put before the operation (error string "timed out"), hence the subclass of TimedOut.
+ */
+export class RowCountMismatch extends TimedOut {
+  /** What the operation expected: exactly one row, at least one, or none. */
+  readonly expected: 'one' | 'some' | 'none';
+  /** The index of the guarded operation (the guard is the operation before it). */
+  readonly guarded: number;
+  readonly table: string;
+  readonly where: unknown;
+  constructor(
+    expected: 'one' | 'some' | 'none',
+    guarded: { index: number; op: string; table: string; where: unknown },
+    index: number,
+    operation: unknown,
+    results: readonly unknown[],
+  ) {
+    super('timed out', '"where" clause test failed', index, operation, results);
+    this.expected = expected;
+    this.guarded = guarded.index;
+    this.table = guarded.table;
+    this.where = guarded.where;
+    const want = expected === 'one' ? 'one row' : expected === 'some' ? 'at least one row' : 'no row';
+    const got = expected === 'none' ? 'some matched' : 'none matched';
+    this.message =
+      `transaction aborted, nothing changed: operation ${guarded.index} (${guarded.op} ${guarded.table} ` +
+      `where ${showValue(guarded.where)}) expects ${want}, and ${got}`;
+  }
+}
+
 const transactionErrorClasses: Record<string, typeof TransactionError> = {
   'referential integrity violation': ReferentialIntegrityViolation,
   'constraint violation': ConstraintViolation,
@@ -212,12 +244,80 @@ export class NotConnectedError extends OvsdbError {
   }
 }
 
-function safeStringify(v: unknown): string {
+/** The server is reachable but must not be used (not the leader, cut off from its cluster, stale). */
+export class NotUsableError extends OvsdbError {
+  readonly endpoint: string;
+  readonly reason: string;
+  constructor(endpoint: string, reason: string, message: string) {
+    super('OVSDB_ERR_NOT_CONNECTED', `${endpoint}: ${message}`);
+    this.endpoint = endpoint;
+    this.reason = reason;
+  }
+}
+
+/** A problem the replica met and handled itself (an update it could not apply, a failed resync). */
+export class ReplicaError extends OvsdbError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('OVSDB_ERR_PROTOCOL', message, options);
+  }
+}
+
+/** A verify conflict (optimistic concurrency) that persisted for every attempt. */
+export class ConflictError extends OvsdbError {
+  readonly attempts: number;
+  constructor(attempts: number, options?: { cause?: unknown }) {
+    super(
+      'OVSDB_ERR_TRANSACTION',
+      `optimistic transaction still conflicted after ${attempts} attempts`,
+      options,
+    );
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * The value as the caller gave it, for messages: JSON where JSON is faithful, and JavaScript's own notation
+ * where it is not (JSON.stringify prints NaN and Infinity as null, a Map or Set as {}, drops undefined and
+ * throws on bigint). Long output is cut at 200 characters.
+ */
+export function showValue(v: unknown): string {
+  const s = show(v, new Set(), 0);
+  return s.length > 200 ? `${s.slice(0, 199)}…` : s;
+}
+
+function show(v: unknown, seen: Set<object>, depth: number): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Object.is(v, -0) ? '-0' : String(v);
+    case 'bigint':
+      return `${v}n`;
+    case 'boolean':
+    case 'undefined':
+      return String(v);
+    case 'symbol':
+      return v.toString();
+    case 'function':
+      return `[function ${v.name || '(anonymous)'}]`;
+  }
+  if (v === null) return 'null';
+  const o = v as object;
+  if (seen.has(o)) return '[circular]';
+  if (depth > 4) return '[…]';
+  seen.add(o);
   try {
-    return typeof v === 'bigint'
-      ? `${v}n`
-      : (JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)) ?? String(v));
-  } catch {
-    return String(v);
+    const inner = (x: unknown) => show(x, seen, depth + 1);
+    if (Array.isArray(o)) return `[${o.map(inner).join(',')}]`;
+    if (o instanceof Map) return `Map {${[...o].map(([k, x]) => `${inner(k)} => ${inner(x)}`).join(', ')}}`;
+    if (o instanceof Set) return `Set {${[...o].map(inner).join(', ')}}`;
+    if (o instanceof Date) return `Date ${Number.isNaN(o.getTime()) ? 'invalid' : o.toISOString()}`;
+    const proto = Object.getPrototypeOf(o);
+    const ctor =
+      proto === null || proto === Object.prototype ? '' : `${proto.constructor?.name ?? 'object'} `;
+    const body = Object.entries(o).map(([k, x]) => `${JSON.stringify(k)}:${inner(x)}`);
+    return `${ctor}{${body.join(',')}}`;
+  } finally {
+    seen.delete(o);
   }
 }

@@ -13,6 +13,7 @@ export {
 export {
   type AnyColumn,
   type AnyColumns,
+  type AnyDatabase,
   type ArithmeticMutator,
   type ColumnSpec,
   type Columns,
@@ -33,10 +34,12 @@ export {
   type Mutator,
   modelFromSchema,
   type NameOf,
+  type NoDefault,
   type Optional,
   type ReadAtom,
   type ReadValue,
   type RefTo,
+  type RequiredColumn,
   type ResultOf,
   type Row,
   type RowOf,
@@ -48,7 +51,15 @@ export {
   type WriteValue,
 } from './database.js';
 export * from './errors.js';
-export { DEFAULT_MAX_MESSAGE_BYTES, type FramerOptions, JsonFramer } from './framer.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_SLICE_BYTES,
+  type FramerOptions,
+  JsonFramer,
+  parseExact,
+  SlicedMessage,
+  type SliceSink,
+} from './framer.js';
 export {
   encodeWireMessage,
   libraryToWire,
@@ -134,12 +145,14 @@ export {
 } from './session/session.js';
 export {
   decodeResults,
+  type ExpectRows,
   Handle,
   InsertHandle,
   Transaction,
   TransactionResult,
   type TransactOptions,
   type Transactor,
+  type WriteOptions,
 } from './transaction.js';
 export {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -159,7 +172,15 @@ export {
   type UuidLike,
   uuid,
 } from './uuid.js';
-export { codePointLength, MAX_SAFE_OVSDB_INTEGER, type Place } from './validate.js';
+export {
+  codePointLength,
+  isStorableReal,
+  isStorableString,
+  MAX_OVSDB_REAL_MAGNITUDE,
+  MAX_SAFE_OVSDB_INTEGER,
+  MIN_OVSDB_REAL_MAGNITUDE,
+  type Place,
+} from './validate.js';
 export {
   type DecodeRowOptions,
   decodeAtom,

@@ -161,12 +161,14 @@ export function libraryToWire(payload: unknown): WireMessage {
   return { result: p.result, error: null, id };
 }
 
-/** Serialises a wire message with exactly the JSON-RPC 1.0 members, in a fixed order. */
+/**
+ * Serialises a wire message with exactly the JSON-RPC 1.0 members, in a fixed order. One JSON.stringify
+ * of the whole envelope gives a flat string; pieces joined by a template make a rope that the socket write
+ * must flatten first (writeUtf8String showed up in profiles of bench/add-port.ts).
+ */
 export function encodeWireMessage(m: WireMessage): string {
-  if ('method' in m) {
-    return `{"method":${JSON.stringify(m.method)},"params":${stringify(m.params)},"id":${JSON.stringify(m.id)}}`;
-  }
-  return `{"result":${stringify(m.result)},"error":${stringify(m.error)},"id":${JSON.stringify(m.id)}}`;
+  if ('method' in m) return stringify({ method: m.method, params: m.params, id: m.id });
+  return stringify({ result: m.result, error: m.error, id: m.id });
 }
 
 // OVSDB integers are 64-bit (RFC 7047 §5.1); JSON.stringify cannot write a BigInt, so a value holding one

@@ -12,12 +12,13 @@ import type {
   Row,
   TableModel,
   Update,
+  WriteValue,
 } from './database.js';
-import { InvalidArgumentError, ProtocolError, ValidationError } from './errors.js';
+import { InvalidArgumentError, ProtocolError, showValue, ValidationError } from './errors.js';
 import { type BaseType, type ColumnSchema, describeType, type TableSchema } from './schema.js';
 import type { Uuid } from './uuid.js';
 import { isUuid } from './uuid.js';
-import { checkAtomAt } from './validate.js';
+import { checkAtomAt, isStorableString } from './validate.js';
 import {
   decodeRow,
   defaultValue,
@@ -25,6 +26,7 @@ import {
   encodeDatum,
   encodeRow,
   encodeValue,
+  isPlainObject,
   requiredColumns,
   unknownColumnHint,
 } from './values.js';
@@ -64,6 +66,7 @@ const ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Shared encodeDatum options (not allocated per value).
 const STRICT: EncodeOptions = Object.freeze({});
 const RELAX_MIN: EncodeOptions = Object.freeze({ relaxMin: true });
+const RELAX_COUNT: EncodeOptions = Object.freeze({ relaxMin: true, relaxMax: true });
 const RELAX_BOTH: EncodeOptions = Object.freeze({ relaxMin: true, relaxMax: true, keysOnly: false });
 const RELAX_KEYS: EncodeOptions = Object.freeze({ relaxMin: true, relaxMax: true, keysOnly: true });
 
@@ -139,8 +142,18 @@ function encodeCondition(table: TableSchema, cond: unknown): unknown {
     }
     case 'includes':
     case 'excludes':
-      // ovsdb-condition.c relaxes the minimum for includes/excludes: the argument is a subset.
-      return [col.name, fn, encodeValue(table.name, col.name, col, value, RELAX_MIN)];
+      // ovsdb/condition.c (ovsdb_clause_from_json) parses the argument of a non-scalar column with its
+      // type relaxed: min 0 for includes and excludes, and also max unlimited for excludes only (checked
+      // against ovsdb-server 3.1: includes with more than max elements is a "syntax error"). Scalar
+      // columns keep exactly one value.
+      if (col.kind === 'scalar') {
+        return [col.name, fn, encodeValue(table.name, col.name, col, value, STRICT)];
+      }
+      return [
+        col.name,
+        fn,
+        encodeValue(table.name, col.name, col, value, fn === 'excludes' ? RELAX_COUNT : RELAX_MIN),
+      ];
     default:
       return [col.name, fn, encodeValue(table.name, col.name, col, value, STRICT)];
   }
@@ -192,13 +205,13 @@ function encodeMutation(table: TableSchema, m: unknown): unknown {
         `"${mutator}" on sets, optional values and maps only`,
       );
     }
+    // ovsdb/mutation.c (ovsdb_mutation_from_json): the argument of insert and delete has min 0; delete's
+    // also has no max, and for a map it may instead be a set of keys (anything but a map here: an array,
+    // a Set or one bare key).
     const keysOnly =
-      col.kind === 'map' && mutator === 'delete' && (Array.isArray(value) || value instanceof Set);
-    return [
-      col.name,
-      mutator,
-      encodeValue(table.name, col.name, col, value, keysOnly ? RELAX_KEYS : RELAX_BOTH),
-    ];
+      col.kind === 'map' && mutator === 'delete' && !(value instanceof Map) && !isPlainObject(value);
+    const opts = mutator === 'insert' ? RELAX_MIN : keysOnly ? RELAX_KEYS : RELAX_BOTH;
+    return [col.name, mutator, encodeValue(table.name, col.name, col, value, opts)];
   }
   const t = col.type.key.type;
   if (
@@ -251,12 +264,7 @@ export function insertOperation<N extends string, C extends Columns>(
   for (let i = 0; i < required.length; i++) {
     const c = required[i] as ColumnSchema;
     if ((row as Record<string, unknown>)[c.name] === undefined) {
-      throw new ValidationError(
-        table.name,
-        c.name,
-        undefined,
-        `a value: the column is required because its default ${JSON.stringify(defaultValue(c))} is not ${describeType(c.type)}`,
-      );
+      throw new ValidationError(table.name, c.name, undefined, requiredReason(c));
     }
   }
   const wire: Record<string, unknown> = {
@@ -275,6 +283,17 @@ export function insertOperation<N extends string, C extends Columns>(
     wire.uuid = uuid;
   }
   return make('insert', wire, table);
+}
+
+function requiredReason(c: ColumnSchema): string {
+  const what = describeType(c.type);
+  if (c.kind === 'set' || c.kind === 'map') {
+    return `a value: the column is required (${what}; it has no default of ${c.type.min} or more elements)`;
+  }
+  if (c.type.key.refTable !== undefined) {
+    return `a value: the column is required (${what}; its default, the all-zero uuid, names no row)`;
+  }
+  return `a value: the column is required because its default ${JSON.stringify(defaultValue(c))} is not ${what}`;
 }
 
 type SelectColumn<C extends Columns> = (keyof C & string) | '_uuid' | '_version';
@@ -360,7 +379,7 @@ export interface WaitSpec<C extends Columns, N extends string, K extends keyof C
   readonly columns: readonly K[];
   /** `==`: wait until the selected rows equal `rows`; `!=`: until they differ. */
   readonly until: '==' | '!=';
-  readonly rows: readonly { readonly [P in K]?: Insert<C>[P] }[];
+  readonly rows: readonly { readonly [P in K]?: WriteValue<C[P]> }[];
   /** Milliseconds to wait; 0 fails at once when the condition does not hold. Unset: wait indefinitely. */
   readonly timeout?: number;
 }
@@ -419,8 +438,11 @@ export function abort(): Operation<void> {
 
 /** `comment` (RFC 7047 §5.2.9): text for the database log. */
 export function comment(text: string): Operation<void> {
-  if (typeof text !== 'string')
-    throw new InvalidArgumentError(`comment: expected a string, got ${typeof text}`);
+  if (typeof text !== 'string' || !isStorableString(text)) {
+    throw new InvalidArgumentError(
+      `comment: expected a string without U+0000 or unpaired surrogates (ovsdb-server refuses both), got ${showValue(text)}`,
+    );
+  }
   return make('comment', { op: 'comment', comment: text });
 }
 

@@ -7,8 +7,11 @@ import { SchemaError } from './errors.js';
 export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';
 export const ATOMIC_TYPES: readonly AtomicType[] = ['integer', 'real', 'boolean', 'string', 'uuid'];
 
-/** A JS atom as the codec hands it out: integers and reals are numbers, uuids strings. */
-export type Atom = number | boolean | string;
+/**
+ * A JS atom as the codec hands it out: integers and reals are numbers (an integer beyond ±(2^53 − 1) a
+ * bigint), uuids strings.
+ */
+export type Atom = number | bigint | boolean | string;
 
 /** RFC 7047 §3.2 <base-type>, with the constraints that apply to its atomic type. */
 export interface BaseType {
@@ -117,6 +120,8 @@ export function parseSchema(input: unknown): DatabaseSchema {
   if (!isObject(tables)) fail(name, '"tables" must be an object');
   const parsed = new Map<string, TableSchema>();
   for (const [tname, t] of Object.entries(tables)) parsed.set(tname, parseTable(name, tname, t));
+  const anyRoot = [...parsed.values()].some((t) => t.isRoot);
+  for (const t of parsed.values()) rootSet.set(t, anyRoot ? t.isRoot : true);
   // References must point at tables that exist.
   for (const t of parsed.values()) {
     for (const c of t.userColumns) {
@@ -267,8 +272,10 @@ function parseBase(where: string, b: unknown): BaseType {
   checkMembers(where, b, ['type', 'enum', ...allowedByType[type as AtomicType]]);
   const out: { -readonly [K in keyof BaseType]: BaseType[K] } = { ...baseType(type as AtomicType) };
   const num = (k: 'minInteger' | 'maxInteger' | 'minReal' | 'maxReal' | 'minLength' | 'maxLength') => {
-    const v = b[k];
+    let v = b[k];
     if (v === undefined) return undefined;
+    // A bound beyond ±(2^53 − 1) read from a server arrives as a bigint (framer.ts); held as a double.
+    if (typeof v === 'bigint' && k.endsWith('Integer')) v = Number(v);
     const ok = k.endsWith('Real') ? typeof v === 'number' && Number.isFinite(v) : Number.isInteger(v);
     if (!ok) fail(where, `"${k}" must be ${k.endsWith('Real') ? 'a number' : 'an integer'}, got ${show(v)}`);
     return v as number;
@@ -395,6 +402,16 @@ export function getTable(schema: DatabaseSchema, table: string): TableSchema {
   const t = schema.tables.get(table);
   if (!t) throw new SchemaError(`${schema.name} has no table "${table}"`);
   return t;
+}
+
+const rootSet = new WeakMap<TableSchema, boolean>();
+
+/**
+ * Whether ovsdb-server keeps rows of this table without references (see rootTables). True for a table
+ * that parseSchema did not make.
+ */
+export function isInRootSet(table: TableSchema): boolean {
+  return rootSet.get(table) ?? true;
 }
 
 /**

@@ -2,7 +2,7 @@
 // and turn the raw result array into typed results or a typed error (RFC 7047 §4.1.3).
 
 import type { Columns, Condition, Insert, Mutation, ResultOf, Row, TableModel, Update } from './database.js';
-import { InvalidArgumentError, ProtocolError, transactionError } from './errors.js';
+import { InvalidArgumentError, ProtocolError, RowCountMismatch, transactionError } from './errors.js';
 import {
   abort,
   assert,
@@ -19,6 +19,7 @@ import {
   type WaitSpec,
   wait,
 } from './operations.js';
+import { type BaseType, isInRootSet, type TableSchema } from './schema.js';
 import { type RowRef, refTag, type Uuid } from './uuid.js';
 
 /** The shared default of omitted options arguments (not allocated per call; never written). */
@@ -36,6 +37,31 @@ export interface TransactOptions {
 export interface Transactor {
   transact(db: string, operations: readonly unknown[], opts?: TransactOptions): Promise<unknown[]>;
 }
+
+/** How many rows an update, mutate or delete must match, else the whole transaction aborts. */
+export type ExpectRows = 'one' | 'some' | 'none';
+
+export interface WriteOptions {
+  /**
+   * Makes the operation's match count part of the transaction: `'some'` (at least one row), `'one'` (the
+   * `where` must pin at most one row: `_uuid ==`, or `==` on every column of one of the table's indexes)
+   * or `'none'`. Otherwise nothing commits and the transaction rejects with RowCountMismatch. Enforced by
+   * ovsdb-server, atomically: a `wait` (RFC 7047 §5.2.6) on the same `where` with `columns: []` and
+   * `timeout: 0` goes right before the operation. ovsdb-server compares the *distinct* projections of the
+   * matching rows, so with no columns it can tell none from some but cannot count: exact counts above one
+   * are not offered.
+   */
+  readonly expect?: ExpectRows;
+}
+
+interface Guard {
+  readonly expected: ExpectRows;
+  readonly op: string;
+  readonly table: string;
+  readonly where: unknown;
+}
+/** The `wait` operations made by WriteOptions.expect, with what they guard (see decodeResults). */
+const guards = new WeakMap<Operation, Guard>();
 
 /** Stands for the result of one operation of a transaction; `TransactionResult.get(handle)` reads it. */
 export class Handle<R> {
@@ -84,14 +110,19 @@ export let executeMapped: <H>(
   shape: H,
 ) => Promise<ResultOf<H>>;
 
-export class Transaction {
-  readonly database: string;
+/**
+ * One transaction on database `DB`. Typed on the database name: a table model of another database does
+ * not compile into it (generated models carry their database's name; `new Transaction('Open_vSwitch')`
+ * and `db.transaction()` infer it). The same is checked at run time.
+ */
+export class Transaction<DB extends string = string> {
+  readonly database: DB;
   readonly #ops: Operation[] = [];
   /** The uuid-names of this transaction's inserts, once one was given by the caller (see insert). */
   #names: Set<string> | undefined;
   #sent = false;
 
-  constructor(database: string) {
+  constructor(database: DB) {
     if (typeof database !== 'string' || database === '') {
       throw new InvalidArgumentError(
         `Transaction: database must be a database name, got ${JSON.stringify(database)}`,
@@ -136,7 +167,7 @@ export class Transaction {
    * operation) and, after execute(), reads the new row's uuid.
    */
   insert<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     row: Insert<C>,
     opts: InsertOptions<N> = NO_OPTIONS,
   ): InsertHandle<N> {
@@ -165,47 +196,90 @@ export class Transaction {
   }
 
   select<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where?: readonly Condition<C, N>[],
   ): Handle<Row<C, N>[]>;
   select<N extends string, C extends Columns, K extends (keyof C & string) | '_uuid' | '_version'>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[],
     columns: readonly K[],
   ): Handle<Pick<Row<C, N>, K>[]>;
   select<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[] = [],
     columns?: readonly ((keyof C & string) | '_uuid' | '_version')[],
   ): Handle<unknown> {
     return this.add(columns === undefined ? select(table, where) : select(table, where, columns));
   }
 
+  /** `update`; with `{ expect }`, the transaction aborts unless the `where` matches as expected. */
   update<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[],
     row: Update<C>,
+    opts: WriteOptions = NO_OPTIONS,
   ): Handle<number> {
-    return this.add(update(table, where, row));
+    return this.#guarded(update(table, where, row), opts);
   }
 
+  /** `mutate`; with `{ expect }`, the transaction aborts unless the `where` matches as expected. */
   mutate<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[],
     mutations: readonly Mutation<C>[],
+    opts: WriteOptions = NO_OPTIONS,
   ): Handle<number> {
-    return this.add(mutate(table, where, mutations));
+    return this.#guarded(mutate(table, where, mutations), opts);
   }
 
+  /** `delete`; with `{ expect }`, the transaction aborts unless the `where` matches as expected. */
   delete<N extends string, C extends Columns>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     where: readonly Condition<C, N>[],
+    opts: WriteOptions = NO_OPTIONS,
   ): Handle<number> {
-    return this.add(del(table, where));
+    return this.#guarded(del(table, where), opts);
+  }
+
+  /** Adds `op`, preceded by the `wait` guard that opts.expect asks for. */
+  #guarded(op: Operation<number>, opts: WriteOptions): Handle<number> {
+    const expected = opts?.expect;
+    if (expected === undefined) return this.add(op);
+    const table = op.table as TableSchema;
+    const where = op.wire.where as unknown[];
+    if (expected !== 'one' && expected !== 'some' && expected !== 'none') {
+      throw new InvalidArgumentError(
+        `${op.op} ${table.name}: expect ${JSON.stringify(expected)} is not allowed; expected "one", "some" or "none"`,
+      );
+    }
+    if (expected === 'one' && !pinsOneRow(table, where)) {
+      const ixs = table.indexes.map((ix) => `(${ix.join(', ')})`).join(', ');
+      throw new InvalidArgumentError(
+        `${op.op} ${table.name}: expect "one" needs a where that matches at most one row — "_uuid" "==" a row, or "==" on every column of an index${ixs ? ` (${table.name} has ${ixs})` : ` (${table.name} has no index)`}; OVSDB cannot count rows inside a transaction, so use expect "some" otherwise`,
+      );
+    }
+    const wait: Operation<void> = Object.freeze({
+      op: 'wait',
+      wire: Object.freeze({
+        op: 'wait',
+        table: table.name,
+        where,
+        columns: [],
+        until: expected === 'none' ? '==' : '!=',
+        rows: [],
+        timeout: 0,
+      }),
+      table,
+      database: op.database,
+      columns: undefined,
+    });
+    guards.set(wait, { expected, op: op.op, table: table.name, where });
+    this.#push(wait);
+    return this.add(op);
   }
 
   wait<N extends string, C extends Columns, K extends keyof C & string>(
-    table: TableModel<N, C>,
+    table: TableModel<N, C, DB>,
     spec: WaitSpec<C, N, K>,
   ): Handle<void> {
     return this.add(wait(table, spec));
@@ -251,6 +325,7 @@ export class Transaction {
     if (this.#sent) return undefined;
     this.#sent = true;
     try {
+      checkNoGarbage(this.#ops);
       return transactor.transact(this.database, this.toWire(), opts);
     } catch (err) {
       return Promise.reject(err);
@@ -270,6 +345,113 @@ export class Transaction {
   }
 }
 
+/** True when `where` (as sent) can match at most one row: `_uuid ==`, or `==` on all columns of an index. */
+function pinsOneRow(table: TableSchema, where: readonly unknown[]): boolean {
+  const eq = new Set<string>();
+  for (const c of where) {
+    const [col, fn] = c as [string, string];
+    if (fn === '==') eq.add(col);
+  }
+  return eq.has('_uuid') || table.indexes.some((ix) => ix.length > 0 && ix.every((c) => eq.has(c)));
+}
+
+/**
+ * Refuses a transaction that inserts a row into a non-root table that nothing keeps: ovsdb-server would
+ * garbage-collect it at commit without a word (RFC 7047 §3.2 isRoot; ovsdb.7.rst "root set"). A row is
+ * kept when a strong reference to it is written by an update or a mutate (into rows that exist), by an
+ * insert into a root table, or by an inserted row that is itself kept. Transactions with `abort` are left
+ * alone (they commit nothing).
+ */
+function checkNoGarbage(ops: readonly Operation[]): void {
+  let suspects = false;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Operation;
+    if (op.op === 'abort') return;
+    if (op.op === 'insert' && op.table !== undefined && !isInRootSet(op.table)) suspects = true;
+  }
+  if (!suspects) return;
+  const byKey = new Map<string, number>(); // "n:<uuid-name>" / "u:<uuid>" → the insert's index
+  const refs = new Map<number, string[]>(); // an insert's index → the keys it strongly references
+  const queue: number[] = [];
+  const anchors: string[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Operation;
+    const table = op.table;
+    if (table === undefined) continue;
+    const w = op.wire;
+    if (op.op === 'insert') {
+      if (typeof w['uuid-name'] === 'string') byKey.set(`n:${w['uuid-name']}`, i);
+      if (typeof w.uuid === 'string') byKey.set(`u:${w.uuid}`, i);
+      const out: string[] = [];
+      strongRefsOfRow(table, w.row, out);
+      refs.set(i, out);
+      if (isInRootSet(table)) queue.push(i);
+    } else if (op.op === 'update') {
+      strongRefsOfRow(table, w.row, anchors);
+    } else if (op.op === 'mutate') {
+      for (const m of w.mutations as unknown[][]) {
+        const col = table.columns.get(m[0] as string);
+        if (col && m[1] === 'insert') strongRefsOfDatum(col.type.key, col.type.value, m[2], anchors);
+      }
+    }
+  }
+  const kept = new Set<number>();
+  for (const k of anchors) {
+    const i = byKey.get(k);
+    if (i !== undefined) queue.push(i);
+  }
+  while (queue.length) {
+    const i = queue.pop() as number;
+    if (kept.has(i)) continue;
+    kept.add(i);
+    for (const k of refs.get(i) ?? []) {
+      const j = byKey.get(k);
+      if (j !== undefined && !kept.has(j)) queue.push(j);
+    }
+  }
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Operation;
+    if (op.op !== 'insert' || kept.has(i) || op.table === undefined || isInRootSet(op.table)) continue;
+    const name = op.wire['uuid-name'];
+    throw new InvalidArgumentError(
+      `Transaction: the ${op.table.name} row inserted by operation ${i}${typeof name === 'string' ? ` (uuid-name "${name}")` : ''} would be garbage-collected at commit: ${op.table.name} is not a root table and no operation of this transaction keeps a strong reference to it. Reference it from a root row or an existing row (e.g. a mutate that inserts it into a set), or from another inserted row that is kept.`,
+    );
+  }
+}
+
+function strongRefsOfRow(table: TableSchema, row: unknown, out: string[]): void {
+  if (typeof row !== 'object' || row === null) return;
+  for (const name in row as Record<string, unknown>) {
+    const col = table.columns.get(name);
+    if (col) strongRefsOfDatum(col.type.key, col.type.value, (row as Record<string, unknown>)[name], out);
+  }
+}
+
+function isStrongRef(b: BaseType | undefined): boolean {
+  return b !== undefined && b.refTable !== undefined && b.refType !== 'weak';
+}
+
+/** Adds the keys of the rows a wire datum (atom, ["set", …] or ["map", …]) strongly references. */
+function strongRefsOfDatum(key: BaseType, value: BaseType | undefined, datum: unknown, out: string[]): void {
+  const k = isStrongRef(key);
+  const v = isStrongRef(value);
+  if (!k && !v) return;
+  const atom = (a: unknown) => {
+    if (!Array.isArray(a)) return;
+    if (a[0] === 'named-uuid') out.push(`n:${a[1]}`);
+    else if (a[0] === 'uuid') out.push(`u:${a[1]}`);
+  };
+  if (!Array.isArray(datum)) return;
+  if (datum[0] === 'map') {
+    for (const p of datum[1] as unknown[][]) {
+      if (k) atom(p[0]);
+      if (v) atom(p[1]);
+    }
+  } else if (datum[0] === 'set') {
+    if (k) for (const a of datum[1] as unknown[]) atom(a);
+  } else if (k) atom(datum);
+}
+
 /**
  * Turns a raw `transact` result array into typed results. RFC 7047 §4.1.3: one result per operation;
  * an error object `{error, details?}` at the failing operation (later entries are null or missing); a
@@ -282,6 +464,16 @@ export function decodeResults(operations: readonly Operation[], raw: unknown): T
   for (let i = 0; i < raw.length; i++) {
     const r = raw[i] as { error?: unknown; details?: unknown } | null;
     if (r !== null && typeof r === 'object' && typeof r.error === 'string') {
+      const guard = i < operations.length ? guards.get(operations[i] as Operation) : undefined;
+      if (guard !== undefined && r.error === 'timed out') {
+        throw new RowCountMismatch(
+          guard.expected,
+          { index: i + 1, op: guard.op, table: guard.table, where: guard.where },
+          i,
+          operations[i]?.wire,
+          raw,
+        );
+      }
       throw transactionError(
         r.error,
         typeof r.details === 'string' ? r.details : undefined,

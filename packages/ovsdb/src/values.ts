@@ -8,7 +8,8 @@
 //             (encoding accepts both a plain object and a Map)         wire: always ["map", [[k, v], ...]]
 // Atoms: integer and real → number (the server prints 1.0 as 1; only the column type tells them apart),
 // boolean, string, uuid → branded string (Uuid); a RowRef encodes as ["named-uuid", name].
-// Integers are exact up to ±(2^53 − 1) only; see MAX_SAFE_OVSDB_INTEGER.
+// 64-bit integers are exact both ways: an integer beyond ±(2^53 − 1) decodes to a `bigint` (smaller ones
+// stay `number`), and a `bigint` is sent as its exact digits; see MAX_SAFE_OVSDB_INTEGER.
 
 import { ProtocolError, ValidationError } from './errors.js';
 import {
@@ -16,6 +17,7 @@ import {
   type AtomicType,
   type BaseType,
   type ColumnSchema,
+  describeBase,
   describeType,
   type TableSchema,
 } from './schema.js';
@@ -68,36 +70,33 @@ export function encodeValue(
       return checkAtomAt(table, name, type.key, v);
     case 'optional':
       if (v === null || v === undefined) return EMPTY_SET;
-      if (Array.isArray(v)) throw new ValidationError(table, name, v, describeType(type));
+      if (Array.isArray(v) || v instanceof Set) {
+        // As a set: only where the server relaxes the cardinality (condition and mutator arguments).
+        if (!opts.relaxMin) throw new ValidationError(table, name, v, describeType(type));
+        return encodeSet(table, name, column, v, [...v], opts);
+      }
       return checkAtomAt(table, name, type.key, v);
     case 'set': {
       if (opts.keysOnly) throw new ValidationError(table, name, v, describeType(type));
-      const items = v instanceof Set ? [...v] : v;
-      if (!Array.isArray(items)) throw new ValidationError(table, name, v, describeType(type));
-      checkCount(table, name, column, v, items.length, opts);
-      if (items.length === 1) {
-        // RFC 7047 §5.1: a set of exactly one element may be (and by Open vSwitch is) written as the atom.
-        return checkAtomAt(table, name, type.key, items[0], v);
+      if (v === undefined || v === null || isPlainObject(v) || v instanceof Map) {
+        throw new ValidationError(table, name, v, describeType(type));
       }
-      const out = new Array<unknown>(items.length);
-      for (let i = 0; i < items.length; i++) out[i] = checkAtomAt(table, name, type.key, items[i], v);
-      checkDistinct(table, name, column, v, out);
-      return ['set', out];
+      // RFC 7047 §5.1: "a <set> ... may be represented by the <atom>" when it has one element, so a bare
+      // atom is accepted for a set column as well as an array.
+      const items = v instanceof Set ? [...v] : Array.isArray(v) ? v : [v];
+      return encodeSet(table, name, column, v, items, opts);
     }
     case 'map': {
       const vt = type.value as BaseType;
       if (opts.keysOnly) {
-        const keys = v instanceof Set ? [...v] : v;
-        if (!Array.isArray(keys)) {
-          throw new ValidationError(table, name, v, `array of keys (${describeType(type)})`);
-        }
+        const keys = v instanceof Set ? [...v] : Array.isArray(v) ? v : [v];
         const out = keys.map((k) => checkAtomAt(table, name, type.key, k, v));
         checkDistinct(table, name, column, v, out);
         return out.length === 1 ? out[0] : ['set', out];
       }
       let entries: [unknown, unknown][];
       if (v instanceof Map) entries = [...v.entries()];
-      else if (isPlainObject(v)) entries = Object.entries(v);
+      else if (isPlainObject(v)) entries = objectEntries(table, name, type.key, v);
       else throw new ValidationError(table, name, v, describeType(type));
       checkCount(table, name, column, v, entries.length, opts);
       const pairs = entries.map(([k, val]) => [
@@ -114,6 +113,67 @@ export function encodeValue(
       return ['map', pairs];
     }
   }
+}
+
+function encodeSet(
+  table: string,
+  name: string,
+  column: ColumnSchema,
+  v: unknown,
+  items: readonly unknown[],
+  opts: EncodeOptions,
+): unknown {
+  const key = column.type.key;
+  checkCount(table, name, column, v, items.length, opts);
+  if (items.length === 1) {
+    // RFC 7047 §5.1: a set of exactly one element may be (and by Open vSwitch is) written as the atom.
+    return checkAtomAt(table, name, key, items[0], v);
+  }
+  const out = new Array<unknown>(items.length);
+  for (let i = 0; i < items.length; i++) out[i] = checkAtomAt(table, name, key, items[i], v);
+  checkDistinct(table, name, column, v, out);
+  return ['set', out];
+}
+
+const DECIMAL_INTEGER = /^-?(0|[1-9][0-9]*)$/;
+
+/**
+ * The entries of a plain object given for a map. Property names are strings, so for keys of other types
+ * the name is read back as the key it unambiguously spells: an integer in decimal ("7", "-2"), a real as
+ * JavaScript prints it (`String(n)`: "0.5", "1e+21"), "true"/"false" for booleans. Anything else is
+ * refused, naming the key.
+ */
+function objectEntries(
+  table: string,
+  name: string,
+  key: BaseType,
+  v: Record<string, unknown>,
+): [unknown, unknown][] {
+  const entries: [unknown, unknown][] = Object.entries(v);
+  if (key.type === 'string' || key.type === 'uuid') return entries;
+  for (const e of entries) {
+    const k = e[0] as string;
+    let atom: unknown;
+    if (key.type === 'integer') atom = DECIMAL_INTEGER.test(k) ? Number(k) : undefined;
+    else if (key.type === 'real') atom = String(Number(k)) === k ? Number(k) : undefined;
+    else atom = k === 'true' ? true : k === 'false' ? false : undefined;
+    if (atom === undefined) {
+      const spelled =
+        key.type === 'integer'
+          ? 'decimal integers such as "7" or "-2"'
+          : key.type === 'real'
+            ? 'numbers as JavaScript prints them, such as "0.5"'
+            : '"true" or "false"';
+      throw new ValidationError(
+        table,
+        name,
+        v,
+        `${describeBase(key)} keys; a plain object's property names must be ${spelled} (key ${JSON.stringify(k)}), or pass a Map`,
+      );
+    }
+    e[0] = atom;
+  }
+  return entries;
 }
 
 function checkCount(
@@ -152,7 +212,7 @@ function checkDistinct(
   }
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
@@ -212,7 +272,13 @@ function bad(where: string, what: string, json: unknown): never {
 export function decodeAtom(base: BaseType, json: unknown, where = 'value'): Atom {
   switch (base.type) {
     case 'integer':
+      // An integer beyond ±(2^53 − 1) arrives as an exact bigint (framer.ts parseExact).
+      if (typeof json !== 'number' && typeof json !== 'bigint') return bad(where, base.type, json);
+      return json;
     case 'real':
+      // A real printed without a fraction and beyond 2^53 (e.g. 12345678901234568) is read as a bigint
+      // too; as a double it is exact (OVS prints reals with %.17g, which round-trips).
+      if (typeof json === 'bigint') return Number(json);
       if (typeof json !== 'number') return bad(where, base.type, json);
       return json;
     case 'boolean':
@@ -323,9 +389,14 @@ export function defaultValue(column: ColumnSchema): unknown {
 }
 
 /**
- * Columns an insert must set: those whose default (see defaultValue) the column's own constraints refuse,
- * e.g. a scalar enum (default "") or an integer with minInteger 1 (default 0). ovsdb-server rejects such an
- * insert with "constraint violation"; we say so before sending.
+ * Columns an insert must set (the run-time twin of the NoDefault marker in generated models):
+ * - those whose default (see defaultValue) the column's own constraints refuse, e.g. a scalar enum
+ *   (default "") or an integer with minInteger 1 (default 0): ovsdb-server rejects such an insert with
+ *   "constraint violation";
+ * - a scalar reference: its default, the all-zero uuid, names no row ("referential integrity violation",
+ *   or for a weak reference the value vanishes and the column is left empty);
+ * - a set or map with min ≥ 1: its default is one made-up default element, never what a caller means.
+ * We say so before sending.
  */
 export function requiredColumns(table: TableSchema): readonly ColumnSchema[] {
   let cols = requiredCache.get(table);
@@ -341,6 +412,8 @@ const requiredCache = new WeakMap<TableSchema, readonly ColumnSchema[]>();
 function computeRequired(table: TableSchema): readonly ColumnSchema[] {
   return table.userColumns.filter((c) => {
     if (c.type.min === 0) return false;
+    if (c.kind === 'set' || c.kind === 'map') return true;
+    if (c.type.key.refTable !== undefined) return true;
     try {
       encodeDatum({ table: table.name, column: c.name }, c, defaultValue(c));
       return false;

@@ -7,6 +7,16 @@ export { ipJson, type RunOptions, type RunResult, run, sleep, waitFor } from './
 export { TEST_PREFIX, uniqueName } from './names.js';
 export { canPing, createNetns, deleteNetns, nsExec, txOffloadOff } from './netns.js';
 export {
+  type OvnChassis,
+  type OvnDb,
+  type OvnDbModel,
+  type OvnEnv,
+  type OvnEnvOptions,
+  type OvnWorkload,
+  type OvnWorkloadOptions,
+  startOvnEnv,
+} from './ovn.js';
+export {
   freePort,
   type OvsdbServer,
   type OvsdbServerOptions,

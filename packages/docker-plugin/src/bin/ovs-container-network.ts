@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // ovs-container-network: the Docker network + IPAM driver on Open vSwitch, as a legacy plugin socket or
 // inside a managed plugin. Flags override OCN_* environment variables (the managed plugin sets those).
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import { pino } from 'pino';
 import { describeError, InvalidOptionError } from '../core/errors.js';
 import { parseDatapathType } from '../core/options.js';
@@ -10,6 +12,13 @@ import { startPlugin } from '../plugin.js';
 const HELP = `usage: ovs-container-network [flags]
 
   --ovsdb ENDPOINT          OVSDB endpoint (default unix:/var/run/openvswitch/db.sock; env OCN_OVSDB)
+  --ovsdb-ca FILE           ssl: CA certificate that signed ovsdb-server's (PEM; env OCN_OVSDB_CA)
+  --ovsdb-cert FILE         ssl: our certificate, signed by ovsdb-server's --ca-cert (env OCN_OVSDB_CERT)
+  --ovsdb-key FILE          ssl: our private key (env OCN_OVSDB_KEY)
+  --ovsdb-check-hostname    ssl: also check that the server certificate names the host (default off, as
+                            OVS's own clients: ovs-pki certificates name no host; env OCN_OVSDB_CHECK_HOSTNAME=1)
+  --call-timeout SECONDS    every Docker call is answered within this time, e.g. during an OVSDB outage
+                            (default 10; env OCN_CALL_TIMEOUT)
   --name NAME               driver name: docker network create -d NAME (default ovs-container-network; env OCN_NAME)
   --socket PATH             plugin socket (default /run/docker/plugins/NAME.sock; env OCN_SOCKET)
   --datapath-type TYPE      system (kernel OVS, default) or netdev (userspace datapath); env OCN_DATAPATH_TYPE
@@ -47,6 +56,11 @@ async function main(): Promise<void> {
       prefix: { type: 'string' },
       'orphan-grace': { type: 'string' },
       'reconcile-interval': { type: 'string' },
+      'ovsdb-ca': { type: 'string' },
+      'ovsdb-cert': { type: 'string' },
+      'ovsdb-key': { type: 'string' },
+      'ovsdb-check-hostname': { type: 'boolean' },
+      'call-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -62,8 +76,21 @@ async function main(): Promise<void> {
   const metrics = values.metrics ?? env.OCN_METRICS;
   const socket = values.socket ?? env.OCN_SOCKET;
   const prefix = values.prefix ?? env.OCN_PREFIX;
+  const ovsdb = values.ovsdb ?? env.OCN_OVSDB ?? 'unix:/var/run/openvswitch/db.sock';
+  const tls = tlsOptions(ovsdb, {
+    ca: values['ovsdb-ca'] ?? env.OCN_OVSDB_CA,
+    cert: values['ovsdb-cert'] ?? env.OCN_OVSDB_CERT,
+    key: values['ovsdb-key'] ?? env.OCN_OVSDB_KEY,
+    checkHostname:
+      values['ovsdb-check-hostname'] ?? ['1', 'true', 'yes'].includes(env.OCN_OVSDB_CHECK_HOSTNAME ?? ''),
+  });
+  const callTimeout = num('--call-timeout', values['call-timeout'] ?? env.OCN_CALL_TIMEOUT, 10);
+  if (callTimeout <= 0)
+    throw new InvalidOptionError('--call-timeout', callTimeout, 'a number of seconds > 0');
   const plugin = await startPlugin({
-    ovsdb: values.ovsdb ?? env.OCN_OVSDB ?? 'unix:/var/run/openvswitch/db.sock',
+    ovsdb,
+    ...(tls ? { ovsdbTls: tls } : {}),
+    callTimeoutMs: callTimeout * 1000,
     name: values.name ?? env.OCN_NAME ?? 'ovs-container-network',
     ...(socket ? { socket } : {}),
     datapathType: parseDatapathType(
@@ -93,6 +120,43 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err: describeError(err) }, 'unhandled rejection'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** TLS options for an ssl: endpoint; the three files are required together, and only for ssl:. */
+function tlsOptions(
+  ovsdb: string,
+  f: { ca: string | undefined; cert: string | undefined; key: string | undefined; checkHostname: boolean },
+): TlsOptions | undefined {
+  const given = [f.ca, f.cert, f.key].filter((x) => x !== undefined && x !== '');
+  const ssl = ovsdb.split(',').some((e) => e.startsWith('ssl:'));
+  if (!ssl) {
+    if (given.length > 0)
+      throw new InvalidOptionError(
+        '--ovsdb-ca/--ovsdb-cert/--ovsdb-key',
+        ovsdb,
+        'an ssl:HOST:PORT --ovsdb endpoint',
+      );
+    return undefined;
+  }
+  for (const [flag, v] of [
+    ['--ovsdb-ca', f.ca],
+    ['--ovsdb-cert', f.cert],
+    ['--ovsdb-key', f.key],
+  ] as const) {
+    // ovsdb-server with --ca-cert requires a client certificate (stream-ssl), so all three are needed.
+    if (v === undefined || v === '')
+      throw new InvalidOptionError(
+        flag,
+        v ?? '',
+        `a PEM file: --ovsdb ${ovsdb} needs --ovsdb-ca, --ovsdb-cert and --ovsdb-key`,
+      );
+    try {
+      accessSync(v, fsConstants.R_OK);
+    } catch (err) {
+      throw new InvalidOptionError(flag, v, `a readable PEM file (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  return { caFile: f.ca, certFile: f.cert, keyFile: f.key, checkHostname: f.checkHostname } as TlsOptions;
 }
 
 main().catch((err: unknown) => {

@@ -9,9 +9,10 @@ import {
   NotFoundError,
   OvsdbFailure,
   PluginError,
+  show,
 } from './errors.js';
-import { cidrContainsIp, parseCidr } from './ipam.js';
-import { hasErrno, type KernelHandle } from './kernel.js';
+import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './ipam.js';
+import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
 import {
   decodeOptionMac,
   gatewayPortName,
@@ -53,6 +54,9 @@ import {
   netKey,
   type SubnetRecord,
 } from './records.js';
+import { idProblem, ownerProblem } from './rules/ids.js';
+import { RESERVED_IFNAMES } from './rules/ifname.js';
+import { gatewayProblem } from './rules/subnet.js';
 import type {
   CreateEndpointRequest,
   CreateEndpointResponse,
@@ -121,12 +125,13 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   readonly #orphanGraceMs: number;
   readonly #rulePriority: number;
   readonly #ruleLock = new Mutex();
+  /** Ports already warned about (claim our owner, fail the ownership check): one log line each. */
+  readonly #warned = new Set<string>();
 
   constructor(opts: DriverOptions) {
     this.name = opts.name ?? DEFAULT_DRIVER_NAME;
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/.test(this.name)) {
-      throw new InvalidOptionError('name', this.name, '1 to 63 characters from [A-Za-z0-9_.:-]');
-    }
+    const nameProblem = ownerProblem(this.name);
+    if (nameProblem) throw new InvalidOptionError('name', this.name, nameProblem);
     this.prefix = validatePrefix(opts.prefix ?? 'ocn');
     this.datapathType = opts.datapathType ?? 'system';
     this.#ovs = opts.ovs;
@@ -150,50 +155,224 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     }
   }
 
+  /** A network of THIS driver (isOwnRecord), found by id. */
   network(networkId: string): { record: NetworkRecord; bridge: BridgeRow } | undefined {
+    const found = this.#anyNetwork(networkId);
+    return found && this.isOwnRecord(found.record, found.bridge) ? found : undefined;
+  }
+
+  /** A network recorded under this id by anyone (valid records only). */
+  #anyNetwork(networkId: string): { record: NetworkRecord; bridge: BridgeRow } | undefined {
     const key = netKey(networkId);
     for (const bridge of this.#ovs.bridges()) {
       const record = decodeNetwork(bridge.externalIds[key]);
-      if (record) return { record, bridge };
+      if (record && record.id === networkId) return { record, bridge };
     }
     return undefined;
+  }
+
+  /**
+   * A record this driver made and may act on: valid (decodeNetwork), owned by this driver, stored on the
+   * bridge it names, and its gateway port — the only host interface the driver configures — named as this
+   * driver names it. A record written by anyone else into OVS (e.g. `"gatewayPort":"eth0"`) is ignored.
+   */
+  isOwnRecord(record: NetworkRecord, bridge: BridgeRow): boolean {
+    return (
+      record.owner === this.name &&
+      record.bridge === bridge.name &&
+      (record.gatewayPort === undefined || record.gatewayPort === gatewayPortName(record.id, this.prefix))
+    );
+  }
+
+  /** An endpoint Port this driver made: owner, kind, a valid endpoint id and both veth names derived from it. */
+  isOwnEndpointPort(port: PortRow): boolean {
+    const ids = port.externalIds;
+    const ep = ids[EXT.endpoint];
+    if (ids[EXT.owner] !== this.name || ids[EXT.kind] !== 'endpoint' || idProblem(ep)) return false;
+    for (let salt = 0; salt < 4; salt++) {
+      const n = vethNames(ep as string, this.prefix, salt);
+      if (n.host === port.name) return ids[EXT.peer] === n.container;
+    }
+    return false;
+  }
+
+  /** A gateway Port this driver made: owner, kind and the name derived from its network id. */
+  isOwnGatewayPort(port: PortRow): boolean {
+    const ids = port.externalIds;
+    const net = ids[EXT.network];
+    return (
+      ids[EXT.owner] === this.name &&
+      ids[EXT.kind] === 'gateway' &&
+      idProblem(net) === undefined &&
+      port.name === gatewayPortName(net as string, this.prefix)
+    );
   }
 
   /** The endpoint's Port: found by its derived name (O(1)), checked against its recorded endpoint id. */
   endpointPort(endpointId: string): PortRow | undefined {
     for (let salt = 0; salt < 4; salt++) {
       const port = this.#ovs.portByName(vethNames(endpointId, this.prefix, salt).host);
-      if (port?.externalIds[EXT.endpoint] === endpointId && port.externalIds[EXT.owner] === this.name)
-        return port;
+      if (port?.externalIds[EXT.endpoint] === endpointId && this.isOwnEndpointPort(port)) return port;
       if (!port) break;
     }
     return undefined;
   }
 
+  /**
+   * For each subnet of this driver's networks, the addresses in use: gateways, aux addresses and the
+   * addresses of its endpoints (canonical text, as the IPAM state records them). What the IPAM reaper keeps.
+   */
+  addressesInUse(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    const own = new Map<string, NetworkRecord>();
+    for (const { record, bridge } of this.networks())
+      if (this.isOwnRecord(record, bridge)) own.set(record.id, record);
+    const add = (pool: string, a: string | undefined) => {
+      const c = a === undefined ? undefined : canonicalIp(a);
+      if (c !== undefined) out.get(pool)?.add(c);
+    };
+    for (const r of own.values()) {
+      for (const s of [r.ipv4, r.ipv6]) {
+        if (!s) continue;
+        out.set(s.pool, out.get(s.pool) ?? new Set());
+        add(s.pool, s.gateway);
+        for (const a of s.aux ?? []) add(s.pool, a);
+      }
+    }
+    for (const p of this.#ovs.ports()) {
+      if (!this.isOwnEndpointPort(p)) continue;
+      const r = own.get(p.externalIds[EXT.network] ?? '');
+      if (!r) continue;
+      if (r.ipv4) add(r.ipv4.pool, p.externalIds[EXT.ipv4]);
+      if (r.ipv6) add(r.ipv6.pool, p.externalIds[EXT.ipv6]);
+    }
+    return out;
+  }
+
   stats(): DriverStats {
     let networks = 0;
-    for (const n of this.networks()) if (n.record.owner === this.name) networks++;
+    for (const n of this.networks()) if (this.isOwnRecord(n.record, n.bridge)) networks++;
     let endpoints = 0;
-    for (const p of this.#ovs.ports()) {
-      if (p.externalIds[EXT.owner] === this.name && p.externalIds[EXT.kind] === 'endpoint') endpoints++;
-    }
+    for (const p of this.#ovs.ports()) if (this.isOwnEndpointPort(p)) endpoints++;
     return { networks, endpoints, ovsdbConnected: this.#ovs.connected };
   }
 
   // ---- networks ----------------------------------------------------------------------------------------
 
   async createNetwork(req: CreateNetworkRequest): Promise<void> {
+    checkId('NetworkID', req.NetworkID);
     const options = req.Options ?? {};
     const ipv6 = options[LABEL_ENABLE_IPV6] === true || options[LABEL_ENABLE_IPV6] === 'true';
     const internal = options[LABEL_INTERNAL] === true || options[LABEL_INTERNAL] === 'true';
+    const ipv4 = subnetOf('IPv4Data', req.IPv4Data, false);
+    const ipv6Data = subnetOf('IPv6Data', req.IPv6Data, true);
     const opts = parseNetworkOptions(options[LABEL_GENERIC], {
       datapathType: this.datapathType,
       internal,
-      ipv6,
+      ipv6: ipv6 || ipv6Data !== undefined,
+      gateway: ipv4?.gateway !== undefined || ipv6Data?.gateway !== undefined,
     });
-    const ipv4 = subnetOf('IPv4Data', req.IPv4Data);
-    const ipv6Data = subnetOf('IPv6Data', req.IPv6Data);
     await this.#networkLock.run(() => this.#createNetwork(req.NetworkID, opts, ipv4, ipv6Data));
+  }
+
+  /** The record CreateNetwork would write (the VLAN as given, or the one `vlan` names). */
+  #recordFor(
+    id: string,
+    opts: NetworkOptions,
+    vlan: number,
+    ipv4: SubnetRecord | undefined,
+    ipv6: SubnetRecord | undefined,
+  ): NetworkRecord {
+    const record: NetworkRecord = {
+      v: 1,
+      id,
+      owner: this.name,
+      bridge: opts.bridge,
+      vlan,
+      mtu: opts.mtu,
+      datapathType: opts.datapathType,
+      gatewayMode: opts.gatewayMode,
+      isolate: opts.isolate,
+    };
+    if (opts.tenantId !== undefined) record.tenant = opts.tenantId;
+    if (opts.uplink !== undefined) record.uplink = opts.uplink;
+    if (ipv4) record.ipv4 = ipv4;
+    if (ipv6) record.ipv6 = ipv6;
+    if (opts.gatewayMode === 'internal' && (ipv4?.gateway || ipv6?.gateway)) {
+      record.gatewayPort = gatewayPortName(id, this.prefix);
+    }
+    return record;
+  }
+
+  /**
+   * Two networks whose gateway ports hold addresses of overlapping subnets would give the host two routes
+   * for one destination. Docker never creates such networks itself (its IPAM refuses overlapping pools), so
+   * the other one is a record Docker does not know — typically a CreateNetwork whose reply a restart cut
+   * off (Docker then failed the command and never sends DeleteNetwork). Refuse, and say how to remove it.
+   */
+  #checkRoutedSubnets(
+    id: string,
+    opts: NetworkOptions,
+    ipv4: SubnetRecord | undefined,
+    ipv6: SubnetRecord | undefined,
+  ): void {
+    if (opts.gatewayMode !== 'internal') return;
+    for (const mine of [ipv4, ipv6]) {
+      if (!mine?.gateway) continue;
+      for (const { record, bridge } of this.networks()) {
+        if (record.id === id || !record.gatewayPort || !this.isOwnRecord(record, bridge)) continue;
+        for (const theirs of [record.ipv4, record.ipv6]) {
+          if (!theirs?.gateway || theirs.pool.includes(':') !== mine.pool.includes(':')) continue;
+          if (!cidrsOverlap(theirs.pool, mine.pool)) continue;
+          throw new ConflictError(
+            `subnet ${mine.pool} overlaps ${theirs.pool} of network ${record.id.slice(0, 12)}, recorded in OVS on bridge ${bridge.name} with a gateway port; if Docker does not know that network (e.g. its CreateNetwork was cut off by a plugin restart), remove it with \`ovs-vsctl br-set-external-id ${bridge.name} ocn-net-${record.id}\` and the reconciler removes its gateway port`,
+          );
+        }
+      }
+    }
+  }
+
+  /** bridge= and uplink= name host interfaces: refuse the ones a network must not take over. */
+  async #checkInterfaces(opts: NetworkOptions): Promise<void> {
+    if (!this.#ovs.bridgeByName(opts.bridge)) {
+      // OVS would create the bridge's internal interface under this name: it must not be a host interface.
+      const link = await this.#kernel.findLink(opts.bridge);
+      if (link && !OVS_INTERNAL_KINDS.has(link.kind ?? '')) {
+        throw new InvalidOptionError(
+          'bridge',
+          opts.bridge,
+          `an OVS bridge, or a name no host interface has (${opts.bridge} is a ${link.kind ?? 'physical'} interface)`,
+        );
+      }
+    }
+    if (opts.uplink === undefined) return;
+    const up = opts.uplink;
+    if (up === opts.bridge)
+      throw new InvalidOptionError('uplink', up, 'a host interface other than the bridge itself');
+    const oursRe = new RegExp(`^${this.prefix}[hcg][a-z2-7]{${15 - this.prefix.length - 1}}$`);
+    if (oursRe.test(up) || this.#ovs.bridgeByName(up))
+      throw new InvalidOptionError(
+        'uplink',
+        up,
+        `a host interface that is not an OVS bridge or one of this driver's (${this.prefix}…)`,
+      );
+    const link = await this.#kernel.findLink(up);
+    if (!link) throw new InvalidOptionError('uplink', up, 'an existing host interface');
+    if (RESERVED_IFNAMES.has(up) || OVS_INTERNAL_KINDS.has(link.kind ?? ''))
+      throw new InvalidOptionError(
+        'uplink',
+        up,
+        'a host interface that is not loopback or an OVS internal port',
+      );
+    const upPort = this.#ovs.portByName(up);
+    const upBridge = upPort && this.#ovs.bridgeOfPort(upPort.uuid);
+    if (upBridge && upBridge.name !== opts.bridge) {
+      throw new InvalidOptionError(
+        'uplink',
+        up,
+        `an interface not already on another bridge (it is on ${upBridge.name})`,
+      );
+    }
   }
 
   async #createNetwork(
@@ -202,23 +381,21 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     ipv4: SubnetRecord | undefined,
     ipv6: SubnetRecord | undefined,
   ): Promise<void> {
-    if (this.network(id)) {
-      this.#log.info({ networkId: id }, 'network already recorded; CreateNetwork is idempotent');
-      return;
-    }
-    if (opts.uplink !== undefined) {
-      const link = await this.#kernel.findLink(opts.uplink);
-      if (!link) throw new InvalidOptionError('uplink', opts.uplink, 'an existing host interface');
-      const upPort = this.#ovs.portByName(opts.uplink);
-      const upBridge = upPort && this.#ovs.bridgeOfPort(upPort.uuid);
-      if (upBridge && upBridge.name !== opts.bridge) {
-        throw new InvalidOptionError(
-          'uplink',
-          opts.uplink,
-          `an interface not already on another bridge (it is on ${upBridge.name})`,
+    const existing = this.#anyNetwork(id);
+    if (existing) {
+      // Idempotent only for the same request: a different one must not be answered 200 with the old record.
+      const want = this.#recordFor(id, opts, opts.vlan ?? existing.record.vlan, ipv4, ipv6);
+      const diff = recordDiff(existing.record, want);
+      if (diff.length > 0 || !this.isOwnRecord(existing.record, existing.bridge)) {
+        throw new ConflictError(
+          `network ${id.slice(0, 12)} is already recorded${existing.record.owner === this.name ? '' : ` by ${existing.record.owner}`} with other settings (${diff.join(', ') || 'owner'}); delete it first`,
         );
       }
+      this.#log.info({ networkId: id.slice(0, 12) }, 'network already recorded; CreateNetwork is idempotent');
+      return;
     }
+    await this.#checkInterfaces(opts);
+    this.#checkRoutedSubnets(id, opts, ipv4, ipv6);
     for (let attempt = 0; ; attempt++) {
       const ops: OvsOp[] = [comment(`${this.name}: create network ${id.slice(0, 12)}`)];
       const bridge = this.#ovs.bridgeByName(opts.bridge);
@@ -248,24 +425,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         for (let v = VLAN_ALLOC_FIRST; v <= VLAN_MAX && vlan === undefined; v++) if (!used.has(v)) vlan = v;
         if (vlan === undefined) throw new ConflictError(`bridge ${opts.bridge} has no free VLAN left`);
       }
-      const record: NetworkRecord = {
-        v: 1,
-        id,
-        owner: this.name,
-        bridge: opts.bridge,
-        vlan,
-        mtu: opts.mtu,
-        datapathType: opts.datapathType,
-        gatewayMode: opts.gatewayMode,
-        isolate: opts.isolate,
-      };
-      if (opts.tenantId !== undefined) record.tenant = opts.tenantId;
-      if (opts.uplink !== undefined) record.uplink = opts.uplink;
-      if (ipv4) record.ipv4 = ipv4;
-      if (ipv6) record.ipv6 = ipv6;
-      if (opts.gatewayMode === 'internal' && (ipv4?.gateway || ipv6?.gateway)) {
-        record.gatewayPort = gatewayPortName(id, this.prefix);
-      }
+      const record = this.#recordFor(id, opts, vlan, ipv4, ipv6);
 
       let bridgeRef: unknown;
       if (bridge) {
@@ -411,7 +571,23 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         `ovs-vswitchd did not create the gateway port ${name}${iface?.error ? `: ${iface.error}` : ''} (is ovs-vswitchd running, with datapath_type ${record.datapathType}?)`,
       );
     }
-    await this.#kernel.setLink(name, { mtu: record.mtu, up: true });
+    // Act only on the OVS internal port this driver recorded: never on a host interface of that name.
+    const port = this.#ovs.portByName(name);
+    const iface = this.#ovs.ifaceByName(name);
+    if (
+      !port ||
+      !this.isOwnGatewayPort(port) ||
+      port.externalIds[EXT.network] !== record.id ||
+      iface?.type !== 'internal' ||
+      !OVS_INTERNAL_KINDS.has(link.kind ?? '')
+    ) {
+      throw new ConflictError(
+        `gateway port ${name} of network ${record.id.slice(0, 12)} is not an OVS internal port of driver ${this.name} (kernel kind ${link.kind ?? 'none'}); leaving it alone`,
+      );
+    }
+    await this.#kernel.setLink(name, { mtu: record.mtu, up: true }).catch((err: unknown) => {
+      throw new InvalidOptionError('mtu', record.mtu, `an MTU gateway port ${name} accepts`, { cause: err });
+    });
     for (const gw of [record.ipv4?.gateway, record.ipv6?.gateway]) {
       if (!gw) continue;
       await this.#kernel.addAddress(
@@ -438,10 +614,12 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   async #removeNetwork(record: NetworkRecord): Promise<void> {
     // Endpoints Docker forgot to delete first: their veths go with them.
     for (const p of [...this.#ovs.ports()]) {
-      if (p.externalIds[EXT.network] === record.id && p.externalIds[EXT.kind] === 'endpoint') {
+      if (p.externalIds[EXT.network] === record.id && this.isOwnEndpointPort(p)) {
         await this.wiring.detach({ hostIfName: p.name });
       }
     }
+    // Cleanup by record: the isolation rules of this network's gateway port go before the record does.
+    if (record.gatewayPort) await this.#deleteRulesOf(record.gatewayPort);
     for (let attempt = 0; ; attempt++) {
       const bridge = this.#ovs.bridgeByName(record.bridge);
       if (!bridge) return;
@@ -450,7 +628,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       ops.push(mutate('Bridge', bridge.uuid, 'external_ids', 'delete', set([netKey(record.id)])));
       const removedPorts = new Set<string>();
       const gw = record.gatewayPort ? this.#ovs.portByName(record.gatewayPort) : undefined;
-      if (gw) removedPorts.add(gw.uuid);
+      if (gw && this.isOwnGatewayPort(gw)) removedPorts.add(gw.uuid);
       const remaining = [...Object.keys(bridge.externalIds)].filter(
         (k) => k.startsWith(NET_KEY_PREFIX) && k !== netKey(record.id),
       );
@@ -495,6 +673,8 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   // ---- endpoints ---------------------------------------------------------------------------------------
 
   async createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
+    checkId('NetworkID', req.NetworkID);
+    checkId('EndpointID', req.EndpointID);
     const found = this.network(req.NetworkID);
     if (!found)
       throw new NotFoundError(`network ${req.NetworkID.slice(0, 12)} is not known to driver ${this.name}`);
@@ -518,6 +698,11 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     const reply: CreateEndpointResponse = given === '' ? { Interface: { MacAddress: mac } } : {};
 
     const existing = this.endpointPort(req.EndpointID);
+    if (existing && existing.externalIds[EXT.network] !== net.id) {
+      throw new ConflictError(
+        `endpoint ${req.EndpointID.slice(0, 12)} already exists on network ${String(existing.externalIds[EXT.network]).slice(0, 12)}`,
+      );
+    }
     if (existing) {
       this.#log.info(
         { endpointId: req.EndpointID.slice(0, 12) },
@@ -549,6 +734,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         externalIds: ids,
         interfaceExternalIds: { [EXT.attachedMac]: mac, [EXT.ifaceId]: req.EndpointID },
         txChecksumOff: net.datapathType === 'netdev',
+        owner: this.name,
       });
     } finally {
       this.#busy.delete(names.host);
@@ -564,8 +750,13 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       const [h, c] = await Promise.all([this.#kernel.findLink(n.host), this.#kernel.findLink(n.container)]);
       if (h || c) {
         // A leftover of this very endpoint (e.g. a crash between veth and OVS) is ours to replace.
-        if (salt === 0 && !this.#busy.has(n.host)) {
-          await this.#kernel.deleteLink(h ? n.host : n.container, { missingOk: true });
+        if (
+          salt === 0 &&
+          !this.#busy.has(n.host) &&
+          h?.kind === 'veth' &&
+          h.group === ownerGroup(this.name)
+        ) {
+          await this.#kernel.deleteLink(n.host, { missingOk: true });
           return n;
         }
         continue;
@@ -576,11 +767,16 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   }
 
   async join(req: JoinRequest): Promise<JoinResponse> {
+    checkId('NetworkID', req.NetworkID);
+    checkId('EndpointID', req.EndpointID);
     const found = this.network(req.NetworkID);
     if (!found)
       throw new NotFoundError(`network ${req.NetworkID.slice(0, 12)} is not known to driver ${this.name}`);
     const port = this.endpointPort(req.EndpointID);
-    if (!port) throw new NotFoundError(`endpoint ${req.EndpointID.slice(0, 12)} does not exist`);
+    if (!port || port.externalIds[EXT.network] !== req.NetworkID)
+      throw new NotFoundError(
+        `endpoint ${req.EndpointID.slice(0, 12)} does not exist on network ${req.NetworkID.slice(0, 12)}`,
+      );
     const net = found.record;
     const reply: JoinResponse = {
       InterfaceName: { SrcName: port.externalIds[EXT.peer] ?? '', DstPrefix: 'eth' },
@@ -599,12 +795,20 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   }
 
   async deleteEndpoint(req: EndpointRef): Promise<void> {
+    checkId('NetworkID', req.NetworkID);
+    checkId('EndpointID', req.EndpointID);
     const port = this.endpointPort(req.EndpointID);
+    const recorded = port?.externalIds[EXT.network];
+    if (port && recorded !== req.NetworkID) {
+      throw new InvalidRequestError(
+        `endpoint ${req.EndpointID.slice(0, 12)} belongs to network ${String(recorded).slice(0, 12)}, not ${req.NetworkID.slice(0, 12)}; nothing was deleted`,
+      );
+    }
     const host = port?.name ?? vethNames(req.EndpointID, this.prefix).host;
     this.#busy.add(host);
     try {
       const removed = await this.wiring.detach({ hostIfName: host });
-      const peer = port?.externalIds[EXT.peer];
+      const peer = port ? port.externalIds[EXT.peer] : undefined;
       // If the pair was broken (host end gone), the container end may still be in the host namespace.
       if (peer) await this.#kernel.deleteLink(peer, { missingOk: true });
       this.#log.debug({ endpointId: req.EndpointID.slice(0, 12), ...removed }, 'endpoint deleted');
@@ -629,7 +833,10 @@ export class OvsNetworkDriver implements NetworkDriverApi {
    */
   syncIsolation(): Promise<void> {
     return this.#ruleLock.run(async () => {
-      const nets = [...this.networks()].map((n) => n.record).filter((r) => r.owner === this.name);
+      const nets = [...this.networks()]
+        .filter((n) => this.isOwnRecord(n.record, n.bridge))
+        .map((n) => n.record);
+      const ownGateways = new Set(nets.flatMap((n) => (n.gatewayPort ? [n.gatewayPort] : [])));
       const want = new Map<string, { iif: string; to: string; family: 4 | 6 }>();
       for (const i of nets) {
         if (!i.gatewayPort) continue;
@@ -643,7 +850,6 @@ export class OvsNetworkDriver implements NetworkDriverApi {
           }
         }
       }
-      const gwPrefix = `${this.prefix}g`;
       const have = new Set<string>();
       for (const family of [4, 6] as const) {
         const rules = await this.#kernel.listRules({ family });
@@ -654,9 +860,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
             have.add(key);
             continue;
           }
-          // Ours: our priority and a gateway port name with our prefix (two drivers on one host need
-          // different prefixes anyway, their interface names would collide otherwise).
-          if (r.iif.startsWith(gwPrefix)) {
+          // A rule no longer wanted, on the gateway port of one of OUR records (cleanup by record: a rule
+          // is never judged by its name; #removeNetwork removes a deleted network's rules itself).
+          if (ownGateways.has(r.iif)) {
             await this.#kernel
               .deleteRule({ family, priority: this.#rulePriority, iif: r.iif, to: r.to, action: 'prohibit' })
               .catch((err: unknown) => {
@@ -682,6 +888,23 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     });
   }
 
+  /** Removes every isolation rule of ours whose iif is `gatewayPort` (a network being deleted). */
+  #deleteRulesOf(gatewayPort: string): Promise<void> {
+    return this.#ruleLock.run(async () => {
+      for (const family of [4, 6] as const) {
+        for (const r of await this.#kernel.listRules({ family })) {
+          if (r.priority !== this.#rulePriority || r.action !== 'prohibit' || r.iif !== gatewayPort || !r.to)
+            continue;
+          await this.#kernel
+            .deleteRule({ family, priority: this.#rulePriority, iif: r.iif, to: r.to, action: 'prohibit' })
+            .catch((err: unknown) => {
+              if (!hasErrno(err, 'ENOENT')) throw err;
+            });
+        }
+      }
+    });
+  }
+
   // ---- reconciliation ------------------------------------------------------------------------------------
 
   /**
@@ -696,34 +919,51 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   async reconcile(): Promise<{ removed: string[] }> {
     const removed: string[] = [];
     const links = new Map((await this.#kernel.listLinks()).map((l) => [l.name, l]));
+    // Every name any OVS port (of any owner) uses: never an orphan of ours.
     const known = new Set<string>();
+    for (const port of this.#ovs.ports()) {
+      known.add(port.name);
+      const peer = port.externalIds[EXT.peer];
+      if (peer) known.add(peer);
+    }
     const now = Date.now();
     for (const port of [...this.#ovs.ports()]) {
       const ids = port.externalIds;
-      if (ids[EXT.owner] !== this.name) continue;
-      known.add(port.name);
-      const peerName = ids[EXT.peer];
-      if (peerName) known.add(peerName);
-      if (this.#busy.has(port.name)) continue;
+      // Ownership comes from the record (owner + names derived from its ids), never from a name prefix:
+      // another user of the core (an Orchestrator, another driver) may use the same prefix.
       const kind = ids[EXT.kind];
+      const isEndpoint = kind === 'endpoint' && this.isOwnEndpointPort(port);
+      const isGateway = kind === 'gateway' && this.isOwnGatewayPort(port);
+      if (!isEndpoint && !isGateway) {
+        if (ids[EXT.owner] === this.name && !this.#busy.has(port.name) && !this.#warned.has(port.uuid)) {
+          this.#warned.add(port.uuid);
+          this.#log.warn(
+            { port: port.name },
+            'ignoring a port that claims this driver as owner but was not made by it',
+          );
+        }
+        continue;
+      }
+      if (this.#busy.has(port.name)) continue;
       const networkId = ids[EXT.network];
       const peer = ids[EXT.peer];
       let why: string | undefined;
-      if (kind === 'endpoint') {
+      if (isEndpoint) {
         const created = Number(ids[EXT.created] ?? '0');
         if (!networkId || !this.network(networkId)) why = 'its network is gone';
         else if (!links.has(port.name)) why = 'its veth is gone';
         else if (peer && links.has(peer) && now - created >= this.#orphanGraceMs) {
           why = 'its container end never left the host';
         }
-      } else if (kind === 'gateway') {
-        if (!networkId || !this.network(networkId)) why = 'its network is gone';
+      } else if (!networkId || this.network(networkId)?.record.gatewayPort !== port.name) {
+        why = 'its network is gone';
       }
       if (!why) continue;
       this.#busy.add(port.name);
       try {
         await this.wiring.detach({ hostIfName: port.name });
-        if (peer) await this.#kernel.deleteLink(peer, { missingOk: true });
+        if (peer && links.get(peer)?.kind === 'veth')
+          await this.#kernel.deleteLink(peer, { missingOk: true });
         removed.push(port.name);
         this.#log.warn(
           { port: port.name, endpointId: ids[EXT.endpoint]?.slice(0, 12), why },
@@ -735,21 +975,22 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         this.#busy.delete(port.name);
       }
     }
-    const vethRe = new RegExp(`^${this.prefix}[hc][a-z2-7]{${15 - this.prefix.length - 1}}$`);
+    // Veths left by a crash between the kernel and OVS: host ends created in this driver's link group.
+    const group = ownerGroup(this.name);
+    const hostRe = new RegExp(`^${this.prefix}h[a-z2-7]{${15 - this.prefix.length - 1}}$`);
     for (const [name, link] of links) {
-      if (link.kind !== 'veth' || !vethRe.test(name) || known.has(name)) continue;
-      const host = `${this.prefix}h${name.slice(this.prefix.length + 1)}`;
-      if (this.#busy.has(host) || known.has(host)) continue;
-      // Re-check: it may have been created since we listed the ports.
-      if (this.#ovs.portByName(host)) continue;
-      // Deleting one end of a pair deleted the other, listed separately.
-      if (!(await this.#kernel.findLink(name))) continue;
+      if (link.kind !== 'veth' || link.group !== group || !hostRe.test(name) || known.has(name)) continue;
+      if (this.#busy.has(name)) continue;
+      // Re-check: it may have been created (and recorded) since we listed the ports.
+      if (this.#ovs.portByName(name)) continue;
+      const fresh = await this.#kernel.findLink(name);
+      if (fresh?.group !== group) continue;
       await this.#kernel.deleteLink(name, { missingOk: true }).catch(() => undefined);
       removed.push(name);
       this.#log.warn({ link: name }, 'removed orphan veth');
     }
-    for (const { record } of [...this.networks()]) {
-      if (record.owner !== this.name || !record.gatewayPort) continue;
+    for (const { record, bridge } of [...this.networks()]) {
+      if (!this.isOwnRecord(record, bridge) || !record.gatewayPort) continue;
       await this.#setupGateway(record).catch((err: unknown) =>
         this.#log.error({ networkId: record.id.slice(0, 12), err: String(err) }, 'gateway setup failed'),
       );
@@ -759,19 +1000,51 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   }
 }
 
-function subnetOf(field: string, data: IpamData[] | null | undefined): SubnetRecord | undefined {
+function checkId(field: string, value: unknown): void {
+  const problem = idProblem(value);
+  if (problem) throw new InvalidRequestError(`invalid ${field} ${show(value)}: expected ${problem}`);
+}
+
+/** The fields in which two records of one network differ. */
+function recordDiff(a: NetworkRecord, b: NetworkRecord): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const out: string[] = [];
+  for (const k of keys) {
+    const x = (a as unknown as Record<string, unknown>)[k];
+    const y = (b as unknown as Record<string, unknown>)[k];
+    if (JSON.stringify(x) !== JSON.stringify(y)) out.push(`${k} ${show(x)} → ${show(y)}`);
+  }
+  return out;
+}
+
+function subnetOf(field: string, data: IpamData[] | null | undefined, v6: boolean): SubnetRecord | undefined {
   const first = data?.[0];
   if (!first?.Pool) return undefined;
   try {
-    const pool = parseCidr(`${field}.Pool`, first.Pool).text;
+    const pool = parseCidr(`${field}.Pool`, first.Pool, v6).text;
     const out: SubnetRecord = { pool };
     if (first.Gateway) {
-      parseCidr(`${field}.Gateway`, first.Gateway);
-      out.gateway = first.Gateway.includes('/') ? first.Gateway : `${first.Gateway}/${pool.split('/')[1]}`;
+      // Docker sends "ip/len"; a bare ip gets the pool's length. Either way it must lie in the pool, with
+      // the pool's length (rules/subnet.ts): `10.77.2.1/8` on a /24 would route all of 10/8 to the port.
+      const gw = first.Gateway.includes('/') ? first.Gateway : `${first.Gateway}/${pool.split('/')[1]}`;
+      const problem = gatewayProblem(pool, gw);
+      if (problem)
+        throw new InvalidRequestError(`invalid ${field}.Gateway ${show(first.Gateway)}: expected ${problem}`);
+      out.gateway = gw;
+    }
+    const aux = Object.values(first.AuxAddresses ?? {});
+    if (aux.length > 0) {
+      const bad = aux.find((a) => typeof a !== 'string' || !cidrContainsIp(pool, a));
+      if (bad !== undefined)
+        throw new InvalidRequestError(
+          `invalid ${field}.AuxAddresses ${show(bad)}: expected addresses inside ${pool}`,
+        );
+      out.aux = aux.map((a) => a.replace(/\/\d+$/, ''));
     }
     return out;
   } catch (err) {
-    if (err instanceof PluginError) throw new InvalidRequestError(err.message, { cause: err });
+    if (err instanceof PluginError && !(err instanceof InvalidRequestError))
+      throw new InvalidRequestError(err.message, { cause: err });
     throw err;
   }
 }

@@ -46,6 +46,22 @@ export class InvalidRequestError extends PluginError {
   }
 }
 
+/**
+ * A call that needs its body arrived with an empty one. moby's plugin client (pkg/plugins/client.go,
+ * callWithRetry) resends a call whose attempt failed on the connection — e.g. because the plugin was
+ * restarted while the call was in flight — building the new request from the body reader the first attempt
+ * already consumed, so the resend carries `Content-Length: 0`.
+ */
+export class ResentWithoutBodyError extends InvalidRequestError {
+  readonly call: string;
+  constructor(call: string) {
+    super(
+      `${call} arrived without its body: Docker resent it after its first attempt was cut off (the plugin restarted while the call was in flight), and Docker's plugin client resends an empty body (moby pkg/plugins/client.go); nothing was done, retry the command`,
+    );
+    this.call = call;
+  }
+}
+
 /** The request conflicts with what exists (a VLAN already used on the bridge, an address in use, …). */
 export class ConflictError extends PluginError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -88,13 +104,27 @@ export class WiringError extends PluginError {
   }
 }
 
+/** Longest part of a value echoed back in a message: enough to recognise it, never a hostile 10 KB blob. */
+export const SHOW_MAX = 80;
+
+/** A value as JSON for a message, cut to SHOW_MAX characters (the length of the rest is named). */
 export function show(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
+  let text: string;
+  if (typeof v === 'string') text = JSON.stringify(v);
+  else {
+    try {
+      text = JSON.stringify(v) ?? String(v);
+    } catch {
+      text = String(v);
+    }
   }
+  return clip(text, SHOW_MAX);
+}
+
+/** `text` cut to `max` characters, saying how much was left out. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
 /** The message of any thrown value, with the causes chained (`a: b: c`) so the user sees the root cause. */

@@ -108,4 +108,16 @@ export class OvsIpamDriver implements IpamDriverApi {
   async releaseAddress(req: { PoolID: string; Address: string }): Promise<void> {
     await this.#change((ipam) => ipam.releaseAddress(req));
   }
+
+  /**
+   * Reaps lost allocations (Ipam.reap): for each pool CIDR in `inUse` (the pools of this driver's networks),
+   * addresses older than `graceMs` that no endpoint, gateway or aux address uses. Returns what went.
+   */
+  async reap(inUse: ReadonlyMap<string, ReadonlySet<string>>, graceMs: number): Promise<string[]> {
+    if (inUse.size === 0) return [];
+    return this.#change((ipam) => {
+      const before = Date.now() - graceMs;
+      return [...inUse].flatMap(([pool, keep]) => ipam.reap(pool, keep, before));
+    });
+  }
 }

@@ -1,7 +1,7 @@
 // The IPAM driver's logic (moby libnetwork/ipams/remote/api): address pools and the addresses in them,
 // pure and serialisable so the state can live in OVS. Address arithmetic with ip-num.
 import { IPv4, IPv6 } from 'ip-num';
-import { IpamError } from './errors.js';
+import { IpamError, show } from './errors.js';
 
 export const LOCAL_ADDRESS_SPACE = 'ocn-local';
 export const GLOBAL_ADDRESS_SPACE = 'ocn-global';
@@ -27,6 +27,8 @@ export interface PoolRecord {
   refs: number;
   /** Allocated addresses, canonical text. */
   allocated: string[];
+  /** When each allocated address was handed out (ms since the epoch), for reaping lost allocations. */
+  leases?: Record<string, number>;
 }
 
 export interface IpamSnapshot {
@@ -60,15 +62,15 @@ export function parseCidr(field: string, text: string, v6?: boolean): Cidr {
   const addr = m?.[1];
   const len = m?.[2];
   if (addr === undefined || len === undefined) {
-    throw new IpamError(`${field} ${JSON.stringify(text)} is not a CIDR such as 10.1.0.0/24 or fd00::/64`);
+    throw new IpamError(`${field} ${show(text)} is not a CIDR such as 10.1.0.0/24 or fd00::/64`);
   }
   const isV6 = addr.includes(':');
   if (v6 !== undefined && isV6 !== v6) {
-    throw new IpamError(`${field} ${JSON.stringify(text)} is not an ${v6 ? 'IPv6' : 'IPv4'} CIDR`);
+    throw new IpamError(`${field} ${show(text)} is not an ${v6 ? 'IPv6' : 'IPv4'} CIDR`);
   }
   const bits = isV6 ? 128 : 32;
   const prefix = Number(len);
-  if (prefix > bits) throw new IpamError(`${field} ${JSON.stringify(text)}: prefix length above ${bits}`);
+  if (prefix > bits) throw new IpamError(`${field} ${show(text)}: prefix length above ${bits}`);
   const value = parseIp(field, addr, isV6);
   const size = 1n << BigInt(bits - prefix);
   const base = (value / size) * size;
@@ -80,7 +82,7 @@ export function parseIp(field: string, text: string, v6?: boolean): bigint {
   try {
     return isV6 ? IPv6.fromString(text).getValue() : IPv4.fromString(text).getValue();
   } catch (err) {
-    throw new IpamError(`${field} ${JSON.stringify(text)} is not an ${isV6 ? 'IPv6' : 'IPv4'} address`, {
+    throw new IpamError(`${field} ${show(text)} is not an ${isV6 ? 'IPv6' : 'IPv4'} address`, {
       cause: err,
     });
   }
@@ -132,6 +134,7 @@ function poolId(space: string, pool: string, subPool: string): string {
 export class Ipam {
   readonly #pools = new Map<string, PoolRecord>();
   readonly #allocated = new Map<string, Set<string>>();
+  readonly #leases = new Map<string, Map<string, number>>();
   /** Where the next search for a default pool starts: a retried RequestPool gets a different pool. */
   readonly #cursor = new Map<string, bigint>();
 
@@ -139,6 +142,12 @@ export class Ipam {
     for (const p of snapshot?.pools ?? []) {
       this.#pools.set(p.id, { ...p, allocated: [...p.allocated] });
       this.#allocated.set(p.id, new Set(p.allocated));
+      // An allocation recorded without its time (older state) counts from when it is first seen.
+      const seen = Date.now();
+      this.#leases.set(
+        p.id,
+        new Map(p.allocated.map((a) => [a, typeof p.leases?.[a] === 'number' ? p.leases[a] : seen])),
+      );
     }
   }
 
@@ -147,6 +156,7 @@ export class Ipam {
       pools: [...this.#pools.values()].map((p) => ({
         ...p,
         allocated: [...(this.#allocated.get(p.id) ?? [])],
+        leases: Object.fromEntries(this.#leases.get(p.id) ?? []),
       })),
     };
   }
@@ -160,7 +170,7 @@ export class Ipam {
     const space = req.AddressSpace || LOCAL_ADDRESS_SPACE;
     if (space !== LOCAL_ADDRESS_SPACE && space !== GLOBAL_ADDRESS_SPACE) {
       throw new IpamError(
-        `unknown address space ${JSON.stringify(space)}; this driver has ${LOCAL_ADDRESS_SPACE} and ${GLOBAL_ADDRESS_SPACE}`,
+        `unknown address space ${show(space)}; this driver has ${LOCAL_ADDRESS_SPACE} and ${GLOBAL_ADDRESS_SPACE}`,
       );
     }
     const v6 = req.V6 === true;
@@ -197,17 +207,18 @@ export class Ipam {
 
   releasePool(id: string): void {
     const p = this.#pools.get(id);
-    if (!p) throw new IpamError(`unknown pool ${JSON.stringify(id)}`);
+    if (!p) throw new IpamError(`unknown pool ${show(id)}`);
     p.refs--;
     if (p.refs <= 0) {
       this.#pools.delete(id);
       this.#allocated.delete(id);
+      this.#leases.delete(id);
     }
   }
 
   requestAddress(req: RequestAddressInput): { Address: string; Data: Record<string, string> } {
     const p = this.#pools.get(req.PoolID);
-    if (!p) throw new IpamError(`unknown pool ${JSON.stringify(req.PoolID)}`);
+    if (!p) throw new IpamError(`unknown pool ${show(req.PoolID)}`);
     const pool = parseCidr('Pool', p.pool, p.v6);
     const range = p.subPool === '' ? pool : parseCidr('SubPool', p.subPool, p.v6);
     const taken = this.#allocated.get(p.id) ?? new Set<string>();
@@ -235,19 +246,52 @@ export class Ipam {
     const text = formatIp(value, p.v6);
     taken.add(text);
     this.#allocated.set(p.id, taken);
+    this.#leaseMap(p.id).set(text, Date.now());
     return { Address: `${text}/${pool.prefix}`, Data: {} };
   }
 
   releaseAddress(req: { PoolID: string; Address: string }): void {
     const p = this.#pools.get(req.PoolID);
-    if (!p) throw new IpamError(`unknown pool ${JSON.stringify(req.PoolID)}`);
+    if (!p) throw new IpamError(`unknown pool ${show(req.PoolID)}`);
     const value = parseIp('Address', req.Address.replace(/\/\d+$/, ''), p.v6);
-    this.#allocated.get(p.id)?.delete(formatIp(value, p.v6));
+    const text = formatIp(value, p.v6);
+    this.#allocated.get(p.id)?.delete(text);
+    this.#leases.get(p.id)?.delete(text);
+  }
+
+  /**
+   * Releases the addresses of pools with CIDR `pool` that are not in `keep` and were handed out before
+   * `before` (ms): allocations whose RequestAddress reply Docker never got (the plugin died with the call in
+   * flight; Docker resent it empty and gave up), so nothing will ever release them. Returns what went.
+   */
+  reap(pool: string, keep: ReadonlySet<string>, before: number): string[] {
+    const out: string[] = [];
+    for (const p of this.#pools.values()) {
+      if (p.pool !== pool) continue;
+      const leases = this.#leaseMap(p.id);
+      for (const a of [...(this.#allocated.get(p.id) ?? [])]) {
+        if (keep.has(a) || (leases.get(a) ?? 0) >= before) continue;
+        this.#allocated.get(p.id)?.delete(a);
+        leases.delete(a);
+        out.push(a);
+      }
+    }
+    return out;
+  }
+
+  #leaseMap(id: string): Map<string, number> {
+    let m = this.#leases.get(id);
+    if (!m) {
+      m = new Map();
+      this.#leases.set(id, m);
+    }
+    return m;
   }
 
   #add(p: PoolRecord): void {
     this.#pools.set(p.id, p);
     this.#allocated.set(p.id, new Set());
+    this.#leases.set(p.id, new Map());
   }
 
   #firstFree(range: Cidr, pool: Cidr, taken: Set<string>, v6: boolean): bigint | undefined {
@@ -289,4 +333,20 @@ export function cidrContainsIp(cidrText: string, ipText: string): boolean {
   const c = parseCidr('subnet', cidrText);
   const v = parseIp('address', ipText.replace(/\/\d+$/, ''), c.v6);
   return v >= c.base && v < c.base + c.size;
+}
+
+/** The canonical text of an address (bare or "ip/len"), as the IPAM state records it; undefined if invalid. */
+export function canonicalIp(text: string): string | undefined {
+  try {
+    const bareIp = text.replace(/\/\d+$/, '');
+    const v6 = bareIp.includes(':');
+    return formatIp(parseIp('address', bareIp, v6), v6);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when two CIDRs (of the same family) share an address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  return overlaps(parseCidr('subnet', a), parseCidr('subnet', b));
 }

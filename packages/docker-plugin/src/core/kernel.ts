@@ -1,5 +1,6 @@
 // What the core needs from the kernel, as the subset of @ovs-container-network/netlink's NetlinkHandle it
 // calls (a NetlinkHandle satisfies it structurally; tests may pass a fake). One handle per namespace.
+import { createHash } from 'node:crypto';
 import type { NetnsRef } from '@ovs-container-network/netlink';
 
 export type { NetnsRef };
@@ -11,10 +12,13 @@ export interface KernelLink {
   mac: string | undefined;
   up: boolean;
   kind: string | undefined;
+  /** IFLA_GROUP: the core puts the host end of every veth it creates in its owner's group (ownerGroup). */
+  group?: number | undefined;
 }
 
 export interface KernelVethOptions {
   name: string;
+  group?: number;
   mtu?: number;
   mac?: string;
   up?: boolean;
@@ -97,3 +101,17 @@ export function hasErrno(err: unknown, ...names: string[]): boolean {
   const e = err as { errno?: unknown } | undefined;
   return typeof e?.errno === 'string' && names.includes(e.errno);
 }
+
+/**
+ * The link group marking a host veth end as made by `owner`: set in the very RTM_NEWLINK that creates the
+ * pair (rtnl_create_link() applies IFLA_GROUP; it ignores IFLA_IFALIAS), so a process killed at any point
+ * leaves no veth without its mark. 0x6f63xxxx ("oc") plus 16 bits of SHA-256(owner); the Orchestrator's
+ * batch deletes use transient groups 0x4f43xxxx, and group 0 is the kernel's default.
+ */
+export function ownerGroup(owner: string): number {
+  const h = createHash('sha256').update(`ocn-owner\0${owner}`).digest();
+  return 0x6f63_0000 + (((h[0] ?? 0) << 8) | (h[1] ?? 0));
+}
+
+/** Kernel link kinds of an OVS internal port: the kernel datapath's vport, the userspace datapath's tap. */
+export const OVS_INTERNAL_KINDS: ReadonlySet<string> = new Set(['openvswitch', 'tun']);

@@ -3,8 +3,9 @@
 // may share long prefixes in tests and tools, so names hash the WHOLE id instead of truncating it.
 import { createHash } from 'node:crypto';
 import { InvalidOptionError } from './errors.js';
+import { IFNAMSIZ_MAX } from './rules/ifname.js';
 
-export const IFNAMSIZ_MAX = 15;
+export { IFNAMSIZ_MAX, isValidIfName } from './rules/ifname.js';
 /** Default prefix of every interface the driver creates (`--prefix`); tests use `ocnt`. */
 export const DEFAULT_PREFIX = 'ocn';
 
@@ -96,15 +97,4 @@ export function decodeOptionMac(value: unknown): string | undefined {
   const raw = Buffer.from(value, 'base64');
   if (raw.length !== 6) return undefined;
   return [...raw].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-/** A valid Linux interface name: 1–15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
-export function isValidIfName(name: string): boolean {
-  return (
-    Buffer.byteLength(name) >= 1 &&
-    Buffer.byteLength(name) <= IFNAMSIZ_MAX &&
-    /^[A-Za-z0-9_.-]+$/.test(name) &&
-    name !== '.' &&
-    name !== '..'
-  );
 }

@@ -2,7 +2,9 @@
 // CreateNetwork's Options["com.docker.network.generic"] (moby libnetwork/netlabel.GenericData). Every option
 // is validated before anything is created; an unknown key is an error, not silently ignored.
 import { InvalidOptionError } from './errors.js';
-import { isValidIfName } from './names.js';
+import { tenantProblem, vlanProblem } from './rules/ids.js';
+import { hostIfNameProblem } from './rules/ifname.js';
+import { mtuProblem } from './rules/mtu.js';
 
 export type DatapathType = 'system' | 'netdev';
 export type GatewayMode = 'internal' | 'external' | 'none';
@@ -42,8 +44,6 @@ export const NETWORK_OPTION_KEYS = [
   'isolate',
 ] as const;
 
-const TENANT_RE = /^[A-Za-z0-9_.:@-]{1,64}$/;
-
 function str(key: string, v: unknown): string {
   if (typeof v === 'string') return v.trim();
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
@@ -65,11 +65,11 @@ function bool(key: string, v: unknown): boolean {
   throw new InvalidOptionError(key, v, 'true or false');
 }
 
+/** A host interface name for `bridge`/`uplink` (rules/ifname.ts: valid, not lo or an OVS datapath device). */
 export function parseIfName(key: string, v: unknown): string {
   const s = str(key, v);
-  if (!isValidIfName(s)) {
-    throw new InvalidOptionError(key, v, 'an interface name of 1 to 15 characters from [A-Za-z0-9_.-]');
-  }
+  const problem = hostIfNameProblem(s);
+  if (problem) throw new InvalidOptionError(key, v, problem);
   return s;
 }
 
@@ -88,6 +88,8 @@ export interface ParseContext {
   internal: boolean;
   /** `docker network create --ipv6`. */
   ipv6: boolean;
+  /** The IPAM data names a gateway (with gateway_mode internal it goes on an OVS internal port). */
+  gateway?: boolean;
 }
 
 /**
@@ -109,26 +111,34 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
     gatewayMode: ctx.internal ? 'none' : 'internal',
     isolate: true,
   };
+  let mtuKey = 'mtu';
+  let mtuValue: unknown = DEFAULT_MTU;
   for (const [key, value] of Object.entries(opts)) {
     switch (key) {
       case 'bridge':
         out.bridge = parseIfName(key, value);
         break;
-      case 'vlan':
+      case 'vlan': {
         out.vlan = int(key, value, 1, 4094, 'a VLAN id');
+        const problem = vlanProblem(out.vlan);
+        if (problem) throw new InvalidOptionError(key, value, problem);
         break;
+      }
       case 'tenant_id': {
         const s = str(key, value);
-        if (!TENANT_RE.test(s)) {
-          throw new InvalidOptionError(key, value, '1 to 64 characters from [A-Za-z0-9_.:@-]');
-        }
+        const problem = tenantProblem(s);
+        if (problem) throw new InvalidOptionError(key, value, problem);
         out.tenantId = s;
         break;
       }
       case 'mtu':
-      case LABEL_DRIVER_MTU:
-        out.mtu = int(key, value, 68, 65535, 'an MTU');
+      case LABEL_DRIVER_MTU: {
+        const s = str(key, value);
+        out.mtu = /^[0-9]{1,6}$/.test(s) ? Number(s) : Number.NaN;
+        mtuKey = key;
+        mtuValue = value;
         break;
+      }
       case 'datapath_type':
         out.datapathType = parseDatapathType(key, value);
         break;
@@ -164,8 +174,11 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
     }
     out.gatewayMode = 'none';
   }
-  if (ctx.ipv6 && out.mtu < 1280) {
-    throw new InvalidOptionError('mtu', out.mtu, 'at least 1280 on an IPv6 network (RFC 8200 §5)');
-  }
+  // Checked once the rest is known: the range depends on IPv6 and on a gateway port (rules/mtu.ts).
+  const problem = mtuProblem(out.mtu, {
+    ipv6: ctx.ipv6,
+    internalPort: out.gatewayMode === 'internal' && ctx.gateway === true,
+  });
+  if (problem) throw new InvalidOptionError(mtuKey, mtuValue, problem);
   return out;
 }

@@ -1,8 +1,10 @@
 // OvsBackend over @ovs-container-network/ovsdb: a reconnecting OvsdbSession and a Replica of the four
 // tables the driver reads (only the columns it uses). Transactions go through the replica, which waits for
 // the first snapshot, so nothing is decided from an empty view (libovsdb #250-style bugs).
-import { OvsdbSession, Replica, type SessionStatus } from '@ovs-container-network/ovsdb';
+import { OvsdbSession, Replica, type SessionStatus, type TlsOptions } from '@ovs-container-network/ovsdb';
+import { describeError, OvsdbFailure } from './errors.js';
 import type { BridgeRow, InterfaceRow, OvsBackend, OvsOp, PortRow } from './ovs.js';
+import { type Logger, silentLogger } from './types.js';
 
 type Raw = { readonly _uuid: string } & Readonly<Record<string, unknown>>;
 
@@ -40,6 +42,15 @@ export interface OvsdbBackendOptions {
   endpoint: string | readonly string[];
   /** How long to wait for the first snapshot (default 30 s). */
   readyTimeoutMs?: number;
+  /** CA, certificate and key for `ssl:` endpoints (files or PEM; ovsdb package TlsOptions). */
+  tls?: TlsOptions;
+  /**
+   * During an outage, how long a transaction waits for the connection to come back before it fails with
+   * "OVSDB … is unreachable" (default 10 s). It is never sent later behind the caller's back.
+   */
+  unreachableTimeoutMs?: number;
+  /** Outages and recoveries are logged here, with the cause (the TLS reason, ECONNREFUSED, …). */
+  logger?: Logger;
   /**
    * Fail at once, with the ovsdb package's `ConnectError`, when every remote refused the first attempt
    * (as `OvsdbClient.connect` does), instead of retrying until `readyTimeoutMs`. For library callers
@@ -48,6 +59,8 @@ export interface OvsdbBackendOptions {
   failFast?: boolean;
 }
 
+export const DEFAULT_UNREACHABLE_TIMEOUT_MS = 10_000;
+
 export class OvsdbBackend implements OvsBackend {
   readonly session: OvsdbSession;
   readonly replica: Replica;
@@ -55,16 +68,65 @@ export class OvsdbBackend implements OvsBackend {
   readonly #ports = new WeakMap<object, PortRow>();
   readonly #ifaces = new WeakMap<object, InterfaceRow>();
 
-  private constructor(session: OvsdbSession, replica: Replica) {
+  readonly endpoint: string;
+  readonly #unreachableMs: number;
+  readonly #log: Logger;
+  /** When the current outage began (undefined while connected), and its last cause. */
+  #downSince: number | undefined;
+  #lastError: string | undefined;
+  #everConnected = false;
+
+  private constructor(session: OvsdbSession, replica: Replica, opts: OvsdbBackendOptions) {
     this.session = session;
     this.replica = replica;
+    this.endpoint = typeof opts.endpoint === 'string' ? opts.endpoint : opts.endpoint.join(',');
+    this.#unreachableMs = opts.unreachableTimeoutMs ?? DEFAULT_UNREACHABLE_TIMEOUT_MS;
+    this.#log = opts.logger ?? silentLogger;
+    this.#downSince = Date.now();
+    session.on('status', (st) => this.#onStatus(st));
+  }
+
+  /** Logs every outage once when it starts, each new cause during it, and the recovery. */
+  #onStatus(st: SessionStatus): void {
+    if (st.state === 'connected') {
+      if (this.#everConnected && this.#downSince !== undefined)
+        this.#log.info(
+          { ovsdb: this.endpoint, downMs: Date.now() - this.#downSince },
+          'OVSDB connection restored',
+        );
+      else this.#log.info({ ovsdb: st.remote ?? this.endpoint }, 'OVSDB connected');
+      this.#everConnected = true;
+      this.#downSince = undefined;
+      this.#lastError = undefined;
+      return;
+    }
+    if (st.state === 'closed') return;
+    if (this.#downSince === undefined) this.#downSince = Date.now();
+    const cause = st.error ? describeError(st.error) : undefined;
+    if (cause !== undefined && cause !== this.#lastError) {
+      this.#lastError = cause;
+      this.#log.warn(
+        { ovsdb: st.remote ?? this.endpoint, err: cause, since: new Date(this.#downSince).toISOString() },
+        this.#everConnected ? 'OVSDB unreachable' : 'cannot connect to OVSDB',
+      );
+    }
+  }
+
+  /** Why OVSDB cannot be used right now ("OVSDB at … is unreachable since …: cause"), or undefined. */
+  unreachable(): string | undefined {
+    if (this.connected || this.#downSince === undefined) return undefined;
+    return `OVSDB at ${this.endpoint} is unreachable since ${new Date(this.#downSince).toISOString()}${this.#lastError ? ` (${this.#lastError})` : ''}`;
   }
 
   /** Connects and waits for the first snapshot. */
   static async open(opts: OvsdbBackendOptions): Promise<OvsdbBackend> {
-    const session = new OvsdbSession({ remotes: opts.endpoint, database: 'Open_vSwitch' });
+    const session = new OvsdbSession({
+      remotes: opts.endpoint,
+      database: 'Open_vSwitch',
+      ...(opts.tls ? { client: { tls: opts.tls } } : {}),
+    });
     const replica = Replica.start(session, { tables: TABLES as never });
-    const backend = new OvsdbBackend(session, replica);
+    const backend = new OvsdbBackend(session, replica, opts);
     const timeout = opts.readyTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     let onStatus: ((st: SessionStatus) => void) | undefined;
@@ -84,7 +146,12 @@ export class OvsdbBackend implements OvsBackend {
         }),
         new Promise<never>((_r, reject) => {
           timer = setTimeout(
-            () => reject(new Error(`no OVSDB snapshot from ${String(opts.endpoint)} within ${timeout} ms`)),
+            () =>
+              reject(
+                new OvsdbFailure(
+                  `no OVSDB snapshot from ${backend.endpoint} within ${timeout} ms${backend.#lastError ? `: ${backend.#lastError}` : ''}`,
+                ),
+              ),
             timeout,
           );
         }),
@@ -210,7 +277,19 @@ export class OvsdbBackend implements OvsBackend {
     this.replica.on('batch', l);
     return () => this.replica.off('batch', l);
   }
-  transact(operations: readonly OvsOp[]): Promise<unknown[]> {
+  async transact(operations: readonly OvsOp[]): Promise<unknown[]> {
+    if (!this.connected) {
+      // Bounded: wait for the session to come back, but never let the transaction go out later, after the
+      // caller (Docker) was told it failed.
+      try {
+        await this.session.connected(AbortSignal.timeout(this.#unreachableMs));
+      } catch (err) {
+        throw new OvsdbFailure(
+          `${this.unreachable() ?? `OVSDB at ${this.endpoint} is unreachable`}; gave up after ${this.#unreachableMs} ms`,
+          { cause: err },
+        );
+      }
+    }
     return this.replica.transact('Open_vSwitch', operations);
   }
   async close(): Promise<void> {

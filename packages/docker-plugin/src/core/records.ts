@@ -10,6 +10,10 @@
 //   ovs-vsctl find Port external_ids:ocn-tenant=acme     every port of tenant acme
 //   ovs-vsctl find Port external_ids:ocn-owner=ovs-container-network
 import type { DatapathType, GatewayMode } from './options.js';
+import { idProblem, ownerProblem, tenantProblem, vlanProblem } from './rules/ids.js';
+import { hostIfNameProblem, ifNameProblem } from './rules/ifname.js';
+import { mtuProblem } from './rules/mtu.js';
+import { gatewayProblem, poolProblem } from './rules/subnet.js';
 
 export const EXT = {
   owner: 'ocn-owner',
@@ -36,6 +40,8 @@ export interface SubnetRecord {
   pool: string;
   /** Gateway in CIDR form (as Docker sends it), if any. */
   gateway?: string;
+  /** `--aux-address` values (bare IPs): allocated in the pool for others, never reaped. */
+  aux?: string[];
 }
 
 export interface NetworkRecord {
@@ -60,23 +66,93 @@ export function encodeNetwork(r: NetworkRecord): string {
   return JSON.stringify(r);
 }
 
-/** Parses a record; undefined for anything malformed (never trusted blindly: OVS is user-writable). */
+/**
+ * Parses a record read from OVS. OVS is writable by anyone with access to the database socket, so a record
+ * is input like a Docker request: every field is checked with the same rules (rules/*.ts) as the options
+ * and the IPAM data it was made from, and anything malformed, unknown or out of range makes the whole
+ * record undefined (ignored). Whether the record is *ours* (owner, derived port names) is the driver's
+ * check on top of this one.
+ */
 export function decodeNetwork(text: string | undefined): NetworkRecord | undefined {
-  if (text === undefined) return undefined;
+  if (text === undefined || text.length > 4096) return undefined;
+  let r: Record<string, unknown>;
   try {
-    const r = JSON.parse(text) as Partial<NetworkRecord>;
-    if (
-      r.v !== 1 ||
-      typeof r.id !== 'string' ||
-      typeof r.owner !== 'string' ||
-      typeof r.bridge !== 'string' ||
-      typeof r.vlan !== 'number' ||
-      typeof r.mtu !== 'number'
-    ) {
-      return undefined;
-    }
-    return r as NetworkRecord;
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    r = parsed as Record<string, unknown>;
   } catch {
     return undefined;
   }
+  return networkRecordProblem(r) === undefined ? (r as unknown as NetworkRecord) : undefined;
+}
+
+const RECORD_KEYS = new Set([
+  'v',
+  'id',
+  'owner',
+  'bridge',
+  'vlan',
+  'tenant',
+  'mtu',
+  'datapathType',
+  'gatewayMode',
+  'isolate',
+  'uplink',
+  'gatewayPort',
+  'ipv4',
+  'ipv6',
+]);
+
+/** What is wrong with a decoded record (the first problem), or undefined. Exported for tests and logs. */
+export function networkRecordProblem(r: Record<string, unknown>): string | undefined {
+  for (const k of Object.keys(r)) if (!RECORD_KEYS.has(k)) return `unknown field ${k}`;
+  if (r.v !== 1) return 'v is not 1';
+  const checks: [string, string | undefined][] = [
+    ['id', idProblem(r.id)],
+    ['owner', ownerProblem(r.owner)],
+    ['bridge', hostIfNameProblem(r.bridge)],
+    ['vlan', vlanProblem(r.vlan)],
+    ['tenant', r.tenant === undefined ? undefined : tenantProblem(r.tenant)],
+    ['uplink', r.uplink === undefined ? undefined : hostIfNameProblem(r.uplink)],
+    ['gatewayPort', r.gatewayPort === undefined ? undefined : ifNameProblem(r.gatewayPort)],
+    [
+      'datapathType',
+      r.datapathType === 'system' || r.datapathType === 'netdev' ? undefined : 'system or netdev',
+    ],
+    [
+      'gatewayMode',
+      r.gatewayMode === 'internal' || r.gatewayMode === 'external' || r.gatewayMode === 'none'
+        ? undefined
+        : 'internal, external or none',
+    ],
+    ['isolate', typeof r.isolate === 'boolean' ? undefined : 'a boolean'],
+    ['ipv4', subnetRecordProblem(r.ipv4, false)],
+    ['ipv6', subnetRecordProblem(r.ipv6, true)],
+  ];
+  for (const [field, problem] of checks) if (problem) return `${field}: expected ${problem}`;
+  if (r.gatewayPort !== undefined && r.gatewayMode !== 'internal')
+    return 'gatewayPort: only a network with gatewayMode internal has one';
+  if (r.uplink !== undefined && r.uplink === r.bridge)
+    return 'uplink: expected an interface other than the bridge';
+  const mtu = mtuProblem(r.mtu, {
+    ipv6: r.ipv6 !== undefined,
+    internalPort: r.gatewayPort !== undefined,
+  });
+  if (mtu) return `mtu: expected ${mtu}`;
+  return undefined;
+}
+
+function subnetRecordProblem(s: unknown, v6: boolean): string | undefined {
+  if (s === undefined) return undefined;
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return 'an object {pool, gateway?}';
+  const o = s as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'pool' && k !== 'gateway' && k !== 'aux') return `no field ${k}`;
+  const pool = poolProblem(o.pool, v6);
+  if (pool) return pool;
+  if (
+    o.aux !== undefined &&
+    (!Array.isArray(o.aux) || o.aux.length > 256 || o.aux.some((a) => typeof a !== 'string' || a.length > 64))
+  )
+    return 'aux: a list of at most 256 addresses';
+  return o.gateway === undefined ? undefined : gatewayProblem(o.pool as string, o.gateway);
 }

@@ -17,8 +17,14 @@ import {
   PluginError,
   WiringError,
 } from './errors.js';
-import { hasErrno, type KernelHandle, type KernelOpener, type KernelRoute, type NetnsRef } from './kernel.js';
-import { isValidIfName } from './names.js';
+import {
+  hasErrno,
+  type KernelHandle,
+  type KernelOpener,
+  type KernelRoute,
+  type NetnsRef,
+  ownerGroup,
+} from './kernel.js';
 import {
   insert,
   map,
@@ -30,6 +36,7 @@ import {
   transactionFailure,
   uuid,
 } from './ovs.js';
+import { isValidIfName } from './rules/ifname.js';
 import { type Logger, silentLogger } from './types.js';
 
 export interface AttachTarget {
@@ -65,6 +72,11 @@ export interface AttachSpec {
   txChecksumOff?: boolean;
   /** Create the container end inside this namespace and configure it there. */
   target?: AttachTarget;
+  /**
+   * Who made the pair (`ocn-owner`): the host end is created in this owner's link group, so a sweep for
+   * veths left by a crash between the kernel and OVS removes only its own user's (kernel.ts ownerGroup).
+   */
+  owner?: string;
 }
 
 export interface Attached {
@@ -129,6 +141,7 @@ export class Wiring {
       await this.#kernel.createVeth({
         name: spec.hostIfName,
         up: true,
+        ...(spec.owner === undefined ? {} : { group: ownerGroup(spec.owner) }),
         ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }),
         peer,
       });

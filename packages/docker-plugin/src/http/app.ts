@@ -3,6 +3,8 @@
 // JSON plus a newline, calls without arguments send an empty body, and any status but 200 is an error whose
 // body is `{"Err": "..."}`. So: one catch-all body parser that tolerates empty bodies, every error (bad
 // JSON, schema mismatch, unknown route, driver failure) answered 500 {"Err"}, and never an empty 200.
+
+import { createServer } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -10,7 +12,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import { describeError } from '../core/errors.js';
+import { clip, describeError, PluginError, ResentWithoutBodyError } from '../core/errors.js';
 import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from '../core/ipam.js';
 import type { IpamDriverApi, NetworkDriverApi } from '../core/types.js';
 import type { PluginMetrics } from './metrics.js';
@@ -25,12 +27,62 @@ export interface BuildOptions {
   /** A pino logger (e.g. `pino()`); default: no logging. */
   logger?: FastifyBaseLogger;
   metrics?: PluginMetrics;
+  /**
+   * Every call is answered within this many ms (default 15 000): a call still running then gets 500 with
+   * `explainTimeout()` or "no answer within …" (legacy plugin calls have no timeout of their own in Docker,
+   * PROTOCOLS.md §3). The work itself is bounded too (OVSDB waits: OvsdbBackend unreachableTimeoutMs).
+   */
+  callTimeoutMs?: number;
+  /** Says why calls are slow, e.g. "OVSDB at … is unreachable since …"; undefined when nothing is known. */
+  explainTimeout?: () => string | undefined;
+  /** A request must arrive in full within this many ms, or its connection is closed (default 10 000). */
+  requestTimeoutMs?: number;
+}
+
+/** Deepest JSON nesting accepted; Docker's bodies nest 4 levels (Options → generic → value). */
+export const MAX_BODY_DEPTH = 32;
+/** Longest error message sent back (a message may quote parts of the request). */
+export const MAX_ERR_CHARS = 2048;
+
+/**
+ * How deep `text` nests, counted before parsing (JSON.parse recurses: a 400k-deep body overflowed the
+ * stack). Brackets inside strings do not count; stops at the first level above `limit`.
+ */
+export function jsonDepth(text: string, limit = MAX_BODY_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The answer to an empty-body resend of a call that needs no body to be answered (no-op, read-only). */
+    emptyReply?: Record<string, unknown>;
+  }
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     ocnStart?: bigint;
     ocnError?: string;
+    ocnTimer?: NodeJS.Timeout;
   }
 }
 
@@ -56,6 +108,8 @@ function callName(req: FastifyRequest): string {
 }
 
 export function build(opts: BuildOptions): FastifyInstance {
+  const requestTimeout = opts.requestTimeoutMs ?? 10_000;
+  const callTimeout = opts.callTimeoutMs ?? 15_000;
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : {}),
     // One line per call comes from the onResponse hook below, with the call's ids and duration.
@@ -63,27 +117,88 @@ export function build(opts: BuildOptions): FastifyInstance {
     // Docker's daemon sends bodies of a few KB; 1 MiB leaves room and bounds a hostile client.
     bodyLimit: 1024 * 1024,
     return503OnClosing: false,
+    // A request (headers and body) must arrive within requestTimeout or its connection is closed; Node
+    // checks every connectionsCheckingInterval (default 30 s), so check each second. Idle keep-alive
+    // connections are never closed by us: moby's plugin transport (an http.Transport{} without
+    // IdleConnTimeout) would race our close with its next request, see EOF, and resend that call with an
+    // empty body (pkg/plugins/client.go).
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout,
+          headersTimeout: requestTimeout,
+          connectionsCheckingInterval: Math.min(1000, requestTimeout),
+          keepAliveTimeout: 0,
+        },
+        handler,
+      ),
+    requestTimeout,
+    keepAliveTimeout: 0,
+    // No type coercion: a NetworkID sent as a number is an error, not the string "5" (Fastify's default
+    // Ajv coerces scalars).
+    ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, {});
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return done(
+        new Error('request body is not valid UTF-8 (Docker sends Go JSON, which is UTF-8)'),
+        undefined,
+      );
+    }
+    if (text.trim() === '') return done(null, undefined);
+    if (jsonDepth(text) > MAX_BODY_DEPTH)
+      return done(
+        new Error(`request body nests deeper than ${MAX_BODY_DEPTH} levels; Docker's bodies nest a few`),
+        undefined,
+      );
     try {
       done(null, JSON.parse(text));
     } catch (err) {
-      done(new Error(`request body is not valid JSON: ${(err as Error).message}`), undefined);
+      done(new Error(`request body is not valid JSON: ${clip((err as Error).message, 200)}`), undefined);
     }
   });
 
   app.addHook('onRequest', async (req) => {
     req.ocnStart = process.hrtime.bigint();
+    req.log.debug({ call: callName(req) }, 'call received');
+  });
+  // An empty body (Content-Length: 0 never reaches the parser; Fastify leaves the body undefined) on a call
+  // that has one is Docker resending a call whose first attempt was cut off (ResentWithoutBodyError). A
+  // call that can be answered without its body is answered; the others fail with that cause.
+  app.addHook('preValidation', async (req, reply) => {
+    if (req.body !== undefined) return;
+    const schema = req.routeOptions.schema;
+    if (!schema?.body) return;
+    const answer = req.routeOptions.config.emptyReply;
+    if (answer) {
+      req.log.warn({ call: callName(req) }, 'answered a call Docker resent without its body');
+      return reply.send(answer);
+    }
+    throw new ResentWithoutBodyError(callName(req));
+  });
+  // Every call is answered in bounded time.
+  app.addHook('preHandler', async (req, reply) => {
+    const timer = setTimeout(() => {
+      if (reply.sent) return;
+      const why = opts.explainTimeout?.();
+      const message = `${callName(req)} got no answer within ${callTimeout} ms${why ? `: ${why}` : ''}`;
+      req.ocnError = message;
+      void reply.code(500).send({ Err: message });
+    }, callTimeout);
+    reply.raw.once('close', () => clearTimeout(timer));
+    req.ocnTimer = timer;
   });
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-type', PLUGIN_CONTENT_TYPE);
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
+    clearTimeout(req.ocnTimer);
     const seconds = Number(process.hrtime.bigint() - (req.ocnStart ?? process.hrtime.bigint())) / 1e9;
     const call = callName(req);
     const ok = reply.statusCode === 200;
@@ -98,11 +213,15 @@ export function build(opts: BuildOptions): FastifyInstance {
     if ((err as { validation?: unknown }).validation) {
       message = `invalid ${callName(req)} request: ${(err as Error).message}`;
     }
+    message = clip(message, MAX_ERR_CHARS);
     req.ocnError = message;
+    if (!(err instanceof PluginError) && !(err as { validation?: unknown }).validation)
+      req.log.error({ call: callName(req), err: message }, 'unexpected error');
+    if (reply.sent) return;
     reply.code(500).send({ Err: message });
   });
   app.setNotFoundHandler((req, reply) => {
-    const message = `unknown plugin call ${req.method} ${req.url}: this plugin implements NetworkDriver${opts.ipam ? ' and IpamDriver' : ''}`;
+    const message = `unknown plugin call ${req.method} ${clip(req.url, 200)}: this plugin implements NetworkDriver${opts.ipam ? ' and IpamDriver' : ''}`;
     req.ocnError = message;
     reply.code(500).send({ Err: message });
   });
@@ -150,9 +269,13 @@ export function build(opts: BuildOptions): FastifyInstance {
       return {};
     },
   );
+  // Read-only: an empty-body resend gets "no information" (Docker calls it often and only shows it).
   app.post(
     '/NetworkDriver.EndpointOperInfo',
-    { schema: { body: S.EndpointRequest, response: { 200: S.OperInfoReply, ...r500 } } },
+    {
+      schema: { body: S.EndpointRequest, response: { 200: S.OperInfoReply, ...r500 } },
+      config: { emptyReply: { Value: {} } },
+    },
     async (req) => ({ Value: await d.endpointOperInfo(req.body) }),
   );
   app.post(
@@ -160,9 +283,10 @@ export function build(opts: BuildOptions): FastifyInstance {
     { schema: { body: S.JoinRequest, response: { 200: S.JoinReply, ...r500 } } },
     async (req) => d.join(req.body),
   );
+  // A no-op (DeleteEndpoint removes the veth): answerable without its body.
   app.post(
     '/NetworkDriver.Leave',
-    { schema: { body: S.EndpointRequest, response: { 200: S.Empty, ...r500 } } },
+    { schema: { body: S.EndpointRequest, response: { 200: S.Empty, ...r500 } }, config: { emptyReply: {} } },
     async (req) => {
       await d.leave(req.body);
       return {};
@@ -177,7 +301,7 @@ export function build(opts: BuildOptions): FastifyInstance {
     // Port mappings need NAT, which this driver leaves to the user; discovery is for multi-host drivers.
     app.post(
       `/NetworkDriver.${call}`,
-      { schema: { body: S.AnyRequest, response: { 200: S.Empty, ...r500 } } },
+      { schema: { body: S.AnyRequest, response: { 200: S.Empty, ...r500 } }, config: { emptyReply: {} } },
       async () => ({}),
     );
   }

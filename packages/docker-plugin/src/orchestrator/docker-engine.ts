@@ -56,10 +56,16 @@ export class DockerEngine {
         ref,
         'a Docker container id, id prefix or name: letters, digits, _ . -, at most 255 characters',
       );
-    const { status, body } = await this.call('GET', `/containers/${encodeURIComponent(ref)}/json`);
+    // Docker names carry a leading '/' (its API shows "/name"); the Engine API takes the bare name, and an
+    // encoded '/' (%2F) in the path is answered with a 301 redirect and an empty body.
+    const bare = ref.replace(/^\//, '');
+    const { status, body } = await this.call('GET', `/containers/${encodeURIComponent(bare)}/json`);
     if (status === 404) throw new DockerApiError(`no such container: ${ref}`, 404);
     if (status !== 200)
-      throw new DockerApiError(`inspecting container ${ref}: HTTP ${status} ${message(body)}`, status);
+      throw new DockerApiError(
+        `inspecting container ${ref}: HTTP ${status} ${message(body) || '(no message from the daemon)'}`,
+        status,
+      );
     const c = parse<InspectReply>(body, `inspect ${ref}`);
     const id = typeof c.Id === 'string' ? c.Id : '';
     const pid = typeof c.State?.Pid === 'number' ? c.State.Pid : 0;

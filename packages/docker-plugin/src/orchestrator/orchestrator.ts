@@ -426,6 +426,18 @@ export class Orchestrator {
       );
     }
     const st = fstatSync(fd);
+    // A target in our own namespace (e.g. a `--network host` container, or our own pid) would put the
+    // container's addresses and routes on the host: refuse it. Namespaces are the same file when their
+    // nsfs inode and device match (namespaces(7)).
+    const own = statSync('/proc/self/ns/net');
+    if (st.ino === own.ino && st.dev === own.dev) {
+      closeSync(fd);
+      throw new OrchestratorArgumentError(
+        'target',
+        target,
+        `a network namespace other than this process's own: ${describe} shares it (${path}), e.g. a --network host container`,
+      );
+    }
     return { path, fd, ino: st.ino, dev: st.dev, describe };
   }
 

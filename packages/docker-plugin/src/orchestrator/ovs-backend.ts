@@ -149,6 +149,9 @@ export class CoreBackend implements Backend {
       ...(spec.trunks.length ? { trunks: spec.trunks } : spec.vlan === undefined ? {} : { tag: spec.vlan }),
       externalIds: spec.portExternalIds,
       interfaceExternalIds: spec.ifaceExternalIds,
+      ...(spec.portExternalIds['ocn-owner'] === undefined
+        ? {}
+        : { owner: spec.portExternalIds['ocn-owner'] }),
       txChecksumOff: !spec.txChecksumOffload,
       target: {
         netns: { fd: spec.netnsFd },

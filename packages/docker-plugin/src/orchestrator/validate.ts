@@ -1,25 +1,16 @@
 // Validation of orchestrator requests before anything is touched: every error names the field, the value
 // and what is allowed, and a rejected request changes nothing.
 import { isIP } from 'node:net';
+import { ifNameProblem } from '../core/rules/ifname.js';
+import { mtuProblem } from '../core/rules/mtu.js';
 import { OrchestratorArgumentError } from './errors.js';
 import type { AttachRequest, AttachRoute, TargetRef, VlanSetting } from './types.js';
 
-/** Interface names are at most IFNAMSIZ-1 = 15 bytes, and the kernel refuses '/', ':' and whitespace. */
+/** An interface name (rules/ifname.ts, the kernel's dev_valid_name, shared with the driver). */
 export function checkIfname(field: string, value: unknown): string {
-  if (
-    typeof value !== 'string' ||
-    value.length === 0 ||
-    Buffer.byteLength(value) > 15 ||
-    value === '.' ||
-    value === '..' ||
-    /[/:\s]/.test(value)
-  )
-    throw new OrchestratorArgumentError(
-      field,
-      value,
-      'an interface name of 1..15 bytes without "/", ":" or whitespace',
-    );
-  return value;
+  const problem = ifNameProblem(value);
+  if (problem) throw new OrchestratorArgumentError(field, value, problem);
+  return value as string;
 }
 
 /** OVS bridge names become the bridge's internal interface name: the same rule as an interface name. */
@@ -40,11 +31,11 @@ export function checkTrunks(field: string, value: unknown): number[] {
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
+/** A veth MTU (rules/mtu.ts: 68 to 65535, ETH_MAX_MTU of the veth driver). */
 export function checkMtu(value: unknown, field = 'mtu'): number {
-  // 68 is IPv4's minimum (RFC 791); the veth driver's maximum is 65535.
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 68 || value > 65535)
-    throw new OrchestratorArgumentError(field, value, 'an integer 68..65535');
-  return value;
+  const problem = mtuProblem(value);
+  if (problem) throw new OrchestratorArgumentError(field, value, problem);
+  return value as number;
 }
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { DOCKER, ensureDocker, run, uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { deleteBridges, settledLeftovers, startPluginProcess, vsctl } from '../helpers/plugin.js';
+import { deleteBridges, ovsEndpointIds, settledLeftovers, startPluginProcess } from '../helpers/plugin.js';
 
 t.test('dockerd restart: --restart always containers come back connected', async (t) => {
   await ensureDocker();
@@ -108,19 +108,7 @@ t.test('dockerd restart: --restart always containers come back connected', async
     (await dk(['exec', 'ocntr1', 'ping', '-c', '1', '-W', '1', `10.${o2}.249.12`], true)).code === 0;
   t.ok(await ping(), 'before the restart: ping');
   const netId = (await dk(['network', 'inspect', '-f', '{{.Id}}', net])).stdout.trim();
-  const endpointsInOvs = async () => {
-    const out = await vsctl(
-      p.ovsdb,
-      '--columns=external_ids',
-      '--format=json',
-      'find',
-      'Port',
-      `external_ids:ocn-network=${netId}`,
-      'external_ids:ocn-kind=endpoint',
-    );
-    const rows = (JSON.parse(out) as { data: [[string, [string, string][]]][] }).data;
-    return rows.map((r) => new Map(r[0][1]).get('ocn-endpoint') ?? '').sort();
-  };
+  const endpointsInOvs = () => ovsEndpointIds(p.ovsdb, netId);
   const endpointsInDocker = async () =>
     (await dk(['network', 'inspect', '-f', '{{range .Containers}}{{.EndpointID}} {{end}}', net])).stdout
       .trim()

@@ -37,7 +37,7 @@ t.test('managed plugin: create, enable, containers talk over OVS, nothing left',
     [
       name,
       '--set',
-      `ovs-rundir.source=${ovsDir}`,
+      `ovs-db.source=${ovsDir}/db.sock`,
       '--set',
       'OCN_DATAPATH_TYPE=netdev',
       '--set',

@@ -1,6 +1,7 @@
 // In-memory stand-ins for unit tests of the driver's logic: an OVS database that executes the RFC 7047
 // operations the core builds (insert, mutate, update, wait, comment), and a kernel of named links and rules.
 import { randomUUID } from 'node:crypto';
+import { OvsNetworkDriver } from '../../src/core/driver.js';
 import type {
   KernelHandle,
   KernelLink,
@@ -10,6 +11,7 @@ import type {
   KernelVethOptions,
 } from '../../src/core/kernel.js';
 import type { BridgeRow, InterfaceRow, OvsBackend, OvsOp, PortRow } from '../../src/core/ovs.js';
+import type { CreateNetworkRequest } from '../../src/core/types.js';
 
 type Row = Record<string, unknown> & { _uuid: string };
 
@@ -257,12 +259,16 @@ export class FakeKernel implements KernelHandle {
       peer.txChecksum = o.peer.txChecksum ?? true;
     }
     const host = this.links.get(o.name);
-    if (host) host.mtu = o.mtu ?? 1500;
+    if (host) {
+      host.mtu = o.mtu ?? 1500;
+      host.group = o.group ?? 0;
+    }
     return {};
   }
-  async setLink(l: string | number, c: { mtu?: number; up?: boolean }) {
+  async setLink(l: string | number, c: { mtu?: number; up?: boolean; group?: number }) {
     const link = this.links.get(String(l));
     if (!link) throw new KernelError('ENODEV');
+    if (c.group !== undefined) link.group = c.group;
     if (c.mtu !== undefined) link.mtu = c.mtu;
     if (c.up !== undefined) link.up = c.up;
   }
@@ -312,4 +318,60 @@ export class FakeKernel implements KernelHandle {
   async listRules(f: { family?: 4 | 6 } = {}) {
     return this.rules.filter((r) => f.family === undefined || r.family === f.family);
   }
+}
+
+/** A driver named `ocntest` (prefix `ocnt`, userspace datapath) over the fakes; vswitchd makes internal ports. */
+export function driverSetup(opts: { grace?: number } = {}) {
+  const ovs = new FakeOvs();
+  const kernel = new FakeKernel();
+  kernel.autoCreate = (name) => ovs.ifaceByName(name)?.type === 'internal';
+  const driver = new OvsNetworkDriver({
+    name: 'ocntest',
+    ovs,
+    kernel,
+    datapathType: 'netdev',
+    prefix: 'ocnt',
+    orphanGraceMs: opts.grace ?? 60_000,
+  });
+  return { ovs, kernel, driver };
+}
+
+/** A CreateNetwork request as Docker sends it, with these generic options and one IPv4 subnet. */
+export function networkRequest(
+  id: unknown,
+  generic: Record<string, string>,
+  pool = '10.1.0.0/24',
+  gw = '10.1.0.1/24',
+): CreateNetworkRequest {
+  return {
+    NetworkID: id as string,
+    Options: { 'com.docker.network.generic': generic, 'com.docker.network.enable_ipv6': false },
+    IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: pool, Gateway: gw }],
+    IPv6Data: [],
+  };
+}
+
+/** Adds a port (and its interface) named `name` with these external_ids to a bridge, as another tool would. */
+export async function addForeignPort(
+  ovs: FakeOvs,
+  bridge: string,
+  name: string,
+  externalIds: Record<string, string> = {},
+): Promise<void> {
+  const br = ovs.bridgeByName(bridge);
+  await ovs.transact([
+    { op: 'insert', table: 'Interface', row: { name }, 'uuid-name': 'i' },
+    {
+      op: 'insert',
+      table: 'Port',
+      row: { name, interfaces: ['named-uuid', 'i'], external_ids: ['map', Object.entries(externalIds)] },
+      'uuid-name': 'p',
+    },
+    {
+      op: 'mutate',
+      table: 'Bridge',
+      where: [['_uuid', '==', ['uuid', br?.uuid]]],
+      mutations: [['ports', 'insert', ['named-uuid', 'p']]],
+    },
+  ]);
 }

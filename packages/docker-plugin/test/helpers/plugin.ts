@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { DOCKER, docker, run, sleep, uniqueName, waitFor } from '@ovs-container-network/testkit';
 
 export const PKG_ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-export const BIN = join(PKG_ROOT, 'dist/bin/ovs-container-network.js');
+/** The plugin binary; OCN_PLUGIN_BIN runs another build (e.g. main's, to see a regression test fail). */
+export const BIN = process.env.OCN_PLUGIN_BIN ?? join(PKG_ROOT, 'dist/bin/ovs-container-network.js');
 
 export interface PluginProcess {
   readonly name: string;
@@ -30,6 +31,14 @@ export interface PluginProcessOptions {
   orphanGraceSeconds?: number;
   reconcileIntervalSeconds?: number;
   extraArgs?: string[];
+  /** Run with only these capabilities (setpriv bounding set), e.g. ['net_admin']. Default: all of root's. */
+  capabilities?: string[];
+  /** Where the plugin listens (default the Docker socket path; a proxy may take that one). */
+  socket?: string;
+  /** The driver name (default a unique `ocntp…`). */
+  name?: string;
+  prefix?: string;
+  logLevel?: string;
 }
 
 /**
@@ -56,11 +65,20 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
   const ovsdb = opts.ovsdb ?? process.env.OCN_OVSDB;
   if (!ovsdb)
     throw new Error('OCN_OVSDB is not set: run the tests through scripts/test.sh or export the sandbox');
-  const name = uniqueName('p');
-  const prefix = testPrefix();
-  const socket = `/run/docker/plugins/${name}.sock`;
+  const name = opts.name ?? uniqueName('p');
+  const prefix = opts.prefix ?? testPrefix();
+  const socket = opts.socket ?? `/run/docker/plugins/${name}.sock`;
   const logs: string[] = [];
+  const wrap = opts.capabilities
+    ? [
+        '/usr/bin/setpriv',
+        `--bounding-set=-all,${opts.capabilities.map((c) => `+${c}`).join(',')}`,
+        '--',
+        process.execPath,
+      ]
+    : [process.execPath];
   const args = [
+    ...wrap.slice(1),
     BIN,
     '--ovsdb',
     ovsdb,
@@ -73,7 +91,7 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
     '--prefix',
     prefix,
     '--log-level',
-    'info',
+    opts.logLevel ?? 'info',
     '--orphan-grace',
     String(opts.orphanGraceSeconds ?? 15),
     '--reconcile-interval',
@@ -95,7 +113,7 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
       await exited;
     },
     async start() {
-      const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(wrap[0] ?? process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const keep = (d: Buffer) => {
         for (const line of d.toString().split('\n')) if (line) logs.push(line);
         if (logs.length > 5000) logs.splice(0, logs.length - 5000);
@@ -250,4 +268,45 @@ export async function deleteBridges(ovsdb: string, bridges: string[]): Promise<v
     await run('ovs-vsctl', [`--db=${ovsdb}`, '--timeout=20', '--if-exists', 'del-br', b], {
       allowFail: true,
     });
+}
+
+/**
+ * One plugin call on a unix socket, as Docker makes it (POST, no Content-Type; an object is sent as JSON).
+ * Resolves with the status, the raw body and how long the answer took.
+ */
+export function postPlugin(
+  socketPath: string,
+  path: string,
+  body: unknown,
+  timeoutMs = 20_000,
+): Promise<{ status: number; body: string; ms: number }> {
+  const start = Date.now();
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'POST', agent: false, timeout: timeoutMs }, (res) => {
+      let data = '';
+      res.on('data', (d: Buffer) => {
+        data += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data, ms: Date.now() - start }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The endpoint ids OVS holds for a network (ports with ocn-kind=endpoint), sorted. */
+export async function ovsEndpointIds(ovsdb: string, networkId: string): Promise<string[]> {
+  const out = await vsctl(
+    ovsdb,
+    '--columns=external_ids',
+    '--format=json',
+    'find',
+    'Port',
+    `external_ids:ocn-network=${networkId}`,
+    'external_ids:ocn-kind=endpoint',
+  );
+  const rows = (JSON.parse(out) as { data: [[string, [string, string][]]][] }).data;
+  return rows.map((r) => new Map(r[0][1]).get('ocn-endpoint') ?? '').sort();
 }

@@ -2,40 +2,15 @@
 // (explicit, automatic, conflicts, the wait guard against a concurrent writer), CreateEndpoint's reply,
 // Join, idempotent deletes, isolation rules and the reconciler. The real thing runs in test/e2e.
 import t from 'tap';
-import { OvsNetworkDriver } from '../../src/core/driver.js';
-import type { CreateNetworkRequest } from '../../src/core/types.js';
-import { FakeKernel, FakeOvs } from '../helpers/fakes.js';
+import { ownerGroup } from '../../src/core/kernel.js';
+import { addForeignPort, driverSetup, networkRequest } from '../helpers/fakes.js';
 
 const NET_A = `${'a'.repeat(63)}1`;
 const NET_B = `${'b'.repeat(63)}2`;
 const EP1 = `${'e'.repeat(63)}1`;
 
-function setup(opts: { grace?: number } = {}) {
-  const ovs = new FakeOvs();
-  const kernel = new FakeKernel();
-  kernel.autoCreate = (name) => ovs.ifaceByName(name)?.type === 'internal';
-  const driver = new OvsNetworkDriver({
-    name: 'ocntest',
-    ovs,
-    kernel,
-    datapathType: 'netdev',
-    prefix: 'ocnt',
-    orphanGraceMs: opts.grace ?? 60_000,
-  });
-  return { ovs, kernel, driver };
-}
-
-const net = (
-  id: string,
-  generic: Record<string, string>,
-  pool = '10.1.0.0/24',
-  gw = '10.1.0.1/24',
-): CreateNetworkRequest => ({
-  NetworkID: id,
-  Options: { 'com.docker.network.generic': generic, 'com.docker.network.enable_ipv6': false },
-  IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: pool, Gateway: gw }],
-  IPv6Data: [],
-});
+const setup = driverSetup;
+const net = networkRequest;
 
 t.test(
   'CreateNetwork records the network on a new bridge, with a gateway port and a free VLAN',
@@ -66,8 +41,8 @@ t.test(
     );
     t.ok(ovs.portByName('ocntbr0'), 'the bridge has its own internal port, like ovs-vsctl add-br');
 
-    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
-    t.equal(ovs.transactions.length, 1, 'a repeated CreateNetwork changes nothing');
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', tenant_id: 'acme' }));
+    t.equal(ovs.transactions.length, 1, 'a repeated identical CreateNetwork changes nothing');
 
     await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0' }, '10.2.0.0/24', '10.2.0.1/24'));
     const recB = JSON.parse(ovs.bridgeByName('ocntbr0')?.externalIds[`ocn-net-${NET_B}`] ?? '{}');
@@ -85,14 +60,14 @@ t.test('VLAN conflicts and bad options change nothing', async (t) => {
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', vlan: '100' }));
   const before = JSON.stringify(ovs.tables);
   await t.rejects(
-    driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', vlan: '100' })),
+    driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', vlan: '100' }, '10.2.0.0/24', '10.2.0.1/24')),
     /VLAN 100 is already used on bridge ocntbr0/,
   );
   await t.rejects(driver.createNetwork(net(NET_B, { vlan: '5000' })), /vlan="5000"/);
   await t.rejects(driver.createNetwork(net(NET_B, { color: 'red' })), /color="red"/);
   await t.rejects(
-    driver.createNetwork(net(NET_B, { uplink: 'ocntnosuch' })),
-    /uplink="ocntnosuch": expected an existing host interface/,
+    driver.createNetwork(net(NET_B, { uplink: 'nosuch0' }, '10.2.0.0/24', '10.2.0.1/24')),
+    /uplink="nosuch0": expected an existing host interface/,
   );
   t.equal(JSON.stringify(ovs.tables), before, 'OVS unchanged');
   // The same VLAN on another bridge is fine.
@@ -112,7 +87,17 @@ t.test(
       // Another plugin instance records a network with VLAN 3 between our read and our write.
       const br = [...(ovs.tables.Bridge?.values() ?? [])][0];
       if (br) {
-        const rec = { v: 1, id: 'other', owner: 'x', bridge: 'ocntbr0', vlan: 3, mtu: 1500 };
+        const rec = {
+          v: 1,
+          id: 'other',
+          owner: 'x',
+          bridge: 'ocntbr0',
+          vlan: 3,
+          mtu: 1500,
+          datapathType: 'netdev',
+          gatewayMode: 'none',
+          isolate: true,
+        };
         br.external_ids = { ...(br.external_ids as object), 'ocn-net-other': JSON.stringify(rec) };
       }
     };
@@ -215,25 +200,17 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   kernel.links.delete(p1?.externalIds['ocn-peer'] ?? '');
   await kernel.deleteLink(p2?.name ?? '');
   // A veth of ours that no port references (crash between veth and OVS), and a foreign port.
+  // Ours is what is in our owner's link group (set when the veth was made), not what has our prefix.
   kernel.add('ocnthaaaaaaaaaa', 'veth', 'ocntcaaaaaaaaaa');
   kernel.add('ocntcaaaaaaaaaa', 'veth', 'ocnthaaaaaaaaaa');
   kernel.add('ocnthbbbbbbbbbb', 'veth');
-  const br = ovs.bridgeByName('ocntbr0');
-  await ovs.transact([
-    { op: 'insert', table: 'Interface', row: { name: 'foreign0' }, 'uuid-name': 'i' },
-    {
-      op: 'insert',
-      table: 'Port',
-      row: { name: 'foreign0', interfaces: ['named-uuid', 'i'] },
-      'uuid-name': 'p',
-    },
-    {
-      op: 'mutate',
-      table: 'Bridge',
-      where: [['_uuid', '==', ['uuid', br?.uuid]]],
-      mutations: [['ports', 'insert', ['named-uuid', 'p']]],
-    },
-  ]);
+  for (const n of ['ocnthaaaaaaaaaa', 'ocnthbbbbbbbbbb'])
+    await kernel.setLink(n, { group: ownerGroup('ocntest') });
+  // Same prefix, another user of the core (an Orchestrator): never ours to remove.
+  kernel.add('ocnthcccccccccc', 'veth');
+  await kernel.setLink('ocnthcccccccccc', { group: ownerGroup('ocn-orchestrator') });
+  kernel.add('ocnthdddddddddd', 'veth');
+  await addForeignPort(ovs, 'ocntbr0', 'foreign0');
   const { removed } = await driver.reconcile();
   t.ok(driver.endpointPort(ids[0] ?? ''), 'healthy joined endpoint kept');
   t.notOk(driver.endpointPort(ids[1] ?? ''), 'endpoint whose veth died removed');
@@ -241,5 +218,7 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   t.notOk(kernel.links.has(p3?.name ?? ''), 'and its veth');
   t.notOk(kernel.links.has('ocnthaaaaaaaaaa'), 'unreferenced veth of ours removed');
   t.ok(ovs.portByName('foreign0'), 'a port we do not own is untouched');
+  t.ok(kernel.links.has('ocnthcccccccccc'), "another owner's veth with our prefix is untouched");
+  t.ok(kernel.links.has('ocnthdddddddddd'), 'an unmarked veth with our prefix is untouched');
   t.equal(removed.length, 4);
 });

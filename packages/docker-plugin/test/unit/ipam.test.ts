@@ -69,3 +69,28 @@ t.test('cidr helpers', async (t) => {
   t.ok(cidrContainsIp('10.0.0.0/24', '10.0.0.9/24'));
   t.notOk(cidrContainsIp('10.0.0.0/24', '10.0.1.9'));
 });
+
+// Regression (issue 12, item 2): a RequestAddress in flight when the plugin died left its allocation for
+// good (Docker resends it empty, fails the run, and never releases an address it never got).
+t.test('reap releases old allocations nobody uses, and only those', async (t) => {
+  const ipam = new Ipam();
+  const p = ipam.requestPool({ AddressSpace: 'ocn-local', Pool: '10.44.0.0/24' });
+  const gwAddr = ipam.requestAddress({ PoolID: p.PoolID, Options: gw }).Address;
+  const a = ipam.requestAddress({ PoolID: p.PoolID }).Address;
+  const lost = ipam.requestAddress({ PoolID: p.PoolID }).Address;
+  const bare = (x: string) => x.replace(/\/\d+$/, '');
+  t.same(
+    ipam.reap('10.44.0.0/24', new Set([bare(gwAddr), bare(a)]), Date.now() - 60_000),
+    [],
+    'young allocations stay',
+  );
+  t.same(
+    ipam.reap('10.44.0.0/24', new Set([bare(gwAddr), bare(a)]), Date.now() + 1),
+    [bare(lost)],
+    'the unused one goes',
+  );
+  t.same(ipam.pool(p.PoolID)?.allocated.sort(), [bare(gwAddr), bare(a)].sort());
+  t.same(ipam.reap('10.45.0.0/24', new Set(), Date.now() + 1), [], 'other pools are not touched');
+  const again = new Ipam(ipam.snapshot());
+  t.ok(again.snapshot().pools[0]?.leases?.[bare(a)], 'lease times survive the round trip through OVS');
+});

@@ -55,9 +55,27 @@ const bad: Array<[Record<string, unknown>, RegExp, Partial<ParseContext>?]> = [
   [{ vlan: 'abc' }, /vlan="abc": expected a VLAN id/],
   [{ vlan: '1.5' }, /vlan="1.5"/],
   [{ mtu: '10' }, /mtu="10": expected an MTU: an integer from 68 to 65535/],
-  [{ mtu: '1200' }, /mtu=1200: expected at least 1280 on an IPv6 network/, { ipv6: true }],
+  [
+    { mtu: '1200' },
+    /mtu="1200": expected an MTU: an integer from 1280 to 65535 \(at least 1280 on IPv6/,
+    { ipv6: true },
+  ],
+  // Regression (mtu=65535 was documented as valid and failed in setLink with EINVAL naming no option): with
+  // a gateway port (an OVS internal port) the kernel's limit is 65521.
+  [
+    { mtu: '65535' },
+    /mtu="65535": expected an MTU: an integer from 68 to 65521 \(at most 65521 with a gateway port/,
+    { gateway: true },
+  ],
+  [{ mtu: '65536' }, /mtu="65536": expected an MTU: an integer from 68 to 65535/],
+  // Regression: bridge=lo, bridge=ovs-netdev and uplink=lo were accepted.
+  [{ bridge: 'lo' }, /bridge="lo": expected an interface name .*other than lo, ovs-system, ovs-netdev/],
+  [{ bridge: 'ovs-netdev' }, /bridge="ovs-netdev": expected .*other than lo/],
+  [{ uplink: 'lo' }, /uplink="lo": expected .*other than lo/],
+  // Regression: a 10 KB value was echoed back in full.
+  [{ tenant_id: 'x'.repeat(10_000) }, /tenant_id="x{79}… \(9922 more characters\): expected 1 to 64/],
   [{ colour: 'red' }, /colour="red": expected a known option; this driver accepts bridge, vlan/],
-  [{ bridge: 'b'.repeat(40) }, /bridge="b{40}": expected an interface name of 1 to 15 characters/],
+  [{ bridge: 'b'.repeat(40) }, /bridge="b{40}": expected an interface name of 1 to 15 bytes/],
   [{ bridge: 'a/b' }, /bridge="a\/b"/],
   [{ uplink: '' }, /uplink="": expected an interface name/],
   [{ gateway_mode: 'nat' }, /gateway_mode="nat": expected "internal", "external" or "none"/],

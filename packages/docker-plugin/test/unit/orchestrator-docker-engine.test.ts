@@ -102,3 +102,13 @@ t.test('bad references and options are refused before any request', async (t) =>
   t.throws(() => new DockerEngine({ socketPath: 'relative.sock' }), /absolute path/);
   t.throws(() => new DockerEngine({ socketPath, timeoutMs: 0 }), /positive integer/);
 });
+
+// Regression: an Orchestrator container named `/name` (as Docker shows names) failed with "HTTP 301" and an
+// empty message: the leading slash was sent encoded (%2F). Docker strips it; so do we.
+t.test('a container name with a leading slash is looked up as Docker does', async (t) => {
+  const d = new DockerEngine({ socketPath });
+  const info = await d.inspect('/web');
+  t.equal(info.name, 'web');
+  t.equal(info.pid, 1234);
+  t.equal(seen.at(-1)?.url, '/containers/web/json');
+});

@@ -296,3 +296,16 @@ t.test('deleteBridge refuses a bridge in use with ifEmpty; calls after close rej
   t.ok(be.calls.includes('close'));
   await t.rejects(orch.list(), /closed/);
 });
+
+// Regression: for a `--network host` container the Orchestrator put 10.98.0.8/24 and a route into the host.
+t.test('a target in our own network namespace is refused and nothing is wired', async (t) => {
+  const { orch, be } = make();
+  for (const target of [{ pid: process.pid }, { netns: '/proc/self/ns/net' }]) {
+    await t.rejects(
+      orch.attach({ bridge: 'br0', target, ifname: 'eth1', addresses: ['10.98.0.8/24'] }),
+      { code: 'PLUGIN_ERR_INVALID_OPTION', message: /a network namespace other than this process's own/ },
+      JSON.stringify(target),
+    );
+  }
+  t.same(be.calls, [], 'no bridge, no wiring');
+});

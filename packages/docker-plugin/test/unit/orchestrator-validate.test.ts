@@ -78,7 +78,7 @@ t.test('a full request keeps every field, lower-cases the MAC, sorts and dedups 
 });
 
 t.test('bad fields are refused with the field, the value and what is allowed', (t) => {
-  rejects(t, { ...base, bridge: 'a-bridge-name-that-is-too-long' }, 'bridge', /1\.\.15 bytes/);
+  rejects(t, { ...base, bridge: 'a-bridge-name-that-is-too-long' }, 'bridge', /1 to 15 bytes/);
   rejects(t, { ...base, bridge: '' }, 'bridge', /interface name/);
   rejects(t, { ...base, ifname: 'eth/1' }, 'ifname', /without "\/"/);
   rejects(t, { ...base, ifname: 'eth 1' }, 'ifname', /whitespace/);
@@ -89,8 +89,8 @@ t.test('bad fields are refused with the field, the value and what is allowed', (
   rejects(t, { ...base, trunks: [] }, 'trunks', /non-empty/);
   rejects(t, { ...base, trunks: [1, 4096] }, 'trunks[1]', /0\.\.4095/);
   rejects(t, { ...base, vlan: 10, trunks: [10] }, 'trunks', /access or trunk/);
-  rejects(t, { ...base, mtu: 10 }, 'mtu', /68\.\.65535/);
-  rejects(t, { ...base, mtu: 70000 }, 'mtu', /68\.\.65535/);
+  rejects(t, { ...base, mtu: 10 }, 'mtu', /68 to 65535/);
+  rejects(t, { ...base, mtu: 70000 }, 'mtu', /68 to 65535/);
   rejects(t, { ...base, mac: '01:00:5e:00:00:01' }, 'mac', /unicast/);
   rejects(t, { ...base, mac: '00:00:00:00:00:00' }, 'mac', /non-zero/);
   rejects(t, { ...base, mac: 'zz:00:00:00:00:01' }, 'mac', /MAC address like/);

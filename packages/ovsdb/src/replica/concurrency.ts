@@ -6,7 +6,7 @@
 // (MaybeCommittedError: the connection dropped after sending) are never retried here.
 
 import { type Columns, database, type ResultOf, type TableModel } from '../database.js';
-import { InvalidArgumentError, OvsdbError, TimedOut } from '../errors.js';
+import { ConflictError, InvalidArgumentError, RowCountMismatch, TimedOut } from '../errors.js';
 import { wait } from '../operations.js';
 import type { Transaction, TransactOptions } from '../transaction.js';
 import type { Replica, TableMap } from './replica.js';
@@ -41,18 +41,7 @@ export function verify<N extends string, C extends Columns, K extends keyof C & 
   });
 }
 
-/** A verify conflict that persisted for every attempt. */
-export class ConflictError extends OvsdbError {
-  readonly attempts: number;
-  constructor(attempts: number, options?: { cause?: unknown }) {
-    super(
-      'OVSDB_ERR_TRANSACTION',
-      `optimistic transaction still conflicted after ${attempts} attempts`,
-      options,
-    );
-    this.attempts = attempts;
-  }
-}
+export { ConflictError } from '../errors.js';
 
 export interface OptimisticOptions extends TransactOptions {
   /** Attempts in all (default 5). */
@@ -87,7 +76,11 @@ export async function optimistic<M extends TableMap, DM extends Parameters<typeo
     try {
       return await db.transact((t) => build(t, replica), txOpts);
     } catch (err) {
-      if (!(err instanceof TimedOut) || (err.operation as { op?: string } | undefined)?.op !== 'wait')
+      if (
+        !(err instanceof TimedOut) ||
+        err instanceof RowCountMismatch || // an expect guard: the data, not a race, decided
+        (err.operation as { op?: string } | undefined)?.op !== 'wait'
+      )
         throw err;
       last = err;
       // The server sends a monitor's updates before later replies on the same connection, so one round trip

@@ -18,10 +18,13 @@ export type JsValue = unknown;
 type AtomDecoder = (w: unknown) => unknown;
 
 const decodeUuid: AtomDecoder = (w) => (w as [string, string])[1];
+// Integers beyond ±(2^53 − 1) already arrive as exact bigints (framer.ts parseExact): kept as they are.
 const decodePlain: AtomDecoder = (w) => w;
+// A real printed without a fraction beyond 2^53 arrives as a bigint too; as a double it is exact.
+const decodeReal: AtomDecoder = (w) => (typeof w === 'bigint' ? Number(w) : w);
 
 function atomDecoder(b: BaseType): AtomDecoder {
-  return b.type === 'uuid' ? decodeUuid : decodePlain;
+  return b.type === 'uuid' ? decodeUuid : b.type === 'real' ? decodeReal : decodePlain;
 }
 
 import { defaultAtom } from '../values.js';

@@ -12,9 +12,18 @@
 // monitor reply to `onResult` synchronously, before any later notification is dispatched.
 
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { CallOptions, OvsdbClient } from '../client.js';
 import type { DatabaseModel, RowOf as ModelRowOf } from '../database.js';
-import { InvalidArgumentError, NotConnectedError, OvsdbError, RpcError } from '../errors.js';
+import {
+  AbortError,
+  InvalidArgumentError,
+  NotConnectedError,
+  ReplicaError,
+  RpcError,
+  showValue,
+  TimeoutError,
+} from '../errors.js';
 import type {
   MonitorCondRequests,
   MonitorCondSinceResult,
@@ -153,11 +162,7 @@ export class ReplicaTable<R extends { readonly _uuid: string }> implements Itera
 
 let monitorSeq = 0;
 
-export class ReplicaError extends OvsdbError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('OVSDB_ERR_PROTOCOL', message, options);
-  }
-}
+export { ReplicaError } from '../errors.js';
 
 /**
  * `const r = Replica.start(session, { tables: { Port: { columns: ['name', 'external_ids'], indexes: { byName: (p) => p.name } } } })`;
@@ -368,8 +373,59 @@ export class Replica<M extends TableMap = Record<string, Row>> {
    * arrive before its reply (ovsdb-server), so when this resolves the replica already shows the result.
    */
   async transact(db: string, operations: readonly unknown[], opts: CallOptions = {}): Promise<unknown[]> {
-    await this.ready;
+    await (opts.timeoutMs === undefined && opts.signal === undefined ? this.ready : this.whenReady(opts));
     return this.session.transact(db, operations, opts);
+  }
+
+  /**
+   * `ready`, bounded: rejects with TimeoutError after `timeoutMs`, or with AbortError when `signal` aborts,
+   * naming the remotes and why the last connection attempt failed (e.g. the server is unreachable). The
+   * replica itself keeps trying; `ready` still resolves once the first snapshot arrives.
+   */
+  whenReady(opts: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
+    const { timeoutMs, signal } = opts;
+    if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `whenReady: timeoutMs ${showValue(timeoutMs)} is not allowed; expected a non-negative number of milliseconds`,
+        ),
+      );
+    }
+    if (this.#synced) return this.ready;
+    const why = () => {
+      const st = this.session.status;
+      const last = st.error ? `; last error: ${st.error.message}` : '';
+      return `replica of ${this.database} not ready (session ${st.state}, remotes ${this.session.remotes.join(', ')}${last})`;
+    };
+    if (signal?.aborted) return Promise.reject(new AbortError(why(), { cause: signal.reason }));
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        done();
+        reject(new AbortError(why(), { cause: signal?.reason }));
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          done();
+          reject(new TimeoutError(`${why()} after ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.ready.then(
+        () => {
+          done();
+          resolve();
+        },
+        (e: unknown) => {
+          done();
+          reject(e);
+        },
+      );
+    });
   }
 
   /** Detaches from the session (the session stays open) and ends the change streams. */
@@ -587,26 +643,60 @@ export class Replica<M extends TableMap = Record<string, Row>> {
 
   #monitorWith(client: OvsdbClient, method: MonitorMethod, id: string): Promise<unknown> {
     const requests = this.#requests(method);
-    const first = !this.#synced;
+    // First sync: the store is empty and the snapshot is applied directly (while it is parsed, see
+    // onSlice); later syncs, and a first one after a partial first attempt, diff it (replaceAll).
+    const first = !this.#synced && this.#store.empty;
     const db = this.database;
-    const done = (full: boolean, resumed: boolean, apply: (out: RowChange[]) => void) => {
-      const out: RowChange[] = [];
-      const before = this.#store.stats.anomalies;
-      apply(out);
-      this.stats.anomalies += this.#store.stats.anomalies - before;
-      this.#method = method;
-      if (full) this.stats.fullSnapshots++;
-      if (resumed) this.stats.resumes++;
-      this.#emit(out);
-      if (first) {
-        this.#synced = true;
-        this.#resolveReady();
+    const out: RowChange[] = [];
+    const before = this.#store.stats.anomalies;
+    // A large first snapshot: rows are applied slice by slice as the connection parses the message, so
+    // the parsed wire rows are garbage at once instead of piling up (memory, GC pauses). Paths: the
+    // table-updates object is result[2] (monitor_cond_since) or result (monitor_cond, monitor).
+    const at = method === 'monitor_cond_since' ? 2 : 1;
+    const onSlice = first
+      ? (path: readonly (string | number)[], part: Record<string, unknown> | unknown[]): boolean => {
+          if (path[0] !== 'result' || (at === 2 && path[1] !== 2) || path.length > at + 1) return false;
+          if (Array.isArray(part)) return false;
+          const updates =
+            path.length === at + 1 ? { [path[at] as string]: part } : path.length === at ? part : undefined;
+          if (updates === undefined) return false;
+          if (method === 'monitor') this.#store.applyUpdate1(updates, out);
+          else this.#store.applyUpdate2(updates, out);
+          return true;
+        }
+      : undefined;
+    // Applies a monitor reply. A large snapshot is applied in steps with the event loop running in between
+    // (runSteps): the returned promise makes the connection hold every later message (updates included)
+    // until the snapshot is in, and `ready`, the events and the stats come only once it is complete.
+    const done = (
+      full: boolean,
+      resumed: boolean,
+      apply: (out: RowChange[]) => Generator<void, void, void>,
+      after?: () => void,
+    ): Promise<void> | undefined => {
+      const finish = () => {
+        this.stats.anomalies += this.#store.stats.anomalies - before;
+        this.#method = method;
+        if (full) this.stats.fullSnapshots++;
+        if (resumed) this.stats.resumes++;
+        after?.();
+        this.#emit(out);
+        if (!this.#synced) {
+          this.#synced = true;
+          this.#resolveReady();
+        }
+        if (this.#ee.listenerCount('sync') > 0)
+          this.#ee.emit('sync', { method, resumed, changes: out.length });
+      };
+      const pending = runSteps(apply(out));
+      if (pending === undefined) {
+        finish();
+        return undefined;
       }
-      if (this.#ee.listenerCount('sync') > 0) this.#ee.emit('sync', { method, resumed, changes: out.length });
+      return pending.then(finish);
     };
-    // First sync: the store is empty, apply the snapshot directly; later syncs diff it (replaceAll).
     const snapshot2 = (u: unknown) => (out: RowChange[]) =>
-      first ? this.#store.applyUpdate2(u, out) : this.#store.replaceAll(u, 2, out);
+      first ? this.#store.applyUpdate2Steps(u, out) : this.#store.replaceAllSteps(u, 2, out);
     switch (method) {
       case 'monitor_cond_since':
         // ovsdb-server wants a string: the all-zero uuid asks for everything (ovsdb-server.7).
@@ -616,27 +706,32 @@ export class Replica<M extends TableMap = Record<string, Row>> {
           requests as MonitorCondRequests,
           this.#lastTxnId ?? ZERO_UUID,
           {
+            ...(onSlice ? { onSlice } : {}),
             onResult: (r) => {
               const [found, txnId, updates] = r as MonitorCondSinceResult;
               const resumed = found === true && !first;
-              done(
+              return done(
                 !resumed,
                 resumed,
-                resumed ? (out) => this.#store.applyUpdate2(updates, out) : snapshot2(updates),
+                resumed ? (out) => this.#store.applyUpdate2Steps(updates, out) : snapshot2(updates),
+                () => {
+                  this.#lastTxnId = txnId;
+                },
               );
-              this.#lastTxnId = txnId;
             },
           },
         );
       case 'monitor_cond':
         return client.monitorCond(db, id, requests as MonitorCondRequests, {
+          ...(onSlice ? { onSlice } : {}),
           onResult: (r) => done(true, false, snapshot2(r)),
         });
       case 'monitor':
         return client.monitor(db, id, requests as MonitorRequests, {
+          ...(onSlice ? { onSlice } : {}),
           onResult: (r) =>
             done(true, false, (out) =>
-              first ? this.#store.applyUpdate1(r, out) : this.#store.replaceAll(r, 1, out),
+              first ? applyUpdate1Steps(this.#store, r, out) : this.#store.replaceAllSteps(r, 1, out),
             ),
         });
     }
@@ -646,6 +741,38 @@ export class Replica<M extends TableMap = Record<string, Row>> {
   #onSchemaChange(_client: OvsdbClient): void {
     this.#resync(true);
   }
+}
+
+/** Between two steps of a snapshot's application, the event loop gets a turn at least this often (ms). */
+const APPLY_SLICE_MS = 5;
+
+/**
+ * Runs steps until they are done. Returns undefined when they finished within one slice (small
+ * snapshots stay synchronous), else a promise that runs the rest in slices of APPLY_SLICE_MS.
+ */
+function runSteps(steps: Generator<void, void, void>): Promise<void> | undefined {
+  const slice = (): boolean => {
+    const t0 = performance.now();
+    while (!steps.next().done) if (performance.now() - t0 >= APPLY_SLICE_MS) return false;
+    return true;
+  };
+  if (slice()) return undefined;
+  return new Promise<void>((resolve, reject) => {
+    const next = () => {
+      try {
+        if (slice()) resolve();
+        else setImmediate(next);
+      } catch (err) {
+        reject(err);
+      }
+    };
+    setImmediate(next);
+  });
+}
+
+// biome-ignore lint/correctness/useYield: RFC 7047 monitor (old servers) is applied in one step
+function* applyUpdate1Steps(store: RowStore, r: unknown, out: RowChange[]): Generator<void, void, void> {
+  store.applyUpdate1(r, out);
 }
 
 function sameSchema(a: DatabaseSchema, b: DatabaseSchema): boolean {
@@ -664,6 +791,7 @@ function canonical(v: unknown): string {
       .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
       .join(',')}}`;
   }
+  if (typeof v === 'bigint') return String(v); // a 64-bit bound read exactly (framer.ts parseExact)
   return JSON.stringify(v) ?? 'null';
 }
 

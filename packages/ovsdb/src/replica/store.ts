@@ -200,6 +200,9 @@ export class TableStore {
   }
 }
 
+/** Rows applied between two steps of applyUpdate2Steps/replaceAllSteps. */
+const STEP_ROWS = 64;
+
 export interface ApplyStats {
   /** modify/delete of a row the replica does not hold, or insert of one it already holds. */
   anomalies: number;
@@ -225,12 +228,23 @@ export class RowStore {
    * changes to `out`. A whole notification is one transaction: apply it fully, then emit.
    */
   applyUpdate2(updates: unknown, out: RowChange[]): void {
+    const steps = this.applyUpdate2Steps(updates, out);
+    while (!steps.next().done);
+  }
+
+  /** applyUpdate2 as steps: yields after every STEP_ROWS rows, so a caller can spread a snapshot over time. */
+  *applyUpdate2Steps(updates: unknown, out: RowChange[]): Generator<void, void, void> {
     if (updates == null) return;
+    let n = 0;
     for (const tname in updates as Record<string, unknown>) {
       const t = this.tables.get(tname);
       if (t === undefined) continue; // not monitored by us (e.g. a table the server added)
       const rows = wireRows((updates as Record<string, unknown>)[tname], tname);
       for (const uuid in rows) {
+        if (++n === STEP_ROWS) {
+          n = 0;
+          yield;
+        }
         const ru = rows[uuid] as Record<string, unknown> | null;
         if (ru == null || typeof ru !== 'object')
           throw new ProtocolError(`row-update2 for ${tname} ${uuid} is not an object`);
@@ -306,6 +320,16 @@ export class RowStore {
    * every column keep their object identity and produce no event).
    */
   replaceAll(snapshot: unknown, version: 1 | 2, out: RowChange[]): void {
+    const steps = this.replaceAllSteps(snapshot, version, out);
+    while (!steps.next().done);
+  }
+
+  /**
+   * replaceAll as steps: the snapshot's rows are built aside in steps of STEP_ROWS rows; the comparison
+   * and the swap happen in the last step, at once, so no reader ever sees a mix of old and new.
+   */
+  *replaceAllSteps(snapshot: unknown, version: 1 | 2, out: RowChange[]): Generator<void, void, void> {
+    let n = 0;
     const fresh = new Map<string, Map<string, Row>>();
     for (const t of this.tables.values()) fresh.set(t.name, new Map());
     if (snapshot != null) {
@@ -315,6 +339,10 @@ export class RowStore {
         if (t === undefined || target === undefined) continue;
         const rows = wireRows((snapshot as Record<string, unknown>)[tname], tname);
         for (const uuid in rows) {
+          if (++n === STEP_ROWS) {
+            n = 0;
+            yield;
+          }
           const ru = rows[uuid] as Record<string, unknown> | null;
           if (ru == null) continue;
           const wire = (version === 2 ? (ru.initial ?? ru.insert) : ru.new) as

@@ -15,7 +15,7 @@ import {
   ConnectionClosedError,
   InvalidArgumentError,
   NotConnectedError,
-  OvsdbError,
+  NotUsableError,
   RpcError,
 } from '../errors.js';
 import type { MonitorId, TableUpdates2, WireRow } from '../protocol.js';
@@ -138,9 +138,14 @@ export class OvsdbSession {
     return this.#status;
   }
 
-  /** The live client, or undefined while not connected. */
+  /**
+   * The live client, or undefined while not connected. A client that is closing (the session dropped it, e.g.
+   * its `_Server` monitor saw the leader step down) is not live even before its socket's close event moves the
+   * session on: handing it out made `transact` retry on it in a loop of microtasks that starved the event loop.
+   */
   get client(): OvsdbClient | undefined {
-    return this.#status.state === 'connected' ? this.#client : undefined;
+    const c = this.#client;
+    return this.#status.state === 'connected' && c?.status === 'open' ? c : undefined;
   }
 
   /** The highest Raft index accepted from any server so far (0 for standalone databases). */
@@ -204,6 +209,7 @@ export class OvsdbSession {
         };
         this.#ee.on('status', onStatus);
         signal?.addEventListener('abort', done, { once: true });
+        // Connected, but on a client that is closing: its close (a macrotask away) moves the status on.
       });
     }
   }
@@ -373,13 +379,4 @@ export class OvsdbSession {
   }
 }
 
-/** The server is reachable but must not be used (not the leader, cut off from its cluster, stale). */
-export class NotUsableError extends OvsdbError {
-  readonly endpoint: string;
-  readonly reason: string;
-  constructor(endpoint: string, reason: string, message: string) {
-    super('OVSDB_ERR_NOT_CONNECTED', `${endpoint}: ${message}`);
-    this.endpoint = endpoint;
-    this.reason = reason;
-  }
-}
+export { NotUsableError } from '../errors.js';

@@ -44,38 +44,37 @@ async function countQos(c: OvsdbClient, key: string): Promise<number> {
   return r.rows.length;
 }
 
-for (const correlation of ['json-rpc-2.0', 'direct'] as const)
-  t.test(
-    `server killed mid-request (${correlation}): pending requests rejected; written transact → MaybeCommittedError`,
-    async (t) => {
-      const server = await startOvsdbServer({ tcp: true });
-      t.teardown(() => server.stop());
-      const c = await OvsdbClient.connect(server.unixEndpoint, { correlation });
-      // SIGSTOP: the server reads nothing, so our requests stay unanswered until we kill it.
-      server.process.kill('SIGSTOP');
-      const list = c.listDbs().catch((e: unknown) => e);
-      const txn = c.transact(DB, [insertQos('killed')]).catch((e: unknown) => e);
-      t.equal(c.connection.pendingCount, 2);
-      await server.kill('SIGKILL');
-      const listErr = await list;
-      t.type(listErr, ConnectionClosedError, 'a pending read is ConnectionClosedError');
-      const txnErr = await txn;
-      t.type(txnErr, MaybeCommittedError, 'a written transact may have committed');
-      t.ok((txnErr as MaybeCommittedError).cause instanceof Error, 'with the close reason as cause');
-      t.equal(c.status, 'closed');
-      t.ok((await c.closed) instanceof Error, 'closed resolves with the reason');
-      t.type(await c.echo().catch((e: unknown) => e), ConnectionClosedError, 'new requests fail at once');
+t.test(
+  `server killed mid-request: pending requests rejected; written transact → MaybeCommittedError`,
+  async (t) => {
+    const server = await startOvsdbServer({ tcp: true });
+    t.teardown(() => server.stop());
+    const c = await OvsdbClient.connect(server.unixEndpoint);
+    // SIGSTOP: the server reads nothing, so our requests stay unanswered until we kill it.
+    server.process.kill('SIGSTOP');
+    const list = c.listDbs().catch((e: unknown) => e);
+    const txn = c.transact(DB, [insertQos('killed')]).catch((e: unknown) => e);
+    t.equal(c.connection.pendingCount, 2);
+    await server.kill('SIGKILL');
+    const listErr = await list;
+    t.type(listErr, ConnectionClosedError, 'a pending read is ConnectionClosedError');
+    const txnErr = await txn;
+    t.type(txnErr, MaybeCommittedError, 'a written transact may have committed');
+    t.ok((txnErr as MaybeCommittedError).cause instanceof Error, 'with the close reason as cause');
+    t.equal(c.status, 'closed');
+    t.ok((await c.closed) instanceof Error, 'closed resolves with the reason');
+    t.type(await c.echo().catch((e: unknown) => e), ConnectionClosedError, 'new requests fail at once');
 
-      // Nothing is replayed: a new connection to the restarted server sees the transaction committed at most
-      // once (here: never, the server was stopped before reading it), and the old one stays closed.
-      const again = await server.restart();
-      t.teardown(() => again.stop());
-      const c2 = await OvsdbClient.connect(again.unixEndpoint);
-      t.teardown(() => c2.close());
-      t.equal(await countQos(c2, 'killed'), 0);
-      t.equal(c.status, 'closed');
-    },
-  );
+    // Nothing is replayed: a new connection to the restarted server sees the transaction committed at most
+    // once (here: never, the server was stopped before reading it), and the old one stays closed.
+    const again = await server.restart();
+    t.teardown(() => again.stop());
+    const c2 = await OvsdbClient.connect(again.unixEndpoint);
+    t.teardown(() => c2.close());
+    t.equal(await countQos(c2, 'killed'), 0);
+    t.equal(c.status, 'closed');
+  },
+);
 
 t.test('the close event fires once with the reason; close() is idempotent', async (t) => {
   const server = await startOvsdbServer();
@@ -91,47 +90,46 @@ t.test('the close event fires once with the reason; close() is idempotent', asyn
   t.type(await pending, MaybeCommittedError, 'a transact written before close()');
 });
 
-for (const correlation of ['json-rpc-2.0', 'direct'] as const)
-  t.test(`per-request timeout and AbortSignal (${correlation})`, async (t) => {
-    const server = await startOvsdbServer();
-    t.teardown(() => server.stop());
-    const c = await OvsdbClient.connect(server.unixEndpoint, { requestTimeoutMs: 60_000, correlation });
-    t.teardown(() => c.close());
-    server.process.kill('SIGSTOP');
-    t.teardown(() => {
-      server.process.kill('SIGCONT');
-    });
-
-    const timedOut = await c.echo(['slow'], { timeoutMs: 200 }).catch((e: unknown) => e);
-    t.type(timedOut, TimeoutError);
-    t.match((timedOut as Error).message, /echo got no reply within 200 ms/);
-
-    const ac = new AbortController();
-    const aborted = c.listDbs({ signal: ac.signal }).catch((e: unknown) => e);
-    ac.abort(new Error('user gave up'));
-    t.type(await aborted, AbortError);
-
-    const pre = new AbortController();
-    pre.abort();
-    const before = c.connection.pendingCount;
-    t.type(await c.echo([], { signal: pre.signal }).catch((e: unknown) => e), AbortError, 'already aborted');
-    t.equal(c.connection.pendingCount, before, 'an already aborted request is not sent');
-
-    // A transact that was written and then timed out may still commit: MaybeCommittedError, cause the timeout.
-    const txnErr = await c.transact(DB, [insertQos('timeout')], { timeoutMs: 200 }).catch((e: unknown) => e);
-    t.type(txnErr, MaybeCommittedError);
-    t.type((txnErr as Error).cause, TimeoutError);
-
-    // The server resumes: the connection is still usable, and late replies to abandoned requests are ignored.
+t.test(`per-request timeout and AbortSignal`, async (t) => {
+  const server = await startOvsdbServer();
+  t.teardown(() => server.stop());
+  const c = await OvsdbClient.connect(server.unixEndpoint, { requestTimeoutMs: 60_000 });
+  t.teardown(() => c.close());
+  server.process.kill('SIGSTOP');
+  t.teardown(() => {
     server.process.kill('SIGCONT');
-    t.same(await c.echo(['after']), ['after']);
-    t.equal(c.status, 'open');
-    t.equal(c.connection.pendingCount, 0, 'late replies matched nothing');
-    // The timed-out transact did commit on the server, exactly once: it was sent once and never replayed.
-    t.equal(await countQos(c, 'timeout'), 1);
-
-    await t.rejects(c.echo([], { timeoutMs: -1 }), InvalidArgumentError);
   });
+
+  const timedOut = await c.echo(['slow'], { timeoutMs: 200 }).catch((e: unknown) => e);
+  t.type(timedOut, TimeoutError);
+  t.match((timedOut as Error).message, /echo got no reply within 200 ms/);
+
+  const ac = new AbortController();
+  const aborted = c.listDbs({ signal: ac.signal }).catch((e: unknown) => e);
+  ac.abort(new Error('user gave up'));
+  t.type(await aborted, AbortError);
+
+  const pre = new AbortController();
+  pre.abort();
+  const before = c.connection.pendingCount;
+  t.type(await c.echo([], { signal: pre.signal }).catch((e: unknown) => e), AbortError, 'already aborted');
+  t.equal(c.connection.pendingCount, before, 'an already aborted request is not sent');
+
+  // A transact that was written and then timed out may still commit: MaybeCommittedError, cause the timeout.
+  const txnErr = await c.transact(DB, [insertQos('timeout')], { timeoutMs: 200 }).catch((e: unknown) => e);
+  t.type(txnErr, MaybeCommittedError);
+  t.type((txnErr as Error).cause, TimeoutError);
+
+  // The server resumes: the connection is still usable, and late replies to abandoned requests are ignored.
+  server.process.kill('SIGCONT');
+  t.same(await c.echo(['after']), ['after']);
+  t.equal(c.status, 'open');
+  t.equal(c.connection.pendingCount, 0, 'late replies matched nothing');
+  // The timed-out transact did commit on the server, exactly once: it was sent once and never replayed.
+  t.equal(await countQos(c, 'timeout'), 1);
+
+  await t.rejects(c.echo([], { timeoutMs: -1 }), InvalidArgumentError);
+});
 
 t.test('inactivity probe: echo after idle; close when the server does not answer', async (t) => {
   const server = await startOvsdbServer({ tcp: true });

@@ -280,35 +280,6 @@ t.test('pipelining: many requests in flight on one socket', async (t) => {
   );
 });
 
-// 'direct' is the default (every other test here uses it); json-rpc-2.0's client part must give the same.
-for (const correlation of ['direct', 'json-rpc-2.0'] as const)
-  t.test(`correlation '${correlation}': the same results either way`, async (t) => {
-    const c = await client(server.unixEndpoint, { correlation });
-    t.same((await c.listDbs()).sort(), ['Open_vSwitch', '_Server']);
-    const err = await c.getSchema('nope').catch((e: unknown) => e);
-    t.type(err, RpcError);
-    t.equal((err as RpcError).error, 'unknown database');
-    const updates: TableUpdates2[] = [];
-    c.on('update2', (id, u) => {
-      if (id === `lib-${correlation}`) updates.push(u);
-    });
-    await c.monitorCond(DB, `lib-${correlation}`, { QoS: [{ columns: ['external_ids'] }] });
-    const uuid = await insertRoot(c, 'd', correlation);
-    t.ok(
-      updates.some((u) => uuid in (u.QoS ?? {})),
-      'update2 before the transact reply',
-    );
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => c.echo([i])));
-    t.same(
-      replies.map((r) => r[0]),
-      Array.from({ length: 200 }, (_, i) => i),
-    );
-    await t.rejects(
-      OvsdbClient.connect(server.unixEndpoint, { correlation: 'fast' as never }),
-      /correlation: "fast"/,
-    );
-  });
-
 t.test('tcp: with an IPv6 host in brackets', async (t) => {
   const port = await freePort();
   const v6 = await startOvsdbServer({ extraArgs: [`--remote=ptcp:${port}:[::1]`] });

@@ -22,6 +22,7 @@ import { database } from '../../src/database.js';
 import * as OVS from '../../src/models/generated/open-vswitch.js';
 import * as NB from '../../src/models/generated/ovn-northbound.js';
 import { parseSchema } from '../../src/schema.js';
+import { randomRowUuid } from '../../src/uuid.js';
 
 t.test('a bridge with a VLAN-tagged port in one transaction (Open_vSwitch models)', async (t) => {
   const sandbox = await ovsSandbox({ vswitchd: true });
@@ -86,7 +87,9 @@ t.test('an out-of-range VLAN tag is refused before anything is sent', async (t) 
     },
   };
   await t.rejects(
-    database(counting, OVS.model).transact((t) => t.insert(OVS.Port, { name: 'ocntx', tag: 4096 })),
+    database(counting, OVS.model).transact((t) =>
+      t.insert(OVS.Port, { name: 'ocntx', interfaces: [randomRowUuid<'Interface'>()], tag: 4096 }),
+    ),
     { name: 'ValidationError', table: 'Port', column: 'tag', value: 4096, allowed: 'integer in [0, 4095]' },
   );
   t.equal(sent, 0);
@@ -115,6 +118,7 @@ t.test('OVN Northbound models: a logical switch with a port', async (t) => {
     [['ocnt-lsp', ['dynamic']]],
   );
   await t.rejects(
+    // @ts-expect-error — direction has no valid default (an enum without ""): the type requires it too
     db.transact((t) => t.insert(NB.ACL, { priority: 1, match: 'ip4', action: 'allow' })),
     /ACL\.direction: undefined is not allowed; expected a value: the column is required/,
   );
@@ -218,7 +222,7 @@ t.test('ovsdb-codegen --server over ssl: with a client certificate', async (t) =
     );
   const ok = gen('-p', f('client.key'), '-c', f('client.pem'), '-C', f('ca.pem'));
   t.equal(ok.status, 0, ok.stderr);
-  t.match(ok.stdout, /export const Logical_Switch = defineTable/);
+  t.match(ok.stdout, /export const Logical_Switch = \$defineTable/);
   const noCert = gen('-C', f('ca.pem'));
   t.equal(noCert.status, 1, 'the server refuses a client without a certificate');
   t.match(noCert.stderr, /^ovsdb-codegen: /);

@@ -33,10 +33,10 @@ t.test('insert, select, update, mutate, delete', async (t) => {
   const [a, b] = await db.transact((t) => [
     t.insert(
       Typed.Atoms,
-      { s_enum: 'red', i: 1, si: [1, 2], m_ss: { k: 'v', drop: 'x' } },
+      { s_enum: 'red', ss: 'one', i: 1, si: [1, 2], m_ss: { k: 'v', drop: 'x' } },
       { uuid: explicit },
     ),
-    t.insert(Typed.Atoms, { s_enum: 'green', i: 2 }),
+    t.insert(Typed.Atoms, { s_enum: 'green', ss: ['a'], i: 2 }),
   ]);
   t.equal(a, explicit, 'insert with an explicit uuid (OVS 2.13+)');
   t.match(b, /^[0-9a-f-]{36}$/);
@@ -193,7 +193,7 @@ t.test('constraint and referential integrity violations come at commit as an ext
 
   const range = await db
     .transact((t) => {
-      const row = t.insert(Typed.Atoms, { s_enum: 'red', i_bounded: 4000 });
+      const row = t.insert(Typed.Atoms, { s_enum: 'red', ss: ['a'], i_bounded: 4000 });
       t.mutate(Typed.Atoms, [['_uuid', '==', row]], [['i_bounded', '+=', 1000]]);
     })
     .catch((e: unknown) => e);

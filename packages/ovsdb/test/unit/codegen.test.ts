@@ -29,15 +29,23 @@ t.test('generated code: types, enums, references, metadata', async (t) => {
     /export type PortVlanMode = "access" \| "dot1q-tunnel" \| "native-tagged" \| "native-untagged" \| "trunk";/,
     'enums as unions, sorted (canonical form)',
   );
-  t.match(code, /readonly interfaces: SetOf<RefTo<"Interface">>;/);
-  t.match(code, /readonly name: Scalar<string, false>;/, 'immutable columns are marked');
-  t.match(code, /readonly tag: Optional<number>;/);
-  t.match(code, /readonly external_ids: MapOf<string, string>;/);
+  t.match(
+    code,
+    /readonly interfaces: \$SetOf<\$RefTo<"Interface">> & \$NoDefault;/,
+    'a set with min 1 is required at insert',
+  );
+  t.match(code, /readonly name: \$Scalar<string, false>;/, 'immutable columns are marked');
+  t.match(code, /readonly tag: \$Optional<number>;/);
+  t.match(code, /readonly external_ids: \$MapOf<string, string>;/);
   t.match(code, /\/\*\* integer in \[0, 4095\] or null \*\//, 'bounds in the doc comment');
-  t.match(code, /export type Port = Row<PortColumns, "Port">;/);
-  t.match(code, /export type PortUuid = Uuid<"Port">;/);
-  t.match(code, /export const Port = defineTable<"Port", PortColumns>\(schema, "Port"\);/);
-  t.match(code, /export const model = defineDatabase\("Open_vSwitch", schema, \{/);
+  t.match(code, /export type Port = \$Row<PortColumns, "Port">;/);
+  t.match(code, /export type PortUuid = \$Uuid<"Port">;/);
+  t.match(
+    code,
+    /export const Port = \$defineTable<"Port", PortColumns, "Open_vSwitch">\(schema, "Port"\);/,
+    'tables carry their database name',
+  );
+  t.match(code, /export const model = \$defineDatabase\("Open_vSwitch", schema, \{/);
   t.notMatch(code, /\d{4}-\d\d-\d\dT/, 'no timestamps');
   t.equal(code, generateModule(parseSchema(readFileSync(VSWITCH_SCHEMA, 'utf8'))), 'deterministic');
 });
@@ -55,10 +63,10 @@ t.test('names that would collide or are reserved get a suffix', async (t) => {
       },
     }),
   );
-  t.match(code, /export const model_ = defineTable<"model"/);
-  t.match(code, /export const default_ = defineTable<"default"/);
+  t.match(code, /export const model_ = \$defineTable<"model"/);
+  t.match(code, /export const default_ = \$defineTable<"default"/);
   t.match(code, /export type AB_ = "x";/, 'the enum A.b does not take the table name AB');
-  t.match(code, /export const AB = defineTable<"AB"/);
+  t.match(code, /export const AB = \$defineTable<"AB"/);
   t.match(code, / {2}model: model_,/);
 });
 

@@ -1,11 +1,6 @@
 // Connection logic against a scripted peer on a private unix socket (no ovsdb-server): wire order of
 // replies and notifications, the exact bytes we send, and how protocol violations close the session.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { Connection, type ConnectionOptions } from '../../src/connection.js';
 import {
   ConnectionClosedError,
   FramingError,
@@ -13,49 +8,7 @@ import {
   RpcError,
   TimeoutError,
 } from '../../src/errors.js';
-
-interface Peer {
-  conn: Connection;
-  /** The server side of the socket. */
-  sock: Socket;
-  /** Everything the connection wrote, as text. */
-  received(): string;
-  /** Waits until the connection has written something containing `text`. */
-  waitFor(text: string): Promise<void>;
-}
-
-async function peer(t: { teardown(fn: () => unknown): void }, opts: ConnectionOptions = {}): Promise<Peer> {
-  const dir = mkdtempSync(join(tmpdir(), 'ocnt-conn-'));
-  const path = join(dir, 's');
-  let serverSock: Socket | undefined;
-  let text = '';
-  const waiters: (() => void)[] = [];
-  const server: Server = createServer((s) => {
-    serverSock = s;
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      text += d;
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  await new Promise<void>((r) => server.listen(path, () => r()));
-  const conn = await Connection.open(`unix:${path}`, opts);
-  while (!serverSock) await new Promise((r) => setImmediate(r));
-  t.teardown(async () => {
-    await conn.close();
-    serverSock?.destroy();
-    await new Promise((r) => server.close(r));
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    conn,
-    sock: serverSock,
-    received: () => text,
-    async waitFor(s: string) {
-      while (!text.includes(s)) await new Promise<void>((r) => waiters.push(r));
-    },
-  };
-}
+import { peer } from '../fixtures/scripted-peer.js';
 
 t.test('requests go out in the JSON-RPC 1.0 dialect, never with "jsonrpc"', async (t) => {
   const p = await peer(t);
@@ -84,58 +37,52 @@ t.test("the server's echo is answered with its params; unknown server requests g
   t.match(p.received(), '{"result":null,"error":{"error":"unknown method","details":"frobnicate"},"id":7}');
 });
 
-for (const correlation of ['direct', 'json-rpc-2.0'] as const)
-  t.test(
-    `onResult runs before a notification that follows the reply; promises settle later (${correlation})`,
-    async (t) => {
-      const p = await peer(t, { correlation });
-      const order: string[] = [];
-      p.conn.on('update3', (id, txn) => order.push(`update3 ${String(id)} ${txn}`));
-      p.conn.on('notification', (method) => order.push(`notification ${method}`));
-      const r = p.conn
-        .request('monitor_cond_since', ['db', 'm', {}, '0'], { onResult: () => order.push('onResult') })
-        .then(() => order.push('resolved'));
-      await p.waitFor('"id":1}');
-      // The reply and an update3 in one chunk: the update must not overtake the reply's onResult.
-      p.sock.write(
-        '{"id":1,"result":[false,"t0",{}],"error":null}{"id":null,"method":"update3","params":["m","t1",{}]}',
-      );
-      await r;
-      t.same(order, ['onResult', 'notification update3', 'update3 m t1', 'resolved']);
-    },
+t.test(`onResult runs before a notification that follows the reply; promises settle later`, async (t) => {
+  const p = await peer(t);
+  const order: string[] = [];
+  p.conn.on('update3', (id, txn) => order.push(`update3 ${String(id)} ${txn}`));
+  p.conn.on('notification', (method) => order.push(`notification ${method}`));
+  const r = p.conn
+    .request('monitor_cond_since', ['db', 'm', {}, '0'], { onResult: () => order.push('onResult') })
+    .then(() => order.push('resolved'));
+  await p.waitFor('"id":1}');
+  // The reply and an update3 in one chunk: the update must not overtake the reply's onResult.
+  p.sock.write(
+    '{"id":1,"result":[false,"t0",{}],"error":null}{"id":null,"method":"update3","params":["m","t1",{}]}',
   );
+  await r;
+  t.same(order, ['onResult', 'notification update3', 'update3 m t1', 'resolved']);
+});
 
-for (const correlation of ['direct', 'json-rpc-2.0'] as const)
-  t.test(`error replies become RpcError; replies to unknown ids are ignored (${correlation})`, async (t) => {
-    const p = await peer(t, { correlation });
-    const a = p.conn.request('get_schema', ['nope']).catch((e: unknown) => e);
-    const b = p.conn.request('lock', ['x']).catch((e: unknown) => e);
-    await p.waitFor('"id":2}');
-    p.sock.write('{"id":99,"result":{},"error":null}');
-    p.sock.write('{"id":1,"error":{"error":"unknown database","details":"no nope","syntax":"[\\"nope\\"]"}}');
-    p.sock.write('{"id":2,"result":null,"error":"not leader"}');
-    const ea = (await a) as RpcError;
-    t.type(ea, RpcError);
-    t.same(
-      [ea.method, ea.error, ea.details, ea.syntax],
-      ['get_schema', 'unknown database', 'no nope', '["nope"]'],
-    );
-    t.match(await b, { error: 'not leader', method: 'lock' });
-    t.equal(p.conn.status, 'open');
-  });
+t.test(`error replies become RpcError; replies to unknown ids are ignored`, async (t) => {
+  const p = await peer(t);
+  const a = p.conn.request('get_schema', ['nope']).catch((e: unknown) => e);
+  const b = p.conn.request('lock', ['x']).catch((e: unknown) => e);
+  await p.waitFor('"id":2}');
+  p.sock.write('{"id":99,"result":{},"error":null}');
+  p.sock.write('{"id":1,"error":{"error":"unknown database","details":"no nope","syntax":"[\\"nope\\"]"}}');
+  p.sock.write('{"id":2,"result":null,"error":"not leader"}');
+  const ea = (await a) as RpcError;
+  t.type(ea, RpcError);
+  t.same(
+    [ea.method, ea.error, ea.details, ea.syntax],
+    ['get_schema', 'unknown database', 'no nope', '["nope"]'],
+  );
+  t.match(await b, { error: 'not leader', method: 'lock' });
+  t.equal(p.conn.status, 'open');
+});
 
-for (const correlation of ['direct', 'json-rpc-2.0'] as const)
-  t.test(`bytes that are not JSON close the connection with a FramingError (${correlation})`, async (t) => {
-    const p = await peer(t, { correlation });
-    const pending = p.conn.request('echo', []).catch((e: unknown) => e);
-    const txn = p.conn.request('transact', ['db']).catch((e: unknown) => e);
-    p.sock.write('{"id":1,"result":[],"error":null}oops');
-    const reason = await p.conn.closed;
-    t.type(reason, FramingError);
-    t.same(await pending, [], 'the reply before the garbage was delivered');
-    t.match(await txn, { name: 'MaybeCommittedError', cause: reason });
-    t.equal(p.conn.status, 'closed');
-  });
+t.test(`bytes that are not JSON close the connection with a FramingError`, async (t) => {
+  const p = await peer(t);
+  const pending = p.conn.request('echo', []).catch((e: unknown) => e);
+  const txn = p.conn.request('transact', ['db']).catch((e: unknown) => e);
+  p.sock.write('{"id":1,"result":[],"error":null}oops');
+  const reason = await p.conn.closed;
+  t.type(reason, FramingError);
+  t.same(await pending, [], 'the reply before the garbage was delivered');
+  t.match(await txn, { name: 'MaybeCommittedError', cause: reason });
+  t.equal(p.conn.status, 'closed');
+});
 
 t.test(
   'a message outside the JSON-RPC 1.0 envelope closes the connection with a ProtocolError',

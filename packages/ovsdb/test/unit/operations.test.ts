@@ -48,9 +48,9 @@ t.test('insert: row encoded, uuid-name and explicit uuid', async (t) => {
     uuid: U1,
   });
   t.ok(Object.isFrozen(op.wire), 'operations are immutable values');
-  t.throws(() => insert(OVS.Port, {}, { uuidName: '1bad' }), /uuid-name/);
-  t.throws(() => insert(OVS.Port, {}, { uuid: 'nope' }), /Port\.uuid: "nope"/);
-  t.throws(() => insert({} as typeof OVS.Port, {}), InvalidArgumentError);
+  t.throws(() => insert(OVS.Interface, {}, { uuidName: '1bad' }), /uuid-name/);
+  t.throws(() => insert(OVS.Interface, {}, { uuid: 'nope' }), /Interface\.uuid: "nope"/);
+  t.throws(() => insert({} as typeof OVS.Interface, {}), InvalidArgumentError);
   // s_enum's default "" is not in its enum: ovsdb-server would refuse the row ("constraint violation").
   t.throws(
     () => insert(Atoms, {}),
@@ -58,7 +58,7 @@ t.test('insert: row encoded, uuid-name and explicit uuid', async (t) => {
   );
   t.same(
     requiredColumns(Atoms.schema).map((c) => c.name),
-    ['s_enum'],
+    ['s_enum', 'ss'],
   );
 });
 
@@ -198,7 +198,7 @@ t.test('wait, commit, abort, comment, assert', async (t) => {
 });
 
 t.test('decodeResult per operation kind', async (t) => {
-  t.equal(decodeResult(insert(Atoms, { s_enum: 'red' }), { uuid: ['uuid', U1] }), U1);
+  t.equal(decodeResult(insert(Atoms, { s_enum: 'red', ss: 'x' }), { uuid: ['uuid', U1] }), U1);
   t.same(decodeResult(select(Atoms, [], ['i', 'si']), { rows: [{ i: 1, si: 2 }] }), [{ i: 1, si: [2] }]);
   const full = decodeResult(select(Atoms), { rows: [{ _uuid: ['uuid', U1], i: 1 }] }) as Record<
     string,
@@ -208,7 +208,7 @@ t.test('decodeResult per operation kind', async (t) => {
   t.same(full[0]!.ss, [''], 'defaults filled in for a full select');
   t.equal(decodeResult(update(Atoms, [], {}), { count: 3 }), 3);
   t.equal(decodeResult(commit(), {}), undefined);
-  t.throws(() => decodeResult(insert(Atoms, { s_enum: 'red' }), {}), ProtocolError);
+  t.throws(() => decodeResult(insert(Atoms, { s_enum: 'red', ss: 'x' }), {}), ProtocolError);
   t.throws(() => decodeResult(select(Atoms), { count: 1 }), ProtocolError);
   t.throws(() => decodeResult(del(Atoms, []), { rows: [] }), ProtocolError);
 });

@@ -169,9 +169,9 @@ t.test('integer vs real is decided by the column type (the server prints 1.0 as 
   t.equal(enc('r', 3), 3);
 });
 
-t.test('64-bit integers: bigint accepted within ±(2^53 − 1), refused beyond', async (t) => {
+t.test('64-bit integers: bigint sent exactly; a number beyond ±(2^53 − 1) refused', async (t) => {
   t.equal(enc('i', 123n), 123);
-  t.throws(() => enc('i', 2n ** 60n), /2\^53/);
+  t.equal(enc('i', 2n ** 60n), 2n ** 60n);
   t.throws(() => enc('i', 2 ** 60), /2\^53/);
 });
 
@@ -222,7 +222,7 @@ t.test('bad values are ValidationErrors naming table, column, value and what is 
     ['b_true', false, /one of true/],
     ['u', 'not-a-uuid', /expected uuid/],
     ['oi', [1], /integer or null/],
-    ['si', 5, /array of 0 or more distinct integer/],
+    ['si', { a: 5 }, /array of 0 or more distinct integer/],
     ['sr', [1, 2, 3, 4], /array of 0\.\.3 distinct real/],
     ['ss', [], /array of 1 or more distinct string/],
     ['s_bounded', [0], /integer in \[1, 9\]/],

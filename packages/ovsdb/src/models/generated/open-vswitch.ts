@@ -4,25 +4,26 @@
 // Database Open_vSwitch, schema version 8.3.1, cksum 3012963480 26720.
 
 import {
-  defineDatabase,
-  defineTable,
-  type Insert,
-  type MapOf,
-  type Optional,
-  parseSchema,
-  type RefTo,
-  type Row,
-  type Scalar,
-  type SetOf,
-  type Update,
-  type Uuid,
+  defineDatabase as $defineDatabase,
+  defineTable as $defineTable,
+  type Insert as $Insert,
+  type MapOf as $MapOf,
+  type NoDefault as $NoDefault,
+  type Optional as $Optional,
+  parseSchema as $parseSchema,
+  type RefTo as $RefTo,
+  type Row as $Row,
+  type Scalar as $Scalar,
+  type SetOf as $SetOf,
+  type Update as $Update,
+  type Uuid as $Uuid,
 } from "../../index.js";
 
 export const DATABASE_NAME = "Open_vSwitch";
 export const SCHEMA_VERSION = "8.3.1";
 
 /** The schema, embedded so that values are encoded, decoded and validated without a server. */
-export const schema = parseSchema({
+export const schema = $parseSchema({
   "name": "Open_vSwitch",
   "version": "8.3.1",
   "cksum": "3012963480 26720",
@@ -1681,22 +1682,22 @@ export const schema = parseSchema({
 /** Columns of AutoAttach: non-root table (garbage-collected when no strong reference points at a row). */
 export type AutoAttachColumns = {
   /** map of 0 or more entries integer in [0, 16777215] → integer in [0, 4095] */
-  readonly mappings: MapOf<number, number>;
+  readonly mappings: $MapOf<number, number>;
   /** string */
-  readonly system_description: Scalar<string>;
+  readonly system_description: $Scalar<string>;
   /** string */
-  readonly system_name: Scalar<string>;
+  readonly system_name: $Scalar<string>;
 };
 /** A AutoAttach row as read. */
-export type AutoAttach = Row<AutoAttachColumns, "AutoAttach">;
+export type AutoAttach = $Row<AutoAttachColumns, "AutoAttach">;
 /** What inserting a AutoAttach row accepts. */
-export type AutoAttachInsert = Insert<AutoAttachColumns>;
+export type AutoAttachInsert = $Insert<AutoAttachColumns>;
 /** What updating a AutoAttach row accepts (mutable columns only). */
-export type AutoAttachUpdate = Update<AutoAttachColumns>;
+export type AutoAttachUpdate = $Update<AutoAttachColumns>;
 /** The uuid of a AutoAttach row. */
-export type AutoAttachUuid = Uuid<"AutoAttach">;
+export type AutoAttachUuid = $Uuid<"AutoAttach">;
 /** The AutoAttach table. */
-export const AutoAttach = defineTable<"AutoAttach", AutoAttachColumns>(schema, "AutoAttach");
+export const AutoAttach = $defineTable<"AutoAttach", AutoAttachColumns, "Open_vSwitch">(schema, "AutoAttach");
 
 // ---- Bridge ----------------------------------------------------------------------------------------------
 
@@ -1707,60 +1708,60 @@ export type BridgeProtocols = "OpenFlow10" | "OpenFlow11" | "OpenFlow12" | "Open
 /** Columns of Bridge: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
 export type BridgeColumns = {
   /** uuid of a row of AutoAttach (or a named reference) or null; strong reference to AutoAttach */
-  readonly auto_attach: Optional<RefTo<"AutoAttach">>;
+  readonly auto_attach: $Optional<$RefTo<"AutoAttach">>;
   /** array of 0 or more distinct uuid of a row of Controller (or a named reference); strong reference to Controller */
-  readonly controller: SetOf<RefTo<"Controller">>;
+  readonly controller: $SetOf<$RefTo<"Controller">>;
   /** string or null; ephemeral */
-  readonly datapath_id: Optional<string>;
+  readonly datapath_id: $Optional<string>;
   /** string */
-  readonly datapath_type: Scalar<string>;
+  readonly datapath_type: $Scalar<string>;
   /** string */
-  readonly datapath_version: Scalar<string>;
+  readonly datapath_version: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** one of "secure", "standalone" or null */
-  readonly fail_mode: Optional<BridgeFailMode>;
+  readonly fail_mode: $Optional<BridgeFailMode>;
   /** array of 0..4096 distinct integer in [0, 4095] */
-  readonly flood_vlans: SetOf<number>;
+  readonly flood_vlans: $SetOf<number>;
   /** map of 0 or more entries integer in [0, 254] → uuid of a row of Flow_Table (or a named reference); strong reference to Flow_Table */
-  readonly flow_tables: MapOf<number, RefTo<"Flow_Table">>;
+  readonly flow_tables: $MapOf<number, $RefTo<"Flow_Table">>;
   /** uuid of a row of IPFIX (or a named reference) or null; strong reference to IPFIX */
-  readonly ipfix: Optional<RefTo<"IPFIX">>;
+  readonly ipfix: $Optional<$RefTo<"IPFIX">>;
   /** boolean */
-  readonly mcast_snooping_enable: Scalar<boolean>;
+  readonly mcast_snooping_enable: $Scalar<boolean>;
   /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); strong reference to Mirror */
-  readonly mirrors: SetOf<RefTo<"Mirror">>;
+  readonly mirrors: $SetOf<$RefTo<"Mirror">>;
   /** string; immutable */
-  readonly name: Scalar<string, false>;
+  readonly name: $Scalar<string, false>;
   /** uuid of a row of NetFlow (or a named reference) or null; strong reference to NetFlow */
-  readonly netflow: Optional<RefTo<"NetFlow">>;
+  readonly netflow: $Optional<$RefTo<"NetFlow">>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Port (or a named reference); strong reference to Port */
-  readonly ports: SetOf<RefTo<"Port">>;
+  readonly ports: $SetOf<$RefTo<"Port">>;
   /** array of 0 or more distinct one of "OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15" */
-  readonly protocols: SetOf<BridgeProtocols>;
+  readonly protocols: $SetOf<BridgeProtocols>;
   /** boolean */
-  readonly rstp_enable: Scalar<boolean>;
+  readonly rstp_enable: $Scalar<boolean>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly rstp_status: MapOf<string, string>;
+  readonly rstp_status: $MapOf<string, string>;
   /** uuid of a row of sFlow (or a named reference) or null; strong reference to sFlow */
-  readonly sflow: Optional<RefTo<"sFlow">>;
+  readonly sflow: $Optional<$RefTo<"sFlow">>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
+  readonly status: $MapOf<string, string>;
   /** boolean */
-  readonly stp_enable: Scalar<boolean>;
+  readonly stp_enable: $Scalar<boolean>;
 };
 /** A Bridge row as read. */
-export type Bridge = Row<BridgeColumns, "Bridge">;
+export type Bridge = $Row<BridgeColumns, "Bridge">;
 /** What inserting a Bridge row accepts. */
-export type BridgeInsert = Insert<BridgeColumns>;
+export type BridgeInsert = $Insert<BridgeColumns>;
 /** What updating a Bridge row accepts (mutable columns only). */
-export type BridgeUpdate = Update<BridgeColumns>;
+export type BridgeUpdate = $Update<BridgeColumns>;
 /** The uuid of a Bridge row. */
-export type BridgeUuid = Uuid<"Bridge">;
+export type BridgeUuid = $Uuid<"Bridge">;
 /** The Bridge table. */
-export const Bridge = defineTable<"Bridge", BridgeColumns>(schema, "Bridge");
+export const Bridge = $defineTable<"Bridge", BridgeColumns, "Open_vSwitch">(schema, "Bridge");
 
 // ---- CT_Timeout_Policy -----------------------------------------------------------------------------------
 
@@ -1769,40 +1770,40 @@ export type CT_Timeout_PolicyTimeoutsKey = "icmp_first" | "icmp_reply" | "tcp_cl
 /** Columns of CT_Timeout_Policy: non-root table (garbage-collected when no strong reference points at a row). */
 export type CT_Timeout_PolicyColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries one of "icmp_first", "icmp_reply", "tcp_close", "tcp_close_wait", "tcp_established", "tcp_fin_wait", "tcp_last_ack", "tcp_retransmit", "tcp_syn_recv", "tcp_syn_sent", "tcp_syn_sent2", "tcp_time_wait", "tcp_unack", "udp_first", "udp_multiple", "udp_single" → integer in [0, 4294967295] */
-  readonly timeouts: MapOf<CT_Timeout_PolicyTimeoutsKey, number>;
+  readonly timeouts: $MapOf<CT_Timeout_PolicyTimeoutsKey, number>;
 };
 /** A CT_Timeout_Policy row as read. */
-export type CT_Timeout_Policy = Row<CT_Timeout_PolicyColumns, "CT_Timeout_Policy">;
+export type CT_Timeout_Policy = $Row<CT_Timeout_PolicyColumns, "CT_Timeout_Policy">;
 /** What inserting a CT_Timeout_Policy row accepts. */
-export type CT_Timeout_PolicyInsert = Insert<CT_Timeout_PolicyColumns>;
+export type CT_Timeout_PolicyInsert = $Insert<CT_Timeout_PolicyColumns>;
 /** What updating a CT_Timeout_Policy row accepts (mutable columns only). */
-export type CT_Timeout_PolicyUpdate = Update<CT_Timeout_PolicyColumns>;
+export type CT_Timeout_PolicyUpdate = $Update<CT_Timeout_PolicyColumns>;
 /** The uuid of a CT_Timeout_Policy row. */
-export type CT_Timeout_PolicyUuid = Uuid<"CT_Timeout_Policy">;
+export type CT_Timeout_PolicyUuid = $Uuid<"CT_Timeout_Policy">;
 /** The CT_Timeout_Policy table. */
-export const CT_Timeout_Policy = defineTable<"CT_Timeout_Policy", CT_Timeout_PolicyColumns>(schema, "CT_Timeout_Policy");
+export const CT_Timeout_Policy = $defineTable<"CT_Timeout_Policy", CT_Timeout_PolicyColumns, "Open_vSwitch">(schema, "CT_Timeout_Policy");
 
 // ---- CT_Zone ---------------------------------------------------------------------------------------------
 
 /** Columns of CT_Zone: non-root table (garbage-collected when no strong reference points at a row). */
 export type CT_ZoneColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** uuid of a row of CT_Timeout_Policy (or a named reference) or null; strong reference to CT_Timeout_Policy */
-  readonly timeout_policy: Optional<RefTo<"CT_Timeout_Policy">>;
+  readonly timeout_policy: $Optional<$RefTo<"CT_Timeout_Policy">>;
 };
 /** A CT_Zone row as read. */
-export type CT_Zone = Row<CT_ZoneColumns, "CT_Zone">;
+export type CT_Zone = $Row<CT_ZoneColumns, "CT_Zone">;
 /** What inserting a CT_Zone row accepts. */
-export type CT_ZoneInsert = Insert<CT_ZoneColumns>;
+export type CT_ZoneInsert = $Insert<CT_ZoneColumns>;
 /** What updating a CT_Zone row accepts (mutable columns only). */
-export type CT_ZoneUpdate = Update<CT_ZoneColumns>;
+export type CT_ZoneUpdate = $Update<CT_ZoneColumns>;
 /** The uuid of a CT_Zone row. */
-export type CT_ZoneUuid = Uuid<"CT_Zone">;
+export type CT_ZoneUuid = $Uuid<"CT_Zone">;
 /** The CT_Zone table. */
-export const CT_Zone = defineTable<"CT_Zone", CT_ZoneColumns>(schema, "CT_Zone");
+export const CT_Zone = $defineTable<"CT_Zone", CT_ZoneColumns, "Open_vSwitch">(schema, "CT_Zone");
 
 // ---- Controller ------------------------------------------------------------------------------------------
 
@@ -1815,98 +1816,98 @@ export type ControllerType = "primary" | "service";
 /** Columns of Controller: non-root table (garbage-collected when no strong reference points at a row). */
 export type ControllerColumns = {
   /** one of "in-band", "out-of-band" or null */
-  readonly connection_mode: Optional<ControllerConnectionMode>;
+  readonly connection_mode: $Optional<ControllerConnectionMode>;
   /** integer in [25, ∞] or null */
-  readonly controller_burst_limit: Optional<number>;
+  readonly controller_burst_limit: $Optional<number | bigint>;
   /** integer in [1, 512] or null */
-  readonly controller_queue_size: Optional<number>;
+  readonly controller_queue_size: $Optional<number>;
   /** integer in [100, ∞] or null */
-  readonly controller_rate_limit: Optional<number>;
+  readonly controller_rate_limit: $Optional<number | bigint>;
   /** boolean or null */
-  readonly enable_async_messages: Optional<boolean>;
+  readonly enable_async_messages: $Optional<boolean>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer or null */
-  readonly inactivity_probe: Optional<number>;
+  readonly inactivity_probe: $Optional<number | bigint>;
   /** boolean; ephemeral */
-  readonly is_connected: Scalar<boolean>;
+  readonly is_connected: $Scalar<boolean>;
   /** string or null */
-  readonly local_gateway: Optional<string>;
+  readonly local_gateway: $Optional<string>;
   /** string or null */
-  readonly local_ip: Optional<string>;
+  readonly local_ip: $Optional<string>;
   /** string or null */
-  readonly local_netmask: Optional<string>;
+  readonly local_netmask: $Optional<string>;
   /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
+  readonly max_backoff: $Optional<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** one of "master", "other", "slave" or null; ephemeral */
-  readonly role: Optional<ControllerRole>;
+  readonly role: $Optional<ControllerRole>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
+  readonly status: $MapOf<string, string>;
   /** string */
-  readonly target: Scalar<string>;
+  readonly target: $Scalar<string>;
   /** one of "primary", "service" or null */
-  readonly type: Optional<ControllerType>;
+  readonly type: $Optional<ControllerType>;
 };
 /** A Controller row as read. */
-export type Controller = Row<ControllerColumns, "Controller">;
+export type Controller = $Row<ControllerColumns, "Controller">;
 /** What inserting a Controller row accepts. */
-export type ControllerInsert = Insert<ControllerColumns>;
+export type ControllerInsert = $Insert<ControllerColumns>;
 /** What updating a Controller row accepts (mutable columns only). */
-export type ControllerUpdate = Update<ControllerColumns>;
+export type ControllerUpdate = $Update<ControllerColumns>;
 /** The uuid of a Controller row. */
-export type ControllerUuid = Uuid<"Controller">;
+export type ControllerUuid = $Uuid<"Controller">;
 /** The Controller table. */
-export const Controller = defineTable<"Controller", ControllerColumns>(schema, "Controller");
+export const Controller = $defineTable<"Controller", ControllerColumns, "Open_vSwitch">(schema, "Controller");
 
 // ---- Datapath --------------------------------------------------------------------------------------------
 
 /** Columns of Datapath: non-root table (garbage-collected when no strong reference points at a row). */
 export type DatapathColumns = {
   /** map of 0 or more entries string → string */
-  readonly capabilities: MapOf<string, string>;
+  readonly capabilities: $MapOf<string, string>;
   /** map of 0 or more entries integer in [0, 65535] → uuid of a row of CT_Zone (or a named reference); strong reference to CT_Zone */
-  readonly ct_zones: MapOf<number, RefTo<"CT_Zone">>;
+  readonly ct_zones: $MapOf<number, $RefTo<"CT_Zone">>;
   /** string */
-  readonly datapath_version: Scalar<string>;
+  readonly datapath_version: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
 };
 /** A Datapath row as read. */
-export type Datapath = Row<DatapathColumns, "Datapath">;
+export type Datapath = $Row<DatapathColumns, "Datapath">;
 /** What inserting a Datapath row accepts. */
-export type DatapathInsert = Insert<DatapathColumns>;
+export type DatapathInsert = $Insert<DatapathColumns>;
 /** What updating a Datapath row accepts (mutable columns only). */
-export type DatapathUpdate = Update<DatapathColumns>;
+export type DatapathUpdate = $Update<DatapathColumns>;
 /** The uuid of a Datapath row. */
-export type DatapathUuid = Uuid<"Datapath">;
+export type DatapathUuid = $Uuid<"Datapath">;
 /** The Datapath table. */
-export const Datapath = defineTable<"Datapath", DatapathColumns>(schema, "Datapath");
+export const Datapath = $defineTable<"Datapath", DatapathColumns, "Open_vSwitch">(schema, "Datapath");
 
 // ---- Flow_Sample_Collector_Set ---------------------------------------------------------------------------
 
 /** Columns of Flow_Sample_Collector_Set: root table; unique (id, bridge). */
 export type Flow_Sample_Collector_SetColumns = {
-  /** uuid of a row of Bridge (or a named reference); strong reference to Bridge */
-  readonly bridge: Scalar<RefTo<"Bridge">>;
+  /** uuid of a row of Bridge (or a named reference); required at insert (no valid default); strong reference to Bridge */
+  readonly bridge: $Scalar<$RefTo<"Bridge">> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer in [0, 4294967295] */
-  readonly id: Scalar<number>;
+  readonly id: $Scalar<number>;
   /** uuid of a row of IPFIX (or a named reference) or null; strong reference to IPFIX */
-  readonly ipfix: Optional<RefTo<"IPFIX">>;
+  readonly ipfix: $Optional<$RefTo<"IPFIX">>;
 };
 /** A Flow_Sample_Collector_Set row as read. */
-export type Flow_Sample_Collector_Set = Row<Flow_Sample_Collector_SetColumns, "Flow_Sample_Collector_Set">;
+export type Flow_Sample_Collector_Set = $Row<Flow_Sample_Collector_SetColumns, "Flow_Sample_Collector_Set">;
 /** What inserting a Flow_Sample_Collector_Set row accepts. */
-export type Flow_Sample_Collector_SetInsert = Insert<Flow_Sample_Collector_SetColumns>;
+export type Flow_Sample_Collector_SetInsert = $Insert<Flow_Sample_Collector_SetColumns>;
 /** What updating a Flow_Sample_Collector_Set row accepts (mutable columns only). */
-export type Flow_Sample_Collector_SetUpdate = Update<Flow_Sample_Collector_SetColumns>;
+export type Flow_Sample_Collector_SetUpdate = $Update<Flow_Sample_Collector_SetColumns>;
 /** The uuid of a Flow_Sample_Collector_Set row. */
-export type Flow_Sample_Collector_SetUuid = Uuid<"Flow_Sample_Collector_Set">;
+export type Flow_Sample_Collector_SetUuid = $Uuid<"Flow_Sample_Collector_Set">;
 /** The Flow_Sample_Collector_Set table. */
-export const Flow_Sample_Collector_Set = defineTable<"Flow_Sample_Collector_Set", Flow_Sample_Collector_SetColumns>(schema, "Flow_Sample_Collector_Set");
+export const Flow_Sample_Collector_Set = $defineTable<"Flow_Sample_Collector_Set", Flow_Sample_Collector_SetColumns, "Open_vSwitch">(schema, "Flow_Sample_Collector_Set");
 
 // ---- Flow_Table ------------------------------------------------------------------------------------------
 
@@ -1915,60 +1916,60 @@ export type Flow_TableOverflowPolicy = "evict" | "refuse";
 /** Columns of Flow_Table: non-root table (garbage-collected when no strong reference points at a row). */
 export type Flow_TableColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer in [0, ∞] or null */
-  readonly flow_limit: Optional<number>;
+  readonly flow_limit: $Optional<number | bigint>;
   /** array of 0 or more distinct string */
-  readonly groups: SetOf<string>;
+  readonly groups: $SetOf<string>;
   /** string or null */
-  readonly name: Optional<string>;
+  readonly name: $Optional<string>;
   /** one of "evict", "refuse" or null */
-  readonly overflow_policy: Optional<Flow_TableOverflowPolicy>;
+  readonly overflow_policy: $Optional<Flow_TableOverflowPolicy>;
   /** array of 0..3 distinct string */
-  readonly prefixes: SetOf<string>;
+  readonly prefixes: $SetOf<string>;
 };
 /** A Flow_Table row as read. */
-export type Flow_Table = Row<Flow_TableColumns, "Flow_Table">;
+export type Flow_Table = $Row<Flow_TableColumns, "Flow_Table">;
 /** What inserting a Flow_Table row accepts. */
-export type Flow_TableInsert = Insert<Flow_TableColumns>;
+export type Flow_TableInsert = $Insert<Flow_TableColumns>;
 /** What updating a Flow_Table row accepts (mutable columns only). */
-export type Flow_TableUpdate = Update<Flow_TableColumns>;
+export type Flow_TableUpdate = $Update<Flow_TableColumns>;
 /** The uuid of a Flow_Table row. */
-export type Flow_TableUuid = Uuid<"Flow_Table">;
+export type Flow_TableUuid = $Uuid<"Flow_Table">;
 /** The Flow_Table table. */
-export const Flow_Table = defineTable<"Flow_Table", Flow_TableColumns>(schema, "Flow_Table");
+export const Flow_Table = $defineTable<"Flow_Table", Flow_TableColumns, "Open_vSwitch">(schema, "Flow_Table");
 
 // ---- IPFIX -----------------------------------------------------------------------------------------------
 
 /** Columns of IPFIX: non-root table (garbage-collected when no strong reference points at a row). */
 export type IPFIXColumns = {
   /** integer in [0, 4200] or null */
-  readonly cache_active_timeout: Optional<number>;
+  readonly cache_active_timeout: $Optional<number>;
   /** integer in [0, 4294967295] or null */
-  readonly cache_max_flows: Optional<number>;
+  readonly cache_max_flows: $Optional<number>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer in [0, 4294967295] or null */
-  readonly obs_domain_id: Optional<number>;
+  readonly obs_domain_id: $Optional<number>;
   /** integer in [0, 4294967295] or null */
-  readonly obs_point_id: Optional<number>;
+  readonly obs_point_id: $Optional<number>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** integer in [1, 4294967295] or null */
-  readonly sampling: Optional<number>;
+  readonly sampling: $Optional<number>;
   /** array of 0 or more distinct string */
-  readonly targets: SetOf<string>;
+  readonly targets: $SetOf<string>;
 };
 /** A IPFIX row as read. */
-export type IPFIX = Row<IPFIXColumns, "IPFIX">;
+export type IPFIX = $Row<IPFIXColumns, "IPFIX">;
 /** What inserting a IPFIX row accepts. */
-export type IPFIXInsert = Insert<IPFIXColumns>;
+export type IPFIXInsert = $Insert<IPFIXColumns>;
 /** What updating a IPFIX row accepts (mutable columns only). */
-export type IPFIXUpdate = Update<IPFIXColumns>;
+export type IPFIXUpdate = $Update<IPFIXColumns>;
 /** The uuid of a IPFIX row. */
-export type IPFIXUuid = Uuid<"IPFIX">;
+export type IPFIXUuid = $Uuid<"IPFIX">;
 /** The IPFIX table. */
-export const IPFIX = defineTable<"IPFIX", IPFIXColumns>(schema, "IPFIX");
+export const IPFIX = $defineTable<"IPFIX", IPFIXColumns, "Open_vSwitch">(schema, "IPFIX");
 
 // ---- Interface -------------------------------------------------------------------------------------------
 
@@ -1983,86 +1984,86 @@ export type InterfaceLinkState = "down" | "up";
 /** Columns of Interface: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
 export type InterfaceColumns = {
   /** one of "down", "up" or null; ephemeral */
-  readonly admin_state: Optional<InterfaceAdminState>;
+  readonly admin_state: $Optional<InterfaceAdminState>;
   /** map of 0 or more entries string → string */
-  readonly bfd: MapOf<string, string>;
+  readonly bfd: $MapOf<string, string>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly bfd_status: MapOf<string, string>;
+  readonly bfd_status: $MapOf<string, string>;
   /** boolean or null; ephemeral */
-  readonly cfm_fault: Optional<boolean>;
+  readonly cfm_fault: $Optional<boolean>;
   /** array of 0 or more distinct string; ephemeral */
-  readonly cfm_fault_status: SetOf<string>;
+  readonly cfm_fault_status: $SetOf<string>;
   /** integer or null */
-  readonly cfm_flap_count: Optional<number>;
+  readonly cfm_flap_count: $Optional<number | bigint>;
   /** integer in [0, 100] or null; ephemeral */
-  readonly cfm_health: Optional<number>;
+  readonly cfm_health: $Optional<number>;
   /** integer or null */
-  readonly cfm_mpid: Optional<number>;
+  readonly cfm_mpid: $Optional<number | bigint>;
   /** array of 0 or more distinct integer; ephemeral */
-  readonly cfm_remote_mpids: SetOf<number>;
+  readonly cfm_remote_mpids: $SetOf<number | bigint>;
   /** one of "down", "up" or null; ephemeral */
-  readonly cfm_remote_opstate: Optional<InterfaceCfmRemoteOpstate>;
+  readonly cfm_remote_opstate: $Optional<InterfaceCfmRemoteOpstate>;
   /** one of "full", "half" or null; ephemeral */
-  readonly duplex: Optional<InterfaceDuplex>;
+  readonly duplex: $Optional<InterfaceDuplex>;
   /** string or null */
-  readonly error: Optional<string>;
+  readonly error: $Optional<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer in [0, 4294967295] or null; ephemeral */
-  readonly ifindex: Optional<number>;
+  readonly ifindex: $Optional<number>;
   /** integer in [0, ∞] */
-  readonly ingress_policing_burst: Scalar<number>;
+  readonly ingress_policing_burst: $Scalar<number | bigint>;
   /** integer in [0, ∞] */
-  readonly ingress_policing_kpkts_burst: Scalar<number>;
+  readonly ingress_policing_kpkts_burst: $Scalar<number | bigint>;
   /** integer in [0, ∞] */
-  readonly ingress_policing_kpkts_rate: Scalar<number>;
+  readonly ingress_policing_kpkts_rate: $Scalar<number | bigint>;
   /** integer in [0, ∞] */
-  readonly ingress_policing_rate: Scalar<number>;
+  readonly ingress_policing_rate: $Scalar<number | bigint>;
   /** boolean or null; ephemeral */
-  readonly lacp_current: Optional<boolean>;
+  readonly lacp_current: $Optional<boolean>;
   /** integer or null; ephemeral */
-  readonly link_resets: Optional<number>;
+  readonly link_resets: $Optional<number | bigint>;
   /** integer or null; ephemeral */
-  readonly link_speed: Optional<number>;
+  readonly link_speed: $Optional<number | bigint>;
   /** one of "down", "up" or null; ephemeral */
-  readonly link_state: Optional<InterfaceLinkState>;
+  readonly link_state: $Optional<InterfaceLinkState>;
   /** map of 0 or more entries string → string */
-  readonly lldp: MapOf<string, string>;
+  readonly lldp: $MapOf<string, string>;
   /** string or null */
-  readonly mac: Optional<string>;
+  readonly mac: $Optional<string>;
   /** string or null; ephemeral */
-  readonly mac_in_use: Optional<string>;
+  readonly mac_in_use: $Optional<string>;
   /** integer or null; ephemeral */
-  readonly mtu: Optional<number>;
+  readonly mtu: $Optional<number | bigint>;
   /** integer in [1, ∞] or null */
-  readonly mtu_request: Optional<number>;
+  readonly mtu_request: $Optional<number | bigint>;
   /** string; immutable */
-  readonly name: Scalar<string, false>;
+  readonly name: $Scalar<string, false>;
   /** integer or null */
-  readonly ofport: Optional<number>;
+  readonly ofport: $Optional<number | bigint>;
   /** integer in [1, 65279] or null */
-  readonly ofport_request: Optional<number>;
+  readonly ofport_request: $Optional<number>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
+  readonly statistics: $MapOf<string, number | bigint>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
+  readonly status: $MapOf<string, string>;
   /** string */
-  readonly type: Scalar<string>;
+  readonly type: $Scalar<string>;
 };
 /** A Interface row as read. */
-export type Interface = Row<InterfaceColumns, "Interface">;
+export type Interface = $Row<InterfaceColumns, "Interface">;
 /** What inserting a Interface row accepts. */
-export type InterfaceInsert = Insert<InterfaceColumns>;
+export type InterfaceInsert = $Insert<InterfaceColumns>;
 /** What updating a Interface row accepts (mutable columns only). */
-export type InterfaceUpdate = Update<InterfaceColumns>;
+export type InterfaceUpdate = $Update<InterfaceColumns>;
 /** The uuid of a Interface row. */
-export type InterfaceUuid = Uuid<"Interface">;
+export type InterfaceUuid = $Uuid<"Interface">;
 /** The Interface table. */
-export const Interface = defineTable<"Interface", InterfaceColumns>(schema, "Interface");
+export const Interface = $defineTable<"Interface", InterfaceColumns, "Open_vSwitch">(schema, "Interface");
 
 // ---- Manager ---------------------------------------------------------------------------------------------
 
@@ -2071,146 +2072,146 @@ export type ManagerConnectionMode = "in-band" | "out-of-band";
 /** Columns of Manager: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
 export type ManagerColumns = {
   /** one of "in-band", "out-of-band" or null */
-  readonly connection_mode: Optional<ManagerConnectionMode>;
+  readonly connection_mode: $Optional<ManagerConnectionMode>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer or null */
-  readonly inactivity_probe: Optional<number>;
+  readonly inactivity_probe: $Optional<number | bigint>;
   /** boolean; ephemeral */
-  readonly is_connected: Scalar<boolean>;
+  readonly is_connected: $Scalar<boolean>;
   /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
+  readonly max_backoff: $Optional<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
+  readonly status: $MapOf<string, string>;
   /** string */
-  readonly target: Scalar<string>;
+  readonly target: $Scalar<string>;
 };
 /** A Manager row as read. */
-export type Manager = Row<ManagerColumns, "Manager">;
+export type Manager = $Row<ManagerColumns, "Manager">;
 /** What inserting a Manager row accepts. */
-export type ManagerInsert = Insert<ManagerColumns>;
+export type ManagerInsert = $Insert<ManagerColumns>;
 /** What updating a Manager row accepts (mutable columns only). */
-export type ManagerUpdate = Update<ManagerColumns>;
+export type ManagerUpdate = $Update<ManagerColumns>;
 /** The uuid of a Manager row. */
-export type ManagerUuid = Uuid<"Manager">;
+export type ManagerUuid = $Uuid<"Manager">;
 /** The Manager table. */
-export const Manager = defineTable<"Manager", ManagerColumns>(schema, "Manager");
+export const Manager = $defineTable<"Manager", ManagerColumns, "Open_vSwitch">(schema, "Manager");
 
 // ---- Mirror ----------------------------------------------------------------------------------------------
 
 /** Columns of Mirror: non-root table (garbage-collected when no strong reference points at a row). */
 export type MirrorColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** uuid of a row of Port (or a named reference) or null; weak reference to Port */
-  readonly output_port: Optional<RefTo<"Port">>;
+  readonly output_port: $Optional<$RefTo<"Port">>;
   /** integer in [1, 4095] or null */
-  readonly output_vlan: Optional<number>;
+  readonly output_vlan: $Optional<number>;
   /** boolean */
-  readonly select_all: Scalar<boolean>;
+  readonly select_all: $Scalar<boolean>;
   /** array of 0 or more distinct uuid of a row of Port (or a named reference); weak reference to Port */
-  readonly select_dst_port: SetOf<RefTo<"Port">>;
+  readonly select_dst_port: $SetOf<$RefTo<"Port">>;
   /** array of 0 or more distinct uuid of a row of Port (or a named reference); weak reference to Port */
-  readonly select_src_port: SetOf<RefTo<"Port">>;
+  readonly select_src_port: $SetOf<$RefTo<"Port">>;
   /** array of 0..4096 distinct integer in [0, 4095] */
-  readonly select_vlan: SetOf<number>;
+  readonly select_vlan: $SetOf<number>;
   /** integer in [14, 65535] or null */
-  readonly snaplen: Optional<number>;
+  readonly snaplen: $Optional<number>;
   /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
+  readonly statistics: $MapOf<string, number | bigint>;
 };
 /** A Mirror row as read. */
-export type Mirror = Row<MirrorColumns, "Mirror">;
+export type Mirror = $Row<MirrorColumns, "Mirror">;
 /** What inserting a Mirror row accepts. */
-export type MirrorInsert = Insert<MirrorColumns>;
+export type MirrorInsert = $Insert<MirrorColumns>;
 /** What updating a Mirror row accepts (mutable columns only). */
-export type MirrorUpdate = Update<MirrorColumns>;
+export type MirrorUpdate = $Update<MirrorColumns>;
 /** The uuid of a Mirror row. */
-export type MirrorUuid = Uuid<"Mirror">;
+export type MirrorUuid = $Uuid<"Mirror">;
 /** The Mirror table. */
-export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
+export const Mirror = $defineTable<"Mirror", MirrorColumns, "Open_vSwitch">(schema, "Mirror");
 
 // ---- NetFlow ---------------------------------------------------------------------------------------------
 
 /** Columns of NetFlow: non-root table (garbage-collected when no strong reference points at a row). */
 export type NetFlowColumns = {
   /** integer in [-1, ∞] */
-  readonly active_timeout: Scalar<number>;
+  readonly active_timeout: $Scalar<number | bigint>;
   /** boolean */
-  readonly add_id_to_interface: Scalar<boolean>;
+  readonly add_id_to_interface: $Scalar<boolean>;
   /** integer in [0, 255] or null */
-  readonly engine_id: Optional<number>;
+  readonly engine_id: $Optional<number>;
   /** integer in [0, 255] or null */
-  readonly engine_type: Optional<number>;
+  readonly engine_type: $Optional<number>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** array of 1 or more distinct string */
-  readonly targets: SetOf<string>;
+  readonly external_ids: $MapOf<string, string>;
+  /** array of 1 or more distinct string; required at insert (no valid default) */
+  readonly targets: $SetOf<string> & $NoDefault;
 };
 /** A NetFlow row as read. */
-export type NetFlow = Row<NetFlowColumns, "NetFlow">;
+export type NetFlow = $Row<NetFlowColumns, "NetFlow">;
 /** What inserting a NetFlow row accepts. */
-export type NetFlowInsert = Insert<NetFlowColumns>;
+export type NetFlowInsert = $Insert<NetFlowColumns>;
 /** What updating a NetFlow row accepts (mutable columns only). */
-export type NetFlowUpdate = Update<NetFlowColumns>;
+export type NetFlowUpdate = $Update<NetFlowColumns>;
 /** The uuid of a NetFlow row. */
-export type NetFlowUuid = Uuid<"NetFlow">;
+export type NetFlowUuid = $Uuid<"NetFlow">;
 /** The NetFlow table. */
-export const NetFlow = defineTable<"NetFlow", NetFlowColumns>(schema, "NetFlow");
+export const NetFlow = $defineTable<"NetFlow", NetFlowColumns, "Open_vSwitch">(schema, "NetFlow");
 
 // ---- Open_vSwitch ----------------------------------------------------------------------------------------
 
 /** Columns of Open_vSwitch: root table; at most 1 row. */
 export type Open_vSwitchColumns = {
   /** array of 0 or more distinct uuid of a row of Bridge (or a named reference); strong reference to Bridge */
-  readonly bridges: SetOf<RefTo<"Bridge">>;
+  readonly bridges: $SetOf<$RefTo<"Bridge">>;
   /** integer */
-  readonly cur_cfg: Scalar<number>;
+  readonly cur_cfg: $Scalar<number | bigint>;
   /** array of 0 or more distinct string */
-  readonly datapath_types: SetOf<string>;
+  readonly datapath_types: $SetOf<string>;
   /** map of 0 or more entries string → uuid of a row of Datapath (or a named reference); strong reference to Datapath */
-  readonly datapaths: MapOf<string, RefTo<"Datapath">>;
+  readonly datapaths: $MapOf<string, $RefTo<"Datapath">>;
   /** string or null */
-  readonly db_version: Optional<string>;
+  readonly db_version: $Optional<string>;
   /** boolean */
-  readonly dpdk_initialized: Scalar<boolean>;
+  readonly dpdk_initialized: $Scalar<boolean>;
   /** string or null */
-  readonly dpdk_version: Optional<string>;
+  readonly dpdk_version: $Optional<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct string */
-  readonly iface_types: SetOf<string>;
+  readonly iface_types: $SetOf<string>;
   /** array of 0 or more distinct uuid of a row of Manager (or a named reference); strong reference to Manager */
-  readonly manager_options: SetOf<RefTo<"Manager">>;
+  readonly manager_options: $SetOf<$RefTo<"Manager">>;
   /** integer */
-  readonly next_cfg: Scalar<number>;
+  readonly next_cfg: $Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** string or null */
-  readonly ovs_version: Optional<string>;
+  readonly ovs_version: $Optional<string>;
   /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
-  readonly ssl: Optional<RefTo<"SSL">>;
+  readonly ssl: $Optional<$RefTo<"SSL">>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly statistics: MapOf<string, string>;
+  readonly statistics: $MapOf<string, string>;
   /** string or null */
-  readonly system_type: Optional<string>;
+  readonly system_type: $Optional<string>;
   /** string or null */
-  readonly system_version: Optional<string>;
+  readonly system_version: $Optional<string>;
 };
 /** A Open_vSwitch row as read. */
-export type Open_vSwitch = Row<Open_vSwitchColumns, "Open_vSwitch">;
+export type Open_vSwitch = $Row<Open_vSwitchColumns, "Open_vSwitch">;
 /** What inserting a Open_vSwitch row accepts. */
-export type Open_vSwitchInsert = Insert<Open_vSwitchColumns>;
+export type Open_vSwitchInsert = $Insert<Open_vSwitchColumns>;
 /** What updating a Open_vSwitch row accepts (mutable columns only). */
-export type Open_vSwitchUpdate = Update<Open_vSwitchColumns>;
+export type Open_vSwitchUpdate = $Update<Open_vSwitchColumns>;
 /** The uuid of a Open_vSwitch row. */
-export type Open_vSwitchUuid = Uuid<"Open_vSwitch">;
+export type Open_vSwitchUuid = $Uuid<"Open_vSwitch">;
 /** The Open_vSwitch table. */
-export const Open_vSwitch = defineTable<"Open_vSwitch", Open_vSwitchColumns>(schema, "Open_vSwitch");
+export const Open_vSwitch = $defineTable<"Open_vSwitch", Open_vSwitchColumns, "Open_vSwitch">(schema, "Open_vSwitch");
 
 // ---- Port ------------------------------------------------------------------------------------------------
 
@@ -2223,163 +2224,163 @@ export type PortVlanMode = "access" | "dot1q-tunnel" | "native-tagged" | "native
 /** Columns of Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
 export type PortColumns = {
   /** string or null */
-  readonly bond_active_slave: Optional<string>;
+  readonly bond_active_slave: $Optional<string>;
   /** integer */
-  readonly bond_downdelay: Scalar<number>;
+  readonly bond_downdelay: $Scalar<number | bigint>;
   /** boolean */
-  readonly bond_fake_iface: Scalar<boolean>;
+  readonly bond_fake_iface: $Scalar<boolean>;
   /** one of "active-backup", "balance-slb", "balance-tcp" or null */
-  readonly bond_mode: Optional<PortBondMode>;
+  readonly bond_mode: $Optional<PortBondMode>;
   /** integer */
-  readonly bond_updelay: Scalar<number>;
+  readonly bond_updelay: $Scalar<number | bigint>;
   /** array of 0..4096 distinct integer in [0, 4095] */
-  readonly cvlans: SetOf<number>;
+  readonly cvlans: $SetOf<number>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** boolean */
-  readonly fake_bridge: Scalar<boolean>;
-  /** array of 1 or more distinct uuid of a row of Interface (or a named reference); strong reference to Interface */
-  readonly interfaces: SetOf<RefTo<"Interface">>;
+  readonly fake_bridge: $Scalar<boolean>;
+  /** array of 1 or more distinct uuid of a row of Interface (or a named reference); required at insert (no valid default); strong reference to Interface */
+  readonly interfaces: $SetOf<$RefTo<"Interface">> & $NoDefault;
   /** one of "active", "off", "passive" or null */
-  readonly lacp: Optional<PortLacp>;
+  readonly lacp: $Optional<PortLacp>;
   /** string or null */
-  readonly mac: Optional<string>;
+  readonly mac: $Optional<string>;
   /** string; immutable */
-  readonly name: Scalar<string, false>;
+  readonly name: $Scalar<string, false>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** boolean */
-  readonly protected: Scalar<boolean>;
+  readonly protected: $Scalar<boolean>;
   /** uuid of a row of QoS (or a named reference) or null; strong reference to QoS */
-  readonly qos: Optional<RefTo<"QoS">>;
+  readonly qos: $Optional<$RefTo<"QoS">>;
   /** map of 0 or more entries string → integer; ephemeral */
-  readonly rstp_statistics: MapOf<string, number>;
+  readonly rstp_statistics: $MapOf<string, number | bigint>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly rstp_status: MapOf<string, string>;
+  readonly rstp_status: $MapOf<string, string>;
   /** map of 0 or more entries string → integer; ephemeral */
-  readonly statistics: MapOf<string, number>;
+  readonly statistics: $MapOf<string, number | bigint>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
+  readonly status: $MapOf<string, string>;
   /** integer in [0, 4095] or null */
-  readonly tag: Optional<number>;
+  readonly tag: $Optional<number>;
   /** array of 0..4096 distinct integer in [0, 4095] */
-  readonly trunks: SetOf<number>;
+  readonly trunks: $SetOf<number>;
   /** one of "access", "dot1q-tunnel", "native-tagged", "native-untagged", "trunk" or null */
-  readonly vlan_mode: Optional<PortVlanMode>;
+  readonly vlan_mode: $Optional<PortVlanMode>;
 };
 /** A Port row as read. */
-export type Port = Row<PortColumns, "Port">;
+export type Port = $Row<PortColumns, "Port">;
 /** What inserting a Port row accepts. */
-export type PortInsert = Insert<PortColumns>;
+export type PortInsert = $Insert<PortColumns>;
 /** What updating a Port row accepts (mutable columns only). */
-export type PortUpdate = Update<PortColumns>;
+export type PortUpdate = $Update<PortColumns>;
 /** The uuid of a Port row. */
-export type PortUuid = Uuid<"Port">;
+export type PortUuid = $Uuid<"Port">;
 /** The Port table. */
-export const Port = defineTable<"Port", PortColumns>(schema, "Port");
+export const Port = $defineTable<"Port", PortColumns, "Open_vSwitch">(schema, "Port");
 
 // ---- QoS -------------------------------------------------------------------------------------------------
 
 /** Columns of QoS: root table. */
 export type QoSColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** map of 0 or more entries integer in [0, 4294967295] → uuid of a row of Queue (or a named reference); strong reference to Queue */
-  readonly queues: MapOf<number, RefTo<"Queue">>;
+  readonly queues: $MapOf<number, $RefTo<"Queue">>;
   /** string */
-  readonly type: Scalar<string>;
+  readonly type: $Scalar<string>;
 };
 /** A QoS row as read. */
-export type QoS = Row<QoSColumns, "QoS">;
+export type QoS = $Row<QoSColumns, "QoS">;
 /** What inserting a QoS row accepts. */
-export type QoSInsert = Insert<QoSColumns>;
+export type QoSInsert = $Insert<QoSColumns>;
 /** What updating a QoS row accepts (mutable columns only). */
-export type QoSUpdate = Update<QoSColumns>;
+export type QoSUpdate = $Update<QoSColumns>;
 /** The uuid of a QoS row. */
-export type QoSUuid = Uuid<"QoS">;
+export type QoSUuid = $Uuid<"QoS">;
 /** The QoS table. */
-export const QoS = defineTable<"QoS", QoSColumns>(schema, "QoS");
+export const QoS = $defineTable<"QoS", QoSColumns, "Open_vSwitch">(schema, "QoS");
 
 // ---- Queue -----------------------------------------------------------------------------------------------
 
 /** Columns of Queue: root table. */
 export type QueueColumns = {
   /** integer in [0, 63] or null */
-  readonly dscp: Optional<number>;
+  readonly dscp: $Optional<number>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
 };
 /** A Queue row as read. */
-export type Queue = Row<QueueColumns, "Queue">;
+export type Queue = $Row<QueueColumns, "Queue">;
 /** What inserting a Queue row accepts. */
-export type QueueInsert = Insert<QueueColumns>;
+export type QueueInsert = $Insert<QueueColumns>;
 /** What updating a Queue row accepts (mutable columns only). */
-export type QueueUpdate = Update<QueueColumns>;
+export type QueueUpdate = $Update<QueueColumns>;
 /** The uuid of a Queue row. */
-export type QueueUuid = Uuid<"Queue">;
+export type QueueUuid = $Uuid<"Queue">;
 /** The Queue table. */
-export const Queue = defineTable<"Queue", QueueColumns>(schema, "Queue");
+export const Queue = $defineTable<"Queue", QueueColumns, "Open_vSwitch">(schema, "Queue");
 
 // ---- SSL -------------------------------------------------------------------------------------------------
 
 /** Columns of SSL: non-root table (garbage-collected when no strong reference points at a row); at most 1 row. */
 export type SSLColumns = {
   /** boolean */
-  readonly bootstrap_ca_cert: Scalar<boolean>;
+  readonly bootstrap_ca_cert: $Scalar<boolean>;
   /** string */
-  readonly ca_cert: Scalar<string>;
+  readonly ca_cert: $Scalar<string>;
   /** string */
-  readonly certificate: Scalar<string>;
+  readonly certificate: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly private_key: Scalar<string>;
+  readonly private_key: $Scalar<string>;
 };
 /** A SSL row as read. */
-export type SSL = Row<SSLColumns, "SSL">;
+export type SSL = $Row<SSLColumns, "SSL">;
 /** What inserting a SSL row accepts. */
-export type SSLInsert = Insert<SSLColumns>;
+export type SSLInsert = $Insert<SSLColumns>;
 /** What updating a SSL row accepts (mutable columns only). */
-export type SSLUpdate = Update<SSLColumns>;
+export type SSLUpdate = $Update<SSLColumns>;
 /** The uuid of a SSL row. */
-export type SSLUuid = Uuid<"SSL">;
+export type SSLUuid = $Uuid<"SSL">;
 /** The SSL table. */
-export const SSL = defineTable<"SSL", SSLColumns>(schema, "SSL");
+export const SSL = $defineTable<"SSL", SSLColumns, "Open_vSwitch">(schema, "SSL");
 
 // ---- sFlow -----------------------------------------------------------------------------------------------
 
 /** Columns of sFlow: non-root table (garbage-collected when no strong reference points at a row). */
 export type sFlowColumns = {
   /** string or null */
-  readonly agent: Optional<string>;
+  readonly agent: $Optional<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer or null */
-  readonly header: Optional<number>;
+  readonly header: $Optional<number | bigint>;
   /** integer or null */
-  readonly polling: Optional<number>;
+  readonly polling: $Optional<number | bigint>;
   /** integer or null */
-  readonly sampling: Optional<number>;
-  /** array of 1 or more distinct string */
-  readonly targets: SetOf<string>;
+  readonly sampling: $Optional<number | bigint>;
+  /** array of 1 or more distinct string; required at insert (no valid default) */
+  readonly targets: $SetOf<string> & $NoDefault;
 };
 /** A sFlow row as read. */
-export type sFlow = Row<sFlowColumns, "sFlow">;
+export type sFlow = $Row<sFlowColumns, "sFlow">;
 /** What inserting a sFlow row accepts. */
-export type sFlowInsert = Insert<sFlowColumns>;
+export type sFlowInsert = $Insert<sFlowColumns>;
 /** What updating a sFlow row accepts (mutable columns only). */
-export type sFlowUpdate = Update<sFlowColumns>;
+export type sFlowUpdate = $Update<sFlowColumns>;
 /** The uuid of a sFlow row. */
-export type sFlowUuid = Uuid<"sFlow">;
+export type sFlowUuid = $Uuid<"sFlow">;
 /** The sFlow table. */
-export const sFlow = defineTable<"sFlow", sFlowColumns>(schema, "sFlow");
+export const sFlow = $defineTable<"sFlow", sFlowColumns, "Open_vSwitch">(schema, "sFlow");
 
 /** The Open_vSwitch database: pass it to `database(client, model)`. */
-export const model = defineDatabase("Open_vSwitch", schema, {
+export const model = $defineDatabase("Open_vSwitch", schema, {
   AutoAttach: AutoAttach,
   Bridge: Bridge,
   CT_Timeout_Policy: CT_Timeout_Policy,

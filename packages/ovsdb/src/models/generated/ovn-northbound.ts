@@ -4,25 +4,26 @@
 // Database OVN_Northbound, schema version 7.0.0, cksum 94023179 33468.
 
 import {
-  defineDatabase,
-  defineTable,
-  type Insert,
-  type MapOf,
-  type Optional,
-  parseSchema,
-  type RefTo,
-  type Row,
-  type Scalar,
-  type SetOf,
-  type Update,
-  type Uuid,
+  defineDatabase as $defineDatabase,
+  defineTable as $defineTable,
+  type Insert as $Insert,
+  type MapOf as $MapOf,
+  type NoDefault as $NoDefault,
+  type Optional as $Optional,
+  parseSchema as $parseSchema,
+  type RefTo as $RefTo,
+  type Row as $Row,
+  type Scalar as $Scalar,
+  type SetOf as $SetOf,
+  type Update as $Update,
+  type Uuid as $Uuid,
 } from "../../index.js";
 
 export const DATABASE_NAME = "OVN_Northbound";
 export const SCHEMA_VERSION = "7.0.0";
 
 /** The schema, embedded so that values are encoded, decoded and validated without a server. */
-export const schema = parseSchema({
+export const schema = $parseSchema({
   "name": "OVN_Northbound",
   "version": "7.0.0",
   "cksum": "94023179 33468",
@@ -1699,61 +1700,61 @@ export type ACLDirection = "from-lport" | "to-lport";
 export type ACLSeverity = "alert" | "debug" | "info" | "notice" | "warning";
 /** Columns of ACL: non-root table (garbage-collected when no strong reference points at a row). */
 export type ACLColumns = {
-  /** one of "allow", "allow-related", "allow-stateless", "drop", "reject" */
-  readonly action: Scalar<ACLAction>;
-  /** one of "from-lport", "to-lport" */
-  readonly direction: Scalar<ACLDirection>;
+  /** one of "allow", "allow-related", "allow-stateless", "drop", "reject"; required at insert (no valid default) */
+  readonly action: $Scalar<ACLAction> & $NoDefault;
+  /** one of "from-lport", "to-lport"; required at insert (no valid default) */
+  readonly direction: $Scalar<ACLDirection> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer in [0, 4294967295] */
-  readonly label: Scalar<number>;
+  readonly label: $Scalar<number>;
   /** boolean */
-  readonly log: Scalar<boolean>;
+  readonly log: $Scalar<boolean>;
   /** string */
-  readonly match: Scalar<string>;
+  readonly match: $Scalar<string>;
   /** string or null */
-  readonly meter: Optional<string>;
+  readonly meter: $Optional<string>;
   /** string of length 0..63 or null */
-  readonly name: Optional<string>;
+  readonly name: $Optional<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
+  readonly priority: $Scalar<number>;
   /** one of "alert", "debug", "info", "notice", "warning" or null */
-  readonly severity: Optional<ACLSeverity>;
+  readonly severity: $Optional<ACLSeverity>;
 };
 /** A ACL row as read. */
-export type ACL = Row<ACLColumns, "ACL">;
+export type ACL = $Row<ACLColumns, "ACL">;
 /** What inserting a ACL row accepts. */
-export type ACLInsert = Insert<ACLColumns>;
+export type ACLInsert = $Insert<ACLColumns>;
 /** What updating a ACL row accepts (mutable columns only). */
-export type ACLUpdate = Update<ACLColumns>;
+export type ACLUpdate = $Update<ACLColumns>;
 /** The uuid of a ACL row. */
-export type ACLUuid = Uuid<"ACL">;
+export type ACLUuid = $Uuid<"ACL">;
 /** The ACL table. */
-export const ACL = defineTable<"ACL", ACLColumns>(schema, "ACL");
+export const ACL = $defineTable<"ACL", ACLColumns, "OVN_Northbound">(schema, "ACL");
 
 // ---- Address_Set -----------------------------------------------------------------------------------------
 
 /** Columns of Address_Set: root table; unique (name). */
 export type Address_SetColumns = {
   /** array of 0 or more distinct string */
-  readonly addresses: SetOf<string>;
+  readonly addresses: $SetOf<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
 };
 /** A Address_Set row as read. */
-export type Address_Set = Row<Address_SetColumns, "Address_Set">;
+export type Address_Set = $Row<Address_SetColumns, "Address_Set">;
 /** What inserting a Address_Set row accepts. */
-export type Address_SetInsert = Insert<Address_SetColumns>;
+export type Address_SetInsert = $Insert<Address_SetColumns>;
 /** What updating a Address_Set row accepts (mutable columns only). */
-export type Address_SetUpdate = Update<Address_SetColumns>;
+export type Address_SetUpdate = $Update<Address_SetColumns>;
 /** The uuid of a Address_Set row. */
-export type Address_SetUuid = Uuid<"Address_Set">;
+export type Address_SetUuid = $Uuid<"Address_Set">;
 /** The Address_Set table. */
-export const Address_Set = defineTable<"Address_Set", Address_SetColumns>(schema, "Address_Set");
+export const Address_Set = $defineTable<"Address_Set", Address_SetColumns, "OVN_Northbound">(schema, "Address_Set");
 
 // ---- BFD -------------------------------------------------------------------------------------------------
 
@@ -1762,246 +1763,246 @@ export type BFDStatus = "admin_down" | "down" | "init" | "up";
 /** Columns of BFD: root table; unique (logical_port, dst_ip). */
 export type BFDColumns = {
   /** integer in [1, ∞] or null */
-  readonly detect_mult: Optional<number>;
+  readonly detect_mult: $Optional<number | bigint>;
   /** string */
-  readonly dst_ip: Scalar<string>;
+  readonly dst_ip: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly logical_port: Scalar<string>;
+  readonly logical_port: $Scalar<string>;
   /** integer or null */
-  readonly min_rx: Optional<number>;
+  readonly min_rx: $Optional<number | bigint>;
   /** integer in [1, ∞] or null */
-  readonly min_tx: Optional<number>;
+  readonly min_tx: $Optional<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** one of "admin_down", "down", "init", "up" or null */
-  readonly status: Optional<BFDStatus>;
+  readonly status: $Optional<BFDStatus>;
 };
 /** A BFD row as read. */
-export type BFD = Row<BFDColumns, "BFD">;
+export type BFD = $Row<BFDColumns, "BFD">;
 /** What inserting a BFD row accepts. */
-export type BFDInsert = Insert<BFDColumns>;
+export type BFDInsert = $Insert<BFDColumns>;
 /** What updating a BFD row accepts (mutable columns only). */
-export type BFDUpdate = Update<BFDColumns>;
+export type BFDUpdate = $Update<BFDColumns>;
 /** The uuid of a BFD row. */
-export type BFDUuid = Uuid<"BFD">;
+export type BFDUuid = $Uuid<"BFD">;
 /** The BFD table. */
-export const BFD = defineTable<"BFD", BFDColumns>(schema, "BFD");
+export const BFD = $defineTable<"BFD", BFDColumns, "OVN_Northbound">(schema, "BFD");
 
 // ---- Chassis_Template_Var --------------------------------------------------------------------------------
 
 /** Columns of Chassis_Template_Var: root table; unique (chassis). */
 export type Chassis_Template_VarColumns = {
   /** string */
-  readonly chassis: Scalar<string>;
+  readonly chassis: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly variables: MapOf<string, string>;
+  readonly variables: $MapOf<string, string>;
 };
 /** A Chassis_Template_Var row as read. */
-export type Chassis_Template_Var = Row<Chassis_Template_VarColumns, "Chassis_Template_Var">;
+export type Chassis_Template_Var = $Row<Chassis_Template_VarColumns, "Chassis_Template_Var">;
 /** What inserting a Chassis_Template_Var row accepts. */
-export type Chassis_Template_VarInsert = Insert<Chassis_Template_VarColumns>;
+export type Chassis_Template_VarInsert = $Insert<Chassis_Template_VarColumns>;
 /** What updating a Chassis_Template_Var row accepts (mutable columns only). */
-export type Chassis_Template_VarUpdate = Update<Chassis_Template_VarColumns>;
+export type Chassis_Template_VarUpdate = $Update<Chassis_Template_VarColumns>;
 /** The uuid of a Chassis_Template_Var row. */
-export type Chassis_Template_VarUuid = Uuid<"Chassis_Template_Var">;
+export type Chassis_Template_VarUuid = $Uuid<"Chassis_Template_Var">;
 /** The Chassis_Template_Var table. */
-export const Chassis_Template_Var = defineTable<"Chassis_Template_Var", Chassis_Template_VarColumns>(schema, "Chassis_Template_Var");
+export const Chassis_Template_Var = $defineTable<"Chassis_Template_Var", Chassis_Template_VarColumns, "OVN_Northbound">(schema, "Chassis_Template_Var");
 
 // ---- Connection ------------------------------------------------------------------------------------------
 
 /** Columns of Connection: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
 export type ConnectionColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer or null */
-  readonly inactivity_probe: Optional<number>;
+  readonly inactivity_probe: $Optional<number | bigint>;
   /** boolean; ephemeral */
-  readonly is_connected: Scalar<boolean>;
+  readonly is_connected: $Scalar<boolean>;
   /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
+  readonly max_backoff: $Optional<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
+  readonly status: $MapOf<string, string>;
   /** string */
-  readonly target: Scalar<string>;
+  readonly target: $Scalar<string>;
 };
 /** A Connection row as read. */
-export type Connection = Row<ConnectionColumns, "Connection">;
+export type Connection = $Row<ConnectionColumns, "Connection">;
 /** What inserting a Connection row accepts. */
-export type ConnectionInsert = Insert<ConnectionColumns>;
+export type ConnectionInsert = $Insert<ConnectionColumns>;
 /** What updating a Connection row accepts (mutable columns only). */
-export type ConnectionUpdate = Update<ConnectionColumns>;
+export type ConnectionUpdate = $Update<ConnectionColumns>;
 /** The uuid of a Connection row. */
-export type ConnectionUuid = Uuid<"Connection">;
+export type ConnectionUuid = $Uuid<"Connection">;
 /** The Connection table. */
-export const Connection = defineTable<"Connection", ConnectionColumns>(schema, "Connection");
+export const Connection = $defineTable<"Connection", ConnectionColumns, "OVN_Northbound">(schema, "Connection");
 
 // ---- Copp ------------------------------------------------------------------------------------------------
 
 /** Columns of Copp: root table; unique (name). */
 export type CoppColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly meters: MapOf<string, string>;
+  readonly meters: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
 };
 /** A Copp row as read. */
-export type Copp = Row<CoppColumns, "Copp">;
+export type Copp = $Row<CoppColumns, "Copp">;
 /** What inserting a Copp row accepts. */
-export type CoppInsert = Insert<CoppColumns>;
+export type CoppInsert = $Insert<CoppColumns>;
 /** What updating a Copp row accepts (mutable columns only). */
-export type CoppUpdate = Update<CoppColumns>;
+export type CoppUpdate = $Update<CoppColumns>;
 /** The uuid of a Copp row. */
-export type CoppUuid = Uuid<"Copp">;
+export type CoppUuid = $Uuid<"Copp">;
 /** The Copp table. */
-export const Copp = defineTable<"Copp", CoppColumns>(schema, "Copp");
+export const Copp = $defineTable<"Copp", CoppColumns, "OVN_Northbound">(schema, "Copp");
 
 // ---- DHCP_Options ----------------------------------------------------------------------------------------
 
 /** Columns of DHCP_Options: root table. */
 export type DHCP_OptionsColumns = {
   /** string */
-  readonly cidr: Scalar<string>;
+  readonly cidr: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
 };
 /** A DHCP_Options row as read. */
-export type DHCP_Options = Row<DHCP_OptionsColumns, "DHCP_Options">;
+export type DHCP_Options = $Row<DHCP_OptionsColumns, "DHCP_Options">;
 /** What inserting a DHCP_Options row accepts. */
-export type DHCP_OptionsInsert = Insert<DHCP_OptionsColumns>;
+export type DHCP_OptionsInsert = $Insert<DHCP_OptionsColumns>;
 /** What updating a DHCP_Options row accepts (mutable columns only). */
-export type DHCP_OptionsUpdate = Update<DHCP_OptionsColumns>;
+export type DHCP_OptionsUpdate = $Update<DHCP_OptionsColumns>;
 /** The uuid of a DHCP_Options row. */
-export type DHCP_OptionsUuid = Uuid<"DHCP_Options">;
+export type DHCP_OptionsUuid = $Uuid<"DHCP_Options">;
 /** The DHCP_Options table. */
-export const DHCP_Options = defineTable<"DHCP_Options", DHCP_OptionsColumns>(schema, "DHCP_Options");
+export const DHCP_Options = $defineTable<"DHCP_Options", DHCP_OptionsColumns, "OVN_Northbound">(schema, "DHCP_Options");
 
 // ---- DNS -------------------------------------------------------------------------------------------------
 
 /** Columns of DNS: root table. */
 export type DNSColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly records: MapOf<string, string>;
+  readonly records: $MapOf<string, string>;
 };
 /** A DNS row as read. */
-export type DNS = Row<DNSColumns, "DNS">;
+export type DNS = $Row<DNSColumns, "DNS">;
 /** What inserting a DNS row accepts. */
-export type DNSInsert = Insert<DNSColumns>;
+export type DNSInsert = $Insert<DNSColumns>;
 /** What updating a DNS row accepts (mutable columns only). */
-export type DNSUpdate = Update<DNSColumns>;
+export type DNSUpdate = $Update<DNSColumns>;
 /** The uuid of a DNS row. */
-export type DNSUuid = Uuid<"DNS">;
+export type DNSUuid = $Uuid<"DNS">;
 /** The DNS table. */
-export const DNS = defineTable<"DNS", DNSColumns>(schema, "DNS");
+export const DNS = $defineTable<"DNS", DNSColumns, "OVN_Northbound">(schema, "DNS");
 
 // ---- Forwarding_Group ------------------------------------------------------------------------------------
 
 /** Columns of Forwarding_Group: non-root table (garbage-collected when no strong reference points at a row). */
 export type Forwarding_GroupColumns = {
-  /** array of 1 or more distinct string */
-  readonly child_port: SetOf<string>;
+  /** array of 1 or more distinct string; required at insert (no valid default) */
+  readonly child_port: $SetOf<string> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** boolean */
-  readonly liveness: Scalar<boolean>;
+  readonly liveness: $Scalar<boolean>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** string */
-  readonly vip: Scalar<string>;
+  readonly vip: $Scalar<string>;
   /** string */
-  readonly vmac: Scalar<string>;
+  readonly vmac: $Scalar<string>;
 };
 /** A Forwarding_Group row as read. */
-export type Forwarding_Group = Row<Forwarding_GroupColumns, "Forwarding_Group">;
+export type Forwarding_Group = $Row<Forwarding_GroupColumns, "Forwarding_Group">;
 /** What inserting a Forwarding_Group row accepts. */
-export type Forwarding_GroupInsert = Insert<Forwarding_GroupColumns>;
+export type Forwarding_GroupInsert = $Insert<Forwarding_GroupColumns>;
 /** What updating a Forwarding_Group row accepts (mutable columns only). */
-export type Forwarding_GroupUpdate = Update<Forwarding_GroupColumns>;
+export type Forwarding_GroupUpdate = $Update<Forwarding_GroupColumns>;
 /** The uuid of a Forwarding_Group row. */
-export type Forwarding_GroupUuid = Uuid<"Forwarding_Group">;
+export type Forwarding_GroupUuid = $Uuid<"Forwarding_Group">;
 /** The Forwarding_Group table. */
-export const Forwarding_Group = defineTable<"Forwarding_Group", Forwarding_GroupColumns>(schema, "Forwarding_Group");
+export const Forwarding_Group = $defineTable<"Forwarding_Group", Forwarding_GroupColumns, "OVN_Northbound">(schema, "Forwarding_Group");
 
 // ---- Gateway_Chassis -------------------------------------------------------------------------------------
 
 /** Columns of Gateway_Chassis: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
 export type Gateway_ChassisColumns = {
   /** string */
-  readonly chassis_name: Scalar<string>;
+  readonly chassis_name: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
+  readonly priority: $Scalar<number>;
 };
 /** A Gateway_Chassis row as read. */
-export type Gateway_Chassis = Row<Gateway_ChassisColumns, "Gateway_Chassis">;
+export type Gateway_Chassis = $Row<Gateway_ChassisColumns, "Gateway_Chassis">;
 /** What inserting a Gateway_Chassis row accepts. */
-export type Gateway_ChassisInsert = Insert<Gateway_ChassisColumns>;
+export type Gateway_ChassisInsert = $Insert<Gateway_ChassisColumns>;
 /** What updating a Gateway_Chassis row accepts (mutable columns only). */
-export type Gateway_ChassisUpdate = Update<Gateway_ChassisColumns>;
+export type Gateway_ChassisUpdate = $Update<Gateway_ChassisColumns>;
 /** The uuid of a Gateway_Chassis row. */
-export type Gateway_ChassisUuid = Uuid<"Gateway_Chassis">;
+export type Gateway_ChassisUuid = $Uuid<"Gateway_Chassis">;
 /** The Gateway_Chassis table. */
-export const Gateway_Chassis = defineTable<"Gateway_Chassis", Gateway_ChassisColumns>(schema, "Gateway_Chassis");
+export const Gateway_Chassis = $defineTable<"Gateway_Chassis", Gateway_ChassisColumns, "OVN_Northbound">(schema, "Gateway_Chassis");
 
 // ---- HA_Chassis ------------------------------------------------------------------------------------------
 
 /** Columns of HA_Chassis: non-root table (garbage-collected when no strong reference points at a row). */
 export type HA_ChassisColumns = {
   /** string */
-  readonly chassis_name: Scalar<string>;
+  readonly chassis_name: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
+  readonly priority: $Scalar<number>;
 };
 /** A HA_Chassis row as read. */
-export type HA_Chassis = Row<HA_ChassisColumns, "HA_Chassis">;
+export type HA_Chassis = $Row<HA_ChassisColumns, "HA_Chassis">;
 /** What inserting a HA_Chassis row accepts. */
-export type HA_ChassisInsert = Insert<HA_ChassisColumns>;
+export type HA_ChassisInsert = $Insert<HA_ChassisColumns>;
 /** What updating a HA_Chassis row accepts (mutable columns only). */
-export type HA_ChassisUpdate = Update<HA_ChassisColumns>;
+export type HA_ChassisUpdate = $Update<HA_ChassisColumns>;
 /** The uuid of a HA_Chassis row. */
-export type HA_ChassisUuid = Uuid<"HA_Chassis">;
+export type HA_ChassisUuid = $Uuid<"HA_Chassis">;
 /** The HA_Chassis table. */
-export const HA_Chassis = defineTable<"HA_Chassis", HA_ChassisColumns>(schema, "HA_Chassis");
+export const HA_Chassis = $defineTable<"HA_Chassis", HA_ChassisColumns, "OVN_Northbound">(schema, "HA_Chassis");
 
 // ---- HA_Chassis_Group ------------------------------------------------------------------------------------
 
 /** Columns of HA_Chassis_Group: root table; unique (name). */
 export type HA_Chassis_GroupColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of HA_Chassis (or a named reference); strong reference to HA_Chassis */
-  readonly ha_chassis: SetOf<RefTo<"HA_Chassis">>;
+  readonly ha_chassis: $SetOf<$RefTo<"HA_Chassis">>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
 };
 /** A HA_Chassis_Group row as read. */
-export type HA_Chassis_Group = Row<HA_Chassis_GroupColumns, "HA_Chassis_Group">;
+export type HA_Chassis_Group = $Row<HA_Chassis_GroupColumns, "HA_Chassis_Group">;
 /** What inserting a HA_Chassis_Group row accepts. */
-export type HA_Chassis_GroupInsert = Insert<HA_Chassis_GroupColumns>;
+export type HA_Chassis_GroupInsert = $Insert<HA_Chassis_GroupColumns>;
 /** What updating a HA_Chassis_Group row accepts (mutable columns only). */
-export type HA_Chassis_GroupUpdate = Update<HA_Chassis_GroupColumns>;
+export type HA_Chassis_GroupUpdate = $Update<HA_Chassis_GroupColumns>;
 /** The uuid of a HA_Chassis_Group row. */
-export type HA_Chassis_GroupUuid = Uuid<"HA_Chassis_Group">;
+export type HA_Chassis_GroupUuid = $Uuid<"HA_Chassis_Group">;
 /** The HA_Chassis_Group table. */
-export const HA_Chassis_Group = defineTable<"HA_Chassis_Group", HA_Chassis_GroupColumns>(schema, "HA_Chassis_Group");
+export const HA_Chassis_Group = $defineTable<"HA_Chassis_Group", HA_Chassis_GroupColumns, "OVN_Northbound">(schema, "HA_Chassis_Group");
 
 // ---- Load_Balancer ---------------------------------------------------------------------------------------
 
@@ -2012,112 +2013,112 @@ export type Load_BalancerSelectionFields = "eth_dst" | "eth_src" | "ip_dst" | "i
 /** Columns of Load_Balancer: root table. */
 export type Load_BalancerColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Load_Balancer_Health_Check (or a named reference); strong reference to Load_Balancer_Health_Check */
-  readonly health_check: SetOf<RefTo<"Load_Balancer_Health_Check">>;
+  readonly health_check: $SetOf<$RefTo<"Load_Balancer_Health_Check">>;
   /** map of 0 or more entries string → string */
-  readonly ip_port_mappings: MapOf<string, string>;
+  readonly ip_port_mappings: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** one of "sctp", "tcp", "udp" or null */
-  readonly protocol: Optional<Load_BalancerProtocol>;
+  readonly protocol: $Optional<Load_BalancerProtocol>;
   /** array of 0 or more distinct one of "eth_dst", "eth_src", "ip_dst", "ip_src", "tp_dst", "tp_src" */
-  readonly selection_fields: SetOf<Load_BalancerSelectionFields>;
+  readonly selection_fields: $SetOf<Load_BalancerSelectionFields>;
   /** map of 0 or more entries string → string */
-  readonly vips: MapOf<string, string>;
+  readonly vips: $MapOf<string, string>;
 };
 /** A Load_Balancer row as read. */
-export type Load_Balancer = Row<Load_BalancerColumns, "Load_Balancer">;
+export type Load_Balancer = $Row<Load_BalancerColumns, "Load_Balancer">;
 /** What inserting a Load_Balancer row accepts. */
-export type Load_BalancerInsert = Insert<Load_BalancerColumns>;
+export type Load_BalancerInsert = $Insert<Load_BalancerColumns>;
 /** What updating a Load_Balancer row accepts (mutable columns only). */
-export type Load_BalancerUpdate = Update<Load_BalancerColumns>;
+export type Load_BalancerUpdate = $Update<Load_BalancerColumns>;
 /** The uuid of a Load_Balancer row. */
-export type Load_BalancerUuid = Uuid<"Load_Balancer">;
+export type Load_BalancerUuid = $Uuid<"Load_Balancer">;
 /** The Load_Balancer table. */
-export const Load_Balancer = defineTable<"Load_Balancer", Load_BalancerColumns>(schema, "Load_Balancer");
+export const Load_Balancer = $defineTable<"Load_Balancer", Load_BalancerColumns, "OVN_Northbound">(schema, "Load_Balancer");
 
 // ---- Load_Balancer_Group ---------------------------------------------------------------------------------
 
 /** Columns of Load_Balancer_Group: root table; unique (name). */
 export type Load_Balancer_GroupColumns = {
   /** array of 0 or more distinct uuid of a row of Load_Balancer (or a named reference); weak reference to Load_Balancer */
-  readonly load_balancer: SetOf<RefTo<"Load_Balancer">>;
+  readonly load_balancer: $SetOf<$RefTo<"Load_Balancer">>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
 };
 /** A Load_Balancer_Group row as read. */
-export type Load_Balancer_Group = Row<Load_Balancer_GroupColumns, "Load_Balancer_Group">;
+export type Load_Balancer_Group = $Row<Load_Balancer_GroupColumns, "Load_Balancer_Group">;
 /** What inserting a Load_Balancer_Group row accepts. */
-export type Load_Balancer_GroupInsert = Insert<Load_Balancer_GroupColumns>;
+export type Load_Balancer_GroupInsert = $Insert<Load_Balancer_GroupColumns>;
 /** What updating a Load_Balancer_Group row accepts (mutable columns only). */
-export type Load_Balancer_GroupUpdate = Update<Load_Balancer_GroupColumns>;
+export type Load_Balancer_GroupUpdate = $Update<Load_Balancer_GroupColumns>;
 /** The uuid of a Load_Balancer_Group row. */
-export type Load_Balancer_GroupUuid = Uuid<"Load_Balancer_Group">;
+export type Load_Balancer_GroupUuid = $Uuid<"Load_Balancer_Group">;
 /** The Load_Balancer_Group table. */
-export const Load_Balancer_Group = defineTable<"Load_Balancer_Group", Load_Balancer_GroupColumns>(schema, "Load_Balancer_Group");
+export const Load_Balancer_Group = $defineTable<"Load_Balancer_Group", Load_Balancer_GroupColumns, "OVN_Northbound">(schema, "Load_Balancer_Group");
 
 // ---- Load_Balancer_Health_Check --------------------------------------------------------------------------
 
 /** Columns of Load_Balancer_Health_Check: non-root table (garbage-collected when no strong reference points at a row). */
 export type Load_Balancer_Health_CheckColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** string */
-  readonly vip: Scalar<string>;
+  readonly vip: $Scalar<string>;
 };
 /** A Load_Balancer_Health_Check row as read. */
-export type Load_Balancer_Health_Check = Row<Load_Balancer_Health_CheckColumns, "Load_Balancer_Health_Check">;
+export type Load_Balancer_Health_Check = $Row<Load_Balancer_Health_CheckColumns, "Load_Balancer_Health_Check">;
 /** What inserting a Load_Balancer_Health_Check row accepts. */
-export type Load_Balancer_Health_CheckInsert = Insert<Load_Balancer_Health_CheckColumns>;
+export type Load_Balancer_Health_CheckInsert = $Insert<Load_Balancer_Health_CheckColumns>;
 /** What updating a Load_Balancer_Health_Check row accepts (mutable columns only). */
-export type Load_Balancer_Health_CheckUpdate = Update<Load_Balancer_Health_CheckColumns>;
+export type Load_Balancer_Health_CheckUpdate = $Update<Load_Balancer_Health_CheckColumns>;
 /** The uuid of a Load_Balancer_Health_Check row. */
-export type Load_Balancer_Health_CheckUuid = Uuid<"Load_Balancer_Health_Check">;
+export type Load_Balancer_Health_CheckUuid = $Uuid<"Load_Balancer_Health_Check">;
 /** The Load_Balancer_Health_Check table. */
-export const Load_Balancer_Health_Check = defineTable<"Load_Balancer_Health_Check", Load_Balancer_Health_CheckColumns>(schema, "Load_Balancer_Health_Check");
+export const Load_Balancer_Health_Check = $defineTable<"Load_Balancer_Health_Check", Load_Balancer_Health_CheckColumns, "OVN_Northbound">(schema, "Load_Balancer_Health_Check");
 
 // ---- Logical_Router --------------------------------------------------------------------------------------
 
 /** Columns of Logical_Router: root table. */
 export type Logical_RouterColumns = {
   /** uuid of a row of Copp (or a named reference) or null; weak reference to Copp */
-  readonly copp: Optional<RefTo<"Copp">>;
+  readonly copp: $Optional<$RefTo<"Copp">>;
   /** boolean or null */
-  readonly enabled: Optional<boolean>;
+  readonly enabled: $Optional<boolean>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Load_Balancer (or a named reference); weak reference to Load_Balancer */
-  readonly load_balancer: SetOf<RefTo<"Load_Balancer">>;
+  readonly load_balancer: $SetOf<$RefTo<"Load_Balancer">>;
   /** array of 0 or more distinct uuid of a row of Load_Balancer_Group (or a named reference); strong reference to Load_Balancer_Group */
-  readonly load_balancer_group: SetOf<RefTo<"Load_Balancer_Group">>;
+  readonly load_balancer_group: $SetOf<$RefTo<"Load_Balancer_Group">>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** array of 0 or more distinct uuid of a row of NAT (or a named reference); strong reference to NAT */
-  readonly nat: SetOf<RefTo<"NAT">>;
+  readonly nat: $SetOf<$RefTo<"NAT">>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Logical_Router_Policy (or a named reference); strong reference to Logical_Router_Policy */
-  readonly policies: SetOf<RefTo<"Logical_Router_Policy">>;
+  readonly policies: $SetOf<$RefTo<"Logical_Router_Policy">>;
   /** array of 0 or more distinct uuid of a row of Logical_Router_Port (or a named reference); strong reference to Logical_Router_Port */
-  readonly ports: SetOf<RefTo<"Logical_Router_Port">>;
+  readonly ports: $SetOf<$RefTo<"Logical_Router_Port">>;
   /** array of 0 or more distinct uuid of a row of Logical_Router_Static_Route (or a named reference); strong reference to Logical_Router_Static_Route */
-  readonly static_routes: SetOf<RefTo<"Logical_Router_Static_Route">>;
+  readonly static_routes: $SetOf<$RefTo<"Logical_Router_Static_Route">>;
 };
 /** A Logical_Router row as read. */
-export type Logical_Router = Row<Logical_RouterColumns, "Logical_Router">;
+export type Logical_Router = $Row<Logical_RouterColumns, "Logical_Router">;
 /** What inserting a Logical_Router row accepts. */
-export type Logical_RouterInsert = Insert<Logical_RouterColumns>;
+export type Logical_RouterInsert = $Insert<Logical_RouterColumns>;
 /** What updating a Logical_Router row accepts (mutable columns only). */
-export type Logical_RouterUpdate = Update<Logical_RouterColumns>;
+export type Logical_RouterUpdate = $Update<Logical_RouterColumns>;
 /** The uuid of a Logical_Router row. */
-export type Logical_RouterUuid = Uuid<"Logical_Router">;
+export type Logical_RouterUuid = $Uuid<"Logical_Router">;
 /** The Logical_Router table. */
-export const Logical_Router = defineTable<"Logical_Router", Logical_RouterColumns>(schema, "Logical_Router");
+export const Logical_Router = $defineTable<"Logical_Router", Logical_RouterColumns, "OVN_Northbound">(schema, "Logical_Router");
 
 // ---- Logical_Router_Policy -------------------------------------------------------------------------------
 
@@ -2125,69 +2126,69 @@ export const Logical_Router = defineTable<"Logical_Router", Logical_RouterColumn
 export type Logical_Router_PolicyAction = "allow" | "drop" | "reroute";
 /** Columns of Logical_Router_Policy: non-root table (garbage-collected when no strong reference points at a row). */
 export type Logical_Router_PolicyColumns = {
-  /** one of "allow", "drop", "reroute" */
-  readonly action: Scalar<Logical_Router_PolicyAction>;
+  /** one of "allow", "drop", "reroute"; required at insert (no valid default) */
+  readonly action: $Scalar<Logical_Router_PolicyAction> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly match: Scalar<string>;
+  readonly match: $Scalar<string>;
   /** string or null */
-  readonly nexthop: Optional<string>;
+  readonly nexthop: $Optional<string>;
   /** array of 0 or more distinct string */
-  readonly nexthops: SetOf<string>;
+  readonly nexthops: $SetOf<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
+  readonly priority: $Scalar<number>;
 };
 /** A Logical_Router_Policy row as read. */
-export type Logical_Router_Policy = Row<Logical_Router_PolicyColumns, "Logical_Router_Policy">;
+export type Logical_Router_Policy = $Row<Logical_Router_PolicyColumns, "Logical_Router_Policy">;
 /** What inserting a Logical_Router_Policy row accepts. */
-export type Logical_Router_PolicyInsert = Insert<Logical_Router_PolicyColumns>;
+export type Logical_Router_PolicyInsert = $Insert<Logical_Router_PolicyColumns>;
 /** What updating a Logical_Router_Policy row accepts (mutable columns only). */
-export type Logical_Router_PolicyUpdate = Update<Logical_Router_PolicyColumns>;
+export type Logical_Router_PolicyUpdate = $Update<Logical_Router_PolicyColumns>;
 /** The uuid of a Logical_Router_Policy row. */
-export type Logical_Router_PolicyUuid = Uuid<"Logical_Router_Policy">;
+export type Logical_Router_PolicyUuid = $Uuid<"Logical_Router_Policy">;
 /** The Logical_Router_Policy table. */
-export const Logical_Router_Policy = defineTable<"Logical_Router_Policy", Logical_Router_PolicyColumns>(schema, "Logical_Router_Policy");
+export const Logical_Router_Policy = $defineTable<"Logical_Router_Policy", Logical_Router_PolicyColumns, "OVN_Northbound">(schema, "Logical_Router_Policy");
 
 // ---- Logical_Router_Port ---------------------------------------------------------------------------------
 
 /** Columns of Logical_Router_Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
 export type Logical_Router_PortColumns = {
   /** boolean or null */
-  readonly enabled: Optional<boolean>;
+  readonly enabled: $Optional<boolean>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Gateway_Chassis (or a named reference); strong reference to Gateway_Chassis */
-  readonly gateway_chassis: SetOf<RefTo<"Gateway_Chassis">>;
+  readonly gateway_chassis: $SetOf<$RefTo<"Gateway_Chassis">>;
   /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
-  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
+  readonly ha_chassis_group: $Optional<$RefTo<"HA_Chassis_Group">>;
   /** array of 0 or more distinct string */
-  readonly ipv6_prefix: SetOf<string>;
+  readonly ipv6_prefix: $SetOf<string>;
   /** map of 0 or more entries string → string */
-  readonly ipv6_ra_configs: MapOf<string, string>;
+  readonly ipv6_ra_configs: $MapOf<string, string>;
   /** string */
-  readonly mac: Scalar<string>;
+  readonly mac: $Scalar<string>;
   /** string */
-  readonly name: Scalar<string>;
-  /** array of 1 or more distinct string */
-  readonly networks: SetOf<string>;
+  readonly name: $Scalar<string>;
+  /** array of 1 or more distinct string; required at insert (no valid default) */
+  readonly networks: $SetOf<string> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** string or null */
-  readonly peer: Optional<string>;
+  readonly peer: $Optional<string>;
 };
 /** A Logical_Router_Port row as read. */
-export type Logical_Router_Port = Row<Logical_Router_PortColumns, "Logical_Router_Port">;
+export type Logical_Router_Port = $Row<Logical_Router_PortColumns, "Logical_Router_Port">;
 /** What inserting a Logical_Router_Port row accepts. */
-export type Logical_Router_PortInsert = Insert<Logical_Router_PortColumns>;
+export type Logical_Router_PortInsert = $Insert<Logical_Router_PortColumns>;
 /** What updating a Logical_Router_Port row accepts (mutable columns only). */
-export type Logical_Router_PortUpdate = Update<Logical_Router_PortColumns>;
+export type Logical_Router_PortUpdate = $Update<Logical_Router_PortColumns>;
 /** The uuid of a Logical_Router_Port row. */
-export type Logical_Router_PortUuid = Uuid<"Logical_Router_Port">;
+export type Logical_Router_PortUuid = $Uuid<"Logical_Router_Port">;
 /** The Logical_Router_Port table. */
-export const Logical_Router_Port = defineTable<"Logical_Router_Port", Logical_Router_PortColumns>(schema, "Logical_Router_Port");
+export const Logical_Router_Port = $defineTable<"Logical_Router_Port", Logical_Router_PortColumns, "OVN_Northbound">(schema, "Logical_Router_Port");
 
 // ---- Logical_Router_Static_Route -------------------------------------------------------------------------
 
@@ -2196,118 +2197,118 @@ export type Logical_Router_Static_RoutePolicy = "dst-ip" | "src-ip";
 /** Columns of Logical_Router_Static_Route: non-root table (garbage-collected when no strong reference points at a row). */
 export type Logical_Router_Static_RouteColumns = {
   /** uuid of a row of BFD (or a named reference) or null; weak reference to BFD */
-  readonly bfd: Optional<RefTo<"BFD">>;
+  readonly bfd: $Optional<$RefTo<"BFD">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly ip_prefix: Scalar<string>;
+  readonly ip_prefix: $Scalar<string>;
   /** string */
-  readonly nexthop: Scalar<string>;
+  readonly nexthop: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** string or null */
-  readonly output_port: Optional<string>;
+  readonly output_port: $Optional<string>;
   /** one of "dst-ip", "src-ip" or null */
-  readonly policy: Optional<Logical_Router_Static_RoutePolicy>;
+  readonly policy: $Optional<Logical_Router_Static_RoutePolicy>;
   /** string */
-  readonly route_table: Scalar<string>;
+  readonly route_table: $Scalar<string>;
 };
 /** A Logical_Router_Static_Route row as read. */
-export type Logical_Router_Static_Route = Row<Logical_Router_Static_RouteColumns, "Logical_Router_Static_Route">;
+export type Logical_Router_Static_Route = $Row<Logical_Router_Static_RouteColumns, "Logical_Router_Static_Route">;
 /** What inserting a Logical_Router_Static_Route row accepts. */
-export type Logical_Router_Static_RouteInsert = Insert<Logical_Router_Static_RouteColumns>;
+export type Logical_Router_Static_RouteInsert = $Insert<Logical_Router_Static_RouteColumns>;
 /** What updating a Logical_Router_Static_Route row accepts (mutable columns only). */
-export type Logical_Router_Static_RouteUpdate = Update<Logical_Router_Static_RouteColumns>;
+export type Logical_Router_Static_RouteUpdate = $Update<Logical_Router_Static_RouteColumns>;
 /** The uuid of a Logical_Router_Static_Route row. */
-export type Logical_Router_Static_RouteUuid = Uuid<"Logical_Router_Static_Route">;
+export type Logical_Router_Static_RouteUuid = $Uuid<"Logical_Router_Static_Route">;
 /** The Logical_Router_Static_Route table. */
-export const Logical_Router_Static_Route = defineTable<"Logical_Router_Static_Route", Logical_Router_Static_RouteColumns>(schema, "Logical_Router_Static_Route");
+export const Logical_Router_Static_Route = $defineTable<"Logical_Router_Static_Route", Logical_Router_Static_RouteColumns, "OVN_Northbound">(schema, "Logical_Router_Static_Route");
 
 // ---- Logical_Switch --------------------------------------------------------------------------------------
 
 /** Columns of Logical_Switch: root table. */
 export type Logical_SwitchColumns = {
   /** array of 0 or more distinct uuid of a row of ACL (or a named reference); strong reference to ACL */
-  readonly acls: SetOf<RefTo<"ACL">>;
+  readonly acls: $SetOf<$RefTo<"ACL">>;
   /** uuid of a row of Copp (or a named reference) or null; weak reference to Copp */
-  readonly copp: Optional<RefTo<"Copp">>;
+  readonly copp: $Optional<$RefTo<"Copp">>;
   /** array of 0 or more distinct uuid of a row of DNS (or a named reference); weak reference to DNS */
-  readonly dns_records: SetOf<RefTo<"DNS">>;
+  readonly dns_records: $SetOf<$RefTo<"DNS">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Forwarding_Group (or a named reference); strong reference to Forwarding_Group */
-  readonly forwarding_groups: SetOf<RefTo<"Forwarding_Group">>;
+  readonly forwarding_groups: $SetOf<$RefTo<"Forwarding_Group">>;
   /** array of 0 or more distinct uuid of a row of Load_Balancer (or a named reference); weak reference to Load_Balancer */
-  readonly load_balancer: SetOf<RefTo<"Load_Balancer">>;
+  readonly load_balancer: $SetOf<$RefTo<"Load_Balancer">>;
   /** array of 0 or more distinct uuid of a row of Load_Balancer_Group (or a named reference); strong reference to Load_Balancer_Group */
-  readonly load_balancer_group: SetOf<RefTo<"Load_Balancer_Group">>;
+  readonly load_balancer_group: $SetOf<$RefTo<"Load_Balancer_Group">>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Logical_Switch_Port (or a named reference); strong reference to Logical_Switch_Port */
-  readonly ports: SetOf<RefTo<"Logical_Switch_Port">>;
+  readonly ports: $SetOf<$RefTo<"Logical_Switch_Port">>;
   /** array of 0 or more distinct uuid of a row of QoS (or a named reference); strong reference to QoS */
-  readonly qos_rules: SetOf<RefTo<"QoS">>;
+  readonly qos_rules: $SetOf<$RefTo<"QoS">>;
 };
 /** A Logical_Switch row as read. */
-export type Logical_Switch = Row<Logical_SwitchColumns, "Logical_Switch">;
+export type Logical_Switch = $Row<Logical_SwitchColumns, "Logical_Switch">;
 /** What inserting a Logical_Switch row accepts. */
-export type Logical_SwitchInsert = Insert<Logical_SwitchColumns>;
+export type Logical_SwitchInsert = $Insert<Logical_SwitchColumns>;
 /** What updating a Logical_Switch row accepts (mutable columns only). */
-export type Logical_SwitchUpdate = Update<Logical_SwitchColumns>;
+export type Logical_SwitchUpdate = $Update<Logical_SwitchColumns>;
 /** The uuid of a Logical_Switch row. */
-export type Logical_SwitchUuid = Uuid<"Logical_Switch">;
+export type Logical_SwitchUuid = $Uuid<"Logical_Switch">;
 /** The Logical_Switch table. */
-export const Logical_Switch = defineTable<"Logical_Switch", Logical_SwitchColumns>(schema, "Logical_Switch");
+export const Logical_Switch = $defineTable<"Logical_Switch", Logical_SwitchColumns, "OVN_Northbound">(schema, "Logical_Switch");
 
 // ---- Logical_Switch_Port ---------------------------------------------------------------------------------
 
 /** Columns of Logical_Switch_Port: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
 export type Logical_Switch_PortColumns = {
   /** array of 0 or more distinct string */
-  readonly addresses: SetOf<string>;
+  readonly addresses: $SetOf<string>;
   /** uuid of a row of DHCP_Options (or a named reference) or null; weak reference to DHCP_Options */
-  readonly dhcpv4_options: Optional<RefTo<"DHCP_Options">>;
+  readonly dhcpv4_options: $Optional<$RefTo<"DHCP_Options">>;
   /** uuid of a row of DHCP_Options (or a named reference) or null; weak reference to DHCP_Options */
-  readonly dhcpv6_options: Optional<RefTo<"DHCP_Options">>;
+  readonly dhcpv6_options: $Optional<$RefTo<"DHCP_Options">>;
   /** string or null */
-  readonly dynamic_addresses: Optional<string>;
+  readonly dynamic_addresses: $Optional<string>;
   /** boolean or null */
-  readonly enabled: Optional<boolean>;
+  readonly enabled: $Optional<boolean>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
-  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
+  readonly ha_chassis_group: $Optional<$RefTo<"HA_Chassis_Group">>;
   /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); weak reference to Mirror */
-  readonly mirror_rules: SetOf<RefTo<"Mirror">>;
+  readonly mirror_rules: $SetOf<$RefTo<"Mirror">>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** string or null */
-  readonly parent_name: Optional<string>;
+  readonly parent_name: $Optional<string>;
   /** array of 0 or more distinct string */
-  readonly port_security: SetOf<string>;
+  readonly port_security: $SetOf<string>;
   /** integer in [1, 4095] or null */
-  readonly tag: Optional<number>;
+  readonly tag: $Optional<number>;
   /** integer in [0, 4095] or null */
-  readonly tag_request: Optional<number>;
+  readonly tag_request: $Optional<number>;
   /** string */
-  readonly type: Scalar<string>;
+  readonly type: $Scalar<string>;
   /** boolean or null */
-  readonly up: Optional<boolean>;
+  readonly up: $Optional<boolean>;
 };
 /** A Logical_Switch_Port row as read. */
-export type Logical_Switch_Port = Row<Logical_Switch_PortColumns, "Logical_Switch_Port">;
+export type Logical_Switch_Port = $Row<Logical_Switch_PortColumns, "Logical_Switch_Port">;
 /** What inserting a Logical_Switch_Port row accepts. */
-export type Logical_Switch_PortInsert = Insert<Logical_Switch_PortColumns>;
+export type Logical_Switch_PortInsert = $Insert<Logical_Switch_PortColumns>;
 /** What updating a Logical_Switch_Port row accepts (mutable columns only). */
-export type Logical_Switch_PortUpdate = Update<Logical_Switch_PortColumns>;
+export type Logical_Switch_PortUpdate = $Update<Logical_Switch_PortColumns>;
 /** The uuid of a Logical_Switch_Port row. */
-export type Logical_Switch_PortUuid = Uuid<"Logical_Switch_Port">;
+export type Logical_Switch_PortUuid = $Uuid<"Logical_Switch_Port">;
 /** The Logical_Switch_Port table. */
-export const Logical_Switch_Port = defineTable<"Logical_Switch_Port", Logical_Switch_PortColumns>(schema, "Logical_Switch_Port");
+export const Logical_Switch_Port = $defineTable<"Logical_Switch_Port", Logical_Switch_PortColumns, "OVN_Northbound">(schema, "Logical_Switch_Port");
 
 // ---- Meter -----------------------------------------------------------------------------------------------
 
@@ -2315,27 +2316,27 @@ export const Logical_Switch_Port = defineTable<"Logical_Switch_Port", Logical_Sw
 export type MeterUnit = "kbps" | "pktps";
 /** Columns of Meter: root table; unique (name). */
 export type MeterColumns = {
-  /** array of 1 or more distinct uuid of a row of Meter_Band (or a named reference); strong reference to Meter_Band */
-  readonly bands: SetOf<RefTo<"Meter_Band">>;
+  /** array of 1 or more distinct uuid of a row of Meter_Band (or a named reference); required at insert (no valid default); strong reference to Meter_Band */
+  readonly bands: $SetOf<$RefTo<"Meter_Band">> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** boolean or null */
-  readonly fair: Optional<boolean>;
+  readonly fair: $Optional<boolean>;
   /** string */
-  readonly name: Scalar<string>;
-  /** one of "kbps", "pktps" */
-  readonly unit: Scalar<MeterUnit>;
+  readonly name: $Scalar<string>;
+  /** one of "kbps", "pktps"; required at insert (no valid default) */
+  readonly unit: $Scalar<MeterUnit> & $NoDefault;
 };
 /** A Meter row as read. */
-export type Meter = Row<MeterColumns, "Meter">;
+export type Meter = $Row<MeterColumns, "Meter">;
 /** What inserting a Meter row accepts. */
-export type MeterInsert = Insert<MeterColumns>;
+export type MeterInsert = $Insert<MeterColumns>;
 /** What updating a Meter row accepts (mutable columns only). */
-export type MeterUpdate = Update<MeterColumns>;
+export type MeterUpdate = $Update<MeterColumns>;
 /** The uuid of a Meter row. */
-export type MeterUuid = Uuid<"Meter">;
+export type MeterUuid = $Uuid<"Meter">;
 /** The Meter table. */
-export const Meter = defineTable<"Meter", MeterColumns>(schema, "Meter");
+export const Meter = $defineTable<"Meter", MeterColumns, "OVN_Northbound">(schema, "Meter");
 
 // ---- Meter_Band ------------------------------------------------------------------------------------------
 
@@ -2343,25 +2344,25 @@ export const Meter = defineTable<"Meter", MeterColumns>(schema, "Meter");
 export type Meter_BandAction = "drop";
 /** Columns of Meter_Band: non-root table (garbage-collected when no strong reference points at a row). */
 export type Meter_BandColumns = {
-  /** one of "drop" */
-  readonly action: Scalar<Meter_BandAction>;
+  /** one of "drop"; required at insert (no valid default) */
+  readonly action: $Scalar<Meter_BandAction> & $NoDefault;
   /** integer in [0, 4294967295] */
-  readonly burst_size: Scalar<number>;
+  readonly burst_size: $Scalar<number>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** integer in [1, 4294967295] */
-  readonly rate: Scalar<number>;
+  readonly external_ids: $MapOf<string, string>;
+  /** integer in [1, 4294967295]; required at insert (no valid default) */
+  readonly rate: $Scalar<number> & $NoDefault;
 };
 /** A Meter_Band row as read. */
-export type Meter_Band = Row<Meter_BandColumns, "Meter_Band">;
+export type Meter_Band = $Row<Meter_BandColumns, "Meter_Band">;
 /** What inserting a Meter_Band row accepts. */
-export type Meter_BandInsert = Insert<Meter_BandColumns>;
+export type Meter_BandInsert = $Insert<Meter_BandColumns>;
 /** What updating a Meter_Band row accepts (mutable columns only). */
-export type Meter_BandUpdate = Update<Meter_BandColumns>;
+export type Meter_BandUpdate = $Update<Meter_BandColumns>;
 /** The uuid of a Meter_Band row. */
-export type Meter_BandUuid = Uuid<"Meter_Band">;
+export type Meter_BandUuid = $Uuid<"Meter_Band">;
 /** The Meter_Band table. */
-export const Meter_Band = defineTable<"Meter_Band", Meter_BandColumns>(schema, "Meter_Band");
+export const Meter_Band = $defineTable<"Meter_Band", Meter_BandColumns, "OVN_Northbound">(schema, "Meter_Band");
 
 // ---- Mirror ----------------------------------------------------------------------------------------------
 
@@ -2372,28 +2373,28 @@ export type MirrorType = "erspan" | "gre";
 /** Columns of Mirror: root table; unique (name). */
 export type MirrorColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** one of "from-lport", "to-lport" */
-  readonly filter: Scalar<MirrorFilter>;
+  readonly external_ids: $MapOf<string, string>;
+  /** one of "from-lport", "to-lport"; required at insert (no valid default) */
+  readonly filter: $Scalar<MirrorFilter> & $NoDefault;
   /** integer */
-  readonly index: Scalar<number>;
+  readonly index: $Scalar<number | bigint>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** string */
-  readonly sink: Scalar<string>;
-  /** one of "erspan", "gre" */
-  readonly type: Scalar<MirrorType>;
+  readonly sink: $Scalar<string>;
+  /** one of "erspan", "gre"; required at insert (no valid default) */
+  readonly type: $Scalar<MirrorType> & $NoDefault;
 };
 /** A Mirror row as read. */
-export type Mirror = Row<MirrorColumns, "Mirror">;
+export type Mirror = $Row<MirrorColumns, "Mirror">;
 /** What inserting a Mirror row accepts. */
-export type MirrorInsert = Insert<MirrorColumns>;
+export type MirrorInsert = $Insert<MirrorColumns>;
 /** What updating a Mirror row accepts (mutable columns only). */
-export type MirrorUpdate = Update<MirrorColumns>;
+export type MirrorUpdate = $Update<MirrorColumns>;
 /** The uuid of a Mirror row. */
-export type MirrorUuid = Uuid<"Mirror">;
+export type MirrorUuid = $Uuid<"Mirror">;
 /** The Mirror table. */
-export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
+export const Mirror = $defineTable<"Mirror", MirrorColumns, "OVN_Northbound">(schema, "Mirror");
 
 // ---- NAT -------------------------------------------------------------------------------------------------
 
@@ -2402,102 +2403,102 @@ export type NATType = "dnat" | "dnat_and_snat" | "snat";
 /** Columns of NAT: non-root table (garbage-collected when no strong reference points at a row). */
 export type NATColumns = {
   /** uuid of a row of Address_Set (or a named reference) or null; strong reference to Address_Set */
-  readonly allowed_ext_ips: Optional<RefTo<"Address_Set">>;
+  readonly allowed_ext_ips: $Optional<$RefTo<"Address_Set">>;
   /** uuid of a row of Address_Set (or a named reference) or null; strong reference to Address_Set */
-  readonly exempted_ext_ips: Optional<RefTo<"Address_Set">>;
+  readonly exempted_ext_ips: $Optional<$RefTo<"Address_Set">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly external_ip: Scalar<string>;
+  readonly external_ip: $Scalar<string>;
   /** string or null */
-  readonly external_mac: Optional<string>;
+  readonly external_mac: $Optional<string>;
   /** string */
-  readonly external_port_range: Scalar<string>;
+  readonly external_port_range: $Scalar<string>;
   /** uuid of a row of Logical_Router_Port (or a named reference) or null; weak reference to Logical_Router_Port */
-  readonly gateway_port: Optional<RefTo<"Logical_Router_Port">>;
+  readonly gateway_port: $Optional<$RefTo<"Logical_Router_Port">>;
   /** string */
-  readonly logical_ip: Scalar<string>;
+  readonly logical_ip: $Scalar<string>;
   /** string or null */
-  readonly logical_port: Optional<string>;
+  readonly logical_port: $Optional<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** one of "dnat", "dnat_and_snat", "snat" */
-  readonly type: Scalar<NATType>;
+  readonly options: $MapOf<string, string>;
+  /** one of "dnat", "dnat_and_snat", "snat"; required at insert (no valid default) */
+  readonly type: $Scalar<NATType> & $NoDefault;
 };
 /** A NAT row as read. */
-export type NAT = Row<NATColumns, "NAT">;
+export type NAT = $Row<NATColumns, "NAT">;
 /** What inserting a NAT row accepts. */
-export type NATInsert = Insert<NATColumns>;
+export type NATInsert = $Insert<NATColumns>;
 /** What updating a NAT row accepts (mutable columns only). */
-export type NATUpdate = Update<NATColumns>;
+export type NATUpdate = $Update<NATColumns>;
 /** The uuid of a NAT row. */
-export type NATUuid = Uuid<"NAT">;
+export type NATUuid = $Uuid<"NAT">;
 /** The NAT table. */
-export const NAT = defineTable<"NAT", NATColumns>(schema, "NAT");
+export const NAT = $defineTable<"NAT", NATColumns, "OVN_Northbound">(schema, "NAT");
 
 // ---- NB_Global -------------------------------------------------------------------------------------------
 
 /** Columns of NB_Global: root table; at most 1 row. */
 export type NB_GlobalColumns = {
   /** array of 0 or more distinct uuid of a row of Connection (or a named reference); strong reference to Connection */
-  readonly connections: SetOf<RefTo<"Connection">>;
+  readonly connections: $SetOf<$RefTo<"Connection">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer */
-  readonly hv_cfg: Scalar<number>;
+  readonly hv_cfg: $Scalar<number | bigint>;
   /** integer */
-  readonly hv_cfg_timestamp: Scalar<number>;
+  readonly hv_cfg_timestamp: $Scalar<number | bigint>;
   /** boolean */
-  readonly ipsec: Scalar<boolean>;
+  readonly ipsec: $Scalar<boolean>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly nb_cfg: $Scalar<number | bigint>;
   /** integer */
-  readonly nb_cfg_timestamp: Scalar<number>;
+  readonly nb_cfg_timestamp: $Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** integer */
-  readonly sb_cfg: Scalar<number>;
+  readonly sb_cfg: $Scalar<number | bigint>;
   /** integer */
-  readonly sb_cfg_timestamp: Scalar<number>;
+  readonly sb_cfg_timestamp: $Scalar<number | bigint>;
   /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
-  readonly ssl: Optional<RefTo<"SSL">>;
+  readonly ssl: $Optional<$RefTo<"SSL">>;
 };
 /** A NB_Global row as read. */
-export type NB_Global = Row<NB_GlobalColumns, "NB_Global">;
+export type NB_Global = $Row<NB_GlobalColumns, "NB_Global">;
 /** What inserting a NB_Global row accepts. */
-export type NB_GlobalInsert = Insert<NB_GlobalColumns>;
+export type NB_GlobalInsert = $Insert<NB_GlobalColumns>;
 /** What updating a NB_Global row accepts (mutable columns only). */
-export type NB_GlobalUpdate = Update<NB_GlobalColumns>;
+export type NB_GlobalUpdate = $Update<NB_GlobalColumns>;
 /** The uuid of a NB_Global row. */
-export type NB_GlobalUuid = Uuid<"NB_Global">;
+export type NB_GlobalUuid = $Uuid<"NB_Global">;
 /** The NB_Global table. */
-export const NB_Global = defineTable<"NB_Global", NB_GlobalColumns>(schema, "NB_Global");
+export const NB_Global = $defineTable<"NB_Global", NB_GlobalColumns, "OVN_Northbound">(schema, "NB_Global");
 
 // ---- Port_Group ------------------------------------------------------------------------------------------
 
 /** Columns of Port_Group: root table; unique (name). */
 export type Port_GroupColumns = {
   /** array of 0 or more distinct uuid of a row of ACL (or a named reference); strong reference to ACL */
-  readonly acls: SetOf<RefTo<"ACL">>;
+  readonly acls: $SetOf<$RefTo<"ACL">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** array of 0 or more distinct uuid of a row of Logical_Switch_Port (or a named reference); weak reference to Logical_Switch_Port */
-  readonly ports: SetOf<RefTo<"Logical_Switch_Port">>;
+  readonly ports: $SetOf<$RefTo<"Logical_Switch_Port">>;
 };
 /** A Port_Group row as read. */
-export type Port_Group = Row<Port_GroupColumns, "Port_Group">;
+export type Port_Group = $Row<Port_GroupColumns, "Port_Group">;
 /** What inserting a Port_Group row accepts. */
-export type Port_GroupInsert = Insert<Port_GroupColumns>;
+export type Port_GroupInsert = $Insert<Port_GroupColumns>;
 /** What updating a Port_Group row accepts (mutable columns only). */
-export type Port_GroupUpdate = Update<Port_GroupColumns>;
+export type Port_GroupUpdate = $Update<Port_GroupColumns>;
 /** The uuid of a Port_Group row. */
-export type Port_GroupUuid = Uuid<"Port_Group">;
+export type Port_GroupUuid = $Uuid<"Port_Group">;
 /** The Port_Group table. */
-export const Port_Group = defineTable<"Port_Group", Port_GroupColumns>(schema, "Port_Group");
+export const Port_Group = $defineTable<"Port_Group", Port_GroupColumns, "OVN_Northbound">(schema, "Port_Group");
 
 // ---- QoS -------------------------------------------------------------------------------------------------
 
@@ -2510,85 +2511,85 @@ export type QoSDirection = "from-lport" | "to-lport";
 /** Columns of QoS: non-root table (garbage-collected when no strong reference points at a row). */
 export type QoSColumns = {
   /** map of 0 or more entries one of "dscp" → integer in [0, 63] */
-  readonly action: MapOf<QoSActionKey, number>;
+  readonly action: $MapOf<QoSActionKey, number>;
   /** map of 0 or more entries one of "burst", "rate" → integer in [1, 4294967295] */
-  readonly bandwidth: MapOf<QoSBandwidthKey, number>;
-  /** one of "from-lport", "to-lport" */
-  readonly direction: Scalar<QoSDirection>;
+  readonly bandwidth: $MapOf<QoSBandwidthKey, number>;
+  /** one of "from-lport", "to-lport"; required at insert (no valid default) */
+  readonly direction: $Scalar<QoSDirection> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly match: Scalar<string>;
+  readonly match: $Scalar<string>;
   /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
+  readonly priority: $Scalar<number>;
 };
 /** A QoS row as read. */
-export type QoS = Row<QoSColumns, "QoS">;
+export type QoS = $Row<QoSColumns, "QoS">;
 /** What inserting a QoS row accepts. */
-export type QoSInsert = Insert<QoSColumns>;
+export type QoSInsert = $Insert<QoSColumns>;
 /** What updating a QoS row accepts (mutable columns only). */
-export type QoSUpdate = Update<QoSColumns>;
+export type QoSUpdate = $Update<QoSColumns>;
 /** The uuid of a QoS row. */
-export type QoSUuid = Uuid<"QoS">;
+export type QoSUuid = $Uuid<"QoS">;
 /** The QoS table. */
-export const QoS = defineTable<"QoS", QoSColumns>(schema, "QoS");
+export const QoS = $defineTable<"QoS", QoSColumns, "OVN_Northbound">(schema, "QoS");
 
 // ---- SSL -------------------------------------------------------------------------------------------------
 
 /** Columns of SSL: non-root table (garbage-collected when no strong reference points at a row); at most 1 row. */
 export type SSLColumns = {
   /** boolean */
-  readonly bootstrap_ca_cert: Scalar<boolean>;
+  readonly bootstrap_ca_cert: $Scalar<boolean>;
   /** string */
-  readonly ca_cert: Scalar<string>;
+  readonly ca_cert: $Scalar<string>;
   /** string */
-  readonly certificate: Scalar<string>;
+  readonly certificate: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly private_key: Scalar<string>;
+  readonly private_key: $Scalar<string>;
   /** string */
-  readonly ssl_ciphers: Scalar<string>;
+  readonly ssl_ciphers: $Scalar<string>;
   /** string */
-  readonly ssl_protocols: Scalar<string>;
+  readonly ssl_protocols: $Scalar<string>;
 };
 /** A SSL row as read. */
-export type SSL = Row<SSLColumns, "SSL">;
+export type SSL = $Row<SSLColumns, "SSL">;
 /** What inserting a SSL row accepts. */
-export type SSLInsert = Insert<SSLColumns>;
+export type SSLInsert = $Insert<SSLColumns>;
 /** What updating a SSL row accepts (mutable columns only). */
-export type SSLUpdate = Update<SSLColumns>;
+export type SSLUpdate = $Update<SSLColumns>;
 /** The uuid of a SSL row. */
-export type SSLUuid = Uuid<"SSL">;
+export type SSLUuid = $Uuid<"SSL">;
 /** The SSL table. */
-export const SSL = defineTable<"SSL", SSLColumns>(schema, "SSL");
+export const SSL = $defineTable<"SSL", SSLColumns, "OVN_Northbound">(schema, "SSL");
 
 // ---- Static_MAC_Binding ----------------------------------------------------------------------------------
 
 /** Columns of Static_MAC_Binding: root table; unique (logical_port, ip). */
 export type Static_MAC_BindingColumns = {
   /** string */
-  readonly ip: Scalar<string>;
+  readonly ip: $Scalar<string>;
   /** string */
-  readonly logical_port: Scalar<string>;
+  readonly logical_port: $Scalar<string>;
   /** string */
-  readonly mac: Scalar<string>;
+  readonly mac: $Scalar<string>;
   /** boolean */
-  readonly override_dynamic_mac: Scalar<boolean>;
+  readonly override_dynamic_mac: $Scalar<boolean>;
 };
 /** A Static_MAC_Binding row as read. */
-export type Static_MAC_Binding = Row<Static_MAC_BindingColumns, "Static_MAC_Binding">;
+export type Static_MAC_Binding = $Row<Static_MAC_BindingColumns, "Static_MAC_Binding">;
 /** What inserting a Static_MAC_Binding row accepts. */
-export type Static_MAC_BindingInsert = Insert<Static_MAC_BindingColumns>;
+export type Static_MAC_BindingInsert = $Insert<Static_MAC_BindingColumns>;
 /** What updating a Static_MAC_Binding row accepts (mutable columns only). */
-export type Static_MAC_BindingUpdate = Update<Static_MAC_BindingColumns>;
+export type Static_MAC_BindingUpdate = $Update<Static_MAC_BindingColumns>;
 /** The uuid of a Static_MAC_Binding row. */
-export type Static_MAC_BindingUuid = Uuid<"Static_MAC_Binding">;
+export type Static_MAC_BindingUuid = $Uuid<"Static_MAC_Binding">;
 /** The Static_MAC_Binding table. */
-export const Static_MAC_Binding = defineTable<"Static_MAC_Binding", Static_MAC_BindingColumns>(schema, "Static_MAC_Binding");
+export const Static_MAC_Binding = $defineTable<"Static_MAC_Binding", Static_MAC_BindingColumns, "OVN_Northbound">(schema, "Static_MAC_Binding");
 
 /** The OVN_Northbound database: pass it to `database(client, model)`. */
-export const model = defineDatabase("OVN_Northbound", schema, {
+export const model = $defineDatabase("OVN_Northbound", schema, {
   ACL: ACL,
   Address_Set: Address_Set,
   BFD: BFD,

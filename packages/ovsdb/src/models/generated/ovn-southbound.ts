@@ -4,25 +4,26 @@
 // Database OVN_Southbound, schema version 20.27.0, cksum 4078371916 30328.
 
 import {
-  defineDatabase,
-  defineTable,
-  type Insert,
-  type MapOf,
-  type Optional,
-  parseSchema,
-  type RefTo,
-  type Row,
-  type Scalar,
-  type SetOf,
-  type Update,
-  type Uuid,
+  defineDatabase as $defineDatabase,
+  defineTable as $defineTable,
+  type Insert as $Insert,
+  type MapOf as $MapOf,
+  type NoDefault as $NoDefault,
+  type Optional as $Optional,
+  parseSchema as $parseSchema,
+  type RefTo as $RefTo,
+  type Row as $Row,
+  type Scalar as $Scalar,
+  type SetOf as $SetOf,
+  type Update as $Update,
+  type Uuid as $Uuid,
 } from "../../index.js";
 
 export const DATABASE_NAME = "OVN_Southbound";
 export const SCHEMA_VERSION = "20.27.0";
 
 /** The schema, embedded so that values are encoded, decoded and validated without a server. */
-export const schema = parseSchema({
+export const schema = $parseSchema({
   "name": "OVN_Southbound",
   "version": "20.27.0",
   "cksum": "4078371916 30328",
@@ -1616,20 +1617,20 @@ export const schema = parseSchema({
 /** Columns of Address_Set: root table; unique (name). */
 export type Address_SetColumns = {
   /** array of 0 or more distinct string */
-  readonly addresses: SetOf<string>;
+  readonly addresses: $SetOf<string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
 };
 /** A Address_Set row as read. */
-export type Address_Set = Row<Address_SetColumns, "Address_Set">;
+export type Address_Set = $Row<Address_SetColumns, "Address_Set">;
 /** What inserting a Address_Set row accepts. */
-export type Address_SetInsert = Insert<Address_SetColumns>;
+export type Address_SetInsert = $Insert<Address_SetColumns>;
 /** What updating a Address_Set row accepts (mutable columns only). */
-export type Address_SetUpdate = Update<Address_SetColumns>;
+export type Address_SetUpdate = $Update<Address_SetColumns>;
 /** The uuid of a Address_Set row. */
-export type Address_SetUuid = Uuid<"Address_Set">;
+export type Address_SetUuid = $Uuid<"Address_Set">;
 /** The Address_Set table. */
-export const Address_Set = defineTable<"Address_Set", Address_SetColumns>(schema, "Address_Set");
+export const Address_Set = $defineTable<"Address_Set", Address_SetColumns, "OVN_Southbound">(schema, "Address_Set");
 
 // ---- BFD -------------------------------------------------------------------------------------------------
 
@@ -1638,148 +1639,148 @@ export type BFDStatus = "admin_down" | "down" | "init" | "up";
 /** Columns of BFD: root table; unique (logical_port, dst_ip, src_port, disc). */
 export type BFDColumns = {
   /** integer */
-  readonly detect_mult: Scalar<number>;
+  readonly detect_mult: $Scalar<number | bigint>;
   /** integer */
-  readonly disc: Scalar<number>;
+  readonly disc: $Scalar<number | bigint>;
   /** string */
-  readonly dst_ip: Scalar<string>;
+  readonly dst_ip: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly logical_port: Scalar<string>;
+  readonly logical_port: $Scalar<string>;
   /** integer */
-  readonly min_rx: Scalar<number>;
+  readonly min_rx: $Scalar<number | bigint>;
   /** integer */
-  readonly min_tx: Scalar<number>;
+  readonly min_tx: $Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** integer in [49152, 65535] */
-  readonly src_port: Scalar<number>;
-  /** one of "admin_down", "down", "init", "up" */
-  readonly status: Scalar<BFDStatus>;
+  readonly options: $MapOf<string, string>;
+  /** integer in [49152, 65535]; required at insert (no valid default) */
+  readonly src_port: $Scalar<number> & $NoDefault;
+  /** one of "admin_down", "down", "init", "up"; required at insert (no valid default) */
+  readonly status: $Scalar<BFDStatus> & $NoDefault;
 };
 /** A BFD row as read. */
-export type BFD = Row<BFDColumns, "BFD">;
+export type BFD = $Row<BFDColumns, "BFD">;
 /** What inserting a BFD row accepts. */
-export type BFDInsert = Insert<BFDColumns>;
+export type BFDInsert = $Insert<BFDColumns>;
 /** What updating a BFD row accepts (mutable columns only). */
-export type BFDUpdate = Update<BFDColumns>;
+export type BFDUpdate = $Update<BFDColumns>;
 /** The uuid of a BFD row. */
-export type BFDUuid = Uuid<"BFD">;
+export type BFDUuid = $Uuid<"BFD">;
 /** The BFD table. */
-export const BFD = defineTable<"BFD", BFDColumns>(schema, "BFD");
+export const BFD = $defineTable<"BFD", BFDColumns, "OVN_Southbound">(schema, "BFD");
 
 // ---- Chassis ---------------------------------------------------------------------------------------------
 
 /** Columns of Chassis: root table; unique (name). */
 export type ChassisColumns = {
-  /** array of 1 or more distinct uuid of a row of Encap (or a named reference); strong reference to Encap */
-  readonly encaps: SetOf<RefTo<"Encap">>;
+  /** array of 1 or more distinct uuid of a row of Encap (or a named reference); required at insert (no valid default); strong reference to Encap */
+  readonly encaps: $SetOf<$RefTo<"Encap">> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly hostname: Scalar<string>;
+  readonly hostname: $Scalar<string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly nb_cfg: $Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** array of 0 or more distinct string */
-  readonly transport_zones: SetOf<string>;
+  readonly transport_zones: $SetOf<string>;
   /** array of 0 or more distinct string */
-  readonly vtep_logical_switches: SetOf<string>;
+  readonly vtep_logical_switches: $SetOf<string>;
 };
 /** A Chassis row as read. */
-export type Chassis = Row<ChassisColumns, "Chassis">;
+export type Chassis = $Row<ChassisColumns, "Chassis">;
 /** What inserting a Chassis row accepts. */
-export type ChassisInsert = Insert<ChassisColumns>;
+export type ChassisInsert = $Insert<ChassisColumns>;
 /** What updating a Chassis row accepts (mutable columns only). */
-export type ChassisUpdate = Update<ChassisColumns>;
+export type ChassisUpdate = $Update<ChassisColumns>;
 /** The uuid of a Chassis row. */
-export type ChassisUuid = Uuid<"Chassis">;
+export type ChassisUuid = $Uuid<"Chassis">;
 /** The Chassis table. */
-export const Chassis = defineTable<"Chassis", ChassisColumns>(schema, "Chassis");
+export const Chassis = $defineTable<"Chassis", ChassisColumns, "OVN_Southbound">(schema, "Chassis");
 
 // ---- Chassis_Private -------------------------------------------------------------------------------------
 
 /** Columns of Chassis_Private: root table; unique (name). */
 export type Chassis_PrivateColumns = {
   /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
+  readonly chassis: $Optional<$RefTo<"Chassis">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly nb_cfg: $Scalar<number | bigint>;
   /** integer */
-  readonly nb_cfg_timestamp: Scalar<number>;
+  readonly nb_cfg_timestamp: $Scalar<number | bigint>;
 };
 /** A Chassis_Private row as read. */
-export type Chassis_Private = Row<Chassis_PrivateColumns, "Chassis_Private">;
+export type Chassis_Private = $Row<Chassis_PrivateColumns, "Chassis_Private">;
 /** What inserting a Chassis_Private row accepts. */
-export type Chassis_PrivateInsert = Insert<Chassis_PrivateColumns>;
+export type Chassis_PrivateInsert = $Insert<Chassis_PrivateColumns>;
 /** What updating a Chassis_Private row accepts (mutable columns only). */
-export type Chassis_PrivateUpdate = Update<Chassis_PrivateColumns>;
+export type Chassis_PrivateUpdate = $Update<Chassis_PrivateColumns>;
 /** The uuid of a Chassis_Private row. */
-export type Chassis_PrivateUuid = Uuid<"Chassis_Private">;
+export type Chassis_PrivateUuid = $Uuid<"Chassis_Private">;
 /** The Chassis_Private table. */
-export const Chassis_Private = defineTable<"Chassis_Private", Chassis_PrivateColumns>(schema, "Chassis_Private");
+export const Chassis_Private = $defineTable<"Chassis_Private", Chassis_PrivateColumns, "OVN_Southbound">(schema, "Chassis_Private");
 
 // ---- Chassis_Template_Var --------------------------------------------------------------------------------
 
 /** Columns of Chassis_Template_Var: root table; unique (chassis). */
 export type Chassis_Template_VarColumns = {
   /** string */
-  readonly chassis: Scalar<string>;
+  readonly chassis: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly variables: MapOf<string, string>;
+  readonly variables: $MapOf<string, string>;
 };
 /** A Chassis_Template_Var row as read. */
-export type Chassis_Template_Var = Row<Chassis_Template_VarColumns, "Chassis_Template_Var">;
+export type Chassis_Template_Var = $Row<Chassis_Template_VarColumns, "Chassis_Template_Var">;
 /** What inserting a Chassis_Template_Var row accepts. */
-export type Chassis_Template_VarInsert = Insert<Chassis_Template_VarColumns>;
+export type Chassis_Template_VarInsert = $Insert<Chassis_Template_VarColumns>;
 /** What updating a Chassis_Template_Var row accepts (mutable columns only). */
-export type Chassis_Template_VarUpdate = Update<Chassis_Template_VarColumns>;
+export type Chassis_Template_VarUpdate = $Update<Chassis_Template_VarColumns>;
 /** The uuid of a Chassis_Template_Var row. */
-export type Chassis_Template_VarUuid = Uuid<"Chassis_Template_Var">;
+export type Chassis_Template_VarUuid = $Uuid<"Chassis_Template_Var">;
 /** The Chassis_Template_Var table. */
-export const Chassis_Template_Var = defineTable<"Chassis_Template_Var", Chassis_Template_VarColumns>(schema, "Chassis_Template_Var");
+export const Chassis_Template_Var = $defineTable<"Chassis_Template_Var", Chassis_Template_VarColumns, "OVN_Southbound">(schema, "Chassis_Template_Var");
 
 // ---- Connection ------------------------------------------------------------------------------------------
 
 /** Columns of Connection: non-root table (garbage-collected when no strong reference points at a row); unique (target). */
 export type ConnectionColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer or null */
-  readonly inactivity_probe: Optional<number>;
+  readonly inactivity_probe: $Optional<number | bigint>;
   /** boolean; ephemeral */
-  readonly is_connected: Scalar<boolean>;
+  readonly is_connected: $Scalar<boolean>;
   /** integer in [1000, ∞] or null */
-  readonly max_backoff: Optional<number>;
+  readonly max_backoff: $Optional<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly other_config: MapOf<string, string>;
+  readonly other_config: $MapOf<string, string>;
   /** boolean */
-  readonly read_only: Scalar<boolean>;
+  readonly read_only: $Scalar<boolean>;
   /** string */
-  readonly role: Scalar<string>;
+  readonly role: $Scalar<string>;
   /** map of 0 or more entries string → string; ephemeral */
-  readonly status: MapOf<string, string>;
+  readonly status: $MapOf<string, string>;
   /** string */
-  readonly target: Scalar<string>;
+  readonly target: $Scalar<string>;
 };
 /** A Connection row as read. */
-export type Connection = Row<ConnectionColumns, "Connection">;
+export type Connection = $Row<ConnectionColumns, "Connection">;
 /** What inserting a Connection row accepts. */
-export type ConnectionInsert = Insert<ConnectionColumns>;
+export type ConnectionInsert = $Insert<ConnectionColumns>;
 /** What updating a Connection row accepts (mutable columns only). */
-export type ConnectionUpdate = Update<ConnectionColumns>;
+export type ConnectionUpdate = $Update<ConnectionColumns>;
 /** The uuid of a Connection row. */
-export type ConnectionUuid = Uuid<"Connection">;
+export type ConnectionUuid = $Uuid<"Connection">;
 /** The Connection table. */
-export const Connection = defineTable<"Connection", ConnectionColumns>(schema, "Connection");
+export const Connection = $defineTable<"Connection", ConnectionColumns, "OVN_Southbound">(schema, "Connection");
 
 // ---- Controller_Event ------------------------------------------------------------------------------------
 
@@ -1788,24 +1789,24 @@ export type Controller_EventEventType = "empty_lb_backends";
 /** Columns of Controller_Event: root table. */
 export type Controller_EventColumns = {
   /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
+  readonly chassis: $Optional<$RefTo<"Chassis">>;
   /** map of 0 or more entries string → string */
-  readonly event_info: MapOf<string, string>;
-  /** one of "empty_lb_backends" */
-  readonly event_type: Scalar<Controller_EventEventType>;
+  readonly event_info: $MapOf<string, string>;
+  /** one of "empty_lb_backends"; required at insert (no valid default) */
+  readonly event_type: $Scalar<Controller_EventEventType> & $NoDefault;
   /** integer */
-  readonly seq_num: Scalar<number>;
+  readonly seq_num: $Scalar<number | bigint>;
 };
 /** A Controller_Event row as read. */
-export type Controller_Event = Row<Controller_EventColumns, "Controller_Event">;
+export type Controller_Event = $Row<Controller_EventColumns, "Controller_Event">;
 /** What inserting a Controller_Event row accepts. */
-export type Controller_EventInsert = Insert<Controller_EventColumns>;
+export type Controller_EventInsert = $Insert<Controller_EventColumns>;
 /** What updating a Controller_Event row accepts (mutable columns only). */
-export type Controller_EventUpdate = Update<Controller_EventColumns>;
+export type Controller_EventUpdate = $Update<Controller_EventColumns>;
 /** The uuid of a Controller_Event row. */
-export type Controller_EventUuid = Uuid<"Controller_Event">;
+export type Controller_EventUuid = $Uuid<"Controller_Event">;
 /** The Controller_Event table. */
-export const Controller_Event = defineTable<"Controller_Event", Controller_EventColumns>(schema, "Controller_Event");
+export const Controller_Event = $defineTable<"Controller_Event", Controller_EventColumns, "OVN_Southbound">(schema, "Controller_Event");
 
 // ---- DHCP_Options ----------------------------------------------------------------------------------------
 
@@ -1814,22 +1815,22 @@ export type DHCP_OptionsType = "bool" | "domains" | "host_id" | "ipv4" | "static
 /** Columns of DHCP_Options: root table. */
 export type DHCP_OptionsColumns = {
   /** integer in [0, 254] */
-  readonly code: Scalar<number>;
+  readonly code: $Scalar<number>;
   /** string */
-  readonly name: Scalar<string>;
-  /** one of "bool", "domains", "host_id", "ipv4", "static_routes", "str", "uint16", "uint32", "uint8" */
-  readonly type: Scalar<DHCP_OptionsType>;
+  readonly name: $Scalar<string>;
+  /** one of "bool", "domains", "host_id", "ipv4", "static_routes", "str", "uint16", "uint32", "uint8"; required at insert (no valid default) */
+  readonly type: $Scalar<DHCP_OptionsType> & $NoDefault;
 };
 /** A DHCP_Options row as read. */
-export type DHCP_Options = Row<DHCP_OptionsColumns, "DHCP_Options">;
+export type DHCP_Options = $Row<DHCP_OptionsColumns, "DHCP_Options">;
 /** What inserting a DHCP_Options row accepts. */
-export type DHCP_OptionsInsert = Insert<DHCP_OptionsColumns>;
+export type DHCP_OptionsInsert = $Insert<DHCP_OptionsColumns>;
 /** What updating a DHCP_Options row accepts (mutable columns only). */
-export type DHCP_OptionsUpdate = Update<DHCP_OptionsColumns>;
+export type DHCP_OptionsUpdate = $Update<DHCP_OptionsColumns>;
 /** The uuid of a DHCP_Options row. */
-export type DHCP_OptionsUuid = Uuid<"DHCP_Options">;
+export type DHCP_OptionsUuid = $Uuid<"DHCP_Options">;
 /** The DHCP_Options table. */
-export const DHCP_Options = defineTable<"DHCP_Options", DHCP_OptionsColumns>(schema, "DHCP_Options");
+export const DHCP_Options = $defineTable<"DHCP_Options", DHCP_OptionsColumns, "OVN_Southbound">(schema, "DHCP_Options");
 
 // ---- DHCPv6_Options --------------------------------------------------------------------------------------
 
@@ -1838,66 +1839,66 @@ export type DHCPv6_OptionsType = "ipv6" | "mac" | "str";
 /** Columns of DHCPv6_Options: root table. */
 export type DHCPv6_OptionsColumns = {
   /** integer in [0, 254] */
-  readonly code: Scalar<number>;
+  readonly code: $Scalar<number>;
   /** string */
-  readonly name: Scalar<string>;
-  /** one of "ipv6", "mac", "str" */
-  readonly type: Scalar<DHCPv6_OptionsType>;
+  readonly name: $Scalar<string>;
+  /** one of "ipv6", "mac", "str"; required at insert (no valid default) */
+  readonly type: $Scalar<DHCPv6_OptionsType> & $NoDefault;
 };
 /** A DHCPv6_Options row as read. */
-export type DHCPv6_Options = Row<DHCPv6_OptionsColumns, "DHCPv6_Options">;
+export type DHCPv6_Options = $Row<DHCPv6_OptionsColumns, "DHCPv6_Options">;
 /** What inserting a DHCPv6_Options row accepts. */
-export type DHCPv6_OptionsInsert = Insert<DHCPv6_OptionsColumns>;
+export type DHCPv6_OptionsInsert = $Insert<DHCPv6_OptionsColumns>;
 /** What updating a DHCPv6_Options row accepts (mutable columns only). */
-export type DHCPv6_OptionsUpdate = Update<DHCPv6_OptionsColumns>;
+export type DHCPv6_OptionsUpdate = $Update<DHCPv6_OptionsColumns>;
 /** The uuid of a DHCPv6_Options row. */
-export type DHCPv6_OptionsUuid = Uuid<"DHCPv6_Options">;
+export type DHCPv6_OptionsUuid = $Uuid<"DHCPv6_Options">;
 /** The DHCPv6_Options table. */
-export const DHCPv6_Options = defineTable<"DHCPv6_Options", DHCPv6_OptionsColumns>(schema, "DHCPv6_Options");
+export const DHCPv6_Options = $defineTable<"DHCPv6_Options", DHCPv6_OptionsColumns, "OVN_Southbound">(schema, "DHCPv6_Options");
 
 // ---- DNS -------------------------------------------------------------------------------------------------
 
 /** Columns of DNS: root table. */
 export type DNSColumns = {
-  /** array of 1 or more distinct uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
+  /** array of 1 or more distinct uuid of a row of Datapath_Binding (or a named reference); required at insert (no valid default); strong reference to Datapath_Binding */
+  readonly datapaths: $SetOf<$RefTo<"Datapath_Binding">> & $NoDefault;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** map of 0 or more entries string → string */
-  readonly records: MapOf<string, string>;
+  readonly records: $MapOf<string, string>;
 };
 /** A DNS row as read. */
-export type DNS = Row<DNSColumns, "DNS">;
+export type DNS = $Row<DNSColumns, "DNS">;
 /** What inserting a DNS row accepts. */
-export type DNSInsert = Insert<DNSColumns>;
+export type DNSInsert = $Insert<DNSColumns>;
 /** What updating a DNS row accepts (mutable columns only). */
-export type DNSUpdate = Update<DNSColumns>;
+export type DNSUpdate = $Update<DNSColumns>;
 /** The uuid of a DNS row. */
-export type DNSUuid = Uuid<"DNS">;
+export type DNSUuid = $Uuid<"DNS">;
 /** The DNS table. */
-export const DNS = defineTable<"DNS", DNSColumns>(schema, "DNS");
+export const DNS = $defineTable<"DNS", DNSColumns, "OVN_Southbound">(schema, "DNS");
 
 // ---- Datapath_Binding ------------------------------------------------------------------------------------
 
 /** Columns of Datapath_Binding: root table; unique (tunnel_key). */
 export type Datapath_BindingColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct uuid */
-  readonly load_balancers: SetOf<RefTo>;
-  /** integer in [1, 16777215] */
-  readonly tunnel_key: Scalar<number>;
+  readonly load_balancers: $SetOf<$RefTo>;
+  /** integer in [1, 16777215]; required at insert (no valid default) */
+  readonly tunnel_key: $Scalar<number> & $NoDefault;
 };
 /** A Datapath_Binding row as read. */
-export type Datapath_Binding = Row<Datapath_BindingColumns, "Datapath_Binding">;
+export type Datapath_Binding = $Row<Datapath_BindingColumns, "Datapath_Binding">;
 /** What inserting a Datapath_Binding row accepts. */
-export type Datapath_BindingInsert = Insert<Datapath_BindingColumns>;
+export type Datapath_BindingInsert = $Insert<Datapath_BindingColumns>;
 /** What updating a Datapath_Binding row accepts (mutable columns only). */
-export type Datapath_BindingUpdate = Update<Datapath_BindingColumns>;
+export type Datapath_BindingUpdate = $Update<Datapath_BindingColumns>;
 /** The uuid of a Datapath_Binding row. */
-export type Datapath_BindingUuid = Uuid<"Datapath_Binding">;
+export type Datapath_BindingUuid = $Uuid<"Datapath_Binding">;
 /** The Datapath_Binding table. */
-export const Datapath_Binding = defineTable<"Datapath_Binding", Datapath_BindingColumns>(schema, "Datapath_Binding");
+export const Datapath_Binding = $defineTable<"Datapath_Binding", Datapath_BindingColumns, "OVN_Southbound">(schema, "Datapath_Binding");
 
 // ---- Encap -----------------------------------------------------------------------------------------------
 
@@ -1906,180 +1907,180 @@ export type EncapType = "geneve" | "stt" | "vxlan";
 /** Columns of Encap: non-root table (garbage-collected when no strong reference points at a row); unique (type, ip). */
 export type EncapColumns = {
   /** string */
-  readonly chassis_name: Scalar<string>;
+  readonly chassis_name: $Scalar<string>;
   /** string */
-  readonly ip: Scalar<string>;
+  readonly ip: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
-  /** one of "geneve", "stt", "vxlan" */
-  readonly type: Scalar<EncapType>;
+  readonly options: $MapOf<string, string>;
+  /** one of "geneve", "stt", "vxlan"; required at insert (no valid default) */
+  readonly type: $Scalar<EncapType> & $NoDefault;
 };
 /** A Encap row as read. */
-export type Encap = Row<EncapColumns, "Encap">;
+export type Encap = $Row<EncapColumns, "Encap">;
 /** What inserting a Encap row accepts. */
-export type EncapInsert = Insert<EncapColumns>;
+export type EncapInsert = $Insert<EncapColumns>;
 /** What updating a Encap row accepts (mutable columns only). */
-export type EncapUpdate = Update<EncapColumns>;
+export type EncapUpdate = $Update<EncapColumns>;
 /** The uuid of a Encap row. */
-export type EncapUuid = Uuid<"Encap">;
+export type EncapUuid = $Uuid<"Encap">;
 /** The Encap table. */
-export const Encap = defineTable<"Encap", EncapColumns>(schema, "Encap");
+export const Encap = $defineTable<"Encap", EncapColumns, "OVN_Southbound">(schema, "Encap");
 
 // ---- FDB -------------------------------------------------------------------------------------------------
 
 /** Columns of FDB: root table; unique (mac, dp_key). */
 export type FDBColumns = {
-  /** integer in [1, 16777215] */
-  readonly dp_key: Scalar<number>;
+  /** integer in [1, 16777215]; required at insert (no valid default) */
+  readonly dp_key: $Scalar<number> & $NoDefault;
   /** string */
-  readonly mac: Scalar<string>;
-  /** integer in [1, 16777215] */
-  readonly port_key: Scalar<number>;
+  readonly mac: $Scalar<string>;
+  /** integer in [1, 16777215]; required at insert (no valid default) */
+  readonly port_key: $Scalar<number> & $NoDefault;
 };
 /** A FDB row as read. */
-export type FDB = Row<FDBColumns, "FDB">;
+export type FDB = $Row<FDBColumns, "FDB">;
 /** What inserting a FDB row accepts. */
-export type FDBInsert = Insert<FDBColumns>;
+export type FDBInsert = $Insert<FDBColumns>;
 /** What updating a FDB row accepts (mutable columns only). */
-export type FDBUpdate = Update<FDBColumns>;
+export type FDBUpdate = $Update<FDBColumns>;
 /** The uuid of a FDB row. */
-export type FDBUuid = Uuid<"FDB">;
+export type FDBUuid = $Uuid<"FDB">;
 /** The FDB table. */
-export const FDB = defineTable<"FDB", FDBColumns>(schema, "FDB");
+export const FDB = $defineTable<"FDB", FDBColumns, "OVN_Southbound">(schema, "FDB");
 
 // ---- Gateway_Chassis -------------------------------------------------------------------------------------
 
 /** Columns of Gateway_Chassis: non-root table (garbage-collected when no strong reference points at a row); unique (name). */
 export type Gateway_ChassisColumns = {
   /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
+  readonly chassis: $Optional<$RefTo<"Chassis">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
+  readonly priority: $Scalar<number>;
 };
 /** A Gateway_Chassis row as read. */
-export type Gateway_Chassis = Row<Gateway_ChassisColumns, "Gateway_Chassis">;
+export type Gateway_Chassis = $Row<Gateway_ChassisColumns, "Gateway_Chassis">;
 /** What inserting a Gateway_Chassis row accepts. */
-export type Gateway_ChassisInsert = Insert<Gateway_ChassisColumns>;
+export type Gateway_ChassisInsert = $Insert<Gateway_ChassisColumns>;
 /** What updating a Gateway_Chassis row accepts (mutable columns only). */
-export type Gateway_ChassisUpdate = Update<Gateway_ChassisColumns>;
+export type Gateway_ChassisUpdate = $Update<Gateway_ChassisColumns>;
 /** The uuid of a Gateway_Chassis row. */
-export type Gateway_ChassisUuid = Uuid<"Gateway_Chassis">;
+export type Gateway_ChassisUuid = $Uuid<"Gateway_Chassis">;
 /** The Gateway_Chassis table. */
-export const Gateway_Chassis = defineTable<"Gateway_Chassis", Gateway_ChassisColumns>(schema, "Gateway_Chassis");
+export const Gateway_Chassis = $defineTable<"Gateway_Chassis", Gateway_ChassisColumns, "OVN_Southbound">(schema, "Gateway_Chassis");
 
 // ---- HA_Chassis ------------------------------------------------------------------------------------------
 
 /** Columns of HA_Chassis: non-root table (garbage-collected when no strong reference points at a row). */
 export type HA_ChassisColumns = {
   /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
+  readonly chassis: $Optional<$RefTo<"Chassis">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** integer in [0, 32767] */
-  readonly priority: Scalar<number>;
+  readonly priority: $Scalar<number>;
 };
 /** A HA_Chassis row as read. */
-export type HA_Chassis = Row<HA_ChassisColumns, "HA_Chassis">;
+export type HA_Chassis = $Row<HA_ChassisColumns, "HA_Chassis">;
 /** What inserting a HA_Chassis row accepts. */
-export type HA_ChassisInsert = Insert<HA_ChassisColumns>;
+export type HA_ChassisInsert = $Insert<HA_ChassisColumns>;
 /** What updating a HA_Chassis row accepts (mutable columns only). */
-export type HA_ChassisUpdate = Update<HA_ChassisColumns>;
+export type HA_ChassisUpdate = $Update<HA_ChassisColumns>;
 /** The uuid of a HA_Chassis row. */
-export type HA_ChassisUuid = Uuid<"HA_Chassis">;
+export type HA_ChassisUuid = $Uuid<"HA_Chassis">;
 /** The HA_Chassis table. */
-export const HA_Chassis = defineTable<"HA_Chassis", HA_ChassisColumns>(schema, "HA_Chassis");
+export const HA_Chassis = $defineTable<"HA_Chassis", HA_ChassisColumns, "OVN_Southbound">(schema, "HA_Chassis");
 
 // ---- HA_Chassis_Group ------------------------------------------------------------------------------------
 
 /** Columns of HA_Chassis_Group: root table; unique (name). */
 export type HA_Chassis_GroupColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of HA_Chassis (or a named reference); strong reference to HA_Chassis */
-  readonly ha_chassis: SetOf<RefTo<"HA_Chassis">>;
+  readonly ha_chassis: $SetOf<$RefTo<"HA_Chassis">>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
-  readonly ref_chassis: SetOf<RefTo<"Chassis">>;
+  readonly ref_chassis: $SetOf<$RefTo<"Chassis">>;
 };
 /** A HA_Chassis_Group row as read. */
-export type HA_Chassis_Group = Row<HA_Chassis_GroupColumns, "HA_Chassis_Group">;
+export type HA_Chassis_Group = $Row<HA_Chassis_GroupColumns, "HA_Chassis_Group">;
 /** What inserting a HA_Chassis_Group row accepts. */
-export type HA_Chassis_GroupInsert = Insert<HA_Chassis_GroupColumns>;
+export type HA_Chassis_GroupInsert = $Insert<HA_Chassis_GroupColumns>;
 /** What updating a HA_Chassis_Group row accepts (mutable columns only). */
-export type HA_Chassis_GroupUpdate = Update<HA_Chassis_GroupColumns>;
+export type HA_Chassis_GroupUpdate = $Update<HA_Chassis_GroupColumns>;
 /** The uuid of a HA_Chassis_Group row. */
-export type HA_Chassis_GroupUuid = Uuid<"HA_Chassis_Group">;
+export type HA_Chassis_GroupUuid = $Uuid<"HA_Chassis_Group">;
 /** The HA_Chassis_Group table. */
-export const HA_Chassis_Group = defineTable<"HA_Chassis_Group", HA_Chassis_GroupColumns>(schema, "HA_Chassis_Group");
+export const HA_Chassis_Group = $defineTable<"HA_Chassis_Group", HA_Chassis_GroupColumns, "OVN_Southbound">(schema, "HA_Chassis_Group");
 
 // ---- IGMP_Group ------------------------------------------------------------------------------------------
 
 /** Columns of IGMP_Group: root table; unique (address, datapath, chassis). */
 export type IGMP_GroupColumns = {
   /** string */
-  readonly address: Scalar<string>;
+  readonly address: $Scalar<string>;
   /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
+  readonly chassis: $Optional<$RefTo<"Chassis">>;
   /** uuid of a row of Datapath_Binding (or a named reference) or null; weak reference to Datapath_Binding */
-  readonly datapath: Optional<RefTo<"Datapath_Binding">>;
+  readonly datapath: $Optional<$RefTo<"Datapath_Binding">>;
   /** array of 0 or more distinct uuid of a row of Port_Binding (or a named reference); weak reference to Port_Binding */
-  readonly ports: SetOf<RefTo<"Port_Binding">>;
+  readonly ports: $SetOf<$RefTo<"Port_Binding">>;
 };
 /** A IGMP_Group row as read. */
-export type IGMP_Group = Row<IGMP_GroupColumns, "IGMP_Group">;
+export type IGMP_Group = $Row<IGMP_GroupColumns, "IGMP_Group">;
 /** What inserting a IGMP_Group row accepts. */
-export type IGMP_GroupInsert = Insert<IGMP_GroupColumns>;
+export type IGMP_GroupInsert = $Insert<IGMP_GroupColumns>;
 /** What updating a IGMP_Group row accepts (mutable columns only). */
-export type IGMP_GroupUpdate = Update<IGMP_GroupColumns>;
+export type IGMP_GroupUpdate = $Update<IGMP_GroupColumns>;
 /** The uuid of a IGMP_Group row. */
-export type IGMP_GroupUuid = Uuid<"IGMP_Group">;
+export type IGMP_GroupUuid = $Uuid<"IGMP_Group">;
 /** The IGMP_Group table. */
-export const IGMP_Group = defineTable<"IGMP_Group", IGMP_GroupColumns>(schema, "IGMP_Group");
+export const IGMP_Group = $defineTable<"IGMP_Group", IGMP_GroupColumns, "OVN_Southbound">(schema, "IGMP_Group");
 
 // ---- IP_Multicast ----------------------------------------------------------------------------------------
 
 /** Columns of IP_Multicast: root table; unique (datapath). */
 export type IP_MulticastColumns = {
-  /** uuid of a row of Datapath_Binding (or a named reference); weak reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** uuid of a row of Datapath_Binding (or a named reference); required at insert (no valid default); weak reference to Datapath_Binding */
+  readonly datapath: $Scalar<$RefTo<"Datapath_Binding">> & $NoDefault;
   /** boolean or null */
-  readonly enabled: Optional<boolean>;
+  readonly enabled: $Optional<boolean>;
   /** string */
-  readonly eth_src: Scalar<string>;
+  readonly eth_src: $Scalar<string>;
   /** integer or null */
-  readonly idle_timeout: Optional<number>;
+  readonly idle_timeout: $Optional<number | bigint>;
   /** string */
-  readonly ip4_src: Scalar<string>;
+  readonly ip4_src: $Scalar<string>;
   /** string */
-  readonly ip6_src: Scalar<string>;
+  readonly ip6_src: $Scalar<string>;
   /** boolean or null */
-  readonly querier: Optional<boolean>;
+  readonly querier: $Optional<boolean>;
   /** integer or null */
-  readonly query_interval: Optional<number>;
+  readonly query_interval: $Optional<number | bigint>;
   /** integer or null */
-  readonly query_max_resp: Optional<number>;
+  readonly query_max_resp: $Optional<number | bigint>;
   /** integer */
-  readonly seq_no: Scalar<number>;
+  readonly seq_no: $Scalar<number | bigint>;
   /** integer or null */
-  readonly table_size: Optional<number>;
+  readonly table_size: $Optional<number | bigint>;
 };
 /** A IP_Multicast row as read. */
-export type IP_Multicast = Row<IP_MulticastColumns, "IP_Multicast">;
+export type IP_Multicast = $Row<IP_MulticastColumns, "IP_Multicast">;
 /** What inserting a IP_Multicast row accepts. */
-export type IP_MulticastInsert = Insert<IP_MulticastColumns>;
+export type IP_MulticastInsert = $Insert<IP_MulticastColumns>;
 /** What updating a IP_Multicast row accepts (mutable columns only). */
-export type IP_MulticastUpdate = Update<IP_MulticastColumns>;
+export type IP_MulticastUpdate = $Update<IP_MulticastColumns>;
 /** The uuid of a IP_Multicast row. */
-export type IP_MulticastUuid = Uuid<"IP_Multicast">;
+export type IP_MulticastUuid = $Uuid<"IP_Multicast">;
 /** The IP_Multicast table. */
-export const IP_Multicast = defineTable<"IP_Multicast", IP_MulticastColumns>(schema, "IP_Multicast");
+export const IP_Multicast = $defineTable<"IP_Multicast", IP_MulticastColumns, "OVN_Southbound">(schema, "IP_Multicast");
 
 // ---- Load_Balancer ---------------------------------------------------------------------------------------
 
@@ -2088,48 +2089,48 @@ export type Load_BalancerProtocol = "sctp" | "tcp" | "udp";
 /** Columns of Load_Balancer: root table. */
 export type Load_BalancerColumns = {
   /** uuid of a row of Logical_DP_Group (or a named reference) or null; strong reference to Logical_DP_Group */
-  readonly datapath_group: Optional<RefTo<"Logical_DP_Group">>;
+  readonly datapath_group: $Optional<$RefTo<"Logical_DP_Group">>;
   /** array of 0 or more distinct uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
+  readonly datapaths: $SetOf<$RefTo<"Datapath_Binding">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** one of "sctp", "tcp", "udp" or null */
-  readonly protocol: Optional<Load_BalancerProtocol>;
+  readonly protocol: $Optional<Load_BalancerProtocol>;
   /** map of 0 or more entries string → string */
-  readonly vips: MapOf<string, string>;
+  readonly vips: $MapOf<string, string>;
 };
 /** A Load_Balancer row as read. */
-export type Load_Balancer = Row<Load_BalancerColumns, "Load_Balancer">;
+export type Load_Balancer = $Row<Load_BalancerColumns, "Load_Balancer">;
 /** What inserting a Load_Balancer row accepts. */
-export type Load_BalancerInsert = Insert<Load_BalancerColumns>;
+export type Load_BalancerInsert = $Insert<Load_BalancerColumns>;
 /** What updating a Load_Balancer row accepts (mutable columns only). */
-export type Load_BalancerUpdate = Update<Load_BalancerColumns>;
+export type Load_BalancerUpdate = $Update<Load_BalancerColumns>;
 /** The uuid of a Load_Balancer row. */
-export type Load_BalancerUuid = Uuid<"Load_Balancer">;
+export type Load_BalancerUuid = $Uuid<"Load_Balancer">;
 /** The Load_Balancer table. */
-export const Load_Balancer = defineTable<"Load_Balancer", Load_BalancerColumns>(schema, "Load_Balancer");
+export const Load_Balancer = $defineTable<"Load_Balancer", Load_BalancerColumns, "OVN_Southbound">(schema, "Load_Balancer");
 
 // ---- Logical_DP_Group ------------------------------------------------------------------------------------
 
 /** Columns of Logical_DP_Group: non-root table (garbage-collected when no strong reference points at a row). */
 export type Logical_DP_GroupColumns = {
   /** array of 0 or more distinct uuid of a row of Datapath_Binding (or a named reference); weak reference to Datapath_Binding */
-  readonly datapaths: SetOf<RefTo<"Datapath_Binding">>;
+  readonly datapaths: $SetOf<$RefTo<"Datapath_Binding">>;
 };
 /** A Logical_DP_Group row as read. */
-export type Logical_DP_Group = Row<Logical_DP_GroupColumns, "Logical_DP_Group">;
+export type Logical_DP_Group = $Row<Logical_DP_GroupColumns, "Logical_DP_Group">;
 /** What inserting a Logical_DP_Group row accepts. */
-export type Logical_DP_GroupInsert = Insert<Logical_DP_GroupColumns>;
+export type Logical_DP_GroupInsert = $Insert<Logical_DP_GroupColumns>;
 /** What updating a Logical_DP_Group row accepts (mutable columns only). */
-export type Logical_DP_GroupUpdate = Update<Logical_DP_GroupColumns>;
+export type Logical_DP_GroupUpdate = $Update<Logical_DP_GroupColumns>;
 /** The uuid of a Logical_DP_Group row. */
-export type Logical_DP_GroupUuid = Uuid<"Logical_DP_Group">;
+export type Logical_DP_GroupUuid = $Uuid<"Logical_DP_Group">;
 /** The Logical_DP_Group table. */
-export const Logical_DP_Group = defineTable<"Logical_DP_Group", Logical_DP_GroupColumns>(schema, "Logical_DP_Group");
+export const Logical_DP_Group = $defineTable<"Logical_DP_Group", Logical_DP_GroupColumns, "OVN_Southbound">(schema, "Logical_DP_Group");
 
 // ---- Logical_Flow ----------------------------------------------------------------------------------------
 
@@ -2138,62 +2139,62 @@ export type Logical_FlowPipeline = "egress" | "ingress";
 /** Columns of Logical_Flow: root table. */
 export type Logical_FlowColumns = {
   /** string */
-  readonly actions: Scalar<string>;
+  readonly actions: $Scalar<string>;
   /** string or null */
-  readonly controller_meter: Optional<string>;
+  readonly controller_meter: $Optional<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** uuid of a row of Datapath_Binding (or a named reference) or null; strong reference to Datapath_Binding */
-  readonly logical_datapath: Optional<RefTo<"Datapath_Binding">>;
+  readonly logical_datapath: $Optional<$RefTo<"Datapath_Binding">>;
   /** uuid of a row of Logical_DP_Group (or a named reference) or null; strong reference to Logical_DP_Group */
-  readonly logical_dp_group: Optional<RefTo<"Logical_DP_Group">>;
+  readonly logical_dp_group: $Optional<$RefTo<"Logical_DP_Group">>;
   /** string */
-  readonly match: Scalar<string>;
-  /** one of "egress", "ingress" */
-  readonly pipeline: Scalar<Logical_FlowPipeline>;
+  readonly match: $Scalar<string>;
+  /** one of "egress", "ingress"; required at insert (no valid default) */
+  readonly pipeline: $Scalar<Logical_FlowPipeline> & $NoDefault;
   /** integer in [0, 65535] */
-  readonly priority: Scalar<number>;
+  readonly priority: $Scalar<number>;
   /** integer in [0, 32] */
-  readonly table_id: Scalar<number>;
+  readonly table_id: $Scalar<number>;
   /** map of 0 or more entries string → string */
-  readonly tags: MapOf<string, string>;
+  readonly tags: $MapOf<string, string>;
 };
 /** A Logical_Flow row as read. */
-export type Logical_Flow = Row<Logical_FlowColumns, "Logical_Flow">;
+export type Logical_Flow = $Row<Logical_FlowColumns, "Logical_Flow">;
 /** What inserting a Logical_Flow row accepts. */
-export type Logical_FlowInsert = Insert<Logical_FlowColumns>;
+export type Logical_FlowInsert = $Insert<Logical_FlowColumns>;
 /** What updating a Logical_Flow row accepts (mutable columns only). */
-export type Logical_FlowUpdate = Update<Logical_FlowColumns>;
+export type Logical_FlowUpdate = $Update<Logical_FlowColumns>;
 /** The uuid of a Logical_Flow row. */
-export type Logical_FlowUuid = Uuid<"Logical_Flow">;
+export type Logical_FlowUuid = $Uuid<"Logical_Flow">;
 /** The Logical_Flow table. */
-export const Logical_Flow = defineTable<"Logical_Flow", Logical_FlowColumns>(schema, "Logical_Flow");
+export const Logical_Flow = $defineTable<"Logical_Flow", Logical_FlowColumns, "OVN_Southbound">(schema, "Logical_Flow");
 
 // ---- MAC_Binding -----------------------------------------------------------------------------------------
 
 /** Columns of MAC_Binding: root table; unique (logical_port, ip). */
 export type MAC_BindingColumns = {
-  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** uuid of a row of Datapath_Binding (or a named reference); required at insert (no valid default); strong reference to Datapath_Binding */
+  readonly datapath: $Scalar<$RefTo<"Datapath_Binding">> & $NoDefault;
   /** string */
-  readonly ip: Scalar<string>;
+  readonly ip: $Scalar<string>;
   /** string */
-  readonly logical_port: Scalar<string>;
+  readonly logical_port: $Scalar<string>;
   /** string */
-  readonly mac: Scalar<string>;
+  readonly mac: $Scalar<string>;
   /** integer */
-  readonly timestamp: Scalar<number>;
+  readonly timestamp: $Scalar<number | bigint>;
 };
 /** A MAC_Binding row as read. */
-export type MAC_Binding = Row<MAC_BindingColumns, "MAC_Binding">;
+export type MAC_Binding = $Row<MAC_BindingColumns, "MAC_Binding">;
 /** What inserting a MAC_Binding row accepts. */
-export type MAC_BindingInsert = Insert<MAC_BindingColumns>;
+export type MAC_BindingInsert = $Insert<MAC_BindingColumns>;
 /** What updating a MAC_Binding row accepts (mutable columns only). */
-export type MAC_BindingUpdate = Update<MAC_BindingColumns>;
+export type MAC_BindingUpdate = $Update<MAC_BindingColumns>;
 /** The uuid of a MAC_Binding row. */
-export type MAC_BindingUuid = Uuid<"MAC_Binding">;
+export type MAC_BindingUuid = $Uuid<"MAC_Binding">;
 /** The MAC_Binding table. */
-export const MAC_Binding = defineTable<"MAC_Binding", MAC_BindingColumns>(schema, "MAC_Binding");
+export const MAC_Binding = $defineTable<"MAC_Binding", MAC_BindingColumns, "OVN_Southbound">(schema, "MAC_Binding");
 
 // ---- Meter -----------------------------------------------------------------------------------------------
 
@@ -2201,23 +2202,23 @@ export const MAC_Binding = defineTable<"MAC_Binding", MAC_BindingColumns>(schema
 export type MeterUnit = "kbps" | "pktps";
 /** Columns of Meter: root table; unique (name). */
 export type MeterColumns = {
-  /** array of 1 or more distinct uuid of a row of Meter_Band (or a named reference); strong reference to Meter_Band */
-  readonly bands: SetOf<RefTo<"Meter_Band">>;
+  /** array of 1 or more distinct uuid of a row of Meter_Band (or a named reference); required at insert (no valid default); strong reference to Meter_Band */
+  readonly bands: $SetOf<$RefTo<"Meter_Band">> & $NoDefault;
   /** string */
-  readonly name: Scalar<string>;
-  /** one of "kbps", "pktps" */
-  readonly unit: Scalar<MeterUnit>;
+  readonly name: $Scalar<string>;
+  /** one of "kbps", "pktps"; required at insert (no valid default) */
+  readonly unit: $Scalar<MeterUnit> & $NoDefault;
 };
 /** A Meter row as read. */
-export type Meter = Row<MeterColumns, "Meter">;
+export type Meter = $Row<MeterColumns, "Meter">;
 /** What inserting a Meter row accepts. */
-export type MeterInsert = Insert<MeterColumns>;
+export type MeterInsert = $Insert<MeterColumns>;
 /** What updating a Meter row accepts (mutable columns only). */
-export type MeterUpdate = Update<MeterColumns>;
+export type MeterUpdate = $Update<MeterColumns>;
 /** The uuid of a Meter row. */
-export type MeterUuid = Uuid<"Meter">;
+export type MeterUuid = $Uuid<"Meter">;
 /** The Meter table. */
-export const Meter = defineTable<"Meter", MeterColumns>(schema, "Meter");
+export const Meter = $defineTable<"Meter", MeterColumns, "OVN_Southbound">(schema, "Meter");
 
 // ---- Meter_Band ------------------------------------------------------------------------------------------
 
@@ -2225,23 +2226,23 @@ export const Meter = defineTable<"Meter", MeterColumns>(schema, "Meter");
 export type Meter_BandAction = "drop";
 /** Columns of Meter_Band: non-root table (garbage-collected when no strong reference points at a row). */
 export type Meter_BandColumns = {
-  /** one of "drop" */
-  readonly action: Scalar<Meter_BandAction>;
+  /** one of "drop"; required at insert (no valid default) */
+  readonly action: $Scalar<Meter_BandAction> & $NoDefault;
   /** integer in [0, 4294967295] */
-  readonly burst_size: Scalar<number>;
-  /** integer in [1, 4294967295] */
-  readonly rate: Scalar<number>;
+  readonly burst_size: $Scalar<number>;
+  /** integer in [1, 4294967295]; required at insert (no valid default) */
+  readonly rate: $Scalar<number> & $NoDefault;
 };
 /** A Meter_Band row as read. */
-export type Meter_Band = Row<Meter_BandColumns, "Meter_Band">;
+export type Meter_Band = $Row<Meter_BandColumns, "Meter_Band">;
 /** What inserting a Meter_Band row accepts. */
-export type Meter_BandInsert = Insert<Meter_BandColumns>;
+export type Meter_BandInsert = $Insert<Meter_BandColumns>;
 /** What updating a Meter_Band row accepts (mutable columns only). */
-export type Meter_BandUpdate = Update<Meter_BandColumns>;
+export type Meter_BandUpdate = $Update<Meter_BandColumns>;
 /** The uuid of a Meter_Band row. */
-export type Meter_BandUuid = Uuid<"Meter_Band">;
+export type Meter_BandUuid = $Uuid<"Meter_Band">;
 /** The Meter_Band table. */
-export const Meter_Band = defineTable<"Meter_Band", Meter_BandColumns>(schema, "Meter_Band");
+export const Meter_Band = $defineTable<"Meter_Band", Meter_BandColumns, "OVN_Southbound">(schema, "Meter_Band");
 
 // ---- Mirror ----------------------------------------------------------------------------------------------
 
@@ -2252,234 +2253,234 @@ export type MirrorType = "erspan" | "gre";
 /** Columns of Mirror: root table; unique (name). */
 export type MirrorColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
-  /** one of "from-lport", "to-lport" */
-  readonly filter: Scalar<MirrorFilter>;
+  readonly external_ids: $MapOf<string, string>;
+  /** one of "from-lport", "to-lport"; required at insert (no valid default) */
+  readonly filter: $Scalar<MirrorFilter> & $NoDefault;
   /** integer */
-  readonly index: Scalar<number>;
+  readonly index: $Scalar<number | bigint>;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** string */
-  readonly sink: Scalar<string>;
-  /** one of "erspan", "gre" */
-  readonly type: Scalar<MirrorType>;
+  readonly sink: $Scalar<string>;
+  /** one of "erspan", "gre"; required at insert (no valid default) */
+  readonly type: $Scalar<MirrorType> & $NoDefault;
 };
 /** A Mirror row as read. */
-export type Mirror = Row<MirrorColumns, "Mirror">;
+export type Mirror = $Row<MirrorColumns, "Mirror">;
 /** What inserting a Mirror row accepts. */
-export type MirrorInsert = Insert<MirrorColumns>;
+export type MirrorInsert = $Insert<MirrorColumns>;
 /** What updating a Mirror row accepts (mutable columns only). */
-export type MirrorUpdate = Update<MirrorColumns>;
+export type MirrorUpdate = $Update<MirrorColumns>;
 /** The uuid of a Mirror row. */
-export type MirrorUuid = Uuid<"Mirror">;
+export type MirrorUuid = $Uuid<"Mirror">;
 /** The Mirror table. */
-export const Mirror = defineTable<"Mirror", MirrorColumns>(schema, "Mirror");
+export const Mirror = $defineTable<"Mirror", MirrorColumns, "OVN_Southbound">(schema, "Mirror");
 
 // ---- Multicast_Group -------------------------------------------------------------------------------------
 
 /** Columns of Multicast_Group: root table; unique (datapath, tunnel_key); unique (datapath, name). */
 export type Multicast_GroupColumns = {
-  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** uuid of a row of Datapath_Binding (or a named reference); required at insert (no valid default); strong reference to Datapath_Binding */
+  readonly datapath: $Scalar<$RefTo<"Datapath_Binding">> & $NoDefault;
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** array of 0 or more distinct uuid of a row of Port_Binding (or a named reference); weak reference to Port_Binding */
-  readonly ports: SetOf<RefTo<"Port_Binding">>;
-  /** integer in [32768, 65535] */
-  readonly tunnel_key: Scalar<number>;
+  readonly ports: $SetOf<$RefTo<"Port_Binding">>;
+  /** integer in [32768, 65535]; required at insert (no valid default) */
+  readonly tunnel_key: $Scalar<number> & $NoDefault;
 };
 /** A Multicast_Group row as read. */
-export type Multicast_Group = Row<Multicast_GroupColumns, "Multicast_Group">;
+export type Multicast_Group = $Row<Multicast_GroupColumns, "Multicast_Group">;
 /** What inserting a Multicast_Group row accepts. */
-export type Multicast_GroupInsert = Insert<Multicast_GroupColumns>;
+export type Multicast_GroupInsert = $Insert<Multicast_GroupColumns>;
 /** What updating a Multicast_Group row accepts (mutable columns only). */
-export type Multicast_GroupUpdate = Update<Multicast_GroupColumns>;
+export type Multicast_GroupUpdate = $Update<Multicast_GroupColumns>;
 /** The uuid of a Multicast_Group row. */
-export type Multicast_GroupUuid = Uuid<"Multicast_Group">;
+export type Multicast_GroupUuid = $Uuid<"Multicast_Group">;
 /** The Multicast_Group table. */
-export const Multicast_Group = defineTable<"Multicast_Group", Multicast_GroupColumns>(schema, "Multicast_Group");
+export const Multicast_Group = $defineTable<"Multicast_Group", Multicast_GroupColumns, "OVN_Southbound">(schema, "Multicast_Group");
 
 // ---- Port_Binding ----------------------------------------------------------------------------------------
 
 /** Columns of Port_Binding: root table; unique (datapath, tunnel_key); unique (logical_port). */
 export type Port_BindingColumns = {
   /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
-  readonly additional_chassis: SetOf<RefTo<"Chassis">>;
+  readonly additional_chassis: $SetOf<$RefTo<"Chassis">>;
   /** array of 0 or more distinct uuid of a row of Encap (or a named reference); weak reference to Encap */
-  readonly additional_encap: SetOf<RefTo<"Encap">>;
+  readonly additional_encap: $SetOf<$RefTo<"Encap">>;
   /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly chassis: Optional<RefTo<"Chassis">>;
-  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  readonly chassis: $Optional<$RefTo<"Chassis">>;
+  /** uuid of a row of Datapath_Binding (or a named reference); required at insert (no valid default); strong reference to Datapath_Binding */
+  readonly datapath: $Scalar<$RefTo<"Datapath_Binding">> & $NoDefault;
   /** uuid of a row of Encap (or a named reference) or null; weak reference to Encap */
-  readonly encap: Optional<RefTo<"Encap">>;
+  readonly encap: $Optional<$RefTo<"Encap">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** array of 0 or more distinct uuid of a row of Gateway_Chassis (or a named reference); strong reference to Gateway_Chassis */
-  readonly gateway_chassis: SetOf<RefTo<"Gateway_Chassis">>;
+  readonly gateway_chassis: $SetOf<$RefTo<"Gateway_Chassis">>;
   /** uuid of a row of HA_Chassis_Group (or a named reference) or null; strong reference to HA_Chassis_Group */
-  readonly ha_chassis_group: Optional<RefTo<"HA_Chassis_Group">>;
+  readonly ha_chassis_group: $Optional<$RefTo<"HA_Chassis_Group">>;
   /** string */
-  readonly logical_port: Scalar<string>;
+  readonly logical_port: $Scalar<string>;
   /** array of 0 or more distinct string */
-  readonly mac: SetOf<string>;
+  readonly mac: $SetOf<string>;
   /** array of 0 or more distinct uuid of a row of Mirror (or a named reference); weak reference to Mirror */
-  readonly mirror_rules: SetOf<RefTo<"Mirror">>;
+  readonly mirror_rules: $SetOf<$RefTo<"Mirror">>;
   /** array of 0 or more distinct string */
-  readonly nat_addresses: SetOf<string>;
+  readonly nat_addresses: $SetOf<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** string or null */
-  readonly parent_port: Optional<string>;
+  readonly parent_port: $Optional<string>;
   /** array of 0 or more distinct string */
-  readonly port_security: SetOf<string>;
+  readonly port_security: $SetOf<string>;
   /** array of 0 or more distinct uuid of a row of Chassis (or a named reference); weak reference to Chassis */
-  readonly requested_additional_chassis: SetOf<RefTo<"Chassis">>;
+  readonly requested_additional_chassis: $SetOf<$RefTo<"Chassis">>;
   /** uuid of a row of Chassis (or a named reference) or null; weak reference to Chassis */
-  readonly requested_chassis: Optional<RefTo<"Chassis">>;
+  readonly requested_chassis: $Optional<$RefTo<"Chassis">>;
   /** integer in [1, 4095] or null */
-  readonly tag: Optional<number>;
-  /** integer in [1, 32767] */
-  readonly tunnel_key: Scalar<number>;
+  readonly tag: $Optional<number>;
+  /** integer in [1, 32767]; required at insert (no valid default) */
+  readonly tunnel_key: $Scalar<number> & $NoDefault;
   /** string */
-  readonly type: Scalar<string>;
+  readonly type: $Scalar<string>;
   /** boolean or null */
-  readonly up: Optional<boolean>;
+  readonly up: $Optional<boolean>;
   /** string or null */
-  readonly virtual_parent: Optional<string>;
+  readonly virtual_parent: $Optional<string>;
 };
 /** A Port_Binding row as read. */
-export type Port_Binding = Row<Port_BindingColumns, "Port_Binding">;
+export type Port_Binding = $Row<Port_BindingColumns, "Port_Binding">;
 /** What inserting a Port_Binding row accepts. */
-export type Port_BindingInsert = Insert<Port_BindingColumns>;
+export type Port_BindingInsert = $Insert<Port_BindingColumns>;
 /** What updating a Port_Binding row accepts (mutable columns only). */
-export type Port_BindingUpdate = Update<Port_BindingColumns>;
+export type Port_BindingUpdate = $Update<Port_BindingColumns>;
 /** The uuid of a Port_Binding row. */
-export type Port_BindingUuid = Uuid<"Port_Binding">;
+export type Port_BindingUuid = $Uuid<"Port_Binding">;
 /** The Port_Binding table. */
-export const Port_Binding = defineTable<"Port_Binding", Port_BindingColumns>(schema, "Port_Binding");
+export const Port_Binding = $defineTable<"Port_Binding", Port_BindingColumns, "OVN_Southbound">(schema, "Port_Binding");
 
 // ---- Port_Group ------------------------------------------------------------------------------------------
 
 /** Columns of Port_Group: root table; unique (name). */
 export type Port_GroupColumns = {
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** array of 0 or more distinct string */
-  readonly ports: SetOf<string>;
+  readonly ports: $SetOf<string>;
 };
 /** A Port_Group row as read. */
-export type Port_Group = Row<Port_GroupColumns, "Port_Group">;
+export type Port_Group = $Row<Port_GroupColumns, "Port_Group">;
 /** What inserting a Port_Group row accepts. */
-export type Port_GroupInsert = Insert<Port_GroupColumns>;
+export type Port_GroupInsert = $Insert<Port_GroupColumns>;
 /** What updating a Port_Group row accepts (mutable columns only). */
-export type Port_GroupUpdate = Update<Port_GroupColumns>;
+export type Port_GroupUpdate = $Update<Port_GroupColumns>;
 /** The uuid of a Port_Group row. */
-export type Port_GroupUuid = Uuid<"Port_Group">;
+export type Port_GroupUuid = $Uuid<"Port_Group">;
 /** The Port_Group table. */
-export const Port_Group = defineTable<"Port_Group", Port_GroupColumns>(schema, "Port_Group");
+export const Port_Group = $defineTable<"Port_Group", Port_GroupColumns, "OVN_Southbound">(schema, "Port_Group");
 
 // ---- RBAC_Permission -------------------------------------------------------------------------------------
 
 /** Columns of RBAC_Permission: root table. */
 export type RBAC_PermissionColumns = {
   /** array of 0 or more distinct string */
-  readonly authorization: SetOf<string>;
+  readonly authorization: $SetOf<string>;
   /** boolean */
-  readonly insert_delete: Scalar<boolean>;
+  readonly insert_delete: $Scalar<boolean>;
   /** string */
-  readonly table: Scalar<string>;
+  readonly table: $Scalar<string>;
   /** array of 0 or more distinct string */
-  readonly update: SetOf<string>;
+  readonly update: $SetOf<string>;
 };
 /** A RBAC_Permission row as read. */
-export type RBAC_Permission = Row<RBAC_PermissionColumns, "RBAC_Permission">;
+export type RBAC_Permission = $Row<RBAC_PermissionColumns, "RBAC_Permission">;
 /** What inserting a RBAC_Permission row accepts. */
-export type RBAC_PermissionInsert = Insert<RBAC_PermissionColumns>;
+export type RBAC_PermissionInsert = $Insert<RBAC_PermissionColumns>;
 /** What updating a RBAC_Permission row accepts (mutable columns only). */
-export type RBAC_PermissionUpdate = Update<RBAC_PermissionColumns>;
+export type RBAC_PermissionUpdate = $Update<RBAC_PermissionColumns>;
 /** The uuid of a RBAC_Permission row. */
-export type RBAC_PermissionUuid = Uuid<"RBAC_Permission">;
+export type RBAC_PermissionUuid = $Uuid<"RBAC_Permission">;
 /** The RBAC_Permission table. */
-export const RBAC_Permission = defineTable<"RBAC_Permission", RBAC_PermissionColumns>(schema, "RBAC_Permission");
+export const RBAC_Permission = $defineTable<"RBAC_Permission", RBAC_PermissionColumns, "OVN_Southbound">(schema, "RBAC_Permission");
 
 // ---- RBAC_Role -------------------------------------------------------------------------------------------
 
 /** Columns of RBAC_Role: root table. */
 export type RBAC_RoleColumns = {
   /** string */
-  readonly name: Scalar<string>;
+  readonly name: $Scalar<string>;
   /** map of 0 or more entries string → uuid of a row of RBAC_Permission (or a named reference); weak reference to RBAC_Permission */
-  readonly permissions: MapOf<string, RefTo<"RBAC_Permission">>;
+  readonly permissions: $MapOf<string, $RefTo<"RBAC_Permission">>;
 };
 /** A RBAC_Role row as read. */
-export type RBAC_Role = Row<RBAC_RoleColumns, "RBAC_Role">;
+export type RBAC_Role = $Row<RBAC_RoleColumns, "RBAC_Role">;
 /** What inserting a RBAC_Role row accepts. */
-export type RBAC_RoleInsert = Insert<RBAC_RoleColumns>;
+export type RBAC_RoleInsert = $Insert<RBAC_RoleColumns>;
 /** What updating a RBAC_Role row accepts (mutable columns only). */
-export type RBAC_RoleUpdate = Update<RBAC_RoleColumns>;
+export type RBAC_RoleUpdate = $Update<RBAC_RoleColumns>;
 /** The uuid of a RBAC_Role row. */
-export type RBAC_RoleUuid = Uuid<"RBAC_Role">;
+export type RBAC_RoleUuid = $Uuid<"RBAC_Role">;
 /** The RBAC_Role table. */
-export const RBAC_Role = defineTable<"RBAC_Role", RBAC_RoleColumns>(schema, "RBAC_Role");
+export const RBAC_Role = $defineTable<"RBAC_Role", RBAC_RoleColumns, "OVN_Southbound">(schema, "RBAC_Role");
 
 // ---- SB_Global -------------------------------------------------------------------------------------------
 
 /** Columns of SB_Global: root table; at most 1 row. */
 export type SB_GlobalColumns = {
   /** array of 0 or more distinct uuid of a row of Connection (or a named reference); strong reference to Connection */
-  readonly connections: SetOf<RefTo<"Connection">>;
+  readonly connections: $SetOf<$RefTo<"Connection">>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** boolean */
-  readonly ipsec: Scalar<boolean>;
+  readonly ipsec: $Scalar<boolean>;
   /** integer */
-  readonly nb_cfg: Scalar<number>;
+  readonly nb_cfg: $Scalar<number | bigint>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** uuid of a row of SSL (or a named reference) or null; strong reference to SSL */
-  readonly ssl: Optional<RefTo<"SSL">>;
+  readonly ssl: $Optional<$RefTo<"SSL">>;
 };
 /** A SB_Global row as read. */
-export type SB_Global = Row<SB_GlobalColumns, "SB_Global">;
+export type SB_Global = $Row<SB_GlobalColumns, "SB_Global">;
 /** What inserting a SB_Global row accepts. */
-export type SB_GlobalInsert = Insert<SB_GlobalColumns>;
+export type SB_GlobalInsert = $Insert<SB_GlobalColumns>;
 /** What updating a SB_Global row accepts (mutable columns only). */
-export type SB_GlobalUpdate = Update<SB_GlobalColumns>;
+export type SB_GlobalUpdate = $Update<SB_GlobalColumns>;
 /** The uuid of a SB_Global row. */
-export type SB_GlobalUuid = Uuid<"SB_Global">;
+export type SB_GlobalUuid = $Uuid<"SB_Global">;
 /** The SB_Global table. */
-export const SB_Global = defineTable<"SB_Global", SB_GlobalColumns>(schema, "SB_Global");
+export const SB_Global = $defineTable<"SB_Global", SB_GlobalColumns, "OVN_Southbound">(schema, "SB_Global");
 
 // ---- SSL -------------------------------------------------------------------------------------------------
 
 /** Columns of SSL: non-root table (garbage-collected when no strong reference points at a row); at most 1 row. */
 export type SSLColumns = {
   /** boolean */
-  readonly bootstrap_ca_cert: Scalar<boolean>;
+  readonly bootstrap_ca_cert: $Scalar<boolean>;
   /** string */
-  readonly ca_cert: Scalar<string>;
+  readonly ca_cert: $Scalar<string>;
   /** string */
-  readonly certificate: Scalar<string>;
+  readonly certificate: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly private_key: Scalar<string>;
+  readonly private_key: $Scalar<string>;
   /** string */
-  readonly ssl_ciphers: Scalar<string>;
+  readonly ssl_ciphers: $Scalar<string>;
   /** string */
-  readonly ssl_protocols: Scalar<string>;
+  readonly ssl_protocols: $Scalar<string>;
 };
 /** A SSL row as read. */
-export type SSL = Row<SSLColumns, "SSL">;
+export type SSL = $Row<SSLColumns, "SSL">;
 /** What inserting a SSL row accepts. */
-export type SSLInsert = Insert<SSLColumns>;
+export type SSLInsert = $Insert<SSLColumns>;
 /** What updating a SSL row accepts (mutable columns only). */
-export type SSLUpdate = Update<SSLColumns>;
+export type SSLUpdate = $Update<SSLColumns>;
 /** The uuid of a SSL row. */
-export type SSLUuid = Uuid<"SSL">;
+export type SSLUuid = $Uuid<"SSL">;
 /** The SSL table. */
-export const SSL = defineTable<"SSL", SSLColumns>(schema, "SSL");
+export const SSL = $defineTable<"SSL", SSLColumns, "OVN_Southbound">(schema, "SSL");
 
 // ---- Service_Monitor -------------------------------------------------------------------------------------
 
@@ -2490,63 +2491,63 @@ export type Service_MonitorStatus = "error" | "offline" | "online";
 /** Columns of Service_Monitor: root table; unique (logical_port, ip, port, protocol). */
 export type Service_MonitorColumns = {
   /** map of 0 or more entries string → string */
-  readonly external_ids: MapOf<string, string>;
+  readonly external_ids: $MapOf<string, string>;
   /** string */
-  readonly ip: Scalar<string>;
+  readonly ip: $Scalar<string>;
   /** string */
-  readonly logical_port: Scalar<string>;
+  readonly logical_port: $Scalar<string>;
   /** map of 0 or more entries string → string */
-  readonly options: MapOf<string, string>;
+  readonly options: $MapOf<string, string>;
   /** integer in [0, 65535] */
-  readonly port: Scalar<number>;
+  readonly port: $Scalar<number>;
   /** one of "tcp", "udp" or null */
-  readonly protocol: Optional<Service_MonitorProtocol>;
+  readonly protocol: $Optional<Service_MonitorProtocol>;
   /** string */
-  readonly src_ip: Scalar<string>;
+  readonly src_ip: $Scalar<string>;
   /** string */
-  readonly src_mac: Scalar<string>;
+  readonly src_mac: $Scalar<string>;
   /** one of "error", "offline", "online" or null */
-  readonly status: Optional<Service_MonitorStatus>;
+  readonly status: $Optional<Service_MonitorStatus>;
 };
 /** A Service_Monitor row as read. */
-export type Service_Monitor = Row<Service_MonitorColumns, "Service_Monitor">;
+export type Service_Monitor = $Row<Service_MonitorColumns, "Service_Monitor">;
 /** What inserting a Service_Monitor row accepts. */
-export type Service_MonitorInsert = Insert<Service_MonitorColumns>;
+export type Service_MonitorInsert = $Insert<Service_MonitorColumns>;
 /** What updating a Service_Monitor row accepts (mutable columns only). */
-export type Service_MonitorUpdate = Update<Service_MonitorColumns>;
+export type Service_MonitorUpdate = $Update<Service_MonitorColumns>;
 /** The uuid of a Service_Monitor row. */
-export type Service_MonitorUuid = Uuid<"Service_Monitor">;
+export type Service_MonitorUuid = $Uuid<"Service_Monitor">;
 /** The Service_Monitor table. */
-export const Service_Monitor = defineTable<"Service_Monitor", Service_MonitorColumns>(schema, "Service_Monitor");
+export const Service_Monitor = $defineTable<"Service_Monitor", Service_MonitorColumns, "OVN_Southbound">(schema, "Service_Monitor");
 
 // ---- Static_MAC_Binding ----------------------------------------------------------------------------------
 
 /** Columns of Static_MAC_Binding: root table; unique (logical_port, ip). */
 export type Static_MAC_BindingColumns = {
-  /** uuid of a row of Datapath_Binding (or a named reference); strong reference to Datapath_Binding */
-  readonly datapath: Scalar<RefTo<"Datapath_Binding">>;
+  /** uuid of a row of Datapath_Binding (or a named reference); required at insert (no valid default); strong reference to Datapath_Binding */
+  readonly datapath: $Scalar<$RefTo<"Datapath_Binding">> & $NoDefault;
   /** string */
-  readonly ip: Scalar<string>;
+  readonly ip: $Scalar<string>;
   /** string */
-  readonly logical_port: Scalar<string>;
+  readonly logical_port: $Scalar<string>;
   /** string */
-  readonly mac: Scalar<string>;
+  readonly mac: $Scalar<string>;
   /** boolean */
-  readonly override_dynamic_mac: Scalar<boolean>;
+  readonly override_dynamic_mac: $Scalar<boolean>;
 };
 /** A Static_MAC_Binding row as read. */
-export type Static_MAC_Binding = Row<Static_MAC_BindingColumns, "Static_MAC_Binding">;
+export type Static_MAC_Binding = $Row<Static_MAC_BindingColumns, "Static_MAC_Binding">;
 /** What inserting a Static_MAC_Binding row accepts. */
-export type Static_MAC_BindingInsert = Insert<Static_MAC_BindingColumns>;
+export type Static_MAC_BindingInsert = $Insert<Static_MAC_BindingColumns>;
 /** What updating a Static_MAC_Binding row accepts (mutable columns only). */
-export type Static_MAC_BindingUpdate = Update<Static_MAC_BindingColumns>;
+export type Static_MAC_BindingUpdate = $Update<Static_MAC_BindingColumns>;
 /** The uuid of a Static_MAC_Binding row. */
-export type Static_MAC_BindingUuid = Uuid<"Static_MAC_Binding">;
+export type Static_MAC_BindingUuid = $Uuid<"Static_MAC_Binding">;
 /** The Static_MAC_Binding table. */
-export const Static_MAC_Binding = defineTable<"Static_MAC_Binding", Static_MAC_BindingColumns>(schema, "Static_MAC_Binding");
+export const Static_MAC_Binding = $defineTable<"Static_MAC_Binding", Static_MAC_BindingColumns, "OVN_Southbound">(schema, "Static_MAC_Binding");
 
 /** The OVN_Southbound database: pass it to `database(client, model)`. */
-export const model = defineDatabase("OVN_Southbound", schema, {
+export const model = $defineDatabase("OVN_Southbound", schema, {
   Address_Set: Address_Set,
   BFD: BFD,
   Chassis: Chassis,
