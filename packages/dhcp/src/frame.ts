@@ -1,6 +1,6 @@
 // Ethernet II, IPv4 (RFC 791), UDP (RFC 768) and ARP (RFC 826) framing for a client that speaks from a
 // packet socket: it has no address yet and its MAC is not the interface's, so it builds every header itself.
-import { formatIpv4, formatMac, ipv4Bytes } from './addr.js';
+import { BROADCAST_MAC, formatIpv4, formatMac, ipv4Bytes, macBytes, ZERO_IP } from './addr.js';
 
 export const ETH_HEADER_BYTES = 14;
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -119,42 +119,35 @@ export function parseArp(f: Buffer): ArpPacket | undefined {
   };
 }
 
+/** An Ethernet/IPv4 ARP frame (RFC 826): htype 1, ptype 0x0800, hlen 6, plen 4. */
+function arpFrame(op: 1 | 2, ethDst: Buffer, sha: Buffer, spa: string, tha: Buffer, tpa: string): Buffer {
+  const f = Buffer.alloc(ETH_HEADER_BYTES + 28);
+  ethDst.copy(f, 0);
+  sha.copy(f, 6);
+  f.writeUInt16BE(ETHERTYPE_ARP, 12);
+  const a = f.subarray(ETH_HEADER_BYTES);
+  a.writeUInt16BE(1, 0);
+  a.writeUInt16BE(ETHERTYPE_IPV4, 2);
+  a[4] = 6;
+  a[5] = 4;
+  a.writeUInt16BE(op, 6);
+  sha.copy(a, 8);
+  ipv4Bytes(spa, 'senderIp').copy(a, 14);
+  tha.copy(a, 18);
+  ipv4Bytes(tpa, 'targetIp').copy(a, 24);
+  return f;
+}
+
 /**
  * An ARP probe for `ip` (RFC 5227 §2.1.1): a broadcast request with sender address 0.0.0.0, so no neighbour
  * learns anything from it; whoever holds `ip` answers.
  */
 export function buildArpProbe(mac: Buffer, ip: string): Buffer {
-  const f = Buffer.alloc(ETH_HEADER_BYTES + 28);
-  f.fill(0xff, 0, 6);
-  mac.copy(f, 6);
-  f.writeUInt16BE(ETHERTYPE_ARP, 12);
-  const a = f.subarray(ETH_HEADER_BYTES);
-  a.writeUInt16BE(1, 0);
-  a.writeUInt16BE(ETHERTYPE_IPV4, 2);
-  a[4] = 6;
-  a[5] = 4;
-  a.writeUInt16BE(1, 6);
-  mac.copy(a, 8);
-  ipv4Bytes(ip, 'ip').copy(a, 24);
-  return f;
+  return arpFrame(1, BROADCAST_MAC, mac, ZERO_IP, Buffer.alloc(6), ip);
 }
 
 /** An ARP reply from (mac, ip) to the asker of `req`. */
 export function buildArpReply(req: ArpPacket, mac: Buffer, ip: string): Buffer {
-  const asker = Buffer.from(req.senderMac.split(':').map((h) => Number.parseInt(h, 16)));
-  const f = Buffer.alloc(ETH_HEADER_BYTES + 28);
-  asker.copy(f, 0);
-  mac.copy(f, 6);
-  f.writeUInt16BE(ETHERTYPE_ARP, 12);
-  const a = f.subarray(ETH_HEADER_BYTES);
-  a.writeUInt16BE(1, 0);
-  a.writeUInt16BE(ETHERTYPE_IPV4, 2);
-  a[4] = 6;
-  a[5] = 4;
-  a.writeUInt16BE(2, 6);
-  mac.copy(a, 8);
-  ipv4Bytes(ip, 'ip').copy(a, 14);
-  asker.copy(a, 18);
-  ipv4Bytes(req.senderIp, 'senderIp').copy(a, 24);
-  return f;
+  const asker = macBytes(req.senderMac, 'senderMac');
+  return arpFrame(2, asker, mac, ip, asker, req.senderIp);
 }

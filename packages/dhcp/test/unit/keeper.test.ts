@@ -1,19 +1,8 @@
 // LeaseKeeper without sockets: option validation, and what keep() decides from the record and the clock alone.
 import t from 'tap';
-import { type Lease, LeaseKeeper } from '../../src/index.js';
+import { LeaseKeeper } from '../../src/index.js';
+import { LEASE } from '../helpers/fixtures.js';
 
-const LEASE: Lease = {
-  mac: '02:42:0a:00:00:07',
-  address: '10.0.0.7',
-  routers: [],
-  dnsServers: [],
-  serverId: '10.0.0.1',
-  serverMac: '02:00:00:00:00:01',
-  leaseTimeSec: 120,
-  renewalTimeSec: 60,
-  rebindingTimeSec: 105,
-  obtainedAt: 1_700_000_000_000,
-};
 const where = { ifname: 'eth0' };
 
 t.test('options are validated at construction', async (t) => {
