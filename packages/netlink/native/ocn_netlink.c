@@ -16,13 +16,24 @@
 //                            `ethtool -K IF tx off` changes (net/ethtool/ioctl.c, ethtool_get_feature_mask).
 //   netnsAdd(dir, name) / netnsDelete(dir, name)   what `ip netns add/del` do (iproute2 ip/ipnetns.c).
 //   closeFd(fd)
+//   packetSocket(ifname)     AF_PACKET SOCK_RAW socket bound to ifname in the calling thread's namespace, for
+//                            a DHCP client acting for a MAC that is not the interface's (packet(7)). It sees
+//                            only incoming ARP and UDP-to-port-68 IPv4 frames (a classic BPF filter).
+//   packetSend(fd, frame)    send one whole Ethernet frame (the caller builds every header).
+//   packetRecv(fd, ms)       Promise of the next incoming frame (Buffer), or null after ms; waits on a pool
+//                            thread. Do not close fd while a packetRecv on it is pending.
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <node_api.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -35,6 +46,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHECK(call)                                                                                          \
@@ -356,6 +368,162 @@ static napi_value NetnsDelete(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// ---- packet sockets (DHCP on behalf of an endpoint's MAC) --------------------------------------------------
+// Incoming ARP, or IPv4 UDP to port 68 that is not a fragment (tcpdump -dd 'arp or (udp dst port 68)', by
+// hand). Offsets count from the Ethernet header (SOCK_RAW); jumps are relative to the next instruction.
+static struct sock_filter dhcp_filter[] = {
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                 // 0: ethertype
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 8, 0),   // 1: ARP -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 8),    // 2: not IPv4 -> drop
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),                 // 3: IP protocol
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 6),          // 4: not UDP -> drop
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),                 // 5: flags + fragment offset
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0),     // 6: a later fragment -> drop
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),                // 7: X = IP header length
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),                 // 8: UDP destination port
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 68, 0, 1),          // 9: not 68 -> drop
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),                      // 10: accept
+    BPF_STMT(BPF_RET | BPF_K, 0),                           // 11: drop
+};
+
+static napi_value PacketSocket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ + 1];
+  if (argc < 1 || !get_str(env, argv[0], name, sizeof name)) return throw_type(env, "packetSocket(ifname): bad ifname");
+  unsigned ifindex = if_nametoindex(name);
+  if (ifindex == 0) return throw_errno(env, errno, "if_nametoindex");
+  // Protocol 0 receives nothing until bind(), so no frame of another interface slips in before the filter.
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket(AF_PACKET)");
+  struct sock_fprog prog = {.len = sizeof dhcp_filter / sizeof dhcp_filter[0], .filter = dhcp_filter};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "setsockopt(SO_ATTACH_FILTER)");
+  }
+  struct sockaddr_ll sa = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = (int)ifindex};
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "bind(AF_PACKET)");
+  }
+  return make_int(env, fd);
+}
+
+static napi_value PacketSend(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  bool is_buf = false;
+  if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_type(env, "packetSend(fd, frame): fd must be a number");
+  napi_is_buffer(env, argv[1], &is_buf);
+  if (!is_buf) return throw_type(env, "packetSend(fd, frame): frame must be a Buffer");
+  void *data;
+  size_t len;
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  ssize_t n;
+  do n = send(fd, data, len, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, errno, "send(AF_PACKET)");
+  return undefined(env);
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+  int timeout_ms;
+  unsigned char buf[2048];  // DHCP needs 576 bytes; anything longer than a 1500-byte MTU frame is cut
+  ssize_t len;              // -1: timed out
+  int sys_err;
+  const char *sys_call;
+} precv_t;
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void precv_execute(napi_env env, void *p) {
+  precv_t *r = p;
+  long long deadline = now_ms() + r->timeout_ms;
+  r->len = -1;
+  for (;;) {
+    long long left = deadline - now_ms();
+    if (left < 0) return;
+    struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+    int pr = poll(&pfd, 1, (int)left);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) {
+      r->sys_err = errno;
+      r->sys_call = "poll";
+      return;
+    }
+    if (pr == 0) return;
+    struct sockaddr_ll from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(r->fd, r->buf, sizeof r->buf, 0, (struct sockaddr *)&from, &fl);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      r->sys_err = errno;
+      r->sys_call = "recvfrom(AF_PACKET)";
+      return;
+    }
+    if (from.sll_pkttype == PACKET_OUTGOING) continue;  // our own frames, looped back to packet sockets
+    r->len = n;
+    return;
+  }
+}
+
+static void precv_complete(napi_env env, napi_status status, void *p) {
+  precv_t *r = p;
+  napi_value v;
+  if (r->sys_err) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: %s", r->sys_call, strerror(r->sys_err));
+    napi_value m, n, s;
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+    napi_create_error(env, NULL, m, &v);
+    napi_create_int32(env, r->sys_err, &n);
+    napi_set_named_property(env, v, "errno", n);
+    napi_create_string_utf8(env, r->sys_call, NAPI_AUTO_LENGTH, &s);
+    napi_set_named_property(env, v, "syscall", s);
+    napi_reject_deferred(env, r->deferred, v);
+  } else if (r->len < 0) {
+    napi_get_null(env, &v);
+    napi_resolve_deferred(env, r->deferred, v);
+  } else {
+    void *out;
+    napi_create_buffer_copy(env, (size_t)r->len, r->buf, &out, &v);
+    napi_resolve_deferred(env, r->deferred, v);
+  }
+  napi_delete_async_work(env, r->work);
+  free(r);
+}
+
+static napi_value PacketRecv(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, ms;
+  if (argc < 2 || !get_int(env, argv[0], &fd) || !get_int(env, argv[1], &ms) || ms < 0)
+    return throw_type(env, "packetRecv(fd, timeoutMs): fd and timeoutMs must be numbers >= 0");
+  precv_t *r = calloc(1, sizeof *r);
+  if (!r) return throw_errno(env, ENOMEM, "calloc");
+  r->fd = fd;
+  r->timeout_ms = ms;
+  napi_value promise, name;
+  CHECK(napi_create_promise(env, &r->deferred, &promise));
+  napi_create_string_utf8(env, "ocn_netlink.packetRecv", NAPI_AUTO_LENGTH, &name);
+  CHECK(napi_create_async_work(env, NULL, name, precv_execute, precv_complete, r, &r->work));
+  CHECK(napi_queue_async_work(env, r->work));
+  return promise;
+}
+
 // ---- module ------------------------------------------------------------------------------------------------
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -367,6 +535,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"txChecksum", NULL, TxChecksum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsAdd", NULL, NetnsAdd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsDelete", NULL, NetnsDelete, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetSocket", NULL, PacketSocket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetSend", NULL, PacketSend, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetRecv", NULL, PacketRecv, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -11,6 +11,12 @@ export interface NativeAddon {
   txChecksum(sock: number, ifname: string, on?: boolean): boolean;
   netnsAdd(dir: string, name: string): void;
   netnsDelete(dir: string, name: string): void;
+  /** AF_PACKET socket on `ifname` (calling thread's namespace) seeing incoming ARP and UDP-to-68 frames. */
+  packetSocket(ifname: string): number;
+  /** Sends one whole Ethernet frame. */
+  packetSend(fd: number, frame: Buffer): void;
+  /** The next incoming frame, or null after `timeoutMs` (waits on a pool thread; keep fd open until it settles). */
+  packetRecv(fd: number, timeoutMs: number): Promise<Buffer | null>;
 }
 
 let cached: NativeAddon | undefined;
