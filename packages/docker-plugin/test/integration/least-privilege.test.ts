@@ -17,20 +17,23 @@ import {
 
 const CAP_NET_ADMIN = 12; // include/uapi/linux/capability.h
 
-t.test('the managed plugin asks for CAP_NET_ADMIN only and mounts the OVS run directory read-only', async (t) => {
-  const config = JSON.parse(readFileSync(join(REPO_ROOT, 'docker/config.json'), 'utf8'));
-  t.same(config.linux.capabilities, ['CAP_NET_ADMIN']);
-  t.equal(config.mounts.length, 1, 'one mount');
-  // The directory, not db.sock alone: a file bind mount pins the socket's old inode once ovsdb-server restarts.
-  t.match(config.mounts[0], {
-    source: '/var/run/openvswitch',
-    destination: '/var/run/openvswitch',
-    type: 'bind',
-  });
-  t.ok(config.mounts[0].options.includes('ro'), 'read-only');
-  t.notOk(config.mounts[0].options.includes('rw'), 'never read-write');
-  t.ok(config['x-why']?.capabilities && config['x-why']?.mounts, 'and says why');
-});
+t.test(
+  'the managed plugin asks for CAP_NET_ADMIN only and mounts the OVS run directory read-only',
+  async (t) => {
+    const config = JSON.parse(readFileSync(join(REPO_ROOT, 'docker/config.json'), 'utf8'));
+    t.same(config.linux.capabilities, ['CAP_NET_ADMIN']);
+    t.equal(config.mounts.length, 1, 'one mount');
+    // The directory, not db.sock alone: a file bind mount pins the socket's old inode once ovsdb-server restarts.
+    t.match(config.mounts[0], {
+      source: '/var/run/openvswitch',
+      destination: '/var/run/openvswitch',
+      type: 'bind',
+    });
+    t.ok(config.mounts[0].options.includes('ro'), 'read-only');
+    t.notOk(config.mounts[0].options.includes('rw'), 'never read-write');
+    t.ok(config['x-why']?.capabilities && config['x-why']?.mounts, 'and says why');
+  },
+);
 
 t.test('the systemd unit is bounded to CAP_NET_ADMIN', async (t) => {
   const unit = readFileSync(join(PKG_ROOT, 'systemd/ovs-container-network.service'), 'utf8');
