@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { REPO_ROOT, run, startOvsdbServer, uniqueName } from '@ovs-container-network/testkit';
 import t from 'tap';
 
-const PACKAGES = ['ovsdb', 'netlink', 'docker-plugin', 'ovn'] as const;
+const PACKAGES = ['ovsdb', 'netlink', 'docker-plugin', 'ovn', 'dhcp'] as const;
 const CONSUMER = join(REPO_ROOT, 'examples/test/fixtures/consumer.mjs');
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
