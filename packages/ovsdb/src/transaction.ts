@@ -361,95 +361,238 @@ function pinsOneRow(table: TableSchema, where: readonly unknown[]): boolean {
  * kept when a strong reference to it is written by an update or a mutate (into rows that exist), by an
  * insert into a root table, or by an inserted row that is itself kept. Transactions with `abort` are left
  * alone (they commit nothing).
+ *
+ * This runs on every execute(), so it is O(operations) and allocates nothing in the common case: the
+ * strong-reference columns of each table are computed once (refColumns), references usually point to
+ * earlier inserts (one backward pass marks them; a forward reference makes it repeat until nothing
+ * changes), and a generated uuid-name `row<n>` names operation n (other names are looked up by a scan,
+ * or in a Map built on first need when there are many operations).
  */
 function checkNoGarbage(ops: readonly Operation[]): void {
+  const n = ops.length;
   let suspects = false;
-  for (let i = 0; i < ops.length; i++) {
+  for (let i = 0; i < n; i++) {
     const op = ops[i] as Operation;
     if (op.op === 'abort') return;
     if (op.op === 'insert' && op.table !== undefined && !isInRootSet(op.table)) suspects = true;
   }
   if (!suspects) return;
-  const byKey = new Map<string, number>(); // "n:<uuid-name>" / "u:<uuid>" → the insert's index
-  const refs = new Map<number, string[]>(); // an insert's index → the keys it strongly references
-  const queue: number[] = [];
-  const anchors: string[] = [];
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i] as Operation;
-    const table = op.table;
-    if (table === undefined) continue;
-    const w = op.wire;
-    if (op.op === 'insert') {
-      if (typeof w['uuid-name'] === 'string') byKey.set(`n:${w['uuid-name']}`, i);
-      if (typeof w.uuid === 'string') byKey.set(`u:${w.uuid}`, i);
-      const out: string[] = [];
-      strongRefsOfRow(table, w.row, out);
-      refs.set(i, out);
-      if (isInRootSet(table)) queue.push(i);
-    } else if (op.op === 'update') {
-      strongRefsOfRow(table, w.row, anchors);
-    } else if (op.op === 'mutate') {
-      for (const m of w.mutations as unknown[][]) {
-        const col = table.columns.get(m[0] as string);
-        if (col && m[1] === 'insert') strongRefsOfDatum(col.type.key, col.type.value, m[2], anchors);
+  const scan = gc;
+  scan.ops = ops;
+  scan.byName = undefined;
+  scan.byUuid = undefined;
+  if (scan.kept.length < n) scan.kept = new Uint8Array(Math.max(n, 2 * scan.kept.length));
+  const kept = scan.kept;
+  kept.fill(0, 0, n);
+  try {
+    // kept[i]: 1 = operation i is an insert that is kept (or an update/mutate, whose refs always count),
+    // 2 = its references were followed.
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as Operation;
+      if (op.table === undefined) continue;
+      if (op.op === 'update' || op.op === 'mutate' || (op.op === 'insert' && isInRootSet(op.table)))
+        kept[i] = 1;
+    }
+    let again = true;
+    while (again) {
+      again = false;
+      for (let i = n - 1; i >= 0; i--) {
+        if (kept[i] !== 1) continue;
+        kept[i] = 2;
+        if (markReferenced(scan, ops[i] as Operation, i)) again = true;
       }
     }
-  }
-  const kept = new Set<number>();
-  for (const k of anchors) {
-    const i = byKey.get(k);
-    if (i !== undefined) queue.push(i);
-  }
-  while (queue.length) {
-    const i = queue.pop() as number;
-    if (kept.has(i)) continue;
-    kept.add(i);
-    for (const k of refs.get(i) ?? []) {
-      const j = byKey.get(k);
-      if (j !== undefined && !kept.has(j)) queue.push(j);
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as Operation;
+      if (op.op !== 'insert' || kept[i] !== 0 || op.table === undefined || isInRootSet(op.table)) continue;
+      const name = op.wire['uuid-name'];
+      throw new InvalidArgumentError(
+        `Transaction: the ${op.table.name} row inserted by operation ${i}${typeof name === 'string' ? ` (uuid-name "${name}")` : ''} would be garbage-collected at commit: ${op.table.name} is not a root table and no operation of this transaction keeps a strong reference to it. Reference it from a root row or an existing row (e.g. a mutate that inserts it into a set), or from another inserted row that is kept.`,
+      );
     }
-  }
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i] as Operation;
-    if (op.op !== 'insert' || kept.has(i) || op.table === undefined || isInRootSet(op.table)) continue;
-    const name = op.wire['uuid-name'];
-    throw new InvalidArgumentError(
-      `Transaction: the ${op.table.name} row inserted by operation ${i}${typeof name === 'string' ? ` (uuid-name "${name}")` : ''} would be garbage-collected at commit: ${op.table.name} is not a root table and no operation of this transaction keeps a strong reference to it. Reference it from a root row or an existing row (e.g. a mutate that inserts it into a set), or from another inserted row that is kept.`,
-    );
+  } finally {
+    scan.ops = NO_OPS;
+    scan.byName = undefined;
+    scan.byUuid = undefined;
   }
 }
 
-function strongRefsOfRow(table: TableSchema, row: unknown, out: string[]): void {
-  if (typeof row !== 'object' || row === null) return;
-  for (const name in row as Record<string, unknown>) {
-    const col = table.columns.get(name);
-    if (col) strongRefsOfDatum(col.type.key, col.type.value, (row as Record<string, unknown>)[name], out);
+/** checkNoGarbage's scratch state, reused by every call (it runs synchronously, never re-entered). */
+interface GcScan {
+  ops: readonly Operation[];
+  kept: Uint8Array;
+  byName: Map<string, number> | undefined;
+  byUuid: Map<string, number> | undefined;
+  /** Set by markAtom: a reference to a later operation was marked (another pass is needed). */
+  forward: boolean;
+  /** The index of the operation whose references are being followed. */
+  from: number;
+}
+const NO_OPS: readonly Operation[] = [];
+const gc: GcScan = {
+  ops: NO_OPS,
+  kept: new Uint8Array(16),
+  byName: undefined,
+  byUuid: undefined,
+  forward: false,
+  from: 0,
+};
+
+/** One strong-reference column of a table: where keys and/or values reference rows strongly. */
+interface RefColumn {
+  readonly name: string;
+  readonly key: boolean;
+  readonly value: boolean;
+}
+const refColumnsCache = new WeakMap<TableSchema, readonly RefColumn[]>();
+
+/** The columns of `table` that hold strong references (computed once per table). */
+function refColumns(table: TableSchema): readonly RefColumn[] {
+  let cols = refColumnsCache.get(table);
+  if (cols === undefined) {
+    const out: RefColumn[] = [];
+    for (const c of table.userColumns) {
+      const key = isStrongRef(c.type.key);
+      const value = isStrongRef(c.type.value);
+      if (key || value) out.push(Object.freeze({ name: c.name, key, value }));
+    }
+    cols = Object.freeze(out);
+    refColumnsCache.set(table, cols);
   }
+  return cols;
 }
 
 function isStrongRef(b: BaseType | undefined): boolean {
   return b !== undefined && b.refTable !== undefined && b.refType !== 'weak';
 }
 
-/** Adds the keys of the rows a wire datum (atom, ["set", …] or ["map", …]) strongly references. */
-function strongRefsOfDatum(key: BaseType, value: BaseType | undefined, datum: unknown, out: string[]): void {
-  const k = isStrongRef(key);
-  const v = isStrongRef(value);
-  if (!k && !v) return;
-  const atom = (a: unknown) => {
-    if (!Array.isArray(a)) return;
-    if (a[0] === 'named-uuid') out.push(`n:${a[1]}`);
-    else if (a[0] === 'uuid') out.push(`u:${a[1]}`);
-  };
-  if (!Array.isArray(datum)) return;
-  if (datum[0] === 'map') {
-    for (const p of datum[1] as unknown[][]) {
-      if (k) atom(p[0]);
-      if (v) atom(p[1]);
+/** Marks the inserts that operation `i` strongly references; true when one of them comes later. */
+function markReferenced(scan: GcScan, op: Operation, i: number): boolean {
+  const cols = refColumns(op.table as TableSchema);
+  if (cols.length === 0) return false;
+  scan.forward = false;
+  scan.from = i;
+  const w = op.wire;
+  if (op.op === 'mutate') {
+    const mutations = w.mutations as readonly (readonly unknown[])[];
+    for (let m = 0; m < mutations.length; m++) {
+      const mu = mutations[m] as readonly unknown[];
+      if (mu[1] !== 'insert') continue;
+      const col = findColumn(cols, mu[0]);
+      if (col !== undefined) markDatum(scan, col, mu[2]);
     }
-  } else if (datum[0] === 'set') {
-    if (k) for (const a of datum[1] as unknown[]) atom(a);
-  } else if (k) atom(datum);
+  } else {
+    const row = w.row as Record<string, unknown> | undefined;
+    if (typeof row !== 'object' || row === null) return false;
+    for (let c = 0; c < cols.length; c++) {
+      const col = cols[c] as RefColumn;
+      const d = row[col.name];
+      if (d !== undefined) markDatum(scan, col, d);
+    }
+  }
+  return scan.forward;
+}
+
+function findColumn(cols: readonly RefColumn[], name: unknown): RefColumn | undefined {
+  for (let c = 0; c < cols.length; c++) if ((cols[c] as RefColumn).name === name) return cols[c];
+  return undefined;
+}
+
+/** Marks the rows a wire datum (atom, ["set", …] or ["map", …]) strongly references. */
+function markDatum(scan: GcScan, col: RefColumn, datum: unknown): void {
+  if (!Array.isArray(datum)) return;
+  const tag = datum[0];
+  if (tag === 'map') {
+    const pairs = datum[1] as readonly (readonly unknown[])[];
+    for (let p = 0; p < pairs.length; p++) {
+      const pair = pairs[p] as readonly unknown[];
+      if (col.key) markAtom(scan, pair[0]);
+      if (col.value) markAtom(scan, pair[1]);
+    }
+  } else if (tag === 'set') {
+    if (!col.key) return;
+    const atoms = datum[1] as readonly unknown[];
+    for (let a = 0; a < atoms.length; a++) markAtom(scan, atoms[a]);
+  } else if (col.key) markAtom(scan, datum);
+}
+
+function markAtom(scan: GcScan, atom: unknown): void {
+  if (!Array.isArray(atom)) return;
+  let j: number;
+  if (atom[0] === 'named-uuid') j = insertNamed(scan, atom[1]);
+  else if (atom[0] === 'uuid') j = insertWithUuid(scan, atom[1]);
+  else return;
+  if (j < 0 || scan.kept[j] !== 0) return;
+  scan.kept[j] = 1;
+  if (j > scan.from) scan.forward = true;
+}
+
+/** The index of the insert with uuid-name `name`, or -1. */
+function insertNamed(scan: GcScan, name: unknown): number {
+  if (typeof name !== 'string') return -1;
+  const ops = scan.ops;
+  // A generated name row<n> (or row<n>_…, see Transaction.insert) is operation n's when it says so.
+  const g = generatedIndex(name);
+  if (g >= 0 && g < ops.length && (ops[g] as Operation).wire['uuid-name'] === name) return g;
+  if (ops.length <= 16) {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Operation;
+      if (op.op === 'insert' && op.wire['uuid-name'] === name) return i;
+    }
+    return -1;
+  }
+  let byName = scan.byName;
+  if (byName === undefined) {
+    byName = new Map();
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Operation;
+      const nm = op.wire['uuid-name'];
+      if (op.op === 'insert' && typeof nm === 'string') byName.set(nm, i);
+    }
+    scan.byName = byName;
+  }
+  return byName.get(name) ?? -1;
+}
+
+/** The index of the insert with explicit uuid `uuid`, or -1 (most references name existing rows). */
+function insertWithUuid(scan: GcScan, uuid: unknown): number {
+  let byUuid = scan.byUuid;
+  if (byUuid === undefined) {
+    byUuid = EMPTY_INDEX;
+    const ops = scan.ops;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Operation;
+      const u = op.wire.uuid;
+      if (op.op !== 'insert' || typeof u !== 'string') continue;
+      if (byUuid === EMPTY_INDEX) byUuid = new Map();
+      byUuid.set(u, i);
+    }
+    scan.byUuid = byUuid;
+  }
+  return typeof uuid === 'string' ? (byUuid.get(uuid) ?? -1) : -1;
+}
+const EMPTY_INDEX: Map<string, number> = new Map();
+
+/** n for "row<n>" (and "row<n>_…"), else -1; reads the characters without slicing. */
+function generatedIndex(name: string): number {
+  if (
+    name.length < 4 ||
+    name.charCodeAt(0) !== 114 ||
+    name.charCodeAt(1) !== 111 ||
+    name.charCodeAt(2) !== 119
+  )
+    return -1;
+  let v = 0;
+  let i = 3;
+  for (; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    if (v > 0x7fffffff) return -1;
+  }
+  if (i === 3) return -1;
+  for (; i < name.length; i++) if (name.charCodeAt(i) !== 95) return -1;
+  return v;
 }
 
 /**
