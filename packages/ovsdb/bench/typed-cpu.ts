@@ -71,7 +71,10 @@ for (let round = 0; round < ROUNDS + 1; round++) {
     const c0 = process.cpuUsage();
     for (let i = 0; i < N; i++) await f(`ocntp${i}`);
     const c = process.cpuUsage(c0);
-    if (round > 0) (cpu[label] ??= []).push(((c.user + c.system) / N) * 1000); // ns per op
+    if (round === 0) continue; // warm-up
+    const xs = cpu[label] ?? [];
+    xs.push(((c.user + c.system) / N) * 1000); // ns per op
+    cpu[label] = xs;
   }
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
