@@ -20,7 +20,7 @@ import {
   wait,
 } from './operations.js';
 import { type BaseType, isInRootSet, type TableSchema } from './schema.js';
-import { type RowRef, refTag, type Uuid } from './uuid.js';
+import { namedUuidWire, type RowRef, refTag, refWire, type Uuid } from './uuid.js';
 
 /** The shared default of omitted options arguments (not allocated per call; never written). */
 export const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
@@ -54,14 +54,40 @@ export interface WriteOptions {
   readonly expect?: ExpectRows;
 }
 
-interface Guard {
+/**
+ * The `wait` operation made by WriteOptions.expect, with what it guards (see decodeResults). A class of
+ * its own (frozen like every Operation), so decodeResults tells it by instanceof, with no side table.
+ */
+class GuardWait implements Operation<void> {
+  readonly op = 'wait' as const;
+  readonly wire: Readonly<Record<string, unknown>>;
+  readonly table: TableSchema;
+  readonly database: string | undefined;
+  readonly columns = undefined;
   readonly expected: ExpectRows;
-  readonly op: string;
-  readonly table: string;
-  readonly where: unknown;
+  /** The guarded operation's kind. */
+  readonly guarded: string;
+  readonly where: readonly unknown[];
+  constructor(guarded: Operation, table: TableSchema, where: readonly unknown[], expected: ExpectRows) {
+    this.wire = Object.freeze({
+      op: 'wait',
+      table: table.name,
+      where,
+      columns: NO_COLUMNS,
+      until: expected === 'none' ? '==' : '!=',
+      rows: NO_ROWS,
+      timeout: 0,
+    });
+    this.table = table;
+    this.database = guarded.database;
+    this.expected = expected;
+    this.guarded = guarded.op;
+    this.where = where;
+    Object.freeze(this);
+  }
 }
-/** The `wait` operations made by WriteOptions.expect, with what they guard (see decodeResults). */
-const guards = new WeakMap<Operation, Guard>();
+const NO_COLUMNS: readonly string[] = Object.freeze([]);
+const NO_ROWS: readonly unknown[] = Object.freeze([]);
 
 /** Stands for the result of one operation of a transaction; `TransactionResult.get(handle)` reads it. */
 export class Handle<R> {
@@ -78,12 +104,15 @@ export class Handle<R> {
  */
 export class InsertHandle<Table extends string> extends Handle<Uuid<Table>> implements RowRef<Table> {
   readonly [refTag] = true as const;
+  /** ["named-uuid", name], made once: every use of this handle in the transaction sends this array. */
+  readonly [refWire]: readonly ['named-uuid', string];
   readonly name: string;
   readonly table: Table;
   constructor(index: number, table: Table, name: string) {
     super(index);
     this.table = table;
     this.name = name;
+    this[refWire] = namedUuidWire(name);
     Object.freeze(this);
   }
 }
@@ -258,23 +287,7 @@ export class Transaction<DB extends string = string> {
         `${op.op} ${table.name}: expect "one" needs a where that matches at most one row — "_uuid" "==" a row, or "==" on every column of an index${ixs ? ` (${table.name} has ${ixs})` : ` (${table.name} has no index)`}; OVSDB cannot count rows inside a transaction, so use expect "some" otherwise`,
       );
     }
-    const wait: Operation<void> = Object.freeze({
-      op: 'wait',
-      wire: Object.freeze({
-        op: 'wait',
-        table: table.name,
-        where,
-        columns: [],
-        until: expected === 'none' ? '==' : '!=',
-        rows: [],
-        timeout: 0,
-      }),
-      table,
-      database: op.database,
-      columns: undefined,
-    });
-    guards.set(wait, { expected, op: op.op, table: table.name, where });
-    this.#push(wait);
+    this.#push(new GuardWait(op, table, where, expected));
     return this.add(op);
   }
 
@@ -347,12 +360,25 @@ export class Transaction<DB extends string = string> {
 
 /** True when `where` (as sent) can match at most one row: `_uuid ==`, or `==` on all columns of an index. */
 function pinsOneRow(table: TableSchema, where: readonly unknown[]): boolean {
-  const eq = new Set<string>();
-  for (const c of where) {
-    const [col, fn] = c as [string, string];
-    if (fn === '==') eq.add(col);
+  if (hasEquality(where, '_uuid')) return true;
+  const ixs = table.indexes;
+  for (let i = 0; i < ixs.length; i++) {
+    const ix = ixs[i] as readonly string[];
+    if (ix.length === 0) continue;
+    let all = true;
+    for (let c = 0; c < ix.length && all; c++) all = hasEquality(where, ix[c] as string);
+    if (all) return true;
   }
-  return eq.has('_uuid') || table.indexes.some((ix) => ix.length > 0 && ix.every((c) => eq.has(c)));
+  return false;
+}
+
+/** True when `where` (as sent) has a condition `[column, "==", …]`. */
+function hasEquality(where: readonly unknown[], column: string): boolean {
+  for (let i = 0; i < where.length; i++) {
+    const c = where[i] as readonly unknown[];
+    if (c[1] === '==' && c[0] === column) return true;
+  }
+  return false;
 }
 
 /**
@@ -607,11 +633,11 @@ export function decodeResults(operations: readonly Operation[], raw: unknown): T
   for (let i = 0; i < raw.length; i++) {
     const r = raw[i] as { error?: unknown; details?: unknown } | null;
     if (r !== null && typeof r === 'object' && typeof r.error === 'string') {
-      const guard = i < operations.length ? guards.get(operations[i] as Operation) : undefined;
-      if (guard !== undefined && r.error === 'timed out') {
+      const guard = i < operations.length ? operations[i] : undefined;
+      if (guard instanceof GuardWait && r.error === 'timed out') {
         throw new RowCountMismatch(
           guard.expected,
-          { index: i + 1, op: guard.op, table: guard.table, where: guard.where },
+          { index: i + 1, op: guard.guarded, table: guard.table.name, where: guard.where },
           i,
           operations[i]?.wire,
           raw,

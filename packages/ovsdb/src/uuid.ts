@@ -35,6 +35,18 @@ export function randomRowUuid<Table extends string = string>(): Uuid<Table> {
 export const refTag: unique symbol = Symbol('ovsdb.named-uuid');
 
 /**
+ * Internal: a RowRef made by this library (namedRef, Transaction.insert) carries its wire form, a frozen
+ * ["named-uuid", name], under this symbol, so the refs of a transaction are encoded without a new array
+ * per use (checkAtomAt uses it only when it names the same row).
+ */
+export const refWire: unique symbol = Symbol('ovsdb.named-uuid.wire');
+
+/** The frozen wire form of a named reference (see refWire). */
+export function namedUuidWire(name: string): readonly ['named-uuid', string] {
+  return Object.freeze(['named-uuid', name] as const);
+}
+
+/**
  * A reference to a row inserted in the same transaction, handed out by `Transaction.insert` (or made by
  * `namedRef`). It is sent as ["named-uuid", name]; the server substitutes the new row's uuid.
  */
@@ -53,7 +65,7 @@ export function namedRef<Table extends string>(table: Table, name: string): RowR
       `uuid-name: ${JSON.stringify(name)} is not an <id> (letters, digits and "_", not starting with a digit)`,
     );
   }
-  return Object.freeze({ [refTag]: true as const, name, table });
+  return Object.freeze({ [refTag]: true as const, [refWire]: namedUuidWire(name), name, table });
 }
 
 export function isRowRef(v: unknown): v is RowRef {
