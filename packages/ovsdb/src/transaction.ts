@@ -1,6 +1,7 @@
 // Transactions: collect operations, hand out references to inserted rows, send them in one `transact`,
 // and turn the raw result array into typed results or a typed error (RFC 7047 §4.1.3).
 
+import { decodesReplies, type ReplyDecoder } from './connection.js';
 import type { Columns, Condition, Insert, Mutation, ResultOf, Row, TableModel, Update } from './database.js';
 import { InvalidArgumentError, ProtocolError, RowCountMismatch, transactionError } from './errors.js';
 import {
@@ -325,36 +326,64 @@ export class Transaction<DB extends string = string> {
   /** Sends the transaction once and decodes its results (see decodeResults). */
   execute(transactor: Transactor, opts: TransactOptions = NO_OPTIONS): Promise<TransactionResult> {
     // Not an async function: the request is written synchronously and the result is decoded in the
-    // reply's own promise reaction, with no extra promise hops on either side (bench/add-port.ts).
-    const ops = this.#ops;
-    const sent = this.#send(transactor, opts);
-    return sent === undefined
-      ? Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'))
-      : sent.then((raw) => decodeResults(ops, raw));
+    // reply's own settlement, with no promise hop of ours (bench/add-port.ts).
+    return this.#run(transactor, opts, WHOLE_RESULT) as Promise<TransactionResult>;
   }
 
-  /** Marks the transaction sent and sends it; undefined when it was sent before. */
-  #send(transactor: Transactor, opts: TransactOptions): Promise<unknown[]> | undefined {
-    if (this.#sent) return undefined;
+  /**
+   * Marks the transaction sent, checks it, sends it and decodes the reply: by the connection itself when
+   * the transactor takes a decoder (OvsdbClient: no promise hop), else in one `then` reaction.
+   */
+  #run(transactor: Transactor, opts: TransactOptions, shape: unknown): Promise<unknown> {
+    if (this.#sent)
+      return Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'));
     this.#sent = true;
+    const ops = this.#ops;
     try {
-      checkNoGarbage(this.#ops);
-      return transactor.transact(this.database, this.toWire(), opts);
+      checkNoGarbage(ops);
+      const wire = this.toWire();
+      if ((transactor as { [decodesReplies]?: unknown })[decodesReplies] === true) {
+        // Its members are the caller's options (possibly undefined, which the connection treats as unset).
+        const decoding = new DecodingOptions(opts, ops, shape) as unknown as TransactOptions;
+        return transactor.transact(this.database, wire, decoding);
+      }
+      return transactor.transact(this.database, wire, opts).then((raw) => decodeReply(ops, raw, shape));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   static {
-    // Database.transact's path: decode the results and map the build callback's shape in one promise
-    // reaction (execute(...).then(map) took one more hop before the caller resumed).
-    executeMapped = (t, transactor, opts, shape) => {
-      const ops = t.#ops;
-      const sent = t.#send(transactor, opts);
-      return sent === undefined
-        ? Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'))
-        : sent.then((raw) => decodeResults(ops, raw).map(shape));
-    };
+    // Database.transact's path: decode the results and map the build callback's shape in the reply's
+    // settlement (execute(...).then(map) took one more hop before the caller resumed).
+    executeMapped = (t, transactor, opts, shape) => t.#run(transactor, opts, shape) as Promise<never>;
+  }
+}
+
+/** The shape that asks for the whole TransactionResult (execute()). */
+const WHOLE_RESULT: unique symbol = Symbol('ovsdb.wholeResult');
+
+function decodeReply(ops: readonly Operation[], raw: unknown, shape: unknown): unknown {
+  const result = decodeResults(ops, raw);
+  return shape === WHOLE_RESULT ? result : result.map(shape);
+}
+
+/** The request options of a transaction sent through OvsdbClient: the caller's, plus the decoder. */
+class DecodingOptions implements ReplyDecoder {
+  readonly signal: AbortSignal | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly decoder: ReplyDecoder;
+  readonly #ops: readonly Operation[];
+  readonly #shape: unknown;
+  constructor(opts: TransactOptions, ops: readonly Operation[], shape: unknown) {
+    this.signal = opts.signal;
+    this.timeoutMs = opts.timeoutMs;
+    this.decoder = this;
+    this.#ops = ops;
+    this.#shape = shape;
+  }
+  decodeReply(raw: unknown): unknown {
+    return decodeReply(this.#ops, raw, this.#shape);
   }
 }
 
