@@ -5,6 +5,7 @@
 // counting CPU time (process.cpuUsage), so it is meaningful on a busy machine.
 // Run: `pnpm exec tsx bench/typed-cpu.ts` (env: BENCH_N ops per round, default 20000; BENCH_ROUNDS, 7).
 
+import { decodesReplies, type RequestOptions } from '../src/connection.js';
 import { database } from '../src/database.js';
 import * as OVS from '../src/models/generated/open-vswitch.js';
 import type { Transactor } from '../src/transaction.js';
@@ -19,10 +20,14 @@ const INSERTED =
 const REPLY: Record<number, string> = { 3: `[${INSERTED},{"count":1}]`, 4: `[${INSERTED},{},{"count":1}]` };
 
 let sink = 0;
-const fake: Transactor = {
-  transact(db, operations) {
+// Like OvsdbClient, it honours RequestOptions.decoder (the reply is decoded where it settles).
+const fake: Transactor & { [decodesReplies]: true } = {
+  [decodesReplies]: true,
+  transact(db, operations, opts?: RequestOptions) {
     sink += JSON.stringify({ method: 'transact', params: [db, ...operations], id: 1 }).length;
-    return Promise.resolve(JSON.parse(REPLY[operations.length]!) as unknown[]);
+    const raw = JSON.parse(REPLY[operations.length]!) as unknown[];
+    const decoder = opts?.decoder;
+    return Promise.resolve((decoder === undefined ? raw : decoder.decodeReply(raw)) as unknown[]);
   },
 };
 const db = database(fake, OVS.model);

@@ -12,10 +12,19 @@ declare const uuidBrand: unique symbol;
  */
 export type Uuid<Table extends string = string> = string & { readonly [uuidBrand]: Table };
 
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
+/**
+ * True for 8-4-4-4-12 hex digits (either case). A character loop rather than a RegExp: it runs for every
+ * uuid sent and was a visible share of the add-port benchmark's profile.
+ */
 export function isUuid(v: unknown): v is Uuid {
-  return typeof v === 'string' && UUID_RE.test(v);
+  if (typeof v !== 'string' || v.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = v.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+  }
+  return true;
 }
 
 /** Checks and brands a uuid string, e.g. one read from `ovs-vsctl`. */
