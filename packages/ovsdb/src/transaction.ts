@@ -118,6 +118,35 @@ export class InsertHandle<Table extends string> extends Handle<Uuid<Table>> impl
   }
 }
 
+// Handles hold nothing but their index (and an insert's table and uuid-name), are frozen, and mean the
+// same in every transaction, so the common ones are made once and shared: a transaction allocates no
+// handle for a plain operation or for an insert with a generated name.
+const HANDLES: Handle<unknown>[] = [];
+const CACHED = 1024;
+function handleAt(index: number): Handle<unknown> {
+  let h = HANDLES[index];
+  if (h === undefined) {
+    h = Object.freeze(new Handle<unknown>(index));
+    if (index < CACHED) HANDLES[index] = h;
+  }
+  return h;
+}
+/** By table name: the insert handles of generated names (`row<index>`), by index. */
+const INSERT_HANDLES = new Map<string, InsertHandle<string>[]>();
+function generatedHandle<N extends string>(index: number, table: N): InsertHandle<N> {
+  let byIndex = INSERT_HANDLES.get(table);
+  if (byIndex === undefined) {
+    byIndex = [];
+    if (INSERT_HANDLES.size < 256) INSERT_HANDLES.set(table, byIndex);
+  }
+  let h = byIndex[index];
+  if (h === undefined) {
+    h = new InsertHandle(index, table, rowName(index));
+    if (index < CACHED) byIndex[index] = h;
+  }
+  return h as InsertHandle<N>;
+}
+
 // Generated uuid-names `row<n>`, made once per n: the same strings (hash computed) for every transaction.
 const ROW_NAMES: string[] = [];
 function rowName(n: number): string {
@@ -167,7 +196,7 @@ export class Transaction<DB extends string = string> {
 
   /** Adds a built operation (see operations.ts). */
   add<R>(op: Operation<R>): Handle<R> {
-    return new Handle<R>(this.#push(op));
+    return handleAt(this.#push(op)) as Handle<R>;
   }
 
   /** The names insert() generated so far (while #names is unset, each is `row<its index>`). */
@@ -222,7 +251,9 @@ export class Transaction<DB extends string = string> {
       names.add(name);
       this.#names = names;
     }
-    return new InsertHandle(index, table.name, name);
+    return generated && name === rowName(index)
+      ? generatedHandle(index, table.name)
+      : new InsertHandle(index, table.name, name);
   }
 
   select<N extends string, C extends Columns>(
