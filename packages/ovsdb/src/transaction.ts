@@ -449,36 +449,36 @@ function hasEquality(where: readonly unknown[], column: string): boolean {
  * alone (they commit nothing).
  *
  * This runs on every execute(), so it is O(operations) and allocates nothing in the common case: the
- * strong-reference columns of each table are computed once (refColumns), references usually point to
+ * strong-reference columns of each table are computed once (tablePlan), references usually point to
  * earlier inserts (one backward pass marks them; a forward reference makes it repeat until nothing
  * changes), and a generated uuid-name `row<n>` names operation n (other names are looked up by a scan,
  * or in a Map built on first need when there are many operations).
  */
 function checkNoGarbage(ops: readonly Operation[]): void {
   const n = ops.length;
+  const scan = gc;
+  if (scan.kept.length < n) scan.kept = new Uint8Array(Math.max(n, 2 * scan.kept.length));
+  const kept = scan.kept;
+  // kept[i]: 1 = operation i is an insert that is kept (or an update/mutate, whose refs always count),
+  // 2 = its references were followed, 0 = not (yet) kept.
   let suspects = false;
   for (let i = 0; i < n; i++) {
     const op = ops[i] as Operation;
-    if (op.op === 'abort') return;
-    if (op.op === 'insert' && op.table !== undefined && !isInRootSet(op.table)) suspects = true;
+    const kind = op.op;
+    if (kind === 'abort') return;
+    let k = 0;
+    if (kind === 'update' || kind === 'mutate') k = op.table === undefined ? 0 : 1;
+    else if (kind === 'insert' && op.table !== undefined) {
+      if (tablePlan(op.table).root) k = 1;
+      else suspects = true;
+    }
+    kept[i] = k;
   }
   if (!suspects) return;
-  const scan = gc;
   scan.ops = ops;
   scan.byName = undefined;
   scan.byUuid = undefined;
-  if (scan.kept.length < n) scan.kept = new Uint8Array(Math.max(n, 2 * scan.kept.length));
-  const kept = scan.kept;
-  kept.fill(0, 0, n);
   try {
-    // kept[i]: 1 = operation i is an insert that is kept (or an update/mutate, whose refs always count),
-    // 2 = its references were followed.
-    for (let i = 0; i < n; i++) {
-      const op = ops[i] as Operation;
-      if (op.table === undefined) continue;
-      if (op.op === 'update' || op.op === 'mutate' || (op.op === 'insert' && isInRootSet(op.table)))
-        kept[i] = 1;
-    }
     let again = true;
     while (again) {
       again = false;
@@ -490,7 +490,8 @@ function checkNoGarbage(ops: readonly Operation[]): void {
     }
     for (let i = 0; i < n; i++) {
       const op = ops[i] as Operation;
-      if (op.op !== 'insert' || kept[i] !== 0 || op.table === undefined || isInRootSet(op.table)) continue;
+      // Root inserts started kept (1): a 0 here is an insert into a non-root table that nothing keeps.
+      if (op.op !== 'insert' || kept[i] !== 0 || op.table === undefined) continue;
       const name = op.wire['uuid-name'];
       throw new InvalidArgumentError(
         `Transaction: the ${op.table.name} row inserted by operation ${i}${typeof name === 'string' ? ` (uuid-name "${name}")` : ''} would be garbage-collected at commit: ${op.table.name} is not a root table and no operation of this transaction keeps a strong reference to it. Reference it from a root row or an existing row (e.g. a mutate that inserts it into a set), or from another inserted row that is kept.`,
@@ -530,22 +531,27 @@ interface RefColumn {
   readonly key: boolean;
   readonly value: boolean;
 }
-const refColumnsCache = new WeakMap<TableSchema, readonly RefColumn[]>();
+/** What checkNoGarbage needs of a table, computed once per table (one lookup per operation). */
+interface TablePlan {
+  readonly root: boolean;
+  /** The columns that hold strong references. */
+  readonly refs: readonly RefColumn[];
+}
+const plans = new WeakMap<TableSchema, TablePlan>();
 
-/** The columns of `table` that hold strong references (computed once per table). */
-function refColumns(table: TableSchema): readonly RefColumn[] {
-  let cols = refColumnsCache.get(table);
-  if (cols === undefined) {
-    const out: RefColumn[] = [];
+function tablePlan(table: TableSchema): TablePlan {
+  let plan = plans.get(table);
+  if (plan === undefined) {
+    const refs: RefColumn[] = [];
     for (const c of table.userColumns) {
       const key = isStrongRef(c.type.key);
       const value = isStrongRef(c.type.value);
-      if (key || value) out.push(Object.freeze({ name: c.name, key, value }));
+      if (key || value) refs.push(Object.freeze({ name: c.name, key, value }));
     }
-    cols = Object.freeze(out);
-    refColumnsCache.set(table, cols);
+    plan = Object.freeze({ root: isInRootSet(table), refs: Object.freeze(refs) });
+    plans.set(table, plan);
   }
-  return cols;
+  return plan;
 }
 
 function isStrongRef(b: BaseType | undefined): boolean {
@@ -554,7 +560,7 @@ function isStrongRef(b: BaseType | undefined): boolean {
 
 /** Marks the inserts that operation `i` strongly references; true when one of them comes later. */
 function markReferenced(scan: GcScan, op: Operation, i: number): boolean {
-  const cols = refColumns(op.table as TableSchema);
+  const cols = tablePlan(op.table as TableSchema).refs;
   if (cols.length === 0) return false;
   scan.forward = false;
   scan.from = i;
