@@ -10,6 +10,7 @@ import { database } from '../src/database.js';
 import * as OVS from '../src/models/generated/open-vswitch.js';
 import type { Transactor } from '../src/transaction.js';
 import type { Uuid } from '../src/uuid.js';
+import { addPortOps } from './add-port-ops.js';
 
 const N = Number(process.env.BENCH_N ?? 20000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -31,19 +32,6 @@ const fake: Transactor & { [decodesReplies]: true } = {
   },
 };
 const db = database(fake, OVS.model);
-
-function addPortOps(bridge: string, name: string): unknown[] {
-  return [
-    { op: 'insert', table: 'Interface', row: { name }, 'uuid-name': 'iface' },
-    { op: 'insert', table: 'Port', row: { name, interfaces: ['named-uuid', 'iface'] }, 'uuid-name': 'port' },
-    {
-      op: 'mutate',
-      table: 'Bridge',
-      where: [['_uuid', '==', ['uuid', bridge]]],
-      mutations: [['ports', 'insert', ['named-uuid', 'port']]],
-    },
-  ];
-}
 
 const clients: Record<string, (name: string) => Promise<void>> = {
   typed: async (name) => {
