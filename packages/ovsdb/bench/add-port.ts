@@ -32,6 +32,7 @@ import { OvsdbClient } from '../src/client.js';
 import { type Database, database } from '../src/database.js';
 import * as OVS from '../src/models/generated/open-vswitch.js';
 import type { Uuid } from '../src/uuid.js';
+import { addPortOps } from './add-port-ops.js';
 
 const ENDPOINT = process.env.OCN_OVSDB ?? 'unix:/run/ocn-dev/db.sock';
 const N = Number(process.env.BENCH_N ?? 1000);
@@ -52,19 +53,6 @@ if (!ENDPOINT.startsWith('unix:'))
 const RUN = randomBytes(2).toString('hex').slice(0, 3);
 const BRIDGE = `ocnt${RUN}bench`;
 const portName = (client: string, mode: string, i: number) => `ocnt${RUN}${client}${mode}${i}`;
-
-function addPortOps(bridge: string, name: string): unknown[] {
-  return [
-    { op: 'insert', table: 'Interface', row: { name }, 'uuid-name': 'iface' },
-    { op: 'insert', table: 'Port', row: { name, interfaces: ['named-uuid', 'iface'] }, 'uuid-name': 'port' },
-    {
-      op: 'mutate',
-      table: 'Bridge',
-      where: [['_uuid', '==', ['uuid', bridge]]],
-      mutations: [['ports', 'insert', ['named-uuid', 'port']]],
-    },
-  ];
-}
 
 function checkResults(res: unknown, name: string): void {
   if (

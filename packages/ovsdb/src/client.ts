@@ -6,6 +6,7 @@ import {
   type ConnectionEvents,
   type ConnectionOptions,
   type ConnectionStatus,
+  decodesReplies,
   type RequestOptions,
 } from './connection.js';
 import { InvalidArgumentError } from './errors.js';
@@ -38,6 +39,8 @@ export type CallOptions = RequestOptions;
  */
 export class OvsdbClient {
   readonly connection: Connection;
+  /** transact() hands RequestOptions.decoder to the connection (see Transaction.execute). */
+  readonly [decodesReplies] = true as const;
 
   constructor(connection: Connection) {
     this.connection = connection;

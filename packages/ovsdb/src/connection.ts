@@ -100,7 +100,23 @@ export interface RequestOptions {
   onSlice?: SliceSink;
   /** Called with the request id once the request is written (e.g. to `cancel` it). */
   onSent?: (id: number) => void;
+  /**
+   * The request resolves to `decoder.decodeReply(result)` instead of the result (and rejects with what it
+   * throws): a typed layer decodes in the reply's own settlement, with no promise hop of its own.
+   */
+  decoder?: ReplyDecoder;
 }
+
+/** See RequestOptions.decoder. */
+export interface ReplyDecoder {
+  decodeReply(result: unknown): unknown;
+}
+
+/**
+ * Marks transactors whose `transact(db, ops, opts)` honours RequestOptions.decoder (OvsdbClient); a
+ * Transaction passes its decoder only to those.
+ */
+export const decodesReplies: unique symbol = Symbol('ovsdb.decodesReplies');
 
 export interface ConnectionOptions extends TransportOptions {
   /** Default per-request timeout in ms; 0 or undefined: none. */
@@ -183,6 +199,7 @@ interface Pending {
   readonly reject: (e: unknown) => void;
   readonly onResult: ((result: unknown) => unknown) | undefined;
   readonly onSlice: SliceSink | undefined;
+  readonly decoder: ReplyDecoder | undefined;
   written: boolean;
   done: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -407,6 +424,7 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
         reject,
         onResult: opts.onResult,
         onSlice: opts.onSlice,
+        decoder: opts.decoder,
         written: true,
         done: false,
         timer: undefined,
@@ -652,13 +670,9 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
       if (isThenable(r)) {
         const result = msg.result;
         return Promise.resolve(r).then(
-          () => {
-            this.#cleanup(p);
-            p.resolve(result);
-          },
+          () => this.#settle(p, result),
           (err: unknown) => {
-            this.#cleanup(p);
-            p.resolve(result);
+            this.#settle(p, result);
             queueMicrotask(() => {
               throw err;
             });
@@ -666,9 +680,26 @@ export class Connection extends TypedEventEmitter<ConnectionEvents> {
         );
       }
     }
-    this.#cleanup(p);
-    p.resolve(msg.result);
+    this.#settle(p, msg.result);
     return undefined;
+  }
+
+  /** Resolves an answered request with its result, or with what its decoder makes of it. */
+  #settle(p: Pending, result: unknown): void {
+    this.#cleanup(p);
+    const d = p.decoder;
+    if (d === undefined) {
+      p.resolve(result);
+      return;
+    }
+    let v: unknown;
+    try {
+      v = d.decodeReply(result);
+    } catch (err) {
+      p.reject(err);
+      return;
+    }
+    p.resolve(v);
   }
 
   #emitNotification(method: string, params: unknown[]): void {

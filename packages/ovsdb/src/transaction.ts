@@ -1,6 +1,7 @@
 // Transactions: collect operations, hand out references to inserted rows, send them in one `transact`,
 // and turn the raw result array into typed results or a typed error (RFC 7047 §4.1.3).
 
+import { decodesReplies, type ReplyDecoder } from './connection.js';
 import type { Columns, Condition, Insert, Mutation, ResultOf, Row, TableModel, Update } from './database.js';
 import { InvalidArgumentError, ProtocolError, RowCountMismatch, transactionError } from './errors.js';
 import {
@@ -20,7 +21,7 @@ import {
   wait,
 } from './operations.js';
 import { type BaseType, isInRootSet, type TableSchema } from './schema.js';
-import { type RowRef, refTag, type Uuid } from './uuid.js';
+import { namedUuidWire, type RowRef, refTag, refWire, type Uuid } from './uuid.js';
 
 /** The shared default of omitted options arguments (not allocated per call; never written). */
 export const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
@@ -54,14 +55,40 @@ export interface WriteOptions {
   readonly expect?: ExpectRows;
 }
 
-interface Guard {
+/**
+ * The `wait` operation made by WriteOptions.expect, with what it guards (see decodeResults). A class of
+ * its own (frozen like every Operation), so decodeResults tells it by instanceof, with no side table.
+ */
+class GuardWait implements Operation<void> {
+  readonly op = 'wait' as const;
+  readonly wire: Readonly<Record<string, unknown>>;
+  readonly table: TableSchema;
+  readonly database: string | undefined;
+  readonly columns = undefined;
   readonly expected: ExpectRows;
-  readonly op: string;
-  readonly table: string;
-  readonly where: unknown;
+  /** The guarded operation's kind. */
+  readonly guarded: string;
+  readonly where: readonly unknown[];
+  constructor(guarded: Operation, table: TableSchema, where: readonly unknown[], expected: ExpectRows) {
+    this.wire = Object.freeze({
+      op: 'wait',
+      table: table.name,
+      where,
+      columns: NO_COLUMNS,
+      until: expected === 'none' ? '==' : '!=',
+      rows: NO_ROWS,
+      timeout: 0,
+    });
+    this.table = table;
+    this.database = guarded.database;
+    this.expected = expected;
+    this.guarded = guarded.op;
+    this.where = where;
+    Object.freeze(this);
+  }
 }
-/** The `wait` operations made by WriteOptions.expect, with what they guard (see decodeResults). */
-const guards = new WeakMap<Operation, Guard>();
+const NO_COLUMNS: readonly string[] = Object.freeze([]);
+const NO_ROWS: readonly unknown[] = Object.freeze([]);
 
 /** Stands for the result of one operation of a transaction; `TransactionResult.get(handle)` reads it. */
 export class Handle<R> {
@@ -78,14 +105,46 @@ export class Handle<R> {
  */
 export class InsertHandle<Table extends string> extends Handle<Uuid<Table>> implements RowRef<Table> {
   readonly [refTag] = true as const;
+  /** ["named-uuid", name], made once: every use of this handle in the transaction sends this array. */
+  readonly [refWire]: readonly ['named-uuid', string];
   readonly name: string;
   readonly table: Table;
   constructor(index: number, table: Table, name: string) {
     super(index);
     this.table = table;
     this.name = name;
+    this[refWire] = namedUuidWire(name);
     Object.freeze(this);
   }
+}
+
+// Handles hold nothing but their index (and an insert's table and uuid-name), are frozen, and mean the
+// same in every transaction, so the common ones are made once and shared: a transaction allocates no
+// handle for a plain operation or for an insert with a generated name.
+const HANDLES: Handle<unknown>[] = [];
+const CACHED = 1024;
+function handleAt(index: number): Handle<unknown> {
+  let h = HANDLES[index];
+  if (h === undefined) {
+    h = Object.freeze(new Handle<unknown>(index));
+    if (index < CACHED) HANDLES[index] = h;
+  }
+  return h;
+}
+/** By table name: the insert handles of generated names (`row<index>`), by index. */
+const INSERT_HANDLES = new Map<string, InsertHandle<string>[]>();
+function generatedHandle<N extends string>(index: number, table: N): InsertHandle<N> {
+  let byIndex = INSERT_HANDLES.get(table);
+  if (byIndex === undefined) {
+    byIndex = [];
+    if (INSERT_HANDLES.size < 256) INSERT_HANDLES.set(table, byIndex);
+  }
+  let h = byIndex[index];
+  if (h === undefined) {
+    h = new InsertHandle(index, table, rowName(index));
+    if (index < CACHED) byIndex[index] = h;
+  }
+  return h as InsertHandle<N>;
 }
 
 // Generated uuid-names `row<n>`, made once per n: the same strings (hash computed) for every transaction.
@@ -137,7 +196,7 @@ export class Transaction<DB extends string = string> {
 
   /** Adds a built operation (see operations.ts). */
   add<R>(op: Operation<R>): Handle<R> {
-    return new Handle<R>(this.#push(op));
+    return handleAt(this.#push(op)) as Handle<R>;
   }
 
   /** The names insert() generated so far (while #names is unset, each is `row<its index>`). */
@@ -192,7 +251,9 @@ export class Transaction<DB extends string = string> {
       names.add(name);
       this.#names = names;
     }
-    return new InsertHandle(index, table.name, name);
+    return generated && name === rowName(index)
+      ? generatedHandle(index, table.name)
+      : new InsertHandle(index, table.name, name);
   }
 
   select<N extends string, C extends Columns>(
@@ -258,23 +319,7 @@ export class Transaction<DB extends string = string> {
         `${op.op} ${table.name}: expect "one" needs a where that matches at most one row — "_uuid" "==" a row, or "==" on every column of an index${ixs ? ` (${table.name} has ${ixs})` : ` (${table.name} has no index)`}; OVSDB cannot count rows inside a transaction, so use expect "some" otherwise`,
       );
     }
-    const wait: Operation<void> = Object.freeze({
-      op: 'wait',
-      wire: Object.freeze({
-        op: 'wait',
-        table: table.name,
-        where,
-        columns: [],
-        until: expected === 'none' ? '==' : '!=',
-        rows: [],
-        timeout: 0,
-      }),
-      table,
-      database: op.database,
-      columns: undefined,
-    });
-    guards.set(wait, { expected, op: op.op, table: table.name, where });
-    this.#push(wait);
+    this.#push(new GuardWait(op, table, where, expected));
     return this.add(op);
   }
 
@@ -312,47 +357,88 @@ export class Transaction<DB extends string = string> {
   /** Sends the transaction once and decodes its results (see decodeResults). */
   execute(transactor: Transactor, opts: TransactOptions = NO_OPTIONS): Promise<TransactionResult> {
     // Not an async function: the request is written synchronously and the result is decoded in the
-    // reply's own promise reaction, with no extra promise hops on either side (bench/add-port.ts).
-    const ops = this.#ops;
-    const sent = this.#send(transactor, opts);
-    return sent === undefined
-      ? Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'))
-      : sent.then((raw) => decodeResults(ops, raw));
+    // reply's own settlement, with no promise hop of ours (bench/add-port.ts).
+    return this.#run(transactor, opts, WHOLE_RESULT) as Promise<TransactionResult>;
   }
 
-  /** Marks the transaction sent and sends it; undefined when it was sent before. */
-  #send(transactor: Transactor, opts: TransactOptions): Promise<unknown[]> | undefined {
-    if (this.#sent) return undefined;
+  /**
+   * Marks the transaction sent, checks it, sends it and decodes the reply: by the connection itself when
+   * the transactor takes a decoder (OvsdbClient: no promise hop), else in one `then` reaction.
+   */
+  #run(transactor: Transactor, opts: TransactOptions, shape: unknown): Promise<unknown> {
+    if (this.#sent)
+      return Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'));
     this.#sent = true;
+    const ops = this.#ops;
     try {
-      checkNoGarbage(this.#ops);
-      return transactor.transact(this.database, this.toWire(), opts);
+      checkNoGarbage(ops);
+      const wire = this.toWire();
+      if ((transactor as { [decodesReplies]?: unknown })[decodesReplies] === true) {
+        // Its members are the caller's options (possibly undefined, which the connection treats as unset).
+        const decoding = new DecodingOptions(opts, ops, shape) as unknown as TransactOptions;
+        return transactor.transact(this.database, wire, decoding);
+      }
+      return transactor.transact(this.database, wire, opts).then((raw) => decodeReply(ops, raw, shape));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   static {
-    // Database.transact's path: decode the results and map the build callback's shape in one promise
-    // reaction (execute(...).then(map) took one more hop before the caller resumed).
-    executeMapped = (t, transactor, opts, shape) => {
-      const ops = t.#ops;
-      const sent = t.#send(transactor, opts);
-      return sent === undefined
-        ? Promise.reject(new InvalidArgumentError('Transaction: execute() may be called once'))
-        : sent.then((raw) => decodeResults(ops, raw).map(shape));
-    };
+    // Database.transact's path: decode the results and map the build callback's shape in the reply's
+    // settlement (execute(...).then(map) took one more hop before the caller resumed).
+    executeMapped = (t, transactor, opts, shape) => t.#run(transactor, opts, shape) as Promise<never>;
+  }
+}
+
+/** The shape that asks for the whole TransactionResult (execute()). */
+const WHOLE_RESULT: unique symbol = Symbol('ovsdb.wholeResult');
+
+function decodeReply(ops: readonly Operation[], raw: unknown, shape: unknown): unknown {
+  const result = decodeResults(ops, raw);
+  return shape === WHOLE_RESULT ? result : result.map(shape);
+}
+
+/** The request options of a transaction sent through OvsdbClient: the caller's, plus the decoder. */
+class DecodingOptions implements ReplyDecoder {
+  readonly signal: AbortSignal | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly decoder: ReplyDecoder;
+  readonly #ops: readonly Operation[];
+  readonly #shape: unknown;
+  constructor(opts: TransactOptions, ops: readonly Operation[], shape: unknown) {
+    this.signal = opts.signal;
+    this.timeoutMs = opts.timeoutMs;
+    this.decoder = this;
+    this.#ops = ops;
+    this.#shape = shape;
+  }
+  decodeReply(raw: unknown): unknown {
+    return decodeReply(this.#ops, raw, this.#shape);
   }
 }
 
 /** True when `where` (as sent) can match at most one row: `_uuid ==`, or `==` on all columns of an index. */
 function pinsOneRow(table: TableSchema, where: readonly unknown[]): boolean {
-  const eq = new Set<string>();
-  for (const c of where) {
-    const [col, fn] = c as [string, string];
-    if (fn === '==') eq.add(col);
+  if (hasEquality(where, '_uuid')) return true;
+  const ixs = table.indexes;
+  for (let i = 0; i < ixs.length; i++) {
+    const ix = ixs[i] as readonly string[];
+    if (ix.length === 0) continue;
+    let all = true;
+    for (let c = 0; c < ix.length && all; c++) all = hasEquality(where, ix[c] as string);
+    if (all) return true;
   }
-  return eq.has('_uuid') || table.indexes.some((ix) => ix.length > 0 && ix.every((c) => eq.has(c)));
+  return false;
+}
+
+/** True when `where` (as sent) has a condition `[column, "==", …]`. */
+function hasEquality(where: readonly unknown[], column: string): boolean {
+  for (let i = 0; i < where.length; i++) {
+    const c = where[i] as readonly unknown[];
+    if (c[1] === '==' && c[0] === column) return true;
+  }
+  return false;
 }
 
 /**
@@ -361,95 +447,244 @@ function pinsOneRow(table: TableSchema, where: readonly unknown[]): boolean {
  * kept when a strong reference to it is written by an update or a mutate (into rows that exist), by an
  * insert into a root table, or by an inserted row that is itself kept. Transactions with `abort` are left
  * alone (they commit nothing).
+ *
+ * This runs on every execute(), so it is O(operations) and allocates nothing in the common case: the
+ * strong-reference columns of each table are computed once (tablePlan), references usually point to
+ * earlier inserts (one backward pass marks them; a forward reference makes it repeat until nothing
+ * changes), and a generated uuid-name `row<n>` names operation n (other names are looked up by a scan,
+ * or in a Map built on first need when there are many operations).
  */
 function checkNoGarbage(ops: readonly Operation[]): void {
+  const n = ops.length;
+  const scan = gc;
+  if (scan.kept.length < n) scan.kept = new Uint8Array(Math.max(n, 2 * scan.kept.length));
+  const kept = scan.kept;
+  // kept[i]: 1 = operation i is an insert that is kept (or an update/mutate, whose refs always count),
+  // 2 = its references were followed, 0 = not (yet) kept.
   let suspects = false;
-  for (let i = 0; i < ops.length; i++) {
+  for (let i = 0; i < n; i++) {
     const op = ops[i] as Operation;
-    if (op.op === 'abort') return;
-    if (op.op === 'insert' && op.table !== undefined && !isInRootSet(op.table)) suspects = true;
+    const kind = op.op;
+    if (kind === 'abort') return;
+    let k = 0;
+    if (kind === 'update' || kind === 'mutate') k = op.table === undefined ? 0 : 1;
+    else if (kind === 'insert' && op.table !== undefined) {
+      if (tablePlan(op.table).root) k = 1;
+      else suspects = true;
+    }
+    kept[i] = k;
   }
   if (!suspects) return;
-  const byKey = new Map<string, number>(); // "n:<uuid-name>" / "u:<uuid>" → the insert's index
-  const refs = new Map<number, string[]>(); // an insert's index → the keys it strongly references
-  const queue: number[] = [];
-  const anchors: string[] = [];
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i] as Operation;
-    const table = op.table;
-    if (table === undefined) continue;
-    const w = op.wire;
-    if (op.op === 'insert') {
-      if (typeof w['uuid-name'] === 'string') byKey.set(`n:${w['uuid-name']}`, i);
-      if (typeof w.uuid === 'string') byKey.set(`u:${w.uuid}`, i);
-      const out: string[] = [];
-      strongRefsOfRow(table, w.row, out);
-      refs.set(i, out);
-      if (isInRootSet(table)) queue.push(i);
-    } else if (op.op === 'update') {
-      strongRefsOfRow(table, w.row, anchors);
-    } else if (op.op === 'mutate') {
-      for (const m of w.mutations as unknown[][]) {
-        const col = table.columns.get(m[0] as string);
-        if (col && m[1] === 'insert') strongRefsOfDatum(col.type.key, col.type.value, m[2], anchors);
+  scan.ops = ops;
+  scan.byName = undefined;
+  scan.byUuid = undefined;
+  try {
+    let again = true;
+    while (again) {
+      again = false;
+      for (let i = n - 1; i >= 0; i--) {
+        if (kept[i] !== 1) continue;
+        kept[i] = 2;
+        if (markReferenced(scan, ops[i] as Operation, i)) again = true;
       }
     }
-  }
-  const kept = new Set<number>();
-  for (const k of anchors) {
-    const i = byKey.get(k);
-    if (i !== undefined) queue.push(i);
-  }
-  while (queue.length) {
-    const i = queue.pop() as number;
-    if (kept.has(i)) continue;
-    kept.add(i);
-    for (const k of refs.get(i) ?? []) {
-      const j = byKey.get(k);
-      if (j !== undefined && !kept.has(j)) queue.push(j);
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as Operation;
+      // Root inserts started kept (1): a 0 here is an insert into a non-root table that nothing keeps.
+      if (op.op !== 'insert' || kept[i] !== 0 || op.table === undefined) continue;
+      const name = op.wire['uuid-name'];
+      throw new InvalidArgumentError(
+        `Transaction: the ${op.table.name} row inserted by operation ${i}${typeof name === 'string' ? ` (uuid-name "${name}")` : ''} would be garbage-collected at commit: ${op.table.name} is not a root table and no operation of this transaction keeps a strong reference to it. Reference it from a root row or an existing row (e.g. a mutate that inserts it into a set), or from another inserted row that is kept.`,
+      );
     }
-  }
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i] as Operation;
-    if (op.op !== 'insert' || kept.has(i) || op.table === undefined || isInRootSet(op.table)) continue;
-    const name = op.wire['uuid-name'];
-    throw new InvalidArgumentError(
-      `Transaction: the ${op.table.name} row inserted by operation ${i}${typeof name === 'string' ? ` (uuid-name "${name}")` : ''} would be garbage-collected at commit: ${op.table.name} is not a root table and no operation of this transaction keeps a strong reference to it. Reference it from a root row or an existing row (e.g. a mutate that inserts it into a set), or from another inserted row that is kept.`,
-    );
+  } finally {
+    scan.ops = NO_OPS;
+    scan.byName = undefined;
+    scan.byUuid = undefined;
   }
 }
 
-function strongRefsOfRow(table: TableSchema, row: unknown, out: string[]): void {
-  if (typeof row !== 'object' || row === null) return;
-  for (const name in row as Record<string, unknown>) {
-    const col = table.columns.get(name);
-    if (col) strongRefsOfDatum(col.type.key, col.type.value, (row as Record<string, unknown>)[name], out);
+/** checkNoGarbage's scratch state, reused by every call (it runs synchronously, never re-entered). */
+interface GcScan {
+  ops: readonly Operation[];
+  kept: Uint8Array;
+  byName: Map<string, number> | undefined;
+  byUuid: Map<string, number> | undefined;
+  /** Set by markAtom: a reference to a later operation was marked (another pass is needed). */
+  forward: boolean;
+  /** The index of the operation whose references are being followed. */
+  from: number;
+}
+const NO_OPS: readonly Operation[] = [];
+const gc: GcScan = {
+  ops: NO_OPS,
+  kept: new Uint8Array(16),
+  byName: undefined,
+  byUuid: undefined,
+  forward: false,
+  from: 0,
+};
+
+/** One strong-reference column of a table: where keys and/or values reference rows strongly. */
+interface RefColumn {
+  readonly name: string;
+  readonly key: boolean;
+  readonly value: boolean;
+}
+/** What checkNoGarbage needs of a table, computed once per table (one lookup per operation). */
+interface TablePlan {
+  readonly root: boolean;
+  /** The columns that hold strong references. */
+  readonly refs: readonly RefColumn[];
+}
+const plans = new WeakMap<TableSchema, TablePlan>();
+
+function tablePlan(table: TableSchema): TablePlan {
+  let plan = plans.get(table);
+  if (plan === undefined) {
+    const refs: RefColumn[] = [];
+    for (const c of table.userColumns) {
+      const key = isStrongRef(c.type.key);
+      const value = isStrongRef(c.type.value);
+      if (key || value) refs.push(Object.freeze({ name: c.name, key, value }));
+    }
+    plan = Object.freeze({ root: isInRootSet(table), refs: Object.freeze(refs) });
+    plans.set(table, plan);
   }
+  return plan;
 }
 
 function isStrongRef(b: BaseType | undefined): boolean {
   return b !== undefined && b.refTable !== undefined && b.refType !== 'weak';
 }
 
-/** Adds the keys of the rows a wire datum (atom, ["set", …] or ["map", …]) strongly references. */
-function strongRefsOfDatum(key: BaseType, value: BaseType | undefined, datum: unknown, out: string[]): void {
-  const k = isStrongRef(key);
-  const v = isStrongRef(value);
-  if (!k && !v) return;
-  const atom = (a: unknown) => {
-    if (!Array.isArray(a)) return;
-    if (a[0] === 'named-uuid') out.push(`n:${a[1]}`);
-    else if (a[0] === 'uuid') out.push(`u:${a[1]}`);
-  };
-  if (!Array.isArray(datum)) return;
-  if (datum[0] === 'map') {
-    for (const p of datum[1] as unknown[][]) {
-      if (k) atom(p[0]);
-      if (v) atom(p[1]);
+/** Marks the inserts that operation `i` strongly references; true when one of them comes later. */
+function markReferenced(scan: GcScan, op: Operation, i: number): boolean {
+  const cols = tablePlan(op.table as TableSchema).refs;
+  if (cols.length === 0) return false;
+  scan.forward = false;
+  scan.from = i;
+  const w = op.wire;
+  if (op.op === 'mutate') {
+    const mutations = w.mutations as readonly (readonly unknown[])[];
+    for (let m = 0; m < mutations.length; m++) {
+      const mu = mutations[m] as readonly unknown[];
+      if (mu[1] !== 'insert') continue;
+      const col = findColumn(cols, mu[0]);
+      if (col !== undefined) markDatum(scan, col, mu[2]);
     }
-  } else if (datum[0] === 'set') {
-    if (k) for (const a of datum[1] as unknown[]) atom(a);
-  } else if (k) atom(datum);
+  } else {
+    const row = w.row as Record<string, unknown> | undefined;
+    if (typeof row !== 'object' || row === null) return false;
+    for (let c = 0; c < cols.length; c++) {
+      const col = cols[c] as RefColumn;
+      const d = row[col.name];
+      if (d !== undefined) markDatum(scan, col, d);
+    }
+  }
+  return scan.forward;
+}
+
+function findColumn(cols: readonly RefColumn[], name: unknown): RefColumn | undefined {
+  for (let c = 0; c < cols.length; c++) if ((cols[c] as RefColumn).name === name) return cols[c];
+  return undefined;
+}
+
+/** Marks the rows a wire datum (atom, ["set", …] or ["map", …]) strongly references. */
+function markDatum(scan: GcScan, col: RefColumn, datum: unknown): void {
+  if (!Array.isArray(datum)) return;
+  const tag = datum[0];
+  if (tag === 'map') {
+    const pairs = datum[1] as readonly (readonly unknown[])[];
+    for (let p = 0; p < pairs.length; p++) {
+      const pair = pairs[p] as readonly unknown[];
+      if (col.key) markAtom(scan, pair[0]);
+      if (col.value) markAtom(scan, pair[1]);
+    }
+  } else if (tag === 'set') {
+    if (!col.key) return;
+    const atoms = datum[1] as readonly unknown[];
+    for (let a = 0; a < atoms.length; a++) markAtom(scan, atoms[a]);
+  } else if (col.key) markAtom(scan, datum);
+}
+
+function markAtom(scan: GcScan, atom: unknown): void {
+  if (!Array.isArray(atom)) return;
+  let j: number;
+  if (atom[0] === 'named-uuid') j = insertNamed(scan, atom[1]);
+  else if (atom[0] === 'uuid') j = insertWithUuid(scan, atom[1]);
+  else return;
+  if (j < 0 || scan.kept[j] !== 0) return;
+  scan.kept[j] = 1;
+  if (j > scan.from) scan.forward = true;
+}
+
+/** The index of the insert with uuid-name `name`, or -1. */
+function insertNamed(scan: GcScan, name: unknown): number {
+  if (typeof name !== 'string') return -1;
+  const ops = scan.ops;
+  // A generated name row<n> (or row<n>_…, see Transaction.insert) is operation n's when it says so.
+  const g = generatedIndex(name);
+  if (g >= 0 && g < ops.length && (ops[g] as Operation).wire['uuid-name'] === name) return g;
+  if (ops.length <= 16) {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Operation;
+      if (op.op === 'insert' && op.wire['uuid-name'] === name) return i;
+    }
+    return -1;
+  }
+  let byName = scan.byName;
+  if (byName === undefined) {
+    byName = new Map();
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Operation;
+      const nm = op.wire['uuid-name'];
+      if (op.op === 'insert' && typeof nm === 'string') byName.set(nm, i);
+    }
+    scan.byName = byName;
+  }
+  return byName.get(name) ?? -1;
+}
+
+/** The index of the insert with explicit uuid `uuid`, or -1 (most references name existing rows). */
+function insertWithUuid(scan: GcScan, uuid: unknown): number {
+  let byUuid = scan.byUuid;
+  if (byUuid === undefined) {
+    byUuid = EMPTY_INDEX;
+    const ops = scan.ops;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Operation;
+      const u = op.wire.uuid;
+      if (op.op !== 'insert' || typeof u !== 'string') continue;
+      if (byUuid === EMPTY_INDEX) byUuid = new Map();
+      byUuid.set(u, i);
+    }
+    scan.byUuid = byUuid;
+  }
+  return typeof uuid === 'string' ? (byUuid.get(uuid) ?? -1) : -1;
+}
+const EMPTY_INDEX: Map<string, number> = new Map();
+
+/** n for "row<n>" (and "row<n>_…"), else -1; reads the characters without slicing. */
+function generatedIndex(name: string): number {
+  if (
+    name.length < 4 ||
+    name.charCodeAt(0) !== 114 ||
+    name.charCodeAt(1) !== 111 ||
+    name.charCodeAt(2) !== 119
+  )
+    return -1;
+  let v = 0;
+  let i = 3;
+  for (; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    if (v > 0x7fffffff) return -1;
+  }
+  if (i === 3) return -1;
+  for (; i < name.length; i++) if (name.charCodeAt(i) !== 95) return -1;
+  return v;
 }
 
 /**
@@ -464,11 +699,11 @@ export function decodeResults(operations: readonly Operation[], raw: unknown): T
   for (let i = 0; i < raw.length; i++) {
     const r = raw[i] as { error?: unknown; details?: unknown } | null;
     if (r !== null && typeof r === 'object' && typeof r.error === 'string') {
-      const guard = i < operations.length ? guards.get(operations[i] as Operation) : undefined;
-      if (guard !== undefined && r.error === 'timed out') {
+      const guard = i < operations.length ? operations[i] : undefined;
+      if (guard instanceof GuardWait && r.error === 'timed out') {
         throw new RowCountMismatch(
           guard.expected,
-          { index: i + 1, op: guard.op, table: guard.table, where: guard.where },
+          { index: i + 1, op: guard.guarded, table: guard.table.name, where: guard.where },
           i,
           operations[i]?.wire,
           raw,

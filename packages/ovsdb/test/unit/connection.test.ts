@@ -122,3 +122,33 @@ t.test('the peer closing the socket rejects pending requests', async (t) => {
   await t.rejects(p.conn.request('echo', []), ConnectionClosedError);
   t.throws(() => p.conn.notify('cancel', [1]), ConnectionClosedError);
 });
+
+t.test(
+  'a decoder turns the result into the resolved value, and what it throws into the rejection',
+  async (t) => {
+    const p = await peer(t);
+    const decoded = p.conn.request('transact', ['db'], {
+      decoder: { decodeReply: (r) => ({ decoded: r }) },
+    });
+    const failing = p.conn
+      .request('transact', ['db'], {
+        decoder: {
+          decodeReply: () => {
+            throw new ProtocolError('bad result');
+          },
+        },
+      })
+      .catch((e: unknown) => e);
+    const rpcError = p.conn
+      .request('transact', ['db'], { decoder: { decodeReply: () => t.fail('not called on an error reply') } })
+      .catch((e: unknown) => e);
+    await p.waitFor('"id":3}');
+    p.sock.write(
+      '{"id":1,"result":[{"count":1}],"error":null}{"id":2,"result":[],"error":null}{"id":3,"result":null,"error":"no"}',
+    );
+    t.same(await decoded, { decoded: [{ count: 1 }] });
+    t.match(await failing, { name: 'ProtocolError', message: 'bad result' });
+    t.type(await rpcError, RpcError);
+    t.equal(p.conn.pendingCount, 0, 'nothing left pending');
+  },
+);

@@ -6,7 +6,7 @@ import { modelFromSchema } from '../../src/database.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import * as OVS from '../../src/models/generated/open-vswitch.js';
 import { Transaction, type Transactor } from '../../src/transaction.js';
-import { uuid } from '../../src/uuid.js';
+import { namedRef, uuid } from '../../src/uuid.js';
 import * as Typed from '../fixtures/typed-model.js';
 
 const U = uuid<'Interface'>('11111111-2222-3333-4444-555555555555');
@@ -91,4 +91,39 @@ t.test('rows kept by a mutate, an update, a root insert or a kept row pass', asy
   await p.execute(tr);
   t.equal(tr.sent, 5, 'a row inserted with an explicit uuid and referenced by it is kept');
   t.type(InvalidArgumentError, 'function');
+});
+
+// The check runs on every execute() and resolves references by index for generated names, by a scan or a
+// Map otherwise, in one backward pass unless a reference points forward: every route must give the same
+// answer.
+t.test('forward references, user names that look generated, and long transactions', async (t) => {
+  const tr = counting();
+  // The mutate comes first and names the Port inserted after it (ovsdb-server resolves named-uuids over
+  // the whole transaction): the Port, and the Interface it references, are kept.
+  const fwd = new Transaction('Open_vSwitch');
+  fwd.mutate(OVS.Bridge, [['name', '==', 'br0']], [['ports', 'insert', [namedRef('Port', 'later')]]]);
+  const i = fwd.insert(OVS.Interface, { name: 'f1' });
+  fwd.insert(OVS.Port, { name: 'f1', interfaces: [i] }, { uuidName: 'later' });
+  await fwd.execute(tr);
+  t.equal(tr.sent, 1, 'kept through a forward reference');
+
+  // A forward chain: Port (op 1) → Interface (op 2, named "row0", which is not operation 0's name).
+  const chain = new Transaction('Open_vSwitch');
+  chain.mutate(OVS.Bridge, [['name', '==', 'br0']], [['ports', 'insert', [namedRef('Port', 'p')]]]);
+  chain.insert(OVS.Port, { name: 'c1', interfaces: [namedRef('Interface', 'row0')] }, { uuidName: 'p' });
+  chain.insert(OVS.Interface, { name: 'c1' }, { uuidName: 'row0' });
+  await chain.execute(tr);
+  t.equal(tr.sent, 2, 'a user name like row<n> is found by its name');
+
+  // 40 operations with user names (the Map route): every Interface is kept but the last one.
+  const long = new Transaction('Open_vSwitch');
+  const ports = [];
+  for (let k = 0; k < 20; k++) {
+    const iface = long.insert(OVS.Interface, { name: `l${k}` }, { uuidName: `i${k}` });
+    if (k < 19)
+      ports.push(long.insert(OVS.Port, { name: `l${k}`, interfaces: [iface] }, { uuidName: `p${k}` }));
+  }
+  long.mutate(OVS.Bridge, [['name', '==', 'br0']], [['ports', 'insert', ports]]);
+  await t.rejects(long.execute(tr), /the Interface row inserted by operation 38 \(uuid-name "i19"\)/);
+  t.equal(tr.sent, 2, 'nothing was sent');
 });
