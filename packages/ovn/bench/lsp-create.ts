@@ -469,6 +469,7 @@ async function throughput(model: string, endpoints: readonly string[], leader: s
     );
   const ours = results.get('ours (typed, NB_Global-only replica)');
   const oursFull = results.get('ours (typed, full NB replica)');
+  const builders = results.get('ours (builders: nbTransact ensureSwitchPort, full NB replica)');
   const raw2 = results.get('raw socket (pass 2, beside a full replica)');
   const rawR = results.get('raw socket');
   const py2 = results.get('ovsdbapp');
@@ -479,6 +480,9 @@ async function throughput(model: string, endpoints: readonly string[], leader: s
   );
   console.log(
     `pass 2, typed (full replica) / raw beside it: sequential ${ratio(oursFull, raw2, 'seq')}×, 32 in flight ${ratio(oursFull, raw2, 'pipe')}×, 100 per txn ${ratio(oursFull, raw2, 'batch')}×`,
+  );
+  console.log(
+    `pass 2, builders (full replica) / raw beside it: sequential ${ratio(builders, raw2, 'seq')}×, 32 in flight ${ratio(builders, raw2, 'pipe')}×, 100 per txn ${ratio(builders, raw2, 'batch')}×; builders / typed (full replica): ${ratio(builders, oursFull, 'seq')}×, ${ratio(builders, oursFull, 'pipe')}×, ${ratio(builders, oursFull, 'batch')}×`,
   );
   console.log(
     `typed (full replica) / ovsdbapp (which also keeps a full replica): sequential ${ratio(oursFull, py2, 'seq')}×, 100 per txn ${ratio(oursFull, py2, 'batch')}×`,
