@@ -549,8 +549,15 @@ interface SyncFigures {
   /** The longest gap between two runs of a 1 ms interval timer, and the process CPU time inside it. */
   gapMs: number;
   gapCpuMs: number;
+  /** Process CPU time (user + system) from the start of the sync to its end. */
+  cpuMs: number;
   rows: number;
 }
+
+const cpuSince = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
 
 /**
  * The longest gap between ticks of a 1 ms interval, with the CPU time this process spent inside it: on a
@@ -581,6 +588,7 @@ async function childFloor(endpoint: string): Promise<SyncFigures> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const gaps = gapWatch();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const sock = netConnect(endpoint.slice('unix:'.length));
   const chunks: Buffer[] = [];
@@ -604,26 +612,29 @@ async function childFloor(endpoint: string): Promise<SyncFigures> {
   const end = full.lastIndexOf('{', full.lastIndexOf(MARK));
   const reply = JSON.parse(full.slice(0, end)) as { result: [boolean, string, Record<string, object>] };
   const ms = performance.now() - t0;
+  const cpuMs = cpuSince(c0);
   await new Promise((r) => setTimeout(r, 5));
   h.disable();
   sock.destroy();
   const rows = Object.keys(reply.result[2].Logical_Switch_Port ?? {}).length;
-  return { ms, stallMs: h.max / 1e6, ...gaps(), rows };
+  return { ms, stallMs: h.max / 1e6, ...gaps(), cpuMs, rows };
 }
 
 async function childOurs(endpoint: string): Promise<SyncFigures> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const gaps = gapWatch();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const ovn = await OvnClient.connect({ nb: endpoint }, { timeoutMs: 120_000 });
   const ms = performance.now() - t0;
+  const cpuMs = cpuSince(c0);
   await new Promise((r) => setTimeout(r, 5));
   h.disable();
   const g = gaps();
   const rows = ovn.nb.table('Logical_Switch_Port').size;
   await ovn.close();
-  return { ms, stallMs: h.max / 1e6, ...g, rows };
+  return { ms, stallMs: h.max / 1e6, ...g, cpuMs, rows };
 }
 
 function runChild(kind: 'floor' | 'ours', endpoint: string): Promise<SyncFigures> {
@@ -693,15 +704,15 @@ async function initialSync(): Promise<void> {
     const stalls = (xs: SyncFigures[]) =>
       `${fmt(median(xs.map((x) => x.stallMs)))} ms (max ${fmt(Math.max(...xs.map((x) => x.stallMs)))}) | ${xs.map((x) => `${fmt(x.gapMs)}/${fmt(x.gapCpuMs, 1)}`).join(', ')} ms`;
     console.log(
-      '| client | time | longest event-loop stall (monitorEventLoopDelay max) | longest 1 ms-timer gap / CPU inside it, each run | rows |\n|---|---|---|---|---|',
+      '| client | time (each run) | CPU time, median | longest event-loop stall (monitorEventLoopDelay max) | longest 1 ms-timer gap / CPU inside it, each run | rows |\n|---|---|---|---|---|---|',
     );
     console.log(
-      `| raw floor (one monitor_cond_since reply, parsed once) | ${fmt(f)} ms (${floor.map((x) => fmt(x.ms)).join(', ')}) | ${stalls(floor)} | ${floor[0]?.rows} |`,
+      `| raw floor (one monitor_cond_since reply, parsed once) | ${fmt(f)} ms (${floor.map((x) => fmt(x.ms)).join(', ')}) | ${fmt(median(floor.map((x) => x.cpuMs)))} ms | ${stalls(floor)} | ${floor[0]?.rows} |`,
     );
     console.log(
-      `| OvnClient (session, _Server, schema, monitor, typed rows) | ${fmt(o)} ms (${ours.map((x) => fmt(x.ms)).join(', ')}) | ${stalls(ours)} | ${ours[0]?.rows} |`,
+      `| OvnClient (session, _Server, schema, monitor, typed rows) | ${fmt(o)} ms (${ours.map((x) => fmt(x.ms)).join(', ')}) | ${fmt(median(ours.map((x) => x.cpuMs)))} ms | ${stalls(ours)} | ${ours[0]?.rows} |`,
     );
-    console.log(`| ovsdbapp (one run) | ${fmt(py.ms)} ms | | | ${py.rows} |`);
+    console.log(`| ovsdbapp (one run) | ${fmt(py.ms)} ms | | | | ${py.rows} |`);
     console.log(`\nours/floor ${fmt(o / f, 2)}×; ours/ovsdbapp ${fmt(o / py.ms, 2)}×`);
   } finally {
     await server.stop();
