@@ -5,7 +5,8 @@
 //
 //   ours (typed)        OvnClient.transact((t) => …): the generated models, validation, a live replica of
 //                       every NB table (each insert also comes back as a monitor update it applies)
-//   ours (builders)     the same through NbPlan.ensureSwitchPort over replicaView(ovn.nb) (reads, guards)
+//   ours (builders)     the same through nbTransact(ovn.nb, (nb) => nb.ensureSwitchPort(…)): lookups in the
+//                       replica, guards, retries on a lost race
 //   raw socket          a minimal client written here (net.Socket, JSON.stringify, a brace-counting framer);
 //                       no monitor
 //   ovsdbapp            /usr/bin/python3 with python3-ovsdbapp (lsp_add; timed inside Python)
@@ -38,7 +39,7 @@ import {
   startOvnEnv,
   startOvsdbServer,
 } from '@ovs-container-network/testkit';
-import { NbPlan, OvnChassisDb, OvnClient, replicaView } from '../src/index.js';
+import { type NbPlan, nbTransact, OvnChassisDb, OvnClient } from '../src/index.js';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const PY_N = Number(process.env.BENCH_PY_N ?? 500);
@@ -286,18 +287,12 @@ async function throughput(model: string, endpoints: readonly string[], leader: s
             .then(() => {}),
       },
       {
-        name: 'ours (builders ensure, full NB replica)',
-        one: (i) =>
-          full()
-            .transact((t) => en(new NbPlan(t, replicaView(full().nb)), i))
-            .then(() => {}),
+        name: 'ours (builders: nbTransact ensureSwitchPort, full NB replica)',
+        one: (i) => nbTransact(full().nb, (nb) => en(nb, i)).then(() => {}),
         batch: (from, n) =>
-          full()
-            .transact((t) => {
-              const nb = new NbPlan(t, replicaView(full().nb));
-              for (let i = from; i < from + n; i++) en(nb, i);
-            })
-            .then(() => {}),
+          nbTransact(full().nb, (nb) => {
+            for (let i = from; i < from + n; i++) en(nb, i);
+          }).then(() => {}),
       },
       r,
     ];
@@ -474,6 +469,7 @@ async function throughput(model: string, endpoints: readonly string[], leader: s
     );
   const ours = results.get('ours (typed, NB_Global-only replica)');
   const oursFull = results.get('ours (typed, full NB replica)');
+  const builders = results.get('ours (builders: nbTransact ensureSwitchPort, full NB replica)');
   const raw2 = results.get('raw socket (pass 2, beside a full replica)');
   const rawR = results.get('raw socket');
   const py2 = results.get('ovsdbapp');
@@ -484,6 +480,9 @@ async function throughput(model: string, endpoints: readonly string[], leader: s
   );
   console.log(
     `pass 2, typed (full replica) / raw beside it: sequential ${ratio(oursFull, raw2, 'seq')}×, 32 in flight ${ratio(oursFull, raw2, 'pipe')}×, 100 per txn ${ratio(oursFull, raw2, 'batch')}×`,
+  );
+  console.log(
+    `pass 2, builders (full replica) / raw beside it: sequential ${ratio(builders, raw2, 'seq')}×, 32 in flight ${ratio(builders, raw2, 'pipe')}×, 100 per txn ${ratio(builders, raw2, 'batch')}×; builders / typed (full replica): ${ratio(builders, oursFull, 'seq')}×, ${ratio(builders, oursFull, 'pipe')}×, ${ratio(builders, oursFull, 'batch')}×`,
   );
   console.log(
     `typed (full replica) / ovsdbapp (which also keeps a full replica): sequential ${ratio(oursFull, py2, 'seq')}×, 100 per txn ${ratio(oursFull, py2, 'batch')}×`,
@@ -545,13 +544,51 @@ async function portUp(): Promise<void> {
 
 interface SyncFigures {
   ms: number;
+  /** monitorEventLoopDelay max. */
   stallMs: number;
+  /** The longest gap between two runs of a 1 ms interval timer, and the process CPU time inside it. */
+  gapMs: number;
+  gapCpuMs: number;
+  /** Process CPU time (user + system) from the start of the sync to its end. */
+  cpuMs: number;
   rows: number;
+}
+
+const cpuSince = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
+
+/**
+ * The longest gap between ticks of a 1 ms interval, with the CPU time this process spent inside it: on a
+ * loaded machine a long gap with little CPU in it is the scheduler, not us.
+ */
+function gapWatch(): () => { gapMs: number; gapCpuMs: number } {
+  let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  let gapMs = 0;
+  let gapCpuMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    if (now - last > gapMs) {
+      gapMs = now - last;
+      gapCpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+    }
+    last = now;
+    lastCpu = cpu;
+  }, 1);
+  return () => {
+    clearInterval(timer);
+    return { gapMs, gapCpuMs };
+  };
 }
 
 async function childFloor(endpoint: string): Promise<SyncFigures> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
+  const gaps = gapWatch();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const sock = netConnect(endpoint.slice('unix:'.length));
   const chunks: Buffer[] = [];
@@ -575,23 +612,29 @@ async function childFloor(endpoint: string): Promise<SyncFigures> {
   const end = full.lastIndexOf('{', full.lastIndexOf(MARK));
   const reply = JSON.parse(full.slice(0, end)) as { result: [boolean, string, Record<string, object>] };
   const ms = performance.now() - t0;
+  const cpuMs = cpuSince(c0);
   await new Promise((r) => setTimeout(r, 5));
   h.disable();
   sock.destroy();
-  return { ms, stallMs: h.max / 1e6, rows: Object.keys(reply.result[2].Logical_Switch_Port ?? {}).length };
+  const rows = Object.keys(reply.result[2].Logical_Switch_Port ?? {}).length;
+  return { ms, stallMs: h.max / 1e6, ...gaps(), cpuMs, rows };
 }
 
 async function childOurs(endpoint: string): Promise<SyncFigures> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
+  const gaps = gapWatch();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const ovn = await OvnClient.connect({ nb: endpoint }, { timeoutMs: 120_000 });
   const ms = performance.now() - t0;
+  const cpuMs = cpuSince(c0);
   await new Promise((r) => setTimeout(r, 5));
   h.disable();
+  const g = gaps();
   const rows = ovn.nb.table('Logical_Switch_Port').size;
   await ovn.close();
-  return { ms, stallMs: h.max / 1e6, rows };
+  return { ms, stallMs: h.max / 1e6, ...g, cpuMs, rows };
 }
 
 function runChild(kind: 'floor' | 'ours', endpoint: string): Promise<SyncFigures> {
@@ -644,7 +687,7 @@ async function initialSync(): Promise<void> {
     raw.close();
     const floor: SyncFigures[] = [];
     const ours: SyncFigures[] = [];
-    for (let r = 0; r < 3; r++)
+    for (let r = 0; r < 5; r++)
       for (const k of shuffle(['floor', 'ours'] as const))
         (k === 'floor' ? floor : ours).push(await runChild(k, server.unixEndpoint));
     const { stdout } = await run(
@@ -656,16 +699,20 @@ async function initialSync(): Promise<void> {
     const f = median(floor.map((x) => x.ms));
     const o = median(ours.map((x) => x.ms));
     console.log(
-      `\n### NB initial sync: ${SYNC_N} ports on ${LS} switches (every NB table, all columns; medians of 3 fresh processes)\n`,
+      `\n### NB initial sync: ${SYNC_N} ports on ${LS} switches (every NB table, all columns; medians of 5 fresh processes)\n`,
     );
-    console.log('| client | time | longest event-loop stall | rows |\n|---|---|---|---|');
+    const stalls = (xs: SyncFigures[]) =>
+      `${fmt(median(xs.map((x) => x.stallMs)))} ms (max ${fmt(Math.max(...xs.map((x) => x.stallMs)))}) | ${xs.map((x) => `${fmt(x.gapMs)}/${fmt(x.gapCpuMs, 1)}`).join(', ')} ms`;
     console.log(
-      `| raw floor (one monitor_cond_since reply, parsed once) | ${fmt(f)} ms | ${fmt(median(floor.map((x) => x.stallMs)))} ms | ${floor[0]?.rows} |`,
+      '| client | time (each run) | CPU time, median | longest event-loop stall (monitorEventLoopDelay max) | longest 1 ms-timer gap / CPU inside it, each run | rows |\n|---|---|---|---|---|---|',
     );
     console.log(
-      `| OvnClient (session, _Server, schema, monitor, typed rows) | ${fmt(o)} ms | ${fmt(median(ours.map((x) => x.stallMs)))} ms (max ${fmt(Math.max(...ours.map((x) => x.stallMs)))}) | ${ours[0]?.rows} |`,
+      `| raw floor (one monitor_cond_since reply, parsed once) | ${fmt(f)} ms (${floor.map((x) => fmt(x.ms)).join(', ')}) | ${fmt(median(floor.map((x) => x.cpuMs)))} ms | ${stalls(floor)} | ${floor[0]?.rows} |`,
     );
-    console.log(`| ovsdbapp (one run) | ${fmt(py.ms)} ms | | ${py.rows} |`);
+    console.log(
+      `| OvnClient (session, _Server, schema, monitor, typed rows) | ${fmt(o)} ms (${ours.map((x) => fmt(x.ms)).join(', ')}) | ${fmt(median(ours.map((x) => x.cpuMs)))} ms | ${stalls(ours)} | ${ours[0]?.rows} |`,
+    );
+    console.log(`| ovsdbapp (one run) | ${fmt(py.ms)} ms | | | | ${py.rows} |`);
     console.log(`\nours/floor ${fmt(o / f, 2)}×; ours/ovsdbapp ${fmt(o / py.ms, 2)}×`);
   } finally {
     await server.stop();

@@ -143,6 +143,7 @@ export class NbPlanCore {
       row: { ...(row as RowData) },
     };
     this.#overlay.set(row._uuid, entry as Entry);
+    this.#read.set(entry as Entry, row as RowData);
     return entry;
   }
 
@@ -204,6 +205,7 @@ export class NbPlanCore {
   /** Inserts a row; `row` holds write-shape values (refs may be named references). */
   insert<T extends NbBuilderTable>(table: T, row: RowData): Entry<T> {
     const handle = this.txn.insert(model(table), row as never) as unknown as RowRef<T>;
+    this.#handles.add(handle as object);
     // The row as inserted, over the table's defaults as a prototype (no copy of every column per insert).
     const full = Object.assign(Object.create(defaults(table)) as RowData, row);
     const entry: Entry<T> = { table, ref: handle, uuid: undefined, inserted: true, row: full };
@@ -321,8 +323,15 @@ export class NbPlanCore {
     // transaction stay linear).
     const cur = (entry.row[column] ?? []) as unknown[];
     const index = this.#sets.get(cur);
+    // A set still as the view holds it has uuids only: none of this plan's insert handles is in it, so
+    // adding a row this plan made (a new port to a switch with thousands) needs no scan.
+    const fromView = !entry.inserted && cur === this.#read.get(entry)?.[column];
     const add: unknown[] = [];
     for (const v of values) {
+      if (fromView && this.#handles.has(v as object)) {
+        if (!add.includes(v)) add.push(v);
+        continue;
+      }
       if (index ? index.has(v) : cur.includes(v)) continue;
       if (add.includes(v)) continue;
       add.push(v);
@@ -350,8 +359,12 @@ export class NbPlanCore {
     return true;
   }
 
+  /** Insert handles this plan made. */
+  readonly #handles = new Set<object>();
+  /** The view's row each existing entry was made from (its arrays are the view's, unchanged). */
+  readonly #read = new Map<Entry, RowData>();
   /** Set arrays this plan made (copies it may change in place once indexed). */
-  readonly #owned = new WeakSet<unknown[]>();
+  readonly #owned = new Set<unknown[]>();
   readonly #sets = new Map<unknown[], Set<unknown>>();
 
   /** Removes references (or strings) from a set column; only the present ones are sent. */

@@ -15,6 +15,7 @@ import {
 import * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
 import { OvnConflictError, OvnInvalidArgumentError, OvnTransactionError } from './errors.js';
 import { NbPlan } from './nb.js';
+import { replicaTransactor } from './transactor.js';
 import { type NbRows, NbSnapshot, type NbView, replicaView } from './view.js';
 
 export interface NbTransactOptions extends TransactOptions {
@@ -63,7 +64,9 @@ export async function nbTransact<const H>(
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let view: NbView;
     if (replica) {
-      await replica.ready;
+      // No await (no promise hop) once the replica is synced: several nbTransact calls on one replica
+      // build and send in the same tick, and pipeline on its connection.
+      if (!replica.isReady) await replica.ready;
       if (fresh && attempt === 1) await catchUp(replica, opts.signal);
       view = replicaView(replica);
     } else view = await NbSnapshot.load(source, txOpts);
@@ -74,7 +77,8 @@ export async function nbTransact<const H>(
       return { value: shape as ResultOf<H>, changed: false, operations: 0, attempts: attempt };
     }
     try {
-      const result = await txn.execute(source, txOpts);
+      // A replica writes through its session as OvnClient.transact does (see transactor.ts).
+      const result = await txn.execute(replica ? replicaTransactor(replica) : source, txOpts);
       return {
         value: result.map(shape),
         changed: true,

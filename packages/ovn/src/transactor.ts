@@ -23,7 +23,19 @@ async function settled(session: OvsdbSession, client: OvsdbClient): Promise<void
   while (session.client === client) await new Promise((r) => setImmediate(r));
 }
 
+const TRANSACTORS = new WeakMap<object, Transactor>();
+
+/** The transactor of `replica` (one per replica, shared by OvnClient, OvnChassisDb and nbTransact). */
 export function replicaTransactor<M extends TableMap>(replica: Replica<M>): Transactor {
+  let t = TRANSACTORS.get(replica);
+  if (t === undefined) {
+    t = makeTransactor(replica);
+    TRANSACTORS.set(replica, t);
+  }
+  return t;
+}
+
+function makeTransactor<M extends TableMap>(replica: Replica<M>): Transactor {
   const session: OvsdbSession = replica.session;
   const slow = async (
     db: string,

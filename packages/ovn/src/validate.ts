@@ -13,7 +13,7 @@ const NAME = /^[^\s\p{Cc}"\\]+$/u;
 
 /** An OVN object name: 1..256 characters, no whitespace, control characters, `"` or `\`. */
 export function checkName(field: string, v: unknown, max = MAX_NAME_LENGTH): string {
-  if (typeof v !== 'string' || v.length === 0 || [...v].length > max || !NAME.test(v)) {
+  if (typeof v !== 'string' || v.length === 0 || (v.length > max && [...v].length > max) || !NAME.test(v)) {
     throw new OvnInvalidArgumentError(
       field,
       v,

@@ -140,22 +140,44 @@ export function nbReplicaTables(): {
 /**
  * A view over a live Replica of OVN_Northbound. Every builder table must be replicated with all its
  * columns; a `byName` index (see nbReplicaTables) makes name lookups O(1), a scan is used otherwise.
+ * The view holds no rows of its own (it reads the replica as it is at each call), so one view per replica
+ * is made once and shared by every plan built on it.
  */
 export function replicaView(replica: Replica<NbRows>): NbView {
-  const indexed = new Map<string, boolean>();
-  const table = (t: NbBuilderTable) => replica.table(t);
-  return {
-    rows: (t) => table(t).values() as never,
-    get: (t, uuid) => table(t).get(uuid) as never,
-    named(t, name) {
-      if (!NAMED.has(t)) return [];
-      let has = indexed.get(t);
-      if (has === undefined) {
-        has = replica.store(t).indexes.has(BY_NAME);
-        indexed.set(t, has);
-      }
-      if (has) return table(t).findAll(BY_NAME, name) as never;
-      return table(t).filter((r) => (r as { name?: unknown }).name === name) as never;
-    },
-  };
+  let view = VIEWS.get(replica);
+  if (view === undefined) {
+    view = new ReplicaView(replica);
+    VIEWS.set(replica, view);
+  }
+  return view;
+}
+
+const VIEWS = new WeakMap<Replica<NbRows>, NbView>();
+
+class ReplicaView implements NbView {
+  readonly #replica: Replica<NbRows>;
+
+  constructor(replica: Replica<NbRows>) {
+    this.#replica = replica;
+  }
+
+  // The table's current store, read at each call (a schema change replaces it); no ReplicaTable wrapper is
+  // made per lookup.
+  rows<T extends NbBuilderTable>(t: T): Iterable<NbRow<T>> {
+    return this.#replica.store(t).rows.values() as never;
+  }
+
+  get<T extends NbBuilderTable>(t: T, uuid: string): NbRow<T> | undefined {
+    return this.#replica.store(t).rows.get(uuid) as never;
+  }
+
+  named<T extends NbBuilderTable>(t: T, name: string): NbRow<T>[] {
+    if (!NAMED.has(t)) return [];
+    const store = this.#replica.store(t);
+    const ix = store.indexes.get(BY_NAME);
+    if (ix) return ix.getAll(name) as never;
+    const out: NbRow<T>[] = [];
+    for (const r of store.rows.values()) if ((r as { name?: unknown }).name === name) out.push(r as never);
+    return out;
+  }
 }

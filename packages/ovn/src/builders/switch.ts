@@ -209,9 +209,15 @@ function ipList(field: string, ips: readonly string[], prefixes: boolean): strin
   );
 }
 
+// "mac ipv4" already in canonical form (lower-case MAC, dotted quad without leading zeros, one space): the
+// usual entry, returned as given without the general parse below. Anything else takes the general path.
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const CANONICAL_MAC_V4 = new RegExp(`^[0-9a-f]{2}(?::[0-9a-f]{2}){5}(?: ${OCTET}(?:\\.${OCTET}){3})?$`);
+
 /** Canonical text of one `addresses` entry. */
 export function lspAddress(field: string, a: unknown): string {
   if (a === 'dynamic' || a === 'router' || a === 'unknown') return a;
+  if (typeof a === 'string' && CANONICAL_MAC_V4.test(a)) return a;
   if (typeof a === 'string') {
     const [mac, ...ips] = a.trim().split(/\s+/);
     return lspAddress(field, { mac, ips: ips.length === 1 && ips[0] === 'dynamic' ? 'dynamic' : ips });
@@ -232,6 +238,7 @@ export function lspAddress(field: string, a: unknown): string {
 
 /** Canonical text of one `port_security` entry. */
 export function portSecurityEntry(field: string, p: unknown): string {
+  if (typeof p === 'string' && CANONICAL_MAC_V4.test(p)) return p;
   if (typeof p === 'string') {
     const [mac, ...ips] = p.trim().split(/\s+/);
     return portSecurityEntry(field, { mac, ips });

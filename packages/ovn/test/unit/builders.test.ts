@@ -431,3 +431,42 @@ t.test('validation: field, value and what is allowed', async (t) => {
   }
   t.same(txn.toWire(), [], 'no operation was added by a refused call');
 });
+
+t.test(
+  'a set read from the view: new rows are added without a scan, each once, and the overlay shows them',
+  async (t) => {
+    const { txn, nb } = plan();
+    const a = nb.ensureSwitchPort({ switch: 'ls0', name: 'pa', addresses: ['0a:00:00:00:00:0a 10.0.0.10'] });
+    const b = nb.ensureSwitchPort({
+      switch: 'ls0',
+      name: 'pb',
+      portSecurity: ['0A:00:00:00:00:0B 10.0.0.11'],
+    });
+    const sw = nb.one('Logical_Switch', 'ls0');
+    t.ok(sw);
+    if (!sw) return;
+    t.same(sw.row.ports, [U.lsp, a, b], 'the existing port, then the two new ones');
+    t.equal(nb.addToSet(sw, 'ports', [a, b, U.lsp]), false, 'all three are members: nothing to send');
+    // The same port ensured again in this plan changes nothing more.
+    const n = txn.operations.length;
+    t.equal(
+      nb.ensureSwitchPort({ switch: 'ls0', name: 'pa', addresses: ['0a:00:00:00:00:0a 10.0.0.10'] }),
+      a,
+    );
+    t.equal(txn.operations.length, n);
+    const wire = txn.toWire() as { op: string; table: string; row?: Record<string, unknown> }[];
+    t.same(
+      wire.map((o) => `${o.op} ${o.table}`),
+      [
+        'insert Logical_Switch_Port',
+        'wait Logical_Switch',
+        'mutate Logical_Switch',
+        'insert Logical_Switch_Port',
+        'mutate Logical_Switch',
+      ],
+    );
+    // Canonical entries pass through as given; others are normalised (the MAC in lower case).
+    t.equal(wire[0]?.row?.addresses, '0a:00:00:00:00:0a 10.0.0.10');
+    t.equal(wire[3]?.row?.port_security, '0a:00:00:00:00:0b 10.0.0.11');
+  },
+);
