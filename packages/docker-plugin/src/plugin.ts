@@ -8,7 +8,7 @@ import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
-import { OvsdbBackend } from './core/ovsdb-backend.js';
+import { OvsdbBackend } from './core/ovs/backend.js';
 import { build } from './http/app.js';
 import { PluginMetrics } from './http/metrics.js';
 import { defaultSocketPath, listenUnix } from './http/server.js';
@@ -58,7 +58,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     // below is the safety net for anything else that hangs.
     unreachableTimeoutMs: Math.max(100, Math.round(callTimeoutMs * 0.8)),
   });
-  const kernel = NetlinkHandle.open('host') as unknown as KernelHandle;
+  const kernel: KernelHandle = NetlinkHandle.open('host');
   const driver = new OvsNetworkDriver({
     name,
     ovs: backend,

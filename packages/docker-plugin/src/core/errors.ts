@@ -1,6 +1,7 @@
 // Errors of @ovs-container-network/docker-plugin. One root class with a stable `code`; subclasses carry
 // context. The HTTP layer turns every error into `500 {"Err": message}` (moby pkg/plugins: any status but
 // 200 is an error and the body's Err is shown to the user), so messages are written for the user.
+import { RowCountMismatch, TransactionError } from '@ovs-container-network/ovsdb';
 
 export type PluginErrorCode =
   | 'PLUGIN_ERR_INVALID_OPTION'
@@ -86,6 +87,19 @@ export class OvsdbFailure extends PluginError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('PLUGIN_ERR_OVSDB', message, options);
   }
+}
+
+/**
+ * `what failed: <the server's error>` as an OvsdbFailure whose `cause` is the ovsdb package's error (a
+ * TransactionError subclass when the server refused: its RFC 7047 error string and details are named).
+ */
+export function ovsdbFailure(what: string, err: unknown): OvsdbFailure {
+  if (err instanceof OvsdbFailure) return err;
+  const reason =
+    err instanceof TransactionError && !(err instanceof RowCountMismatch)
+      ? `${err.error}${err.details ? ` (${err.details})` : ''}`
+      : describeError(err);
+  return new OvsdbFailure(`${what} failed: ${reason}`, { cause: err });
 }
 
 /** A kernel (rtnetlink/ethtool) operation failed; `cause` is the netlink package's error. */

@@ -47,17 +47,6 @@ export {
   type NetworkOptions,
   parseNetworkOptions,
 } from './options.js';
-export {
-  type BridgeRow,
-  type InterfaceRow,
-  type OvsBackend,
-  type OvsOp,
-  type OvsTransactor,
-  type OvsView,
-  type PortRow,
-  transactionFailure,
-} from './ovs.js';
-export { OvsdbBackend, type OvsdbBackendOptions } from './ovsdb-backend.js';
 export { EXT, type NetworkRecord, type PortKind, type SubnetRecord } from './records.js';
 export type * from './types.js';
 export { silentLogger } from './types.js';

@@ -83,7 +83,7 @@ export function decodeNetwork(text: string | undefined): NetworkRecord | undefin
   } catch {
     return undefined;
   }
-  return networkRecordProblem(r) === undefined ? (r as unknown as NetworkRecord) : undefined;
+  return isNetworkRecord(r) ? r : undefined;
 }
 
 const RECORD_KEYS = new Set([
@@ -102,6 +102,10 @@ const RECORD_KEYS = new Set([
   'ipv4',
   'ipv6',
 ]);
+
+function isNetworkRecord(r: Record<string, unknown>): r is Record<string, unknown> & NetworkRecord {
+  return networkRecordProblem(r) === undefined;
+}
 
 /** What is wrong with a decoded record (the first problem), or undefined. Exported for tests and logs. */
 export function networkRecordProblem(r: Record<string, unknown>): string | undefined {

@@ -5,7 +5,7 @@
 // external_ids container_id + container_iface), so both tools see each other's ports.
 import { closeSync, constants as fsConstants, fstatSync, openSync, statSync } from 'node:fs';
 import { validatePrefix, vethNames } from '../core/names.js';
-import type { OvsBackend } from '../core/ovs.js';
+import type { OvsBackend } from '../core/ovs/view.js';
 import type { Backend, PortRow } from './backend.js';
 import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
 import {
@@ -113,7 +113,7 @@ export class Orchestrator {
     const deps = checkOptions(opts);
     // Loaded on demand: fromCore() users bring their own OVS view and never load the session/replica.
     // The same OVSDB view the driver uses (plugin.ts): a reconnecting session and a replica.
-    const { OvsdbBackend } = await import('../core/ovsdb-backend.js');
+    const { OvsdbBackend } = await import('../core/ovs/backend.js');
     const ovs = await OvsdbBackend.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB, failFast: true });
     return new Orchestrator({ ...deps, backend: new CoreBackend({ ovs }) });
   }
