@@ -12,7 +12,6 @@ import {
   PluginError,
   show,
 } from './errors.js';
-import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './ipam.js';
 import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
 import {
   decodeOptionMac,
@@ -45,6 +44,7 @@ import {
 import { addBridge, insertPort, putPorts, removeBridge, removePorts, trunkVlan } from './ovs/ports.js';
 import type { OvsBackend } from './ovs/view.js';
 import { EXT, type NetworkRecord, netKey, type SubnetRecord } from './records.js';
+import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './rules/cidr.js';
 import { idProblem, ownerProblem } from './rules/ids.js';
 import { RESERVED_IFNAMES } from './rules/ifname.js';
 import { gatewayProblem } from './rules/subnet.js';

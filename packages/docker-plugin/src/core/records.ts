@@ -9,7 +9,8 @@
 //
 //   ovs-vsctl find Port external_ids:ocn-tenant=acme     every port of tenant acme
 //   ovs-vsctl find Port external_ids:ocn-owner=ovs-container-network
-import type { DatapathType, GatewayMode } from './options.js';
+import type { GatewayMode } from './options.js';
+import { type DatapathType, datapathTypeProblem } from './rules/datapath.js';
 import { idProblem, ownerProblem, tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem, ifNameProblem } from './rules/ifname.js';
 import { mtuProblem } from './rules/mtu.js';
@@ -119,10 +120,7 @@ export function networkRecordProblem(r: Record<string, unknown>): string | undef
     ['tenant', r.tenant === undefined ? undefined : tenantProblem(r.tenant)],
     ['uplink', r.uplink === undefined ? undefined : hostIfNameProblem(r.uplink)],
     ['gatewayPort', r.gatewayPort === undefined ? undefined : ifNameProblem(r.gatewayPort)],
-    [
-      'datapathType',
-      r.datapathType === 'system' || r.datapathType === 'netdev' ? undefined : 'system or netdev',
-    ],
+    ['datapathType', datapathTypeProblem(r.datapathType)],
     [
       'gatewayMode',
       r.gatewayMode === 'internal' || r.gatewayMode === 'external' || r.gatewayMode === 'none'

@@ -4,10 +4,6 @@
 // nothing behind. State lives only in OVS, in ovs-docker's layout (/usr/bin/ovs-docker: Interface
 // external_ids container_id + container_iface), so both tools see each other's ports.
 import { closeSync, constants as fsConstants, fstatSync, openSync, statSync } from 'node:fs';
-import { validatePrefix, vethNames } from '../core/names.js';
-import type { OvsBackend } from '../core/ovs/view.js';
-import type { Backend, PortRow } from './backend.js';
-import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
 import {
   AlreadyAttachedError,
   AttachFailedError,
@@ -15,7 +11,12 @@ import {
   OrchestratorArgumentError,
   PluginError,
   TargetGoneError,
-} from './errors.js';
+} from '../core/errors.js';
+import { validatePrefix, vethNames } from '../core/names.js';
+import type { OvsBackend } from '../core/ovs/view.js';
+import { type DatapathType, datapathTypeProblem } from '../core/rules/datapath.js';
+import type { Backend, PortRow } from './backend.js';
+import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
 import { CoreBackend } from './ovs-backend.js';
 import type {
   Attachment,
@@ -53,7 +54,7 @@ export interface OrchestratorOptions {
   /** OVSDB endpoint (`unix:PATH`, `tcp:HOST:PORT`, `ssl:HOST:PORT`); default unix:/var/run/openvswitch/db.sock. */
   ovsdb?: string;
   /** datapath_type of bridges the orchestrator creates: 'system' (kernel, default) or 'netdev' (userspace). */
-  datapathType?: 'system' | 'netdev';
+  datapathType?: DatapathType;
   /** First characters of host-side veth names (1..6, default 'ocn'); the rest hashes container id + ifname. */
   namePrefix?: string;
   /** The Docker Engine API for `{container}` targets: options or a client; default /var/run/docker.sock. */
@@ -531,12 +532,8 @@ function checkOptions(opts: OrchestratorOptions): Omit<OrchestratorDeps, 'backen
       'an endpoint unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT',
     );
   const datapathType = opts.datapathType ?? 'system';
-  if (datapathType !== 'system' && datapathType !== 'netdev')
-    throw new OrchestratorArgumentError(
-      'datapathType',
-      datapathType,
-      "'system' (kernel) or 'netdev' (userspace)",
-    );
+  const dpProblem = datapathTypeProblem(datapathType);
+  if (dpProblem) throw new OrchestratorArgumentError('datapathType', datapathType, dpProblem);
   const namePrefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
   try {
     validatePrefix(namePrefix);
