@@ -94,6 +94,8 @@ export class Wiring {
   readonly #kernel: KernelHandle;
   readonly #open: KernelOpener | undefined;
   readonly #log: Logger;
+  /** Port removals waiting for the next turn (see #removePort). */
+  #removals: { names: Set<string>; done: Promise<Set<string>> } | undefined;
 
   constructor(opts: WiringOptions) {
     this.#ovs = opts.ovs;
@@ -207,16 +209,41 @@ export class Wiring {
       });
   }
 
-  /** Removes a port by name from whichever bridge holds it (Port and Interface are garbage-collected). */
-  async #removePort(name: string): Promise<boolean> {
-    const port = this.#ovs.portByName(name);
-    if (!port) return false;
-    await this.#ovs
-      .transact((t) => removePorts(t, [port._uuid]))
-      .catch((err: unknown) => {
-        throw ovsdbFailure(`removing port ${name}`, err);
+  /**
+   * Removes a port by name from whichever bridge holds it (Port and Interface are garbage-collected).
+   * Removals asked for in the same turn of the event loop (concurrent DeleteEndpoints, a reconcile pass)
+   * share ONE transaction; each caller learns whether its port was there.
+   */
+  #removePort(name: string): Promise<boolean> {
+    if (!this.#removals) {
+      const batch: { names: Set<string>; done: Promise<Set<string>> } = {
+        names: new Set(),
+        done: Promise.resolve(new Set()),
+      };
+      batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (this.#removals === batch) this.#removals = undefined;
+        return this.#removePorts([...batch.names]);
       });
-    return true;
+      this.#removals = batch;
+    }
+    this.#removals.names.add(name);
+    return this.#removals.done.then((removed) => removed.has(name));
+  }
+
+  /** One transaction taking these ports off their bridges; resolves to the names that were there. */
+  async #removePorts(names: readonly string[]): Promise<Set<string>> {
+    const found = new Map<string, PortUuid>();
+    for (const n of names) {
+      const port = this.#ovs.portByName(n);
+      if (port) found.set(n, port._uuid);
+    }
+    if (found.size === 0) return new Set();
+    await this.#ovs
+      .transact((t) => removePorts(t, found.values()))
+      .catch((err: unknown) => {
+        throw ovsdbFailure(`removing port ${[...found.keys()].join(' ')}`, err);
+      });
+    return new Set(found.keys());
   }
 
   async #configureTarget(target: AttachTarget, ifname: string): Promise<void> {

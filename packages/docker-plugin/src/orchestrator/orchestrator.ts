@@ -474,7 +474,13 @@ export class Orchestrator {
     bridge?: string | undefined;
   }): PortRow[] {
     const ids = f.containerIds ?? (f.containerId === undefined ? undefined : new Set([f.containerId]));
-    return this.#backend.ports().filter((r) => {
+    // By index where the filter allows: a container's ports, a bridge's ports; every port only for a listing.
+    const candidates = ids
+      ? this.#backend.containerPortRows(ids)
+      : f.bridge === undefined
+        ? this.#backend.ports()
+        : this.#backend.bridgePortRows(f.bridge);
+    return candidates.filter((r) => {
       const id = r.ifaceExternalIds[CONTAINER_ID_KEY];
       if (id === undefined || r.ifaceExternalIds[CONTAINER_IFACE_KEY] === undefined) return false;
       if (ids && !ids.has(id)) return false;
@@ -483,11 +489,12 @@ export class Orchestrator {
   }
 
   #rowsByPort(port: string): PortRow[] {
-    return this.#backend.ports().filter((r) => r.port === port);
+    const row = this.#backend.portRow(port);
+    return row ? [row] : [];
   }
 
   #findRow(portUuid: string): PortRow | undefined {
-    return this.#backend.ports().find((r) => r.portUuid === portUuid);
+    return this.#backend.portRowByUuid(portUuid);
   }
 
   #view(r: PortRow): Attachment {

@@ -6,7 +6,13 @@
 import { NetlinkHandle } from '@ovs-container-network/netlink';
 import { OvsdbFailure, ovsdbFailure } from '../core/errors.js';
 import type { KernelRoute } from '../core/kernel.js';
-import { OVS, type OvsTransaction, type PortUuid } from '../core/ovs/model.js';
+import {
+  type PortRow as CorePortRow,
+  type InterfaceRow,
+  OVS,
+  type OvsTransaction,
+  type PortUuid,
+} from '../core/ovs/model.js';
 import { addBridge, removeBridge, removePorts, setPortVlan } from '../core/ovs/ports.js';
 import type { OvsBackend as CoreOvs } from '../core/ovs/view.js';
 import { Wiring } from '../core/wiring.js';
@@ -30,6 +36,7 @@ export class CoreBackend implements Backend {
   readonly #ready: () => Promise<void>;
   readonly #closeOvs: () => Promise<void>;
   readonly #bridgeCreation = new Map<string, Promise<void>>();
+  readonly #rows = new WeakMap<CorePortRow, { iface: InterfaceRow; row: PortRow }>();
   /** Ports waiting to be removed in the next batch (one OVSDB transaction, one link-group delete). */
   #batch: { ports: Set<string>; done: Promise<void> } | undefined;
   /** The next-cfg handshake waiting to start (joined by every caller of this turn). */
@@ -52,28 +59,63 @@ export class CoreBackend implements Backend {
     return this.#ready();
   }
 
+  /**
+   * The Orchestrator's view of one port, built once per version of its Port and Interface rows (replica rows
+   * are immutable: a change makes new objects), so looking ports up costs no rebuild of every row.
+   */
+  #row(port: CorePortRow | undefined): PortRow | undefined {
+    if (port?.interfaces.length !== 1) return undefined;
+    const iface = this.#ovs.iface(port.interfaces[0]!);
+    const bridge = this.#ovs.bridgeOfPort(port._uuid);
+    if (!iface || !bridge) return undefined;
+    const hit = this.#rows.get(port);
+    if (hit && hit.iface === iface && hit.row.bridge === bridge.name) return hit.row;
+    const row: PortRow = {
+      bridge: bridge.name,
+      port: port.name,
+      portUuid: port._uuid,
+      ifaceUuid: iface._uuid,
+      tag: port.tag ?? undefined,
+      trunks: [...port.trunks],
+      ifaceExternalIds: { ...iface.external_ids },
+      portExternalIds: { ...port.external_ids },
+      ofport: iface.ofport === null ? undefined : Number(iface.ofport),
+    };
+    this.#rows.set(port, { iface, row });
+    return row;
+  }
+
   ports(): PortRow[] {
     const out: PortRow[] = [];
-    for (const bridge of this.#ovs.bridges()) {
-      for (const portUuid of bridge.ports) {
-        const port = this.#ovs.port(portUuid);
-        if (port?.interfaces.length !== 1) continue;
-        const iface = this.#ovs.iface(port.interfaces[0]!);
-        if (!iface) continue;
-        out.push({
-          bridge: bridge.name,
-          port: port.name,
-          portUuid: port._uuid,
-          ifaceUuid: iface._uuid,
-          tag: port.tag ?? undefined,
-          trunks: [...port.trunks],
-          ifaceExternalIds: { ...iface.external_ids },
-          portExternalIds: { ...port.external_ids },
-          ofport: iface.ofport === null ? undefined : Number(iface.ofport),
-        });
-      }
+    for (const bridge of this.#ovs.bridges()) out.push(...this.bridgePortRows(bridge.name));
+    return out;
+  }
+
+  bridgePortRows(bridge: string): PortRow[] {
+    const out: PortRow[] = [];
+    for (const portUuid of this.#ovs.bridgeByName(bridge)?.ports ?? []) {
+      const row = this.#row(this.#ovs.port(portUuid));
+      if (row) out.push(row);
     }
     return out;
+  }
+
+  portRow(name: string): PortRow | undefined {
+    return this.#row(this.#ovs.portByName(name));
+  }
+
+  portRowByUuid(portUuid: string): PortRow | undefined {
+    return this.#row(this.#ovs.port(portUuid));
+  }
+
+  containerPortRows(containerIds: Iterable<string>): PortRow[] {
+    const out = new Map<string, PortRow>();
+    for (const id of containerIds)
+      for (const iface of this.#ovs.interfacesOfContainer(id)) {
+        const row = this.#row(this.#ovs.portOfInterface(iface._uuid));
+        if (row) out.set(row.portUuid, row);
+      }
+    return [...out.values()];
   }
 
   bridgeExists(name: string): boolean {

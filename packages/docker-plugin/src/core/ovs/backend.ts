@@ -31,8 +31,17 @@ import type { OptimisticOptions, OvsBackend } from './view.js';
 const TABLES: ReplicaOptions<OvsRows>['tables'] = {
   Open_vSwitch: { columns: MONITORED.Open_vSwitch },
   Bridge: { columns: MONITORED.Bridge, indexes: { byName: (r) => r.name } },
-  Port: { columns: MONITORED.Port, indexes: { byName: (r) => r.name } },
-  Interface: { columns: MONITORED.Interface, indexes: { byName: (r) => r.name } },
+  Port: {
+    columns: MONITORED.Port,
+    indexes: {
+      byName: (r) => r.name,
+      byInterface: (r) => (r.interfaces.length === 1 ? r.interfaces[0] : undefined),
+    },
+  },
+  Interface: {
+    columns: MONITORED.Interface,
+    indexes: { byName: (r) => r.name, byContainerId: (r) => r.external_ids.container_id },
+  },
 };
 
 export interface OvsdbBackendOptions {
@@ -215,6 +224,12 @@ export class OvsdbBackend implements OvsBackend {
   bridgeOfPort(portUuid: string): BridgeRow | undefined {
     const b = this.#portBridge.get(portUuid);
     return b === undefined ? undefined : this.bridge(b);
+  }
+  portOfInterface(ifaceUuid: string): PortRow | undefined {
+    return this.replica.table('Port').find('byInterface', ifaceUuid);
+  }
+  interfacesOfContainer(containerId: string): InterfaceRow[] {
+    return this.replica.table('Interface').findAll('byContainerId', containerId);
   }
   onChange(listener: () => void): () => void {
     const l = () => listener();

@@ -10,18 +10,20 @@ import { type BridgeRow, type BridgeUuid, OVS, type OvsTransaction } from './mod
 import type { OvsView } from './view.js';
 
 /**
- * Decoded records per bridge row. Replica rows are immutable snapshots (a change makes a new row object),
- * so a row's cache is never stale and goes with the row; each record text is parsed and checked once per
- * row version, the first time it is read. `null` marks a key whose text is not a valid record.
+ * Decoded records per version of a bridge's external_ids. Replica values are immutable, and a row change
+ * keeps the value objects of the columns it did not touch, so this cache survives the Bridge.ports change
+ * every attach makes and goes only when external_ids itself changes (a network added or removed); each
+ * record text is then parsed and checked once, the first time it is read. `null` marks a key whose text is
+ * not a valid record.
  */
-const parsed = new WeakMap<BridgeRow, Map<string, NetworkRecord | null>>();
+const parsed = new WeakMap<BridgeRow['external_ids'], Map<string, NetworkRecord | null>>();
 
-/** The valid record under external_ids key `key` of `bridge` (decodeNetwork), parsed at most once per row. */
+/** The valid record under external_ids key `key` of `bridge` (decodeNetwork), parsed once per version. */
 export function recordAt(bridge: BridgeRow, key: string): NetworkRecord | undefined {
-  let cache = parsed.get(bridge);
+  let cache = parsed.get(bridge.external_ids);
   if (!cache) {
     cache = new Map();
-    parsed.set(bridge, cache);
+    parsed.set(bridge.external_ids, cache);
   }
   let r = cache.get(key);
   if (r === undefined) {

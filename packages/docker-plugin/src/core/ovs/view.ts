@@ -20,6 +20,10 @@ export interface OvsView {
   ifaceByName(name: string): InterfaceRow | undefined;
   /** The bridge holding a port (an index kept from the replica's updates). */
   bridgeOfPort(portUuid: string): BridgeRow | undefined;
+  /** The port whose only interface this is (index). */
+  portOfInterface(ifaceUuid: string): PortRow | undefined;
+  /** Interfaces with `external_ids:container_id` = `containerId` (index; the key ovs-docker records). */
+  interfacesOfContainer(containerId: string): InterfaceRow[];
   /** Called after any change to the monitored rows; returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
 }
