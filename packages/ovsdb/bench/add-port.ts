@@ -303,7 +303,23 @@ interface Figures {
   pythonConnectMs: number;
 }
 
+/**
+ * BENCH_BASE_SRC: the src/ directory of another checkout of this package (e.g. the commit before a change,
+ * extracted with `git archive`, with a node_modules link next to it): its typed client runs as one more
+ * client, "base (typed)", interleaved with the others, so before/after figures come from one run.
+ */
+const BASE_SRC = process.env.BENCH_BASE_SRC;
+const base =
+  BASE_SRC === undefined
+    ? undefined
+    : {
+        OvsdbClient: (await import(join(BASE_SRC, 'client.ts'))).OvsdbClient as typeof OvsdbClient,
+        database: (await import(join(BASE_SRC, 'database.ts'))).database as typeof database,
+        OVS: (await import(join(BASE_SRC, 'models/generated/open-vswitch.ts'))) as typeof OVS,
+      };
+
 const LETTERS: Record<string, string> = {
+  ...(base ? { 'base (typed)': 'b' } : {}),
   'ours (typed)': 't',
   'ours (wire)': 'w',
   'raw, simplest': 's',
@@ -317,6 +333,8 @@ interface Connections {
   readonly raw: RawClient;
   readonly rawCoalesced: RawClient;
   readonly db: Database<typeof OVS.model>;
+  readonly baseClient: OvsdbClient | undefined;
+  readonly baseDb: Database<typeof OVS.model> | undefined;
 }
 
 /** Opens the four connections of a round in a random order (see measure). */
@@ -326,6 +344,7 @@ async function openConnections(endpoint: string, socketPath: string): Promise<Co
     simplest: () => SimplestRawClient.open(socketPath),
     raw: () => RawClient.open(socketPath, false),
     rawCoalesced: () => RawClient.open(socketPath, true),
+    ...(base ? { baseClient: () => base.OvsdbClient.connect(endpoint) } : {}),
   };
   const got: Record<string, OvsdbClient | RawClient | SimplestRawClient> = {};
   for (const k of shuffled(Object.keys(open))) got[k] = await open[k]!();
@@ -336,6 +355,8 @@ async function openConnections(endpoint: string, socketPath: string): Promise<Co
     raw: got.raw as RawClient,
     rawCoalesced: got.rawCoalesced as RawClient,
     db: database(client, OVS.model),
+    baseClient: got.baseClient as OvsdbClient | undefined,
+    baseDb: base && database(got.baseClient as OvsdbClient, base.OVS.model),
   };
 }
 
@@ -343,6 +364,7 @@ async function closeConnections(c: Connections): Promise<void> {
   c.raw.close();
   c.rawCoalesced.close();
   c.simplest.close();
+  await c.baseClient?.close();
   await c.client.close();
 }
 
@@ -356,6 +378,18 @@ async function measure(target: Target): Promise<Figures> {
   let c = await openConnections(endpoint, socketPath);
   try {
     const clients: Record<string, AddPort> = {
+      ...(base
+        ? {
+            'base (typed)': async (name: string) => {
+              const B = base.OVS;
+              await c.baseDb!.transact((t) => {
+                const iface = t.insert(B.Interface, { name });
+                const port = t.insert(B.Port, { name, interfaces: [iface] });
+                t.mutate(B.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
+              });
+            },
+          }
+        : {}),
       'ours (typed)': async (name) => {
         await c.db.transact((t) => {
           const iface = t.insert(OVS.Interface, { name });
@@ -511,7 +545,17 @@ function report(target: Target, fig: Figures, vsctlMs?: number[]): void {
   const rawSeq = median(fig.seq[base]!);
   const rawBlock = median(fig.block[base]!);
   const rawTput = median(fig.pipeTput[base]!);
-  for (const label of ['ours (typed)', 'ours (wire)', 'raw socket']) {
+  if (base) {
+    ratio(
+      'ours (typed)/base (typed) sequential median',
+      median(fig.seq['ours (typed)']!) / median(fig.seq['base (typed)']!),
+    );
+    ratio(
+      'ours (typed)/base (typed) CPU per op',
+      median(fig.cpu['ours (typed)']!) / median(fig.cpu['base (typed)']!),
+    );
+  }
+  for (const label of [...(base ? ['base (typed)'] : []), 'ours (typed)', 'ours (wire)', 'raw socket']) {
     const s = median(fig.seq[label]!) / rawSeq;
     ratio(`${label}/${base} sequential median`, s, '<= 1.05', s <= 1.05);
     const b = median(fig.block[label]!) / rawBlock;

@@ -132,9 +132,9 @@ try {
     if (round === 0 && CG) await callgrind('-z');
     if (round === 0) continue;
     for (const l of labels) {
-      (cpu[l] ??= []).push(c[l]! / N);
       const s = w[l]!.sort((a, b) => a - b);
-      (wall[l] ??= []).push(s[s.length >> 1]! * 1000);
+      cpu[l] = [...(cpu[l] ?? []), c[l]! / N];
+      wall[l] = [...(wall[l] ?? []), s[s.length >> 1]! * 1000];
     }
   }
   if (CG) await callgrind('-d');
