@@ -156,5 +156,8 @@ t.test('the codec lists required and strong-reference columns once per table', a
   );
   t.equal(codec.root, true);
   t.equal(tableCodec(s.tables.get('U')!).root, false);
-  t.notOk(Object.keys(T).some((k) => k.includes('codec')), 'the codec is not an enumerable member');
+  t.notOk(
+    Object.keys(T).some((k) => k.includes('codec')),
+    'the codec is not an enumerable member',
+  );
 });
