@@ -33,6 +33,7 @@ import { type Database, database } from '../src/database.js';
 import * as OVS from '../src/models/generated/open-vswitch.js';
 import type { Uuid } from '../src/uuid.js';
 import { addPortOps } from './add-port-ops.js';
+import { SimplestRawClient } from './simplest-raw-client.js';
 
 const ENDPOINT = process.env.OCN_OVSDB ?? 'unix:/run/ocn-dev/db.sock';
 const N = Number(process.env.BENCH_N ?? 1000);
@@ -153,64 +154,6 @@ class RawClient {
         this.out = [];
       });
     }
-  }
-  close(): void {
-    this.sock.end();
-  }
-}
-
-/**
- * The simplest raw client: one net socket, JSON.stringify out, and in a string buffer scanned from its
- * start on every chunk, counting brace depth outside strings; each complete object is JSON.parse'd and its
- * id looked up. No coalescing, no options.
- */
-class SimplestRawClient {
-  private buf = '';
-  private nextId = 0;
-  private readonly pending = new Map<number, (m: { result: unknown; error: unknown }) => void>();
-  private constructor(private readonly sock: Socket) {
-    sock.setEncoding('utf8');
-    sock.on('data', (d: string) => {
-      this.buf += d;
-      let depth = 0;
-      let start = 0;
-      let inStr = false;
-      let esc = false;
-      for (let i = 0; i < this.buf.length; i++) {
-        const ch = this.buf[i];
-        if (inStr) {
-          if (esc) esc = false;
-          else if (ch === '\\') esc = true;
-          else if (ch === '"') inStr = false;
-        } else if (ch === '"') inStr = true;
-        else if (ch === '{') depth++;
-        else if (ch === '}' && --depth === 0) {
-          const msg = JSON.parse(this.buf.slice(start, i + 1));
-          start = i + 1;
-          if (msg.method === 'echo')
-            sock.write(JSON.stringify({ id: msg.id, result: msg.params, error: null }));
-          const cb = this.pending.get(msg.id);
-          if (cb) {
-            this.pending.delete(msg.id);
-            cb(msg);
-          }
-        }
-      }
-      this.buf = this.buf.slice(start);
-    });
-  }
-  static open(path: string): Promise<SimplestRawClient> {
-    return new Promise((resolve, reject) => {
-      const s = netConnect(path, () => resolve(new SimplestRawClient(s)));
-      s.once('error', reject);
-    });
-  }
-  transact(ops: unknown[]): Promise<unknown> {
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (m) => (m.error == null ? resolve(m.result) : reject(m.error)));
-      this.sock.write(JSON.stringify({ method: 'transact', params: [DB, ...ops], id }));
-    });
   }
   close(): void {
     this.sock.end();
@@ -341,7 +284,7 @@ interface Connections {
 async function openConnections(endpoint: string, socketPath: string): Promise<Connections> {
   const open: Record<string, () => Promise<OvsdbClient | RawClient | SimplestRawClient>> = {
     client: () => OvsdbClient.connect(endpoint),
-    simplest: () => SimplestRawClient.open(socketPath),
+    simplest: () => SimplestRawClient.open(socketPath, DB),
     raw: () => RawClient.open(socketPath, false),
     rawCoalesced: () => RawClient.open(socketPath, true),
     ...(base ? { baseClient: () => base.OvsdbClient.connect(endpoint) } : {}),
@@ -545,7 +488,8 @@ function report(target: Target, fig: Figures, vsctlMs?: number[]): void {
   const rawSeq = median(fig.seq[base]!);
   const rawBlock = median(fig.block[base]!);
   const rawTput = median(fig.pipeTput[base]!);
-  if (base) {
+  const before = 'base (typed)' in fig.seq; // BENCH_BASE_SRC ran
+  if (before) {
     ratio(
       'ours (typed)/base (typed) sequential median',
       median(fig.seq['ours (typed)']!) / median(fig.seq['base (typed)']!),
@@ -555,7 +499,7 @@ function report(target: Target, fig: Figures, vsctlMs?: number[]): void {
       median(fig.cpu['ours (typed)']!) / median(fig.cpu['base (typed)']!),
     );
   }
-  for (const label of [...(base ? ['base (typed)'] : []), 'ours (typed)', 'ours (wire)', 'raw socket']) {
+  for (const label of [...(before ? ['base (typed)'] : []), 'ours (typed)', 'ours (wire)', 'raw socket']) {
     const s = median(fig.seq[label]!) / rawSeq;
     ratio(`${label}/${base} sequential median`, s, '<= 1.05', s <= 1.05);
     const b = median(fig.block[label]!) / rawBlock;

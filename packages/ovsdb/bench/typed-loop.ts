@@ -5,13 +5,13 @@
 // Env: BENCH_N ops per client per round (default 2000), BENCH_ROUNDS (3).
 
 import { execFile } from 'node:child_process';
-import { connect as netConnect, type Socket } from 'node:net';
 import { startOvsdbServer } from '@ovs-container-network/testkit';
 import { OvsdbClient } from '../src/client.js';
 import { database } from '../src/database.js';
 import * as OVS from '../src/models/generated/open-vswitch.js';
 import type { Uuid } from '../src/uuid.js';
 import { addPortOps } from './add-port-ops.js';
+import { SimplestRawClient } from './simplest-raw-client.js';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -24,60 +24,10 @@ const callgrind = (cmd: string) =>
     execFile('callgrind_control', [cmd, String(process.pid)], (err) => (err ? reject(err) : resolve())),
   );
 
-class Raw {
-  private buf = '';
-  private nextId = 0;
-  private readonly pending = new Map<number, (m: { result: unknown; error: unknown }) => void>();
-  constructor(private readonly sock: Socket) {
-    sock.setEncoding('utf8');
-    sock.on('data', (d: string) => {
-      this.buf += d;
-      let depth = 0;
-      let start = 0;
-      let inStr = false;
-      let esc = false;
-      for (let i = 0; i < this.buf.length; i++) {
-        const ch = this.buf[i];
-        if (inStr) {
-          if (esc) esc = false;
-          else if (ch === '\\') esc = true;
-          else if (ch === '"') inStr = false;
-        } else if (ch === '"') inStr = true;
-        else if (ch === '{') depth++;
-        else if (ch === '}' && --depth === 0) {
-          const msg = JSON.parse(this.buf.slice(start, i + 1));
-          start = i + 1;
-          const cb = this.pending.get(msg.id);
-          if (cb) {
-            this.pending.delete(msg.id);
-            cb(msg);
-          }
-        }
-      }
-      this.buf = this.buf.slice(start);
-    });
-  }
-  close(): void {
-    this.sock.end();
-  }
-  transact(ops: unknown[]): Promise<unknown> {
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (m) => (m.error == null ? resolve(m.result) : reject(m.error)));
-      this.sock.write(JSON.stringify({ method: 'transact', params: [DB, ...ops], id }));
-    });
-  }
-}
-const openRaw = (path: string) =>
-  new Promise<Raw>((resolve, reject) => {
-    const s = netConnect(path, () => resolve(new Raw(s)));
-    s.once('error', reject);
-  });
-
 const server = await startOvsdbServer({});
 try {
   const client = await OvsdbClient.connect(server.unixEndpoint);
-  const raw = await openRaw(server.unixEndpoint.slice('unix:'.length));
+  const raw = await SimplestRawClient.open(server.unixEndpoint.slice('unix:'.length), DB);
   const res = await client.transact(DB, [
     { op: 'insert', table: 'Bridge', row: { name: 'ocntbench' }, 'uuid-name': 'br' },
     { op: 'insert', table: 'Open_vSwitch', row: { bridges: ['named-uuid', 'br'] } },
