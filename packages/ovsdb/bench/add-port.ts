@@ -33,6 +33,7 @@ import { type Database, database } from '../src/database.js';
 import * as OVS from '../src/models/generated/open-vswitch.js';
 import type { Uuid } from '../src/uuid.js';
 import { addPortOps } from './add-port-ops.js';
+import { SimplestRawClient } from './simplest-raw-client.js';
 
 const ENDPOINT = process.env.OCN_OVSDB ?? 'unix:/run/ocn-dev/db.sock';
 const N = Number(process.env.BENCH_N ?? 1000);
@@ -159,64 +160,6 @@ class RawClient {
   }
 }
 
-/**
- * The simplest raw client: one net socket, JSON.stringify out, and in a string buffer scanned from its
- * start on every chunk, counting brace depth outside strings; each complete object is JSON.parse'd and its
- * id looked up. No coalescing, no options.
- */
-class SimplestRawClient {
-  private buf = '';
-  private nextId = 0;
-  private readonly pending = new Map<number, (m: { result: unknown; error: unknown }) => void>();
-  private constructor(private readonly sock: Socket) {
-    sock.setEncoding('utf8');
-    sock.on('data', (d: string) => {
-      this.buf += d;
-      let depth = 0;
-      let start = 0;
-      let inStr = false;
-      let esc = false;
-      for (let i = 0; i < this.buf.length; i++) {
-        const ch = this.buf[i];
-        if (inStr) {
-          if (esc) esc = false;
-          else if (ch === '\\') esc = true;
-          else if (ch === '"') inStr = false;
-        } else if (ch === '"') inStr = true;
-        else if (ch === '{') depth++;
-        else if (ch === '}' && --depth === 0) {
-          const msg = JSON.parse(this.buf.slice(start, i + 1));
-          start = i + 1;
-          if (msg.method === 'echo')
-            sock.write(JSON.stringify({ id: msg.id, result: msg.params, error: null }));
-          const cb = this.pending.get(msg.id);
-          if (cb) {
-            this.pending.delete(msg.id);
-            cb(msg);
-          }
-        }
-      }
-      this.buf = this.buf.slice(start);
-    });
-  }
-  static open(path: string): Promise<SimplestRawClient> {
-    return new Promise((resolve, reject) => {
-      const s = netConnect(path, () => resolve(new SimplestRawClient(s)));
-      s.once('error', reject);
-    });
-  }
-  transact(ops: unknown[]): Promise<unknown> {
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (m) => (m.error == null ? resolve(m.result) : reject(m.error)));
-      this.sock.write(JSON.stringify({ method: 'transact', params: [DB, ...ops], id }));
-    });
-  }
-  close(): void {
-    this.sock.end();
-  }
-}
-
 // ---- measurement ----------------------------------------------------------------------------------------
 
 type AddPort = (name: string) => Promise<void>;
@@ -303,7 +246,23 @@ interface Figures {
   pythonConnectMs: number;
 }
 
+/**
+ * BENCH_BASE_SRC: the src/ directory of another checkout of this package (e.g. the commit before a change,
+ * extracted with `git archive`, with a node_modules link next to it): its typed client runs as one more
+ * client, "base (typed)", interleaved with the others, so before/after figures come from one run.
+ */
+const BASE_SRC = process.env.BENCH_BASE_SRC;
+const base =
+  BASE_SRC === undefined
+    ? undefined
+    : {
+        OvsdbClient: (await import(join(BASE_SRC, 'client.ts'))).OvsdbClient as typeof OvsdbClient,
+        database: (await import(join(BASE_SRC, 'database.ts'))).database as typeof database,
+        OVS: (await import(join(BASE_SRC, 'models/generated/open-vswitch.ts'))) as typeof OVS,
+      };
+
 const LETTERS: Record<string, string> = {
+  ...(base ? { 'base (typed)': 'b' } : {}),
   'ours (typed)': 't',
   'ours (wire)': 'w',
   'raw, simplest': 's',
@@ -317,15 +276,18 @@ interface Connections {
   readonly raw: RawClient;
   readonly rawCoalesced: RawClient;
   readonly db: Database<typeof OVS.model>;
+  readonly baseClient: OvsdbClient | undefined;
+  readonly baseDb: Database<typeof OVS.model> | undefined;
 }
 
 /** Opens the four connections of a round in a random order (see measure). */
 async function openConnections(endpoint: string, socketPath: string): Promise<Connections> {
   const open: Record<string, () => Promise<OvsdbClient | RawClient | SimplestRawClient>> = {
     client: () => OvsdbClient.connect(endpoint),
-    simplest: () => SimplestRawClient.open(socketPath),
+    simplest: () => SimplestRawClient.open(socketPath, DB),
     raw: () => RawClient.open(socketPath, false),
     rawCoalesced: () => RawClient.open(socketPath, true),
+    ...(base ? { baseClient: () => base.OvsdbClient.connect(endpoint) } : {}),
   };
   const got: Record<string, OvsdbClient | RawClient | SimplestRawClient> = {};
   for (const k of shuffled(Object.keys(open))) got[k] = await open[k]!();
@@ -336,6 +298,8 @@ async function openConnections(endpoint: string, socketPath: string): Promise<Co
     raw: got.raw as RawClient,
     rawCoalesced: got.rawCoalesced as RawClient,
     db: database(client, OVS.model),
+    baseClient: got.baseClient as OvsdbClient | undefined,
+    baseDb: base && database(got.baseClient as OvsdbClient, base.OVS.model),
   };
 }
 
@@ -343,6 +307,7 @@ async function closeConnections(c: Connections): Promise<void> {
   c.raw.close();
   c.rawCoalesced.close();
   c.simplest.close();
+  await c.baseClient?.close();
   await c.client.close();
 }
 
@@ -356,6 +321,18 @@ async function measure(target: Target): Promise<Figures> {
   let c = await openConnections(endpoint, socketPath);
   try {
     const clients: Record<string, AddPort> = {
+      ...(base
+        ? {
+            'base (typed)': async (name: string) => {
+              const B = base.OVS;
+              await c.baseDb!.transact((t) => {
+                const iface = t.insert(B.Interface, { name });
+                const port = t.insert(B.Port, { name, interfaces: [iface] });
+                t.mutate(B.Bridge, [['_uuid', '==', bridge]], [['ports', 'insert', [port]]]);
+              });
+            },
+          }
+        : {}),
       'ours (typed)': async (name) => {
         await c.db.transact((t) => {
           const iface = t.insert(OVS.Interface, { name });
@@ -511,7 +488,18 @@ function report(target: Target, fig: Figures, vsctlMs?: number[]): void {
   const rawSeq = median(fig.seq[base]!);
   const rawBlock = median(fig.block[base]!);
   const rawTput = median(fig.pipeTput[base]!);
-  for (const label of ['ours (typed)', 'ours (wire)', 'raw socket']) {
+  const before = 'base (typed)' in fig.seq; // BENCH_BASE_SRC ran
+  if (before) {
+    ratio(
+      'ours (typed)/base (typed) sequential median',
+      median(fig.seq['ours (typed)']!) / median(fig.seq['base (typed)']!),
+    );
+    ratio(
+      'ours (typed)/base (typed) CPU per op',
+      median(fig.cpu['ours (typed)']!) / median(fig.cpu['base (typed)']!),
+    );
+  }
+  for (const label of [...(before ? ['base (typed)'] : []), 'ours (typed)', 'ours (wire)', 'raw socket']) {
     const s = median(fig.seq[label]!) / rawSeq;
     ratio(`${label}/${base} sequential median`, s, '<= 1.05', s <= 1.05);
     const b = median(fig.block[label]!) / rawBlock;

@@ -6,6 +6,8 @@ export {
   type ConnectionEvents,
   type ConnectionOptions,
   type ConnectionStatus,
+  decodesReplies,
+  type ReplyDecoder,
   type RequestOptions,
   TypedEventEmitter,
   validateConnectionOptions,

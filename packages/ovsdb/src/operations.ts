@@ -25,9 +25,11 @@ import {
   type EncodeOptions,
   encodeDatum,
   encodeRow,
+  encodeStrict,
   encodeValue,
   isPlainObject,
   requiredColumns,
+  tableCodec,
   unknownColumnHint,
 } from './values.js';
 
@@ -106,8 +108,9 @@ export function encodeWhere(table: TableSchema, where: readonly unknown[]): unkn
   if (!Array.isArray(where)) {
     throw new ValidationError(table.name, 'where', where, 'an array of [column, function, value] conditions');
   }
-  const out = new Array<unknown>(where.length);
-  for (let i = 0; i < where.length; i++) out[i] = encodeCondition(table, where[i]);
+  // Built by push: packed arrays take JSON.stringify's fast path (a `new Array(n)` is holey and does not).
+  const out: unknown[] = [];
+  for (let i = 0; i < where.length; i++) out.push(encodeCondition(table, where[i]));
   return out;
 }
 
@@ -154,8 +157,14 @@ function encodeCondition(table: TableSchema, cond: unknown): unknown {
         fn,
         encodeValue(table.name, col.name, col, value, fn === 'excludes' ? RELAX_COUNT : RELAX_MIN),
       ];
-    default:
-      return [col.name, fn, encodeValue(table.name, col.name, col, value, STRICT)];
+    default: {
+      const c = tableCodec(table).all.get(col.name);
+      return [
+        col.name,
+        fn,
+        c ? encodeStrict(table.name, c, value) : encodeValue(table.name, col.name, col, value, STRICT),
+      ];
+    }
   }
 }
 
@@ -177,8 +186,8 @@ export function encodeMutations(table: TableSchema, mutations: readonly unknown[
   if (!Array.isArray(mutations)) {
     throw new ValidationError(table.name, 'mutations', mutations, 'an array of [column, mutator, value]');
   }
-  const out = new Array<unknown>(mutations.length);
-  for (let i = 0; i < mutations.length; i++) out[i] = encodeMutation(table, mutations[i]);
+  const out: unknown[] = [];
+  for (let i = 0; i < mutations.length; i++) out.push(encodeMutation(table, mutations[i]));
   return out;
 }
 

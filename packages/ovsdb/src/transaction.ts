@@ -20,8 +20,9 @@ import {
   type WaitSpec,
   wait,
 } from './operations.js';
-import { type BaseType, isInRootSet, type TableSchema } from './schema.js';
+import type { TableSchema } from './schema.js';
 import { namedUuidWire, type RowRef, refTag, refWire, type Uuid } from './uuid.js';
+import { type ColumnCodec as RefColumn, tableCodec } from './values.js';
 
 /** The shared default of omitted options arguments (not allocated per call; never written). */
 export const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
@@ -349,8 +350,9 @@ export class Transaction<DB extends string = string> {
   /** The `transact` params after the database name: the operations as sent. */
   toWire(): unknown[] {
     const ops = this.#ops;
-    const out = new Array<unknown>(ops.length);
-    for (let i = 0; i < ops.length; i++) out[i] = (ops[i] as Operation).wire;
+    // Built by push: packed (JSON.stringify's fast path), where `new Array(n)` is holey.
+    const out: unknown[] = [];
+    for (let i = 0; i < ops.length; i++) out.push((ops[i] as Operation).wire);
     return out;
   }
 
@@ -449,7 +451,7 @@ function hasEquality(where: readonly unknown[], column: string): boolean {
  * alone (they commit nothing).
  *
  * This runs on every execute(), so it is O(operations) and allocates nothing in the common case: the
- * strong-reference columns of each table are computed once (tablePlan), references usually point to
+ * strong-reference columns of each table are computed once (values.ts tableCodec), references usually point to
  * earlier inserts (one backward pass marks them; a forward reference makes it repeat until nothing
  * changes), and a generated uuid-name `row<n>` names operation n (other names are looked up by a scan,
  * or in a Map built on first need when there are many operations).
@@ -469,7 +471,7 @@ function checkNoGarbage(ops: readonly Operation[]): void {
     let k = 0;
     if (kind === 'update' || kind === 'mutate') k = op.table === undefined ? 0 : 1;
     else if (kind === 'insert' && op.table !== undefined) {
-      if (tablePlan(op.table).root) k = 1;
+      if (tableCodec(op.table).root) k = 1;
       else suspects = true;
     }
     kept[i] = k;
@@ -525,42 +527,9 @@ const gc: GcScan = {
   from: 0,
 };
 
-/** One strong-reference column of a table: where keys and/or values reference rows strongly. */
-interface RefColumn {
-  readonly name: string;
-  readonly key: boolean;
-  readonly value: boolean;
-}
-/** What checkNoGarbage needs of a table, computed once per table (one lookup per operation). */
-interface TablePlan {
-  readonly root: boolean;
-  /** The columns that hold strong references. */
-  readonly refs: readonly RefColumn[];
-}
-const plans = new WeakMap<TableSchema, TablePlan>();
-
-function tablePlan(table: TableSchema): TablePlan {
-  let plan = plans.get(table);
-  if (plan === undefined) {
-    const refs: RefColumn[] = [];
-    for (const c of table.userColumns) {
-      const key = isStrongRef(c.type.key);
-      const value = isStrongRef(c.type.value);
-      if (key || value) refs.push(Object.freeze({ name: c.name, key, value }));
-    }
-    plan = Object.freeze({ root: isInRootSet(table), refs: Object.freeze(refs) });
-    plans.set(table, plan);
-  }
-  return plan;
-}
-
-function isStrongRef(b: BaseType | undefined): boolean {
-  return b !== undefined && b.refTable !== undefined && b.refType !== 'weak';
-}
-
 /** Marks the inserts that operation `i` strongly references; true when one of them comes later. */
 function markReferenced(scan: GcScan, op: Operation, i: number): boolean {
-  const cols = tablePlan(op.table as TableSchema).refs;
+  const cols = tableCodec(op.table as TableSchema).strongRefs;
   if (cols.length === 0) return false;
   scan.forward = false;
   scan.from = i;
@@ -578,7 +547,7 @@ function markReferenced(scan: GcScan, op: Operation, i: number): boolean {
     if (typeof row !== 'object' || row === null) return false;
     for (let c = 0; c < cols.length; c++) {
       const col = cols[c] as RefColumn;
-      const d = row[col.name];
+      const d = row[col.column.name];
       if (d !== undefined) markDatum(scan, col, d);
     }
   }
@@ -586,7 +555,7 @@ function markReferenced(scan: GcScan, op: Operation, i: number): boolean {
 }
 
 function findColumn(cols: readonly RefColumn[], name: unknown): RefColumn | undefined {
-  for (let c = 0; c < cols.length; c++) if ((cols[c] as RefColumn).name === name) return cols[c];
+  for (let c = 0; c < cols.length; c++) if ((cols[c] as RefColumn).column.name === name) return cols[c];
   return undefined;
 }
 
@@ -598,14 +567,14 @@ function markDatum(scan: GcScan, col: RefColumn, datum: unknown): void {
     const pairs = datum[1] as readonly (readonly unknown[])[];
     for (let p = 0; p < pairs.length; p++) {
       const pair = pairs[p] as readonly unknown[];
-      if (col.key) markAtom(scan, pair[0]);
-      if (col.value) markAtom(scan, pair[1]);
+      if (col.strongKey) markAtom(scan, pair[0]);
+      if (col.strongValue) markAtom(scan, pair[1]);
     }
   } else if (tag === 'set') {
-    if (!col.key) return;
+    if (!col.strongKey) return;
     const atoms = datum[1] as readonly unknown[];
     for (let a = 0; a < atoms.length; a++) markAtom(scan, atoms[a]);
-  } else if (col.key) markAtom(scan, datum);
+  } else if (col.strongKey) markAtom(scan, datum);
 }
 
 function markAtom(scan: GcScan, atom: unknown): void {

@@ -19,9 +19,11 @@ import {
   type ColumnSchema,
   describeBase,
   describeType,
+  isInRootSet,
   type TableSchema,
 } from './schema.js';
-import { checkAtomAt, type Place } from './validate.js';
+import { isRowRef, isUuid } from './uuid.js';
+import { checkAtomAt, isStorableReal, isStorableString, type Place } from './validate.js';
 
 /** How strictly a datum is checked against its column's cardinality. */
 export interface EncodeOptions {
@@ -129,8 +131,9 @@ function encodeSet(
     // RFC 7047 §5.1: a set of exactly one element may be (and by Open vSwitch is) written as the atom.
     return checkAtomAt(table, name, key, items[0], v);
   }
-  const out = new Array<unknown>(items.length);
-  for (let i = 0; i < items.length; i++) out[i] = checkAtomAt(table, name, key, items[i], v);
+  // Built by push: a packed array, which JSON.stringify serialises on its fast path (not a holey one).
+  const out: unknown[] = [];
+  for (let i = 0; i < items.length; i++) out.push(checkAtomAt(table, name, key, items[i], v));
   checkDistinct(table, name, column, v, out);
   return ['set', out];
 }
@@ -231,17 +234,16 @@ export function encodeRow(
   if (!isPlainObject(row)) {
     throw new ValidationError(table.name, '*', row, 'a plain object of column → value');
   }
+  const columns = tableCodec(table).columns;
   const out: Record<string, unknown> = {};
   // for…in over own members (a plain object: no inherited enumerable ones) allocates no entry pairs.
   for (const name in row) {
     if (!Object.hasOwn(row, name)) continue;
     const v = row[name];
     if (v === undefined) continue;
-    const column = table.columns.get(name);
-    if (!column || name === '_uuid' || name === '_version') {
-      throw new ValidationError(table.name, name, v, unknownColumnHint(table, name));
-    }
-    if (opts.forUpdate && !column.mutable) {
+    const c = columns.get(name);
+    if (c === undefined) throw new ValidationError(table.name, name, v, unknownColumnHint(table, name));
+    if (opts.forUpdate && !c.column.mutable) {
       throw new ValidationError(
         table.name,
         name,
@@ -249,9 +251,202 @@ export function encodeRow(
         'no change: the column is immutable (set it at insert only)',
       );
     }
-    out[name] = encodeValue(table.name, name, column, v, STRICT);
+    out[name] = encodeStrict(table.name, c, v);
   }
   return out;
+}
+
+// ---- per-table codecs ------------------------------------------------------------------------------------
+//
+// What encoding needs of a table, worked out once per table from its schema: each user column with an
+// encoder compiled for its type (the checks its kind and base type need, and nothing else), the columns
+// an insert must set, whether the table is a root, and its strong-reference columns (Transaction's
+// garbage check). A compiled encoder only accepts the common shapes of valid values; anything else —
+// every invalid value, and rare shapes such as a Set for a set column — returns SLOW and goes through
+// encodeValue, which gives the same result or the same ValidationError as before. So the compiled path
+// changes no outcome, only how many checks a valid value goes through.
+
+/** A compiled encoder's answer for a value it leaves to encodeValue. */
+const SLOW: unique symbol = Symbol('ovsdb.slow');
+type Compiled = (v: unknown) => unknown;
+
+/** One user column of a table codec. */
+export interface ColumnCodec {
+  readonly column: ColumnSchema;
+  /** The strict (row, `==` condition) encoder, or undefined where only encodeValue applies. */
+  readonly strict: Compiled | undefined;
+  /** Whether keys / values hold strong references (Transaction's garbage check). */
+  readonly strongKey: boolean;
+  readonly strongValue: boolean;
+}
+
+export interface TableCodec {
+  /** The user columns by name (not `_uuid`/`_version`: no row may set them). */
+  readonly columns: ReadonlyMap<string, ColumnCodec>;
+  /** Every column by name, `_uuid` and `_version` too (conditions). */
+  readonly all: ReadonlyMap<string, ColumnCodec>;
+  /** See requiredColumns. */
+  readonly required: readonly ColumnSchema[];
+  /** In the root set (schema.ts isInRootSet). */
+  readonly root: boolean;
+  /** The columns that hold strong references. */
+  readonly strongRefs: readonly ColumnCodec[];
+}
+
+// The codec hangs off the table schema itself under a symbol (a property load, where a WeakMap lookup per
+// operation showed in instruction counts); a table schema that cannot take it falls back to the WeakMap.
+const CODEC: unique symbol = Symbol('ovsdb.tableCodec');
+const codecs = new WeakMap<TableSchema, TableCodec>();
+
+/** The codec of a table (made on first use). Not exported by the package. */
+export function tableCodec(table: TableSchema): TableCodec {
+  const c = (table as { [CODEC]?: TableCodec })[CODEC];
+  if (c !== undefined) return c;
+  let made = codecs.get(table);
+  if (made === undefined) {
+    made = makeCodec(table);
+    if (Object.isExtensible(table)) Object.defineProperty(table, CODEC, { value: made });
+    else codecs.set(table, made);
+  }
+  return made;
+}
+
+function makeCodec(table: TableSchema): TableCodec {
+  const columns = new Map<string, ColumnCodec>();
+  const all = new Map<string, ColumnCodec>();
+  const strongRefs: ColumnCodec[] = [];
+  for (const column of table.columns.values()) {
+    const c: ColumnCodec = Object.freeze({
+      column,
+      strict: compileStrict(column),
+      strongKey: isStrongRef(column.type.key),
+      strongValue: isStrongRef(column.type.value),
+    });
+    all.set(column.name, c);
+    if (column.name === '_uuid' || column.name === '_version') continue;
+    columns.set(column.name, c);
+    if (c.strongKey || c.strongValue) strongRefs.push(c);
+  }
+  return Object.freeze({
+    columns,
+    all,
+    required: Object.freeze(computeRequired(table)),
+    root: isInRootSet(table),
+    strongRefs: Object.freeze(strongRefs),
+  });
+}
+
+function isStrongRef(b: BaseType | undefined): boolean {
+  return b !== undefined && b.refTable !== undefined && b.refType !== 'weak';
+}
+
+/** Encodes `v` for column `c` with the strict rules (encodeValue with no relaxation). */
+export function encodeStrict(table: string, c: ColumnCodec, v: unknown): unknown {
+  const strict = c.strict;
+  if (strict !== undefined) {
+    const w = strict(v);
+    if (w !== SLOW) return w;
+  }
+  return encodeValue(table, c.column.name, c.column, v, STRICT);
+}
+
+/** The compiled strict encoder of a column, or undefined (maps, and constraints left to encodeValue). */
+function compileStrict(column: ColumnSchema): Compiled | undefined {
+  const atom = compileAtom(column.type.key);
+  if (atom === undefined) return undefined;
+  const { min, max } = column.type;
+  switch (column.kind) {
+    case 'scalar':
+      return atom; // null, undefined and arrays fail every atom check: SLOW, and encodeValue refuses them
+    case 'optional':
+      // Arrays and Sets are refused by the strict rules: encodeValue says so.
+      return (v) => (v === null ? EMPTY_SET : typeof v === 'object' && !isRowRef(v) ? SLOW : atom(v));
+    case 'set':
+      return (v) => {
+        // A bare primitive atom is a one-element set (RFC 7047 §5.1); other objects (Sets, handles given
+        // bare, wrong shapes) take encodeValue.
+        if (!Array.isArray(v)) return typeof v === 'object' || min > 1 || max < 1 ? SLOW : atom(v);
+        const n = v.length;
+        if (n < min || n > max) return SLOW;
+        if (n === 1) return atom(v[0]); // written as the bare atom, as encodeSet does
+        const out: unknown[] = [];
+        for (let i = 0; i < n; i++) {
+          const a = atom(v[i]);
+          if (a === SLOW) return SLOW;
+          out.push(a);
+        }
+        if (!distinct(out)) return SLOW;
+        return ['set', out];
+      };
+    case 'map':
+      return undefined;
+  }
+}
+
+/** True when no two wire atoms are equal, as checkDistinct compares them (atoms of one base type). */
+function distinct(atoms: readonly unknown[]): boolean {
+  const n = atoms.length;
+  if (n > 8) {
+    const seen = new Set<string>();
+    for (const a of atoms) {
+      const k = typeof a === 'object' ? JSON.stringify(a) : `${typeof a}:${String(a)}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+    }
+    return true;
+  }
+  for (let i = 1; i < n; i++) {
+    const a = atoms[i];
+    for (let j = 0; j < i; j++) {
+      const b = atoms[j];
+      if (a === b) return false; // also 0 and -0, which checkDistinct's String() makes equal
+      if (typeof a === 'object') {
+        const x = a as readonly unknown[];
+        const y = b as readonly unknown[];
+        if (x[0] === y[0] && x[1] === y[1]) return false;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * The compiled check of one atom: its wire form, or SLOW. Only base types whose checks are simple are
+ * compiled (enums, string lengths and integer enums are left to checkAtomAt).
+ */
+function compileAtom(base: BaseType): Compiled | undefined {
+  if (base.enum !== undefined) {
+    if (base.type !== 'string' || base.minLength !== undefined || base.maxLength !== undefined)
+      return undefined;
+    const allowed = new Set(base.enum);
+    return (v) => (typeof v === 'string' && allowed.has(v) && isStorableString(v) ? v : SLOW);
+  }
+  switch (base.type) {
+    case 'string':
+      if (base.minLength !== undefined || base.maxLength !== undefined) return undefined;
+      return (v) => (typeof v === 'string' && isStorableString(v) ? v : SLOW);
+    case 'integer': {
+      const lo = base.minInteger ?? Number.NEGATIVE_INFINITY;
+      const hi = base.maxInteger ?? Number.POSITIVE_INFINITY;
+      // bigints take checkAtomAt (64-bit range, sent as numbers when small)
+      return (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= lo && v <= hi ? v : SLOW);
+    }
+    case 'real': {
+      const lo = base.minReal ?? Number.NEGATIVE_INFINITY;
+      const hi = base.maxReal ?? Number.POSITIVE_INFINITY;
+      return (v) => (typeof v === 'number' && isStorableReal(v) && v >= lo && v <= hi ? v : SLOW);
+    }
+    case 'boolean':
+      return (v) => (typeof v === 'boolean' ? v : SLOW);
+    case 'uuid': {
+      const ref = base.refTable;
+      return (v) => {
+        if (typeof v === 'string') return isUuid(v) ? ['uuid', v] : SLOW;
+        if (!isRowRef(v) || (ref !== undefined && v.table !== ref)) return SLOW;
+        return ['named-uuid', v.name];
+      };
+    }
+  }
 }
 
 export function unknownColumnHint(table: TableSchema, name: string): string {
@@ -399,15 +594,8 @@ export function defaultValue(column: ColumnSchema): unknown {
  * We say so before sending.
  */
 export function requiredColumns(table: TableSchema): readonly ColumnSchema[] {
-  let cols = requiredCache.get(table);
-  if (!cols) {
-    cols = computeRequired(table);
-    requiredCache.set(table, cols);
-  }
-  return cols;
+  return tableCodec(table).required;
 }
-
-const requiredCache = new WeakMap<TableSchema, readonly ColumnSchema[]>();
 
 function computeRequired(table: TableSchema): readonly ColumnSchema[] {
   return table.userColumns.filter((c) => {

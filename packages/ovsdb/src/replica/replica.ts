@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { CallOptions, OvsdbClient } from '../client.js';
+import { decodesReplies } from '../connection.js';
 import type { DatabaseModel, RowOf as ModelRowOf } from '../database.js';
 import {
   AbortError,
@@ -169,6 +170,8 @@ export { ReplicaError } from '../errors.js';
  * `await r.ready`; `r.table('Port').find('byName', 'eth0')`; `for await (const ch of r.changes()) …`.
  */
 export class Replica<M extends TableMap = Record<string, Row>> {
+  /** transact() hands RequestOptions.decoder on to the session (see Transaction.execute). */
+  readonly [decodesReplies] = true as const;
   readonly session: OvsdbSession;
   readonly database: string;
   /** Resolves when the first snapshot is in the replica; rejects if the replica closes first. */

@@ -10,6 +10,7 @@
 
 import { EventEmitter } from 'node:events';
 import { type CallOptions, type ClientOptions, OvsdbClient } from '../client.js';
+import { decodesReplies } from '../connection.js';
 import {
   AbortError,
   ConnectionClosedError,
@@ -66,6 +67,8 @@ const OPTION_KEYS = new Set(['remotes', 'database', 'leaderOnly', 'backoff', 'cl
  * `for await (const st of s.status())` follows the connection; `s.transact(ops)` sends on the current one.
  */
 export class OvsdbSession {
+  /** transact() hands RequestOptions.decoder on to the client (see Transaction.execute). */
+  readonly [decodesReplies] = true as const;
   readonly database: string;
   readonly leaderOnly: boolean;
   readonly remotes: readonly string[];
