@@ -16,7 +16,10 @@
 // --networks, --endpoints, --samples, --concurrency, --fill-concurrency, --addresses 100,1000,10000,
 // --ipam-samples, --ipam docker|plugin (who hands out the endpoints' addresses: Docker's default IPAM, as
 // with `docker network create -d ovs-container-network`, or the plugin's own IPAM, as with `--ipam-driver`),
-// --order interleaved|sequential, --json FILE, --cpu-prof DIR (each plugin writes a V8 CPU profile there).
+// --order interleaved|sequential, --json FILE, --cpu-prof DIR (each plugin writes a V8 CPU profile there),
+// --isolate true|false (the networks' `isolate` option, default false: with isolation, N networks with
+// gateways need N·(N−1) policy-routing rules — 39,800 for 200 — and CreateNetwork then takes ~1 s each,
+// which is not what this bench is about; the endpoint and IPAM calls never touch those rules).
 //
 // The reconciler runs with a long interval (--reconcile-interval, default 3600 s) and the orphan grace is a
 // day: no dockerd moves a container end into a sandbox here, so every endpoint would look like an orphan.
@@ -53,6 +56,7 @@ const { values: flags } = parseArgs({
     ipam: { type: 'string', default: 'docker' },
     order: { type: 'string', default: 'interleaved' },
     'reconcile-interval': { type: 'string', default: '3600' },
+    isolate: { type: 'string', default: 'false' },
     json: { type: 'string' },
     'cpu-prof': { type: 'string' },
   },
@@ -83,6 +87,8 @@ const ORDER = flags.order;
 if (ORDER !== 'interleaved' && ORDER !== 'sequential')
   throw new Error(`--order ${ORDER}: interleaved|sequential`);
 if (NETWORKS > 250 * 256) throw new Error('--networks: at most 64000');
+const ISOLATE = flags.isolate;
+if (ISOLATE !== 'true' && ISOLATE !== 'false') throw new Error(`--isolate ${ISOLATE}: true|false`);
 const RECONCILE = intFlag('reconcile-interval', flags['reconcile-interval'], 3600);
 
 const builds: { label: 'old' | 'new'; bin: string }[] = [];
@@ -190,7 +196,6 @@ class Target {
   addressSpace = 'LocalDefault';
   readonly nets: Net[] = [];
   readonly endpoints = new Map<string, Endpoint>();
-  ipamPool: string | undefined;
   populateMs = { networks: 0, endpoints: 0 };
   #nsCreated = false;
   #sandboxStarted = false;
@@ -239,6 +244,9 @@ class Target {
       '86400',
       '--reconcile-interval',
       String(RECONCILE),
+      // Measure latency, not the call bound (with --isolate true, 200 networks make CreateNetwork slow).
+      '--call-timeout',
+      '120',
     ];
     // `ip netns exec` execs the command after setns: the child's pid is the plugin's.
     const c = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -295,7 +303,7 @@ class Target {
       NetworkID: net.id,
       Options: {
         'com.docker.network.enable_ipv6': false,
-        'com.docker.network.generic': { bridge: this.bridge },
+        'com.docker.network.generic': { bridge: this.bridge, isolate: ISOLATE },
       },
       IPv4Data: [{ AddressSpace: space, Pool: subnet, Gateway: net.gateway, AuxAddresses: null }],
       IPv6Data: [],
@@ -499,66 +507,120 @@ async function populate(t: Target): Promise<void> {
   log(`${t.label}: ${ENDPOINTS} endpoints in ${(t.populateMs.endpoints / 1000).toFixed(1)} s`);
 }
 
-/** CreateEndpoint+Join for SAMPLES new endpoints at concurrency `conc`, then DeleteEndpoint of them at `conc`. */
-async function attachDetach(t: Target, conc: number, tag: string): Promise<void> {
-  const created = await pool(range(SAMPLES), conc, async (i) => {
-    const net = t.nets[(i * 7) % NETWORKS]!;
-    return t.createEndpoint(net);
-  });
-  put(t, `CreateEndpoint+Join p50, ${tag}`, pct(created, 50));
-  put(t, `CreateEndpoint+Join p99, ${tag}`, pct(created, 99));
-  // The endpoints just created (Map keeps insertion order: the last SAMPLES).
-  const mine = [...t.endpoints.values()].slice(-SAMPLES);
+// Raw samples (ms) per build and metric; percentiles are taken at the end, over all rounds.
+const samples = new Map<string, Map<string, number[]>>();
+const add = (t: Target, metric: string, xs: readonly number[]) => {
+  let m = samples.get(t.label);
+  if (!m) {
+    m = new Map();
+    samples.set(t.label, m);
+  }
+  m.set(metric, [...(m.get(metric) ?? []), ...xs]);
+};
+const got = (t: Target, metric: string) => samples.get(t.label)?.get(metric) ?? [];
+
+/** CreateEndpoint+Join for `n` new endpoints at concurrency `conc`, then DeleteEndpoint of them at `conc`. */
+async function attachDetach(t: Target, n: number, conc: number, tag: string): Promise<void> {
+  const created = await pool(range(n), conc, (i) => t.createEndpoint(t.nets[(i * 7) % NETWORKS]!));
+  // The endpoints just created (a Map keeps insertion order: the last n).
+  const mine = [...t.endpoints.values()].slice(-n);
   const deleted = await pool(mine, conc, (ep) => t.deleteEndpoint(ep));
-  put(t, `DeleteEndpoint p50, ${tag}`, pct(deleted, 50));
-  put(t, `DeleteEndpoint p99, ${tag}`, pct(deleted, 99));
+  add(t, `CreateEndpoint+Join, ${tag}`, created);
+  add(t, `DeleteEndpoint, ${tag}`, deleted);
   log(
-    `${t.label} ${tag}: CreateEndpoint+Join p50 ${pct(created, 50).toFixed(1)} p99 ${pct(created, 99).toFixed(1)} ms; ` +
+    `${t.label} ${tag}, ${n} samples: CreateEndpoint+Join p50 ${pct(created, 50).toFixed(1)} p99 ${pct(created, 99).toFixed(1)} ms; ` +
       `DeleteEndpoint p50 ${pct(deleted, 50).toFixed(1)} p99 ${pct(deleted, 99).toFixed(1)} ms; load ${load()}`,
   );
 }
 
-/** A /16 pool filled through RequestAddress to each level; at each level IPAM_SAMPLES timed RequestAddress
- * calls, each followed by an untimed ReleaseAddress, so the pool holds exactly that many addresses. */
-async function ipam(t: Target): Promise<void> {
-  const reply = await t.call('/IpamDriver.RequestPool', {
-    AddressSpace: t.addressSpace,
-    Pool: '10.200.0.0/16',
-    SubPool: '',
-    Options: {},
-    V6: false,
-  });
-  const poolId = String(reply.PoolID);
-  t.ipamPool = poolId;
-  const request = () => t.call('/IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: null });
+/**
+ * Runs `fn` for every build in two rounds of half the samples each, in the order A B then B A, so that a drift
+ * in the machine's load during the phase does not favour either build.
+ */
+async function abba(ts: readonly Target[], total: number, fn: (t: Target, n: number) => Promise<void>) {
+  const first = Math.ceil(total / 2);
+  for (const t of ts) await fn(t, first);
+  for (const t of [...ts].reverse()) await fn(t, total - first);
+}
+
+async function endpointPhase(ts: readonly Target[], conc: number): Promise<void> {
+  const tag = conc === 1 ? 'sequential' : `${conc} concurrent`;
+  await abba(ts, SAMPLES, (t, n) => attachDetach(t, n, conc, tag));
+  for (const t of ts) {
+    for (const call of ['CreateEndpoint+Join', 'DeleteEndpoint']) {
+      const xs = got(t, `${call}, ${tag}`);
+      put(t, `${call} p50, ${tag}`, pct(xs, 50));
+      put(t, `${call} p99, ${tag}`, pct(xs, 99));
+    }
+  }
+}
+
+/**
+ * A /16 pool per build, filled through RequestAddress to each level; at each level IPAM_SAMPLES timed
+ * RequestAddress calls, each followed by a timed ReleaseAddress, so the pool holds exactly that many
+ * addresses while measured. The fills of all builds run at once (they are not measured, and the old code's
+ * fill to 10,000 is quadratic: ~15 min here); the samples are taken one build at a time, A B B A.
+ */
+async function ipamPhase(ts: readonly Target[]): Promise<void> {
+  const pools = new Map<Target, string>();
+  for (const t of ts) {
+    const reply = await t.call('/IpamDriver.RequestPool', {
+      AddressSpace: t.addressSpace,
+      Pool: '10.200.0.0/16',
+      SubPool: '',
+      Options: {},
+      V6: false,
+    });
+    pools.set(t, String(reply.PoolID));
+  }
+  const request = (t: Target) =>
+    t.call('/IpamDriver.RequestAddress', { PoolID: pools.get(t), Address: '', Options: null });
   let held = 0;
   for (const level of LEVELS) {
-    const t0 = performance.now();
-    await pool(range(level - held), FILL_CONC, () => request());
-    held = level;
-    const fillS = (performance.now() - t0) / 1000;
-    const req: number[] = [];
-    const rel: number[] = [];
-    for (let i = 0; i < IPAM_SAMPLES; i++) {
-      let t1 = performance.now();
-      const got = String((await request()).Address);
-      req.push(performance.now() - t1);
-      t1 = performance.now();
-      await t.call('/IpamDriver.ReleaseAddress', { PoolID: poolId, Address: got.replace(/\/\d+$/, '') });
-      rel.push(performance.now() - t1);
-    }
-    put(t, `RequestAddress p50 at ${level}`, pct(req, 50));
-    put(t, `ReleaseAddress p50 at ${level}`, pct(rel, 50));
-    log(
-      `${t.label}: ${level} addresses (filled in ${fillS.toFixed(1)} s): RequestAddress p50 ${pct(req, 50).toFixed(2)} ms, ` +
-        `ReleaseAddress p50 ${pct(rel, 50).toFixed(2)} ms; load ${load()}`,
+    await Promise.all(
+      ts.map(async (t) => {
+        const t0 = performance.now();
+        let done = 0;
+        await pool(range(level - held), FILL_CONC, async () => {
+          await request(t);
+          if (++done % 2000 === 0) log(`${t.label}: filling, ${held + done} addresses, load ${load()}`);
+        });
+        log(`${t.label}: filled to ${level} addresses in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      }),
     );
+    held = level;
+    await abba(ts, IPAM_SAMPLES, async (t, n) => {
+      const req: number[] = [];
+      const rel: number[] = [];
+      for (let i = 0; i < n; i++) {
+        let t1 = performance.now();
+        const address = String((await request(t)).Address);
+        req.push(performance.now() - t1);
+        t1 = performance.now();
+        await t.call('/IpamDriver.ReleaseAddress', {
+          PoolID: pools.get(t),
+          Address: address.replace(/\/\d+$/, ''),
+        });
+        rel.push(performance.now() - t1);
+      }
+      add(t, `RequestAddress at ${level}`, req);
+      add(t, `ReleaseAddress at ${level}`, rel);
+    });
+    for (const t of ts) {
+      put(t, `RequestAddress p50 at ${level}`, pct(got(t, `RequestAddress at ${level}`), 50));
+      put(t, `ReleaseAddress p50 at ${level}`, pct(got(t, `ReleaseAddress at ${level}`), 50));
+      log(
+        `${t.label}: ${level} addresses: RequestAddress p50 ${pct(got(t, `RequestAddress at ${level}`), 50).toFixed(2)} ms, ` +
+          `ReleaseAddress p50 ${pct(got(t, `ReleaseAddress at ${level}`), 50).toFixed(2)} ms; load ${load()}`,
+      );
+    }
   }
-  const first = results.get(t.label)?.get(`RequestAddress p50 at ${LEVELS[0]}`) ?? Number.NaN;
-  const last = results.get(t.label)?.get(`RequestAddress p50 at ${LEVELS.at(-1)}`) ?? Number.NaN;
-  put(t, `RequestAddress at ${LEVELS.at(-1)} / at ${LEVELS[0]}`, last / first);
-  await t.call('/IpamDriver.ReleasePool', { PoolID: poolId });
-  t.ipamPool = undefined;
+  for (const t of ts) {
+    const first = results.get(t.label)?.get(`RequestAddress p50 at ${LEVELS[0]}`) ?? Number.NaN;
+    const last = results.get(t.label)?.get(`RequestAddress p50 at ${LEVELS.at(-1)}`) ?? Number.NaN;
+    put(t, `RequestAddress at ${LEVELS.at(-1)} / at ${LEVELS[0]}`, last / first);
+    await t.call('/IpamDriver.ReleasePool', { PoolID: pools.get(t) });
+  }
 }
 
 /** Deletes every endpoint and network through the API and counts what is left. Returns the leftovers. */
@@ -584,8 +646,10 @@ const destroyAll = () => {
   destroying ??= (async () => (await Promise.all(targets.map((t) => t.destroy()))).flat())();
   return destroying;
 };
+let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(sig, () => {
+    interrupted = true;
     log(`${sig}: cleaning up`);
     void destroyAll().then((p) => {
       for (const x of p) log(`cleanup problem: ${x}`);
@@ -597,7 +661,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 const loads: string[] = [];
 async function main(): Promise<number> {
   console.log(
-    `scale bench: ${NETWORKS} networks, ${ENDPOINTS} endpoints (${IPAM_MODE} IPAM), ${SAMPLES} samples, ` +
+    `scale bench: ${NETWORKS} networks (isolate=${ISOLATE}), ${ENDPOINTS} endpoints (${IPAM_MODE} IPAM), ${SAMPLES} samples, ` +
       `concurrency ${CONC}, fill concurrency ${FILL_CONC}, addresses ${LEVELS.join(',')} (${IPAM_SAMPLES} samples), order ${ORDER}`,
   );
   for (const t of targets)
@@ -605,10 +669,10 @@ async function main(): Promise<number> {
       `  ${t.label}: ${t.bin}\n    netns ${t.ns}, sandbox ${t.dir}, prefix ${t.prefix}, bridge ${t.bridge}`,
     );
   loads.push(`start ${load()}`);
-  const phases: [string, (t: Target) => Promise<void>][] = [
-    ['sequential', (t) => attachDetach(t, 1, 'sequential')],
-    [`${CONC} concurrent`, (t) => attachDetach(t, CONC, `${CONC} concurrent`)],
-    ['ipam', ipam],
+  const phases: [string, (ts: readonly Target[]) => Promise<void>][] = [
+    ['sequential', (ts) => endpointPhase(ts, 1)],
+    [`${CONC} concurrent`, (ts) => endpointPhase(ts, CONC)],
+    ['ipam', ipamPhase],
   ];
   const leftovers: string[] = [];
   const each = async (t: Target) => {
@@ -618,19 +682,16 @@ async function main(): Promise<number> {
     for (const t of targets) await t.start();
     for (const t of targets) await populate(t);
     loads.push(`populated ${load()}`);
-    // Alternate which build goes first, so a drift in the machine's load does not favour one.
-    let flip = false;
     for (const [name, fn] of phases) {
-      for (const t of flip ? [...targets].reverse() : targets) await fn(t);
-      flip = !flip;
+      await fn(targets);
       loads.push(`after ${name} ${load()}`);
     }
-    for (const t of targets) await each(t);
+    await Promise.all(targets.map(each));
   } else {
     for (const t of targets) {
       await t.start();
       await populate(t);
-      for (const [, fn] of phases) await fn(t);
+      for (const [, fn] of phases) await fn([t]);
       loads.push(`after ${t.label} ${load()}`);
       await each(t);
       const p = await t.destroy();
@@ -746,6 +807,8 @@ let code = 1;
 try {
   code = await main();
 } catch (err) {
+  // Interrupted: the calls in flight failed because the plugins went; the signal handler exits.
+  if (interrupted) await destroyAll().then(() => sleep(60_000));
   console.error(err);
   for (const t of targets)
     if (t.logs.length) console.error(`${t.label} plugin's last output:\n${t.logs.slice(-20).join('\n')}`);
