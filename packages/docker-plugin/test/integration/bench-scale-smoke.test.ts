@@ -110,8 +110,8 @@ t.test('smoke run: every metric row, numbers for old and new, nothing left', asy
       .slice(row.metric.length)
       .trim()
       .split(/\s{2,}/);
-    t.match(cells[0], /^\d+\.\d+ (ms|s|×)$/, `${row.metric}: old cell ${cells[0]}`);
-    t.match(cells[1], /^\d+\.\d+ (ms|s|×)$/, `${row.metric}: new cell ${cells[1]}`);
+    t.match(cells[0], /^\d+\.\d+( ms| s|×)$/, `${row.metric}: old cell ${cells[0]}`);
+    t.match(cells[1], /^\d+\.\d+( ms| s|×)$/, `${row.metric}: new cell ${cells[1]}`);
     t.match(cells[2], /^\d+\.\d+$/, `${row.metric}: new/old ${cells[2]}`);
     if (row.target)
       t.match(cells.slice(-2).join(' '), /^(met|missed) (met|missed)$/, `${row.metric}: met/missed`);
