@@ -28,7 +28,7 @@
 // first deleted through DeleteEndpoint and counted (a leftover fails the run), then the namespace goes.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,6 +39,8 @@ import { run, SCRIPTS, sleep, uniqueName, waitFor } from '@ovs-container-network
 const PKG_ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const THIS_BUILD = join(PKG_ROOT, 'dist/bin/ovs-container-network.js');
 const SANDBOX = join(SCRIPTS, 'ovs-sandbox.sh');
+/** Clock ticks per second of /proc/PID/stat (USER_HZ: 100 on every Linux architecture Node runs on). */
+const CLK_TCK = 100;
 
 const { values: flags } = parseArgs({
   options: {
@@ -206,6 +208,23 @@ class Target {
     this.socket = `${this.dir}/plugin.sock`;
     this.ovsdb = `unix:${this.dir}/db.sock`;
   }
+
+  /** CPU time (user + system, ms) the plugin and ovsdb-server have used so far: /proc/PID/stat fields 14–15. */
+  cpu(): { plugin: number; ovsdb: number } {
+    const of = (pid: number | undefined) => {
+      if (pid === undefined) return Number.NaN;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+      } catch {
+        return Number.NaN;
+      }
+    };
+    this.#ovsdbPid ??= Number(readFileSync(`${this.dir}/ovsdb-server.pid`, 'utf8').trim());
+    return { plugin: of(this.child?.pid), ovsdb: of(this.#ovsdbPid) };
+  }
+  #ovsdbPid: number | undefined;
 
   call(path: string, body: unknown) {
     if (!this.api) throw new Error(`${this.label}: plugin not running`);
@@ -519,12 +538,37 @@ const add = (t: Target, metric: string, xs: readonly number[]) => {
 };
 const got = (t: Target, metric: string) => samples.get(t.label)?.get(metric) ?? [];
 
+// CPU per call, load-independent where latency is not: [plugin ms, ovsdb-server ms, calls] per build and metric.
+const cpuUse = new Map<string, Map<string, [number, number, number]>>();
+async function withCpu<T>(t: Target, metric: string, calls: number, fn: () => Promise<T>): Promise<T> {
+  const a = t.cpu();
+  const out = await fn();
+  const b = t.cpu();
+  let m = cpuUse.get(t.label);
+  if (!m) {
+    m = new Map();
+    cpuUse.set(t.label, m);
+  }
+  const [p, o, n] = m.get(metric) ?? [0, 0, 0];
+  m.set(metric, [p + b.plugin - a.plugin, o + b.ovsdb - a.ovsdb, n + calls]);
+  return out;
+}
+function putCpu(t: Target, metric: string): void {
+  const [p, o, n] = cpuUse.get(t.label)?.get(metric) ?? [Number.NaN, Number.NaN, 0];
+  put(t, `plugin CPU per ${metric}`, p / n);
+  put(t, `ovsdb-server CPU per ${metric}`, o / n);
+}
+
 /** CreateEndpoint+Join for `n` new endpoints at concurrency `conc`, then DeleteEndpoint of them at `conc`. */
 async function attachDetach(t: Target, n: number, conc: number, tag: string): Promise<void> {
-  const created = await pool(range(n), conc, (i) => t.createEndpoint(t.nets[(i * 7) % NETWORKS]!));
+  const created = await withCpu(t, `CreateEndpoint+Join, ${tag}`, n, () =>
+    pool(range(n), conc, (i) => t.createEndpoint(t.nets[(i * 7) % NETWORKS]!)),
+  );
   // The endpoints just created (a Map keeps insertion order: the last n).
   const mine = [...t.endpoints.values()].slice(-n);
-  const deleted = await pool(mine, conc, (ep) => t.deleteEndpoint(ep));
+  const deleted = await withCpu(t, `Leave+DeleteEndpoint, ${tag}`, n, () =>
+    pool(mine, conc, (ep) => t.deleteEndpoint(ep)),
+  );
   add(t, `CreateEndpoint+Join, ${tag}`, created);
   add(t, `DeleteEndpoint, ${tag}`, deleted);
   log(
@@ -552,6 +596,8 @@ async function endpointPhase(ts: readonly Target[], conc: number): Promise<void>
       put(t, `${call} p50, ${tag}`, pct(xs, 50));
       put(t, `${call} p99, ${tag}`, pct(xs, 99));
     }
+    putCpu(t, `CreateEndpoint+Join, ${tag}`);
+    putCpu(t, `Leave+DeleteEndpoint, ${tag}`);
   }
 }
 
@@ -592,23 +638,26 @@ async function ipamPhase(ts: readonly Target[]): Promise<void> {
     await abba(ts, IPAM_SAMPLES, async (t, n) => {
       const req: number[] = [];
       const rel: number[] = [];
-      for (let i = 0; i < n; i++) {
-        let t1 = performance.now();
-        const address = String((await request(t)).Address);
-        req.push(performance.now() - t1);
-        t1 = performance.now();
-        await t.call('/IpamDriver.ReleaseAddress', {
-          PoolID: pools.get(t),
-          Address: address.replace(/\/\d+$/, ''),
-        });
-        rel.push(performance.now() - t1);
-      }
+      await withCpu(t, `RequestAddress+ReleaseAddress at ${level}`, n, async () => {
+        for (let i = 0; i < n; i++) {
+          let t1 = performance.now();
+          const address = String((await request(t)).Address);
+          req.push(performance.now() - t1);
+          t1 = performance.now();
+          await t.call('/IpamDriver.ReleaseAddress', {
+            PoolID: pools.get(t),
+            Address: address.replace(/\/\d+$/, ''),
+          });
+          rel.push(performance.now() - t1);
+        }
+      });
       add(t, `RequestAddress at ${level}`, req);
       add(t, `ReleaseAddress at ${level}`, rel);
     });
     for (const t of ts) {
       put(t, `RequestAddress p50 at ${level}`, pct(got(t, `RequestAddress at ${level}`), 50));
       put(t, `ReleaseAddress p50 at ${level}`, pct(got(t, `ReleaseAddress at ${level}`), 50));
+      putCpu(t, `RequestAddress+ReleaseAddress at ${level}`);
       log(
         `${t.label}: ${level} addresses: RequestAddress p50 ${pct(got(t, `RequestAddress at ${level}`), 50).toFixed(2)} ms, ` +
           `ReleaseAddress p50 ${pct(got(t, `ReleaseAddress at ${level}`), 50).toFixed(2)} ms; load ${load()}`,
@@ -737,8 +786,17 @@ function rows(): Row[] {
       ...(!seq && CONC === 20 ? { target: { max: 60, text: '≤ 60 ms' } } : {}),
     });
   }
+  for (const tag of ['sequential', `${CONC} concurrent`]) {
+    for (const who of ['plugin', 'ovsdb-server']) {
+      out.push({ metric: `${who} CPU per CreateEndpoint+Join, ${tag}`, unit: 'ms' });
+      out.push({ metric: `${who} CPU per Leave+DeleteEndpoint, ${tag}`, unit: 'ms' });
+    }
+  }
   for (const l of LEVELS) out.push({ metric: `RequestAddress p50 at ${l}`, unit: 'ms' });
   for (const l of LEVELS) out.push({ metric: `ReleaseAddress p50 at ${l}`, unit: 'ms' });
+  for (const who of ['plugin', 'ovsdb-server'])
+    for (const l of LEVELS)
+      out.push({ metric: `${who} CPU per RequestAddress+ReleaseAddress at ${l}`, unit: 'ms' });
   out.push({
     metric: `RequestAddress at ${LEVELS.at(-1)} / at ${LEVELS[0]}`,
     unit: '×',
