@@ -14,7 +14,8 @@
 //
 // Flags: --old PATH, --new PATH (default this tree's build; either may be left out with --only new|old),
 // --networks, --endpoints, --samples, --concurrency, --fill-concurrency, --addresses 100,1000,10000,
-// --old-addresses 100,1000 (the old build stops there: its fill is quadratic), --ipam-samples, --ipam docker|plugin (who hands out the endpoints' addresses: Docker's default IPAM, as
+// --old-addresses 100,1000 (the old build stops there: its fill is quadratic), --fill-budget SECONDS (per
+// build, default 900: a fill that takes longer stops, and the levels above it have no figures), --ipam-samples, --ipam docker|plugin (who hands out the endpoints' addresses: Docker's default IPAM, as
 // with `docker network create -d ovs-container-network`, or the plugin's own IPAM, as with `--ipam-driver`),
 // --order interleaved|sequential, --json FILE, --cpu-prof DIR (each plugin writes a V8 CPU profile there),
 // --isolate true|false (the networks' `isolate` option, default false: with isolation, N networks with
@@ -55,6 +56,7 @@ const { values: flags } = parseArgs({
     'fill-concurrency': { type: 'string' },
     addresses: { type: 'string' },
     'old-addresses': { type: 'string' },
+    'fill-budget': { type: 'string' },
     'ipam-samples': { type: 'string' },
     ipam: { type: 'string', default: 'docker' },
     order: { type: 'string', default: 'interleaved' },
@@ -90,6 +92,7 @@ const OLD_LEVELS = flags['old-addresses']?.split(',').map(Number) ?? LEVELS;
 for (const l of OLD_LEVELS)
   if (!LEVELS.includes(l))
     throw new Error(`--old-addresses ${l}: must be one of --addresses ${LEVELS.join(',')}`);
+const FILL_BUDGET_MS = intFlag('fill-budget', flags['fill-budget'], 900) * 1000;
 const IPAM_MODE = flags.ipam;
 if (IPAM_MODE !== 'docker' && IPAM_MODE !== 'plugin') throw new Error(`--ipam ${IPAM_MODE}: docker|plugin`);
 const ORDER = flags.order;
@@ -560,6 +563,10 @@ async function withCpu<T>(t: Target, metric: string, calls: number, fn: () => Pr
   m.set(metric, [p + b.plugin - a.plugin, o + b.ovsdb - a.ovsdb, n + calls]);
   return out;
 }
+function cpuText(t: Target, metric: string): string {
+  const [p, , n] = cpuUse.get(t.label)?.get(metric) ?? [Number.NaN, 0, 0];
+  return `${(p / n).toFixed(1)} ms`;
+}
 function putCpu(t: Target, metric: string): void {
   const [p, o, n] = cpuUse.get(t.label)?.get(metric) ?? [Number.NaN, Number.NaN, 0];
   put(t, `plugin CPU per ${metric}`, p / n);
@@ -580,7 +587,8 @@ async function attachDetach(t: Target, n: number, conc: number, tag: string): Pr
   add(t, `DeleteEndpoint, ${tag}`, deleted);
   log(
     `${t.label} ${tag}, ${n} samples: CreateEndpoint+Join p50 ${pct(created, 50).toFixed(1)} p99 ${pct(created, 99).toFixed(1)} ms; ` +
-      `DeleteEndpoint p50 ${pct(deleted, 50).toFixed(1)} p99 ${pct(deleted, 99).toFixed(1)} ms; load ${load()}`,
+      `DeleteEndpoint p50 ${pct(deleted, 50).toFixed(1)} p99 ${pct(deleted, 99).toFixed(1)} ms; ` +
+      `plugin CPU so far per call ${cpuText(t, `CreateEndpoint+Join, ${tag}`)} / ${cpuText(t, `Leave+DeleteEndpoint, ${tag}`)}; load ${load()}`,
   );
 }
 
@@ -629,23 +637,42 @@ async function ipamPhase(ts: readonly Target[]): Promise<void> {
   const request = (t: Target) =>
     t.call('/IpamDriver.RequestAddress', { PoolID: pools.get(t), Address: '', Options: null });
   const held = new Map<Target, number>(ts.map((t) => [t, 0]));
+  const fillMs = new Map<Target, number>();
+  const stopped = new Set<Target>();
   const levelsOf = (t: Target) => (t.label === 'old' ? OLD_LEVELS : LEVELS);
   for (const level of LEVELS) {
-    const now = ts.filter((t) => levelsOf(t).includes(level));
+    const now = ts.filter((t) => levelsOf(t).includes(level) && !stopped.has(t));
+    if (now.length === 0) continue;
     await Promise.all(
       now.map(async (t) => {
         const from = held.get(t) ?? 0;
         const t0 = performance.now();
         let done = 0;
+        let over = false;
         await pool(range(level - from), FILL_CONC, async () => {
+          if (over || performance.now() - t0 + (fillMs.get(t) ?? 0) > FILL_BUDGET_MS) {
+            over = true;
+            return;
+          }
           await request(t);
           if (++done % 2000 === 0) log(`${t.label}: filling, ${from + done} addresses, load ${load()}`);
         });
-        held.set(t, level);
-        log(`${t.label}: filled to ${level} addresses in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        fillMs.set(t, (fillMs.get(t) ?? 0) + performance.now() - t0);
+        held.set(t, from + done);
+        if (over) {
+          const note = `${t.label}: the IPAM fill ran out of its ${FILL_BUDGET_MS / 1000} s budget at ${from + done} addresses (on the way to ${level}); no figures at ${level} and above`;
+          notes.push(note);
+          log(note);
+          stopped.add(t);
+        } else {
+          log(
+            `${t.label}: filled to ${level} addresses in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+          );
+        }
       }),
     );
-    await abba(now, IPAM_SAMPLES, async (t, n) => {
+    const measured = now.filter((t) => !stopped.has(t));
+    await abba(measured, IPAM_SAMPLES, async (t, n) => {
       const req: number[] = [];
       const rel: number[] = [];
       await withCpu(t, `RequestAddress+ReleaseAddress at ${level}`, n, async () => {
@@ -664,13 +691,14 @@ async function ipamPhase(ts: readonly Target[]): Promise<void> {
       add(t, `RequestAddress at ${level}`, req);
       add(t, `ReleaseAddress at ${level}`, rel);
     });
-    for (const t of now) {
+    for (const t of measured) {
       put(t, `RequestAddress p50 at ${level}`, pct(got(t, `RequestAddress at ${level}`), 50));
       put(t, `ReleaseAddress p50 at ${level}`, pct(got(t, `ReleaseAddress at ${level}`), 50));
       putCpu(t, `RequestAddress+ReleaseAddress at ${level}`);
       log(
         `${t.label}: ${level} addresses: RequestAddress p50 ${pct(got(t, `RequestAddress at ${level}`), 50).toFixed(2)} ms, ` +
-          `ReleaseAddress p50 ${pct(got(t, `ReleaseAddress at ${level}`), 50).toFixed(2)} ms; load ${load()}`,
+          `ReleaseAddress p50 ${pct(got(t, `ReleaseAddress at ${level}`), 50).toFixed(2)} ms; ` +
+          `plugin CPU per pair ${cpuText(t, `RequestAddress+ReleaseAddress at ${level}`)}; load ${load()}`,
       );
     }
   }
@@ -712,6 +740,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(sig, () => {
     interrupted = true;
     log(`${sig}: cleaning up`);
+    if (results.size) printTable();
     void destroyAll().then((p) => {
       for (const x of p) log(`cleanup problem: ${x}`);
       process.exit(130);
@@ -720,6 +749,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 const loads: string[] = [];
+const notes: string[] = [];
 async function main(): Promise<number> {
   console.log(
     `scale bench: ${NETWORKS} networks (isolate=${ISOLATE}), ${ENDPOINTS} endpoints (${IPAM_MODE} IPAM), ${SAMPLES} samples, ` +
@@ -866,6 +896,7 @@ function printTable(): void {
     );
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
+  for (const n of notes) console.log(`note: ${n}`);
   console.log(`load average (1/5/15 min): ${loads.join('; ')}; end ${load()}`);
   if (flags.json) {
     writeFileSync(
