@@ -718,8 +718,9 @@ async function teardown(t: Target): Promise<string[]> {
   await pool([...t.endpoints.values()], FILL_CONC, (ep) => t.deleteEndpoint(ep));
   await pool(t.nets.filter(Boolean), FILL_CONC, (n) => t.deleteNetwork(n));
   log(`${t.label}: everything deleted through the API in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  // vswitchd removes a gateway port's tap a moment after the port is gone.
-  const deadline = Date.now() + 20_000;
+  // vswitchd removes a gateway port's (and the bridge's) tap device a moment after the port is gone — with
+  // thousands of ports just deleted, and a loaded machine, a minute or more later.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const left = await t.leftovers();
     if (left.length === 0 || Date.now() > deadline) return left;
