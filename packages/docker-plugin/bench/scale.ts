@@ -723,8 +723,20 @@ async function teardown(t: Target): Promise<string[]> {
   const deadline = Date.now() + 180_000;
   for (;;) {
     const left = await t.leftovers();
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await sleep(300);
+    if (left.length === 0) return [];
+    if (Date.now() > deadline) {
+      // The tap devices of internal ports (gateways, the bridge) are vswitchd's to remove, not the plugin's:
+      // with no OVS row left for them they are vswitchd's backlog (the namespace takes them), not a leak.
+      const ports = left.filter((l) => l.startsWith('port '));
+      const taps = left.filter((l) => l.startsWith(`link ${t.prefix}g`) || l === `link ${t.bridge}`);
+      if (ports.length === 0 && taps.length > 0) {
+        notes.push(
+          `${t.label}: every OVS row is gone, but ovs-vswitchd had not removed ${taps.length} tap devices of deleted internal ports 3 min later (removed with the namespace)`,
+        );
+      }
+      return ports.length === 0 ? left.filter((l) => !taps.includes(l)) : left;
+    }
+    await sleep(1000);
   }
 }
 
