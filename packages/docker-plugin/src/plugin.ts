@@ -8,6 +8,7 @@ import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
+import type { OvnConfig } from './core/ovn/config.js';
 import { OvsdbBackend } from './core/ovsdb-backend.js';
 import { build } from './http/app.js';
 import { PluginMetrics } from './http/metrics.js';
@@ -28,6 +29,8 @@ export interface PluginOptions {
   ovsdbTls?: TlsOptions;
   /** Every Docker call is answered within this many ms, OVSDB outage or not (default 10 000). */
   callTimeoutMs?: number;
+  /** OVN mode (`--ovn-*` flags): networks with `-o mode=ovn` are OVN logical switches. */
+  ovn?: OvnConfig;
   /** How long to wait for the first OVSDB snapshot at start (default 30 000). */
   ovsdbReadyTimeoutMs?: number;
 }
