@@ -491,7 +491,12 @@ export class OvnDriver {
     });
     try {
       await this.#wire(req.EndpointID, req.NetworkID, lspName, veth, mac, info.mtu);
+      const started = Date.now();
       await this.#chassis.waitForOvnInstalled(lspName, { timeoutMs: this.#cfg.installTimeoutMs });
+      if (this.#cfg.waitHv)
+        await this.#ovn.sync('hv', {
+          timeoutMs: Math.max(100, this.#cfg.installTimeoutMs - (Date.now() - started)),
+        });
     } catch (err) {
       const rollback = await this.#unwire(req.EndpointID, veth.host)
         .then(() => this.#deletePorts(holds.map((h) => h.name)))
@@ -501,7 +506,7 @@ export class OvnDriver {
         );
       const why =
         err instanceof OvnTimeoutError
-          ? `port ${lspName} was not installed by ovn-controller on chassis ${me} within ${this.#cfg.installTimeoutMs} ms (${err.message})`
+          ? `port ${lspName} was not ready on chassis ${me} within ${this.#cfg.installTimeoutMs} ms (--ovn-install-timeout): ${err.message}`
           : `wiring endpoint ${req.EndpointID.slice(0, 12)} to logical port ${lspName} failed: ${(err as Error).message}`;
       throw new WiringError(why, { cause: err, rollbackErrors: rollback });
     }
