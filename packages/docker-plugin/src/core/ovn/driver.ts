@@ -55,6 +55,7 @@ import {
   holdName,
   hostRange,
   inSubnet,
+  isolationPolicies,
   K,
   parseOvnNetworkOptions,
   portGroupName,
@@ -287,7 +288,7 @@ export class OvnDriver {
           name: sw,
           externalIds: { [K.owner]: this.name, ...want, [K.hostPrefix + chassis]: req.NetworkID },
         });
-        this.#ensureGateway(nb, sw, opts.tenant, subnets, gateways);
+        this.#ensureGateway(nb, sw, opts.tenant, subnets, gateways, opts.isolate);
       },
       { attempts: 10 },
     );
@@ -314,7 +315,14 @@ export class OvnDriver {
   }
 
   /** The tenant's router, this switch's router port with the gateways, and the tenant's port group + ACLs. */
-  #ensureGateway(nb: NbPlan, sw: string, tenant: string, subnets: IpPrefix[], gateways: string[]): void {
+  #ensureGateway(
+    nb: NbPlan,
+    sw: string,
+    tenant: string,
+    subnets: IpPrefix[],
+    gateways: string[],
+    isolate: boolean,
+  ): void {
     const owner = { [K.owner]: this.name };
     const lr = routerName(tenant);
     nb.ensureRouter({ name: lr, externalIds: { ...owner, [K.tenant]: tenant } });
@@ -331,6 +339,15 @@ export class OvnDriver {
       routerPort: routerPortName(sw),
       externalIds: owner,
     });
+    if (isolate)
+      for (const s of subnets)
+        for (const p of isolationPolicies(s))
+          nb.ensureRouterPolicy({
+            router: lr,
+            ...p,
+            action: 'drop',
+            externalIds: { ...owner, [K.switch]: sw },
+          });
     // Tenants: every endpoint port is in its tenant's port group; traffic into it from addresses outside
     // the tenant's subnets is dropped (defence beyond topology: tenants' routers are never connected).
     for (const fam of [4, 6] as const) {
@@ -387,6 +404,10 @@ export class OvnDriver {
         const info = this.#info(ls);
         nb.deleteSwitch(sw);
         nb.deleteRouterPort(routerPortName(sw));
+        const lr = routerName(info.tenant);
+        if (info.isolate && this.#nb.table('Logical_Router').find('byName', lr))
+          for (const s of info.subnets)
+            for (const p of isolationPolicies(s)) nb.deleteRouterPolicy({ router: lr, ...p });
         for (const s of info.subnets) {
           const set = tenantSubnetsSetName(info.tenant, s.family);
           if (this.#nb.table('Address_Set').find('byName', set))
