@@ -266,7 +266,7 @@ export interface Endpoint {
 export async function attach(
   p: OvnPlugin,
   net: Awaited<ReturnType<typeof createNetwork>>,
-  o: { ip?: string; endpointId?: string } = {},
+  o: { ip?: string; endpointId?: string; options?: Record<string, string> } = {},
 ): Promise<Endpoint> {
   const endpointId = o.endpointId ?? dockerId();
   const addrs: { v6: boolean; address: string }[] = [];
@@ -283,7 +283,7 @@ export async function attach(
     NetworkID: net.networkId,
     EndpointID: endpointId,
     Interface: { Address: a4 ?? '', AddressIPv6: a6 ?? '', MacAddress: '' },
-    Options: {},
+    Options: o.options ?? {},
   });
   const netns = uniqueName('w');
   const join = await p.ok('/NetworkDriver.Join', {

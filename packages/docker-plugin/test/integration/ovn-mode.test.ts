@@ -5,7 +5,7 @@
 // (IPv4 and IPv6) and 2 MiB over TCP, right after CreateEndpoint+Join return; the MTU derived from GENEVE
 // and a larger one refused; a mismatch refused with NB unchanged; --ip honoured or refused; 2×50 concurrent
 // allocations distinct; deletes leave nothing behind.
-import { canPing, type OvnEnv, startOvnEnv, tcpTransfer } from '@ovs-container-network/testkit';
+import { canPing, nsExec, type OvnEnv, startOvnEnv, tcpTransfer } from '@ovs-container-network/testkit';
 import t from 'tap';
 import {
   attach,
@@ -47,7 +47,8 @@ t.test('one network on two hosts is one logical switch; cross-host ping v4/v6 an
   t.equal(ids['ocn-mtu'], '1442', 'GENEVE on a 1500 underlay: 1442');
   t.equal(ids['ocn-subnets'], '10.61.0.0/24,fd00:61::/64');
 
-  const ea = await attach(a, na);
+  // `docker network connect --driver-opt dns_name=…` reaches CreateEndpoint's Options.
+  const ea = await attach(a, na, { options: { dns_name: `web-${SW.slice(5)}` } });
   const eb = await attach(b, nb);
   t.not(ea.ip, eb.ip, 'distinct addresses');
   t.equal(ea.join.Gateway, '10.61.0.1');
@@ -61,6 +62,9 @@ t.test('one network on two hosts is one logical switch; cross-host ping v4/v6 an
     2 * 1024 * 1024,
     '2 MiB over TCP across hosts',
   );
+  // Names across hosts: OVN's DNS (the switch's DNS row) answers B's query for A's endpoint.
+  const q = await nsExec(eb.netns, 'busybox', ['nslookup', `web-${SW.slice(5)}`, '10.61.0.1'], true);
+  t.match(q.stdout, ea.ip as string, `B resolves A's endpoint by name: ${q.stdout} ${q.stderr}`);
   const lsp = JSON.parse(
     await env.nbctl(
       '--format=json',
@@ -84,6 +88,11 @@ t.test('one network on two hosts is one logical switch; cross-host ping v4/v6 an
   await ea.remove();
   await eb.remove();
   t.same(await lspNames(env, SW), [], 'no logical port left after DeleteEndpoint + ReleaseAddress');
+  t.equal(
+    await env.nbctl('--columns=records', '--bare', 'find', 'DNS', `external_ids:ocn-switch=${SW}`),
+    '',
+    'its DNS record went with it',
+  );
   const left = (await chA.vsctl('list-ports', 'br-int')).split('\n').filter((p) => p.startsWith(a.prefix));
   t.same(left, [], 'no OVS port of the plugin left on A');
 

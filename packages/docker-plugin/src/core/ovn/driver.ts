@@ -50,6 +50,7 @@ import { silentLogger } from '../types.js';
 import type { OvnConfig } from './config.js';
 import {
   checkSwitchName,
+  DNS_NAME_OPTION,
   ENCAP_OVERHEAD,
   formatIp,
   holdName,
@@ -57,12 +58,14 @@ import {
   inSubnet,
   isolationPolicies,
   K,
+  parseDnsNames,
   parseOvnNetworkOptions,
   portGroupName,
   routerMac,
   routerName,
   routerPortName,
   subnetOf,
+  tenantAcls,
   switchRouterPortName,
   tenantSubnetsSetName,
 } from './model.js';
@@ -202,6 +205,12 @@ export class OvnDriver {
       mtu: Number(e[K.mtu] ?? 0),
       isolate: e[K.isolate] === 'true',
     };
+  }
+
+  #dnsRow(sw: string): (NB.DNS & { readonly _uuid: string }) | undefined {
+    for (const d of this.#nb.table('DNS').values() as Iterable<NB.DNS & { readonly _uuid: string }>)
+      if (d.external_ids[K.owner] === this.name && d.external_ids[K.switch] === sw) return d;
+    return undefined;
   }
 
   /** The endpoint's port(s) on this chassis: the primary (with addresses) first. */
@@ -356,24 +365,13 @@ export class OvnDriver {
       nb.ensureAddressSet({ name: set, externalIds: owner });
       if (mine.length > 0) nb.addAddresses({ addressSet: set, addresses: mine });
     }
+    // The switch's DNS row (records added per endpoint with map mutations, so hosts never overwrite each other).
+    const dnsIds = { [K.owner]: this.name, [K.switch]: sw };
+    if (!this.#dnsRow(sw)) nb.ensureDns({ externalIds: dnsIds, records: {}, switches: [sw] });
     const pg = portGroupName(tenant);
     nb.ensurePortGroup({ name: pg, externalIds: { ...owner, [K.tenant]: tenant } });
-    nb.ensureAcl({
-      parent: { portGroup: pg },
-      direction: 'to-lport',
-      priority: 2000,
-      match: `outport == @${pg} && ip4 && !(ip4.src == $${tenantSubnetsSetName(tenant, 4)})`,
-      action: 'drop',
-      externalIds: owner,
-    });
-    nb.ensureAcl({
-      parent: { portGroup: pg },
-      direction: 'to-lport',
-      priority: 2000,
-      match: `outport == @${pg} && ip6 && !(ip6.src == $${tenantSubnetsSetName(tenant, 6)}) && !(ip6.src == fe80::/10) && !(ip6.src == ::)`,
-      action: 'drop',
-      externalIds: owner,
-    });
+    for (const acl of tenantAcls(tenant))
+      nb.ensureAcl({ parent: { portGroup: pg }, direction: 'to-lport', ...acl, externalIds: owner });
   }
 
   async deleteNetwork(req: { NetworkID: string }): Promise<void> {
@@ -404,10 +402,12 @@ export class OvnDriver {
         const info = this.#info(ls);
         nb.deleteSwitch(sw);
         nb.deleteRouterPort(routerPortName(sw));
+        if (this.#dnsRow(sw)) nb.deleteDns({ externalIds: { [K.owner]: this.name, [K.switch]: sw } });
         const lr = routerName(info.tenant);
         if (info.isolate && this.#nb.table('Logical_Router').find('byName', lr))
           for (const s of info.subnets)
-            for (const p of isolationPolicies(s)) nb.deleteRouterPolicy({ router: lr, ...p });
+            for (const p of isolationPolicies(s))
+              nb.deleteRouterPolicy({ router: lr, priority: p.priority, match: p.match });
         for (const s of info.subnets) {
           const set = tenantSubnetsSetName(info.tenant, s.family);
           if (this.#nb.table('Address_Set').find('byName', set))
@@ -469,6 +469,10 @@ export class OvnDriver {
         );
       return h;
     });
+    const dnsNames = parseDnsNames(req.Options?.[DNS_NAME_OPTION]);
+    const dns = dnsNames.length > 0 ? this.#dnsRow(sw) : undefined;
+    if (dnsNames.length > 0 && !dns)
+      throw new OvnModeError(`logical switch ${sw} has no DNS row of ${this.name}: create the network again`);
     const primary = holds[0] as Lsp;
     const lspName = primary.name;
     const veth = vethNames(req.EndpointID, this.#prefix);
@@ -619,7 +623,22 @@ export class OvnDriver {
   async #deletePorts(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
     await nbTransact(this.#nb as never, (nb) => {
-      for (const n of names) nb.deleteSwitchPort(n);
+      for (const n of names) {
+        const p = this.#lsp(n);
+        const sw = p?.name.split('/')[1];
+        const dnsNames = (p?.external_ids[K.dns] ?? '').split(',').filter((x) => x !== '');
+        const dns = sw && dnsNames.length > 0 ? this.#dnsRow(sw) : undefined;
+        if (p && dns) {
+          // Only the pairs this port wrote (a map delete by key-value pair: RFC 7047 §5.1).
+          const value = p.addresses[0]?.split(' ').slice(1).join(' ') ?? '';
+          nb.txn.mutate(
+            NB.DNS,
+            [['_uuid', '==', dns._uuid as never]],
+            [['records', 'delete', Object.fromEntries(dnsNames.map((d) => [d, value]))]],
+          );
+        }
+        nb.deleteSwitchPort(n);
+      }
     });
   }
 

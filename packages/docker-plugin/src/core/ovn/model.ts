@@ -26,7 +26,25 @@ export const K = {
   /** A dual-stack endpoint's second hold names the port that carries its address. */
   partOf: 'ocn-part-of',
   switch: 'ocn-switch',
+  /** Names of an endpoint in its switch's DNS row (comma list). */
+  dns: 'ocn-dns',
 } as const;
+
+/** CreateEndpoint option (`docker network connect --driver-opt dns_name=a,b`): names OVN's DNS answers. */
+export const DNS_NAME_OPTION = 'dns_name';
+const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** Lower-case DNS names (ovn-controller compares them lower-cased), comma-separated. */
+export function parseDnsNames(v: unknown): string[] {
+  if (v === undefined || v === null || v === '') return [];
+  if (typeof v !== 'string')
+    throw new InvalidOptionError(DNS_NAME_OPTION, v, 'a comma-separated list of host names');
+  const names = v.split(',').map((n) => n.trim().toLowerCase().replace(/\.$/, ''));
+  for (const n of names)
+    if (n.length > 253 || !n.split('.').every((l) => DNS_LABEL.test(l)))
+      throw new InvalidOptionError(DNS_NAME_OPTION, v, 'host names of letters, digits, "-" and "."');
+  return [...new Set(names)];
+}
 
 export const OVN_NETWORK_OPTION_KEYS = ['mode', 'logical_switch', 'tenant_id', 'isolate', 'mtu'] as const;
 export const DEFAULT_TENANT = 'default';
@@ -175,15 +193,41 @@ export function inSubnet(p: IpPrefix, v: bigint): boolean {
 }
 
 /**
- * The tenant-router policies that keep an `isolate=true` network to itself: nothing routed from it to
- * another subnet, nor from another subnet to it (traffic to the network's own gateway is not routed, so it
- * still answers).
+ * The tenant-router policies that keep an `isolate=true` network to itself: within the subnet allowed,
+ * anything else from or to it dropped (traffic to the network's own gateway is not routed, so it still
+ * answers). No `!=` on prefixes: OVN expands a negated prefix bit by bit, and negations ANDed together
+ * multiply into thousands of OpenFlow flows.
  */
-export function isolationPolicies(subnet: IpPrefix): { priority: number; match: string }[] {
+export function isolationPolicies(
+  subnet: IpPrefix,
+): { priority: number; match: string; action: 'allow' | 'drop' }[] {
   const f = subnet.family === 4 ? 'ip4' : 'ip6';
   const s = subnet.cidr;
   return [
-    { priority: 2000, match: `${f}.src == ${s} && ${f}.dst != ${s}` },
-    { priority: 2000, match: `${f}.dst == ${s} && ${f}.src != ${s}` },
+    { priority: 2001, match: `${f}.src == ${s} && ${f}.dst == ${s}`, action: 'allow' },
+    { priority: 2000, match: `${f}.src == ${s}`, action: 'drop' },
+    { priority: 2000, match: `${f}.dst == ${s}`, action: 'drop' },
+  ];
+}
+
+/**
+ * The ACLs of a tenant's port group: traffic into the tenant's ports from the tenant's subnets (and IPv6
+ * link-local and unspecified sources, for ND and DAD) allowed, any other IP dropped. Written without
+ * negations (see isolationPolicies): `!(ip6.src == ::)` alone is 128 flows, and with two more negations
+ * ANDed it was ~80,000 flows that stalled ovs-vswitchd (measured here: ovn-controller's desired flows at
+ * 10 MB, its OpenFlow connection timing out).
+ */
+export function tenantAcls(tenant: string): { priority: number; match: string; action: 'allow' | 'drop' }[] {
+  const pg = portGroupName(tenant);
+  const s4 = tenantSubnetsSetName(tenant, 4);
+  const s6 = tenantSubnetsSetName(tenant, 6);
+  return [
+    { priority: 2001, match: `outport == @${pg} && ip4 && ip4.src == $${s4}`, action: 'allow' },
+    {
+      priority: 2001,
+      match: `outport == @${pg} && ip6 && (ip6.src == $${s6} || ip6.src == fe80::/10 || ip6.src == ::)`,
+      action: 'allow',
+    },
+    { priority: 2000, match: `outport == @${pg} && ip`, action: 'drop' },
   ];
 }
