@@ -65,8 +65,8 @@ import {
   routerName,
   routerPortName,
   subnetOf,
-  tenantAcls,
   switchRouterPortName,
+  tenantAcls,
   tenantSubnetsSetName,
 } from './model.js';
 
@@ -354,7 +354,6 @@ export class OvnDriver {
           nb.ensureRouterPolicy({
             router: lr,
             ...p,
-            action: 'drop',
             externalIds: { ...owner, [K.switch]: sw },
           });
     // Tenants: every endpoint port is in its tenant's port group; traffic into it from addresses outside
@@ -490,14 +489,30 @@ export class OvnDriver {
         [
           ['options', 'delete', ['requested-chassis']],
           ['options', 'insert', { 'requested-chassis': me }],
-          ['external_ids', 'delete', [K.endpoint, K.network, K.claimedAt]],
+          ['external_ids', 'delete', [K.endpoint, K.network, K.claimedAt, K.dns]],
           [
             'external_ids',
             'insert',
-            { [K.endpoint]: req.EndpointID, [K.network]: req.NetworkID, [K.claimedAt]: now },
+            {
+              [K.endpoint]: req.EndpointID,
+              [K.network]: req.NetworkID,
+              [K.claimedAt]: now,
+              ...(dnsNames.length > 0 ? { [K.dns]: dnsNames.join(',') } : {}),
+            },
           ],
         ],
       );
+      if (dns) {
+        // Each name's key replaced (the latest endpoint with a name wins, as Docker's own DNS does).
+        t.mutate(
+          NB.DNS,
+          [['_uuid', '==', dns._uuid as never]],
+          [
+            ['records', 'delete', dnsNames],
+            ['records', 'insert', Object.fromEntries(dnsNames.map((n) => [n, ips.join(' ')]))],
+          ],
+        );
+      }
       for (const h of holds.slice(1)) {
         t.mutate(
           NB.Logical_Switch_Port,
