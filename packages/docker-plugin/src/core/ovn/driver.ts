@@ -848,6 +848,134 @@ export class OvnDriver {
     await this.#deletePorts([h.name]);
   }
 
+  // ---- for the Orchestrator (src/orchestrator/ovn.ts) ----------------------------------------------------
+
+  /** The logical switch port the Orchestrator made for `key` (`<container id>/<ifname>`), if any. */
+  attachedPort(key: string): Lsp | undefined {
+    for (const p of this.#nb.table('Logical_Switch_Port').values() as Iterable<Lsp>)
+      if (p.external_ids[K.attached] === key && p.external_ids[K.owner] === this.name) return p;
+    return undefined;
+  }
+
+  /**
+   * Holds addresses on switch `sw` (one per subnet; `ip` for the IPv4 or IPv6 one if given) and makes them a
+   * port bound to this chassis, marked `ocn-attached=<key>`. Returns what the interface needs.
+   */
+  async claimForAttach(o: {
+    sw: string;
+    key: string;
+    mac: string;
+    ip?: string | undefined;
+    dnsNames?: string[];
+  }) {
+    const ls = this.#switch(o.sw);
+    if (!ls || ls.external_ids[K.owner] !== this.name)
+      throw new NotFoundError(
+        `logical switch ${o.sw} is not an OVN network of ${this.name} (create it first)`,
+      );
+    const info = this.#info(ls);
+    const asked = o.ip === undefined ? undefined : parseIp(o.ip.split('/')[0]);
+    if (o.ip !== undefined && !asked) throw new InvalidOptionError('ip', o.ip, 'an IPv4 or IPv6 address');
+    const addrs: string[] = [];
+    try {
+      for (const s of info.subnets) {
+        const r = await this.requestAddress({
+          PoolID: `${POOL_PREFIX}${o.sw}/${s.cidr}`,
+          ...(asked && asked.family === s.family ? { Address: asked.text } : {}),
+        });
+        addrs.push(r.Address);
+      }
+      const ips = addrs.map((a) => a.split('/')[0] as string);
+      const holds = ips.map((ip) => this.#lsp(holdName(o.sw, ip)) as Lsp);
+      const primary = holds[0] as Lsp;
+      const entry = `${o.mac} ${ips.join(' ')}`;
+      const me = this.chassisName();
+      const now = String(Date.now());
+      const dns = o.dnsNames?.length ? this.#dnsRow(o.sw) : undefined;
+      await this.#ovn.transact((t) => {
+        t.update(NB.Logical_Switch_Port, [['_uuid', '==', primary._uuid as never]], {
+          addresses: [entry],
+          port_security: [entry],
+        });
+        t.mutate(
+          NB.Logical_Switch_Port,
+          [['_uuid', '==', primary._uuid as never]],
+          [
+            ['options', 'insert', { 'requested-chassis': me }],
+            [
+              'external_ids',
+              'insert',
+              {
+                [K.attached]: o.key,
+                [K.claimedAt]: now,
+                ...(dns ? { [K.dns]: (o.dnsNames ?? []).join(',') } : {}),
+              },
+            ],
+          ],
+        );
+        for (const h of holds.slice(1))
+          t.mutate(
+            NB.Logical_Switch_Port,
+            [['_uuid', '==', h._uuid as never]],
+            [
+              [
+                'external_ids',
+                'insert',
+                { [K.attached]: o.key, [K.partOf]: primary.name, [K.claimedAt]: now },
+              ],
+            ],
+          );
+        t.mutate(
+          NB.Port_Group,
+          [['name', '==', portGroupName(info.tenant)]],
+          [['ports', 'insert', [primary._uuid as never]]],
+        );
+        if (dns && o.dnsNames)
+          t.mutate(
+            NB.DNS,
+            [['_uuid', '==', dns._uuid as never]],
+            [
+              ['records', 'delete', o.dnsNames],
+              ['records', 'insert', Object.fromEntries(o.dnsNames.map((n) => [n, ips.join(' ')]))],
+            ],
+          );
+      });
+      const gateway = info.gateways.find((g) => parseIp(g)?.family === 4);
+      const gateway6 = info.gateways.find((g) => parseIp(g)?.family === 6);
+      return {
+        port: primary.name,
+        addresses: addrs,
+        mtu: info.mtu,
+        gateway,
+        gateway6,
+        bridge: this.#cfg.bridge,
+      };
+    } catch (err) {
+      await this.#deletePorts(addrs.map((a) => holdName(o.sw, a.split('/')[0] as string))).catch(
+        () => undefined,
+      );
+      throw err;
+    }
+  }
+
+  /** Waits until `port` is ovn-installed here (and, with --ovn-wait-hv, applied everywhere). */
+  async waitReady(port: string): Promise<void> {
+    const started = Date.now();
+    await this.#chassis.waitForOvnInstalled(port, { timeoutMs: this.#cfg.installTimeoutMs });
+    if (this.#cfg.waitHv)
+      await this.#ovn.sync('hv', {
+        timeoutMs: Math.max(100, this.#cfg.installTimeoutMs - (Date.now() - started)),
+      });
+  }
+
+  /** Deletes the Orchestrator's port(s) for `key`. */
+  async releaseAttached(key: string): Promise<void> {
+    const names = [...(this.#nb.table('Logical_Switch_Port').values() as Iterable<Lsp>)]
+      .filter((p) => p.external_ids[K.attached] === key && p.external_ids[K.owner] === this.name)
+      .map((p) => p.name);
+    await this.#deletePorts(names);
+  }
+
   // ---- reconciler ---------------------------------------------------------------------------------------
 
   /**
@@ -877,6 +1005,16 @@ export class OvnDriver {
       const e = p.external_ids;
       if (e[K.owner] !== this.name || e[K.chassis] !== me) continue;
       const ep = e[K.endpoint];
+      if (e[K.attached] !== undefined) {
+        // The Orchestrator's: stale once no OVS Interface of this host binds it (after the grace).
+        if (
+          !this.#chassis.replica.table('Interface').filter((i) => i.external_ids['iface-id'] === p.name)
+            .length &&
+          old(e[K.claimedAt])
+        )
+          staleLsps.push(p.name);
+        continue;
+      }
       if (ep === undefined) {
         if (old(e[K.holdAt])) staleLsps.push(p.name);
         continue;

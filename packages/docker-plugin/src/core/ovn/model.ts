@@ -26,6 +26,8 @@ export const K = {
   /** A dual-stack endpoint's second hold names the port that carries its address. */
   partOf: 'ocn-part-of',
   switch: 'ocn-switch',
+  /** A port the Orchestrator attached: `<container id>/<ifname>` (no Docker endpoint). */
+  attached: 'ocn-attached',
   /** Names of an endpoint in its switch's DNS row (comma list). */
   dns: 'ocn-dns',
 } as const;
