@@ -2,8 +2,8 @@
 // ovs-vswitchd, ovn-northd, ovn-controller; testkit startOvnEnv). The plugin binary runs in each chassis'
 // namespace. Shows: two isolate=false networks of one tenant are routed through the tenant's router; an
 // isolate=true network of the same tenant is not (but reaches its gateway); another tenant reaches neither
-// at L2 nor L3 — and still not when someone joins the two tenants' routers by hand: the tenant port
-// groups' ACLs drop it, not only the topology (without them the joined routers do carry it).
+// at L2 nor L3, also with the two tenants' routers joined by hand, and the tenant port groups carry the
+// drop ACLs (see the note at the end: the joined path lacks a positive control).
 import { canPing, nsExec, type OvnEnv, startOvnEnv } from '@ovs-container-network/testkit';
 import t from 'tap';
 import {
@@ -101,14 +101,8 @@ t.test('tenants, routed and isolated networks', async (t) => {
     const acls = await env.nbctl('acl-list', `ocn_${TA}`);
     t.match(acls, /outport == @ocn_\w+ && ip\) drop/, acls);
     t.match(acls, /outport == @ocn_\w+ && ip4 && ip4.src == \$ocn_\w+_subnets4\) allow/, acls);
-    // The path is real: without both tenants' ACLs the joined routers carry the ping.
-    await env.nbctl('acl-del', `ocn_${TA}`);
-    await env.nbctl('acl-del', `ocn_${TB}`);
-    await env.nbctl('--wait=hv', 'sync');
-    t.ok(
-      await canPing(e4.netns, e1.ip as string, 5),
-      'without the ACLs the joined routers carry it (so the ACLs are what stops it)',
-    );
+    // No positive control yet: with both tenants' ACLs deleted the hand-joined routers did not carry the
+    // ping either (not understood), so this shows the ACLs are in place, not that they alone decide.
   });
 
   for (const e of [e1, e2, e3, e4, e4b]) await e.remove();
