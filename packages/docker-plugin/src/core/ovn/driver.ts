@@ -21,7 +21,14 @@ import {
   parseIp,
   parsePrefix,
 } from '@ovs-container-network/ovn';
-import type { Replica } from '@ovs-container-network/ovsdb';
+import {
+  ConnectError,
+  ConnectionClosedError,
+  MaybeCommittedError,
+  NotConnectedError,
+  NotUsableError,
+  type Replica,
+} from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
 import {
@@ -115,6 +122,8 @@ export class OvnDriver {
   readonly #log: Logger;
   /** Candidate hold names being inserted by this process right now (not yet in the replica). */
   readonly #pending = new Set<string>();
+  /** Endpoints (and Orchestrator keys) with a call of this process in flight: the reconciler leaves them. */
+  readonly #inflight = new Set<string>();
 
   constructor(o: OvnDriverOptions) {
     this.name = o.name;
@@ -125,6 +134,32 @@ export class OvnDriver {
     this.#prefix = o.prefix ?? 'ocn';
     this.#graceMs = o.graceMs ?? 60_000;
     this.#log = o.logger ?? silentLogger;
+  }
+
+  /**
+   * Runs an NB step again when the connection, not the data, failed: a Raft leader killed or stepping down
+   * mid-call (the session reconnects to the new leader). Every step given here is safe to repeat.
+   */
+  async #retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#cfg.installTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const e = err as { cause?: unknown };
+        const transient = [err, e.cause].some(
+          (x) =>
+            x instanceof MaybeCommittedError ||
+            x instanceof ConnectionClosedError ||
+            x instanceof NotConnectedError ||
+            x instanceof NotUsableError ||
+            x instanceof ConnectError,
+        );
+        if (!transient || Date.now() + 100 * attempt > deadline) throw err;
+        this.#log.warn({ what, attempt, err: (err as Error).message }, 'NB connection lost; retrying');
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
   }
 
   get #nb(): Replica<NbRowsT> & OvnClient['nb'] {
@@ -271,35 +306,37 @@ export class OvnDriver {
       [K.isolate]: String(opts.isolate),
     };
     const sw = opts.logicalSwitch;
-    await nbTransact(
-      this.#nb as never,
-      (nb) => {
-        const cur = this.#switch(sw);
-        if (cur) {
-          if (cur.external_ids[K.owner] !== this.name)
-            throw new ConflictError(
-              `logical switch ${sw} already exists and is not managed by ${this.name} (external_ids:${K.owner}=${JSON.stringify(cur.external_ids[K.owner] ?? null)})`,
-            );
-          for (const [k, v] of Object.entries(want)) {
-            const have = cur.external_ids[k] ?? '';
-            if (have !== v)
+    await this.#retry('CreateNetwork', () =>
+      nbTransact(
+        this.#nb as never,
+        (nb) => {
+          const cur = this.#switch(sw);
+          if (cur) {
+            if (cur.external_ids[K.owner] !== this.name)
               throw new ConflictError(
-                `logical switch ${sw} already exists with ${k.slice(4)}=${have}; this network asks ${k.slice(4)}=${v} (create it with the same options on every host, or another logical_switch)`,
+                `logical switch ${sw} already exists and is not managed by ${this.name} (external_ids:${K.owner}=${JSON.stringify(cur.external_ids[K.owner] ?? null)})`,
+              );
+            for (const [k, v] of Object.entries(want)) {
+              const have = cur.external_ids[k] ?? '';
+              if (have !== v)
+                throw new ConflictError(
+                  `logical switch ${sw} already exists with ${k.slice(4)}=${have}; this network asks ${k.slice(4)}=${v} (create it with the same options on every host, or another logical_switch)`,
+                );
+            }
+            const other = Object.entries(cur.external_ids).find(([k]) => k === K.hostPrefix + chassis);
+            if (other && other[1] !== req.NetworkID)
+              throw new ConflictError(
+                `logical switch ${sw} already belongs to Docker network ${other[1].slice(0, 12)} on this host (chassis ${chassis}); one network per switch per host`,
               );
           }
-          const other = Object.entries(cur.external_ids).find(([k]) => k === K.hostPrefix + chassis);
-          if (other && other[1] !== req.NetworkID)
-            throw new ConflictError(
-              `logical switch ${sw} already belongs to Docker network ${other[1].slice(0, 12)} on this host (chassis ${chassis}); one network per switch per host`,
-            );
-        }
-        nb.ensureSwitch({
-          name: sw,
-          externalIds: { [K.owner]: this.name, ...want, [K.hostPrefix + chassis]: req.NetworkID },
-        });
-        this.#ensureGateway(nb, sw, opts.tenant, subnets, gateways, opts.isolate);
-      },
-      { attempts: 10 },
+          nb.ensureSwitch({
+            name: sw,
+            externalIds: { [K.owner]: this.name, ...want, [K.hostPrefix + chassis]: req.NetworkID },
+          });
+          this.#ensureGateway(nb, sw, opts.tenant, subnets, gateways, opts.isolate);
+        },
+        { attempts: 10 },
+      ),
     );
     this.#log.info(
       { networkId: req.NetworkID, logicalSwitch: sw, tenant: opts.tenant, mtu },
@@ -376,44 +413,46 @@ export class OvnDriver {
   async deleteNetwork(req: { NetworkID: string }): Promise<void> {
     const chassis = this.chassisName();
     const key = K.hostPrefix + chassis;
-    await nbTransact(
-      this.#nb as never,
-      (nb) => {
-        const ls = this.switchOfNetwork(req.NetworkID);
-        if (!ls) return;
-        const sw = ls.name;
-        const hosts = Object.keys(ls.external_ids).filter((k) => k.startsWith(K.hostPrefix) && k !== key);
-        const rp = this.#lsp(switchRouterPortName(sw));
-        const others = ls.ports.filter((u) => u !== rp?._uuid);
-        if (hosts.length > 0 || others.length > 0) {
-          // Other hosts (or ports of other hosts) remain: only this host's membership goes.
-          nb.ensureSwitch({ name: sw, externalIds: { [key]: null } });
-          return;
-        }
-        // The last host: switch, router port; guarded by the switch's ports and external_ids as read.
-        nb.txn.wait(NB.Logical_Switch, {
-          where: [['_uuid', '==', ls._uuid as never]],
-          columns: ['ports', 'external_ids'],
-          until: '==',
-          rows: [{ ports: ls.ports as never, external_ids: ls.external_ids }],
-          timeout: 0,
-        });
-        const info = this.#info(ls);
-        nb.deleteSwitch(sw);
-        nb.deleteRouterPort(routerPortName(sw));
-        if (this.#dnsRow(sw)) nb.deleteDns({ externalIds: { [K.owner]: this.name, [K.switch]: sw } });
-        const lr = routerName(info.tenant);
-        if (info.isolate && this.#nb.table('Logical_Router').find('byName', lr))
-          for (const s of info.subnets)
-            for (const p of isolationPolicies(s))
-              nb.deleteRouterPolicy({ router: lr, priority: p.priority, match: p.match });
-        for (const s of info.subnets) {
-          const set = tenantSubnetsSetName(info.tenant, s.family);
-          if (this.#nb.table('Address_Set').find('byName', set))
-            nb.removeAddresses({ addressSet: set, addresses: [s.cidr] });
-        }
-      },
-      { attempts: 10 },
+    await this.#retry('DeleteNetwork', () =>
+      nbTransact(
+        this.#nb as never,
+        (nb) => {
+          const ls = this.switchOfNetwork(req.NetworkID);
+          if (!ls) return;
+          const sw = ls.name;
+          const hosts = Object.keys(ls.external_ids).filter((k) => k.startsWith(K.hostPrefix) && k !== key);
+          const rp = this.#lsp(switchRouterPortName(sw));
+          const others = ls.ports.filter((u) => u !== rp?._uuid);
+          if (hosts.length > 0 || others.length > 0) {
+            // Other hosts (or ports of other hosts) remain: only this host's membership goes.
+            nb.ensureSwitch({ name: sw, externalIds: { [key]: null } });
+            return;
+          }
+          // The last host: switch, router port; guarded by the switch's ports and external_ids as read.
+          nb.txn.wait(NB.Logical_Switch, {
+            where: [['_uuid', '==', ls._uuid as never]],
+            columns: ['ports', 'external_ids'],
+            until: '==',
+            rows: [{ ports: ls.ports as never, external_ids: ls.external_ids }],
+            timeout: 0,
+          });
+          const info = this.#info(ls);
+          nb.deleteSwitch(sw);
+          nb.deleteRouterPort(routerPortName(sw));
+          if (this.#dnsRow(sw)) nb.deleteDns({ externalIds: { [K.owner]: this.name, [K.switch]: sw } });
+          const lr = routerName(info.tenant);
+          if (info.isolate && this.#nb.table('Logical_Router').find('byName', lr))
+            for (const s of info.subnets)
+              for (const p of isolationPolicies(s))
+                nb.deleteRouterPolicy({ router: lr, priority: p.priority, match: p.match });
+          for (const s of info.subnets) {
+            const set = tenantSubnetsSetName(info.tenant, s.family);
+            if (this.#nb.table('Address_Set').find('byName', set))
+              nb.removeAddresses({ addressSet: set, addresses: [s.cidr] });
+          }
+        },
+        { attempts: 10 },
+      ),
     );
   }
 
@@ -478,65 +517,112 @@ export class OvnDriver {
     const entry = `${mac} ${ips.join(' ')}`;
     const now = String(Date.now());
     const pg = portGroupName(info.tenant);
-    await this.#ovn.transact((t) => {
-      t.update(NB.Logical_Switch_Port, [['_uuid', '==', primary._uuid as never]], {
-        addresses: [entry],
-        port_security: [entry],
+    this.#inflight.add(req.EndpointID);
+    try {
+      return await this.#createEndpoint(req, {
+        holds,
+        primary,
+        lspName,
+        veth,
+        entry,
+        now,
+        pg,
+        me,
+        mac,
+        ips,
+        dns,
+        dnsNames,
+        givenMac,
+        info,
       });
-      t.mutate(
-        NB.Logical_Switch_Port,
-        [['_uuid', '==', primary._uuid as never]],
-        [
-          ['options', 'delete', ['requested-chassis']],
-          ['options', 'insert', { 'requested-chassis': me }],
-          ['external_ids', 'delete', [K.endpoint, K.network, K.claimedAt, K.dns]],
-          [
-            'external_ids',
-            'insert',
-            {
-              [K.endpoint]: req.EndpointID,
-              [K.network]: req.NetworkID,
-              [K.claimedAt]: now,
-              ...(dnsNames.length > 0 ? { [K.dns]: dnsNames.join(',') } : {}),
-            },
-          ],
-        ],
-      );
-      if (dns) {
-        // Each name's key replaced (the latest endpoint with a name wins, as Docker's own DNS does).
-        t.mutate(
-          NB.DNS,
-          [['_uuid', '==', dns._uuid as never]],
-          [
-            ['records', 'delete', dnsNames],
-            ['records', 'insert', Object.fromEntries(dnsNames.map((n) => [n, ips.join(' ')]))],
-          ],
-        );
-      }
-      for (const h of holds.slice(1)) {
+    } finally {
+      this.#inflight.delete(req.EndpointID);
+    }
+  }
+
+  async #createEndpoint(
+    req: CreateEndpointRequest,
+    c: {
+      holds: Lsp[];
+      primary: Lsp;
+      lspName: string;
+      veth: { host: string; container: string };
+      entry: string;
+      now: string;
+      pg: string;
+      me: string;
+      mac: string;
+      ips: string[];
+      dns: (NB.DNS & { readonly _uuid: string }) | undefined;
+      dnsNames: string[];
+      givenMac: string | undefined;
+      info: SwitchInfo;
+    },
+  ): Promise<CreateEndpointResponse> {
+    const { holds, primary, lspName, veth, entry, now, pg, me, mac, ips, dns, dnsNames, givenMac, info } = c;
+    await this.#retry('CreateEndpoint', () =>
+      this.#ovn.transact((t) => {
+        t.update(NB.Logical_Switch_Port, [['_uuid', '==', primary._uuid as never]], {
+          addresses: [entry],
+          port_security: [entry],
+        });
         t.mutate(
           NB.Logical_Switch_Port,
-          [['_uuid', '==', h._uuid as never]],
+          [['_uuid', '==', primary._uuid as never]],
           [
-            ['external_ids', 'delete', [K.endpoint, K.partOf, K.claimedAt]],
+            ['options', 'delete', ['requested-chassis']],
+            ['options', 'insert', { 'requested-chassis': me }],
+            ['external_ids', 'delete', [K.endpoint, K.network, K.claimedAt, K.dns]],
             [
               'external_ids',
               'insert',
-              { [K.endpoint]: req.EndpointID, [K.partOf]: lspName, [K.claimedAt]: now },
+              {
+                [K.endpoint]: req.EndpointID,
+                [K.network]: req.NetworkID,
+                [K.claimedAt]: now,
+                ...(dnsNames.length > 0 ? { [K.dns]: dnsNames.join(',') } : {}),
+              },
             ],
           ],
         );
-      }
-      t.mutate(NB.Port_Group, [['name', '==', pg]], [['ports', 'insert', [primary._uuid as never]]]);
-    });
+        if (dns) {
+          // Each name's key replaced (the latest endpoint with a name wins, as Docker's own DNS does).
+          t.mutate(
+            NB.DNS,
+            [['_uuid', '==', dns._uuid as never]],
+            [
+              ['records', 'delete', dnsNames],
+              ['records', 'insert', Object.fromEntries(dnsNames.map((n) => [n, ips.join(' ')]))],
+            ],
+          );
+        }
+        for (const h of holds.slice(1)) {
+          t.mutate(
+            NB.Logical_Switch_Port,
+            [['_uuid', '==', h._uuid as never]],
+            [
+              ['external_ids', 'delete', [K.endpoint, K.partOf, K.claimedAt]],
+              [
+                'external_ids',
+                'insert',
+                { [K.endpoint]: req.EndpointID, [K.partOf]: lspName, [K.claimedAt]: now },
+              ],
+            ],
+          );
+        }
+        t.mutate(NB.Port_Group, [['name', '==', pg]], [['ports', 'insert', [primary._uuid as never]]]);
+      }),
+    );
     try {
       await this.#wire(req.EndpointID, req.NetworkID, lspName, veth, mac, info.mtu);
       const started = Date.now();
       await this.#chassis.waitForOvnInstalled(lspName, { timeoutMs: this.#cfg.installTimeoutMs });
       if (this.#cfg.waitHv)
-        await this.#ovn.sync('hv', {
-          timeoutMs: Math.max(100, this.#cfg.installTimeoutMs - (Date.now() - started)),
-        });
+        await this.#retry('the hv_cfg wait', () =>
+          this.#ovn.sync('hv', {
+            timeoutMs: Math.max(100, this.#cfg.installTimeoutMs - (Date.now() - started)),
+          }),
+        );
     } catch (err) {
       const rollback = await this.#unwire(req.EndpointID, veth.host)
         .then(() => this.#deletePorts(holds.map((h) => h.name)))
@@ -592,7 +678,7 @@ export class OvnDriver {
         name: veth.host,
         external_ids: {
           'iface-id': lspName,
-          [K.owner]: this.name,
+          [K.ovsOwner]: this.name,
           [K.endpoint]: endpointId,
           [K.network]: networkId,
           [K.claimedAt]: String(Date.now()),
@@ -601,7 +687,7 @@ export class OvnDriver {
       const p = t.insert(OVS.Port, {
         name: veth.host,
         interfaces: [i],
-        external_ids: { [K.owner]: this.name },
+        external_ids: { [K.ovsOwner]: this.name },
       });
       t.mutate(OVS.Bridge, [['_uuid', '==', br._uuid as never]], [['ports', 'insert', [p]]]);
     });
@@ -613,7 +699,7 @@ export class OvnDriver {
     const ports = this.#chassis.replica.table('Port').filter((p) => p.name === hostName);
     const ifaces = this.#chassis.replica
       .table('Interface')
-      .filter((i) => i.external_ids[K.endpoint] === endpointId && i.external_ids[K.owner] === this.name);
+      .filter((i) => i.external_ids[K.endpoint] === endpointId && i.external_ids[K.ovsOwner] === this.name);
     const byIface = this.#chassis.replica
       .table('Port')
       .filter((p) => p.interfaces.some((u) => ifaces.some((i) => i._uuid === u)));
@@ -637,24 +723,26 @@ export class OvnDriver {
   /** Deletes logical switch ports by name (and their port group memberships). */
   async #deletePorts(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
-    await nbTransact(this.#nb as never, (nb) => {
-      for (const n of names) {
-        const p = this.#lsp(n);
-        const sw = p?.name.split('/')[1];
-        const dnsNames = (p?.external_ids[K.dns] ?? '').split(',').filter((x) => x !== '');
-        const dns = sw && dnsNames.length > 0 ? this.#dnsRow(sw) : undefined;
-        if (p && dns) {
-          // Only the pairs this port wrote (a map delete by key-value pair: RFC 7047 §5.1).
-          const value = p.addresses[0]?.split(' ').slice(1).join(' ') ?? '';
-          nb.txn.mutate(
-            NB.DNS,
-            [['_uuid', '==', dns._uuid as never]],
-            [['records', 'delete', Object.fromEntries(dnsNames.map((d) => [d, value]))]],
-          );
+    await this.#retry('deleting logical ports', () =>
+      nbTransact(this.#nb as never, (nb) => {
+        for (const n of names) {
+          const p = this.#lsp(n);
+          const sw = p?.name.split('/')[1];
+          const dnsNames = (p?.external_ids[K.dns] ?? '').split(',').filter((x) => x !== '');
+          const dns = sw && dnsNames.length > 0 ? this.#dnsRow(sw) : undefined;
+          if (p && dns) {
+            // Only the pairs this port wrote (a map delete by key-value pair: RFC 7047 §5.1).
+            const value = p.addresses[0]?.split(' ').slice(1).join(' ') ?? '';
+            nb.txn.mutate(
+              NB.DNS,
+              [['_uuid', '==', dns._uuid as never]],
+              [['records', 'delete', Object.fromEntries(dnsNames.map((d) => [d, value]))]],
+            );
+          }
+          nb.deleteSwitchPort(n);
         }
-        nb.deleteSwitchPort(n);
-      }
-    });
+      }),
+    );
   }
 
   async join(req: JoinRequest): Promise<JoinResponse> {
@@ -786,22 +874,23 @@ export class OvnDriver {
     const tryHold = async (ip: string): Promise<boolean> => {
       const name = holdName(sw, ip);
       this.#pending.add(name);
+      // Milliseconds (the reconciler compares it) with random decimals: our own attempt is recognisable.
+      const at = `${Date.now()}.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
       try {
-        await this.#ovn.transact((t) => {
-          const h = t.insert(NB.Logical_Switch_Port, {
-            name,
-            external_ids: {
-              [K.owner]: this.name,
-              [K.chassis]: me,
-              [K.hold]: ip,
-              [K.holdAt]: String(Date.now()),
-            },
-          });
-          t.mutate(NB.Logical_Switch, [['_uuid', '==', ls._uuid as never]], [['ports', 'insert', [h]]]);
-        });
+        await this.#retry('RequestAddress', () =>
+          this.#ovn.transact((t) => {
+            const h = t.insert(NB.Logical_Switch_Port, {
+              name,
+              external_ids: { [K.owner]: this.name, [K.chassis]: me, [K.hold]: ip, [K.holdAt]: at },
+            });
+            t.mutate(NB.Logical_Switch, [['_uuid', '==', ls._uuid as never]], [['ports', 'insert', [h]]]);
+          }),
+        );
         return true;
       } catch (err) {
-        if ((err as { error?: string }).error === 'constraint violation') return false;
+        // Taken — unless by our own earlier attempt whose reply a leader change cut off.
+        if ((err as { error?: string }).error === 'constraint violation')
+          return this.#lsp(name)?.external_ids[K.holdAt] === at;
         throw new IpamError(
           `holding address ${ip} on logical switch ${sw} in OVN_Northbound failed: ${(err as Error).message}`,
           {
@@ -997,7 +1086,7 @@ export class OvnDriver {
     const links = new Set((await this.#kernel.listLinks()).map((l) => l.name));
     const ifaces = this.#chassis.replica
       .table('Interface')
-      .filter((i) => i.external_ids[K.owner] === this.name && i.external_ids[K.endpoint] !== undefined);
+      .filter((i) => i.external_ids[K.ovsOwner] === this.name && i.external_ids[K.endpoint] !== undefined);
     const ifaceByLsp = new Map(ifaces.map((i) => [i.external_ids['iface-id'] ?? '', i]));
     const staleLsps: string[] = [];
     const staleEndpoints = new Map<string, string>(); // endpoint id → host veth
@@ -1020,6 +1109,7 @@ export class OvnDriver {
         continue;
       }
       if (e[K.partOf] !== undefined) continue; // goes with its primary
+      if (this.#inflight.has(ep)) continue; // its CreateEndpoint is still running here
       const veth = vethNames(ep, this.#prefix);
       const iface = ifaceByLsp.get(p.name);
       const gone = !links.has(veth.host) && (iface !== undefined || old(e[K.claimedAt]));

@@ -9,6 +9,11 @@ import { LABEL_DRIVER_MTU, LABEL_GENERIC } from '../options.js';
 /** external_ids keys (Logical_Switch, Logical_Switch_Port, OVS Interface). */
 export const K = {
   owner: 'ocn-owner',
+  /**
+   * Owner of the OVS Port/Interface of an OVN endpoint: not `ocn-owner`, which the single-host driver's
+   * reconciler reads as "mine" (it would report every OVN port as forged).
+   */
+  ovsOwner: 'ocn-ovn-owner',
   tenant: 'ocn-tenant',
   subnets: 'ocn-subnets',
   gateways: 'ocn-gateways',
