@@ -5,13 +5,13 @@
 // failure undoes the wiring and the NB port. Idempotent: a repeated attach returns the existing one.
 import { NetlinkHandle } from '@ovs-container-network/netlink';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
+import { AttachFailedError } from '../core/errors.js';
 import type { KernelHandle } from '../core/kernel.js';
 import { generateMac, normalizeMac } from '../core/names.js';
 import type { OvnConfig } from '../core/ovn/config.js';
 import type { OvnDriver } from '../core/ovn/driver.js';
 import { checkSwitchName, parseDnsNames } from '../core/ovn/model.js';
 import { startOvnMode } from '../core/ovn/start.js';
-import { AttachFailedError } from './errors.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 import type { Attachment, TargetRef } from './types.js';
 

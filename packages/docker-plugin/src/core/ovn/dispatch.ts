@@ -1,15 +1,10 @@
 // The hook between the single-host driver and OVN mode: Docker's calls go to OvnDriver when the network
 // is an OVN one (CreateNetwork with `-o mode=ovn`; later calls by network id, found in NB) or the IPAM pool
 // is (RequestPool with `--ipam-opt logical_switch`; later calls by PoolID), to the local driver otherwise.
+
+import type { CreateEndpointRequest, CreateNetworkRequest, EndpointRef, JoinRequest } from '../api.js';
 import { InvalidOptionError } from '../errors.js';
-import type {
-  CreateEndpointRequest,
-  CreateNetworkRequest,
-  EndpointRef,
-  IpamDriverApi,
-  JoinRequest,
-  NetworkDriverApi,
-} from '../types.js';
+import type { IpamDriverApi, NetworkDriverApi } from '../types.js';
 import { OvnDriver } from './driver.js';
 import { isOvnMode } from './model.js';
 

@@ -31,6 +31,15 @@ import {
 } from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
+import type {
+  CreateEndpointRequest,
+  CreateEndpointResponse,
+  CreateNetworkRequest,
+  EndpointRef,
+  IpamData,
+  JoinRequest,
+  JoinResponse,
+} from '../api.js';
 import {
   ConflictError,
   InvalidOptionError,
@@ -43,16 +52,7 @@ import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from '../ipam.js';
 import type { KernelHandle } from '../kernel.js';
 import { decodeOptionMac, generateMac, normalizeMac, vethNames } from '../names.js';
 import { LABEL_GENERIC, LABEL_MAC } from '../options.js';
-import type {
-  CreateEndpointRequest,
-  CreateEndpointResponse,
-  CreateNetworkRequest,
-  EndpointRef,
-  IpamData,
-  JoinRequest,
-  JoinResponse,
-  Logger,
-} from '../types.js';
+import type { Logger } from '../types.js';
 import { silentLogger } from '../types.js';
 import type { OvnConfig } from './config.js';
 import {
