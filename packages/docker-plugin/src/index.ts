@@ -35,6 +35,9 @@ export {
   type AttachRequest,
   Orchestrator,
   type OrchestratorOptions,
+  type OvnAttachment,
+  type OvnAttachRequest,
+  OvnOrchestrator,
 } from './orchestrator/index.js';
 export { type PluginOptions, type RunningPlugin, startPlugin } from './plugin.js';
 export const VERSION = '0.1.0';

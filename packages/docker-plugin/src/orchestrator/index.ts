@@ -24,6 +24,8 @@ export {
   OWNER_KEY as ORCHESTRATOR_OWNER_KEY,
   OWNER_VALUE as ORCHESTRATOR_OWNER_VALUE,
 } from './orchestrator.js';
+// OVN mode: attach to a logical switch of the plugin's OVN networks.
+export { type OvnAttachment, type OvnAttachRequest, OvnOrchestrator } from './ovn.js';
 export type {
   Attachment,
   AttachRequest,

@@ -1,0 +1,147 @@
+// The Orchestrator on OVN: attach a process, namespace or container to an OVN logical switch made by the
+// plugin's OVN mode (same switch on every host). Addresses come from NB exactly as for Docker endpoints
+// (holds on `ocn/<switch>/<ip>`), the interface is wired by the Orchestrator onto the integration bridge with
+// `external_ids:iface-id`, and attach resolves once ovn-controller set `ovn-installed`. All or nothing: any
+// failure undoes the wiring and the NB port. Idempotent: a repeated attach returns the existing one.
+import { NetlinkHandle } from '@ovs-container-network/netlink';
+import type { TlsOptions } from '@ovs-container-network/ovsdb';
+import { AttachFailedError } from '../core/errors.js';
+import type { KernelHandle } from '../core/kernel.js';
+import { generateMac, normalizeMac } from '../core/names.js';
+import type { OvnConfig } from '../core/ovn/config.js';
+import type { OvnDriver } from '../core/ovn/driver.js';
+import { checkSwitchName, parseDnsNames } from '../core/ovn/model.js';
+import { startOvnMode } from '../core/ovn/start.js';
+import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
+import type { Attachment, TargetRef } from './types.js';
+
+export interface OvnAttachRequest {
+  /** The logical switch (the network's `-o logical_switch`). */
+  logicalSwitch: string;
+  target: TargetRef;
+  ifname: string;
+  /** Defaults as the Orchestrator's: the container reference, `pid-<PID>`, or the namespace path. */
+  containerId?: string;
+  /** An address to ask for (IPv4 or IPv6); the others are allocated. */
+  ip?: string;
+  mac?: string;
+  /** Names OVN's DNS answers on the switch. */
+  dnsNames?: readonly string[];
+  signal?: AbortSignal;
+}
+
+export interface OvnAttachment extends Attachment {
+  /** The logical switch port (= iface-id). */
+  logicalPort: string;
+  addresses: string[];
+}
+
+function defaultContainerId(t: TargetRef): string {
+  if ('container' in t) return t.container;
+  if ('pid' in t) return `pid-${t.pid}`;
+  return t.netns;
+}
+
+export class OvnOrchestrator {
+  readonly orchestrator: Orchestrator;
+  readonly driver: OvnDriver;
+  readonly #close: () => Promise<void>;
+
+  constructor(orchestrator: Orchestrator, driver: OvnDriver, close: () => Promise<void>) {
+    this.orchestrator = orchestrator;
+    this.driver = driver;
+    this.#close = close;
+  }
+
+  /** `name` must be the plugin's driver name (the switches' `ocn-owner`). */
+  static async connect(o: {
+    name: string;
+    ovn: OvnConfig;
+    ovsdb?: string;
+    ovsdbTls?: TlsOptions;
+    orchestrator?: Omit<OrchestratorOptions, 'ovsdb'>;
+  }): Promise<OvnOrchestrator> {
+    const ovsdb = o.ovsdb ?? 'unix:/var/run/openvswitch/db.sock';
+    const orchestrator = await Orchestrator.connect({ ...o.orchestrator, ovsdb });
+    const kernel = NetlinkHandle.open('host') as unknown as KernelHandle;
+    try {
+      const mode = await startOvnMode({ name: o.name, config: o.ovn, ovsdb, ovsdbTls: o.ovsdbTls, kernel });
+      return new OvnOrchestrator(orchestrator, mode.driver, async () => {
+        await mode.close();
+        await orchestrator.close();
+        kernel.close();
+      });
+    } catch (err) {
+      await orchestrator.close();
+      kernel.close();
+      throw err;
+    }
+  }
+
+  async attach(req: OvnAttachRequest): Promise<OvnAttachment> {
+    const sw = checkSwitchName('logicalSwitch', req.logicalSwitch);
+    const containerId = req.containerId ?? defaultContainerId(req.target);
+    const key = `${containerId}/${req.ifname}`;
+    const dnsNames = parseDnsNames(req.dnsNames?.join(','));
+    const existing = this.driver.attachedPort(key);
+    if (existing) {
+      const found = (await this.orchestrator.list({ containerId })).find((a) => a.ifname === req.ifname);
+      if (found && found.externalIds['iface-id'] === existing.name) {
+        await this.driver.waitReady(existing.name);
+        return {
+          ...found,
+          logicalPort: existing.name,
+          addresses: existing.addresses[0]?.split(' ').slice(1) ?? [],
+        };
+      }
+      await this.driver.releaseAttached(key); // half made by an earlier attach that died: start over
+    }
+    const mac = req.mac ? normalizeMac('mac', req.mac) : generateMac(key);
+    const port = await this.driver.claimForAttach({ sw, key, mac, ip: req.ip, dnsNames });
+    let attached: Attachment | undefined;
+    try {
+      attached = await this.orchestrator.attach({
+        bridge: port.bridge,
+        target: req.target,
+        ifname: req.ifname,
+        containerId,
+        addresses: port.addresses,
+        mac,
+        mtu: port.mtu,
+        ...(port.gateway ? { gateway: port.gateway } : {}),
+        ...(port.gateway6 ? { gateway6: port.gateway6 } : {}),
+        externalIds: { 'iface-id': port.port },
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+      await this.driver.waitReady(port.port);
+      return { ...attached, logicalPort: port.port, addresses: port.addresses };
+    } catch (err) {
+      const rollback: unknown[] = [];
+      if (attached)
+        await this.orchestrator
+          .detach({ containerId, ifname: req.ifname })
+          .catch((e: unknown) => rollback.push(e));
+      await this.driver.releaseAttached(key).catch((e: unknown) => rollback.push(e));
+      if (err instanceof AttachFailedError) throw err;
+      throw new AttachFailedError(
+        `attaching ${containerId} ${req.ifname} to logical switch ${sw} failed and was undone: ${(err as Error).message}`,
+        { cause: err, rollbackErrors: rollback },
+      );
+    }
+  }
+
+  /** Detaches the interface and deletes its logical port. True when something was removed. */
+  async detach(ref: { containerId?: string; target?: TargetRef; ifname: string }): Promise<boolean> {
+    const containerId = ref.containerId ?? (ref.target ? defaultContainerId(ref.target) : undefined);
+    if (!containerId) throw new AttachFailedError('detach needs containerId or target');
+    const key = `${containerId}/${ref.ifname}`;
+    const had = this.driver.attachedPort(key) !== undefined;
+    const detached = await this.orchestrator.detach({ containerId, ifname: ref.ifname });
+    await this.driver.releaseAttached(key);
+    return had || detached;
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+}
