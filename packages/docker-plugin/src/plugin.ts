@@ -8,6 +8,9 @@ import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
+import type { OvnConfig } from './core/ovn/config.js';
+import { OvnIpamDispatch, OvnNetworkDispatch } from './core/ovn/dispatch.js';
+import { startOvnMode } from './core/ovn/start.js';
 import { OvsdbBackend } from './core/ovsdb-backend.js';
 import { build } from './http/app.js';
 import { PluginMetrics } from './http/metrics.js';
@@ -28,6 +31,8 @@ export interface PluginOptions {
   ovsdbTls?: TlsOptions;
   /** Every Docker call is answered within this many ms, OVSDB outage or not (default 10 000). */
   callTimeoutMs?: number;
+  /** OVN mode (`--ovn-*` flags): networks with `-o mode=ovn` are OVN logical switches. */
+  ovn?: OvnConfig;
   /** How long to wait for the first OVSDB snapshot at start (default 30 000). */
   ovsdbReadyTimeoutMs?: number;
 }
@@ -68,10 +73,24 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     ...(opts.orphanGraceMs === undefined ? {} : { orphanGraceMs: opts.orphanGraceMs }),
     ...(log ? { logger: log } : {}),
   });
-  const ipam = new OvsIpamDriver(backend, name);
+  const localIpam = new OvsIpamDriver(backend, name);
+  // --- OVN mode hook: networks with -o mode=ovn go to core/ovn (dispatch.ts) ---
+  const ovnMode = opts.ovn
+    ? await startOvnMode({
+        name,
+        config: opts.ovn,
+        ovsdb: opts.ovsdb,
+        ovsdbTls: opts.ovsdbTls,
+        kernel,
+        prefix: opts.prefix,
+        graceMs: opts.orphanGraceMs,
+        logger: log,
+      })
+    : undefined;
+  const ipam = new OvnIpamDispatch(localIpam, ovnMode?.driver);
   const metrics = new PluginMetrics(() => driver.stats());
   const app = build({
-    driver,
+    driver: new OvnNetworkDispatch(driver, ovnMode?.driver),
     ipam,
     metrics,
     callTimeoutMs,
@@ -87,9 +106,10 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       const r = await driver.reconcile();
       // Addresses handed out by a RequestAddress whose reply was lost (a restart with the call in flight):
       // Docker never uses or releases them.
-      const reaped = await ipam.reap(driver.addressesInUse(), graceMs);
+      const reaped = await localIpam.reap(driver.addressesInUse(), graceMs);
       if (reaped.length > 0) log?.warn({ addresses: reaped }, 'released lost IPAM allocations');
-      return { removed: [...r.removed, ...reaped] };
+      const o = ovnMode ? await ovnMode.driver.reconcile() : { removed: [] };
+      return { removed: [...r.removed, ...reaped, ...o.removed] };
     })().finally(() => {
       reconciling = undefined;
     });
@@ -138,6 +158,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       await app.close();
       await metricsApp?.close();
       await reconciling?.catch(() => undefined);
+      await ovnMode?.close();
       await backend.close();
       kernel.close();
     },

@@ -7,6 +7,7 @@ import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import { pino } from 'pino';
 import { describeError, InvalidOptionError } from '../core/errors.js';
 import { parseDatapathType } from '../core/options.js';
+import { parseOvnFlags } from '../core/ovn/config.js';
 import { startPlugin } from '../plugin.js';
 
 const HELP = `usage: ovs-container-network [flags]
@@ -27,6 +28,17 @@ const HELP = `usage: ovs-container-network [flags]
   --prefix PREFIX           prefix of the interface names the driver creates (default ocn; env OCN_PREFIX)
   --orphan-grace SECONDS    unjoined endpoints older than this are removed (default 60; env OCN_ORPHAN_GRACE)
   --reconcile-interval SEC  how often to look for orphans (default 30; env OCN_RECONCILE_INTERVAL)
+
+  OVN mode (networks created with -o mode=ovn; see README "OVN mode"):
+  --ovn-nb ENDPOINTS        OVN_Northbound remotes, comma-separated, as --ovsdb (a Raft cluster: every
+                            member); turns OVN mode on (env OCN_OVN_NB)
+  --ovn-ca/--ovn-cert/--ovn-key FILE   TLS for ssl: NB remotes (env OCN_OVN_CA, OCN_OVN_CERT, OCN_OVN_KEY)
+  --ovn-check-hostname      ssl: also check the NB certificate's host name (env OCN_OVN_CHECK_HOSTNAME=1)
+  --ovn-bridge NAME         integration bridge (default br-int; env OCN_OVN_BRIDGE)
+  --ovn-underlay-mtu N      underlay MTU (default: OVS Interface br-phy's mtu, else 1500); network MTU
+                            defaults to it minus 58 (geneve) or 50 (vxlan) (env OCN_OVN_UNDERLAY_MTU)
+  --ovn-install-timeout S   how long CreateEndpoint waits for ovn-installed (default 8; env
+                            OCN_OVN_INSTALL_TIMEOUT)
   -h, --help
 `;
 
@@ -61,6 +73,15 @@ async function main(): Promise<void> {
       'ovsdb-key': { type: 'string' },
       'ovsdb-check-hostname': { type: 'boolean' },
       'call-timeout': { type: 'string' },
+      // --- OVN mode (core/ovn/config.ts) ---
+      'ovn-nb': { type: 'string' },
+      'ovn-ca': { type: 'string' },
+      'ovn-cert': { type: 'string' },
+      'ovn-key': { type: 'string' },
+      'ovn-check-hostname': { type: 'boolean' },
+      'ovn-bridge': { type: 'string' },
+      'ovn-underlay-mtu': { type: 'string' },
+      'ovn-install-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -87,8 +108,24 @@ async function main(): Promise<void> {
   const callTimeout = num('--call-timeout', values['call-timeout'] ?? env.OCN_CALL_TIMEOUT, 10);
   if (callTimeout <= 0)
     throw new InvalidOptionError('--call-timeout', callTimeout, 'a number of seconds > 0');
+  // --- OVN mode ---
+  const ovn = parseOvnFlags(
+    {
+      nb: values['ovn-nb'] ?? env.OCN_OVN_NB,
+      ca: values['ovn-ca'] ?? env.OCN_OVN_CA,
+      cert: values['ovn-cert'] ?? env.OCN_OVN_CERT,
+      key: values['ovn-key'] ?? env.OCN_OVN_KEY,
+      checkHostname:
+        values['ovn-check-hostname'] ?? ['1', 'true', 'yes'].includes(env.OCN_OVN_CHECK_HOSTNAME ?? ''),
+      bridge: values['ovn-bridge'] ?? env.OCN_OVN_BRIDGE,
+      underlayMtu: values['ovn-underlay-mtu'] ?? env.OCN_OVN_UNDERLAY_MTU,
+      installTimeout: values['ovn-install-timeout'] ?? env.OCN_OVN_INSTALL_TIMEOUT,
+    },
+    callTimeout * 1000,
+  );
   const plugin = await startPlugin({
     ovsdb,
+    ...(ovn ? { ovn } : {}),
     ...(tls ? { ovsdbTls: tls } : {}),
     callTimeoutMs: callTimeout * 1000,
     name: values.name ?? env.OCN_NAME ?? 'ovs-container-network',

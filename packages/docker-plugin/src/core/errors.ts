@@ -11,6 +11,7 @@ export type PluginErrorCode =
   | 'PLUGIN_ERR_OVSDB'
   | 'PLUGIN_ERR_NETLINK'
   | 'PLUGIN_ERR_WIRING'
+  | 'PLUGIN_ERR_OVN'
   | 'PLUGIN_ERR_INTERNAL';
 
 export class PluginError extends Error {

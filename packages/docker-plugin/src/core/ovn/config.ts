@@ -1,0 +1,105 @@
+// The plugin's OVN-mode configuration (flags `--ovn-*`, env `OCN_OVN_*`), validated at start. OVN mode is on
+// when NB remotes are given; the remotes take the same endpoint syntax as `--ovsdb` (unix:/tcp:/ssl:,
+// several for a Raft cluster), TLS files only with ssl:.
+import { accessSync, constants as fsConstants } from 'node:fs';
+import type { TlsOptions } from '@ovs-container-network/ovsdb';
+import { InvalidOptionError } from '../errors.js';
+
+export const DEFAULT_OVN_BRIDGE = 'br-int';
+export const DEFAULT_INSTALL_TIMEOUT_MS = 8000;
+
+export interface OvnConfig {
+  /** OVN_Northbound remotes (one, or every member of a cluster). */
+  nb: readonly string[];
+  tls?: TlsOptions;
+  /** The integration bridge (ovn-controller's), default br-int. */
+  bridge: string;
+  /** Underlay MTU; undefined: read the OVS Interface br-phy's mtu, else 1500. */
+  underlayMtu: number | undefined;
+  /** How long CreateEndpoint waits for ovn-installed. */
+  installTimeoutMs: number;
+}
+
+export interface OvnFlagValues {
+  nb: string | undefined;
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  checkHostname: boolean;
+  bridge: string | undefined;
+  underlayMtu: string | undefined;
+  installTimeout: string | undefined;
+}
+
+const ENDPOINT = /^(unix:\/.+|tcp:\[?[0-9A-Za-z.:-]+\]?:[0-9]{1,5}|ssl:\[?[0-9A-Za-z.:-]+\]?:[0-9]{1,5})$/;
+
+/** The OVN config from flag/env values; undefined when no NB remote is given (OVN mode off). */
+export function parseOvnFlags(v: OvnFlagValues, callTimeoutMs: number): OvnConfig | undefined {
+  const given = [v.ca, v.cert, v.key, v.bridge, v.underlayMtu, v.installTimeout].some(
+    (x) => x !== undefined && x !== '',
+  );
+  if (v.nb === undefined || v.nb === '') {
+    if (given) throw new InvalidOptionError('--ovn-*', '', 'only together with --ovn-nb (OVN mode)');
+    return undefined;
+  }
+  const nb = v.nb.split(',').map((s) => s.trim());
+  for (const e of nb) {
+    if (!ENDPOINT.test(e))
+      throw new InvalidOptionError(
+        '--ovn-nb',
+        e,
+        'unix:/PATH, tcp:HOST:PORT or ssl:HOST:PORT, comma-separated',
+      );
+  }
+  const ssl = nb.some((e) => e.startsWith('ssl:'));
+  let tls: TlsOptions | undefined;
+  if (ssl) {
+    for (const [flag, f] of [
+      ['--ovn-ca', v.ca],
+      ['--ovn-cert', v.cert],
+      ['--ovn-key', v.key],
+    ] as const) {
+      if (f === undefined || f === '')
+        throw new InvalidOptionError(
+          flag,
+          f ?? '',
+          `a PEM file: --ovn-nb ${v.nb} needs --ovn-ca, --ovn-cert and --ovn-key`,
+        );
+      try {
+        accessSync(f, fsConstants.R_OK);
+      } catch (err) {
+        throw new InvalidOptionError(flag, f, `a readable PEM file (${(err as NodeJS.ErrnoException).code})`);
+      }
+    }
+    tls = { caFile: v.ca, certFile: v.cert, keyFile: v.key, checkHostname: v.checkHostname } as TlsOptions;
+  } else if ([v.ca, v.cert, v.key].some((x) => x !== undefined && x !== '')) {
+    throw new InvalidOptionError('--ovn-ca/--ovn-cert/--ovn-key', v.nb, 'an ssl:HOST:PORT --ovn-nb remote');
+  }
+  const bridge = v.bridge === undefined || v.bridge === '' ? DEFAULT_OVN_BRIDGE : v.bridge;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge))
+    throw new InvalidOptionError(
+      '--ovn-bridge',
+      bridge,
+      'an OVS bridge name of 1..15 characters [A-Za-z0-9_.-]',
+    );
+  let underlayMtu: number | undefined;
+  if (v.underlayMtu !== undefined && v.underlayMtu !== '') {
+    underlayMtu = Number(v.underlayMtu);
+    if (!/^[0-9]+$/.test(v.underlayMtu) || underlayMtu < 1280 || underlayMtu > 65535)
+      throw new InvalidOptionError('--ovn-underlay-mtu', v.underlayMtu, 'an integer from 1280 to 65535');
+  }
+  let installTimeoutMs = DEFAULT_INSTALL_TIMEOUT_MS;
+  if (v.installTimeout !== undefined && v.installTimeout !== '') {
+    const s = Number(v.installTimeout);
+    if (!Number.isFinite(s) || s <= 0 || s * 1000 >= callTimeoutMs)
+      throw new InvalidOptionError(
+        '--ovn-install-timeout',
+        v.installTimeout,
+        `a number of seconds > 0 and below --call-timeout (${callTimeoutMs / 1000})`,
+      );
+    installTimeoutMs = Math.round(s * 1000);
+  } else if (installTimeoutMs >= callTimeoutMs) {
+    installTimeoutMs = Math.max(100, Math.round(callTimeoutMs * 0.8));
+  }
+  return { nb, ...(tls ? { tls } : {}), bridge, underlayMtu, installTimeoutMs };
+}

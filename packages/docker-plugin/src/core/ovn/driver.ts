@@ -1,0 +1,847 @@
+// OVN mode: a Docker network is an OVN logical switch, shared by every host that creates a network with the
+// same `logical_switch`; OVN_Northbound is the only state (no KV store, nothing of our own on disk).
+//
+// - CreateNetwork ensures the switch (its external_ids say owner, tenant, subnets, gateways, MTU, isolate)
+//   or joins it when those match, and records this host in `ocn-host-<chassis>=<network id>`. The tenant's
+//   router gets a port with the gateways. A mismatch is refused before anything is written.
+// - IPAM: an address is held by a Logical_Switch_Port named `ocn/<switch>/<ip>` (NB's unique index on
+//   Logical_Switch_Port.name makes the hold atomic across hosts: a second insert of the same name fails
+//   with a constraint violation, and the loser takes the next address). CreateEndpoint turns the hold into
+//   the endpoint's port (addresses, port_security, requested-chassis) and binds a veth through iface-id.
+// - Everything this host makes carries `ocn-chassis=<system-id>`; the reconciler removes only this
+//   chassis' stale holds, ports and OVS interfaces.
+
+import {
+  type IpPrefix,
+  type NbPlan,
+  nbTransact,
+  type OvnChassisDb,
+  type OvnClient,
+  OvnTimeoutError,
+  parseIp,
+  parsePrefix,
+} from '@ovs-container-network/ovn';
+import type { Replica } from '@ovs-container-network/ovsdb';
+import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
+import * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
+import {
+  ConflictError,
+  InvalidOptionError,
+  IpamError,
+  NotFoundError,
+  PluginError,
+  WiringError,
+} from '../errors.js';
+import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from '../ipam.js';
+import type { KernelHandle } from '../kernel.js';
+import { decodeOptionMac, generateMac, normalizeMac, vethNames } from '../names.js';
+import { LABEL_GENERIC, LABEL_MAC } from '../options.js';
+import type {
+  CreateEndpointRequest,
+  CreateEndpointResponse,
+  CreateNetworkRequest,
+  EndpointRef,
+  IpamData,
+  JoinRequest,
+  JoinResponse,
+  Logger,
+} from '../types.js';
+import { silentLogger } from '../types.js';
+import type { OvnConfig } from './config.js';
+import {
+  checkSwitchName,
+  ENCAP_OVERHEAD,
+  formatIp,
+  holdName,
+  hostRange,
+  inSubnet,
+  K,
+  parseOvnNetworkOptions,
+  portGroupName,
+  routerMac,
+  routerName,
+  routerPortName,
+  subnetOf,
+  switchRouterPortName,
+  tenantSubnetsSetName,
+} from './model.js';
+
+type NbRowsT = { [T in keyof typeof NB.model.tables]: unknown };
+type Lsp = NB.Logical_Switch_Port & { readonly _uuid: string };
+type Ls = NB.Logical_Switch & { readonly _uuid: string };
+
+export class OvnModeError extends PluginError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PLUGIN_ERR_OVN', message, options);
+    this.name = 'OvnModeError';
+  }
+}
+
+export interface OvnDriverOptions {
+  name: string;
+  ovn: OvnClient;
+  chassis: OvnChassisDb;
+  kernel: KernelHandle;
+  config: OvnConfig;
+  prefix?: string;
+  /** Holds and unjoined ports of this chassis older than this are reclaimed (default 60 s). */
+  graceMs?: number;
+  logger?: Logger;
+}
+
+/** What a switch says about itself (its external_ids, parsed). */
+interface SwitchInfo {
+  tenant: string;
+  subnets: IpPrefix[];
+  gateways: string[];
+  mtu: number;
+  isolate: boolean;
+}
+
+const POOL_PREFIX = 'ovn/';
+
+export class OvnDriver {
+  readonly name: string;
+  readonly #ovn: OvnClient;
+  readonly #chassis: OvnChassisDb;
+  readonly #kernel: KernelHandle;
+  readonly #cfg: OvnConfig;
+  readonly #prefix: string;
+  readonly #graceMs: number;
+  readonly #log: Logger;
+  /** Candidate hold names being inserted by this process right now (not yet in the replica). */
+  readonly #pending = new Set<string>();
+
+  constructor(o: OvnDriverOptions) {
+    this.name = o.name;
+    this.#ovn = o.ovn;
+    this.#chassis = o.chassis;
+    this.#kernel = o.kernel;
+    this.#cfg = o.config;
+    this.#prefix = o.prefix ?? 'ocn';
+    this.#graceMs = o.graceMs ?? 60_000;
+    this.#log = o.logger ?? silentLogger;
+  }
+
+  get #nb(): Replica<NbRowsT> & OvnClient['nb'] {
+    return this.#ovn.nb as never;
+  }
+
+  // ---- local chassis -----------------------------------------------------------------------------------
+
+  /** This host's chassis name: the local Open_vSwitch row's external_ids:system-id. */
+  chassisName(): string {
+    const root = [...this.#chassis.replica.table('Open_vSwitch').values()][0];
+    const id = root?.external_ids['system-id'];
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(id))
+      throw new OvnModeError(
+        `OVN mode needs this host's chassis name in the local Open_vSwitch external_ids:system-id (found ${JSON.stringify(id ?? null)}); is ovn-controller set up on this host?`,
+      );
+    return id;
+  }
+
+  /** The overlay MTU: underlay MTU minus the encapsulation's overhead. */
+  async overlayMtu(): Promise<{ mtu: number; underlay: number; encap: string }> {
+    const root = [...this.#chassis.replica.table('Open_vSwitch').values()][0];
+    const encap = (root?.external_ids['ovn-encap-type'] ?? 'geneve').split(',')[0] ?? 'geneve';
+    const overhead = ENCAP_OVERHEAD[encap] ?? 58;
+    let underlay = this.#cfg.underlayMtu;
+    if (underlay === undefined) {
+      // The kernel link holding ovn-encap-ip (br-phy on the userspace datapath), else 1500.
+      const ip = root?.external_ids['ovn-encap-ip'];
+      if (ip) {
+        const addrs = await this.#kernel.listAddresses().catch(() => []);
+        const hit = addrs.find((a) => a.cidr.split('/')[0] === ip);
+        if (hit) underlay = (await this.#kernel.findLink(hit.index).catch(() => undefined))?.mtu;
+      }
+      underlay ??= 1500;
+    }
+    return { mtu: underlay - overhead, underlay, encap };
+  }
+
+  // ---- NB reads -----------------------------------------------------------------------------------------
+
+  #switch(name: string): Ls | undefined {
+    return this.#nb.table('Logical_Switch').find('byName', name) as Ls | undefined;
+  }
+
+  #lsp(name: string): Lsp | undefined {
+    return this.#nb.table('Logical_Switch_Port').find('byName', name) as Lsp | undefined;
+  }
+
+  /** The switch this host created for Docker network `networkId` (ocn-host-<chassis> = id). */
+  switchOfNetwork(networkId: string): Ls | undefined {
+    const key = K.hostPrefix + this.chassisName();
+    for (const ls of this.#nb.table('Logical_Switch').values() as Iterable<Ls>) {
+      if (ls.external_ids[key] === networkId && ls.external_ids[K.owner] === this.name) return ls;
+    }
+    return undefined;
+  }
+
+  /** True when this driver handles network `networkId` (it is an OVN network of this host). */
+  handlesNetwork(networkId: string): boolean {
+    try {
+      return this.switchOfNetwork(networkId) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  #info(ls: Ls): SwitchInfo {
+    const e = ls.external_ids;
+    const subnets = (e[K.subnets] ?? '')
+      .split(',')
+      .filter((s) => s !== '')
+      .map((s) => parsePrefix(s))
+      .filter((p): p is IpPrefix => p !== undefined);
+    return {
+      tenant: e[K.tenant] ?? '',
+      subnets,
+      gateways: (e[K.gateways] ?? '').split(',').filter((s) => s !== ''),
+      mtu: Number(e[K.mtu] ?? 0),
+      isolate: e[K.isolate] === 'true',
+    };
+  }
+
+  /** The endpoint's port(s) on this chassis: the primary (with addresses) first. */
+  #endpointPorts(endpointId: string): Lsp[] {
+    const me = this.chassisName();
+    const ports = (this.#nb.table('Logical_Switch_Port').values() as Iterable<Lsp>)[Symbol.iterator]();
+    const out: Lsp[] = [];
+    for (let r = ports.next(); !r.done; r = ports.next()) {
+      const p = r.value;
+      if (p.external_ids[K.endpoint] === endpointId && p.external_ids[K.chassis] === me) out.push(p);
+    }
+    return out.sort((a, b) => (a.external_ids[K.partOf] ? 1 : 0) - (b.external_ids[K.partOf] ? 1 : 0));
+  }
+
+  // ---- NetworkDriver ------------------------------------------------------------------------------------
+
+  async createNetwork(req: CreateNetworkRequest): Promise<void> {
+    const opts = parseOvnNetworkOptions(req.Options?.[LABEL_GENERIC]);
+    const chassis = this.chassisName();
+    const pools = [...(req.IPv4Data ?? []), ...(req.IPv6Data ?? [])].filter(
+      (d) => d.Pool && d.Pool !== '0.0.0.0/0',
+    );
+    if (pools.length === 0)
+      throw new InvalidOptionError(
+        '--subnet',
+        '',
+        'a subnet: an OVN network needs --subnet (and this driver as --ipam-driver)',
+      );
+    const subnets: IpPrefix[] = [];
+    const gateways: string[] = [];
+    for (const d of pools) {
+      this.#checkIpamData(d, opts.logicalSwitch);
+      const p = subnetOf('--subnet', d.Pool);
+      if (subnets.some((s) => s.family === p.family))
+        throw new InvalidOptionError('--subnet', d.Pool, 'one IPv4 and/or one IPv6 subnet per OVN network');
+      subnets.push(p);
+      const gw = d.Gateway ? (d.Gateway.split('/')[0] ?? '') : formatIp(p.family, hostRange(p).first);
+      const g = parseIp(gw);
+      if (!g || !inSubnet(p, g.value))
+        throw new InvalidOptionError('--gateway', d.Gateway, `an address in ${p.cidr}`);
+      gateways.push(g.text);
+    }
+    const { mtu: overlay, underlay, encap } = await this.overlayMtu();
+    if (opts.mtu !== undefined && opts.mtu > overlay)
+      throw new InvalidOptionError(
+        'mtu',
+        opts.mtu,
+        `at most ${overlay} (underlay MTU ${underlay} minus ${underlay - overlay} bytes of ${encap}: larger frames are dropped in the overlay without ICMP)`,
+      );
+    const mtu = opts.mtu ?? overlay;
+    if (subnets.some((s) => s.family === 6) && mtu < 1280)
+      throw new InvalidOptionError('mtu', mtu, 'at least 1280 on a network with IPv6');
+    const want: Record<string, string> = {
+      [K.tenant]: opts.tenant,
+      [K.subnets]: subnets.map((s) => s.cidr).join(','),
+      [K.gateways]: gateways.join(','),
+      [K.mtu]: String(mtu),
+      [K.isolate]: String(opts.isolate),
+    };
+    const sw = opts.logicalSwitch;
+    await nbTransact(
+      this.#nb as never,
+      (nb) => {
+        const cur = this.#switch(sw);
+        if (cur) {
+          if (cur.external_ids[K.owner] !== this.name)
+            throw new ConflictError(
+              `logical switch ${sw} already exists and is not managed by ${this.name} (external_ids:${K.owner}=${JSON.stringify(cur.external_ids[K.owner] ?? null)})`,
+            );
+          for (const [k, v] of Object.entries(want)) {
+            const have = cur.external_ids[k] ?? '';
+            if (have !== v)
+              throw new ConflictError(
+                `logical switch ${sw} already exists with ${k.slice(4)}=${have}; this network asks ${k.slice(4)}=${v} (create it with the same options on every host, or another logical_switch)`,
+              );
+          }
+          const other = Object.entries(cur.external_ids).find(([k]) => k === K.hostPrefix + chassis);
+          if (other && other[1] !== req.NetworkID)
+            throw new ConflictError(
+              `logical switch ${sw} already belongs to Docker network ${other[1].slice(0, 12)} on this host (chassis ${chassis}); one network per switch per host`,
+            );
+        }
+        nb.ensureSwitch({
+          name: sw,
+          externalIds: { [K.owner]: this.name, ...want, [K.hostPrefix + chassis]: req.NetworkID },
+        });
+        this.#ensureGateway(nb, sw, opts.tenant, subnets, gateways);
+      },
+      { attempts: 10 },
+    );
+    this.#log.info(
+      { networkId: req.NetworkID, logicalSwitch: sw, tenant: opts.tenant, mtu },
+      'OVN network ready',
+    );
+  }
+
+  #checkIpamData(d: IpamData, sw: string): void {
+    const space = d.AddressSpace ?? '';
+    if (space !== LOCAL_ADDRESS_SPACE && space !== GLOBAL_ADDRESS_SPACE)
+      throw new InvalidOptionError(
+        '--ipam-driver',
+        space,
+        `this driver's IPAM: an OVN network needs --ipam-driver ${this.name} --ipam-opt logical_switch=${sw}, so that addresses are unique across hosts`,
+      );
+    if (d.AuxAddresses && Object.keys(d.AuxAddresses).length > 0)
+      throw new InvalidOptionError(
+        '--aux-address',
+        JSON.stringify(d.AuxAddresses),
+        'none: not supported on OVN networks',
+      );
+  }
+
+  /** The tenant's router, this switch's router port with the gateways, and the tenant's port group + ACLs. */
+  #ensureGateway(nb: NbPlan, sw: string, tenant: string, subnets: IpPrefix[], gateways: string[]): void {
+    const owner = { [K.owner]: this.name };
+    const lr = routerName(tenant);
+    nb.ensureRouter({ name: lr, externalIds: { ...owner, [K.tenant]: tenant } });
+    nb.ensureRouterPort({
+      router: lr,
+      name: routerPortName(sw),
+      mac: routerMac(sw),
+      networks: subnets.map((s, i) => `${gateways[i]}/${s.length}`),
+      externalIds: { ...owner, [K.switch]: sw },
+    });
+    nb.ensureSwitchPort({
+      switch: sw,
+      name: switchRouterPortName(sw),
+      routerPort: routerPortName(sw),
+      externalIds: owner,
+    });
+    // Tenants: every endpoint port is in its tenant's port group; traffic into it from addresses outside
+    // the tenant's subnets is dropped (defence beyond topology: tenants' routers are never connected).
+    for (const fam of [4, 6] as const) {
+      const mine = subnets.filter((s) => s.family === fam).map((s) => s.cidr);
+      const set = tenantSubnetsSetName(tenant, fam);
+      nb.ensureAddressSet({ name: set, externalIds: owner });
+      if (mine.length > 0) nb.addAddresses({ addressSet: set, addresses: mine });
+    }
+    const pg = portGroupName(tenant);
+    nb.ensurePortGroup({ name: pg, externalIds: { ...owner, [K.tenant]: tenant } });
+    nb.ensureAcl({
+      parent: { portGroup: pg },
+      direction: 'to-lport',
+      priority: 2000,
+      match: `outport == @${pg} && ip4 && !(ip4.src == $${tenantSubnetsSetName(tenant, 4)})`,
+      action: 'drop',
+      externalIds: owner,
+    });
+    nb.ensureAcl({
+      parent: { portGroup: pg },
+      direction: 'to-lport',
+      priority: 2000,
+      match: `outport == @${pg} && ip6 && !(ip6.src == $${tenantSubnetsSetName(tenant, 6)}) && !(ip6.src == fe80::/10) && !(ip6.src == ::)`,
+      action: 'drop',
+      externalIds: owner,
+    });
+  }
+
+  async deleteNetwork(req: { NetworkID: string }): Promise<void> {
+    const chassis = this.chassisName();
+    const key = K.hostPrefix + chassis;
+    await nbTransact(
+      this.#nb as never,
+      (nb) => {
+        const ls = this.switchOfNetwork(req.NetworkID);
+        if (!ls) return;
+        const sw = ls.name;
+        const hosts = Object.keys(ls.external_ids).filter((k) => k.startsWith(K.hostPrefix) && k !== key);
+        const rp = this.#lsp(switchRouterPortName(sw));
+        const others = ls.ports.filter((u) => u !== rp?._uuid);
+        if (hosts.length > 0 || others.length > 0) {
+          // Other hosts (or ports of other hosts) remain: only this host's membership goes.
+          nb.ensureSwitch({ name: sw, externalIds: { [key]: null } });
+          return;
+        }
+        // The last host: switch, router port; guarded by the switch's ports and external_ids as read.
+        nb.txn.wait(NB.Logical_Switch, {
+          where: [['_uuid', '==', ls._uuid as never]],
+          columns: ['ports', 'external_ids'],
+          until: '==',
+          rows: [{ ports: ls.ports as never, external_ids: ls.external_ids }],
+          timeout: 0,
+        });
+        const info = this.#info(ls);
+        nb.deleteSwitch(sw);
+        nb.deleteRouterPort(routerPortName(sw));
+        for (const s of info.subnets) {
+          const set = tenantSubnetsSetName(info.tenant, s.family);
+          if (this.#nb.table('Address_Set').find('byName', set))
+            nb.removeAddresses({ addressSet: set, addresses: [s.cidr] });
+        }
+      },
+      { attempts: 10 },
+    );
+  }
+
+  async createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
+    const ls = this.switchOfNetwork(req.NetworkID);
+    if (!ls)
+      throw new NotFoundError(`network ${req.NetworkID.slice(0, 12)} is not an OVN network of this host`);
+    const sw = ls.name;
+    const info = this.#info(ls);
+    const me = this.chassisName();
+    const iface = req.Interface ?? {};
+    const optionMac = req.Options?.[LABEL_MAC];
+    const givenMac = iface.MacAddress ? normalizeMac('MacAddress', iface.MacAddress) : undefined;
+    const fromOption = decodeOptionMac(optionMac);
+    const mac = givenMac ?? (fromOption ? normalizeMac(LABEL_MAC, fromOption) : generateMac(req.EndpointID));
+    const ips: string[] = [];
+    for (const [field, a] of [
+      ['Interface.Address', iface.Address],
+      ['Interface.AddressIPv6', iface.AddressIPv6],
+    ] as const) {
+      if (!a) continue;
+      const ip = parseIp(a.split('/')[0]);
+      if (!ip || !info.subnets.some((s) => s.family === ip.family && inSubnet(s, ip.value)))
+        throw new InvalidOptionError(
+          field,
+          a,
+          `an address in ${info.subnets.map((s) => s.cidr).join(' or ')}`,
+        );
+      ips.push(ip.text);
+    }
+    if (ips.length === 0)
+      throw new InvalidOptionError(
+        'Interface.Address',
+        '',
+        `an address from this driver's IPAM on logical switch ${sw}`,
+      );
+    // The holds RequestAddress made; the first becomes the endpoint's port.
+    const holds = ips.map((ip) => {
+      const h = this.#lsp(holdName(sw, ip));
+      if (!h)
+        throw new IpamError(
+          `address ${ip} is not held on logical switch ${sw}: OVN networks need --ipam-driver ${this.name} --ipam-opt logical_switch=${sw}`,
+        );
+      if (h.external_ids[K.chassis] !== me)
+        throw new ConflictError(
+          `address ${ip} on logical switch ${sw} is held by chassis ${h.external_ids[K.chassis]}, not ${me}`,
+        );
+      const by = h.external_ids[K.endpoint];
+      if (by !== undefined && by !== req.EndpointID)
+        throw new ConflictError(
+          `address ${ip} on logical switch ${sw} is already used by endpoint ${by.slice(0, 12)}`,
+        );
+      return h;
+    });
+    const primary = holds[0] as Lsp;
+    const lspName = primary.name;
+    const veth = vethNames(req.EndpointID, this.#prefix);
+    const entry = `${mac} ${ips.join(' ')}`;
+    const now = String(Date.now());
+    const pg = portGroupName(info.tenant);
+    await this.#ovn.transact((t) => {
+      t.update(NB.Logical_Switch_Port, [['_uuid', '==', primary._uuid as never]], {
+        addresses: [entry],
+        port_security: [entry],
+      });
+      t.mutate(
+        NB.Logical_Switch_Port,
+        [['_uuid', '==', primary._uuid as never]],
+        [
+          ['options', 'delete', ['requested-chassis']],
+          ['options', 'insert', { 'requested-chassis': me }],
+          ['external_ids', 'delete', [K.endpoint, K.network, K.claimedAt]],
+          [
+            'external_ids',
+            'insert',
+            { [K.endpoint]: req.EndpointID, [K.network]: req.NetworkID, [K.claimedAt]: now },
+          ],
+        ],
+      );
+      for (const h of holds.slice(1)) {
+        t.mutate(
+          NB.Logical_Switch_Port,
+          [['_uuid', '==', h._uuid as never]],
+          [
+            ['external_ids', 'delete', [K.endpoint, K.partOf, K.claimedAt]],
+            [
+              'external_ids',
+              'insert',
+              { [K.endpoint]: req.EndpointID, [K.partOf]: lspName, [K.claimedAt]: now },
+            ],
+          ],
+        );
+      }
+      t.mutate(NB.Port_Group, [['name', '==', pg]], [['ports', 'insert', [primary._uuid as never]]]);
+    });
+    try {
+      await this.#wire(req.EndpointID, req.NetworkID, lspName, veth, mac, info.mtu);
+      await this.#chassis.waitForOvnInstalled(lspName, { timeoutMs: this.#cfg.installTimeoutMs });
+    } catch (err) {
+      const rollback = await this.#unwire(req.EndpointID, veth.host)
+        .then(() => this.#deletePorts(holds.map((h) => h.name)))
+        .then(
+          () => [] as unknown[],
+          (e: unknown) => [e],
+        );
+      const why =
+        err instanceof OvnTimeoutError
+          ? `port ${lspName} was not installed by ovn-controller on chassis ${me} within ${this.#cfg.installTimeoutMs} ms (${err.message})`
+          : `wiring endpoint ${req.EndpointID.slice(0, 12)} to logical port ${lspName} failed: ${(err as Error).message}`;
+      throw new WiringError(why, { cause: err, rollbackErrors: rollback });
+    }
+    return givenMac ? {} : { Interface: { MacAddress: mac } };
+  }
+
+  /** veth pair (container end stays here until Docker moves it), OVS port on br-int bound to the LSP. */
+  async #wire(
+    endpointId: string,
+    networkId: string,
+    lspName: string,
+    veth: { host: string; container: string },
+    mac: string,
+    mtu: number,
+  ): Promise<void> {
+    const existing = await this.#kernel.findLink(veth.host);
+    if (!existing) {
+      await this.#kernel.createVeth({
+        name: veth.host,
+        mtu,
+        up: true,
+        txChecksum: false,
+        peer: { name: veth.container, mtu, mac, txChecksum: false },
+      });
+    }
+    const bridge = this.#cfg.bridge;
+    await this.#chassis.replica.ready;
+    const br = this.#chassis.replica.table('Bridge').find('byName', bridge);
+    if (!br)
+      throw new OvnModeError(
+        `integration bridge ${bridge} does not exist on this host (is ovn-controller running?)`,
+      );
+    if (this.#chassis.replica.table('Port').find('byName', veth.host)) return;
+    await this.#chassis.db().run((t) => {
+      t.wait(OVS.Port, {
+        where: [['name', '==', veth.host]],
+        columns: ['name'],
+        until: '==',
+        rows: [],
+        timeout: 0,
+      });
+      const i = t.insert(OVS.Interface, {
+        name: veth.host,
+        external_ids: {
+          'iface-id': lspName,
+          [K.owner]: this.name,
+          [K.endpoint]: endpointId,
+          [K.network]: networkId,
+          [K.claimedAt]: String(Date.now()),
+        },
+      });
+      const p = t.insert(OVS.Port, {
+        name: veth.host,
+        interfaces: [i],
+        external_ids: { [K.owner]: this.name },
+      });
+      t.mutate(OVS.Bridge, [['_uuid', '==', br._uuid as never]], [['ports', 'insert', [p]]]);
+    });
+  }
+
+  /** Removes the OVS port and the veth of an endpoint; missing pieces are fine. */
+  async #unwire(endpointId: string, hostName: string): Promise<void> {
+    await this.#chassis.replica.ready;
+    const ports = this.#chassis.replica.table('Port').filter((p) => p.name === hostName);
+    const ifaces = this.#chassis.replica
+      .table('Interface')
+      .filter((i) => i.external_ids[K.endpoint] === endpointId && i.external_ids[K.owner] === this.name);
+    const byIface = this.#chassis.replica
+      .table('Port')
+      .filter((p) => p.interfaces.some((u) => ifaces.some((i) => i._uuid === u)));
+    const all = [...new Map([...ports, ...byIface].map((p) => [p._uuid, p])).values()];
+    if (all.length > 0) {
+      await this.#chassis.db().run((t) => {
+        for (const br of this.#chassis.replica.table('Bridge').values()) {
+          const mine = all.filter((p) => br.ports.includes(p._uuid as never));
+          if (mine.length > 0)
+            t.mutate(
+              OVS.Bridge,
+              [['_uuid', '==', br._uuid as never]],
+              [['ports', 'delete', mine.map((p) => p._uuid as never)]],
+            );
+        }
+      });
+    }
+    await this.#kernel.deleteLink(hostName, { missingOk: true });
+  }
+
+  /** Deletes logical switch ports by name (and their port group memberships). */
+  async #deletePorts(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await nbTransact(this.#nb as never, (nb) => {
+      for (const n of names) nb.deleteSwitchPort(n);
+    });
+  }
+
+  async join(req: JoinRequest): Promise<JoinResponse> {
+    const ls = this.switchOfNetwork(req.NetworkID);
+    if (!ls)
+      throw new NotFoundError(`network ${req.NetworkID.slice(0, 12)} is not an OVN network of this host`);
+    const [port] = this.#endpointPorts(req.EndpointID);
+    if (!port)
+      throw new NotFoundError(`endpoint ${req.EndpointID.slice(0, 12)} has no logical port on this chassis`);
+    // Returns at once when CreateEndpoint saw it installed; after an ovn-controller restart, waits again.
+    await this.#chassis.waitForOvnInstalled(port.name, { timeoutMs: this.#cfg.installTimeoutMs });
+    const info = this.#info(ls);
+    const reply: JoinResponse = {
+      InterfaceName: { SrcName: vethNames(req.EndpointID, this.#prefix).container, DstPrefix: 'eth' },
+      // No docker_gwbridge: the gateway is the tenant's logical router.
+      DisableGatewayService: true,
+    };
+    info.subnets.forEach((s, i) => {
+      const gw = info.gateways[i];
+      if (!gw) return;
+      if (s.family === 4) reply.Gateway = gw;
+      else reply.GatewayIPv6 = gw;
+    });
+    return reply;
+  }
+
+  async leave(_req: EndpointRef): Promise<void> {}
+
+  async deleteEndpoint(req: EndpointRef): Promise<void> {
+    const ports = this.#endpointPorts(req.EndpointID);
+    await this.#unwire(req.EndpointID, vethNames(req.EndpointID, this.#prefix).host);
+    await this.#deletePorts(ports.map((p) => p.name));
+  }
+
+  async endpointOperInfo(_req: EndpointRef): Promise<Record<string, unknown>> {
+    return {};
+  }
+
+  // ---- IPAM ---------------------------------------------------------------------------------------------
+
+  /** PoolID `ovn/<switch>/<cidr>`: RequestAddress needs the switch, and only RequestPool gets --ipam-opt. */
+  async requestPool(req: {
+    Pool?: string | undefined;
+    SubPool?: string | undefined;
+    Options?: Record<string, string> | null | undefined;
+    V6?: boolean | undefined;
+  }): Promise<{ PoolID: string; Pool: string; Data: Record<string, string> }> {
+    const sw = checkSwitchName('--ipam-opt logical_switch', req.Options?.logical_switch);
+    for (const k of Object.keys(req.Options ?? {}))
+      if (k !== 'logical_switch')
+        throw new InvalidOptionError(`--ipam-opt ${k}`, req.Options?.[k], 'logical_switch only');
+    if (req.SubPool)
+      throw new InvalidOptionError('--ip-range', req.SubPool, 'none: not supported on OVN networks');
+    let pool = req.Pool;
+    if (!pool) {
+      const ls = this.#switch(sw);
+      const fam = req.V6 ? 6 : 4;
+      pool = ls ? this.#info(ls).subnets.find((s) => s.family === fam)?.cidr : undefined;
+      if (!pool)
+        throw new InvalidOptionError(
+          '--subnet',
+          '',
+          `a subnet: logical switch ${sw} has no IPv${fam} subnet yet to take`,
+        );
+    }
+    const p = subnetOf('--subnet', pool);
+    if ((p.family === 6) !== (req.V6 === true))
+      throw new InvalidOptionError('--subnet', pool, req.V6 ? 'an IPv6 subnet' : 'an IPv4 subnet');
+    const ls = this.#switch(sw);
+    if (ls) {
+      const have = this.#info(ls).subnets.find((s) => s.family === p.family);
+      if (have && have.cidr !== p.cidr)
+        throw new ConflictError(
+          `logical switch ${sw} already exists with subnet ${have.cidr}; this network asks ${p.cidr}`,
+        );
+    }
+    return { PoolID: `${POOL_PREFIX}${sw}/${p.cidr}`, Pool: p.cidr, Data: {} };
+  }
+
+  static isOvnPool(poolId: string): boolean {
+    return poolId.startsWith(POOL_PREFIX);
+  }
+
+  #pool(poolId: string): { sw: string; subnet: IpPrefix } {
+    const rest = poolId.slice(POOL_PREFIX.length);
+    const i = rest.indexOf('/');
+    const sw = rest.slice(0, i);
+    const p = parsePrefix(rest.slice(i + 1));
+    if (i < 1 || !p)
+      throw new InvalidOptionError('PoolID', poolId, 'a pool id this driver returned (ovn/<switch>/<cidr>)');
+    return { sw, subnet: p };
+  }
+
+  async releasePool(_req: { PoolID: string }): Promise<void> {}
+
+  async requestAddress(req: {
+    PoolID: string;
+    Address?: string | undefined;
+    Options?: Record<string, string> | null | undefined;
+  }): Promise<{ Address: string; Data: Record<string, string> }> {
+    const { sw, subnet } = this.#pool(req.PoolID);
+    const len = subnet.length;
+    const ls = this.#switch(sw);
+    const info = ls ? this.#info(ls) : undefined;
+    let asked: ReturnType<typeof parseIp>;
+    if (req.Address) {
+      asked = parseIp(req.Address.split('/')[0]);
+      if (!asked || asked.family !== subnet.family || !inSubnet(subnet, asked.value))
+        throw new InvalidOptionError('--ip', req.Address, `an address in ${subnet.cidr}`);
+    }
+    if (req.Options?.RequestAddressType === 'com.docker.network.gateway') {
+      // The gateway is the switch's (the same on every host), never held.
+      const have = info?.gateways.find((g) => parseIp(g)?.family === subnet.family);
+      if (have && asked && asked.text !== have)
+        throw new ConflictError(
+          `logical switch ${sw} already exists with gateway ${have}; this network asks ${asked.text}`,
+        );
+      return {
+        Address: `${have ?? asked?.text ?? formatIp(subnet.family, hostRange(subnet).first)}/${len}`,
+        Data: {},
+      };
+    }
+    if (!ls || !info)
+      throw new IpamError(
+        `logical switch ${sw} does not exist yet: addresses are allocated once the network is created (--aux-address is not supported on OVN networks)`,
+      );
+    const me = this.chassisName();
+    const gateways = new Set(info.gateways);
+    const tryHold = async (ip: string): Promise<boolean> => {
+      const name = holdName(sw, ip);
+      this.#pending.add(name);
+      try {
+        await this.#ovn.transact((t) => {
+          const h = t.insert(NB.Logical_Switch_Port, {
+            name,
+            external_ids: {
+              [K.owner]: this.name,
+              [K.chassis]: me,
+              [K.hold]: ip,
+              [K.holdAt]: String(Date.now()),
+            },
+          });
+          t.mutate(NB.Logical_Switch, [['_uuid', '==', ls._uuid as never]], [['ports', 'insert', [h]]]);
+        });
+        return true;
+      } catch (err) {
+        if ((err as { error?: string }).error === 'constraint violation') return false;
+        throw new IpamError(
+          `holding address ${ip} on logical switch ${sw} in OVN_Northbound failed: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      } finally {
+        this.#pending.delete(name);
+      }
+    };
+    if (asked) {
+      if (gateways.has(asked.text))
+        throw new ConflictError(`address ${asked.text} is the gateway of logical switch ${sw}`);
+      if (!(await tryHold(asked.text))) {
+        const h = this.#lsp(holdName(sw, asked.text));
+        throw new ConflictError(
+          `address ${asked.text} is in use on logical switch ${sw}${h ? ` (port ${h.name}, chassis ${h.external_ids[K.chassis] ?? '?'}${h.external_ids[K.endpoint] ? `, endpoint ${h.external_ids[K.endpoint]?.slice(0, 12)}` : ''})` : ''}`,
+        );
+      }
+      return { Address: `${asked.text}/${len}`, Data: {} };
+    }
+    const { first, last } = hostRange(subnet);
+    // Start after the gateway(s); each candidate taken in the replica, or by a call of ours in flight, is
+    // skipped; a candidate another host took first (constraint violation) too.
+    for (let v = first, tries = 0; v <= last && tries < 100_000; v++) {
+      const ip = formatIp(subnet.family, v);
+      if (gateways.has(ip)) continue;
+      const name = holdName(sw, ip);
+      if (this.#pending.has(name) || this.#lsp(name)) continue;
+      tries++;
+      if (await tryHold(ip)) return { Address: `${ip}/${len}`, Data: {} };
+    }
+    throw new IpamError(`no free address left in ${subnet.cidr} on logical switch ${sw}`);
+  }
+
+  async releaseAddress(req: { PoolID: string; Address: string }): Promise<void> {
+    const { sw } = this.#pool(req.PoolID);
+    const ip = parseIp(req.Address.split('/')[0]);
+    if (!ip) return;
+    const h = this.#lsp(holdName(sw, ip.text));
+    // Only this chassis' unclaimed hold; a port DeleteEndpoint has not removed yet stays its business.
+    if (!h || h.external_ids[K.chassis] !== this.chassisName() || h.external_ids[K.endpoint] !== undefined)
+      return;
+    await this.#deletePorts([h.name]);
+  }
+
+  // ---- reconciler ---------------------------------------------------------------------------------------
+
+  /**
+   * Removes this chassis' stale objects, nothing of other chassis: holds never claimed within the grace
+   * time; ports whose veth is gone (container gone, host rebooted) or whose container end is still in this
+   * namespace after the grace time (never joined: the plugin died mid-attach, or Docker gave up); OVS
+   * interfaces of ours whose logical port is gone. Returns the names removed.
+   */
+  async reconcile(): Promise<{ removed: string[] }> {
+    let me: string;
+    try {
+      me = this.chassisName();
+    } catch {
+      return { removed: [] };
+    }
+    await this.#chassis.replica.ready;
+    const now = Date.now();
+    const old = (ts: string | undefined) => ts === undefined || now - Number(ts) >= this.#graceMs;
+    const links = new Set((await this.#kernel.listLinks()).map((l) => l.name));
+    const ifaces = this.#chassis.replica
+      .table('Interface')
+      .filter((i) => i.external_ids[K.owner] === this.name && i.external_ids[K.endpoint] !== undefined);
+    const ifaceByLsp = new Map(ifaces.map((i) => [i.external_ids['iface-id'] ?? '', i]));
+    const staleLsps: string[] = [];
+    const staleEndpoints = new Map<string, string>(); // endpoint id → host veth
+    for (const p of this.#nb.table('Logical_Switch_Port').values() as Iterable<Lsp>) {
+      const e = p.external_ids;
+      if (e[K.owner] !== this.name || e[K.chassis] !== me) continue;
+      const ep = e[K.endpoint];
+      if (ep === undefined) {
+        if (old(e[K.holdAt])) staleLsps.push(p.name);
+        continue;
+      }
+      if (e[K.partOf] !== undefined) continue; // goes with its primary
+      const veth = vethNames(ep, this.#prefix);
+      const iface = ifaceByLsp.get(p.name);
+      const gone = !links.has(veth.host) && (iface !== undefined || old(e[K.claimedAt]));
+      const unjoined = links.has(veth.container) && old(e[K.claimedAt]);
+      const unbound = iface === undefined && old(e[K.claimedAt]);
+      if (gone || unjoined || unbound) {
+        staleEndpoints.set(ep, veth.host);
+        staleLsps.push(...this.#endpointPorts(ep).map((x) => x.name));
+      }
+    }
+    for (const i of ifaces) {
+      const lsp = i.external_ids['iface-id'];
+      if (lsp && !this.#lsp(lsp) && old(i.external_ids[K.claimedAt]))
+        staleEndpoints.set(i.external_ids[K.endpoint] ?? '', i.name);
+    }
+    for (const [ep, host] of staleEndpoints) await this.#unwire(ep, host);
+    await this.#deletePorts([...new Set(staleLsps)]);
+    const removed = [...new Set(staleLsps), ...[...staleEndpoints.values()]];
+    if (removed.length > 0)
+      this.#log.warn({ removed }, 'OVN reconciler removed stale objects of this chassis');
+    return { removed };
+  }
+}
