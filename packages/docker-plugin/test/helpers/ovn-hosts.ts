@@ -30,7 +30,7 @@ export interface HostsOptions {
  * leak checks after a fault converge within about half a minute.
  */
 export async function startHosts(opts: HostsOptions = {}): Promise<OvnEnv> {
-  return startOvnEnv({
+  const env = await startOvnEnv({
     chassis: opts.hosts ?? 2,
     nb: opts.nb ?? 'standalone',
     withDocker: true,
@@ -51,6 +51,29 @@ export async function startHosts(opts: HostsOptions = {}): Promise<OvnEnv> {
       ],
     },
   });
+  try {
+    await chassisReady(env);
+  } catch (err) {
+    await env.stop();
+    throw err;
+  }
+  return env;
+}
+
+/**
+ * Waits until every ovn-controller has its tunnels to the others on br-int and has caught up with NB
+ * (`ovn-nbctl --wait=hv sync`): startOvnEnv returns once the chassis are registered in the SB, earlier.
+ */
+export async function chassisReady(env: OvnEnv): Promise<void> {
+  for (const ch of env.chassis)
+    await waitFor(
+      async () =>
+        (await ch.vsctl('list-ports', 'br-int')).split('\n').filter((p) => p.startsWith('ovn-')).length >=
+        env.chassis.length - 1,
+      60_000,
+      `the tunnels of chassis ${ch.index}`,
+    );
+  await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=60', '--wait=hv', 'sync']);
 }
 
 export interface OvnNetwork {
