@@ -33,8 +33,8 @@ import {
   deleteNetns,
   type OvnChassis,
   type OvnEnv,
-  type SimPlugin,
   run,
+  type SimPlugin,
   SYSTEM_PYTHON,
   startOvnEnv,
   startPlugin,
@@ -163,12 +163,12 @@ function firstReply(ns: string, peer: string, timeoutS = 20): Promise<number> {
   });
 }
 
-/** Adds `n` unbound LSPs to a switch in one ovn-nbctl transaction (batches of 500). */
-async function fillPorts(env: OvnEnv, ls: string, n: number, tag: string): Promise<void> {
-  for (let i = 0; i < n; i += 500) {
+/** Adds unbound LSPs number `from`..`to`-1 to a switch, 500 per ovn-nbctl transaction. */
+async function fillPorts(env: OvnEnv, ls: string, from: number, to: number, tag: string): Promise<void> {
+  for (let i = from; i < to; i += 500) {
     const args: string[] = [];
-    for (let j = i; j < Math.min(n, i + 500); j++) {
-      const ip = `10.200.${100 + Math.floor(j / 250)}.${(j % 250) + 2}`;
+    for (let j = i; j < Math.min(to, i + 500); j++) {
+      const ip = `10.${tag === 'ours' ? 201 : 200}.${100 + Math.floor(j / 250)}.${(j % 250) + 2}`;
       args.push(
         '--',
         'lsp-add',
@@ -180,7 +180,9 @@ async function fillPorts(env: OvnEnv, ls: string, n: number, tag: string): Promi
         `${mac()} ${ip}`,
       );
     }
-    await env.nbctl(...args.slice(1));
+    await env.nbctl(...args.slice(1)).catch((err: Error) => {
+      throw new Error(`filling ${ls}: ${err.message.slice(-300)}`);
+    });
   }
 }
 
@@ -448,7 +450,7 @@ async function main() {
     await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=60', '--wait=hv', 'sync']);
     let have = 0;
     for (const n of PORT_COUNTS) {
-      for (const d of [od, ours]) await fillPorts(env, d.ls, n - have, `${d.label}${n}`);
+      for (const d of [od, ours]) await fillPorts(env, d.ls, have, n, d.label === 'ours' ? 'ours' : 'od');
       have = n;
       await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=120', '--wait=hv', 'sync']);
       for (const d of [od, ours] as Driver[]) {
@@ -552,4 +554,7 @@ async function main() {
   }
 }
 
-await main();
+await main().catch((err: Error) => {
+  console.error(`ovn-attach failed: ${err.message.slice(0, 2000)}`);
+  process.exitCode = 1;
+});
