@@ -39,6 +39,9 @@ const HELP = `usage: ovs-container-network [flags]
                             defaults to it minus 58 (geneve) or 50 (vxlan) (env OCN_OVN_UNDERLAY_MTU)
   --ovn-install-timeout S   how long CreateEndpoint waits for ovn-installed (default 8; env
                             OCN_OVN_INSTALL_TIMEOUT)
+  --ovn-wait-hv             CreateEndpoint also waits until every chassis applied the port (nb_cfg →
+                            hv_cfg), so replies from other hosts are never lost; a chassis that is down
+                            stalls it (default off; env OCN_OVN_WAIT_HV=1)
   -h, --help
 `;
 
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
       'ovn-bridge': { type: 'string' },
       'ovn-underlay-mtu': { type: 'string' },
       'ovn-install-timeout': { type: 'string' },
+      'ovn-wait-hv': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
       bridge: values['ovn-bridge'] ?? env.OCN_OVN_BRIDGE,
       underlayMtu: values['ovn-underlay-mtu'] ?? env.OCN_OVN_UNDERLAY_MTU,
       installTimeout: values['ovn-install-timeout'] ?? env.OCN_OVN_INSTALL_TIMEOUT,
+      waitHv: values['ovn-wait-hv'] ?? ['1', 'true', 'yes'].includes(env.OCN_OVN_WAIT_HV ?? ''),
     },
     callTimeout * 1000,
   );

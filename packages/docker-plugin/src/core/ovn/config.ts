@@ -18,6 +18,12 @@ export interface OvnConfig {
   underlayMtu: number | undefined;
   /** How long CreateEndpoint waits for ovn-installed. */
   installTimeoutMs: number;
+  /**
+   * Also wait until every chassis applied the new port (NB nb_cfg → hv_cfg, as `ovn-nbctl --wait=hv`): then
+   * the other chassis know where the port is, and replies to its first packet are not lost. A chassis that
+   * is down holds hv_cfg back, so this is off by default.
+   */
+  waitHv: boolean;
 }
 
 export interface OvnFlagValues {
@@ -29,6 +35,7 @@ export interface OvnFlagValues {
   bridge: string | undefined;
   underlayMtu: string | undefined;
   installTimeout: string | undefined;
+  waitHv?: boolean | undefined;
 }
 
 const ENDPOINT = /^(unix:\/.+|tcp:\[?[0-9A-Za-z.:-]+\]?:[0-9]{1,5}|ssl:\[?[0-9A-Za-z.:-]+\]?:[0-9]{1,5})$/;
@@ -101,5 +108,5 @@ export function parseOvnFlags(v: OvnFlagValues, callTimeoutMs: number): OvnConfi
   } else if (installTimeoutMs >= callTimeoutMs) {
     installTimeoutMs = Math.max(100, Math.round(callTimeoutMs * 0.8));
   }
-  return { nb, ...(tls ? { tls } : {}), bridge, underlayMtu, installTimeoutMs };
+  return { nb, ...(tls ? { tls } : {}), bridge, underlayMtu, installTimeoutMs, waitHv: v.waitHv === true };
 }

@@ -55,6 +55,7 @@ import {
   holdName,
   hostRange,
   inSubnet,
+  isolationPolicies,
   K,
   parseOvnNetworkOptions,
   portGroupName,
@@ -287,7 +288,7 @@ export class OvnDriver {
           name: sw,
           externalIds: { [K.owner]: this.name, ...want, [K.hostPrefix + chassis]: req.NetworkID },
         });
-        this.#ensureGateway(nb, sw, opts.tenant, subnets, gateways);
+        this.#ensureGateway(nb, sw, opts.tenant, subnets, gateways, opts.isolate);
       },
       { attempts: 10 },
     );
@@ -314,7 +315,14 @@ export class OvnDriver {
   }
 
   /** The tenant's router, this switch's router port with the gateways, and the tenant's port group + ACLs. */
-  #ensureGateway(nb: NbPlan, sw: string, tenant: string, subnets: IpPrefix[], gateways: string[]): void {
+  #ensureGateway(
+    nb: NbPlan,
+    sw: string,
+    tenant: string,
+    subnets: IpPrefix[],
+    gateways: string[],
+    isolate: boolean,
+  ): void {
     const owner = { [K.owner]: this.name };
     const lr = routerName(tenant);
     nb.ensureRouter({ name: lr, externalIds: { ...owner, [K.tenant]: tenant } });
@@ -331,6 +339,15 @@ export class OvnDriver {
       routerPort: routerPortName(sw),
       externalIds: owner,
     });
+    if (isolate)
+      for (const s of subnets)
+        for (const p of isolationPolicies(s))
+          nb.ensureRouterPolicy({
+            router: lr,
+            ...p,
+            action: 'drop',
+            externalIds: { ...owner, [K.switch]: sw },
+          });
     // Tenants: every endpoint port is in its tenant's port group; traffic into it from addresses outside
     // the tenant's subnets is dropped (defence beyond topology: tenants' routers are never connected).
     for (const fam of [4, 6] as const) {
@@ -387,6 +404,10 @@ export class OvnDriver {
         const info = this.#info(ls);
         nb.deleteSwitch(sw);
         nb.deleteRouterPort(routerPortName(sw));
+        const lr = routerName(info.tenant);
+        if (info.isolate && this.#nb.table('Logical_Router').find('byName', lr))
+          for (const s of info.subnets)
+            for (const p of isolationPolicies(s)) nb.deleteRouterPolicy({ router: lr, ...p });
         for (const s of info.subnets) {
           const set = tenantSubnetsSetName(info.tenant, s.family);
           if (this.#nb.table('Address_Set').find('byName', set))
@@ -491,7 +512,12 @@ export class OvnDriver {
     });
     try {
       await this.#wire(req.EndpointID, req.NetworkID, lspName, veth, mac, info.mtu);
+      const started = Date.now();
       await this.#chassis.waitForOvnInstalled(lspName, { timeoutMs: this.#cfg.installTimeoutMs });
+      if (this.#cfg.waitHv)
+        await this.#ovn.sync('hv', {
+          timeoutMs: Math.max(100, this.#cfg.installTimeoutMs - (Date.now() - started)),
+        });
     } catch (err) {
       const rollback = await this.#unwire(req.EndpointID, veth.host)
         .then(() => this.#deletePorts(holds.map((h) => h.name)))
@@ -501,7 +527,7 @@ export class OvnDriver {
         );
       const why =
         err instanceof OvnTimeoutError
-          ? `port ${lspName} was not installed by ovn-controller on chassis ${me} within ${this.#cfg.installTimeoutMs} ms (${err.message})`
+          ? `port ${lspName} was not ready on chassis ${me} within ${this.#cfg.installTimeoutMs} ms (--ovn-install-timeout): ${err.message}`
           : `wiring endpoint ${req.EndpointID.slice(0, 12)} to logical port ${lspName} failed: ${(err as Error).message}`;
       throw new WiringError(why, { cause: err, rollbackErrors: rollback });
     }

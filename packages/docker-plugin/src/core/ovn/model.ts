@@ -173,3 +173,17 @@ export function inSubnet(p: IpPrefix, v: bigint): boolean {
   const size = 1n << BigInt(bits - p.length);
   return v >= p.value && v < p.value + size;
 }
+
+/**
+ * The tenant-router policies that keep an `isolate=true` network to itself: nothing routed from it to
+ * another subnet, nor from another subnet to it (traffic to the network's own gateway is not routed, so it
+ * still answers).
+ */
+export function isolationPolicies(subnet: IpPrefix): { priority: number; match: string }[] {
+  const f = subnet.family === 4 ? 'ip4' : 'ip6';
+  const s = subnet.cidr;
+  return [
+    { priority: 2000, match: `${f}.src == ${s} && ${f}.dst != ${s}` },
+    { priority: 2000, match: `${f}.dst == ${s} && ${f}.src != ${s}` },
+  ];
+}

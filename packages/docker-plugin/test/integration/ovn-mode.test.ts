@@ -1,0 +1,166 @@
+// OVN mode across two simulated hosts (needs root and OVN: network namespaces, ovsdb-server, ovs-vswitchd,
+// ovn-northd, ovn-controller; testkit startOvnEnv). The plugin BINARY runs inside each chassis' namespace
+// with --ovn-nb, driven over its socket with Docker's plugin bodies (no dockerd here; helper ovn15docker's
+// e2e tests run real dockerds). Shows: one network on two hosts is one logical switch; cross-host ping
+// (IPv4 and IPv6) and 2 MiB over TCP, right after CreateEndpoint+Join return; the MTU derived from GENEVE
+// and a larger one refused; a mismatch refused with NB unchanged; --ip honoured or refused; 2×50 concurrent
+// allocations distinct; deletes leave nothing behind.
+import { canPing, type OvnEnv, startOvnEnv, tcpTransfer } from '@ovs-container-network/testkit';
+import t from 'tap';
+import {
+  attach,
+  createNetwork,
+  dockerId,
+  lspNames,
+  nbDump,
+  type OvnPlugin,
+  startOvnPlugin,
+  waitChassisReady,
+} from '../helpers/ovn.js';
+
+const env: OvnEnv = await startOvnEnv({ chassis: 2 });
+t.teardown(() => env.stop());
+await waitChassisReady(env);
+const [chA, chB] = env.chassis;
+if (!chA || !chB) throw new Error('two chassis expected');
+// --ovn-wait-hv: CreateEndpoint returns once every chassis knows the port, so the first ping cannot be lost.
+const a: OvnPlugin = await startOvnPlugin(env, chA, { extraArgs: ['--ovn-wait-hv'] });
+t.teardown(() => a.stop());
+const b: OvnPlugin = await startOvnPlugin(env, chB, { name: a.name, extraArgs: ['--ovn-wait-hv'] });
+t.teardown(() => b.stop());
+
+const SW = `ocnt-${dockerId().slice(0, 8)}`;
+const spec = { logicalSwitch: SW, subnet: '10.61.0.0/24', subnet6: 'fd00:61::/64', tenant: 'ta' };
+
+t.test('one network on two hosts is one logical switch; cross-host ping v4/v6 and TCP at once', async (t) => {
+  const na = await createNetwork(a, spec);
+  t.equal(na.reply.status, 200, JSON.stringify(na.reply.body));
+  const nb = await createNetwork(b, spec);
+  t.equal(nb.reply.status, 200, JSON.stringify(nb.reply.body));
+  const ls = JSON.parse(
+    await env.nbctl('--format=json', '--columns=external_ids', 'find', 'Logical_Switch', `name=${SW}`),
+  );
+  t.equal(ls.data.length, 1, 'one logical switch');
+  const ids = Object.fromEntries(ls.data[0][0][1]) as Record<string, string>;
+  t.equal(ids['ocn-host-' + chA.name], na.networkId);
+  t.equal(ids['ocn-host-' + chB.name], nb.networkId);
+  t.equal(ids['ocn-mtu'], '1442', 'GENEVE on a 1500 underlay: 1442');
+  t.equal(ids['ocn-subnets'], '10.61.0.0/24,fd00:61::/64');
+
+  const ea = await attach(a, na);
+  const eb = await attach(b, nb);
+  t.not(ea.ip, eb.ip, 'distinct addresses');
+  t.equal(ea.join.Gateway, '10.61.0.1');
+  t.equal(ea.join.GatewayIPv6, 'fd00:61::1');
+  // The first ping right after Join: the port is installed on both chassis.
+  t.ok(await canPing(ea.netns, eb.ip as string, 1), 'first ping A → B');
+  t.ok(await canPing(eb.netns, ea.ip6 as string), 'IPv6 B → A');
+  t.ok(await canPing(ea.netns, '10.61.0.1'), 'the gateway (tenant router port) answers');
+  t.equal(
+    await tcpTransfer(ea.netns, eb.netns, eb.ip as string),
+    2 * 1024 * 1024,
+    '2 MiB over TCP across hosts',
+  );
+  const lsp = JSON.parse(
+    await env.nbctl(
+      '--format=json',
+      '--columns=addresses,port_security,options,external_ids',
+      'list',
+      'Logical_Switch_Port',
+      `ocn/${SW}/${ea.ip}`,
+    ),
+  );
+  const [addresses, portSecurity] = lsp.data[0];
+  t.match(addresses, /fd00:61::/, 'addresses carry MAC, IPv4 and IPv6');
+  t.same(addresses, portSecurity, 'port_security = addresses');
+  t.match(JSON.stringify(lsp.data[0][2]), chA.name, 'requested-chassis');
+  t.match(JSON.stringify(lsp.data[0][3]), ea.endpointId, 'external_ids name the endpoint');
+  const src = String((ea.join.InterfaceName as { SrcName: string }).SrcName);
+  const hostEnd = `${a.prefix}h${src.slice(a.prefix.length + 1)}`;
+  t.equal(await chA.vsctl('get', 'Interface', hostEnd, 'external_ids:iface-id'), `"ocn/${SW}/${ea.ip}"`);
+  const mtu = await chA.vsctl('get', 'Interface', hostEnd, 'mtu');
+  t.equal(mtu, '1442');
+
+  await ea.remove();
+  await eb.remove();
+  t.same(await lspNames(env, SW), [], 'no logical port left after DeleteEndpoint + ReleaseAddress');
+  const left = (await chA.vsctl('list-ports', 'br-int')).split('\n').filter((p) => p.startsWith(a.prefix));
+  t.same(left, [], 'no OVS port of the plugin left on A');
+
+  t.test('a second network on one host for the same switch is refused', async (t) => {
+    const r = await createNetwork(a, spec);
+    t.equal(r.reply.status, 500);
+    t.match(String(r.reply.body.Err), /already belongs to Docker network/);
+  });
+
+  t.test('mismatches are refused, naming the field and both values, with NB unchanged', async (t) => {
+    const before = await nbDump(env);
+    const cases = [
+      {
+        ...spec,
+        subnet: '10.62.0.0/24',
+        want: /subnet 10\.61\.0\.0\/24; this network asks 10\.62\.0\.0\/24/,
+      },
+      { ...spec, tenant: 'tb', want: /tenant=ta; this network asks tenant=tb/ },
+      { ...spec, isolate: false, want: /isolate=true; this network asks isolate=false/ },
+      { ...spec, mtu: 1400, want: /mtu=1442; this network asks mtu=1400/ },
+      { ...spec, logicalSwitch: `${SW}x`, mtu: 1443, want: /mtu.*1443.*at most 1442/ },
+    ];
+    for (const { want, ...s } of cases) {
+      const r = await createNetwork(b, s).catch((err: Error) => ({
+        reply: { status: 500, body: { Err: err.message } },
+      }));
+      t.equal(r.reply.status, 500, `refused: ${JSON.stringify(s)}`);
+      t.match(String(r.reply.body.Err), want);
+    }
+    // Not through our IPAM (Docker's default address space): refused.
+    const r = await b.call('/NetworkDriver.CreateNetwork', {
+      NetworkID: dockerId(),
+      Options: { 'com.docker.network.generic': { mode: 'ovn', logical_switch: `${SW}y` } },
+      IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.63.0.0/24', Gateway: '10.63.0.1/24' }],
+    });
+    t.equal(r.status, 500);
+    t.match(String(r.body.Err), /--ipam-driver/);
+    t.equal(await nbDump(env), before, 'NB unchanged (ovn-nbctl --format=json list, before and after)');
+  });
+
+  t.test('--ip is honoured, or refused when another host holds it', async (t) => {
+    const e = await attach(a, na, { ip: '10.61.0.77' });
+    t.equal(e.ip, '10.61.0.77');
+    const pool = nb.pools.find((p) => !p.v6)?.poolId;
+    const r = await b.call('/IpamDriver.RequestAddress', { PoolID: pool, Address: '10.61.0.77' });
+    t.equal(r.status, 500);
+    t.match(
+      String(r.body.Err),
+      new RegExp(`10\\.61\\.0\\.77 is in use on logical switch ${SW}.*chassis ${chA.name}`),
+    );
+    await e.remove();
+  });
+
+  t.test('2 hosts × 50 concurrent allocations get 100 distinct addresses', async (t) => {
+    const pa = na.pools.find((p) => !p.v6)?.poolId;
+    const pb = nb.pools.find((p) => !p.v6)?.poolId;
+    const both = await Promise.all([
+      ...Array.from({ length: 50 }, () => a.ok('/IpamDriver.RequestAddress', { PoolID: pa })),
+      ...Array.from({ length: 50 }, () => b.ok('/IpamDriver.RequestAddress', { PoolID: pb })),
+    ]);
+    const got = both.map((r) => String(r.Address));
+    t.equal(new Set(got).size, 100, '100 distinct');
+    t.equal((await lspNames(env, SW)).length, 100, '100 holds in NB');
+    await Promise.all(
+      got.map((addr, i) =>
+        (i < 50 ? a : b).ok('/IpamDriver.ReleaseAddress', { PoolID: i < 50 ? pa : pb, Address: addr }),
+      ),
+    );
+    t.same(await lspNames(env, SW), [], 'released');
+  });
+
+  t.test('DeleteNetwork: the switch stays while another host is a member, goes with the last', async (t) => {
+    await a.ok('/NetworkDriver.DeleteNetwork', { NetworkID: na.networkId });
+    t.match(await env.nbctl('ls-list'), SW);
+    await a.ok('/NetworkDriver.DeleteNetwork', { NetworkID: na.networkId }); // idempotent
+    await b.ok('/NetworkDriver.DeleteNetwork', { NetworkID: nb.networkId });
+    t.notMatch(await env.nbctl('ls-list'), SW, 'switch gone');
+    t.notMatch(await env.nbctl('lrp-list', 'ocn-ta'), SW, 'router port gone');
+  });
+});

@@ -1,0 +1,112 @@
+// OVN mode's pure rules: the --ovn-* flags, the network options, names and address arithmetic.
+import t from 'tap';
+import { InvalidOptionError } from '../../src/core/errors.js';
+import { parseOvnFlags } from '../../src/core/ovn/config.js';
+import {
+  formatIp,
+  holdName,
+  hostRange,
+  isOvnMode,
+  isolationPolicies,
+  parseOvnNetworkOptions,
+  routerMac,
+  subnetOf,
+} from '../../src/core/ovn/model.js';
+
+const none = {
+  nb: undefined,
+  ca: undefined,
+  cert: undefined,
+  key: undefined,
+  checkHostname: false,
+  bridge: undefined,
+  underlayMtu: undefined,
+  installTimeout: undefined,
+};
+
+t.test('flags: off without --ovn-nb; remotes as --ovsdb takes them; bad values named', async (t) => {
+  t.equal(parseOvnFlags(none, 10_000), undefined);
+  t.throws(() => parseOvnFlags({ ...none, bridge: 'br-x' }, 10_000), /only together with --ovn-nb/);
+  const c = parseOvnFlags({ ...none, nb: 'tcp:10.0.0.1:6641,tcp:10.0.0.2:6641, unix:/run/nb.sock' }, 10_000);
+  t.same(c?.nb, ['tcp:10.0.0.1:6641', 'tcp:10.0.0.2:6641', 'unix:/run/nb.sock']);
+  t.equal(c?.bridge, 'br-int');
+  t.equal(c?.installTimeoutMs, 8000);
+  t.equal(c?.waitHv, false);
+  t.throws(() => parseOvnFlags({ ...none, nb: 'http://x' }, 10_000), /--ovn-nb="http:\/\/x".*unix:\/PATH/);
+  t.throws(
+    () => parseOvnFlags({ ...none, nb: 'ssl:h:6641' }, 10_000),
+    /--ovn-ca.*needs --ovn-ca, --ovn-cert and --ovn-key/,
+  );
+  t.throws(
+    () => parseOvnFlags({ ...none, nb: 'tcp:h:6641', ca: '/x' }, 10_000),
+    /an ssl:HOST:PORT --ovn-nb remote/,
+  );
+  t.throws(() => parseOvnFlags({ ...none, nb: 'tcp:h:1', underlayMtu: '900' }, 10_000), /1280 to 65535/);
+  t.throws(
+    () => parseOvnFlags({ ...none, nb: 'tcp:h:1', installTimeout: '10' }, 10_000),
+    /below --call-timeout/,
+  );
+  t.equal(
+    parseOvnFlags({ ...none, nb: 'tcp:h:1' }, 5000)?.installTimeoutMs,
+    4000,
+    'kept below a short call timeout',
+  );
+});
+
+t.test('network options', async (t) => {
+  t.ok(isOvnMode({ 'com.docker.network.generic': { mode: 'ovn' } }));
+  t.notOk(isOvnMode({ 'com.docker.network.generic': { bridge: 'br0' } }));
+  t.notOk(isOvnMode(null));
+  t.same(parseOvnNetworkOptions({ mode: 'ovn', logical_switch: 'web' }), {
+    logicalSwitch: 'web',
+    tenant: 'default',
+    isolate: true,
+    mtu: undefined,
+  });
+  t.same(
+    parseOvnNetworkOptions({
+      mode: 'ovn',
+      logical_switch: 'w',
+      tenant_id: 'acme',
+      isolate: 'false',
+      mtu: 1400,
+    }),
+    {
+      logicalSwitch: 'w',
+      tenant: 'acme',
+      isolate: false,
+      mtu: 1400,
+    },
+  );
+  t.throws(
+    () => parseOvnNetworkOptions({ mode: 'ovn' }),
+    /logical_switch.*Docker does not send the network name/,
+  );
+  t.throws(() => parseOvnNetworkOptions({ mode: 'ovn', logical_switch: 'a b' }), InvalidOptionError);
+  t.throws(
+    () => parseOvnNetworkOptions({ mode: 'ovn', logical_switch: 'w', vlan: '5' }),
+    /vlan.*mode=ovn accepts/,
+  );
+  t.throws(() => parseOvnNetworkOptions({ mode: 'ovn', logical_switch: 'w', tenant_id: 'a-b' }), /tenant_id/);
+  t.throws(
+    () => parseOvnNetworkOptions({ mode: 'ovn', logical_switch: 'w', isolate: 'maybe' }),
+    /true or false/,
+  );
+});
+
+t.test('names and addresses', async (t) => {
+  t.equal(holdName('web', '10.0.0.5'), 'ocn/web/10.0.0.5');
+  t.equal(routerMac('web'), routerMac('web'), 'the same on every host');
+  t.match(routerMac('web'), /^0a(:[0-9a-f]{2}){5}$/);
+  t.equal(subnetOf('f', '10.1.2.3/24').cidr, '10.1.2.0/24', 'host bits cleared');
+  t.equal(subnetOf('f', 'FD00:0::1/64').cidr, 'fd00::/64');
+  t.throws(() => subnetOf('--subnet', '10.0.0.0/31'), /prefix length from 8 to 30/);
+  t.throws(() => subnetOf('--subnet', 'x'), /--subnet/);
+  const r = hostRange(subnetOf('f', '10.0.0.0/30'));
+  t.same([formatIp(4, r.first), formatIp(4, r.last)], ['10.0.0.1', '10.0.0.2'], 'no network or broadcast');
+  t.equal(formatIp(6, hostRange(subnetOf('f', 'fd00:1::/64')).first), 'fd00:1::1');
+  t.same(
+    isolationPolicies(subnetOf('f', '10.9.0.0/24')).map((p) => p.match),
+    ['ip4.src == 10.9.0.0/24 && ip4.dst != 10.9.0.0/24', 'ip4.dst == 10.9.0.0/24 && ip4.src != 10.9.0.0/24'],
+  );
+});
