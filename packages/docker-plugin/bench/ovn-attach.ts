@@ -311,6 +311,7 @@ async function ourDriver(
           '30',
           '--ovn-install-timeout',
           '20',
+          '--ovn-wait-hv',
         ],
       }),
     );
@@ -476,10 +477,26 @@ async function main() {
 
     // docker run -d: OVN network vs single-host network, the same dockerd and plugin on host 0.
     await h0.startPlugin({
-      extraArgs: ['--log-level', 'warn', '--call-timeout', '30', '--ovn-install-timeout', '20'],
+      extraArgs: [
+        '--log-level',
+        'warn',
+        '--call-timeout',
+        '30',
+        '--ovn-install-timeout',
+        '20',
+        '--ovn-wait-hv',
+      ],
     });
     await h1.startPlugin({
-      extraArgs: ['--log-level', 'warn', '--call-timeout', '30', '--ovn-install-timeout', '20'],
+      extraArgs: [
+        '--log-level',
+        'warn',
+        '--call-timeout',
+        '30',
+        '--ovn-install-timeout',
+        '20',
+        '--ovn-wait-hv',
+      ],
     });
     const ls = uniqueName('brun');
     for (const h of [h0, h1])

@@ -45,6 +45,8 @@ export async function startHosts(opts: HostsOptions = {}): Promise<OvnEnv> {
         // A loaded 2-core machine running many chassis: ovn-controller may take seconds to install a port.
         '--ovn-install-timeout',
         '20',
+        // Replies only once every chassis applied the port (NB hv_cfg): the first packet is not lost.
+        '--ovn-wait-hv',
         '--call-timeout',
         '30',
         ...(opts.pluginArgs ?? []),
