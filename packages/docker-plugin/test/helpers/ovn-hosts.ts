@@ -26,7 +26,7 @@ export interface HostsOptions {
 
 /**
  * N hosts (default 2) with dockerd + plugin each. The plugin reconciles every second and removes unclaimed
- * address holds after 20 s (shorter graces race in-flight CreateEndpoints on a loaded machine), so the
+ * address holds after 45 s (shorter graces race in-flight CreateEndpoints on a loaded machine), so the
  * leak checks after a fault converge within about half a minute.
  */
 export async function startHosts(opts: HostsOptions = {}): Promise<OvnEnv> {
@@ -37,7 +37,7 @@ export async function startHosts(opts: HostsOptions = {}): Promise<OvnEnv> {
     plugin: {
       extraArgs: [
         '--orphan-grace',
-        '20',
+        '45',
         '--reconcile-interval',
         '1',
         '--log-level',
