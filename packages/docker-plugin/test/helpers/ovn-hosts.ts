@@ -317,7 +317,7 @@ export async function staleState(env: OvnEnv, hosts: readonly OvnChassis[]): Pro
 export async function settle(
   env: OvnEnv,
   hosts: readonly OvnChassis[],
-  timeoutMs = 45_000,
+  timeoutMs = 75_000,
 ): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
