@@ -27,6 +27,7 @@ const ip = async (h: OvnChassis, c: string, net: string) =>
     await h.docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, c])
   ).stdout.trim();
 
+const failures: string[] = [];
 say('1. Two simulated hosts, NB and SB as 3-member Raft clusters, ovn-northd');
 const env = await startOvnEnv({
   chassis: 2,
@@ -101,8 +102,14 @@ try {
   const got = received.trim();
   console.log(`→ TCP: ${got} of 2097152 bytes arrived on host2`);
   if (got !== '2097152') fail(`TCP delivered ${got} bytes`);
-  await on(h1, ['exec', 'red1', 'nslookup', 'red2']);
-  await on(h1, ['exec', 'red1', 'ping', '-c', '2', '-W', '1', 'red2']);
+  // The demo goes on when the lookup fails (to show isolation and NB), but ends with a failure.
+  const look = await on(h1, ['exec', 'red1', 'nslookup', 'red2'], true);
+  if (look.code !== 0 || !look.stdout.includes(red2)) {
+    console.log(`→ FAILED: host1 could not resolve red2 (on host2, ${red2})`);
+    failures.push('name lookup across hosts');
+  } else {
+    await on(h1, ['exec', 'red1', 'ping', '-c', '2', '-W', '1', 'red2']);
+  }
 
   say('5. Another tenant (blue, on host2): unreachable from red');
   const blocked = await on(h1, ['exec', 'red1', 'ping', '-c', '2', '-W', '1', blue2], true);
@@ -129,4 +136,8 @@ try {
   say('7. Tearing everything down');
   await env.stop();
   console.log('containers, dockerds, plugins, OVS, OVN, namespaces and directories removed');
+}
+if (failures.length) {
+  console.error(`\ndemo: these steps FAILED: ${failures.join(', ')}`);
+  process.exitCode = 1;
 }
