@@ -68,7 +68,8 @@ export interface SimDockerd {
   docker(args: readonly string[], allowFail?: boolean): Promise<RunResult>;
   /**
    * SIGKILLs the daemon: containerd, shims and containers die with it (a power cut). The data-root stays,
-   * so `start()` brings the daemon back with its containers (restart policies apply).
+   * so `start()` brings the daemon back with its containers (restart policies apply); the exec-root (the
+   * runtime state, /run on a real host) is wiped first, as a reboot does.
    */
   kill(): Promise<void>;
   /** Starts the daemon again on the same directories (after kill or stop({ keepData: true })). */
@@ -130,6 +131,7 @@ export async function startDockerd(opts: SimDockerdOptions): Promise<SimDockerd>
   ];
   const script = `mount --bind "$0" /run/docker/plugins && exec dockerd "$@" >>"$0/../dockerd.log" 2>&1`;
   let stopped = false;
+  let started = false;
 
   const innerPid = (): number | undefined => {
     const outer = self.child?.pid;
@@ -144,9 +146,15 @@ export async function startDockerd(opts: SimDockerdOptions): Promise<SimDockerd>
   const start = async () => {
     if (self.child && self.child.exitCode === null && self.child.signalCode === null) return;
     rmSync(socket, { force: true });
-    // dockerd refuses to start while its pidfile names a live process, and inside its PID namespace it
-    // wrote "1", which is always alive.
-    rmSync(join(dir, 'exec', 'dockerd.pid'), { force: true });
+    // After a power cut the runtime state goes, as /run does on a real reboot: the data-root (containers,
+    // networks, images) stays. Stale containerd/shim state made containerd's restart time out here. And
+    // dockerd refuses to start while its pidfile names a live process (inside its PID namespace it wrote
+    // "1", always alive).
+    if (started) {
+      rmSync(join(dir, 'exec'), { recursive: true, force: true });
+      mkdirSync(join(dir, 'exec'));
+    }
+    started = true;
     const child = spawn(
       'setpriv',
       [
