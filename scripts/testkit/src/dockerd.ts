@@ -502,6 +502,8 @@ function reapOnExit(): void {
   for (const [sig, code] of [
     ['SIGTERM', 143],
     ['SIGINT', 130],
+    // tap's root test SIGALRMs its own process 10 s after a timeout (@tapjs/core tap.js alarmKill).
+    ['SIGALRM', 142],
   ] as const) {
     process.once(sig, () => {
       reapSync();

@@ -38,7 +38,7 @@ t.test('NB leader SIGKILLed during 100 parallel attaches: every attach succeeds'
   await env.nb.kill(leader);
   const results = await runs;
   const failed = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [`${jobs[i]?.name}: ${String(r.reason).slice(0, 300)}`] : [],
+    r.status === 'rejected' ? [`${jobs[i]?.name}: ${String(r.reason).slice(0, 1200)}`] : [],
   );
   t.same(failed, [], `all ${jobs.length} docker run succeeded with NB member ${leader} (the leader) killed`);
   const newLeader = await env.nb.leader(20_000);
@@ -58,7 +58,7 @@ t.test('a leadership transfer during attaches', async (t) => {
   const moved = await env.nb.transferLeadership();
   t.not(moved.to, moved.from, `leadership moved from member ${moved.from} to ${moved.to}`);
   const failed = (await runs).flatMap((r, i) =>
-    r.status === 'rejected' ? [`${jobs[i]?.name}: ${String(r.reason).slice(0, 300)}`] : [],
+    r.status === 'rejected' ? [`${jobs[i]?.name}: ${String(r.reason).slice(0, 1200)}`] : [],
   );
   t.same(failed, [], 'every docker run succeeded');
   const ip = await ipOf(h1, jobs[jobs.length - 1]?.name ?? '', net.name);

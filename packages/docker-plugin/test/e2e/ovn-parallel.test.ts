@@ -27,7 +27,7 @@ t.test(`2 hosts × ${PER_HOST} parallel docker run: distinct addresses, full rea
   const started = Date.now();
   const results = await Promise.allSettled(jobs.map((j) => runOn(j.h, net.name, [], j.name)));
   const failed = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [`${jobs[i]?.name}: ${String(r.reason).slice(0, 300)}`] : [],
+    r.status === 'rejected' ? [`${jobs[i]?.name}: ${String(r.reason).slice(0, 1200)}`] : [],
   );
   t.same(failed, [], `every docker run succeeded (${Date.now() - started} ms for ${jobs.length})`);
   const ips = await pool(jobs, 10, (j) => ipOf(j.h, j.name, net.name));
