@@ -95,11 +95,15 @@ const mac = () =>
     .map((b) => b.toString(16).padStart(2, '0'))
     .join(':')}`;
 
+/** Percentile of the finite samples (a sample with no reply within the timeout is NaN, counted apart). */
 function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
 }
-const fmt = (xs: number[]) => `${pct(xs, 50).toFixed(0)}/${pct(xs, 99).toFixed(0)} ms`;
+const fmt = (xs: number[]) => {
+  const lost = xs.filter((x) => !Number.isFinite(x)).length;
+  return `${pct(xs, 50).toFixed(0)}/${pct(xs, 99).toFixed(0)} ms${lost ? ` (${lost} with no reply in 20 s)` : ''}`;
+};
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
@@ -127,10 +131,13 @@ async function plumb(
   ns: string,
   srcName: string,
   address: string,
+  macAddress = '',
   gw?: string,
 ): Promise<void> {
   await run('ip', ['-n', h.netns, 'link', 'set', srcName, 'netns', ns]);
   await run('ip', ['-n', ns, 'link', 'set', srcName, 'name', 'eth0']);
+  // Docker sets the MAC that CreateEndpoint returned (port security expects it).
+  if (macAddress) await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'address', macAddress]);
   await run('ip', ['-n', ns, 'addr', 'add', address, 'dev', 'eth0']);
   await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
   if (gw) await run('ip', ['-n', ns, 'route', 'add', 'default', 'via', gw], { allowFail: true });
@@ -344,6 +351,34 @@ async function ourDriver(
     label: 'ours',
     ls,
     requestMs,
+    /** The ping target: an endpoint of this plugin on the other host (in the tenant's port group). */
+    async peer() {
+      const p1 = plugins[1] as SimPlugin;
+      const n1 = nets[1] as { nid: string; poolId: string };
+      const eid = dockerId();
+      const a = await ok(p1.socket, '/IpamDriver.RequestAddress', { PoolID: n1.poolId });
+      const ce = await ok(p1.socket, '/NetworkDriver.CreateEndpoint', {
+        NetworkID: n1.nid,
+        EndpointID: eid,
+        Interface: { Address: String(a.Address), AddressIPv6: '', MacAddress: '' },
+        Options: {},
+      });
+      const j = await ok(p1.socket, '/NetworkDriver.Join', {
+        NetworkID: n1.nid,
+        EndpointID: eid,
+        SandboxKey: `/var/run/docker/netns/${eid.slice(0, 12)}`,
+        Options: {},
+      });
+      const ns = await createNetns(uniqueName('bp'));
+      await plumb(
+        peerHost,
+        ns,
+        String((j.InterfaceName as { SrcName: string }).SrcName),
+        String(a.Address),
+        String((ce.Interface as { MacAddress?: string } | undefined)?.MacAddress ?? ''),
+      );
+      return String(a.Address).split('/')[0] ?? '';
+    },
     async stop() {
       for (const p of plugins) await p.stop();
     },
@@ -401,7 +436,7 @@ async function measure(d: Driver, h: OvnChassis, peerIp: string, ipBase: string)
       'net.ipv6.conf.default.disable_ipv6=1',
     ]);
     const a = await d.attach(`${ipBase}.${i + 10}`);
-    await plumb(h, ns, a.srcName, a.address);
+    await plumb(h, ns, a.srcName, a.address, a.mac);
     const t = await firstReply(ns, peerIp).catch(() => Number.NaN);
     joinMs.push(a.tJoined - a.t0);
     const ms = t - a.t0;
@@ -438,15 +473,15 @@ async function main() {
     const ours = await ourDriver(env, h0, h1, uniqueName('bls'));
     // A peer on host 1 on each switch, bound by iface-id (the same for both drivers).
     const peers: Record<string, string> = {};
-    for (const [d, ip, len] of [
-      [od, '10.200.250.250', 16],
-      [ours, '10.201.250.250', 16],
-    ] as const) {
+    {
+      // ovn-docker: a plain bound LSP on its switch. Ours: an endpoint of our plugin on host 1 (a plain LSP
+      // is outside the tenant's port group, and the tenant ACLs drop it).
       const m = mac();
       const lsp = uniqueName('peer');
-      await env.nbctl('lsp-add', d.ls, lsp, '--', 'lsp-set-addresses', lsp, `${m} ${ip}`);
-      await h1.addWorkload({ mac: m, address: `${ip}/${len}`, ifaceId: lsp });
-      peers[d.label] = ip;
+      await env.nbctl('lsp-add', od.ls, lsp, '--', 'lsp-set-addresses', lsp, `${m} 10.200.250.250`);
+      await h1.addWorkload({ mac: m, address: '10.200.250.250/16', ifaceId: lsp });
+      peers[od.label] = '10.200.250.250';
+      peers[ours.label] = await ours.peer();
     }
     await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=60', '--wait=hv', 'sync']);
     let have = 0;
