@@ -300,7 +300,9 @@ async function ourDriver(
   h: OvnChassis,
   peerHost: OvnChassis,
   ls: string,
-): Promise<Driver & { requestMs: number[]; stop(): Promise<void> }> {
+): Promise<
+  Driver & { requestMs: number[]; stop(): Promise<void>; peer(): Promise<{ ip: string; ns: string }> }
+> {
   const plugins: SimPlugin[] = [];
   for (const c of [h, peerHost]) {
     plugins.push(
@@ -324,7 +326,7 @@ async function ourDriver(
     );
   }
   const sock = plugins[0]?.socket ?? '';
-  const nets = [];
+  const nets: { nid: string; poolId: string; gw: string }[] = [];
   for (const p of plugins) {
     const pool = await ok(p.socket, '/IpamDriver.RequestPool', {
       AddressSpace: 'ocn-local',
@@ -377,7 +379,7 @@ async function ourDriver(
         String(a.Address),
         String((ce.Interface as { MacAddress?: string } | undefined)?.MacAddress ?? ''),
       );
-      return String(a.Address).split('/')[0] ?? '';
+      return { ip: String(a.Address).split('/')[0] ?? '', ns };
     },
     async stop() {
       for (const p of plugins) await p.stop();
@@ -421,7 +423,8 @@ async function ourDriver(
   };
 }
 
-async function measure(d: Driver, h: OvnChassis, peerIp: string, ipBase: string) {
+async function measure(d: Driver, h: OvnChassis, peer: { ip: string; ns: string }, ipBase: string) {
+  const peerIp = peer.ip;
   const toPing: number[] = [];
   const joinMs: number[] = [];
   let slow = 0;
@@ -435,6 +438,10 @@ async function measure(d: Driver, h: OvnChassis, peerIp: string, ipBase: string)
       'net.ipv6.conf.all.disable_ipv6=1',
       'net.ipv6.conf.default.disable_ipv6=1',
     ]);
+    // Our IPAM hands the lowest free address out again with a new MAC: the peer's neighbour entry for it
+    // would still name the previous sample's MAC (a real host keeps it until it goes stale). Flush it, for
+    // both drivers alike.
+    await run('ip', ['-n', peer.ns, 'neigh', 'flush', 'all']);
     const a = await d.attach(`${ipBase}.${i + 10}`);
     await plumb(h, ns, a.srcName, a.address, a.mac);
     const t = await firstReply(ns, peerIp).catch(() => Number.NaN);
@@ -472,15 +479,15 @@ async function main() {
     const od = await ovnDockerDriver(env, h0, h1);
     const ours = await ourDriver(env, h0, h1, uniqueName('bls'));
     // A peer on host 1 on each switch, bound by iface-id (the same for both drivers).
-    const peers: Record<string, string> = {};
+    const peers: Record<string, { ip: string; ns: string }> = {};
     {
       // ovn-docker: a plain bound LSP on its switch. Ours: an endpoint of our plugin on host 1 (a plain LSP
       // is outside the tenant's port group, and the tenant ACLs drop it).
       const m = mac();
       const lsp = uniqueName('peer');
       await env.nbctl('lsp-add', od.ls, lsp, '--', 'lsp-set-addresses', lsp, `${m} 10.200.250.250`);
-      await h1.addWorkload({ mac: m, address: '10.200.250.250/16', ifaceId: lsp });
-      peers[od.label] = '10.200.250.250';
+      const w = await h1.addWorkload({ mac: m, address: '10.200.250.250/16', ifaceId: lsp });
+      peers[od.label] = { ip: '10.200.250.250', ns: w.netns };
       peers[ours.label] = await ours.peer();
     }
     await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=60', '--wait=hv', 'sync']);
@@ -493,7 +500,7 @@ async function main() {
         const r = await measure(
           d,
           h0,
-          peers[d.label] ?? '',
+          peers[d.label] ?? { ip: '', ns: '' },
           d === od ? `10.200.${n % 250}` : `10.201.${n % 250}`,
         );
         results[d.label] ??= {};
