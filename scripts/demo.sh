@@ -5,6 +5,10 @@
 #
 #   scripts/demo.sh                  run the demo (idempotent; re-running starts over)
 #   scripts/demo.sh --cleanup        remove everything the demo created and stop what it started
+#   scripts/demo.sh --ovn            the OVN demo instead (scripts/demo-ovn.ts): two simulated hosts, each with
+#                                    its own OVS, ovn-controller, dockerd and the plugin, one network across
+#                                    them, two tenants; it tears itself down at the end (--cleanup stops a
+#                                    run that was interrupted)
 #
 # It uses a private OVS sandbox in /run/ocn-demo (userspace datapath) unless OCN_OVSDB points at a running
 # OVS already (only one userspace ovs-vswitchd fits in a network namespace).
@@ -19,6 +23,12 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 cleanup() {
+  if [[ -f /run/ocn-demo-ovn.pid ]]; then
+    # The OVN demo's testkit tears its hosts down on SIGTERM (and the kernel kills its daemons if it dies).
+    pid=$(cat /run/ocn-demo-ovn.pid)
+    kill -TERM "$pid" 2>/dev/null && for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f /run/ocn-demo-ovn.pid
+  fi
   for c in ocn-demo-red1 ocn-demo-red2 ocn-demo-blue1; do "$DOCKER" rm -f "$c" >/dev/null 2>&1 || true; done
   for n in ocn-demo-red ocn-demo-blue; do "$DOCKER" network rm "$n" >/dev/null 2>&1 || true; done
   if [[ -f $DIR-plugin.pid ]]; then kill "$(cat "$DIR-plugin.pid")" 2>/dev/null || true; rm -f "$DIR-plugin.pid"; fi
@@ -34,6 +44,17 @@ cleanup() {
 
 if [[ ${1:-} == --cleanup ]]; then cleanup; echo "demo cleaned up"; exit 0; fi
 [[ $(id -u) == 0 ]] || { echo "demo.sh needs root (OVS, veth pairs, dockerd)" >&2; exit 1; }
+if [[ ${1:-} == --ovn ]]; then
+  cleanup
+  say "Installing what is missing and building (scripts/setup.sh)"
+  bash scripts/setup.sh
+  node_modules/.bin/tsx scripts/demo-ovn.ts &
+  echo $! >/run/ocn-demo-ovn.pid
+  trap 'kill -TERM "$(cat /run/ocn-demo-ovn.pid)" 2>/dev/null' INT TERM
+  rc=0; wait "$!" || rc=$?
+  rm -f /run/ocn-demo-ovn.pid
+  exit "$rc"
+fi
 cleanup; rm -f "$DIR-plugin.log"
 
 say "1. Installing what is missing and building (scripts/setup.sh)"

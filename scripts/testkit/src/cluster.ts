@@ -45,15 +45,27 @@ export interface ClusterOptions {
   size?: number;
 }
 
+const dirs = new Set<string>();
+let dirsHooked = false;
+
 /** Starts a cluster and waits until it has a leader and every member has joined. */
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const size = opts.size ?? 3;
   const dir = mkdtempSync('/run/ocnt-cl-');
+  // Its servers are reaped by ovs.ts when the process ends; the database files too.
+  dirs.add(dir);
+  if (!dirsHooked) {
+    dirsHooked = true;
+    process.once('exit', () => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
   const database = (JSON.parse(readFileSync(opts.schema, 'utf8')) as { name: string }).name;
   const members: ClusterMember[] = [];
   const cleanup = async () => {
     for (const m of members) await m.server.stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
+    dirs.delete(dir);
   };
   try {
     const ports: number[] = [];

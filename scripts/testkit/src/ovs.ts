@@ -152,7 +152,7 @@ export async function startOvsdbServer(
 
 // Servers still running when the test process ends are killed and their directories removed, so a test that
 // throws before its teardown (or forgets it) leaves no ovsdb-server behind. tap stops a test file that
-// overruns its timeout with SIGTERM; turn that into a normal exit so the hook runs.
+// overruns its timeout with SIGTERM or SIGALRM; turn that into a normal exit so the hook runs.
 const live = new Map<ChildProcess, string>();
 let hooked = false;
 function reapOnExit(): void {
@@ -164,9 +164,14 @@ function reapOnExit(): void {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    if (process.listenerCount(sig) === 0)
-      process.once(sig, () => process.exit(128 + (sig === 'SIGTERM' ? 15 : 2)));
+  // SIGALRM: tap's root test kills its own process with it 10 s after a timeout (@tapjs/core tap.js
+  // alarmKill), and a process killed by a signal never emits 'exit'.
+  for (const [sig, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGALRM', 142],
+  ] as const) {
+    if (process.listenerCount(sig) === 0) process.once(sig, () => process.exit(code));
   }
 }
 
