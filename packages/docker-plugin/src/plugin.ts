@@ -3,12 +3,15 @@
 import { NetlinkHandle } from '@ovs-container-network/netlink';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { DhcpAwareIpam, DhcpIpam, type EndpointAddress } from './core/dhcp-ipam.js';
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
 import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
+import type { OvsOp } from './core/ovs.js';
 import { OvsdbBackend } from './core/ovsdb-backend.js';
+import { EXT } from './core/records.js';
 import { build } from './http/app.js';
 import { PluginMetrics } from './http/metrics.js';
 import { defaultSocketPath, listenUnix } from './http/server.js';
@@ -59,7 +62,29 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     unreachableTimeoutMs: Math.max(100, Math.round(callTimeoutMs * 0.8)),
   });
   const kernel = NetlinkHandle.open('host') as unknown as KernelHandle;
+  // ---- DHCP IPAM mode (core/dhcp-ipam.ts) ----
+  const dhcp = new DhcpIpam({
+    owner: name,
+    prefix: opts.prefix ?? 'ocn',
+    ovs: {
+      get connected() {
+        return backend.connected;
+      },
+      rootExternalIds: () => backend.rootExternalIds(),
+      bridgeByName: (n) => backend.bridgeByName(n),
+      portByName: (n) => backend.portByName(n),
+      ifaceByName: (n) => backend.ifaceByName(n),
+      ports: () => backend.ports(),
+      transactor: { transact: (_db: string, ops: readonly unknown[]) => backend.transact(ops as OvsOp[]) },
+    },
+    kernel,
+    openKernel: (ns) => NetlinkHandle.open(ns) as unknown as KernelHandle,
+    callTimeoutMs,
+    ...(opts.orphanGraceMs === undefined ? {} : { orphanGraceMs: opts.orphanGraceMs }),
+    ...(log ? { logger: log } : {}),
+  });
   const driver = new OvsNetworkDriver({
+    dhcp,
     name,
     ovs: backend,
     kernel,
@@ -68,7 +93,15 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     ...(opts.orphanGraceMs === undefined ? {} : { orphanGraceMs: opts.orphanGraceMs }),
     ...(log ? { logger: log } : {}),
   });
-  const ipam = new OvsIpamDriver(backend, name);
+  const staticIpam = new OvsIpamDriver(backend, name);
+  const ipam = new DhcpAwareIpam(staticIpam, dhcp);
+  const dhcpEndpoints = function* (): Iterable<EndpointAddress> {
+    for (const p of backend.ports()) {
+      const net = driver.isOwnEndpointPort(p) ? driver.network(p.externalIds[EXT.network] ?? '') : undefined;
+      const ipv4 = p.externalIds[EXT.ipv4];
+      if (net && ipv4) yield { bridge: net.record.bridge, vlan: net.record.vlan, ipv4 };
+    }
+  };
   const metrics = new PluginMetrics(() => driver.stats());
   const app = build({
     driver,
@@ -87,7 +120,10 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       const r = await driver.reconcile();
       // Addresses handed out by a RequestAddress whose reply was lost (a restart with the call in flight):
       // Docker never uses or releases them.
-      const reaped = await ipam.reap(driver.addressesInUse(), graceMs);
+      const reaped = [
+        ...(await staticIpam.reap(driver.addressesInUse(), graceMs)),
+        ...(await dhcp.reap(dhcpEndpoints())),
+      ];
       if (reaped.length > 0) log?.warn({ addresses: reaped }, 'released lost IPAM allocations');
       return { removed: [...r.removed, ...reaped] };
     })().finally(() => {
@@ -101,6 +137,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     return { removed: [] };
   });
   log?.info({ removed: first.removed.length }, 'initial reconciliation done');
+  dhcp.start(); // renewals of the leases recorded in OVS go on
 
   await listenUnix(app, socket);
   let metricsApp: FastifyInstance | undefined;
@@ -138,6 +175,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       await app.close();
       await metricsApp?.close();
       await reconciling?.catch(() => undefined);
+      await dhcp.close();
       await backend.close();
       kernel.close();
     },

@@ -74,6 +74,8 @@ export interface NetworkDriverApi {
 }
 
 export interface IpamDriverApi {
+  /** GetCapabilities' RequiresMACAddress: Docker then sends the endpoint's MAC in RequestAddress (DHCP mode). */
+  readonly requiresMacAddress?: boolean;
   requestPool(req: {
     AddressSpace?: string | undefined;
     Pool?: string | undefined;
