@@ -239,6 +239,6 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   }
 }
 
-function resolveWhere(w: WhereSource): Promise<Where> {
-  return Promise.resolve(typeof w === 'function' ? w() : w);
+async function resolveWhere(w: WhereSource): Promise<Where> {
+  return typeof w === 'function' ? await w() : w; // a resolver that throws rejects, never throws
 }
