@@ -42,7 +42,7 @@ import {
 } from '@ovs-container-network/dhcp';
 import { Transaction, type Transactor, uuid } from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
-import { Mutex } from './driver.js';
+import { type DhcpNetworkHooks, Mutex } from './driver.js';
 import {
   ConflictError,
   describeError,
@@ -56,6 +56,8 @@ import {
   cidrContainsIp,
   formatIp,
   GATEWAY_ADDRESS_TYPE,
+  GLOBAL_ADDRESS_SPACE,
+  LOCAL_ADDRESS_SPACE,
   parseCidr,
   parseIp,
   REQUEST_ADDRESS_TYPE,
@@ -204,7 +206,7 @@ function parseLeaseRecord(text: string, key: string): DhcpLeaseRecord {
  * DHCP mode of the IPAM driver. `requestPool` … `releaseAddress` take the calls whose pools are DHCP pools
  * (`DhcpAwareIpam` routes them); `networkOptions` and `joined` are the network driver's hooks.
  */
-export class DhcpIpam {
+export class DhcpIpam implements DhcpNetworkHooks {
   readonly #owner: string;
   readonly #prefix: string;
   readonly #ovs: DhcpOvs;
@@ -542,8 +544,16 @@ export class DhcpIpam {
    * `-o bridge`/`-o vlan` must agree), and gateway_mode `external` (the LAN's router; `internal` would put the
    * router's address on a host port, `none` is allowed). Other networks: `opts` unchanged.
    */
-  networkOptions(subnet: string | undefined, generic: unknown, opts: NetworkOptions): NetworkOptions {
+  networkOptions(
+    subnet: string | undefined,
+    addressSpace: string | undefined,
+    generic: unknown,
+    opts: NetworkOptions,
+  ): NetworkOptions {
     if (subnet === undefined) return opts;
+    // Another IPAM driver's network (Docker's default IPAM says "LocalDefault"): never a DHCP pool of ours.
+    if (addressSpace && addressSpace !== LOCAL_ADDRESS_SPACE && addressSpace !== GLOBAL_ADDRESS_SPACE)
+      return opts;
     const given = (generic ?? {}) as Record<string, unknown>;
     const candidates = this.pools().filter((p) => p.pool === subnet);
     const explicitVlan = 'vlan' in given ? opts.vlan : undefined;
@@ -608,11 +618,12 @@ export class DhcpIpam {
       throw new DhcpError('DHCP_ERR_STATE', `lease ${key}: sandbox ${r.sandbox} is gone`);
     const h = this.#openKernel({ path: r.sandbox });
     try {
-      const link = (await h.listLinks()).find((l) => l.mac === r.lease.mac);
+      // The record is input (OVS is writable by others): only a veth with the lease's MAC is used.
+      const link = (await h.listLinks()).find((l) => l.mac === r.lease.mac && l.kind === 'veth');
       if (!link)
         throw new DhcpError(
           'DHCP_ERR_STATE',
-          `lease ${key}: no interface with MAC ${r.lease.mac} in ${r.sandbox}`,
+          `lease ${key}: no veth with MAC ${r.lease.mac} in ${r.sandbox}`,
         );
       return { netns: { path: r.sandbox }, ifname: link.name };
     } finally {

@@ -99,7 +99,12 @@ export interface DriverOptions {
 
 /** What the driver asks DHCP mode (core/dhcp-ipam.ts, DhcpIpam implements it). */
 export interface DhcpNetworkHooks {
-  networkOptions(subnet: string | undefined, generic: unknown, opts: NetworkOptions): NetworkOptions;
+  networkOptions(
+    subnet: string | undefined,
+    addressSpace: string | undefined,
+    generic: unknown,
+    opts: NetworkOptions,
+  ): NetworkOptions;
   joined(sandboxKey: string, bridge: string, vlan: number, ipv4: string | undefined): Promise<void>;
 }
 
@@ -283,7 +288,13 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       gateway: ipv4?.gateway !== undefined || ipv6Data?.gateway !== undefined,
     });
     // DHCP IPAM mode: a subnet that is a DHCP pool's takes the pool's bridge, VLAN and gateway_mode=external.
-    if (this.#dhcp) opts = this.#dhcp.networkOptions(ipv4?.pool, options[LABEL_GENERIC], opts);
+    if (this.#dhcp)
+      opts = this.#dhcp.networkOptions(
+        ipv4?.pool,
+        req.IPv4Data?.[0]?.AddressSpace,
+        options[LABEL_GENERIC],
+        opts,
+      );
     await this.#networkLock.run(() => this.#createNetwork(req.NetworkID, opts, ipv4, ipv6Data));
   }
 
