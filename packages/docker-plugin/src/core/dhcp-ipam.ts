@@ -28,7 +28,7 @@
 // Client ports carry Port/Interface external_ids ocn-dhcp-owner=<owner>, and their veths the owner's link
 // group, so `reap()` removes what a crash between creating and removing one left behind.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import {
   acquire,
   DhcpError,
@@ -687,10 +687,19 @@ export class DhcpIpam implements DhcpNetworkHooks {
       await this.#kernel.createVeth({
         name: names.host,
         group: ownerGroup(this.#owner),
-        up: true,
-        peer: { name: names.client, up: true },
+        peer: { name: names.client },
       });
       try {
+        // No IPv6 on either end: the host would send router solicitations, DAD and MLD into the LAN.
+        for (const n of [names.host, names.client]) {
+          try {
+            writeFileSync(`/proc/sys/net/ipv6/conf/${n}/disable_ipv6`, '1');
+          } catch {
+            // no IPv6 on this host, or no permission: harmless, the pair lives for one exchange
+          }
+        }
+        await this.#kernel.setLink(names.client, { up: true });
+        await this.#kernel.setLink(names.host, { up: true });
         const t = new Transaction('Open_vSwitch');
         t.comment(`${this.#owner}: DHCP client port for ${mac}`);
         const ids = { [CLIENT_PORT_OWNER]: this.#owner, 'ocn-dhcp-mac': mac };
@@ -730,14 +739,14 @@ export class DhcpIpam implements DhcpNetworkHooks {
 
   /** ovs-vswitchd has opened the port (ofport assigned), so frames sent now reach the bridge. */
   async #attached(name: string): Promise<void> {
-    for (let i = 0; i < 250; i++) {
+    for (let i = 0; i < 100; i++) {
       const iface = this.#ovs.ifaceByName(name);
       if (iface?.error)
         throw new OvsdbFailure(`ovs-vswitchd cannot add DHCP client port ${name}: ${iface.error}`);
       if (iface?.ofport !== undefined && iface.ofport > 0) return;
       await sleep(20);
     }
-    throw new OvsdbFailure(`ovs-vswitchd did not add DHCP client port ${name} within 5 s (is it running?)`);
+    throw new OvsdbFailure(`ovs-vswitchd did not add DHCP client port ${name} within 2 s (is it running?)`);
   }
 
   async #removeClientPort(bridge: string, name: string): Promise<void> {
