@@ -477,9 +477,20 @@ export class DhcpIpam implements DhcpNetworkHooks {
         `RequestAddress on DHCP pool ${req.PoolID} came without Options["${LABEL_MAC}"]: Docker sends the endpoint's MAC only to IPAM drivers with RequiresMACAddress, which this one announces`,
       );
     const mac = normalizeMac(LABEL_MAC, rawMac);
-    const lease = await this.#withClientPort(p.bridge, p.vlan, mac, (where) =>
-      this.#acquire(where, mac, pool.timeoutMs, `network on bridge ${p.bridge} VLAN ${p.vlan}`),
-    );
+    const t0 = performance.now();
+    let dhcpMs = 0;
+    const lease = await this.#withClientPort(p.bridge, p.vlan, mac, async (where) => {
+      const t1 = performance.now();
+      const l = await this.#acquire(
+        where,
+        mac,
+        pool.timeoutMs,
+        `network on bridge ${p.bridge} VLAN ${p.vlan}`,
+      );
+      dhcpMs = performance.now() - t1;
+      return l;
+    });
+    const totalMs = performance.now() - t0;
     const key = leaseKey(this.#owner, p.bridge, p.vlan, lease.address);
     try {
       if (!cidrContainsIp(pool.pool, lease.address))
@@ -505,6 +516,8 @@ export class DhcpIpam implements DhcpNetworkHooks {
         server: lease.serverId,
         leaseSec: lease.leaseTimeSec,
         t1: lease.renewalTimeSec,
+        dhcpMs: Math.round(dhcpMs),
+        clientPortMs: Math.round(totalMs - dhcpMs),
       },
       'DHCP lease acquired',
     );

@@ -79,6 +79,9 @@ t.test(
       [[mac, ip]],
       "dnsmasq's lease file shows the container's MAC and address",
     );
+    const acquired = p.logs.find((l) => l.includes('DHCP lease acquired'));
+    const fig = acquired ? (JSON.parse(acquired) as { dhcpMs?: number; clientPortMs?: number }) : {};
+    t.comment(`RequestAddress: client port ${fig.clientPortMs} ms + DISCOVER…ACK ${fig.dhcpMs} ms`);
     t.ok(await canPingFrom(c, lan.serverIp), 'the container reaches the LAN server');
     const route = (await docker(['exec', c, 'ip', 'route'])).stdout;
     t.match(
