@@ -3,7 +3,7 @@
 import { NetlinkHandle } from '@ovs-container-network/netlink';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { DhcpAwareIpam, DhcpIpam, type EndpointAddress } from './core/dhcp-ipam.js';
+import { DhcpAwareIpam, DhcpIpam, type EndpointAddress, transactVia } from './core/dhcp-ipam.js';
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
 import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
@@ -67,15 +67,12 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     owner: name,
     prefix: opts.prefix ?? 'ocn',
     ovs: {
-      get connected() {
-        return backend.connected;
-      },
       rootExternalIds: () => backend.rootExternalIds(),
       bridgeByName: (n) => backend.bridgeByName(n),
       portByName: (n) => backend.portByName(n),
       ifaceByName: (n) => backend.ifaceByName(n),
       ports: () => backend.ports(),
-      transactor: { transact: (_db: string, ops: readonly unknown[]) => backend.transact(ops as OvsOp[]) },
+      transact: transactVia({ transact: (_db, ops) => backend.transact(ops as OvsOp[]) }),
     },
     kernel,
     openKernel: (ns) => NetlinkHandle.open(ns) as unknown as KernelHandle,

@@ -66,7 +66,6 @@ import type { KernelHandle, KernelOpener } from './kernel.js';
 import { ownerGroup } from './kernel.js';
 import { hashName, normalizeMac } from './names.js';
 import { DEFAULT_BRIDGE, LABEL_MAC, type NetworkOptions, parseIfName } from './options.js';
-import type { BridgeRow, InterfaceRow, PortRow } from './ovs.js';
 import { vlanProblem } from './rules/ids.js';
 import { IFNAMSIZ_MAX } from './rules/ifname.js';
 import type { IpamDriverApi, Logger } from './types.js';
@@ -105,16 +104,40 @@ export interface DhcpLeaseRecord {
   lost?: boolean;
 }
 
-/** What DHCP mode reads from and writes to OVS: the replica's view and a typed-transaction transactor. */
+/** The OVS rows DHCP mode reads (its own narrow shapes: any replica view adapts to them in a few lines). */
+export interface DhcpBridge {
+  readonly uuid: string;
+  readonly name: string;
+  readonly ports: readonly string[];
+}
+export interface DhcpPort {
+  readonly uuid: string;
+  readonly name: string;
+  readonly externalIds: Readonly<Record<string, string>>;
+}
+export interface DhcpIface {
+  readonly ofport: number | undefined;
+  readonly error: string | undefined;
+}
+
+/** What DHCP mode reads from and writes to OVS: lookups in the replica, and typed transactions. */
 export interface DhcpOvs {
-  readonly connected: boolean;
   rootExternalIds(): Readonly<Record<string, string>>;
-  bridgeByName(name: string): BridgeRow | undefined;
-  portByName(name: string): PortRow | undefined;
-  ifaceByName(name: string): InterfaceRow | undefined;
-  ports(): Iterable<PortRow>;
-  /** Executes typed transactions (packages/ovsdb `Transaction.execute`). */
-  readonly transactor: Transactor;
+  bridgeByName(name: string): DhcpBridge | undefined;
+  portByName(name: string): DhcpPort | undefined;
+  ifaceByName(name: string): DhcpIface | undefined;
+  ports(): Iterable<DhcpPort>;
+  /** Sends one typed transaction on the Open_vSwitch database, built by `build` (packages/ovsdb). */
+  transact(build: (t: Transaction<'Open_vSwitch'>) => void): Promise<void>;
+}
+
+/** A DhcpOvs `transact` over a packages/ovsdb Transactor (an OvsdbClient, a Replica, a session). */
+export function transactVia(transactor: Transactor): DhcpOvs['transact'] {
+  return async (build) => {
+    const t = new Transaction('Open_vSwitch');
+    build(t);
+    await t.execute(transactor);
+  };
 }
 
 export interface DhcpIpamOptions {
@@ -298,13 +321,13 @@ export class DhcpIpam implements DhcpNetworkHooks {
   // ---- writing OVS (typed transactions on the root row's external_ids) ---------------------------------
 
   async #writeKeys(what: string, set: Record<string, string>, remove: readonly string[] = []): Promise<void> {
-    const t = new Transaction('Open_vSwitch');
-    t.comment(`${this.#owner}: ${what}`);
     const drop = [...new Set([...remove, ...Object.keys(set)])];
-    if (drop.length > 0) t.mutate(OVS.Open_vSwitch, [], [['external_ids', 'delete', drop]]);
-    if (Object.keys(set).length > 0) t.mutate(OVS.Open_vSwitch, [], [['external_ids', 'insert', set]]);
     try {
-      await t.execute(this.#ovs.transactor);
+      await this.#ovs.transact((t) => {
+        t.comment(`${this.#owner}: ${what}`);
+        if (drop.length > 0) t.mutate(OVS.Open_vSwitch, [], [['external_ids', 'delete', drop]]);
+        if (Object.keys(set).length > 0) t.mutate(OVS.Open_vSwitch, [], [['external_ids', 'insert', set]]);
+      });
     } catch (err) {
       throw new OvsdbFailure(`${what}: the OVSDB transaction failed: ${describeError(err)}`, { cause: err });
     }
@@ -713,19 +736,19 @@ export class DhcpIpam implements DhcpNetworkHooks {
         }
         await this.#kernel.setLink(names.client, { up: true });
         await this.#kernel.setLink(names.host, { up: true });
-        const t = new Transaction('Open_vSwitch');
-        t.comment(`${this.#owner}: DHCP client port for ${mac}`);
         const ids = { [CLIENT_PORT_OWNER]: this.#owner, 'ocn-dhcp-mac': mac };
-        const iface = t.insert(OVS.Interface, { name: names.host, external_ids: ids });
-        const port = t.insert(OVS.Port, {
-          name: names.host,
-          tag: vlan,
-          interfaces: [iface],
-          external_ids: ids,
-        });
-        t.mutate(OVS.Bridge, [['_uuid', '==', uuid<'Bridge'>(br.uuid)]], [['ports', 'insert', [port]]]);
         try {
-          await t.execute(this.#ovs.transactor);
+          await this.#ovs.transact((t) => {
+            t.comment(`${this.#owner}: DHCP client port for ${mac}`);
+            const iface = t.insert(OVS.Interface, { name: names.host, external_ids: ids });
+            const port = t.insert(OVS.Port, {
+              name: names.host,
+              tag: vlan,
+              interfaces: [iface],
+              external_ids: ids,
+            });
+            t.mutate(OVS.Bridge, [['_uuid', '==', uuid<'Bridge'>(br.uuid)]], [['ports', 'insert', [port]]]);
+          });
         } catch (err) {
           throw new OvsdbFailure(
             `adding DHCP client port ${names.host} to ${bridge}: ${describeError(err)}`,
@@ -766,15 +789,15 @@ export class DhcpIpam implements DhcpNetworkHooks {
     const br = this.#ovs.bridgeByName(bridge);
     const port = this.#ovs.portByName(name);
     if (!br || !port || port.externalIds[CLIENT_PORT_OWNER] !== this.#owner) return;
-    const t = new Transaction('Open_vSwitch');
-    t.comment(`${this.#owner}: remove DHCP client port ${name}`);
-    t.mutate(
-      OVS.Bridge,
-      [['_uuid', '==', uuid<'Bridge'>(br.uuid)]],
-      [['ports', 'delete', [uuid<'Port'>(port.uuid)]]],
-    );
-    await t
-      .execute(this.#ovs.transactor)
+    await this.#ovs
+      .transact((t) => {
+        t.comment(`${this.#owner}: remove DHCP client port ${name}`);
+        t.mutate(
+          OVS.Bridge,
+          [['_uuid', '==', uuid<'Bridge'>(br.uuid)]],
+          [['ports', 'delete', [uuid<'Port'>(port.uuid)]]],
+        );
+      })
       .catch((err: unknown) =>
         this.#log.warn({ port: name, err: describeError(err) }, 'cannot remove a DHCP client port'),
       );
