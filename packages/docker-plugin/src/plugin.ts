@@ -3,14 +3,13 @@
 import { NetlinkHandle } from '@ovs-container-network/netlink';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { DhcpAwareIpam, DhcpIpam, type EndpointAddress, transactVia } from './core/dhcp-ipam.js';
+import { DhcpAwareIpam, DhcpIpam, type EndpointAddress } from './core/dhcp-ipam.js';
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
 import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
-import type { OvsOp } from './core/ovs.js';
-import { OvsdbBackend } from './core/ovsdb-backend.js';
+import { OvsdbBackend } from './core/ovs/backend.js';
 import { EXT } from './core/records.js';
 import { build } from './http/app.js';
 import { PluginMetrics } from './http/metrics.js';
@@ -61,21 +60,33 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     // below is the safety net for anything else that hangs.
     unreachableTimeoutMs: Math.max(100, Math.round(callTimeoutMs * 0.8)),
   });
-  const kernel = NetlinkHandle.open('host') as unknown as KernelHandle;
-  // ---- DHCP IPAM mode (core/dhcp-ipam.ts) ----
+  const kernel: KernelHandle = NetlinkHandle.open('host');
+  // ---- DHCP IPAM mode (core/dhcp-ipam.ts): its narrow view of the replica, typed transactions ----
+  const port = (p: ReturnType<typeof backend.portByName>) =>
+    p && { uuid: p._uuid, name: p.name, externalIds: p.external_ids };
   const dhcp = new DhcpIpam({
     owner: name,
     prefix: opts.prefix ?? 'ocn',
     ovs: {
-      rootExternalIds: () => backend.rootExternalIds(),
-      bridgeByName: (n) => backend.bridgeByName(n),
-      portByName: (n) => backend.portByName(n),
-      ifaceByName: (n) => backend.ifaceByName(n),
-      ports: () => backend.ports(),
-      transact: transactVia({ transact: (_db, ops) => backend.transact(ops as OvsOp[]) }),
+      rootExternalIds: () => backend.root()?.external_ids ?? {},
+      bridgeByName: (n) => {
+        const b = backend.bridgeByName(n);
+        return b && { uuid: b._uuid, name: b.name, ports: b.ports };
+      },
+      portByName: (n) => port(backend.portByName(n)),
+      ifaceByName: (n) => {
+        const i = backend.ifaceByName(n);
+        return i && { ofport: i.ofport === null ? undefined : Number(i.ofport), error: i.error ?? undefined };
+      },
+      *ports() {
+        for (const p of backend.ports()) yield { uuid: p._uuid, name: p.name, externalIds: p.external_ids };
+      },
+      transact: async (build) => {
+        await backend.transact(build);
+      },
     },
     kernel,
-    openKernel: (ns) => NetlinkHandle.open(ns) as unknown as KernelHandle,
+    openKernel: (ns) => NetlinkHandle.open(ns),
     callTimeoutMs,
     ...(opts.orphanGraceMs === undefined ? {} : { orphanGraceMs: opts.orphanGraceMs }),
     ...(log ? { logger: log } : {}),
@@ -94,8 +105,8 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
   const ipam = new DhcpAwareIpam(staticIpam, dhcp);
   const dhcpEndpoints = function* (): Iterable<EndpointAddress> {
     for (const p of backend.ports()) {
-      const net = driver.isOwnEndpointPort(p) ? driver.network(p.externalIds[EXT.network] ?? '') : undefined;
-      const ipv4 = p.externalIds[EXT.ipv4];
+      const net = driver.isOwnEndpointPort(p) ? driver.network(p.external_ids[EXT.network] ?? '') : undefined;
+      const ipv4 = p.external_ids[EXT.ipv4];
       if (net && ipv4) yield { bridge: net.record.bridge, vlan: net.record.vlan, ipv4 };
     }
   };
@@ -110,6 +121,10 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
   });
   const socket = opts.socket ?? defaultSocketPath(name);
 
+  // Everything the plugin holds is closed by the app's onClose hook, in this order, whether `close()` is
+  // called or the start below fails half-way (then the app is closed before the error is rethrown).
+  let timer: NodeJS.Timeout | undefined;
+  let metricsApp: FastifyInstance | undefined;
   let reconciling: Promise<{ removed: string[] }> | undefined;
   const graceMs = opts.orphanGraceMs ?? 60_000;
   const reconcile = () => {
@@ -128,36 +143,45 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     });
     return reconciling;
   };
-  // Before serving: whatever a crash or a daemon restart left behind goes now.
-  const first = await reconcile().catch((err: unknown) => {
-    log?.error({ err: describeError(err) }, 'initial reconciliation failed');
-    return { removed: [] };
+  app.addHook('onClose', async () => {
+    if (timer) clearInterval(timer);
+    await metricsApp?.close();
+    await reconciling?.catch(() => undefined);
+    await dhcp.close();
+    await backend.close();
+    kernel.close();
   });
-  log?.info({ removed: first.removed.length }, 'initial reconciliation done');
-  dhcp.start(); // renewals of the leases recorded in OVS go on
-
-  await listenUnix(app, socket);
-  let metricsApp: FastifyInstance | undefined;
-  if (opts.metrics) {
-    const m = /^(.*):(\d+)$/.exec(opts.metrics);
-    if (!m) throw new Error(`--metrics ${opts.metrics}: expected HOST:PORT`);
-    metricsApp = Fastify();
-    metricsApp.get('/metrics', async (_req, reply) => {
-      reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
+  try {
+    // Before serving: whatever a crash or a daemon restart left behind goes now.
+    const first = await reconcile().catch((err: unknown) => {
+      log?.error({ err: describeError(err) }, 'initial reconciliation failed');
+      return { removed: [] };
     });
-    await metricsApp.listen({ host: m[1] || '127.0.0.1', port: Number(m[2]) });
+    log?.info({ removed: first.removed.length }, 'initial reconciliation done');
+    dhcp.start(); // renewals of the leases recorded in OVS go on
+
+    await listenUnix(app, socket);
+    if (opts.metrics) {
+      const m = /^(.*):(\d+)$/.exec(opts.metrics);
+      if (!m) throw new Error(`--metrics ${opts.metrics}: expected HOST:PORT`);
+      metricsApp = Fastify();
+      metricsApp.get('/metrics', async (_req, reply) => {
+        reply.header('content-type', metrics.registry.contentType);
+        return metrics.registry.metrics();
+      });
+      await metricsApp.listen({ host: m[1] || '127.0.0.1', port: Number(m[2]) });
+    }
+    const interval = opts.reconcileIntervalMs ?? 30_000;
+    if (interval > 0) {
+      timer = setInterval(() => {
+        reconcile().catch((err: unknown) => log?.error({ err: describeError(err) }, 'reconciliation failed'));
+      }, interval);
+      timer.unref();
+    }
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
   }
-  const interval = opts.reconcileIntervalMs ?? 30_000;
-  const timer =
-    interval > 0
-      ? setInterval(() => {
-          reconcile().catch((err: unknown) =>
-            log?.error({ err: describeError(err) }, 'reconciliation failed'),
-          );
-        }, interval)
-      : undefined;
-  timer?.unref();
   log?.info({ socket, name, ovsdb: opts.ovsdb, datapathType: driver.datapathType }, 'plugin listening');
 
   return {
@@ -168,13 +192,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     metricsApp,
     reconcile,
     async close() {
-      if (timer) clearInterval(timer);
       await app.close();
-      await metricsApp?.close();
-      await reconciling?.catch(() => undefined);
-      await dhcp.close();
-      await backend.close();
-      kernel.close();
     },
   };
 }
