@@ -30,7 +30,7 @@ export {
   type UdpDatagram,
   type UdpFrameInit,
 } from './frame.js';
-export { type KeeperEvents, LeaseKeeper, type LeaseKeeperOptions } from './keeper.js';
+export { type KeeperEvents, LeaseKeeper, type LeaseKeeperOptions, type WhereSource } from './keeper.js';
 export {
   LEASE_INFINITE,
   type Lease,

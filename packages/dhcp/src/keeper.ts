@@ -48,9 +48,16 @@ export interface LeaseKeeperOptions {
   maxSleepMs?: number;
 }
 
+/**
+ * Where a lease is renewed: fixed, or resolved before each exchange (e.g. the interface with the endpoint's
+ * MAC inside a container's namespace, which may not exist yet or may have been renamed). A resolver that
+ * throws counts as a failed attempt (`failed` event; the keeper tries again at the next deadline).
+ */
+export type WhereSource = Where | (() => Where | Promise<Where>);
+
 interface Entry {
   key: string;
-  where: Where;
+  where: WhereSource;
   machine: DhcpClientMachine;
   timer: NodeJS.Timeout | undefined;
   running: Promise<void> | undefined;
@@ -87,7 +94,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   }
 
   /** Starts keeping `lease` (replacing what `key` held). A lease past T1/T2 is renewed/rebound at once. */
-  keep(key: string, lease: Lease, where: Where): void {
+  keep(key: string, lease: Lease, where: WhereSource): void {
     if (this.#closed) throw new DhcpError('DHCP_ERR_STATE', `LeaseKeeper is closed (keep '${key}')`);
     if (typeof key !== 'string' || key.length === 0)
       throw new DhcpInvalidArgumentError('key', key, 'a non-empty string');
@@ -125,7 +132,7 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     this.forget(key);
     await e.running;
     const l = e.machine.lease;
-    if (l !== undefined) await release(l, e.where, { clock: this.#clock });
+    if (l !== undefined) await release(l, await resolveWhere(e.where), { clock: this.#clock });
   }
 
   /** Forgets every lease (no release) and waits for running exchanges to finish. */
@@ -160,7 +167,14 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
     if (e.gone || !actions.some((a) => a.type === 'send')) return;
     const mac = e.machine.mac;
     try {
-      const r = await withSocket(e.where, mac, (sock, ctx) =>
+      const where = await resolveWhere(e.where).catch((err: unknown) => {
+        throw err instanceof DhcpError
+          ? err
+          : new DhcpError('DHCP_ERR_IO', `cannot tell where to renew ${e.key}: ${String(err)}`, {
+              cause: err,
+            });
+      });
+      const r = await withSocket(where, mac, (sock, ctx) =>
         converse(
           {
             machine: e.machine,
@@ -223,4 +237,8 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
       // ignored: listener errors are the listener's
     }
   }
+}
+
+async function resolveWhere(w: WhereSource): Promise<Where> {
+  return typeof w === 'function' ? await w() : w; // a resolver that throws rejects, never throws
 }

@@ -3,6 +3,7 @@
 import { NetlinkHandle } from '@ovs-container-network/netlink';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { DhcpAwareIpam, DhcpIpam, type EndpointAddress } from './core/dhcp-ipam.js';
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
 import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
@@ -12,6 +13,7 @@ import type { OvnConfig } from './core/ovn/config.js';
 import { OvnIpamDispatch, OvnNetworkDispatch } from './core/ovn/dispatch.js';
 import { startOvnMode } from './core/ovn/start.js';
 import { OvsdbBackend } from './core/ovs/backend.js';
+import { EXT } from './core/records.js';
 import { build } from './http/app.js';
 import { PluginMetrics } from './http/metrics.js';
 import { defaultSocketPath, listenUnix } from './http/server.js';
@@ -64,7 +66,38 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     unreachableTimeoutMs: Math.max(100, Math.round(callTimeoutMs * 0.8)),
   });
   const kernel: KernelHandle = NetlinkHandle.open('host');
+  // ---- DHCP IPAM mode (core/dhcp-ipam.ts): its narrow view of the replica, typed transactions ----
+  const port = (p: ReturnType<typeof backend.portByName>) =>
+    p && { uuid: p._uuid, name: p.name, externalIds: p.external_ids };
+  const dhcp = new DhcpIpam({
+    owner: name,
+    prefix: opts.prefix ?? 'ocn',
+    ovs: {
+      rootExternalIds: () => backend.root()?.external_ids ?? {},
+      bridgeByName: (n) => {
+        const b = backend.bridgeByName(n);
+        return b && { uuid: b._uuid, name: b.name, ports: b.ports };
+      },
+      portByName: (n) => port(backend.portByName(n)),
+      ifaceByName: (n) => {
+        const i = backend.ifaceByName(n);
+        return i && { ofport: i.ofport === null ? undefined : Number(i.ofport), error: i.error ?? undefined };
+      },
+      *ports() {
+        for (const p of backend.ports()) yield { uuid: p._uuid, name: p.name, externalIds: p.external_ids };
+      },
+      transact: async (build) => {
+        await backend.transact(build);
+      },
+    },
+    kernel,
+    openKernel: (ns) => NetlinkHandle.open(ns),
+    callTimeoutMs,
+    ...(opts.orphanGraceMs === undefined ? {} : { orphanGraceMs: opts.orphanGraceMs }),
+    ...(log ? { logger: log } : {}),
+  });
   const driver = new OvsNetworkDriver({
+    dhcp,
     name,
     ovs: backend,
     kernel,
@@ -73,7 +106,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     ...(opts.orphanGraceMs === undefined ? {} : { orphanGraceMs: opts.orphanGraceMs }),
     ...(log ? { logger: log } : {}),
   });
-  const localIpam = new OvsIpamDriver(backend, name);
+  const staticIpam = new OvsIpamDriver(backend, name);
   // --- OVN mode hook: networks with -o mode=ovn go to core/ovn (dispatch.ts) ---
   const ovnMode = opts.ovn
     ? await startOvnMode({
@@ -91,7 +124,14 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
         throw err;
       })
     : undefined;
-  const ipam = new OvnIpamDispatch(localIpam, ovnMode?.driver);
+  const ipam = new OvnIpamDispatch(new DhcpAwareIpam(staticIpam, dhcp), ovnMode?.driver);
+  const dhcpEndpoints = function* (): Iterable<EndpointAddress> {
+    for (const p of backend.ports()) {
+      const net = driver.isOwnEndpointPort(p) ? driver.network(p.external_ids[EXT.network] ?? '') : undefined;
+      const ipv4 = p.external_ids[EXT.ipv4];
+      if (net && ipv4) yield { bridge: net.record.bridge, vlan: net.record.vlan, ipv4 };
+    }
+  };
   const metrics = new PluginMetrics(() => driver.stats());
   const app = build({
     driver: new OvnNetworkDispatch(driver, ovnMode?.driver),
@@ -114,7 +154,10 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       const r = await driver.reconcile();
       // Addresses handed out by a RequestAddress whose reply was lost (a restart with the call in flight):
       // Docker never uses or releases them.
-      const reaped = await localIpam.reap(driver.addressesInUse(), graceMs);
+      const reaped = [
+        ...(await staticIpam.reap(driver.addressesInUse(), graceMs)),
+        ...(await dhcp.reap(dhcpEndpoints())),
+      ];
       if (reaped.length > 0) log?.warn({ addresses: reaped }, 'released lost IPAM allocations');
       const o = ovnMode ? await ovnMode.driver.reconcile() : { removed: [] };
       return { removed: [...r.removed, ...reaped, ...o.removed] };
@@ -128,6 +171,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     await metricsApp?.close();
     await reconciling?.catch(() => undefined);
     await ovnMode?.close();
+    await dhcp.close();
     await backend.close();
     kernel.close();
   });
@@ -138,6 +182,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       return { removed: [] };
     });
     log?.info({ removed: first.removed.length }, 'initial reconciliation done');
+    dhcp.start(); // renewals of the leases recorded in OVS go on
 
     await listenUnix(app, socket);
     if (opts.metrics) {

@@ -48,3 +48,28 @@ t.test('keep() refuses a bad key or record and keeps nothing', async (t) => {
   });
   t.same(k.keys(), []);
 });
+
+t.test(
+  'a where-resolver is asked at each exchange; when it throws, the attempt fails and is retried',
+  async (t) => {
+    // At T1 on a clock set there: the keeper renews at once and asks where to (the plugin's resolver looks
+    // up the container's namespace, which may not be joined yet).
+    const k = new LeaseKeeper({ clock: () => LEASE.obtainedAt + 60_000, maxSleepMs: 50 });
+    t.teardown(() => k.close());
+    let asked = 0;
+    const failed = new Promise<[string, Error]>((resolve) =>
+      k.once('failed', (key, err) => resolve([key, err])),
+    );
+    k.keep('a', LEASE, () => {
+      asked++;
+      throw new Error('its endpoint has not joined a container yet');
+    });
+    const hold = setTimeout(() => undefined, 5000); // the keeper's timers are unref'd
+    const [key, err] = await failed;
+    clearTimeout(hold);
+    t.equal(key, 'a');
+    t.match(err, { code: 'DHCP_ERR_IO', message: /cannot tell where to renew a: .*not joined/ });
+    t.equal(asked, 1);
+    t.same(k.keys(), ['a'], 'still kept: the next deadline tries again');
+  },
+);

@@ -82,6 +82,19 @@ export interface DriverOptions {
   /** Unjoined endpoints older than this are orphans (Docker never sent DeleteEndpoint). Default 60 s. */
   orphanGraceMs?: number;
   rulePriority?: number;
+  /** DHCP IPAM mode (core/dhcp-ipam.ts): CreateNetwork and Join consult it for networks on a DHCP pool. */
+  dhcp?: DhcpNetworkHooks;
+}
+
+/** What the driver asks DHCP mode (core/dhcp-ipam.ts, DhcpIpam implements it). */
+export interface DhcpNetworkHooks {
+  networkOptions(
+    subnet: string | undefined,
+    addressSpace: string | undefined,
+    generic: unknown,
+    opts: NetworkOptions,
+  ): NetworkOptions;
+  joined(sandboxKey: string, bridge: string, vlan: number, ipv4: string | undefined): Promise<void>;
 }
 
 /** A simple FIFO mutex: network changes and IPAM updates run one at a time in this process. */
@@ -118,6 +131,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   readonly #ruleLock = new Mutex();
   /** Ports already warned about (claim our owner, fail the ownership check): one log line each. */
   readonly #warned = new Set<string>();
+  readonly #dhcp: DhcpNetworkHooks | undefined;
 
   constructor(opts: DriverOptions) {
     this.name = opts.name ?? DEFAULT_DRIVER_NAME;
@@ -131,6 +145,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     this.#orphanGraceMs = opts.orphanGraceMs ?? 60_000;
     this.#rulePriority = opts.rulePriority ?? DEFAULT_RULE_PRIORITY;
     this.wiring = new Wiring({ ovs: opts.ovs, kernel: opts.kernel, logger: this.#log });
+    this.#dhcp = opts.dhcp;
   }
 
   // ---- reading the replica --------------------------------------------------------------------------------
@@ -246,12 +261,20 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     const internal = options[LABEL_INTERNAL] === true || options[LABEL_INTERNAL] === 'true';
     const ipv4 = subnetOf('IPv4Data', req.IPv4Data, false);
     const ipv6Data = subnetOf('IPv6Data', req.IPv6Data, true);
-    const opts = parseNetworkOptions(options[LABEL_GENERIC], {
+    let opts = parseNetworkOptions(options[LABEL_GENERIC], {
       datapathType: this.datapathType,
       internal,
       ipv6: ipv6 || ipv6Data !== undefined,
       gateway: ipv4?.gateway !== undefined || ipv6Data?.gateway !== undefined,
     });
+    // DHCP IPAM mode: a subnet that is a DHCP pool's takes the pool's bridge, VLAN and gateway_mode=external.
+    if (this.#dhcp)
+      opts = this.#dhcp.networkOptions(
+        ipv4?.pool,
+        req.IPv4Data?.[0]?.AddressSpace,
+        options[LABEL_GENERIC],
+        opts,
+      );
     await this.#networkLock.run(() => this.#createNetwork(req.NetworkID, opts, ipv4, ipv6Data));
   }
 
@@ -698,6 +721,8 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       if (net.ipv4?.gateway) reply.Gateway = bare(net.ipv4.gateway);
       if (net.ipv6?.gateway) reply.GatewayIPv6 = bare(net.ipv6.gateway);
     }
+    // DHCP IPAM mode: renewals go from the container's namespace (core/dhcp-ipam.ts).
+    await this.#dhcp?.joined(req.SandboxKey, net.bridge, net.vlan, port.external_ids[EXT.ipv4]);
     return reply;
   }
 

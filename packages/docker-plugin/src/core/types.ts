@@ -26,6 +26,8 @@ export interface NetworkDriverApi {
 }
 
 export interface IpamDriverApi {
+  /** GetCapabilities' RequiresMACAddress: Docker then sends the endpoint's MAC in RequestAddress (DHCP mode). */
+  readonly requiresMacAddress?: boolean;
   requestPool(req: RequestPoolInput): Promise<RequestPoolResponse>;
   releasePool(req: { PoolID: string }): Promise<void>;
   requestAddress(req: RequestAddressInput): Promise<RequestAddressResponse>;

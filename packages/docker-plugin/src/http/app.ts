@@ -312,7 +312,7 @@ export function build(opts: BuildOptions): FastifyInstance {
     app.post(
       '/IpamDriver.GetCapabilities',
       { schema: { response: { 200: S.IpamCapabilitiesReply, ...r500 } } },
-      async () => ({ RequiresMACAddress: false, RequiresRequestReplay: false }),
+      async () => ({ RequiresMACAddress: ipam.requiresMacAddress === true, RequiresRequestReplay: false }),
     );
     app.post(
       '/IpamDriver.GetDefaultAddressSpaces',

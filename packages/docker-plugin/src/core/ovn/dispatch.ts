@@ -54,6 +54,11 @@ export class OvnIpamDispatch implements IpamDriverApi {
     readonly ovn: OvnDriver | undefined,
   ) {}
 
+  /** Docker sends the endpoint's MAC with RequestAddress when the local driver asks for it (DHCP mode). */
+  get requiresMacAddress(): boolean {
+    return this.local.requiresMacAddress === true;
+  }
+
   requestPool(req: Parameters<IpamDriverApi['requestPool']>[0]) {
     if (req.Options?.logical_switch === undefined) return this.local.requestPool(req);
     if (!this.ovn)
