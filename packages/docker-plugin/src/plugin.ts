@@ -1,10 +1,12 @@
 // Everything wired together: OVSDB replica + rtnetlink handle → driver core → Fastify app → unix socket,
 // plus the reconcile loop and the optional metrics listener. The bin parses flags and calls startPlugin.
 import { NetlinkHandle } from '@ovs-container-network/netlink';
+import { NftHandle } from '@ovs-container-network/netlink/nftables';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
 import { describeError } from './core/errors.js';
+import { NorthSouth } from './core/external/north-south.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
@@ -69,6 +71,15 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     ...(log ? { logger: log } : {}),
   });
   const ipam = new OvsIpamDriver(backend, name);
+  // ns16: published ports, outbound NAT, DOCKER-USER accepts (rebuilt from OVS before serving).
+  const nft = NftHandle.open('host');
+  const external = new NorthSouth({
+    driver,
+    ovs: backend,
+    nft,
+    prefix: driver.prefix,
+    ...(log ? { logger: log } : {}),
+  });
   const metrics = new PluginMetrics(() => driver.stats());
   const app = build({
     driver,
@@ -76,6 +87,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     metrics,
     callTimeoutMs,
     explainTimeout: () => backend.unreachable(),
+    external,
     ...(log ? { logger: log } : {}),
   });
   const socket = opts.socket ?? defaultSocketPath(name);
@@ -89,6 +101,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       // Docker never uses or releases them.
       const reaped = await ipam.reap(driver.addressesInUse(), graceMs);
       if (reaped.length > 0) log?.warn({ addresses: reaped }, 'released lost IPAM allocations');
+      await external.sync({ force: true }); // ns16
       return { removed: [...r.removed, ...reaped] };
     })().finally(() => {
       reconciling = undefined;
@@ -101,6 +114,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     return { removed: [] };
   });
   log?.info({ removed: first.removed.length }, 'initial reconciliation done');
+  await external.start(); // ns16
 
   await listenUnix(app, socket);
   let metricsApp: FastifyInstance | undefined;
@@ -138,6 +152,8 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       await app.close();
       await metricsApp?.close();
       await reconciling?.catch(() => undefined);
+      await external.close(); // ns16
+      nft.close();
       await backend.close();
       kernel.close();
     },
