@@ -28,6 +28,11 @@ for d in /run/ocnt-*; do
     rm -rf "$d"
   fi
 done
+# Container cgroups of the testkit's per-host dockerds (--cgroup-parent /ocnt-dk-…), deepest first.
+for cg in /sys/fs/cgroup/*/ocnt-*; do
+  [[ -d $cg ]] || continue
+  left+=("cgroup $cg"); (( check )) || find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+done
 for s in /run/docker/plugins/ocnt*.sock; do
   [[ -e $s ]] || continue
   left+=("socket $s"); (( check )) || rm -f "$s"

@@ -15,18 +15,6 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
 fi
 
 if ! "$DOCKER" image inspect local/busybox >/dev/null 2>&1; then
-  busybox=$(command -v busybox || true)
-  [[ -x /bin/busybox ]] && busybox=/bin/busybox
-  [[ -n $busybox ]] || { echo "ensure-docker: busybox-static not installed; run scripts/setup.sh" >&2; exit 1; }
-  root=$(mktemp -d)
-  trap 'rm -rf "$root"' EXIT
-  mkdir -p "$root"/{bin,etc,tmp,proc,sys,dev,root,var/run}
-  cp "$busybox" "$root/bin/busybox"
-  for applet in $("$busybox" --list); do
-    [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
-  done
-  echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
-  echo 'root:x:0:' > "$root/etc/group"
-  tar -C "$root" -c . | "$DOCKER" import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - local/busybox >/dev/null
+  "$(dirname "$0")/busybox-rootfs.sh" | "$DOCKER" import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - local/busybox >/dev/null
 fi
 echo "dockerd ready; image local/busybox present"

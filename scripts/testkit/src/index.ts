@@ -3,6 +3,15 @@
 
 export { type Cluster, type ClusterMember, type ClusterOptions, startCluster } from './cluster.js';
 export { BUSYBOX_IMAGE, docker, ensureDocker } from './docker.js';
+export {
+  PLUGIN_BIN,
+  type SimDockerd,
+  type SimDockerdOptions,
+  type SimPlugin,
+  type SimPluginOptions,
+  startDockerd,
+  startPlugin,
+} from './dockerd.js';
 export { ipJson, type RunOptions, type RunResult, run, sleep, waitFor } from './exec.js';
 export { TEST_PREFIX, uniqueName } from './names.js';
 export { canPing, createNetns, deleteNetns, nsExec, txOffloadOff } from './netns.js';

@@ -4,7 +4,9 @@
 // fail-mode secure, in-band off; `br-phy` holding the chassis' underlay address on its internal port, the
 // underlay veth as its port: userspace tunnels only route through an OVS bridge) and ovn-controller, each
 // with OVS_RUNDIR/OVN_RUNDIR of its own and absolute socket paths. The underlay is a Linux bridge in a
-// namespace of its own, so nothing but loopback unix sockets touches the root namespace.
+// namespace of its own, so nothing but loopback unix sockets touches the root namespace. With `withDocker`
+// each chassis also gets a dockerd of its own (dockerd.ts) and, with `plugin`, the plugin binary in its
+// namespace against its own OVS and the NB.
 //
 // Daemons run in the foreground as children (`nsenter --net=… cmd` execs cmd, so the child is the daemon):
 // they can be killed and restarted, and whatever is still running when the test process exits is killed and
@@ -19,7 +21,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Cluster, startCluster } from './cluster.js';
-import { run, sleep, waitFor } from './exec.js';
+import { type SimDockerd, type SimPlugin, startDockerd, startPlugin } from './dockerd.js';
+import { type RunResult, run, sleep, waitFor } from './exec.js';
 import { uniqueName } from './names.js';
 import { createNetns, deleteNetns } from './netns.js';
 import { type OvsdbServer, startOvsdbServer } from './ovs.js';
@@ -44,6 +47,17 @@ export interface OvnEnvOptions {
   configureChassis?: boolean;
   /** Start ovn-northd (default true). */
   northd?: boolean;
+  /**
+   * Give every chassis a dockerd of its own (dockerd.ts: own data-root, exec-root, socket, containerd,
+   * plugin directory; local/busybox imported). `{ iptables: true }` lets each dockerd manage iptables in
+   * its chassis namespace. Default false.
+   */
+  withDocker?: boolean | { iptables?: boolean };
+  /**
+   * Also start the plugin on every chassis (needs withDocker): `--ovsdb <chassis db> --ovn-nb <NB remotes>`
+   * plus these flags. Default: no plugin (start it with `chassis.startPlugin()`).
+   */
+  plugin?: boolean | { extraArgs?: readonly string[]; name?: string };
 }
 
 /** NB or SB: one standalone server or a cluster, behind one interface. */
@@ -130,6 +144,18 @@ export interface OvnChassis {
   reboot(): Promise<void>;
   /** A namespace with `eth0` whose peer is a port of br-int (TX offload off, IPv6 off). */
   addWorkload(opts: OvnWorkloadOptions): Promise<OvnWorkload>;
+  /** The chassis' dockerd (withDocker), or undefined. */
+  readonly dockerd: SimDockerd | undefined;
+  /** The chassis' plugin while started, or undefined. */
+  readonly plugin: SimPlugin | undefined;
+  /** Debian's docker client against this chassis' dockerd (withDocker only). */
+  docker(args: readonly string[], allowFail?: boolean): Promise<RunResult>;
+  /**
+   * Starts the plugin in this chassis' namespace against its own OVS and the NB (`--ovsdb <endpoint>
+   * --ovn-nb <NB remotes>` + extraArgs), listening in its dockerd's plugin directory. Again after a stop or
+   * kill: the same flags unless new ones are given. A reboot restarts it with the same flags.
+   */
+  startPlugin(opts?: { extraArgs?: readonly string[]; name?: string }): Promise<SimPlugin>;
 }
 
 export interface OvnEnv {
@@ -206,8 +232,19 @@ export async function startOvnEnv(opts: OvnEnvOptions = {}): Promise<OvnEnv> {
     await nsenter(underlay, 'ethtool', ['-K', UNDERLAY_BRIDGE, 'tx', 'off'], true);
     for (let i = 0; i < nChassis; i++) {
       const c = new Chassis(owned, i, join(dir, `ch${i}`), underlay, sbRemote, opts.configureChassis ?? true);
+      c.nbRemote = nbRemote;
       chassis.push(c);
       await c.boot(true);
+    }
+    if (opts.withDocker) {
+      const iptables = typeof opts.withDocker === 'object' && opts.withDocker.iptables === true;
+      await Promise.all(chassis.map((c) => c.startDocker(iptables)));
+      if (opts.plugin) {
+        const p = typeof opts.plugin === 'object' ? opts.plugin : {};
+        await Promise.all(chassis.map((c) => c.startPlugin(p)));
+      }
+    } else if (opts.plugin) {
+      throw new Error('startOvnEnv: plugin needs withDocker (the plugin listens where dockerd looks)');
     }
     if (opts.configureChassis ?? true) {
       await Promise.all(chassis.map((c) => c.waitConnected()));
@@ -388,6 +425,10 @@ class Chassis implements OvnChassis {
   #vswitchd: Daemon | undefined;
   #controller: Daemon | undefined;
   readonly #workloads = new Set<string>();
+  #dockerd: SimDockerd | undefined;
+  #plugin: SimPlugin | undefined;
+  #pluginOpts: { extraArgs?: readonly string[]; name?: string } = {};
+  nbRemote = '';
 
   constructor(
     owned: Owned,
@@ -419,6 +460,43 @@ class Chassis implements OvnChassis {
   }
   get #env(): NodeJS.ProcessEnv {
     return { OVS_RUNDIR: this.dir, OVN_RUNDIR: this.dir };
+  }
+
+  get dockerd(): SimDockerd | undefined {
+    return this.#dockerd;
+  }
+  get plugin(): SimPlugin | undefined {
+    return this.#plugin;
+  }
+
+  docker(args: readonly string[], allowFail = false): Promise<RunResult> {
+    if (!this.#dockerd) throw new Error(`chassis ${this.index} has no dockerd: start the env withDocker`);
+    return this.#dockerd.docker(args, allowFail);
+  }
+
+  async startDocker(iptables: boolean): Promise<void> {
+    this.#dockerd = await startDockerd({ netns: this.#netns, iptables });
+  }
+
+  async startPlugin(opts?: { extraArgs?: readonly string[]; name?: string }): Promise<SimPlugin> {
+    if (!this.#dockerd) throw new Error(`chassis ${this.index} has no dockerd: start the env withDocker`);
+    if (opts) this.#pluginOpts = opts;
+    if (this.#plugin?.pid !== undefined) {
+      if (!opts) return this.#plugin;
+      await this.#plugin.stop();
+    }
+    if (this.#plugin && !opts) {
+      await this.#plugin.start();
+      return this.#plugin;
+    }
+    this.#plugin = await startPlugin({
+      netns: this.#netns,
+      ovsdb: this.endpoint,
+      pluginDir: this.#dockerd.pluginDir,
+      ...(this.#pluginOpts.name === undefined ? {} : { name: this.#pluginOpts.name }),
+      extraArgs: ['--ovn-nb', this.nbRemote, ...(this.#pluginOpts.extraArgs ?? [])],
+    });
+    return this.#plugin;
   }
 
   async vsctl(...args: string[]): Promise<string> {
@@ -590,6 +668,9 @@ class Chassis implements OvnChassis {
   }
 
   async reboot(): Promise<void> {
+    const hadPlugin = this.#plugin?.pid !== undefined;
+    await this.#plugin?.kill('SIGKILL');
+    await this.#dockerd?.kill();
     await this.killController();
     await this.#vswitchd?.kill('SIGKILL');
     await this.#db?.kill('SIGKILL');
@@ -597,6 +678,10 @@ class Chassis implements OvnChassis {
     this.#owned.netns.delete(this.#netns);
     await sleep(50);
     await this.boot(false);
+    // The plugin first: dockerd restarts `--restart` containers at once and gives up on a plugin that
+    // does not answer within its retry window.
+    if (hadPlugin) await this.#plugin?.start();
+    await this.#dockerd?.start();
   }
 
   async addWorkload(opts: OvnWorkloadOptions): Promise<OvnWorkload> {
@@ -657,6 +742,9 @@ class Chassis implements OvnChassis {
   }
 
   async shutdown(): Promise<void> {
+    // Containers first, while the plugin still answers (Leave/DeleteEndpoint), then the daemons.
+    await this.#dockerd?.stop().catch(() => {});
+    await this.#plugin?.stop().catch(() => {});
     await this.killController();
     await this.#vswitchd?.kill('SIGKILL');
     await this.#db?.stop();
