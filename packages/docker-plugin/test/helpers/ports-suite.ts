@@ -17,15 +17,21 @@ import {
   peerServer,
   udpAsk,
 } from './north-south.js';
-import type { PluginProcess } from './plugin.js';
 
 export interface SuiteEnv {
   label: string;
   docker(args: readonly string[], allowFail?: boolean): Promise<RunResult>;
   host: HostSide;
-  plugin: PluginProcess;
+  plugin: {
+    name: string;
+    prefix: string;
+    kill(signal?: NodeJS.Signals): Promise<void>;
+    start(): Promise<void>;
+  };
   /** A bridge name for the test's networks. */
   bridge: string;
+  /** Extra checks while the networks and the published container exist. */
+  whileUp?: (t: Test) => Promise<void>;
 }
 
 const rnd = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
@@ -166,6 +172,16 @@ export async function portsSuite(t: Test, env: SuiteEnv): Promise<void> {
     await docker(['run', '-d', '--name', a, '--network', netA, 'local/busybox', 'sleep', '600']);
     await docker(['run', '-d', '--name', c, '--network', netC, 'local/busybox', 'sleep', '600']);
     const r = await docker(['exec', a, 'sh', '-c', `echo x | timeout 5 nc ${outside.v4} ${port}`], true);
+    if (!/hi/.test(r.stdout)) {
+      // What the host side looked like, to say why.
+      for (const [cmd, args] of [
+        ['nft', ['list', 'ruleset']],
+        ['ip', ['route']],
+        ['sysctl', ['net.ipv4.ip_forward']],
+      ] as const)
+        t.comment((await hostRun(host, cmd, args)).stdout);
+      t.comment((await docker(['exec', a, 'ip', 'route'], true)).stdout, r.stderr);
+    }
     t.match(r.stdout, /hi/, 'connected');
     t.same(srv.peers.slice(-1), [outside.hostV4], 'the server sees the host address');
     // masquerade=false: the container's own address leaves the host; the LAN routes back to it.
@@ -187,6 +203,10 @@ export async function portsSuite(t: Test, env: SuiteEnv): Promise<void> {
     const direct = await docker(['exec', b, 'timeout', '4', 'wget', '-qO-', `http://${webIp}/`], true);
     t.not(direct.code, 0, 'a container on another network does not reach the web container directly');
   });
+  if (env.whileUp) {
+    const check = env.whileUp;
+    await t.test(`${env.label}: the host's firewall tables`, (t) => check(t));
+  }
   await t.test(
     `${env.label}: nothing left after docker rm -f, a SIGKILL + restart, docker network rm`,
     async (t) => {

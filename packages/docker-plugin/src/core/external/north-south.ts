@@ -312,7 +312,7 @@ export class NorthSouth {
     const endpoints = this.#endpoints(networks);
     await this.#syncProxies(endpoints);
     const rules = tableRules([...networks.values()], endpoints, this.#forwarding());
-    const fingerprint = JSON.stringify([rules, [...networks.values()].map((n) => n.gatewayPort)]);
+    const fingerprint = JSON.stringify([rules, [...networks.values()].map((n) => n.subnets)]);
     if (!force && fingerprint === this.#last) return;
     this.#last = undefined;
     const b = new NftBatch();
@@ -345,22 +345,27 @@ export class NorthSouth {
    * next sync after dockerd made it adds them (every OVS change and every reconcile syncs).
    */
   async #dockerUser(b: NftBatch, networks: NsNetwork[]): Promise<void> {
-    const chains = await this.#nft.listChains('ip', 'filter').catch(() => []);
-    if (!chains.some((c) => c.name === 'DOCKER-USER')) return;
-    const have = await this.#nft.listRules('ip', { table: 'filter', chain: 'DOCKER-USER' });
-    for (const r of have) {
-      if (r.comment === this.#comment && r.handle !== undefined)
-        b.deleteRule({ family: 'ip', table: 'filter', chain: 'DOCKER-USER', handle: r.handle });
-    }
-    for (const r of dockerUserRules(networks).reverse()) {
-      b.addRule({
-        family: 'ip',
-        table: 'filter',
-        chain: 'DOCKER-USER',
-        expressions: r.expressions,
-        comment: this.#comment,
-        at: 'start',
-      });
+    for (const [family, fam] of [
+      ['ip', 4],
+      ['ip6', 6],
+    ] as const) {
+      const chains = await this.#nft.listChains(family, 'filter').catch(() => []);
+      if (!chains.some((c) => c.name === 'DOCKER-USER')) continue;
+      const have = await this.#nft.listRules(family, { table: 'filter', chain: 'DOCKER-USER' });
+      for (const r of have) {
+        if (r.comment === this.#comment && r.handle !== undefined)
+          b.deleteRule({ family, table: 'filter', chain: 'DOCKER-USER', handle: r.handle });
+      }
+      for (const r of dockerUserRules(networks, fam).reverse()) {
+        b.addRule({
+          family,
+          table: 'filter',
+          chain: 'DOCKER-USER',
+          expressions: r.expressions,
+          comment: this.#comment,
+          at: 'start',
+        });
+      }
     }
   }
 

@@ -9,7 +9,7 @@
 // and, in `ip filter` DOCKER-USER (only when dockerd made that chain), accepts for the gateway ports: see
 // dockerUserRules.
 import { parseCidr } from '@ovs-container-network/netlink';
-import { type FirewallRule, match, stmt } from '@ovs-container-network/netlink/nftables';
+import { type Expr, type FirewallRule, match, stmt } from '@ovs-container-network/netlink/nftables';
 import type { PortBinding } from './portmap.js';
 
 type Family = 4 | 6;
@@ -143,26 +143,22 @@ export function tableRules(
 }
 
 /**
- * DOCKER-USER rules (`ip filter`, iptables-nft's table): `-i GW -j ACCEPT` and `-o GW -j ACCEPT` per
- * gateway port, each with the comment `ocn-<prefix>`. Only expressions iptables-nft parses back (meta
- * iifname/oifname compared with the name and its NUL, as iptables-nft writes `-i NAME`; an immediate
- * accept; the comment as rule userdata), so `iptables -S` and Docker keep working on that table.
+ * DOCKER-USER rules (iptables-nft's `ip filter` / `ip6 filter` tables): `-s SUBNET -j ACCEPT` and
+ * `-d SUBNET -j ACCEPT` per subnet of a network with a gateway, each with the comment `ocn-<prefix>`. By
+ * address, not by interface: with the userspace datapath the host end of a container's veth is an
+ * ordinary host interface too, and a container that learned the gateway's address from it (the host
+ * answers ARP for any local address on any interface) sends routed traffic in through it rather than
+ * through the gateway port. Only expressions iptables-nft parses back (payload + cmp as it writes `-s`,
+ * an immediate accept, the comment as rule userdata), so `iptables -S` and dockerd keep working on that
+ * table.
  */
-export function dockerUserRules(
-  networks: readonly NsNetwork[],
-): { expressions: ReturnType<typeof match.ifname> }[] {
-  const out: { expressions: ReturnType<typeof match.ifname> }[] = [];
+export function dockerUserRules(networks: readonly NsNetwork[], family: Family): { expressions: Expr[] }[] {
+  const out: { expressions: Expr[] }[] = [];
   for (const n of networks) {
-    for (const dir of ['iifname', 'oifname'] as const) {
-      const name = Buffer.from(`${n.gatewayPort}\0`);
-      out.push({
-        expressions: [
-          { type: 'meta', key: dir, dreg: 1 },
-          { type: 'cmp', op: 'eq', sreg: 1, data: name },
-          stmt.counter(),
-          stmt.accept(),
-        ],
-      });
+    for (const s of n.subnets) {
+      if (s.family !== family) continue;
+      for (const dir of ['saddr', 'daddr'] as const)
+        out.push({ expressions: [...match.addr(dir, cidr(s.pool)), stmt.counter(), stmt.accept()] });
     }
   }
   return out;
