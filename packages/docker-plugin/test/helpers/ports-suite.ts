@@ -3,6 +3,8 @@
 // IPv4 and IPv6 from an outside namespace, from the host (127.0.0.1 and ::1 too) and from containers;
 // what `docker port` says; a taken port; outbound NAT (and its opt-out); isolation; and no rule left after
 // `docker rm -f`, a plugin SIGKILL + restart and `docker network rm`.
+
+import { request } from 'node:http';
 import type { RunResult } from '@ovs-container-network/testkit';
 import { run, sleep, uniqueName, waitFor } from '@ovs-container-network/testkit';
 import type { Test } from 'tap';
@@ -25,6 +27,7 @@ export interface SuiteEnv {
   plugin: {
     name: string;
     prefix: string;
+    socket: string;
     kill(signal?: NodeJS.Signals): Promise<void>;
     start(): Promise<void>;
   };
@@ -150,6 +153,35 @@ export async function portsSuite(t: Test, env: SuiteEnv): Promise<void> {
     t.comment(`docker port: ${JSON.stringify(port.stdout)}; docker ps: ${JSON.stringify(ps.stdout)}`);
     const info = await docker(['inspect', '-f', '{{json .HostConfig.PortBindings}}', web]);
     t.match(info.stdout, `"${tcpAll}"`, 'the bindings Docker sent are in the container config');
+    // What the driver reports: EndpointOperInfo carries the bindings made, in Docker's own shape. (Docker
+    // 20.10 builds NetworkSettings.Ports from it only for built-in drivers: it type-asserts the value to
+    // []types.PortBinding, which a remote driver's JSON never is — see the README.)
+    const ids = await docker([
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${netA}").NetworkID}} {{(index .NetworkSettings.Networks "${netA}").EndpointID}}`,
+      web,
+    ]);
+    const [NetworkID, EndpointID] = ids.stdout.trim().split(' ');
+    const oper = (await pluginCall(plugin.socket, 'NetworkDriver.EndpointOperInfo', {
+      NetworkID,
+      EndpointID,
+    })) as {
+      Value: {
+        'com.docker.network.portmap'?: { Proto: number; Port: number; HostIP: string; HostPort: number }[];
+      };
+    };
+    const pm = oper.Value['com.docker.network.portmap'] ?? [];
+    t.same(
+      pm.map((b) => `${b.HostIP || '*'}:${b.HostPort}->${b.Port}/${b.Proto === 6 ? 'tcp' : 'udp'}`).sort(),
+      [
+        `*:${tcpAll}->80/tcp`,
+        `*:${udpAll}->7/udp`,
+        `127.0.0.1:${tcpLo}->80/tcp`,
+        `*:${rangeLo}->80/tcp`,
+      ].sort(),
+      'EndpointOperInfo lists every binding (a range resolved to the port bound)',
+    );
   });
   await t.test(`${env.label}: a port already taken is refused`, async (t) => {
     const again = uniqueName('dup');
@@ -244,4 +276,19 @@ export async function portsSuite(t: Test, env: SuiteEnv): Promise<void> {
       t.pass('no table, no rule');
     },
   );
+}
+
+/** One plugin call over its socket; resolves to the JSON reply. */
+function pluginCall(socketPath: string, call: string, body: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: `/${call}`, method: 'POST', agent: false }, (res) => {
+      let data = '';
+      res.on('data', (d: Buffer) => {
+        data += d.toString();
+      });
+      res.on('end', () => resolve(JSON.parse(data || '{}')));
+    });
+    req.on('error', reject);
+    req.end(`${JSON.stringify(body)}\n`);
+  });
 }
