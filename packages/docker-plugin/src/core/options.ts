@@ -2,11 +2,12 @@
 // CreateNetwork's Options["com.docker.network.generic"] (moby libnetwork/netlabel.GenericData). Every option
 // is validated before anything is created; an unknown key is an error, not silently ignored.
 import { InvalidOptionError } from './errors.js';
+import { DATAPATH_ALLOWED, type DatapathType, isDatapathType } from './rules/datapath.js';
 import { tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem } from './rules/ifname.js';
 import { mtuProblem } from './rules/mtu.js';
 
-export type DatapathType = 'system' | 'netdev';
+export type { DatapathType };
 export type GatewayMode = 'internal' | 'external' | 'none';
 
 export const DEFAULT_BRIDGE = 'ocn-br0';
@@ -78,9 +79,7 @@ export function parseIfName(key: string, v: unknown): string {
 
 export function parseDatapathType(key: string, v: unknown): DatapathType {
   const s = str(key, v);
-  if (s !== 'system' && s !== 'netdev') {
-    throw new InvalidOptionError(key, v, '"system" (kernel datapath) or "netdev" (userspace datapath)');
-  }
+  if (!isDatapathType(s)) throw new InvalidOptionError(key, v, DATAPATH_ALLOWED);
   return s;
 }
 

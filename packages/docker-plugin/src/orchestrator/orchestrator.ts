@@ -4,10 +4,6 @@
 // nothing behind. State lives only in OVS, in ovs-docker's layout (/usr/bin/ovs-docker: Interface
 // external_ids container_id + container_iface), so both tools see each other's ports.
 import { closeSync, constants as fsConstants, fstatSync, openSync, statSync } from 'node:fs';
-import { validatePrefix, vethNames } from '../core/names.js';
-import type { OvsBackend } from '../core/ovs.js';
-import type { Backend, PortRow } from './backend.js';
-import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
 import {
   AlreadyAttachedError,
   AttachFailedError,
@@ -15,7 +11,12 @@ import {
   OrchestratorArgumentError,
   PluginError,
   TargetGoneError,
-} from './errors.js';
+} from '../core/errors.js';
+import { validatePrefix, vethNames } from '../core/names.js';
+import type { OvsBackend } from '../core/ovs/view.js';
+import { type DatapathType, datapathTypeProblem } from '../core/rules/datapath.js';
+import type { Backend, PortRow } from './backend.js';
+import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
 import { CoreBackend } from './ovs-backend.js';
 import type {
   Attachment,
@@ -53,7 +54,7 @@ export interface OrchestratorOptions {
   /** OVSDB endpoint (`unix:PATH`, `tcp:HOST:PORT`, `ssl:HOST:PORT`); default unix:/var/run/openvswitch/db.sock. */
   ovsdb?: string;
   /** datapath_type of bridges the orchestrator creates: 'system' (kernel, default) or 'netdev' (userspace). */
-  datapathType?: 'system' | 'netdev';
+  datapathType?: DatapathType;
   /** First characters of host-side veth names (1..6, default 'ocn'); the rest hashes container id + ifname. */
   namePrefix?: string;
   /** The Docker Engine API for `{container}` targets: options or a client; default /var/run/docker.sock. */
@@ -113,7 +114,7 @@ export class Orchestrator {
     const deps = checkOptions(opts);
     // Loaded on demand: fromCore() users bring their own OVS view and never load the session/replica.
     // The same OVSDB view the driver uses (plugin.ts): a reconnecting session and a replica.
-    const { OvsdbBackend } = await import('../core/ovsdb-backend.js');
+    const { OvsdbBackend } = await import('../core/ovs/backend.js');
     const ovs = await OvsdbBackend.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB, failFast: true });
     return new Orchestrator({ ...deps, backend: new CoreBackend({ ovs }) });
   }
@@ -473,7 +474,13 @@ export class Orchestrator {
     bridge?: string | undefined;
   }): PortRow[] {
     const ids = f.containerIds ?? (f.containerId === undefined ? undefined : new Set([f.containerId]));
-    return this.#backend.ports().filter((r) => {
+    // By index where the filter allows: a container's ports, a bridge's ports; every port only for a listing.
+    const candidates = ids
+      ? this.#backend.containerPortRows(ids)
+      : f.bridge === undefined
+        ? this.#backend.ports()
+        : this.#backend.bridgePortRows(f.bridge);
+    return candidates.filter((r) => {
       const id = r.ifaceExternalIds[CONTAINER_ID_KEY];
       if (id === undefined || r.ifaceExternalIds[CONTAINER_IFACE_KEY] === undefined) return false;
       if (ids && !ids.has(id)) return false;
@@ -482,11 +489,12 @@ export class Orchestrator {
   }
 
   #rowsByPort(port: string): PortRow[] {
-    return this.#backend.ports().filter((r) => r.port === port);
+    const row = this.#backend.portRow(port);
+    return row ? [row] : [];
   }
 
   #findRow(portUuid: string): PortRow | undefined {
-    return this.#backend.ports().find((r) => r.portUuid === portUuid);
+    return this.#backend.portRowByUuid(portUuid);
   }
 
   #view(r: PortRow): Attachment {
@@ -531,12 +539,8 @@ function checkOptions(opts: OrchestratorOptions): Omit<OrchestratorDeps, 'backen
       'an endpoint unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT',
     );
   const datapathType = opts.datapathType ?? 'system';
-  if (datapathType !== 'system' && datapathType !== 'netdev')
-    throw new OrchestratorArgumentError(
-      'datapathType',
-      datapathType,
-      "'system' (kernel) or 'netdev' (userspace)",
-    );
+  const dpProblem = datapathTypeProblem(datapathType);
+  if (dpProblem) throw new OrchestratorArgumentError('datapathType', datapathType, dpProblem);
   const namePrefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
   try {
     validatePrefix(namePrefix);

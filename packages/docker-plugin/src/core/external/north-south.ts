@@ -9,11 +9,10 @@
 import { readFileSync } from 'node:fs';
 import type { NftHandle } from '@ovs-container-network/netlink/nftables';
 import { FIREWALL_CHAINS, NftBatch, NftBatchError } from '@ovs-container-network/netlink/nftables';
-import { Transaction } from '@ovs-container-network/ovsdb';
-import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import { Mutex } from '../driver.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
-import type { OvsBackend } from '../ovs.js';
+import { type BridgeRow, OVS, type PortRow } from '../ovs/model.js';
+import type { OvsBackend } from '../ovs/view.js';
 import { EXT, type NetworkRecord } from '../records.js';
 import type { Logger } from '../types.js';
 import { silentLogger } from '../types.js';
@@ -42,17 +41,15 @@ export const PORTS_KEY = 'ocn-ports';
 /** What NorthSouth needs of the driver: its records, read from the OVSDB replica. */
 export interface NorthSouthDriver {
   readonly name: string;
-  networks(): Iterable<{ record: NetworkRecord; bridge: { name: string } }>;
-  isOwnRecord(record: NetworkRecord, bridge: never): boolean;
-  endpointPort(
-    endpointId: string,
-  ): { uuid: string; name: string; externalIds: Readonly<Record<string, string>> } | undefined;
-  isOwnEndpointPort(port: never): boolean;
+  networks(): Iterable<{ record: NetworkRecord; bridge: BridgeRow }>;
+  isOwnRecord(record: NetworkRecord, bridge: BridgeRow): boolean;
+  endpointPort(endpointId: string): PortRow | undefined;
+  isOwnEndpointPort(port: PortRow): boolean;
 }
 
 export interface NorthSouthOptions {
   driver: NorthSouthDriver;
-  ovs: OvsBackend & { replica: { transact(db: string, ops: readonly unknown[]): Promise<unknown[]> } };
+  ovs: OvsBackend;
   nft: NftHandle;
   /** The table is `inet ocn-<prefix>`; DOCKER-USER rules carry the comment `ocn-<prefix>`. */
   prefix: string;
@@ -130,7 +127,7 @@ export class NorthSouth {
   #networks(): Map<string, NsNetwork> {
     const out = new Map<string, NsNetwork>();
     for (const { record, bridge } of this.#d.networks()) {
-      if (!this.#d.isOwnRecord(record, bridge as never) || !record.gatewayPort) continue;
+      if (!this.#d.isOwnRecord(record, bridge) || !record.gatewayPort) continue;
       const subnets: NsNetwork['subnets'] = [];
       if (record.ipv4?.gateway) subnets.push({ family: 4, pool: record.ipv4.pool });
       if (record.ipv6?.gateway) subnets.push({ family: 6, pool: record.ipv6.pool });
@@ -147,8 +144,8 @@ export class NorthSouth {
   #endpoints(networks: Map<string, NsNetwork>): NsEndpoint[] {
     const out: NsEndpoint[] = [];
     for (const port of this.#ovs.ports()) {
-      const ids = port.externalIds;
-      if (ids[PORTS_KEY] === undefined || !this.#d.isOwnEndpointPort(port as never)) continue;
+      const ids = port.external_ids;
+      if (ids[PORTS_KEY] === undefined || !this.#d.isOwnEndpointPort(port)) continue;
       const network = networks.get(ids[EXT.network] ?? '');
       const bindings = decodeBindings(ids[PORTS_KEY]);
       if (!network || !bindings) {
@@ -166,7 +163,7 @@ export class NorthSouth {
     if (typeof req.EndpointID !== 'string' || typeof req.NetworkID !== 'string')
       throw new InvalidRequestError('invalid request: expected NetworkID and EndpointID strings');
     const port = this.#d.endpointPort(req.EndpointID);
-    if (!port || port.externalIds[EXT.network] !== req.NetworkID)
+    if (!port || port.external_ids[EXT.network] !== req.NetworkID)
       throw new NotFoundError(
         `endpoint ${req.EndpointID.slice(0, 12)} does not exist on network ${req.NetworkID.slice(0, 12)}`,
       );
@@ -188,27 +185,27 @@ export class NorthSouth {
         throw new InvalidRequestError(
           `network ${String(req.NetworkID).slice(0, 12)} has no gateway on this host (gateway_mode internal with a subnet gateway), so it cannot publish ports`,
         );
-      if (decodeBindings(port.externalIds[PORTS_KEY]) !== undefined) {
+      if (decodeBindings(port.external_ids[PORTS_KEY]) !== undefined) {
         await this.#syncLocked();
         return;
       }
-      const ep = { ipv4: port.externalIds[EXT.ipv4], ipv6: port.externalIds[EXT.ipv6] };
+      const ep = { ipv4: port.external_ids[EXT.ipv4], ipv6: port.external_ids[EXT.ipv6] };
       const opened: [string, PortProxy][] = [];
       const bindings: PortBinding[] = [];
       this.#pending.add(endpointId);
       try {
         for (const r of requests) bindings.push(await this.#bind(endpointId, r, ep, opened));
-        const t = new Transaction('Open_vSwitch');
-        t.mutate(
-          OVS.Port,
-          [['name', '==', port.name]],
-          [
-            ['external_ids', 'delete', [PORTS_KEY]],
-            ['external_ids', 'insert', { [PORTS_KEY]: encodeBindings(bindings) }],
-          ],
-          { expect: 'one' },
+        await this.#ovs.transact((t) =>
+          t.mutate(
+            OVS.Port,
+            [['name', '==', port.name]],
+            [
+              ['external_ids', 'delete', [PORTS_KEY]],
+              ['external_ids', 'insert', { [PORTS_KEY]: encodeBindings(bindings) }],
+            ],
+            { expect: 'one' },
+          ),
         );
-        await t.execute(this.#ovs.replica);
         for (const [k, p] of opened) this.#proxies.set(k, p);
         opened.length = 0;
       } finally {
@@ -277,10 +274,10 @@ export class NorthSouth {
     return this.#lock.run(async () => {
       if (typeof req.EndpointID !== 'string') return;
       const port = this.#d.endpointPort(req.EndpointID);
-      if (port && port.externalIds[PORTS_KEY] !== undefined) {
-        const t = new Transaction('Open_vSwitch');
-        t.mutate(OVS.Port, [['name', '==', port.name]], [['external_ids', 'delete', [PORTS_KEY]]]);
-        await t.execute(this.#ovs.replica);
+      if (port && port.external_ids[PORTS_KEY] !== undefined) {
+        await this.#ovs.transact((t) =>
+          t.mutate(OVS.Port, [['name', '==', port.name]], [['external_ids', 'delete', [PORTS_KEY]]]),
+        );
       }
       await this.#syncLocked();
     });
@@ -289,7 +286,7 @@ export class NorthSouth {
   /** EndpointOperInfo values: the bindings, in Docker's shape (see the README on `docker port`). */
   operInfo(endpointId: string): Record<string, unknown> {
     const port = this.#d.endpointPort(endpointId);
-    const b = decodeBindings(port?.externalIds[PORTS_KEY]);
+    const b = decodeBindings(port?.external_ids[PORTS_KEY]);
     return b && b.length > 0 ? { 'com.docker.network.portmap': dockerPortMap(b) } : {};
   }
 
