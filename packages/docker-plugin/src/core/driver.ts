@@ -2,6 +2,16 @@
 // external_ids, every endpoint an OVS Port with external_ids (records.ts); the OVSDB replica is the only
 // memory, so a restarted plugin knows everything at once and Docker's missing CreateNetwork replay
 // (PROTOCOLS.md §3) does not matter.
+
+import type {
+  CreateEndpointRequest,
+  CreateEndpointResponse,
+  CreateNetworkRequest,
+  EndpointRef,
+  IpamData,
+  JoinRequest,
+  JoinResponse,
+} from './api.js';
 import {
   ConflictError,
   InvalidOptionError,
@@ -48,19 +58,7 @@ import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './rules/ci
 import { idProblem, ownerProblem } from './rules/ids.js';
 import { RESERVED_IFNAMES } from './rules/ifname.js';
 import { gatewayProblem } from './rules/subnet.js';
-import type {
-  CreateEndpointRequest,
-  CreateEndpointResponse,
-  CreateNetworkRequest,
-  DriverStats,
-  EndpointRef,
-  IpamData,
-  JoinRequest,
-  JoinResponse,
-  Logger,
-  NetworkDriverApi,
-} from './types.js';
-import { silentLogger } from './types.js';
+import { type DriverStats, type Logger, type NetworkDriverApi, silentLogger } from './types.js';
 import { Wiring } from './wiring.js';
 
 export const DEFAULT_DRIVER_NAME = 'ovs-container-network';

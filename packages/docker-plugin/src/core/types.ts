@@ -1,6 +1,6 @@
 // What the core offers the HTTP layer (the Docker network and IPAM driver operations) and what it needs
-// from its host (a logger). The request and reply types are the Docker plugin API's (api.ts: derived from
-// the TypeBox schemas the HTTP layer validates with).
+// from its host (a logger). The request and reply types live in api.ts (derived from the TypeBox schemas
+// the HTTP layer validates with).
 import type {
   CreateEndpointRequest,
   CreateEndpointResponse,
@@ -12,18 +12,6 @@ import type {
   RequestAddressResponse,
   RequestPoolInput,
   RequestPoolResponse,
-} from './api.js';
-
-export type {
-  CreateEndpointRequest,
-  CreateEndpointResponse,
-  CreateNetworkRequest,
-  EndpointInterface,
-  EndpointRef,
-  IpamData,
-  JoinRequest,
-  JoinResponse,
-  StaticRoute,
 } from './api.js';
 
 /** The network driver operations the HTTP layer calls; implemented by `OvsNetworkDriver`. */

@@ -3,6 +3,7 @@
 // links and rules. Tests that use ovsSetup run ovsdb-server, so they need root (CI runs them as root).
 import { database } from '@ovs-container-network/ovsdb';
 import { run, startOvsdbServer } from '@ovs-container-network/testkit';
+import type { CreateNetworkRequest } from '../../src/core/api.js';
 import { OvsNetworkDriver } from '../../src/core/driver.js';
 import type {
   KernelHandle,
@@ -15,7 +16,6 @@ import type {
 import { OvsdbBackend } from '../../src/core/ovs/backend.js';
 import { OVS } from '../../src/core/ovs/model.js';
 import { addPort } from '../../src/core/ovs/ports.js';
-import type { CreateNetworkRequest } from '../../src/core/types.js';
 
 /** What tap's `t` offers that the helpers use. */
 interface Teardown {
