@@ -77,4 +77,21 @@ if want integration || want e2e || want examples; then
 fi
 phase integration pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:integration
 phase e2e bash -c 'scripts/ensure-docker.sh && pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:e2e'
+# The same dockerd restarted with its DEFAULT firewall (iptables=true), on a host whose forwarding was off
+# (as a fresh one: dockerd then sets FORWARD to DROP), for the e2e files whose behaviour that firewall can
+# change: routed traffic and isolation (connectivity), published ports, outbound NAT and crash cleanup
+# (ports). Only those, to keep CI under 25 min: the rest does not route through the host. test/e2e/
+# ports-firewall.test.ts already ran the ports suite against a dockerd in a namespace with iptables=true in
+# the pass above; this one checks the machine's own dockerd. dockerd goes back to --iptables=false after.
+if want e2e; then
+  phase e2e-docker-firewall bash -c '
+    set -e
+    sysctl -qw net.ipv4.ip_forward=0
+    OCN_DOCKER_FIREWALL=default OCN_DOCKER_RESTART=1 scripts/ensure-docker.sh
+    iptables-nft -S FORWARD | grep -q -- "-P FORWARD DROP"
+    rc=0
+    (cd packages/docker-plugin && pnpm exec tap test/e2e/connectivity.test.ts test/e2e/ports.test.ts) || rc=$?
+    OCN_DOCKER_FIREWALL=off OCN_DOCKER_RESTART=1 scripts/ensure-docker.sh
+    exit $rc'
+fi
 true

@@ -1,11 +1,13 @@
 // Everything wired together: OVSDB replica + rtnetlink handle → driver core → Fastify app → unix socket,
 // plus the reconcile loop and the optional metrics listener. The bin parses flags and calls startPlugin.
 import { NetlinkHandle } from '@ovs-container-network/netlink';
+import { NftHandle } from '@ovs-container-network/netlink/nftables';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DhcpAwareIpam, DhcpIpam, type EndpointAddress } from './core/dhcp-ipam.js';
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
 import { describeError } from './core/errors.js';
+import { NorthSouth } from './core/external/north-south.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
@@ -132,6 +134,15 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       if (net && ipv4) yield { bridge: net.record.bridge, vlan: net.record.vlan, ipv4 };
     }
   };
+  // ns16: published ports, outbound NAT, DOCKER-USER accepts (rebuilt from OVS before serving).
+  const nft = NftHandle.open('host');
+  const external = new NorthSouth({
+    driver,
+    ovs: backend,
+    nft,
+    prefix: driver.prefix,
+    ...(log ? { logger: log } : {}),
+  });
   const metrics = new PluginMetrics(() => driver.stats());
   const app = build({
     driver: new OvnNetworkDispatch(driver, ovnMode?.driver),
@@ -139,6 +150,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     metrics,
     callTimeoutMs,
     explainTimeout: () => backend.unreachable(),
+    external,
     ...(log ? { logger: log } : {}),
   });
   const socket = opts.socket ?? defaultSocketPath(name);
@@ -160,6 +172,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
       ];
       if (reaped.length > 0) log?.warn({ addresses: reaped }, 'released lost IPAM allocations');
       const o = ovnMode ? await ovnMode.driver.reconcile() : { removed: [] };
+      await external.sync({ force: true }); // ns16
       return { removed: [...r.removed, ...reaped, ...o.removed] };
     })().finally(() => {
       reconciling = undefined;
@@ -172,6 +185,8 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     await reconciling?.catch(() => undefined);
     await ovnMode?.close();
     await dhcp.close();
+    await external.close(); // ns16
+    nft.close();
     await backend.close();
     kernel.close();
   });
@@ -183,6 +198,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     });
     log?.info({ removed: first.removed.length }, 'initial reconciliation done');
     dhcp.start(); // renewals of the leases recorded in OVS go on
+    await external.start(); // ns16
 
     await listenUnix(app, socket);
     if (opts.metrics) {

@@ -299,6 +299,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     };
     if (opts.tenantId !== undefined) record.tenant = opts.tenantId;
     if (opts.uplink !== undefined) record.uplink = opts.uplink;
+    if (!opts.masquerade) record.masquerade = false; // ns16
     if (ipv4) record.ipv4 = ipv4;
     if (ipv6) record.ipv6 = ipv6;
     if (opts.gatewayMode === 'internal' && (ipv4?.gateway || ipv6?.gateway)) {

@@ -25,6 +25,8 @@ export interface NetworkOptions {
   gatewayMode: GatewayMode;
   /** false: the host routes between this network and other non-isolated networks of the driver. */
   isolate: boolean;
+  /** ns16: source NAT for traffic leaving the host from this network's subnets (default true, as Docker's bridge). */
+  masquerade: boolean;
 }
 
 /** Docker's well-known option keys (moby libnetwork/netlabel). */
@@ -43,6 +45,7 @@ export const NETWORK_OPTION_KEYS = [
   'uplink',
   'gateway_mode',
   'isolate',
+  'masquerade',
 ] as const;
 
 function str(key: string, v: unknown): string {
@@ -109,6 +112,7 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
     uplink: undefined,
     gatewayMode: ctx.internal ? 'none' : 'internal',
     isolate: true,
+    masquerade: true,
   };
   let mtuKey = 'mtu';
   let mtuValue: unknown = DEFAULT_MTU;
@@ -154,6 +158,9 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
       }
       case 'isolate':
         out.isolate = bool(key, value);
+        break;
+      case 'masquerade':
+        out.masquerade = bool(key, value);
         break;
       default:
         throw new InvalidOptionError(

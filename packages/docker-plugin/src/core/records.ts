@@ -59,6 +59,8 @@ export interface NetworkRecord {
   uplink?: string;
   /** Name of the internal port holding the gateway addresses (gateway_mode internal). */
   gatewayPort?: string;
+  /** ns16: `-o masquerade=false` (absent: masquerade, the default). */
+  masquerade?: false;
   ipv4?: SubnetRecord;
   ipv6?: SubnetRecord;
 }
@@ -102,6 +104,7 @@ const RECORD_KEYS = new Set([
   'gatewayPort',
   'ipv4',
   'ipv6',
+  'masquerade',
 ]);
 
 function isNetworkRecord(r: Record<string, unknown>): r is Record<string, unknown> & NetworkRecord {
@@ -128,6 +131,7 @@ export function networkRecordProblem(r: Record<string, unknown>): string | undef
         : 'internal, external or none',
     ],
     ['isolate', typeof r.isolate === 'boolean' ? undefined : 'a boolean'],
+    ['masquerade', r.masquerade === undefined || r.masquerade === false ? undefined : 'false or absent'],
     ['ipv4', subnetRecordProblem(r.ipv4, false)],
     ['ipv6', subnetRecordProblem(r.ipv6, true)],
   ];

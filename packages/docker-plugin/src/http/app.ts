@@ -37,6 +37,12 @@ export interface BuildOptions {
   explainTimeout?: () => string | undefined;
   /** A request must arrive in full within this many ms, or its connection is closed (default 10 000). */
   requestTimeoutMs?: number;
+  // ---- ns16: published ports (core/external/north-south.ts); absent: the calls are answered {} ----
+  external?: {
+    program(req: Record<string, unknown>): Promise<void>;
+    revoke(req: Record<string, unknown>): Promise<void>;
+    operInfo(endpointId: string): Record<string, unknown>;
+  };
 }
 
 /** Deepest JSON nesting accepted; Docker's bodies nest 4 levels (Options → generic → value). */
@@ -276,7 +282,12 @@ export function build(opts: BuildOptions): FastifyInstance {
       schema: { body: S.EndpointRequest, response: { 200: S.OperInfoReply, ...r500 } },
       config: { emptyReply: { Value: {} } },
     },
-    async (req) => ({ Value: await d.endpointOperInfo(req.body) }),
+    async (req) => ({
+      Value: {
+        ...(await d.endpointOperInfo(req.body)),
+        ...opts.external?.operInfo(req.body.EndpointID), // ns16
+      },
+    }),
   );
   app.post(
     '/NetworkDriver.Join',
@@ -292,13 +303,35 @@ export function build(opts: BuildOptions): FastifyInstance {
       return {};
     },
   );
+  // ---- ns16: published ports. Revoke and Program come with {NetworkID, EndpointID, Options}. ----
+  const ext = opts.external;
+  if (ext) {
+    app.post(
+      '/NetworkDriver.ProgramExternalConnectivity',
+      { schema: { body: S.AnyRequest, response: { 200: S.Empty, ...r500 } } },
+      async (req) => {
+        await ext.program(req.body);
+        return {};
+      },
+    );
+    // Revoking is idempotent and removal also follows from OVS (the endpoint's port going): a resend
+    // without its body can be answered at once.
+    app.post(
+      '/NetworkDriver.RevokeExternalConnectivity',
+      { schema: { body: S.AnyRequest, response: { 200: S.Empty, ...r500 } }, config: { emptyReply: {} } },
+      async (req) => {
+        await ext.revoke(req.body);
+        return {};
+      },
+    );
+  }
+  // ---- end ns16 ----
   for (const call of [
-    'ProgramExternalConnectivity',
-    'RevokeExternalConnectivity',
+    ...(ext ? [] : ['ProgramExternalConnectivity', 'RevokeExternalConnectivity']),
     'DiscoverNew',
     'DiscoverDelete',
   ]) {
-    // Port mappings need NAT, which this driver leaves to the user; discovery is for multi-host drivers.
+    // Without `external`, port mappings are left to the user; discovery is for multi-host drivers.
     app.post(
       `/NetworkDriver.${call}`,
       { schema: { body: S.AnyRequest, response: { 200: S.Empty, ...r500 } }, config: { emptyReply: {} } },

@@ -14,6 +14,7 @@ t.test('defaults', async (t) => {
     uplink: undefined,
     gatewayMode: 'internal',
     isolate: true,
+    masquerade: true,
   });
   t.equal(
     parseNetworkOptions({}, { ...ctx, internal: true }).gatewayMode,
@@ -45,6 +46,7 @@ t.test('every option, as strings (docker -o) and as numbers (compose driver_opts
     uplink: 'eth9',
     gatewayMode: 'external',
     isolate: false,
+    masquerade: true,
   });
   t.equal(parseNetworkOptions({ 'com.docker.network.driver.mtu': '9000' }, ctx).mtu, 9000);
 });
