@@ -34,3 +34,4 @@ export {
   VSWITCH_SCHEMA,
 } from './paths.js';
 export { tcpTransfer } from './tcp.js';
+export { type CapturedFrame, capture, measureTcp, type TcpRate } from './traffic.js';
