@@ -70,6 +70,9 @@ import type {
   NetworkDriverApi,
 } from './types.js';
 import { silentLogger } from './types.js';
+import { applyEndpointExtras, parseEndpointExtras, shapeWhenMoved } from './endpoint-extras.js';
+import { addMirror, MIRROR_EXT, removeMirrors } from './mirror.js';
+import { asTransactor, encodeNetworkQos, recordedLimits } from './qos.js';
 import { Wiring } from './wiring.js';
 
 export const DEFAULT_DRIVER_NAME = 'ovs-container-network';
@@ -301,6 +304,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     if (opts.gatewayMode === 'internal' && (ipv4?.gateway || ipv6?.gateway)) {
       record.gatewayPort = gatewayPortName(id, this.prefix);
     }
+    const qos = encodeNetworkQos(opts.qos);
+    if (qos) record.qos = qos;
+    if (opts.mirrorTo !== undefined) record.mirrorTo = opts.mirrorTo;
     return record;
   }
 
@@ -544,6 +550,15 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       try {
         await this.#setupGateway(record);
         await this.syncIsolation();
+        // qos17: `-o mirror.to`: the whole VLAN, to the monitor (pending until it joins; core/mirror.ts).
+        if (record.mirrorTo !== undefined)
+          await addMirror(asTransactor(this.#ovs), {
+            bridge: record.bridge,
+            source: { vlan: record.vlan },
+            to: record.mirrorTo,
+            owner: this.name,
+            network: record.id,
+          });
       } catch (err) {
         await this.#removeNetwork(record).catch(() => undefined);
         throw err;
@@ -612,6 +627,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
 
   /** Removes a network's endpoints, gateway and uplink trunk, its record, and the bridge if it was ours and is now empty. */
   async #removeNetwork(record: NetworkRecord): Promise<void> {
+    // qos17: the network's own mirror goes with it (its endpoints' mirrors go with them, in Wiring.detach).
+    if (record.mirrorTo !== undefined)
+      await removeMirrors(asTransactor(this.#ovs), { owner: this.name, network: record.id });
     // Endpoints Docker forgot to delete first: their veths go with them.
     for (const p of [...this.#ovs.ports()]) {
       if (p.externalIds[EXT.network] === record.id && this.isOwnEndpointPort(p)) {
@@ -696,6 +714,8 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       }
     }
     const reply: CreateEndpointResponse = given === '' ? { Interface: { MacAddress: mac } } : {};
+    // qos17: --driver-opt rate.* / burst.* / mirror.* (core/endpoint-extras.ts), checked before anything is made.
+    const extras = parseEndpointExtras(req.Options, net);
 
     const existing = this.endpointPort(req.EndpointID);
     if (existing && existing.externalIds[EXT.network] !== net.id) {
@@ -722,6 +742,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         [EXT.created]: String(Date.now()),
       };
       if (net.tenant !== undefined) ids[EXT.tenant] = net.tenant;
+      if (extras.monitor !== undefined) ids[MIRROR_EXT.monitor] = extras.monitor;
       if (iface.Address) ids[EXT.ipv4] = iface.Address;
       if (iface.AddressIPv6) ids[EXT.ipv6] = iface.AddressIPv6;
       await this.wiring.attach({
@@ -736,6 +757,13 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         txChecksumOff: net.datapathType === 'netdev',
         owner: this.name,
       });
+      await applyEndpointExtras(asTransactor(this.#ovs), net, names.host, this.name, extras).catch(
+        async (err: unknown) => {
+          await this.wiring.detach({ hostIfName: names.host }).catch(() => undefined);
+          await this.#kernel.deleteLink(names.container, { missingOk: true }).catch(() => undefined);
+          throw err;
+        },
+      );
     } finally {
       this.#busy.delete(names.host);
     }
@@ -778,6 +806,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         `endpoint ${req.EndpointID.slice(0, 12)} does not exist on network ${req.NetworkID.slice(0, 12)}`,
       );
     const net = found.record;
+    // qos17: what the container sends is shaped on its veth end, once Docker has moved it into the sandbox.
+    if (recordedLimits(port.externalIds).egress && typeof req.SandboxKey === 'string')
+      shapeWhenMoved(port.name, req.SandboxKey, recordedLimits(port.externalIds).egress, this.#log);
     const reply: JoinResponse = {
       InterfaceName: { SrcName: port.externalIds[EXT.peer] ?? '', DstPrefix: 'eth' },
       // We never want Docker's docker_gwbridge: the gateway (if any) is ours or the uplink's router.

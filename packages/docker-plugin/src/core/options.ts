@@ -2,6 +2,8 @@
 // CreateNetwork's Options["com.docker.network.generic"] (moby libnetwork/netlabel.GenericData). Every option
 // is validated before anything is created; an unknown key is an error, not silently ignored.
 import { InvalidOptionError } from './errors.js';
+import { parseMonitorName } from './mirror.js';
+import { isRateOption, parseRateOptions, RATE_OPTION_KEYS, type RateLimits } from './qos.js';
 import { tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem } from './rules/ifname.js';
 import { mtuProblem } from './rules/mtu.js';
@@ -24,6 +26,10 @@ export interface NetworkOptions {
   gatewayMode: GatewayMode;
   /** false: the host routes between this network and other non-isolated networks of the driver. */
   isolate: boolean;
+  /** Default rate limits of the network's endpoints (`rate.*`, `burst.*`: qos.ts). */
+  qos: RateLimits;
+  /** `mirror.to`: the monitor the whole network is mirrored to (mirror.ts). */
+  mirrorTo: string | undefined;
 }
 
 /** Docker's well-known option keys (moby libnetwork/netlabel). */
@@ -42,6 +48,8 @@ export const NETWORK_OPTION_KEYS = [
   'uplink',
   'gateway_mode',
   'isolate',
+  ...RATE_OPTION_KEYS,
+  'mirror.to',
 ] as const;
 
 function str(key: string, v: unknown): string {
@@ -110,7 +118,10 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
     uplink: undefined,
     gatewayMode: ctx.internal ? 'none' : 'internal',
     isolate: true,
+    qos: {},
+    mirrorTo: undefined,
   };
+  const rateOpts: Record<string, unknown> = {};
   let mtuKey = 'mtu';
   let mtuValue: unknown = DEFAULT_MTU;
   for (const [key, value] of Object.entries(opts)) {
@@ -156,7 +167,14 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
       case 'isolate':
         out.isolate = bool(key, value);
         break;
+      case 'mirror.to':
+        out.mirrorTo = parseMonitorName(key, value);
+        break;
       default:
+        if (isRateOption(key)) {
+          rateOpts[key] = value;
+          break;
+        }
         throw new InvalidOptionError(
           key,
           value,
@@ -180,5 +198,6 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
     internalPort: out.gatewayMode === 'internal' && ctx.gateway === true,
   });
   if (problem) throw new InvalidOptionError(mtuKey, mtuValue, problem);
+  out.qos = parseRateOptions(rateOpts, {}, out.mtu);
   return out;
 }

@@ -9,6 +9,8 @@
 //
 //   ovs-vsctl find Port external_ids:ocn-tenant=acme     every port of tenant acme
 //   ovs-vsctl find Port external_ids:ocn-owner=ovs-container-network
+import { monitorNameProblem } from './mirror.js';
+import { networkQosProblem } from './qos.js';
 import type { DatapathType, GatewayMode } from './options.js';
 import { idProblem, ownerProblem, tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem, ifNameProblem } from './rules/ifname.js';
@@ -60,6 +62,10 @@ export interface NetworkRecord {
   gatewayPort?: string;
   ipv4?: SubnetRecord;
   ipv6?: SubnetRecord;
+  /** Rate limits every endpoint gets unless it says otherwise: `{ingress?, egress?}` as `RATE/BURST` (qos.ts). */
+  qos?: Record<string, string>;
+  /** Monitor the whole network is mirrored to (mirror.ts). */
+  mirrorTo?: string;
 }
 
 export function encodeNetwork(r: NetworkRecord): string {
@@ -101,6 +107,8 @@ const RECORD_KEYS = new Set([
   'gatewayPort',
   'ipv4',
   'ipv6',
+  'qos',
+  'mirrorTo',
 ]);
 
 /** What is wrong with a decoded record (the first problem), or undefined. Exported for tests and logs. */
@@ -128,6 +136,8 @@ export function networkRecordProblem(r: Record<string, unknown>): string | undef
     ['isolate', typeof r.isolate === 'boolean' ? undefined : 'a boolean'],
     ['ipv4', subnetRecordProblem(r.ipv4, false)],
     ['ipv6', subnetRecordProblem(r.ipv6, true)],
+    ['qos', r.qos === undefined ? undefined : networkQosProblem(r.qos)],
+    ['mirrorTo', r.mirrorTo === undefined ? undefined : monitorNameProblem(r.mirrorTo)],
   ];
   for (const [field, problem] of checks) if (problem) return `${field}: expected ${problem}`;
   if (r.gatewayPort !== undefined && r.gatewayMode !== 'internal')

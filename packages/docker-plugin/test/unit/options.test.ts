@@ -14,6 +14,8 @@ t.test('defaults', async (t) => {
     uplink: undefined,
     gatewayMode: 'internal',
     isolate: true,
+    qos: {},
+    mirrorTo: undefined,
   });
   t.equal(
     parseNetworkOptions({}, { ...ctx, internal: true }).gatewayMode,
@@ -45,6 +47,8 @@ t.test('every option, as strings (docker -o) and as numbers (compose driver_opts
     uplink: 'eth9',
     gatewayMode: 'external',
     isolate: false,
+    qos: {},
+    mirrorTo: undefined,
   });
   t.equal(parseNetworkOptions({ 'com.docker.network.driver.mtu': '9000' }, ctx).mtu, 9000);
 });
