@@ -1,8 +1,16 @@
 // Traffic probes for rate-limit and mirroring tests, as small Python programs run inside namespaces with
 // the system python3 (no extra packages): a TCP throughput meter that reports bytes per time window, and
 // an AF_PACKET capture (packet(7), ETH_P_ALL) that reports every frame an interface receives.
+import { run } from './exec.js';
 import { nsExec } from './netns.js';
 import { SYSTEM_PYTHON } from './paths.js';
+
+/** Runs python in a named namespace, or in a namespace file (`/proc/PID/ns/net` of a container) via nsenter. */
+function py(ns: string, args: string[]) {
+  return ns.startsWith('/')
+    ? run('nsenter', [`--net=${ns}`, SYSTEM_PYTHON, ...args])
+    : nsExec(ns, SYSTEM_PYTHON, args);
+}
 
 const RATE_PY = String.raw`
 import json, socket, sys, time
@@ -55,6 +63,7 @@ export interface TcpRate {
 }
 
 /**
+ * Namespaces are names under /run/netns or namespace files (`/proc/PID/ns/net`).
  * Sends TCP from `fromNs` to `toAddr:port` in `toNs` as fast as the path allows for `seconds`, and measures
  * what arrives (bytes over time from the first byte, and per window). The rate is computed from bytes
  * and time, so it holds on a loaded machine as long as the sender keeps the path full.
@@ -68,7 +77,7 @@ export async function measureTcp(
   const seconds = opts.seconds ?? 3;
   const windowMs = opts.windowMs ?? 250;
   const port = opts.port ?? 5301;
-  const server = nsExec(toNs, SYSTEM_PYTHON, [
+  const server = py(toNs, [
     '-c',
     RATE_PY,
     'recv',
@@ -76,7 +85,7 @@ export async function measureTcp(
     String(seconds),
     String(windowMs),
   ]);
-  await nsExec(fromNs, SYSTEM_PYTHON, ['-c', RATE_PY, 'send', toAddr, String(port), String(seconds + 0.5)]);
+  await py(fromNs, ['-c', RATE_PY, 'send', toAddr, String(port), String(seconds + 0.5)]);
   const out = JSON.parse((await server).stdout) as {
     bytes: number;
     seconds: number;
@@ -137,7 +146,7 @@ export async function capture(
   ifname: string,
   seconds: number,
 ): Promise<{ done: Promise<CapturedFrame[]> }> {
-  const done = nsExec(ns, SYSTEM_PYTHON, ['-c', CAPTURE_PY, ifname, String(seconds)]).then(
+  const done = py(ns, ['-c', CAPTURE_PY, ifname, String(seconds)]).then(
     (r) => JSON.parse(r.stdout) as CapturedFrame[],
   );
   // The socket opens within a few ms of the interpreter starting; give it time on a loaded machine.

@@ -52,7 +52,10 @@ export function parseEndpointExtras(
   }
   if (mirrorTo !== undefined && monitor !== undefined)
     throw new InvalidOptionError('mirror.to', mirrorTo, 'nothing on a monitor (mirror.monitor) itself');
-  return { limits: parseRateOptions(rate, networkQosLimits(net.qos), net.mtu), mirrorTo, monitor };
+  // A monitor is exempt from the network's default limits (it takes only its own): mirrored copies shaped
+  // at the monitor's port also slowed the mirrored traffic itself in our measurements.
+  const defaults = monitor === undefined ? networkQosLimits(net.qos) : {};
+  return { limits: parseRateOptions(rate, defaults, net.mtu), mirrorTo, monitor };
 }
 
 /** After the port exists: its QoS and recorded limits, its mirror, and the mirrors waiting for it as monitor. */
