@@ -20,6 +20,7 @@ import {
   parseIp,
 } from './ip.js';
 import { native } from './native.js';
+import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd, socketInNetns } from './netns.js';
 import {
   deleteRootQdiscPayload,
   RTM_TC,
@@ -28,7 +29,6 @@ import {
   tbfQdiscPayload,
   tcmsg,
 } from './tc.js';
-import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd, socketInNetns } from './netns.js';
 import type {
   Address,
   AddressOptions,
@@ -53,7 +53,6 @@ import {
 import {
   addressPayload,
   attrString,
-  parseAttrs,
   attrU32Value,
   decodeAddressMessage,
   decodeLinkMessage,
@@ -76,6 +75,7 @@ import {
   newVethPayload,
   nlmsg,
   OPER_STATES,
+  parseAttrs,
   ROUTE_TYPES,
   RT_SCOPE,
   RT_TABLE,

@@ -77,14 +77,7 @@ export async function measureTcp(
   const seconds = opts.seconds ?? 3;
   const windowMs = opts.windowMs ?? 250;
   const port = opts.port ?? 5301;
-  const server = py(toNs, [
-    '-c',
-    RATE_PY,
-    'recv',
-    String(port),
-    String(seconds),
-    String(windowMs),
-  ]);
+  const server = py(toNs, ['-c', RATE_PY, 'recv', String(port), String(seconds), String(windowMs)]);
   await py(fromNs, ['-c', RATE_PY, 'send', toAddr, String(port), String(seconds + 0.5)]);
   const out = JSON.parse((await server).stdout) as {
     bytes: number;
@@ -103,7 +96,7 @@ export async function measureTcp(
   };
 }
 
-const CAPTURE_PY = String.raw`
+const CAPTURE_PY = `
 import json, socket, struct, sys, time
 ifname, secs = sys.argv[1], float(sys.argv[2])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))

@@ -2,6 +2,8 @@
 // external_ids, every endpoint an OVS Port with external_ids (records.ts); the OVSDB replica is the only
 // memory, so a restarted plugin knows everything at once and Docker's missing CreateNetwork replay
 // (PROTOCOLS.md §3) does not matter.
+
+import { applyEndpointExtras, parseEndpointExtras, shapeWhenMoved } from './endpoint-extras.js';
 import {
   ConflictError,
   InvalidOptionError,
@@ -13,6 +15,7 @@ import {
 } from './errors.js';
 import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './ipam.js';
 import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
+import { addMirror, MIRROR_EXT, removeMirrors } from './mirror.js';
 import {
   decodeOptionMac,
   gatewayPortName,
@@ -45,6 +48,7 @@ import {
   uuid,
   waitUnchanged,
 } from './ovs.js';
+import { asTransactor, encodeNetworkQos, recordedLimits, sweepOrphanQos } from './qos.js';
 import {
   decodeNetwork,
   EXT,
@@ -70,9 +74,6 @@ import type {
   NetworkDriverApi,
 } from './types.js';
 import { silentLogger } from './types.js';
-import { applyEndpointExtras, parseEndpointExtras, shapeWhenMoved } from './endpoint-extras.js';
-import { addMirror, MIRROR_EXT, removeMirrors } from './mirror.js';
-import { asTransactor, encodeNetworkQos, recordedLimits } from './qos.js';
 import { Wiring } from './wiring.js';
 
 export const DEFAULT_DRIVER_NAME = 'ovs-container-network';
@@ -1027,6 +1028,10 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       );
     }
     await this.syncIsolation();
+    // qos17: QoS/Queue rows are root rows: ours that no port references (a crash mid-removal) go here.
+    await sweepOrphanQos(asTransactor(this.#ovs), this.name).catch((err: unknown) =>
+      this.#log.error({ err: String(err) }, 'QoS sweep failed'),
+    );
     return { removed };
   }
 }

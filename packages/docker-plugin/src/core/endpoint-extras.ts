@@ -90,7 +90,7 @@ export function shapeWhenMoved(
     const host = NetlinkHandle.open('host');
     try {
       const me = await host.findLink(hostIfName);
-      if (!me || me.kind !== 'veth') return;
+      if (me?.kind !== 'veth') return;
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline) {
         let ns: NetlinkHandle | undefined;

@@ -30,6 +30,17 @@ export type {
   NetnsRef,
 } from './kernel.js';
 export {
+  addMirror,
+  listMirrors,
+  MIRROR_EXT,
+  type MirrorFilter,
+  type MirrorInfo,
+  type MirrorSource,
+  type MirrorSpec,
+  removeMirrors,
+  syncMirrors,
+} from './mirror.js';
+export {
   DEFAULT_PREFIX,
   decodeOptionMac,
   gatewayPortName,
@@ -58,6 +69,18 @@ export {
   transactionFailure,
 } from './ovs.js';
 export { OvsdbBackend, type OvsdbBackendOptions } from './ovsdb-backend.js';
+export {
+  applyPortQos,
+  defaultBurst,
+  parseBurst,
+  parseRate,
+  QOS_EXT,
+  type RateLimit,
+  type RateLimits,
+  type RateLimitsSpec,
+  releasePortQos,
+  sweepOrphanQos,
+} from './qos.js';
 export { EXT, type NetworkRecord, type PortKind, type SubnetRecord } from './records.js';
 export type * from './types.js';
 export { silentLogger } from './types.js';

@@ -2,8 +2,8 @@
 // the mirrors of its traffic — removed with the port. Ports are marked in their own external_ids (the
 // replica has them), so removing a port that has neither costs no extra transaction.
 import { MIRROR_EXT, removeMirrors } from './mirror.js';
-import { asTransactor, QOS_EXT, releasePortQos } from './qos.js';
 import type { OvsTransactor } from './ovs.js';
+import { asTransactor, QOS_EXT, releasePortQos } from './qos.js';
 
 const MIRRORED_KEY = MIRROR_EXT.mirrored;
 

@@ -10,8 +10,8 @@
 //   ovs-vsctl find Port external_ids:ocn-tenant=acme     every port of tenant acme
 //   ovs-vsctl find Port external_ids:ocn-owner=ovs-container-network
 import { monitorNameProblem } from './mirror.js';
-import { networkQosProblem } from './qos.js';
 import type { DatapathType, GatewayMode } from './options.js';
+import { networkQosProblem } from './qos.js';
 import { idProblem, ownerProblem, tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem, ifNameProblem } from './rules/ifname.js';
 import { mtuProblem } from './rules/mtu.js';

@@ -30,6 +30,8 @@ export type {
   ContainerRef,
   InterfaceRef,
   ListFilter,
+  MirrorRequest,
+  MirrorSourceRef,
   TargetRef,
   VlanSetting,
 } from './types.js';

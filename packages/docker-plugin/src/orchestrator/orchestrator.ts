@@ -17,8 +17,8 @@ import {
   syncMirrors,
 } from '../core/mirror.js';
 import { validatePrefix, vethNames } from '../core/names.js';
-import { applyPortQos, type RateLimits, type RateLimitsSpec, recordedLimits } from '../core/qos.js';
 import type { OvsBackend } from '../core/ovs.js';
+import { applyPortQos, type RateLimits, type RateLimitsSpec, recordedLimits } from '../core/qos.js';
 import type { Backend, PortRow } from './backend.js';
 import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
 import {
@@ -43,8 +43,8 @@ import type {
 import {
   checkBridge,
   checkContainerId,
-  checkOrchestratorLimits,
   checkIfname,
+  checkOrchestratorLimits,
   checkTarget,
   checkVlanSetting,
   defaultContainerId,

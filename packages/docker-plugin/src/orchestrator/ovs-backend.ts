@@ -259,10 +259,8 @@ export class CoreBackend implements Backend {
     try {
       const peer = await h.findLink(ifname);
       if (
-        !host ||
-        host.kind !== 'veth' ||
-        !peer ||
-        peer.kind !== 'veth' ||
+        host?.kind !== 'veth' ||
+        peer?.kind !== 'veth' ||
         peer.index !== host.peerIndex ||
         peer.peerIndex !== host.index
       )

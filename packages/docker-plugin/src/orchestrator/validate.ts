@@ -1,11 +1,11 @@
 // Validation of orchestrator requests before anything is touched: every error names the field, the value
 // and what is allowed, and a rejected request changes nothing.
 import { isIP } from 'node:net';
-import { ifNameProblem } from '../core/rules/ifname.js';
-import { mtuProblem } from '../core/rules/mtu.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { parseMonitorName } from '../core/mirror.js';
 import { checkRateLimits, type RateLimits } from '../core/qos.js';
+import { ifNameProblem } from '../core/rules/ifname.js';
+import { mtuProblem } from '../core/rules/mtu.js';
 import { OrchestratorArgumentError } from './errors.js';
 import type { AttachRequest, AttachRoute, TargetRef, VlanSetting } from './types.js';
 
