@@ -97,8 +97,49 @@ function report(t: Test, what: string, r: TcpRate): void {
   );
 }
 
-function within(t: Test, got: number, want: number, what: string): void {
-  t.ok(Math.abs(got - want) <= want * 0.1, `${what}: ${got.toFixed(1)} Mbit/s is within ±10% of ${want}`);
+const ok10 = (got: number, want: number) => Math.abs(got - want) <= want * 0.1;
+
+/**
+ * Measures up to 3 times. The CPU is shared with other test runs, and starvation only ever LOWERS
+ * throughput, so: every attempt must stay below the limit + 10 %, and one must land within ±10 %. Every
+ * attempt is printed with the load average; the tolerance is not widened.
+ */
+async function rateWithin(
+  t: Test,
+  what: string,
+  want: number,
+  measure: () => Promise<TcpRate>,
+): Promise<void> {
+  const got: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await measure();
+    report(t, `${what} (attempt ${i + 1})`, r);
+    got.push(r.mbps);
+    if (ok10(r.mbps, want)) break;
+  }
+  const list = got.map((x) => x.toFixed(1)).join(', ');
+  t.ok(
+    got.every((x) => x <= want * 1.1),
+    `${what}: no attempt above ${want} Mbit/s + 10 % (${list})`,
+  );
+  t.ok(
+    got.some((x) => ok10(x, want)),
+    `${what}: within ±10 % of ${want} Mbit/s (${list}; load ${load()})`,
+  );
+}
+
+/** Unlimited TCP, up to 3 attempts (see rateWithin): well above the 50 Mbit/s limit means more than twice it. */
+async function fullSpeed(t: Test, what: string, measure: () => Promise<TcpRate>): Promise<void> {
+  const got: number[] = [];
+  for (let i = 0; i < 3 && !got.some((x) => x > 100); i++) {
+    const r = await measure();
+    report(t, `${what} (attempt ${i + 1})`, r);
+    got.push(r.mbps);
+  }
+  t.ok(
+    got.some((x) => x > 100),
+    `${what}: well above 50 Mbit/s (${got.map((x) => x.toFixed(0)).join(', ')}; load ${load()})`,
+  );
 }
 
 async function qosRowsOf(port: string): Promise<string> {
@@ -124,19 +165,12 @@ const ref = (n: Node) => ({ containerId: n.id, ifname: 'eth1' });
 const portOf = (n: Node) => orch.portName(n.id, 'eth1');
 
 t.test('rate limits: 10 and 50 Mbit/s in each direction, full speed without', async (t) => {
-  const free = await measureTcp(a.ns, b.ns, b.ip, { seconds: 2 });
-  report(t, 'a → b without limits', free);
-  t.ok(free.mbps > 100, `without limits TCP runs well above 50 Mbit/s (${free.mbps.toFixed(0)} Mbit/s)`);
-
+  await fullSpeed(t, 'a → b without limits', () => measureTcp(a.ns, b.ns, b.ip, { seconds: 2 }));
   for (const mbit of [10, 50]) {
     const rate = mbit * 1e6;
     await orch.setRateLimit(ref(a), { egress: { rate }, ingress: { rate } });
-    const out = await measureTcp(a.ns, b.ns, b.ip);
-    report(t, `a → b, a's egress ${mbit} Mbit/s`, out);
-    within(t, out.mbps, mbit, `from the container at ${mbit} Mbit/s`);
-    const into = await measureTcp(b.ns, a.ns, a.ip);
-    report(t, `b → a, a's ingress ${mbit} Mbit/s`, into);
-    within(t, into.mbps, mbit, `to the container at ${mbit} Mbit/s`);
+    await rateWithin(t, `a → b, a's egress ${mbit} Mbit/s`, mbit, () => measureTcp(a.ns, b.ns, b.ip));
+    await rateWithin(t, `b → a, a's ingress ${mbit} Mbit/s`, mbit, () => measureTcp(b.ns, a.ns, a.ip));
   }
   t.match(await sandbox.vsctl('get', 'Port', portOf(a), 'external_ids'), /ocn-rate-egress="50000000\/62500"/);
   t.equal(
@@ -146,36 +180,44 @@ t.test('rate limits: 10 and 50 Mbit/s in each direction, full speed without', as
 
   await orch.setRateLimit(ref(a), null);
   t.equal(await qosRowsOf(portOf(a)), '', 'lifting the limits deletes the QoS and Queue rows');
-  const after = await measureTcp(a.ns, b.ns, b.ip, { seconds: 2 });
-  report(t, 'a → b after lifting', after);
-  t.ok(after.mbps > 100, 'full speed again once lifted');
+  await fullSpeed(t, 'a → b after lifting', () => measureTcp(a.ns, b.ns, b.ip, { seconds: 2 }));
 });
 
 t.test('a limit changed on a running transfer applies within 1 s', async (t) => {
+  const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
   for (const dir of ['egress', 'ingress'] as const) {
-    await orch.setRateLimit(ref(a), { [dir]: { rate: 50e6 } });
     const [from, to] = dir === 'egress' ? [a, b] : [b, a];
-    let changedAt = 0;
-    const timer = setTimeout(() => {
-      changedAt = Date.now();
-      void orch.setRateLimit(ref(a), { [dir]: { rate: 10e6 } });
-    }, 1800);
-    const r = await measureTcp(from.ns, to.ns, to.ip, { seconds: 4.5, windowMs: 250 });
-    clearTimeout(timer);
-    report(t, `${dir}: 50 → 10 Mbit/s at ${((changedAt - r.startMs) / 1000).toFixed(2)} s`, r);
-    const before = r.windows.filter((_w, i) => r.startMs + (i + 1) * r.windowMs <= changedAt);
-    const settled = r.windows.filter((_w, i) => r.startMs + i * r.windowMs >= changedAt + 1000);
+    const tries: string[] = [];
+    let passed = false;
+    // Up to 3 runs, as rateWithin: a starved run shows a low "before", which proves nothing either way.
+    for (let attempt = 0; attempt < 3 && !passed; attempt++) {
+      await orch.setRateLimit(ref(a), { [dir]: { rate: 50e6 } });
+      let changedAt = 0;
+      const timer = setTimeout(() => {
+        changedAt = Date.now();
+        void orch.setRateLimit(ref(a), { [dir]: { rate: 10e6 } });
+      }, 1800);
+      const r = await measureTcp(from.ns, to.ns, to.ip, { seconds: 4.5, windowMs: 250 });
+      clearTimeout(timer);
+      report(
+        t,
+        `${dir}: 50 → 10 Mbit/s at ${((changedAt - r.startMs) / 1000).toFixed(2)} s (attempt ${attempt + 1})`,
+        r,
+      );
+      const before = r.windows.filter((_w, i) => r.startMs + (i + 1) * r.windowMs <= changedAt).slice(1);
+      const settled = r.windows.filter((_w, i) => r.startMs + i * r.windowMs >= changedAt + 1000);
+      const b = before.length ? mean(before) : 0;
+      const s = settled.length ? mean(settled) : 0;
+      tries.push(
+        `before ${b.toFixed(1)} (${before.length} windows), from 1 s after ${s.toFixed(1)} (${settled.length})`,
+      );
+      passed = before.length >= 2 && settled.length >= 4 && b > 40 && ok10(s, 10);
+      await orch.setRateLimit(ref(a), null);
+    }
     t.ok(
-      before.length >= 3 && settled.length >= 4,
-      `windows before (${before.length}) and a second after (${settled.length}) the change`,
+      passed,
+      `${dir}: ~50 Mbit/s before, within ±10 % of 10 from 1 s after the change (${tries.join('; ')}; load ${load()})`,
     );
-    const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
-    t.ok(
-      mean(before.slice(1)) > 30,
-      `before the change it ran at ~50 Mbit/s (${mean(before.slice(1)).toFixed(1)})`,
-    );
-    within(t, mean(settled), 10, `${dir} from 1 s after the change`);
-    await orch.setRateLimit(ref(a), null);
   }
 });
 
@@ -228,9 +270,7 @@ t.test('attach takes limits; detach leaves no QoS or Queue rows behind', async (
   });
   const port = orch.portName('rl-limited', 'eth1');
   t.not(await qosRowsOf(port), '', 'the QoS exists');
-  const out = await measureTcp(ns, c.ns, c.ip, { seconds: 2 });
-  report(t, 'attached with egress 10 Mbit/s', out);
-  within(t, out.mbps, 10, 'limit given to attach, from the container');
+  await rateWithin(t, 'attached with egress 10 Mbit/s', 10, () => measureTcp(ns, c.ns, c.ip, { seconds: 2 }));
   await orch.detach({ containerId: 'rl-limited', ifname: 'eth1' });
   t.equal(await qosRowsOf(port), '', 'no QoS or Queue row is left');
   t.equal(
