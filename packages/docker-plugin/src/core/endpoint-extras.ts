@@ -5,10 +5,11 @@
 //   rate.ingress / rate.egress / burst.ingress / burst.egress   over the network's `-o` defaults (qos.ts)
 //   mirror.to=NAME        mirror this endpoint's traffic (both directions) to monitor NAME (mirror.ts)
 //   mirror.monitor=NAME   this endpoint is monitor NAME
+
 import { NetlinkHandle } from '@ovs-container-network/netlink';
-import type { Transactor } from '@ovs-container-network/ovsdb';
 import { InvalidOptionError } from './errors.js';
 import { addMirror, isMirrorOption, parseMonitorName, syncMirrors } from './mirror.js';
+import type { TypedOvs } from './qos.js';
 import {
   applyContainerShaping,
   applyPortQos,
@@ -60,7 +61,7 @@ export function parseEndpointExtras(
 
 /** After the port exists: its QoS and recorded limits, its mirror, and the mirrors waiting for it as monitor. */
 export async function applyEndpointExtras(
-  t: Transactor,
+  t: TypedOvs,
   net: NetworkRecord,
   port: string,
   owner: string,

@@ -23,10 +23,10 @@
 // table held by Bridge.mirrors: removing it from there deletes it. A port mirror whose port went
 // (select_src_port is a weak reference too) is removed by the next sweep; callers remove mirrors explicitly
 // with what they mirror.
-import type { Transactor } from '@ovs-container-network/ovsdb';
 import { Transaction } from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import { InvalidOptionError, NotFoundError, OvsdbFailure } from './errors.js';
+import { exec, type TypedOvs } from './qos.js';
 
 export const MIRROR_EXT = {
   owner: 'ocn-owner',
@@ -108,13 +108,13 @@ function resolveOutput(ports: readonly PortView[], to: string): PortView | undef
 }
 
 async function bridgePorts(
-  t: Transactor,
+  t: TypedOvs,
   bridge: string,
 ): Promise<{ bridge: OVS.BridgeUuid; ports: PortView[]; mirrors: OVS.MirrorUuid[] } | undefined> {
   const read = new Transaction('Open_vSwitch');
   const b = read.select(OVS.Bridge, [['name', '==', bridge]], ['_uuid', 'ports', 'mirrors']);
   const p = read.select(OVS.Port, [], ['_uuid', 'name', 'external_ids']);
-  const got = await read.execute(t);
+  const got = await exec(t, read);
   const row = got.get(b)[0];
   if (!row) return undefined;
   const mine = new Set<string>(row.ports);
@@ -126,7 +126,7 @@ async function bridgePorts(
  * (else pending). One transaction; the source port must exist on the bridge (else NotFoundError and
  * nothing changes).
  */
-export async function addMirror(t: Transactor, spec: MirrorSpec): Promise<MirrorInfo> {
+export async function addMirror(t: TypedOvs, spec: MirrorSpec): Promise<MirrorInfo> {
   const to = parseMonitorName('mirror.to', spec.to);
   const view = await bridgePorts(t, spec.bridge).catch((err: unknown) => {
     throw new OvsdbFailure(`reading bridge ${spec.bridge} failed`, { cause: err });
@@ -186,7 +186,7 @@ export async function addMirror(t: Transactor, spec: MirrorSpec): Promise<Mirror
       { expect: 'one' },
     );
   }
-  await txn.execute(t).catch((err: unknown) => {
+  await exec(t, txn).catch((err: unknown) => {
     throw new OvsdbFailure(`adding mirror ${name} failed: ${(err as Error).message}`, { cause: err });
   });
   return { name, bridge: spec.bridge, source: spec.source, to, output: out?.name, network: spec.network };
@@ -202,7 +202,7 @@ export interface MirrorFilter {
 
 /** Mirrors of `owner` matching the filter, as recorded in OVS. */
 export async function listMirrors(
-  t: Transactor,
+  t: TypedOvs,
   f: MirrorFilter,
 ): Promise<(MirrorInfo & { uuid: OVS.MirrorUuid })[]> {
   const ids: Record<string, string> = { [MIRROR_EXT.owner]: f.owner };
@@ -217,7 +217,7 @@ export async function listMirrors(
   );
   const b = read.select(OVS.Bridge, [], ['name', 'mirrors']);
   const p = read.select(OVS.Port, [], ['_uuid', 'name']);
-  const got = await read.execute(t);
+  const got = await exec(t, read);
   const bridgeOf = new Map<string, string>();
   for (const br of got.get(b)) for (const x of br.mirrors) bridgeOf.set(x, br.name);
   const portName = new Map<string, string>(got.get(p).map((x) => [x._uuid, x.name]));
@@ -242,7 +242,7 @@ export async function listMirrors(
 }
 
 /** Removes the mirrors matching the filter (one transaction). Returns how many went. */
-export async function removeMirrors(t: Transactor, f: MirrorFilter): Promise<number> {
+export async function removeMirrors(t: TypedOvs, f: MirrorFilter): Promise<number> {
   const found = await listMirrors(t, f);
   if (found.length === 0) return 0;
   const txn = new Transaction('Open_vSwitch');
@@ -263,7 +263,7 @@ export async function removeMirrors(t: Transactor, f: MirrorFilter): Promise<num
         [['external_ids', 'delete', [MIRROR_EXT.mirrored]]],
       );
   }
-  await txn.execute(t).catch((err: unknown) => {
+  await exec(t, txn).catch((err: unknown) => {
     throw new OvsdbFailure(`removing mirrors failed: ${(err as Error).message}`, { cause: err });
   });
   return found.length;
@@ -274,7 +274,7 @@ export async function removeMirrors(t: Transactor, f: MirrorFilter): Promise<num
  * output port; a port mirror whose port went is removed (its weak select reference was cleared by OVS).
  * Called after a port appears (a monitor) or goes. One read and at most one write.
  */
-export async function syncMirrors(t: Transactor, owner: string, bridge: string): Promise<void> {
+export async function syncMirrors(t: TypedOvs, owner: string, bridge: string): Promise<void> {
   const view = await bridgePorts(t, bridge);
   if (!view || view.mirrors.length === 0) return;
   const read = new Transaction('Open_vSwitch');
@@ -283,7 +283,7 @@ export async function syncMirrors(t: Transactor, owner: string, bridge: string):
     [['external_ids', 'includes', { [MIRROR_EXT.owner]: owner }]],
     ['_uuid', 'output_port', 'select_src_port', 'external_ids'],
   );
-  const got = await read.execute(t);
+  const got = await exec(t, read);
   const onBridge = new Set<string>(view.mirrors);
   const txn = new Transaction('Open_vSwitch');
   let changes = 0;
@@ -306,5 +306,5 @@ export async function syncMirrors(t: Transactor, owner: string, bridge: string):
   }
   if (changes === 0) return;
   txn.comment(`${owner}: ${changes} mirror change(s) on ${bridge}`);
-  await txn.execute(t).catch(() => undefined); // raced with another change: the next sync sees it
+  await exec(t, txn).catch(() => undefined); // raced with another change: the next sync sees it
 }

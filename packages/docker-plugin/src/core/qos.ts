@@ -20,8 +20,7 @@
 // ocn-rate-egress, `RATE/BURST` in bit/s and bytes), the QoS and Queue rows carry the port's name. QoS and
 // Queue are ROOT tables in vswitch.ovsschema (isRoot true): nothing garbage-collects them, so every path
 // that removes a port or a limit deletes them, and a sweep removes ours that no Port references.
-import type { Transactor } from '@ovs-container-network/ovsdb';
-import { Transaction } from '@ovs-container-network/ovsdb';
+import { type Handle, type ResultOf, Transaction, type Transactor } from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import { ConflictError, InvalidOptionError, NotFoundError, OvsdbFailure, show } from './errors.js';
 import type { OvsTransactor } from './ovs.js';
@@ -271,9 +270,36 @@ export function describeLimits(l: RateLimits): string {
 
 // ---- OVS side: the Port's QoS (ingress = to the container) ------------------------------------------------
 
-/** The core's raw transactor as an ovsdb `Transactor` (typed transactions go through the same replica). */
-export function asTransactor(ovs: OvsTransactor): Transactor {
-  return { transact: (_db, operations) => ovs.transact(operations as never) };
+/**
+ * What the QoS and mirror code needs from OVSDB: one typed transaction per call, built by `build` and sent
+ * (the shape of the core's OvsBackend.transact). `typedOvs` makes one from the raw transactor.
+ */
+export interface TypedOvs {
+  transact<const H>(build: (t: Transaction<'Open_vSwitch'>) => H): Promise<ResultOf<H>>;
+}
+
+/**
+ * Sends a transaction built with `new Transaction(…)` through `ovs` (its operations, in order, so its
+ * handles stay valid) and reads results by handle.
+ */
+export async function exec(
+  ovs: TypedOvs,
+  txn: Transaction<'Open_vSwitch'>,
+): Promise<{ get<R>(handle: Handle<R>): R }> {
+  const results = (await ovs.transact((x) => txn.operations.map((op) => x.add(op)))) as unknown[];
+  return { get: <R>(h: Handle<R>) => results[h.index] as R };
+}
+
+/** The core's raw transactor as a TypedOvs (typed transactions go through the same replica). */
+export function asTransactor(ovs: OvsTransactor): TypedOvs {
+  const raw: Transactor = { transact: (_db, operations) => ovs.transact(operations as never) };
+  return {
+    transact: async (build) => {
+      const txn = new Transaction('Open_vSwitch');
+      const shape = build(txn);
+      return (await txn.execute(raw)).map(shape);
+    },
+  };
 }
 
 export interface ApplyQosSpec {
@@ -290,7 +316,7 @@ export interface ApplyQosSpec {
  * external_ids. A Port whose QoS another tool made is refused (ConflictError) and left alone. ovs-vswitchd
  * changes the HTB class in place: traffic follows within its next reconfiguration (milliseconds).
  */
-export async function applyPortQos(t: Transactor, spec: ApplyQosSpec): Promise<void> {
+export async function applyPortQos(t: TypedOvs, spec: ApplyQosSpec): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const read = new Transaction('Open_vSwitch');
     const ports = read.select(OVS.Port, [['name', '==', spec.port]], ['_uuid', 'qos', 'external_ids']);
@@ -299,7 +325,7 @@ export async function applyPortQos(t: Transactor, spec: ApplyQosSpec): Promise<v
       [['external_ids', 'includes', { [QOS_EXT.port]: spec.port }]],
       ['_uuid', 'queues', 'external_ids'],
     );
-    const got = await read.execute(t).catch((err: unknown) => {
+    const got = await exec(t, read).catch((err: unknown) => {
       throw new OvsdbFailure(`reading the QoS of port ${spec.port} failed`, { cause: err });
     });
     const port = got.get(ports)[0];
@@ -356,7 +382,7 @@ export async function applyPortQos(t: Transactor, spec: ApplyQosSpec): Promise<v
       txn.update(OVS.Port, [['_uuid', '==', port._uuid]], { qos: null, external_ids: ids });
     }
     try {
-      await txn.execute(t);
+      await exec(t, txn);
       return;
     } catch (err) {
       if (attempt < 5 && /timed out/.test(String((err as Error).message))) continue;
@@ -393,12 +419,12 @@ function deleteOwnRows(
  * Drops the QoS of a port that is about to be removed (or was): clears Port.qos if the port is still there
  * and deletes our QoS and Queue rows naming it, in one transaction. Idempotent.
  */
-export async function releasePortQos(t: Transactor, port: string, owner: string): Promise<void> {
+export async function releasePortQos(t: TypedOvs, port: string, owner: string): Promise<void> {
   const txn = new Transaction('Open_vSwitch');
   txn.comment(`${owner}: drop the QoS of ${port}`);
   txn.update(OVS.Port, [['name', '==', port]], { qos: null });
   deleteOwnRows(txn, port, owner, undefined);
-  await txn.execute(t).catch((err: unknown) => {
+  await exec(t, txn).catch((err: unknown) => {
     throw new OvsdbFailure(`removing the QoS of port ${port} failed`, { cause: err });
   });
 }
@@ -407,7 +433,7 @@ export async function releasePortQos(t: Transactor, port: string, owner: string)
  * Deletes QoS and Queue rows of `owner` that no Port (resp. QoS) references — left by a crash between a
  * port's removal and its QoS's. Returns how many QoS rows went.
  */
-export async function sweepOrphanQos(t: Transactor, owner: string): Promise<number> {
+export async function sweepOrphanQos(t: TypedOvs, owner: string): Promise<number> {
   const read = new Transaction('Open_vSwitch');
   const qoses = read.select(
     OVS.QoS,
@@ -421,7 +447,7 @@ export async function sweepOrphanQos(t: Transactor, owner: string): Promise<numb
   );
   const ports = read.select(OVS.Port, [['qos', '!=', null]], ['qos']);
   const allQos = read.select(OVS.QoS, [], ['_uuid', 'queues']);
-  const got = await read.execute(t);
+  const got = await exec(t, read);
   const used = new Set(got.get(ports).map((p) => p.qos));
   const usedQueues = new Set(got.get(allQos).flatMap((q) => [...q.queues.values()]));
   const deadQos = got
@@ -444,7 +470,7 @@ export async function sweepOrphanQos(t: Transactor, owner: string): Promise<numb
       .flatMap((q) => [...q.queues.values()]),
   );
   for (const q of deadQueues) if (!keptQueues.has(q._uuid)) txn.delete(OVS.Queue, [['_uuid', '==', q._uuid]]);
-  await txn.execute(t).catch(() => undefined); // a concurrent change: the next sweep sees it again
+  await exec(t, txn).catch(() => undefined); // a concurrent change: the next sweep sees it again
   return deadQos.length;
 }
 

@@ -3,8 +3,8 @@
 // idempotent calls, rollback of partial failures, concurrency, and a target that dies mid-way leaving
 // nothing behind. State lives only in OVS, in ovs-docker's layout (/usr/bin/ovs-docker: Interface
 // external_ids container_id + container_iface), so both tools see each other's ports.
+
 import { closeSync, constants as fsConstants, fstatSync, openSync, statSync } from 'node:fs';
-import type { Transactor } from '@ovs-container-network/ovsdb';
 import type { InvalidOptionError } from '../core/errors.js';
 import {
   addMirror,
@@ -18,6 +18,7 @@ import {
 } from '../core/mirror.js';
 import { validatePrefix, vethNames } from '../core/names.js';
 import type { OvsBackend } from '../core/ovs.js';
+import type { TypedOvs } from '../core/qos.js';
 import { applyPortQos, type RateLimits, type RateLimitsSpec, recordedLimits } from '../core/qos.js';
 import type { Backend, PortRow } from './backend.js';
 import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
@@ -502,7 +503,7 @@ export class Orchestrator {
     return { bridge: row.bridge, source: { port: row.port } };
   }
 
-  #transactor(): Transactor {
+  #transactor(): TypedOvs {
     if (!this.#backend.transactor)
       throw new PluginError('PLUGIN_ERR_INTERNAL', 'this backend cannot do rate limits or mirrors');
     return this.#backend.transactor();

@@ -3,8 +3,8 @@
 // in one transaction, MTU/MAC/TX offload, container end created inside the namespace and configured, all
 // rolled back on failure). What it adds: bridges made on demand (as `ovs-docker add-port` does), removal of
 // many ports at once, and VLAN changes.
+
 import { NetlinkHandle } from '@ovs-container-network/netlink';
-import type { Transactor } from '@ovs-container-network/ovsdb';
 import { ConflictError, OvsdbFailure } from '../core/errors.js';
 import type { KernelRoute } from '../core/kernel.js';
 import {
@@ -19,6 +19,7 @@ import {
   uuid,
 } from '../core/ovs.js';
 import { releasePortExtras } from '../core/port-extras.js';
+import type { TypedOvs } from '../core/qos.js';
 import { applyContainerShaping, asTransactor, type RateLimit } from '../core/qos.js';
 import { Wiring } from '../core/wiring.js';
 import type { Backend, PortRow, WireSpec } from './backend.js';
@@ -239,7 +240,7 @@ export class CoreBackend implements Backend {
   }
 
   /** Typed OVSDB transactions through the same replica (rate limits, mirrors). */
-  transactor(): Transactor {
+  transactor(): TypedOvs {
     return asTransactor(this.#ovs);
   }
 
