@@ -3,7 +3,6 @@
 // socket on the monitor. Needs root (namespaces, OVS). Throughput figures depend on a shared CPU: the
 // limits under test (10 and 50 Mbit/s) are far below what the machine forwards, and every figure is printed
 // with the load average.
-import { loadavg } from 'node:os';
 import {
   type CapturedFrame,
   capture,
@@ -13,11 +12,11 @@ import {
   measureTcp,
   nsExec,
   ovsSandbox,
-  type TcpRate,
   uniqueName,
 } from '@ovs-container-network/testkit';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { Orchestrator, OrchestratorArgumentError } from '../../src/orchestrator/index.js';
+import { fullSpeed, load, ok10, rateWithin, report } from '../helpers/rates.js';
 
 const sandbox = await ovsSandbox({ vswitchd: true });
 const bridge = uniqueName('br');
@@ -88,58 +87,6 @@ async function neighbours(nodes: Node[]): Promise<void> {
           'nud',
           'permanent',
         ]);
-}
-
-const load = () => loadavg()[0]?.toFixed(1);
-function report(t: Test, what: string, r: TcpRate): void {
-  t.comment(
-    `${what}: ${r.mbps.toFixed(1)} Mbit/s over ${r.seconds.toFixed(2)} s (load ${load()}); windows ${r.windows.map((w) => w.toFixed(1)).join(' ')}`,
-  );
-}
-
-const ok10 = (got: number, want: number) => Math.abs(got - want) <= want * 0.1;
-
-/**
- * Measures up to 3 times. The CPU is shared with other test runs, and starvation only ever LOWERS
- * throughput, so: every attempt must stay below the limit + 10 %, and one must land within ±10 %. Every
- * attempt is printed with the load average; the tolerance is not widened.
- */
-async function rateWithin(
-  t: Test,
-  what: string,
-  want: number,
-  measure: () => Promise<TcpRate>,
-): Promise<void> {
-  const got: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const r = await measure();
-    report(t, `${what} (attempt ${i + 1})`, r);
-    got.push(r.mbps);
-    if (ok10(r.mbps, want)) break;
-  }
-  const list = got.map((x) => x.toFixed(1)).join(', ');
-  t.ok(
-    got.every((x) => x <= want * 1.1),
-    `${what}: no attempt above ${want} Mbit/s + 10 % (${list})`,
-  );
-  t.ok(
-    got.some((x) => ok10(x, want)),
-    `${what}: within ±10 % of ${want} Mbit/s (${list}; load ${load()})`,
-  );
-}
-
-/** Unlimited TCP, up to 3 attempts (see rateWithin): well above the 50 Mbit/s limit means more than twice it. */
-async function fullSpeed(t: Test, what: string, measure: () => Promise<TcpRate>): Promise<void> {
-  const got: number[] = [];
-  for (let i = 0; i < 3 && !got.some((x) => x > 100); i++) {
-    const r = await measure();
-    report(t, `${what} (attempt ${i + 1})`, r);
-    got.push(r.mbps);
-  }
-  t.ok(
-    got.some((x) => x > 100),
-    `${what}: well above 50 Mbit/s (${got.map((x) => x.toFixed(0)).join(', ')}; load ${load()})`,
-  );
 }
 
 async function qosRowsOf(port: string): Promise<string> {
