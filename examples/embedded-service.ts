@@ -10,7 +10,7 @@
 //   curl -s -XPOST localhost:8700/attachments/blue/eth1/vlan -d '{"vlan":20}'
 //   curl -s -XDELETE localhost:8700/attachments/blue/eth1
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type AttachRequest, Orchestrator } from '@ovs-container-network/docker-plugin/core';
+import { type AttachRequest, Orchestrator } from '@ovs-container-network/docker-plugin/orchestrator';
 import { flags, main } from './lib/cli.js';
 
 const opts = flags('usage: tsx examples/embedded-service.ts [--ovsdb EP] [--listen HOST:PORT|/path.sock]', {

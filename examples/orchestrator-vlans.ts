@@ -6,7 +6,7 @@
 //
 //   tsx examples/orchestrator-vlans.ts [--ovsdb unix:/run/openvswitch/db.sock] [--bridge br-lab]
 //                                      [--prefix lab] [--docker] [--keep]
-import { type Attachment, Orchestrator } from '@ovs-container-network/docker-plugin/core';
+import { type Attachment, Orchestrator } from '@ovs-container-network/docker-plugin/orchestrator';
 import { flags, main, type Ran, sh } from './lib/cli.js';
 
 const USAGE = `usage: tsx examples/orchestrator-vlans.ts [--ovsdb EP] [--bridge NAME] [--prefix P] [--docker] [--keep]`;

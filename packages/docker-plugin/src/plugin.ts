@@ -8,7 +8,7 @@ import { describeError } from './core/errors.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
-import { OvsdbBackend } from './core/ovsdb-backend.js';
+import { OvsdbBackend } from './core/ovs/backend.js';
 import { build } from './http/app.js';
 import { PluginMetrics } from './http/metrics.js';
 import { defaultSocketPath, listenUnix } from './http/server.js';
@@ -58,7 +58,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     // below is the safety net for anything else that hangs.
     unreachableTimeoutMs: Math.max(100, Math.round(callTimeoutMs * 0.8)),
   });
-  const kernel = NetlinkHandle.open('host') as unknown as KernelHandle;
+  const kernel: KernelHandle = NetlinkHandle.open('host');
   const driver = new OvsNetworkDriver({
     name,
     ovs: backend,
@@ -80,6 +80,10 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
   });
   const socket = opts.socket ?? defaultSocketPath(name);
 
+  // Everything the plugin holds is closed by the app's onClose hook, in this order, whether `close()` is
+  // called or the start below fails half-way (then the app is closed before the error is rethrown).
+  let timer: NodeJS.Timeout | undefined;
+  let metricsApp: FastifyInstance | undefined;
   let reconciling: Promise<{ removed: string[] }> | undefined;
   const graceMs = opts.orphanGraceMs ?? 60_000;
   const reconcile = () => {
@@ -95,35 +99,43 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     });
     return reconciling;
   };
-  // Before serving: whatever a crash or a daemon restart left behind goes now.
-  const first = await reconcile().catch((err: unknown) => {
-    log?.error({ err: describeError(err) }, 'initial reconciliation failed');
-    return { removed: [] };
+  app.addHook('onClose', async () => {
+    if (timer) clearInterval(timer);
+    await metricsApp?.close();
+    await reconciling?.catch(() => undefined);
+    await backend.close();
+    kernel.close();
   });
-  log?.info({ removed: first.removed.length }, 'initial reconciliation done');
-
-  await listenUnix(app, socket);
-  let metricsApp: FastifyInstance | undefined;
-  if (opts.metrics) {
-    const m = /^(.*):(\d+)$/.exec(opts.metrics);
-    if (!m) throw new Error(`--metrics ${opts.metrics}: expected HOST:PORT`);
-    metricsApp = Fastify();
-    metricsApp.get('/metrics', async (_req, reply) => {
-      reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
+  try {
+    // Before serving: whatever a crash or a daemon restart left behind goes now.
+    const first = await reconcile().catch((err: unknown) => {
+      log?.error({ err: describeError(err) }, 'initial reconciliation failed');
+      return { removed: [] };
     });
-    await metricsApp.listen({ host: m[1] || '127.0.0.1', port: Number(m[2]) });
+    log?.info({ removed: first.removed.length }, 'initial reconciliation done');
+
+    await listenUnix(app, socket);
+    if (opts.metrics) {
+      const m = /^(.*):(\d+)$/.exec(opts.metrics);
+      if (!m) throw new Error(`--metrics ${opts.metrics}: expected HOST:PORT`);
+      metricsApp = Fastify();
+      metricsApp.get('/metrics', async (_req, reply) => {
+        reply.header('content-type', metrics.registry.contentType);
+        return metrics.registry.metrics();
+      });
+      await metricsApp.listen({ host: m[1] || '127.0.0.1', port: Number(m[2]) });
+    }
+    const interval = opts.reconcileIntervalMs ?? 30_000;
+    if (interval > 0) {
+      timer = setInterval(() => {
+        reconcile().catch((err: unknown) => log?.error({ err: describeError(err) }, 'reconciliation failed'));
+      }, interval);
+      timer.unref();
+    }
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
   }
-  const interval = opts.reconcileIntervalMs ?? 30_000;
-  const timer =
-    interval > 0
-      ? setInterval(() => {
-          reconcile().catch((err: unknown) =>
-            log?.error({ err: describeError(err) }, 'reconciliation failed'),
-          );
-        }, interval)
-      : undefined;
-  timer?.unref();
   log?.info({ socket, name, ovsdb: opts.ovsdb, datapathType: driver.datapathType }, 'plugin listening');
 
   return {
@@ -134,12 +146,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     metricsApp,
     reconcile,
     async close() {
-      if (timer) clearInterval(timer);
       await app.close();
-      await metricsApp?.close();
-      await reconciling?.catch(() => undefined);
-      await backend.close();
-      kernel.close();
     },
   };
 }

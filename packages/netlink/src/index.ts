@@ -32,5 +32,15 @@ export type {
   VethPair,
   VethPeerOptions,
 } from './types.js';
-export { formatMac, IFNAME_MAX_BYTES, parseMac, validateIfname, validateNetnsName } from './validate.js';
+export {
+  formatMac,
+  IFNAME_MAX_BYTES,
+  isValidIfname,
+  MTU_MAX,
+  MTU_MIN,
+  macDefect,
+  parseMac,
+  validateIfname,
+  validateNetnsName,
+} from './validate.js';
 export type { RouteType, RuleAction } from './wire.js';

@@ -3,6 +3,15 @@
 // memory, so a restarted plugin knows everything at once and Docker's missing CreateNetwork replay
 // (PROTOCOLS.md §3) does not matter.
 
+import type {
+  CreateEndpointRequest,
+  CreateEndpointResponse,
+  CreateNetworkRequest,
+  EndpointRef,
+  IpamData,
+  JoinRequest,
+  JoinResponse,
+} from './api.js';
 import { applyEndpointExtras, parseEndpointExtras, shapeWhenMoved } from './endpoint-extras.js';
 import {
   ConflictError,
@@ -10,10 +19,10 @@ import {
   InvalidRequestError,
   NotFoundError,
   OvsdbFailure,
+  ovsdbFailure,
   PluginError,
   show,
 } from './errors.js';
-import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './ipam.js';
 import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
 import { addMirror, MIRROR_EXT, removeMirrors } from './mirror.js';
 import {
@@ -33,47 +42,26 @@ import {
   type NetworkOptions,
   parseNetworkOptions,
 } from './options.js';
+import type { BridgeRow, PortRow, PortUuid } from './ovs/model.js';
 import {
-  type BridgeRow,
-  comment,
-  insert,
-  map,
-  mutate,
-  named,
-  type OvsBackend,
-  type OvsOp,
-  type PortRow,
-  set,
-  transactionFailure,
-  uuid,
-  waitUnchanged,
-} from './ovs.js';
-import { asTransactor, encodeNetworkQos, recordedLimits, sweepOrphanQos } from './qos.js';
-import {
-  decodeNetwork,
-  EXT,
-  encodeNetwork,
-  NET_KEY_PREFIX,
-  type NetworkRecord,
-  netKey,
-  type SubnetRecord,
-} from './records.js';
+  deleteNetworkRecord,
+  findNetworkRecord,
+  networkRecordEntry,
+  networkRecords,
+  putNetworkRecord,
+  recordAt,
+  recordKeys,
+  verifyNetworkRecords,
+} from './ovs/networks.js';
+import { addBridge, insertPort, putPorts, removeBridge, removePorts, trunkVlan } from './ovs/ports.js';
+import type { OvsBackend } from './ovs/view.js';
+import { encodeNetworkQos, recordedLimits, sweepOrphanQos } from './qos.js';
+import { EXT, type NetworkRecord, netKey, type SubnetRecord } from './records.js';
+import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './rules/cidr.js';
 import { idProblem, ownerProblem } from './rules/ids.js';
 import { RESERVED_IFNAMES } from './rules/ifname.js';
 import { gatewayProblem } from './rules/subnet.js';
-import type {
-  CreateEndpointRequest,
-  CreateEndpointResponse,
-  CreateNetworkRequest,
-  DriverStats,
-  EndpointRef,
-  IpamData,
-  JoinRequest,
-  JoinResponse,
-  Logger,
-  NetworkDriverApi,
-} from './types.js';
-import { silentLogger } from './types.js';
+import { type DriverStats, type Logger, type NetworkDriverApi, silentLogger } from './types.js';
 import { Wiring } from './wiring.js';
 
 export const DEFAULT_DRIVER_NAME = 'ovs-container-network';
@@ -112,6 +100,8 @@ export class Mutex {
   }
 }
 
+/** A VLAN pick or a bridge's last network, decided again when another writer changed the bridge meanwhile. */
+const NETWORK_ATTEMPTS = { attempts: 20 } as const;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const bare = (cidr: string) => cidr.replace(/\/\d+$/, '');
 
@@ -149,14 +139,8 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   // ---- reading the replica --------------------------------------------------------------------------------
 
   /** Every network recorded in OVS (any owner), with its bridge. */
-  *networks(): Iterable<{ record: NetworkRecord; bridge: BridgeRow }> {
-    for (const bridge of this.#ovs.bridges()) {
-      for (const [k, v] of Object.entries(bridge.externalIds)) {
-        if (!k.startsWith(NET_KEY_PREFIX)) continue;
-        const record = decodeNetwork(v);
-        if (record) yield { record, bridge };
-      }
-    }
+  networks(): Iterable<{ record: NetworkRecord; bridge: BridgeRow }> {
+    return networkRecords(this.#ovs);
   }
 
   /** A network of THIS driver (isOwnRecord), found by id. */
@@ -167,12 +151,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
 
   /** A network recorded under this id by anyone (valid records only). */
   #anyNetwork(networkId: string): { record: NetworkRecord; bridge: BridgeRow } | undefined {
-    const key = netKey(networkId);
-    for (const bridge of this.#ovs.bridges()) {
-      const record = decodeNetwork(bridge.externalIds[key]);
-      if (record && record.id === networkId) return { record, bridge };
-    }
-    return undefined;
+    return findNetworkRecord(this.#ovs, networkId);
   }
 
   /**
@@ -190,7 +169,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
 
   /** An endpoint Port this driver made: owner, kind, a valid endpoint id and both veth names derived from it. */
   isOwnEndpointPort(port: PortRow): boolean {
-    const ids = port.externalIds;
+    const ids = port.external_ids;
     const ep = ids[EXT.endpoint];
     if (ids[EXT.owner] !== this.name || ids[EXT.kind] !== 'endpoint' || idProblem(ep)) return false;
     for (let salt = 0; salt < 4; salt++) {
@@ -202,7 +181,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
 
   /** A gateway Port this driver made: owner, kind and the name derived from its network id. */
   isOwnGatewayPort(port: PortRow): boolean {
-    const ids = port.externalIds;
+    const ids = port.external_ids;
     const net = ids[EXT.network];
     return (
       ids[EXT.owner] === this.name &&
@@ -216,7 +195,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   endpointPort(endpointId: string): PortRow | undefined {
     for (let salt = 0; salt < 4; salt++) {
       const port = this.#ovs.portByName(vethNames(endpointId, this.prefix, salt).host);
-      if (port?.externalIds[EXT.endpoint] === endpointId && this.isOwnEndpointPort(port)) return port;
+      if (port?.external_ids[EXT.endpoint] === endpointId && this.isOwnEndpointPort(port)) return port;
       if (!port) break;
     }
     return undefined;
@@ -245,10 +224,10 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     }
     for (const p of this.#ovs.ports()) {
       if (!this.isOwnEndpointPort(p)) continue;
-      const r = own.get(p.externalIds[EXT.network] ?? '');
+      const r = own.get(p.external_ids[EXT.network] ?? '');
       if (!r) continue;
-      if (r.ipv4) add(r.ipv4.pool, p.externalIds[EXT.ipv4]);
-      if (r.ipv6) add(r.ipv6.pool, p.externalIds[EXT.ipv6]);
+      if (r.ipv4) add(r.ipv4.pool, p.external_ids[EXT.ipv4]);
+      if (r.ipv6) add(r.ipv6.pool, p.external_ids[EXT.ipv6]);
     }
     return out;
   }
@@ -372,7 +351,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         'a host interface that is not loopback or an OVS internal port',
       );
     const upPort = this.#ovs.portByName(up);
-    const upBridge = upPort && this.#ovs.bridgeOfPort(upPort.uuid);
+    const upBridge = upPort && this.#ovs.bridgeOfPort(upPort._uuid);
     if (upBridge && upBridge.name !== opts.bridge) {
       throw new InvalidOptionError(
         'uplink',
@@ -403,173 +382,116 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     }
     await this.#checkInterfaces(opts);
     this.#checkRoutedSubnets(id, opts, ipv4, ipv6);
-    for (let attempt = 0; ; attempt++) {
-      const ops: OvsOp[] = [comment(`${this.name}: create network ${id.slice(0, 12)}`)];
-      const bridge = this.#ovs.bridgeByName(opts.bridge);
-      if (
-        bridge &&
-        bridge.datapathType !== opts.datapathType &&
-        (bridge.datapathType !== '' || opts.datapathType !== 'system')
-      ) {
-        throw new InvalidOptionError(
-          'datapath_type',
-          opts.datapathType,
-          `the datapath type of existing bridge ${opts.bridge} (${bridge.datapathType || 'system'})`,
-        );
-      }
-      const used = new Map<number, string>();
-      for (const n of this.networks())
-        if (n.record.bridge === opts.bridge) used.set(n.record.vlan, n.record.id);
-      let vlan = opts.vlan;
-      if (vlan !== undefined) {
-        const other = used.get(vlan);
-        if (other !== undefined) {
-          throw new ConflictError(
-            `invalid option vlan=${vlan}: VLAN ${vlan} is already used on bridge ${opts.bridge} by network ${other.slice(0, 12)}; pick another VLAN or bridge`,
+    let record: NetworkRecord | undefined;
+    await this.#ovs
+      .optimistic((t) => {
+        t.comment(`${this.name}: create network ${id.slice(0, 12)}`);
+        const bridge = this.#ovs.bridgeByName(opts.bridge);
+        if (
+          bridge &&
+          bridge.datapath_type !== opts.datapathType &&
+          (bridge.datapath_type !== '' || opts.datapathType !== 'system')
+        ) {
+          throw new InvalidOptionError(
+            'datapath_type',
+            opts.datapathType,
+            `the datapath type of existing bridge ${opts.bridge} (${bridge.datapath_type || 'system'})`,
           );
         }
-      } else {
-        for (let v = VLAN_ALLOC_FIRST; v <= VLAN_MAX && vlan === undefined; v++) if (!used.has(v)) vlan = v;
-        if (vlan === undefined) throw new ConflictError(`bridge ${opts.bridge} has no free VLAN left`);
-      }
-      const record = this.#recordFor(id, opts, vlan, ipv4, ipv6);
-
-      let bridgeRef: unknown;
-      if (bridge) {
-        bridgeRef = uuid(bridge.uuid);
-        // Two writers that picked the same free VLAN from the same view cannot both commit.
-        ops.push(waitUnchanged('Bridge', bridge.uuid, 'external_ids', map(bridge.externalIds)));
-        ops.push(
-          mutate(
-            'Bridge',
-            bridge.uuid,
-            'external_ids',
-            'insert',
-            map({ [netKey(id)]: encodeNetwork(record) }),
-          ),
-        );
-      } else {
-        const root = this.#ovs.rootUuid();
-        if (!root)
-          throw new OvsdbFailure('the Open_vSwitch table has no row (was the database initialised?)');
-        bridgeRef = named('br');
-        // Like `ovs-vsctl add-br`: the bridge's own internal port and interface, named after it.
-        ops.push(insert('Interface', { name: opts.bridge, type: 'internal' }, 'bri'));
-        ops.push(insert('Port', { name: opts.bridge, interfaces: named('bri') }, 'brp'));
-        ops.push(
-          insert(
-            'Bridge',
-            {
-              name: opts.bridge,
-              datapath_type: opts.datapathType,
-              ports: named('brp'),
-              external_ids: map({ [EXT.owner]: this.name, [netKey(id)]: encodeNetwork(record) }),
-            },
-            'br',
-          ),
-        );
-        ops.push(mutate('Open_vSwitch', root, 'bridges', 'insert', named('br')));
-      }
-      const portIds = (kind: string) => ({
-        [EXT.owner]: this.name,
-        [EXT.kind]: kind,
-        [EXT.network]: id,
-        ...(record.tenant === undefined ? {} : { [EXT.tenant]: record.tenant }),
-      });
-      if (record.gatewayPort) {
-        ops.push(
-          insert(
-            'Interface',
-            {
-              name: record.gatewayPort,
-              type: 'internal',
-              mtu_request: record.mtu,
-              external_ids: map(portIds('gateway')),
-            },
-            'gwi',
-          ),
-        );
-        ops.push(
-          insert(
-            'Port',
-            {
-              name: record.gatewayPort,
-              tag: vlan,
-              interfaces: named('gwi'),
-              external_ids: map(portIds('gateway')),
-            },
-            'gwp',
-          ),
-        );
-        ops.push({
-          op: 'mutate',
-          table: 'Bridge',
-          where: [['_uuid', '==', bridgeRef]],
-          mutations: [['ports', 'insert', named('gwp')]],
-        });
-      }
-      if (record.uplink !== undefined) {
-        const up = this.#ovs.portByName(record.uplink);
-        if (up) {
-          ops.push(mutate('Port', up.uuid, 'trunks', 'insert', vlan));
+        const used = new Map<number, string>();
+        for (const n of this.networks())
+          if (n.record.bridge === opts.bridge) used.set(n.record.vlan, n.record.id);
+        let vlan = opts.vlan;
+        if (vlan !== undefined) {
+          const other = used.get(vlan);
+          if (other !== undefined) {
+            throw new ConflictError(
+              `invalid option vlan=${vlan}: VLAN ${vlan} is already used on bridge ${opts.bridge} by network ${other.slice(0, 12)}; pick another VLAN or bridge`,
+            );
+          }
         } else {
-          ops.push(insert('Interface', { name: record.uplink }, 'upi'));
-          ops.push(
-            insert(
-              'Port',
-              {
-                name: record.uplink,
-                trunks: vlan,
-                interfaces: named('upi'),
-                external_ids: map({ [EXT.owner]: this.name, [EXT.kind]: 'uplink' }),
-              },
-              'upp',
-            ),
+          for (let v = VLAN_ALLOC_FIRST; v <= VLAN_MAX && vlan === undefined; v++) if (!used.has(v)) vlan = v;
+          if (vlan === undefined) throw new ConflictError(`bridge ${opts.bridge} has no free VLAN left`);
+        }
+        const rec = this.#recordFor(id, opts, vlan, ipv4, ipv6);
+        record = rec;
+        const portIds = (kind: string) => ({
+          [EXT.owner]: this.name,
+          [EXT.kind]: kind,
+          [EXT.network]: id,
+          ...(rec.tenant === undefined ? {} : { [EXT.tenant]: rec.tenant }),
+        });
+        // The network's own ports: its gateway (an internal port holding the gateway addresses) and its
+        // uplink (a trunk of the network VLANs), inserted here and put on the bridge below.
+        const ports = [];
+        if (rec.gatewayPort) {
+          ports.push(
+            insertPort(t, {
+              name: rec.gatewayPort,
+              tag: vlan,
+              externalIds: portIds('gateway'),
+              iface: { type: 'internal', mtuRequest: rec.mtu, externalIds: portIds('gateway') },
+            }),
           );
-          ops.push({
-            op: 'mutate',
-            table: 'Bridge',
-            where: [['_uuid', '==', bridgeRef]],
-            mutations: [['ports', 'insert', named('upp')]],
+        }
+        const up = rec.uplink === undefined ? undefined : this.#ovs.portByName(rec.uplink);
+        if (up) trunkVlan(t, up._uuid, 'insert', vlan);
+        else if (rec.uplink !== undefined) {
+          ports.push(
+            insertPort(t, {
+              name: rec.uplink,
+              trunks: [vlan],
+              externalIds: { [EXT.owner]: this.name, [EXT.kind]: 'uplink' },
+            }),
+          );
+        }
+        if (bridge) {
+          // Two writers that picked the same free VLAN from the same view cannot both commit.
+          verifyNetworkRecords(t, bridge);
+          putNetworkRecord(t, bridge._uuid, rec);
+          putPorts(t, bridge._uuid, ports);
+        } else {
+          const root = this.#ovs.root();
+          if (!root)
+            throw new OvsdbFailure('the Open_vSwitch table has no row (was the database initialised?)');
+          addBridge(t, root, {
+            name: opts.bridge,
+            datapathType: opts.datapathType,
+            externalIds: { [EXT.owner]: this.name, ...networkRecordEntry(rec) },
+            ports,
           });
         }
-      }
-      const results = await this.#ovs.transact(ops).catch((err: unknown) => {
-        throw new OvsdbFailure(`recording network ${id.slice(0, 12)} in OVS failed`, { cause: err });
+      }, NETWORK_ATTEMPTS)
+      .catch((err: unknown) => {
+        if (err instanceof PluginError) throw err;
+        throw ovsdbFailure(`recording network ${id.slice(0, 12)} in OVS`, err);
       });
-      const failed = transactionFailure(results, ops);
-      if (failed) {
-        // "timed out" on our wait: the bridge changed since we read it; decide again from the new view.
-        if (failed.op?.op === 'wait' && attempt < 20) {
-          await sleep(5 + Math.random() * 20);
-          continue;
-        }
-        throw new OvsdbFailure(
-          `recording network ${id.slice(0, 12)} in OVS failed: ${failed.error}${failed.details ? ` (${failed.details})` : ''}`,
-        );
-      }
-      try {
-        await this.#setupGateway(record);
-        await this.syncIsolation();
-        // qos17: `-o mirror.to`: the whole VLAN, to the monitor (pending until it joins; core/mirror.ts).
-        if (record.mirrorTo !== undefined)
-          await addMirror(asTransactor(this.#ovs), {
-            bridge: record.bridge,
-            source: { vlan: record.vlan },
-            to: record.mirrorTo,
-            owner: this.name,
-            network: record.id,
-          });
-      } catch (err) {
-        await this.#removeNetwork(record).catch(() => undefined);
-        throw err;
-      }
-      this.#log.info(
-        { networkId: id.slice(0, 12), bridge: record.bridge, vlan, gatewayMode: record.gatewayMode },
-        'network created',
-      );
-      return;
+    if (!record) return;
+    try {
+      await this.#setupGateway(record);
+      await this.syncIsolation();
+      // qos17: `-o mirror.to`: the whole VLAN, to the monitor (pending until it joins; core/mirror.ts).
+      if (record.mirrorTo !== undefined)
+        await addMirror(this.#ovs, {
+          bridge: record.bridge,
+          source: { vlan: record.vlan },
+          to: record.mirrorTo,
+          owner: this.name,
+          network: record.id,
+        });
+    } catch (err) {
+      await this.#removeNetwork(record).catch(() => undefined);
+      throw err;
     }
+    this.#log.info(
+      {
+        networkId: id.slice(0, 12),
+        bridge: record.bridge,
+        vlan: record.vlan,
+        gatewayMode: record.gatewayMode,
+      },
+      'network created',
+    );
   }
 
   /** Gateway addresses on the internal port (vswitchd creates its tap device after the transaction). */
@@ -593,7 +515,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     if (
       !port ||
       !this.isOwnGatewayPort(port) ||
-      port.externalIds[EXT.network] !== record.id ||
+      port.external_ids[EXT.network] !== record.id ||
       iface?.type !== 'internal' ||
       !OVS_INTERNAL_KINDS.has(link.kind ?? '')
     ) {
@@ -630,63 +552,51 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   async #removeNetwork(record: NetworkRecord): Promise<void> {
     // qos17: the network's own mirror goes with it (its endpoints' mirrors go with them, in Wiring.detach).
     if (record.mirrorTo !== undefined)
-      await removeMirrors(asTransactor(this.#ovs), { owner: this.name, network: record.id });
+      await removeMirrors(this.#ovs, { owner: this.name, network: record.id });
     // Endpoints Docker forgot to delete first: their veths go with them.
     for (const p of [...this.#ovs.ports()]) {
-      if (p.externalIds[EXT.network] === record.id && this.isOwnEndpointPort(p)) {
+      if (p.external_ids[EXT.network] === record.id && this.isOwnEndpointPort(p)) {
         await this.wiring.detach({ hostIfName: p.name });
       }
     }
     // Cleanup by record: the isolation rules of this network's gateway port go before the record does.
     if (record.gatewayPort) await this.#deleteRulesOf(record.gatewayPort);
-    for (let attempt = 0; ; attempt++) {
-      const bridge = this.#ovs.bridgeByName(record.bridge);
-      if (!bridge) return;
-      const ops: OvsOp[] = [comment(`${this.name}: delete network ${record.id.slice(0, 12)}`)];
-      ops.push(waitUnchanged('Bridge', bridge.uuid, 'external_ids', map(bridge.externalIds)));
-      ops.push(mutate('Bridge', bridge.uuid, 'external_ids', 'delete', set([netKey(record.id)])));
-      const removedPorts = new Set<string>();
-      const gw = record.gatewayPort ? this.#ovs.portByName(record.gatewayPort) : undefined;
-      if (gw && this.isOwnGatewayPort(gw)) removedPorts.add(gw.uuid);
-      const remaining = [...Object.keys(bridge.externalIds)].filter(
-        (k) => k.startsWith(NET_KEY_PREFIX) && k !== netKey(record.id),
-      );
-      if (record.uplink !== undefined) {
-        const up = this.#ovs.portByName(record.uplink);
-        if (up) {
-          const stillUsed = remaining.some(
-            (k) => decodeNetwork(bridge.externalIds[k])?.uplink === record.uplink,
-          );
-          if (!stillUsed && up.externalIds[EXT.owner] === this.name) removedPorts.add(up.uuid);
-          else ops.push(mutate('Port', up.uuid, 'trunks', 'delete', record.vlan));
+    let bridgeName: string | undefined;
+    await this.#ovs
+      .optimistic((t) => {
+        bridgeName = undefined;
+        const bridge = this.#ovs.bridgeByName(record.bridge);
+        if (!bridge) return;
+        bridgeName = bridge.name;
+        t.comment(`${this.name}: delete network ${record.id.slice(0, 12)}`);
+        verifyNetworkRecords(t, bridge);
+        deleteNetworkRecord(t, bridge._uuid, record.id);
+        const removedPorts = new Set<PortUuid>();
+        const gw = record.gatewayPort ? this.#ovs.portByName(record.gatewayPort) : undefined;
+        if (gw && this.isOwnGatewayPort(gw)) removedPorts.add(gw._uuid);
+        const remaining = recordKeys(bridge).filter((k) => k !== netKey(record.id));
+        if (record.uplink !== undefined) {
+          const up = this.#ovs.portByName(record.uplink);
+          if (up) {
+            const stillUsed = remaining.some((k) => recordAt(bridge, k)?.uplink === record.uplink);
+            if (!stillUsed && up.external_ids[EXT.owner] === this.name) removedPorts.add(up._uuid);
+            else trunkVlan(t, up._uuid, 'delete', record.vlan);
+          }
         }
-      }
-      const ownBridge = bridge.externalIds[EXT.owner] === this.name;
-      const otherPorts = bridge.ports.filter(
-        (p) => !removedPorts.has(p) && this.#ovs.port(p)?.name !== bridge.name,
-      );
-      if (ownBridge && remaining.length === 0 && otherPorts.length === 0) {
-        const root = this.#ovs.rootUuid();
-        if (root) ops.push(mutate('Open_vSwitch', root, 'bridges', 'delete', uuid(bridge.uuid)));
-      } else if (removedPorts.size > 0) {
-        ops.push(
-          mutate('Bridge', bridge.uuid, 'ports', 'delete', set([...removedPorts].map((u) => uuid(u)))),
+        const ownBridge = bridge.external_ids[EXT.owner] === this.name;
+        const otherPorts = bridge.ports.filter(
+          (p) => !removedPorts.has(p) && this.#ovs.port(p)?.name !== bridge.name,
         );
-      }
-      const results = await this.#ovs.transact(ops).catch((err: unknown) => {
-        throw new OvsdbFailure(`removing network ${record.id.slice(0, 12)} from OVS failed`, { cause: err });
+        const root = this.#ovs.root();
+        if (ownBridge && remaining.length === 0 && otherPorts.length === 0 && root)
+          removeBridge(t, root, bridge._uuid);
+        else removePorts(t, removedPorts);
+      }, NETWORK_ATTEMPTS)
+      .catch((err: unknown) => {
+        throw ovsdbFailure(`removing network ${record.id.slice(0, 12)} from OVS`, err);
       });
-      const failed = transactionFailure(results, ops);
-      if (!failed) {
-        this.#log.info({ networkId: record.id.slice(0, 12), bridge: record.bridge }, 'network deleted');
-        return;
-      }
-      if (failed.op?.op === 'wait' && attempt < 20) {
-        await sleep(5 + Math.random() * 20);
-        continue;
-      }
-      throw new OvsdbFailure(`removing network ${record.id.slice(0, 12)} failed: ${failed.error}`);
-    }
+    if (bridgeName !== undefined)
+      this.#log.info({ networkId: record.id.slice(0, 12), bridge: record.bridge }, 'network deleted');
   }
 
   // ---- endpoints ---------------------------------------------------------------------------------------
@@ -719,9 +629,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     const extras = parseEndpointExtras(req.Options, net);
 
     const existing = this.endpointPort(req.EndpointID);
-    if (existing && existing.externalIds[EXT.network] !== net.id) {
+    if (existing && existing.external_ids[EXT.network] !== net.id) {
       throw new ConflictError(
-        `endpoint ${req.EndpointID.slice(0, 12)} already exists on network ${String(existing.externalIds[EXT.network]).slice(0, 12)}`,
+        `endpoint ${req.EndpointID.slice(0, 12)} already exists on network ${String(existing.external_ids[EXT.network]).slice(0, 12)}`,
       );
     }
     if (existing) {
@@ -758,13 +668,11 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         txChecksumOff: net.datapathType === 'netdev',
         owner: this.name,
       });
-      await applyEndpointExtras(asTransactor(this.#ovs), net, names.host, this.name, extras).catch(
-        async (err: unknown) => {
-          await this.wiring.detach({ hostIfName: names.host }).catch(() => undefined);
-          await this.#kernel.deleteLink(names.container, { missingOk: true }).catch(() => undefined);
-          throw err;
-        },
-      );
+      await applyEndpointExtras(this.#ovs, net, names.host, this.name, extras).catch(async (err: unknown) => {
+        await this.wiring.detach({ hostIfName: names.host }).catch(() => undefined);
+        await this.#kernel.deleteLink(names.container, { missingOk: true }).catch(() => undefined);
+        throw err;
+      });
     } finally {
       this.#busy.delete(names.host);
     }
@@ -802,16 +710,16 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     if (!found)
       throw new NotFoundError(`network ${req.NetworkID.slice(0, 12)} is not known to driver ${this.name}`);
     const port = this.endpointPort(req.EndpointID);
-    if (!port || port.externalIds[EXT.network] !== req.NetworkID)
+    if (!port || port.external_ids[EXT.network] !== req.NetworkID)
       throw new NotFoundError(
         `endpoint ${req.EndpointID.slice(0, 12)} does not exist on network ${req.NetworkID.slice(0, 12)}`,
       );
     const net = found.record;
     // qos17: what the container sends is shaped on its veth end, once Docker has moved it into the sandbox.
-    if (recordedLimits(port.externalIds).egress && typeof req.SandboxKey === 'string')
-      shapeWhenMoved(port.name, req.SandboxKey, recordedLimits(port.externalIds).egress, this.#log);
+    if (recordedLimits(port.external_ids).egress && typeof req.SandboxKey === 'string')
+      shapeWhenMoved(port.name, req.SandboxKey, recordedLimits(port.external_ids).egress, this.#log);
     const reply: JoinResponse = {
-      InterfaceName: { SrcName: port.externalIds[EXT.peer] ?? '', DstPrefix: 'eth' },
+      InterfaceName: { SrcName: port.external_ids[EXT.peer] ?? '', DstPrefix: 'eth' },
       // We never want Docker's docker_gwbridge: the gateway (if any) is ours or the uplink's router.
       DisableGatewayService: true,
     };
@@ -830,7 +738,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     checkId('NetworkID', req.NetworkID);
     checkId('EndpointID', req.EndpointID);
     const port = this.endpointPort(req.EndpointID);
-    const recorded = port?.externalIds[EXT.network];
+    const recorded = port?.external_ids[EXT.network];
     if (port && recorded !== req.NetworkID) {
       throw new InvalidRequestError(
         `endpoint ${req.EndpointID.slice(0, 12)} belongs to network ${String(recorded).slice(0, 12)}, not ${req.NetworkID.slice(0, 12)}; nothing was deleted`,
@@ -840,7 +748,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     this.#busy.add(host);
     try {
       const removed = await this.wiring.detach({ hostIfName: host });
-      const peer = port ? port.externalIds[EXT.peer] : undefined;
+      const peer = port ? port.external_ids[EXT.peer] : undefined;
       // If the pair was broken (host end gone), the container end may still be in the host namespace.
       if (peer) await this.#kernel.deleteLink(peer, { missingOk: true });
       this.#log.debug({ endpointId: req.EndpointID.slice(0, 12), ...removed }, 'endpoint deleted');
@@ -955,20 +863,20 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     const known = new Set<string>();
     for (const port of this.#ovs.ports()) {
       known.add(port.name);
-      const peer = port.externalIds[EXT.peer];
+      const peer = port.external_ids[EXT.peer];
       if (peer) known.add(peer);
     }
     const now = Date.now();
     for (const port of [...this.#ovs.ports()]) {
-      const ids = port.externalIds;
+      const ids = port.external_ids;
       // Ownership comes from the record (owner + names derived from its ids), never from a name prefix:
       // another user of the core (an Orchestrator, another driver) may use the same prefix.
       const kind = ids[EXT.kind];
       const isEndpoint = kind === 'endpoint' && this.isOwnEndpointPort(port);
       const isGateway = kind === 'gateway' && this.isOwnGatewayPort(port);
       if (!isEndpoint && !isGateway) {
-        if (ids[EXT.owner] === this.name && !this.#busy.has(port.name) && !this.#warned.has(port.uuid)) {
-          this.#warned.add(port.uuid);
+        if (ids[EXT.owner] === this.name && !this.#busy.has(port.name) && !this.#warned.has(port._uuid)) {
+          this.#warned.add(port._uuid);
           this.#log.warn(
             { port: port.name },
             'ignoring a port that claims this driver as owner but was not made by it',
@@ -1029,7 +937,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     }
     await this.syncIsolation();
     // qos17: QoS/Queue rows are root rows: ours that no port references (a crash mid-removal) go here.
-    await sweepOrphanQos(asTransactor(this.#ovs), this.name).catch((err: unknown) =>
+    await sweepOrphanQos(this.#ovs, this.name).catch((err: unknown) =>
       this.#log.error({ err: String(err) }, 'QoS sweep failed'),
     );
     return { removed };
@@ -1043,11 +951,12 @@ function checkId(field: string, value: unknown): void {
 
 /** The fields in which two records of one network differ. */
 function recordDiff(a: NetworkRecord, b: NetworkRecord): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const x0 = new Map<string, unknown>(Object.entries(a));
+  const y0 = new Map<string, unknown>(Object.entries(b));
   const out: string[] = [];
-  for (const k of keys) {
-    const x = (a as unknown as Record<string, unknown>)[k];
-    const y = (b as unknown as Record<string, unknown>)[k];
+  for (const k of new Set([...x0.keys(), ...y0.keys()])) {
+    const x = x0.get(k);
+    const y = y0.get(k);
     if (JSON.stringify(x) !== JSON.stringify(y)) out.push(`${k} ${show(x)} → ${show(y)}`);
   }
   return out;

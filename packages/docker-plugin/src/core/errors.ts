@@ -1,6 +1,7 @@
 // Errors of @ovs-container-network/docker-plugin. One root class with a stable `code`; subclasses carry
 // context. The HTTP layer turns every error into `500 {"Err": message}` (moby pkg/plugins: any status but
 // 200 is an error and the body's Err is shown to the user), so messages are written for the user.
+import { RowCountMismatch, TransactionError } from '@ovs-container-network/ovsdb';
 
 export type PluginErrorCode =
   | 'PLUGIN_ERR_INVALID_OPTION'
@@ -88,6 +89,19 @@ export class OvsdbFailure extends PluginError {
   }
 }
 
+/**
+ * `what failed: <the server's error>` as an OvsdbFailure whose `cause` is the ovsdb package's error (a
+ * TransactionError subclass when the server refused: its RFC 7047 error string and details are named).
+ */
+export function ovsdbFailure(what: string, err: unknown): OvsdbFailure {
+  if (err instanceof OvsdbFailure) return err;
+  const reason =
+    err instanceof TransactionError && !(err instanceof RowCountMismatch)
+      ? `${err.error}${err.details ? ` (${err.details})` : ''}`
+      : describeError(err);
+  return new OvsdbFailure(`${what} failed: ${reason}`, { cause: err });
+}
+
 /** A kernel (rtnetlink/ethtool) operation failed; `cause` is the netlink package's error. */
 export class NetlinkFailure extends PluginError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -103,6 +117,43 @@ export class WiringError extends PluginError {
     this.rollbackErrors = options.rollbackErrors ?? [];
   }
 }
+
+// ---- the Orchestrator's errors: subclasses of the same root, so a caller switches on one `code` namespace
+// whichever layer failed. Each carries the context a caller acts on.
+
+/**
+ * A request field was wrong: the message names the field, the value and what is allowed. Nothing changed.
+ * Code PLUGIN_ERR_INVALID_OPTION, like a bad `-o` option of the driver.
+ */
+export class OrchestratorArgumentError extends InvalidOptionError {
+  get field(): string {
+    return this.option;
+  }
+}
+
+/** The Docker Engine API failed (socket unreachable, HTTP error, bad reply). Code PLUGIN_ERR_INTERNAL. */
+export class DockerApiError extends PluginError {
+  readonly statusCode: number | undefined;
+  constructor(message: string, statusCode?: number, options?: { cause?: unknown }) {
+    super('PLUGIN_ERR_INTERNAL', message, options);
+    this.statusCode = statusCode;
+  }
+}
+
+/**
+ * The process, container or namespace to attach to does not exist (any more): it exited before or during
+ * the call. Code PLUGIN_ERR_NOT_FOUND; whatever the attach had done was undone.
+ */
+export class TargetGoneError extends NotFoundError {}
+
+/** No port is recorded for this container and interface. Code PLUGIN_ERR_NOT_FOUND. */
+export class NotAttachedError extends NotFoundError {}
+
+/** The interface is already attached on another bridge. Code PLUGIN_ERR_CONFLICT. */
+export class AlreadyAttachedError extends ConflictError {}
+
+/** An attach failed part-way and was rolled back (`rollbackErrors` lists what could not be). Code PLUGIN_ERR_WIRING. */
+export class AttachFailedError extends WiringError {}
 
 /** Longest part of a value echoed back in a message: enough to recognise it, never a hostile 10 KB blob. */
 export const SHOW_MAX = 80;

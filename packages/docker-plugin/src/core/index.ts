@@ -1,7 +1,22 @@
-// The embeddable core of the Docker driver: no Fastify, no HTTP. Orchestrators import
-// '@ovs-container-network/docker-plugin/core'.
+// The embeddable core of the Docker driver ('@ovs-container-network/docker-plugin/core'): no Fastify, no
+// HTTP, and nothing of the layers above it (http/, orchestrator/, plugin.ts). Its public surface is this
+// list; everything else in core/ is internal. The Orchestrator is its own export ('./orchestrator').
 
-export * from '../orchestrator/index.js';
+export type {
+  CreateEndpointRequest,
+  CreateEndpointResponse,
+  CreateNetworkRequest,
+  EndpointInterface,
+  EndpointRef,
+  IpamData,
+  JoinRequest,
+  JoinResponse,
+  RequestAddressInput,
+  RequestAddressResponse,
+  RequestPoolInput,
+  RequestPoolResponse,
+  StaticRoute,
+} from './api.js';
 export {
   DEFAULT_DRIVER_NAME,
   DEFAULT_RULE_PRIORITY,
@@ -9,7 +24,28 @@ export {
   Mutex,
   OvsNetworkDriver,
 } from './driver.js';
-export * from './errors.js';
+export {
+  AlreadyAttachedError,
+  AttachFailedError,
+  ConflictError,
+  DockerApiError,
+  describeError,
+  InvalidOptionError,
+  InvalidRequestError,
+  IpamError,
+  NetlinkFailure,
+  NotAttachedError,
+  NotFoundError,
+  OrchestratorArgumentError,
+  OvsdbFailure,
+  ovsdbFailure,
+  PluginError,
+  type PluginErrorCode,
+  ResentWithoutBodyError,
+  show,
+  TargetGoneError,
+  WiringError,
+} from './errors.js';
 export {
   GATEWAY_ADDRESS_TYPE,
   GLOBAL_ADDRESS_SPACE,
@@ -58,17 +94,17 @@ export {
   type NetworkOptions,
   parseNetworkOptions,
 } from './options.js';
+export * as ovs from './ovs/index.js';
 export {
   type BridgeRow,
   type InterfaceRow,
   type OvsBackend,
-  type OvsOp,
-  type OvsTransactor,
+  OvsdbBackend,
+  type OvsdbBackendOptions,
+  type OvsTransaction,
   type OvsView,
   type PortRow,
-  transactionFailure,
-} from './ovs.js';
-export { OvsdbBackend, type OvsdbBackendOptions } from './ovsdb-backend.js';
+} from './ovs/index.js';
 export {
   applyPortQos,
   defaultBurst,
@@ -81,7 +117,22 @@ export {
   releasePortQos,
   sweepOrphanQos,
 } from './qos.js';
-export { EXT, type NetworkRecord, type PortKind, type SubnetRecord } from './records.js';
-export type * from './types.js';
-export { silentLogger } from './types.js';
+export {
+  decodeNetwork,
+  EXT,
+  encodeNetwork,
+  ipamKey,
+  NET_KEY_PREFIX,
+  type NetworkRecord,
+  netKey,
+  type PortKind,
+  type SubnetRecord,
+} from './records.js';
+export {
+  type DriverStats,
+  type IpamDriverApi,
+  type Logger,
+  type NetworkDriverApi,
+  silentLogger,
+} from './types.js';
 export { type Attached, type AttachSpec, type AttachTarget, Wiring, type WiringOptions } from './wiring.js';

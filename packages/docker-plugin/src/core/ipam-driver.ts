@@ -1,12 +1,13 @@
 // The IPAM driver: Ipam's logic with its state kept in OVS (Open_vSwitch external_ids:ocn-ipam-<driver>),
 // so a restarted plugin still knows its pools and addresses. Each call reads the state from the replica,
 // applies one change and writes it back in a transaction guarded by a `wait` on the previous value
-// (compare-and-swap; RFC 7047 §5.2.6), retried if another writer got there first.
+// (compare-and-swap; RFC 7047 §5.2.6), decided again (ovsdb `optimistic`) if another writer got there first.
 
 import { Mutex } from './driver.js';
-import { IpamError, OvsdbFailure } from './errors.js';
+import { IpamError, OvsdbFailure, ovsdbFailure, PluginError } from './errors.js';
 import { Ipam, type IpamSnapshot } from './ipam.js';
-import { comment, map, mutate, type OvsBackend, type OvsOp, set, transactionFailure, uuid } from './ovs.js';
+import { OVS, type RootRow } from './ovs/model.js';
+import type { OvsBackend } from './ovs/view.js';
 import { ipamKey } from './records.js';
 import type { IpamDriverApi } from './types.js';
 
@@ -22,8 +23,8 @@ export class OvsIpamDriver implements IpamDriverApi {
     this.#key = ipamKey(owner);
   }
 
-  #load(): { ipam: Ipam; raw: string | undefined } {
-    const raw = this.#ovs.rootExternalIds()[this.#key];
+  #load(root: RootRow): { ipam: Ipam; raw: string | undefined } {
+    const raw = root.external_ids[this.#key];
     let snap: IpamSnapshot | undefined;
     if (raw !== undefined) {
       try {
@@ -39,43 +40,42 @@ export class OvsIpamDriver implements IpamDriverApi {
 
   async #change<T>(fn: (ipam: Ipam) => T): Promise<T> {
     return this.#lock.run(async () => {
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const root = this.#ovs.rootUuid();
-        if (!root) throw new OvsdbFailure('the Open_vSwitch table has no row');
-        const { ipam, raw } = this.#load();
-        const result = fn(ipam);
-        const snap = ipam.snapshot();
-        // No pool left: the key goes (nothing of the driver stays in OVS).
-        const next = snap.pools.length === 0 ? undefined : JSON.stringify(snap);
-        if (next === raw) return result;
-        const ops: OvsOp[] = [comment(`ipam ${this.#key}`)];
-        if (raw !== undefined) {
-          // Compare-and-swap on one key: wait until the row still includes the value we read.
-          ops.push({
-            op: 'wait',
-            table: 'Open_vSwitch',
-            where: [
-              ['_uuid', '==', uuid(root)],
-              ['external_ids', 'includes', map({ [this.#key]: raw })],
-            ],
-            columns: [],
-            until: '==',
-            rows: [{}],
-            timeout: 0,
-          });
-          ops.push(mutate('Open_vSwitch', root, 'external_ids', 'delete', set([this.#key])));
-        }
-        if (next !== undefined) {
-          ops.push(mutate('Open_vSwitch', root, 'external_ids', 'insert', map({ [this.#key]: next })));
-        }
-        const results = await this.#ovs.transact(ops).catch((err: unknown) => {
-          throw new OvsdbFailure('saving the IPAM state in OVS failed', { cause: err });
+      let result: { value: T } | undefined;
+      await this.#ovs
+        .optimistic(
+          (t) => {
+            const root = this.#ovs.root();
+            if (!root) throw new OvsdbFailure('the Open_vSwitch table has no row');
+            const { ipam, raw } = this.#load(root);
+            result = { value: fn(ipam) };
+            const snap = ipam.snapshot();
+            // No pool left: the key goes (nothing of the driver stays in OVS).
+            const next = snap.pools.length === 0 ? undefined : JSON.stringify(snap);
+            if (next === raw) return;
+            const row = [['_uuid', '==', root._uuid]] as const;
+            t.comment(`ipam ${this.#key}`);
+            if (raw !== undefined) {
+              // Compare-and-swap on one key: the row must still include the value we read.
+              t.wait(OVS.Open_vSwitch, {
+                where: [...row, ['external_ids', 'includes', { [this.#key]: raw }]],
+                columns: [],
+                until: '==',
+                rows: [{}],
+                timeout: 0,
+              });
+              t.mutate(OVS.Open_vSwitch, row, [['external_ids', 'delete', [this.#key]]]);
+            }
+            if (next !== undefined)
+              t.mutate(OVS.Open_vSwitch, row, [['external_ids', 'insert', { [this.#key]: next }]]);
+          },
+          { attempts: 20 },
+        )
+        .catch((err: unknown) => {
+          if (err instanceof PluginError) throw err;
+          throw ovsdbFailure('saving the IPAM state in OVS', err);
         });
-        const failed = transactionFailure(results, ops);
-        if (!failed) return result;
-        if (failed.op?.op !== 'wait') throw new OvsdbFailure(`saving the IPAM state failed: ${failed.error}`);
-      }
-      throw new OvsdbFailure('saving the IPAM state failed: it kept changing under us');
+      if (!result) throw new OvsdbFailure('saving the IPAM state failed: nothing was decided');
+      return result.value;
     });
   }
 

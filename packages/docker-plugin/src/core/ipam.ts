@@ -1,7 +1,10 @@
 // The IPAM driver's logic (moby libnetwork/ipams/remote/api): address pools and the addresses in them,
-// pure and serialisable so the state can live in OVS. Address arithmetic with ip-num.
-import { IPv4, IPv6 } from 'ip-num';
+// pure and serialisable so the state can live in OVS. Addresses are parsed and formatted by the one CIDR
+// rule (rules/cidr.ts).
 import { IpamError, show } from './errors.js';
+import { type Cidr, contains, formatIp, overlaps, parseCidr, parseIp } from './rules/cidr.js';
+
+export { canonicalIp, cidrContainsIp, cidrsOverlap, formatIp, parseCidr, parseIp } from './rules/cidr.js';
 
 export const LOCAL_ADDRESS_SPACE = 'ocn-local';
 export const GLOBAL_ADDRESS_SPACE = 'ocn-global';
@@ -46,84 +49,6 @@ export interface RequestAddressInput {
   PoolID: string;
   Address?: string | undefined;
   Options?: Record<string, string> | null | undefined;
-}
-
-interface Cidr {
-  v6: boolean;
-  /** Network address as a number. */
-  base: bigint;
-  prefix: number;
-  size: bigint;
-  text: string;
-}
-
-export function parseCidr(field: string, text: string, v6?: boolean): Cidr {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
-  const addr = m?.[1];
-  const len = m?.[2];
-  if (addr === undefined || len === undefined) {
-    throw new IpamError(`${field} ${show(text)} is not a CIDR such as 10.1.0.0/24 or fd00::/64`);
-  }
-  const isV6 = addr.includes(':');
-  if (v6 !== undefined && isV6 !== v6) {
-    throw new IpamError(`${field} ${show(text)} is not an ${v6 ? 'IPv6' : 'IPv4'} CIDR`);
-  }
-  const bits = isV6 ? 128 : 32;
-  const prefix = Number(len);
-  if (prefix > bits) throw new IpamError(`${field} ${show(text)}: prefix length above ${bits}`);
-  const value = parseIp(field, addr, isV6);
-  const size = 1n << BigInt(bits - prefix);
-  const base = (value / size) * size;
-  return { v6: isV6, base, prefix, size, text: `${formatIp(base, isV6)}/${prefix}` };
-}
-
-export function parseIp(field: string, text: string, v6?: boolean): bigint {
-  const isV6 = v6 ?? text.includes(':');
-  try {
-    return isV6 ? IPv6.fromString(text).getValue() : IPv4.fromString(text).getValue();
-  } catch (err) {
-    throw new IpamError(`${field} ${show(text)} is not an ${isV6 ? 'IPv6' : 'IPv4'} address`, {
-      cause: err,
-    });
-  }
-}
-
-export function formatIp(value: bigint, v6: boolean): string {
-  return v6 ? compressV6(IPv6.fromBigInt(value).toString()) : IPv4.fromNumber(value).toString();
-}
-
-/** RFC 5952 text (ip-num prints every hextet). */
-function compressV6(full: string): string {
-  const parts = full.split(':').map((p) => p.replace(/^0+(?=.)/, ''));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < parts.length; ) {
-    if (parts[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < parts.length && parts[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return parts.join(':');
-  const head = parts.slice(0, bestStart).join(':');
-  const tail = parts.slice(bestStart + bestLen).join(':');
-  return `${head}::${tail}`;
-}
-
-function contains(outer: Cidr, inner: Cidr): boolean {
-  return (
-    outer.v6 === inner.v6 && inner.base >= outer.base && inner.base + inner.size <= outer.base + outer.size
-  );
-}
-
-function overlaps(a: Cidr, b: Cidr): boolean {
-  return a.v6 === b.v6 && a.base < b.base + b.size && b.base < a.base + a.size;
 }
 
 /** The pool id of an explicit request: identical requests map to the same pool. */
@@ -327,26 +252,4 @@ export class Ipam {
     }
     throw new IpamError(`no free /${prefix} pool left in ${supernet.text}`);
   }
-}
-
-export function cidrContainsIp(cidrText: string, ipText: string): boolean {
-  const c = parseCidr('subnet', cidrText);
-  const v = parseIp('address', ipText.replace(/\/\d+$/, ''), c.v6);
-  return v >= c.base && v < c.base + c.size;
-}
-
-/** The canonical text of an address (bare or "ip/len"), as the IPAM state records it; undefined if invalid. */
-export function canonicalIp(text: string): string | undefined {
-  try {
-    const bareIp = text.replace(/\/\d+$/, '');
-    const v6 = bareIp.includes(':');
-    return formatIp(parseIp('address', bareIp, v6), v6);
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when two CIDRs (of the same family) share an address. */
-export function cidrsOverlap(a: string, b: string): boolean {
-  return overlaps(parseCidr('subnet', a), parseCidr('subnet', b));
 }

@@ -1,97 +1,41 @@
-// What the core needs from the kernel, as the subset of @ovs-container-network/netlink's NetlinkHandle it
-// calls (a NetlinkHandle satisfies it structurally; tests may pass a fake). One handle per namespace.
+// What the core needs from the kernel: the part of @ovs-container-network/netlink's NetlinkHandle it calls
+// (its types, not copies; tests may pass a fake that has these methods). One handle per namespace.
 import { createHash } from 'node:crypto';
-import type { NetnsRef } from '@ovs-container-network/netlink';
+import type {
+  Link,
+  NetlinkHandle,
+  NetnsRef,
+  RouteSpec,
+  Rule,
+  RuleSpec,
+  VethOptions,
+} from '@ovs-container-network/netlink';
 
 export type { NetnsRef };
+export type KernelLink = Link;
+export type KernelVethOptions = VethOptions;
+export type KernelRoute = RouteSpec;
+export type KernelRuleSpec = RuleSpec;
+export type KernelRule = Rule;
 
-export interface KernelLink {
-  index: number;
-  name: string;
-  mtu: number;
-  mac: string | undefined;
-  up: boolean;
-  kind: string | undefined;
-  /** IFLA_GROUP: the core puts the host end of every veth it creates in its owner's group (ownerGroup). */
-  group?: number | undefined;
-}
-
-export interface KernelVethOptions {
-  name: string;
-  group?: number;
-  mtu?: number;
-  mac?: string;
-  up?: boolean;
-  txChecksum?: boolean;
-  peer: {
-    name: string;
-    netns?: NetnsRef;
-    mtu?: number;
-    mac?: string;
-    up?: boolean;
-    txChecksum?: boolean;
-  };
-}
-
-export interface KernelRoute {
-  dst: string;
-  gateway?: string;
-  dev?: string | number;
-  table?: number;
-  onLink?: boolean;
-  metric?: number;
-  src?: string;
-  type?: 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
-  family?: 4 | 6;
-  replace?: boolean;
-}
-
-export interface KernelRuleSpec {
-  family?: 4 | 6;
-  priority?: number;
-  from?: string;
-  to?: string;
-  table?: number;
-  action?: 'lookup' | 'prohibit' | 'unreachable' | 'blackhole' | 'goto' | 'nop';
-  iif?: string;
-}
-
-export interface KernelRule {
-  family: 4 | 6;
-  priority: number | undefined;
-  from: string | undefined;
-  to: string | undefined;
-  table: number;
-  action: string;
-  iif: string | undefined;
-}
-
-export interface KernelHandle {
-  readonly netns: string;
-  close(): void;
-  listLinks(): Promise<KernelLink[]>;
-  findLink(link: string | number): Promise<KernelLink | undefined>;
-  createVeth(o: KernelVethOptions): Promise<unknown>;
-  setLink(
-    link: string | number,
-    changes: { name?: string; mtu?: number; mac?: string; up?: boolean; netns?: NetnsRef },
-  ): Promise<void>;
-  deleteLink(link: string | number, options?: { missingOk?: boolean }): Promise<void>;
-  setTxChecksum(ifname: string, on: boolean): boolean;
-  addAddress(
-    link: string | number,
-    cidr: string,
-    options?: { nodad?: boolean; replace?: boolean; noPrefixRoute?: boolean },
-  ): Promise<void>;
-  listAddresses(filter?: {
-    link?: string | number;
-    family?: 4 | 6;
-  }): Promise<{ cidr: string; index: number }[]>;
-  addRoute(spec: KernelRoute): Promise<void>;
-  addRule(spec: KernelRuleSpec): Promise<void>;
-  deleteRule(spec: KernelRuleSpec): Promise<void>;
-  listRules(filter?: { family?: 4 | 6 }): Promise<KernelRule[]>;
-}
+/** The NetlinkHandle methods the core calls. */
+export type KernelHandle = Pick<
+  NetlinkHandle,
+  | 'netns'
+  | 'close'
+  | 'listLinks'
+  | 'findLink'
+  | 'createVeth'
+  | 'setLink'
+  | 'deleteLink'
+  | 'setTxChecksum'
+  | 'addAddress'
+  | 'listAddresses'
+  | 'addRoute'
+  | 'addRule'
+  | 'deleteRule'
+  | 'listRules'
+>;
 
 /** Opens a handle in a namespace (NetlinkHandle.open). */
 export type KernelOpener = (ns: NetnsRef) => KernelHandle;

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidOptionError } from './errors.js';
 import { IFNAMSIZ_MAX } from './rules/ifname.js';
+import { canonicalMac, macProblem } from './rules/mac.js';
 
 export { IFNAMSIZ_MAX, isValidIfName } from './rules/ifname.js';
 /** Default prefix of every interface the driver creates (`--prefix`); tests use `ocnt`. */
@@ -76,14 +77,11 @@ export function generateMac(endpointId: string): string {
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
-/** Lower-cased `aa:bb:cc:dd:ee:ff`; throws for anything else, and for multicast addresses. */
+/** Lower-cased `aa:bb:cc:dd:ee:ff` (rules/mac.ts); throws InvalidOptionError for anything else. */
 export function normalizeMac(field: string, mac: string): string {
-  const m = mac.trim().toLowerCase().replaceAll('-', ':');
-  if (!MAC_RE.test(m)) throw new InvalidOptionError(field, mac, 'a MAC address like 02:42:ac:11:00:02');
-  if ((Number.parseInt(m.slice(0, 2), 16) & 1) === 1) {
-    throw new InvalidOptionError(field, mac, 'a unicast MAC address (the first octet must be even)');
-  }
-  return m;
+  const problem = macProblem(mac);
+  if (problem) throw new InvalidOptionError(field, mac, problem);
+  return canonicalMac(mac);
 }
 
 /**

@@ -4,11 +4,12 @@
 import { InvalidOptionError } from './errors.js';
 import { parseMonitorName } from './mirror.js';
 import { isRateOption, parseRateOptions, RATE_OPTION_KEYS, type RateLimits } from './qos.js';
+import { DATAPATH_ALLOWED, type DatapathType, isDatapathType } from './rules/datapath.js';
 import { tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem } from './rules/ifname.js';
 import { mtuProblem } from './rules/mtu.js';
 
-export type DatapathType = 'system' | 'netdev';
+export type { DatapathType };
 export type GatewayMode = 'internal' | 'external' | 'none';
 
 export const DEFAULT_BRIDGE = 'ocn-br0';
@@ -83,9 +84,7 @@ export function parseIfName(key: string, v: unknown): string {
 
 export function parseDatapathType(key: string, v: unknown): DatapathType {
   const s = str(key, v);
-  if (s !== 'system' && s !== 'netdev') {
-    throw new InvalidOptionError(key, v, '"system" (kernel datapath) or "netdev" (userspace datapath)');
-  }
+  if (!isDatapathType(s)) throw new InvalidOptionError(key, v, DATAPATH_ALLOWED);
   return s;
 }
 

@@ -20,10 +20,9 @@
 // ocn-rate-egress, `RATE/BURST` in bit/s and bytes), the QoS and Queue rows carry the port's name. QoS and
 // Queue are ROOT tables in vswitch.ovsschema (isRoot true): nothing garbage-collects them, so every path
 // that removes a port or a limit deletes them, and a sweep removes ours that no Port references.
-import { type Handle, type ResultOf, Transaction, type Transactor } from '@ovs-container-network/ovsdb';
+import { type Handle, type ResultOf, Transaction } from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import { ConflictError, InvalidOptionError, NotFoundError, OvsdbFailure, show } from './errors.js';
-import type { OvsTransactor } from './ovs.js';
 
 /** One direction's limit: `rate` in bits per second, `burst` in bytes. */
 export interface RateLimit {
@@ -272,7 +271,7 @@ export function describeLimits(l: RateLimits): string {
 
 /**
  * What the QoS and mirror code needs from OVSDB: one typed transaction per call, built by `build` and sent
- * (the shape of the core's OvsBackend.transact). `typedOvs` makes one from the raw transactor.
+ * (the shape of the core's OvsBackend.transact, which is passed as is).
  */
 export interface TypedOvs {
   transact<const H>(build: (t: Transaction<'Open_vSwitch'>) => H): Promise<ResultOf<H>>;
@@ -288,18 +287,6 @@ export async function exec(
 ): Promise<{ get<R>(handle: Handle<R>): R }> {
   const results = (await ovs.transact((x) => txn.operations.map((op) => x.add(op)))) as unknown[];
   return { get: <R>(h: Handle<R>) => results[h.index] as R };
-}
-
-/** The core's raw transactor as a TypedOvs (typed transactions go through the same replica). */
-export function asTransactor(ovs: OvsTransactor): TypedOvs {
-  const raw: Transactor = { transact: (_db, operations) => ovs.transact(operations as never) };
-  return {
-    transact: async (build) => {
-      const txn = new Transaction('Open_vSwitch');
-      const shape = build(txn);
-      return (await txn.execute(raw)).map(shape);
-    },
-  };
 }
 
 export interface ApplyQosSpec {

@@ -10,8 +10,9 @@
 //   ovs-vsctl find Port external_ids:ocn-tenant=acme     every port of tenant acme
 //   ovs-vsctl find Port external_ids:ocn-owner=ovs-container-network
 import { monitorNameProblem } from './mirror.js';
-import type { DatapathType, GatewayMode } from './options.js';
+import type { GatewayMode } from './options.js';
 import { networkQosProblem } from './qos.js';
+import { type DatapathType, datapathTypeProblem } from './rules/datapath.js';
 import { idProblem, ownerProblem, tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem, ifNameProblem } from './rules/ifname.js';
 import { mtuProblem } from './rules/mtu.js';
@@ -89,7 +90,7 @@ export function decodeNetwork(text: string | undefined): NetworkRecord | undefin
   } catch {
     return undefined;
   }
-  return networkRecordProblem(r) === undefined ? (r as unknown as NetworkRecord) : undefined;
+  return isNetworkRecord(r) ? r : undefined;
 }
 
 const RECORD_KEYS = new Set([
@@ -111,6 +112,10 @@ const RECORD_KEYS = new Set([
   'mirrorTo',
 ]);
 
+function isNetworkRecord(r: Record<string, unknown>): r is Record<string, unknown> & NetworkRecord {
+  return networkRecordProblem(r) === undefined;
+}
+
 /** What is wrong with a decoded record (the first problem), or undefined. Exported for tests and logs. */
 export function networkRecordProblem(r: Record<string, unknown>): string | undefined {
   for (const k of Object.keys(r)) if (!RECORD_KEYS.has(k)) return `unknown field ${k}`;
@@ -123,10 +128,7 @@ export function networkRecordProblem(r: Record<string, unknown>): string | undef
     ['tenant', r.tenant === undefined ? undefined : tenantProblem(r.tenant)],
     ['uplink', r.uplink === undefined ? undefined : hostIfNameProblem(r.uplink)],
     ['gatewayPort', r.gatewayPort === undefined ? undefined : ifNameProblem(r.gatewayPort)],
-    [
-      'datapathType',
-      r.datapathType === 'system' || r.datapathType === 'netdev' ? undefined : 'system or netdev',
-    ],
+    ['datapathType', datapathTypeProblem(r.datapathType)],
     [
       'gatewayMode',
       r.gatewayMode === 'internal' || r.gatewayMode === 'external' || r.gatewayMode === 'none'

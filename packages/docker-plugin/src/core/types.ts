@@ -1,66 +1,18 @@
-// The Docker remote network driver and IPAM driver API as plain types (moby libnetwork/drivers/remote/api,
-// libnetwork/ipams/remote/api). Field names are Go's, verbatim. Docker sends `null` for empty maps/slices.
-
-export interface IpamData {
-  AddressSpace?: string;
-  /** CIDR of the subnet. */
-  Pool: string;
-  /** Gateway in CIDR form ("10.0.0.1/24"). */
-  Gateway?: string;
-  AuxAddresses?: Record<string, string> | null;
-}
-
-export interface CreateNetworkRequest {
-  NetworkID: string;
-  Options?: Record<string, unknown> | null;
-  IPv4Data?: IpamData[] | null;
-  IPv6Data?: IpamData[] | null;
-}
-
-export interface EndpointInterface {
-  Address?: string;
-  AddressIPv6?: string;
-  MacAddress?: string;
-}
-
-export interface CreateEndpointRequest {
-  NetworkID: string;
-  EndpointID: string;
-  Interface?: EndpointInterface | null;
-  Options?: Record<string, unknown> | null;
-}
-
-export interface CreateEndpointResponse {
-  /** Only the fields the request left empty (moby rolls back when a given field is echoed or changed). */
-  Interface?: EndpointInterface;
-}
-
-export interface JoinRequest {
-  NetworkID: string;
-  EndpointID: string;
-  SandboxKey: string;
-  Options?: Record<string, unknown> | null;
-}
-
-export interface StaticRoute {
-  Destination: string;
-  /** 0 = next hop, 1 = connected (moby libnetwork/types). */
-  RouteType: number;
-  NextHop?: string;
-}
-
-export interface JoinResponse {
-  InterfaceName: { SrcName: string; DstPrefix: string };
-  Gateway?: string;
-  GatewayIPv6?: string;
-  StaticRoutes?: StaticRoute[];
-  DisableGatewayService?: boolean;
-}
-
-export interface EndpointRef {
-  NetworkID: string;
-  EndpointID: string;
-}
+// What the core offers the HTTP layer (the Docker network and IPAM driver operations) and what it needs
+// from its host (a logger). The request and reply types live in api.ts (derived from the TypeBox schemas
+// the HTTP layer validates with).
+import type {
+  CreateEndpointRequest,
+  CreateEndpointResponse,
+  CreateNetworkRequest,
+  EndpointRef,
+  JoinRequest,
+  JoinResponse,
+  RequestAddressInput,
+  RequestAddressResponse,
+  RequestPoolInput,
+  RequestPoolResponse,
+} from './api.js';
 
 /** The network driver operations the HTTP layer calls; implemented by `OvsNetworkDriver`. */
 export interface NetworkDriverApi {
@@ -74,19 +26,9 @@ export interface NetworkDriverApi {
 }
 
 export interface IpamDriverApi {
-  requestPool(req: {
-    AddressSpace?: string | undefined;
-    Pool?: string | undefined;
-    SubPool?: string | undefined;
-    Options?: Record<string, string> | null | undefined;
-    V6?: boolean | undefined;
-  }): Promise<{ PoolID: string; Pool: string; Data: Record<string, string> }>;
+  requestPool(req: RequestPoolInput): Promise<RequestPoolResponse>;
   releasePool(req: { PoolID: string }): Promise<void>;
-  requestAddress(req: {
-    PoolID: string;
-    Address?: string | undefined;
-    Options?: Record<string, string> | null | undefined;
-  }): Promise<{ Address: string; Data: Record<string, string> }>;
+  requestAddress(req: RequestAddressInput): Promise<RequestAddressResponse>;
   releaseAddress(req: { PoolID: string; Address: string }): Promise<void>;
 }
 

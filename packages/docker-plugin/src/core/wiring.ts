@@ -14,6 +14,7 @@ import {
   describeError,
   NotFoundError,
   OvsdbFailure,
+  ovsdbFailure,
   PluginError,
   WiringError,
 } from './errors.js';
@@ -25,17 +26,9 @@ import {
   type NetnsRef,
   ownerGroup,
 } from './kernel.js';
-import {
-  insert,
-  map,
-  mutate,
-  named,
-  type OvsBackend,
-  type OvsOp,
-  set,
-  transactionFailure,
-  uuid,
-} from './ovs.js';
+import type { BridgeUuid, PortUuid } from './ovs/model.js';
+import { addPort, type NewPort, removePorts } from './ovs/ports.js';
+import type { OvsBackend } from './ovs/view.js';
 import { releasePortExtras } from './port-extras.js';
 import { isValidIfName } from './rules/ifname.js';
 import { type Logger, silentLogger } from './types.js';
@@ -102,6 +95,8 @@ export class Wiring {
   readonly #kernel: KernelHandle;
   readonly #open: KernelOpener | undefined;
   readonly #log: Logger;
+  /** Port removals waiting for the next turn (see #removePort). */
+  #removals: { names: Set<string>; done: Promise<Set<string>> } | undefined;
 
   constructor(opts: WiringOptions) {
     this.#ovs = opts.ovs;
@@ -128,7 +123,7 @@ export class Wiring {
     if (this.#ovs.portByName(spec.hostIfName) || this.#ovs.ifaceByName(spec.hostIfName)) {
       throw new ConflictError(`an OVS port named ${spec.hostIfName} already exists`);
     }
-    const txOff = spec.txChecksumOff ?? bridge.datapathType === 'netdev';
+    const txOff = spec.txChecksumOff ?? bridge.datapath_type === 'netdev';
     const peerName = spec.target?.ifname ?? spec.containerIfName;
     const peer: Parameters<KernelHandle['createVeth']>[0]['peer'] = { name: peerName };
     if (spec.mtu !== undefined) peer.mtu = spec.mtu;
@@ -155,9 +150,9 @@ export class Wiring {
       });
     }
 
-    let portUuid: string | undefined;
+    let portUuid: PortUuid | undefined;
     try {
-      portUuid = await this.#addPort(bridge.uuid, spec);
+      portUuid = await this.#addPort(bridge._uuid, spec);
       if (spec.target) await this.#configureTarget(spec.target, peerName);
       return { bridge: spec.bridge, hostIfName: spec.hostIfName, containerIfName: peerName, portUuid };
     } catch (err) {
@@ -199,63 +194,60 @@ export class Wiring {
     return { port, link };
   }
 
-  /** Operations that add a port (Interface + Port + Bridge.ports) — for callers composing a larger transaction. */
-  static addPortOps(
-    bridgeUuid: string,
-    spec: Omit<AttachSpec, 'bridge' | 'containerIfName'>,
-    tag = 'p',
-  ): OvsOp[] {
-    const ifRow: Record<string, unknown> = {
+  /** The port `attach` adds for `spec` (for callers composing a larger transaction with `addPort`). */
+  static portOf(spec: Omit<AttachSpec, 'bridge' | 'containerIfName'>): NewPort {
+    return {
       name: spec.hostIfName,
-      external_ids: map({ ...spec.externalIds, ...spec.interfaceExternalIds }),
+      ...(spec.tag === undefined ? {} : { tag: spec.tag }),
+      ...(spec.trunks === undefined ? {} : { trunks: spec.trunks }),
+      externalIds: { ...spec.externalIds },
+      iface: { externalIds: { ...spec.externalIds, ...spec.interfaceExternalIds } },
     };
-    const portRow: Record<string, unknown> = {
-      name: spec.hostIfName,
-      interfaces: named(`${tag}i`),
-      external_ids: map({ ...spec.externalIds }),
-    };
-    if (spec.tag !== undefined) portRow.tag = spec.tag;
-    if (spec.trunks !== undefined && spec.trunks.length > 0) portRow.trunks = set(spec.trunks);
-    return [
-      insert('Interface', ifRow, `${tag}i`),
-      insert('Port', portRow, `${tag}p`),
-      mutate('Bridge', bridgeUuid, 'ports', 'insert', named(`${tag}p`)),
-    ];
   }
 
-  async #addPort(bridgeUuid: string, spec: AttachSpec): Promise<string> {
-    const ops = Wiring.addPortOps(bridgeUuid, spec);
-    const results = await this.#ovs.transact(ops).catch((err: unknown) => {
-      throw new OvsdbFailure(`adding port ${spec.hostIfName} failed`, { cause: err });
-    });
-    const failed = transactionFailure(results, ops);
-    if (failed) {
-      throw new OvsdbFailure(
-        `adding port ${spec.hostIfName} failed: ${failed.error}${failed.details ? ` (${failed.details})` : ''}`,
-      );
-    }
-    const r = results[1] as { uuid?: [string, string] } | undefined;
-    return r?.uuid?.[1] ?? '';
+  #addPort(bridge: BridgeUuid, spec: AttachSpec): Promise<PortUuid> {
+    return this.#ovs
+      .transact((t) => addPort(t, bridge, Wiring.portOf(spec)))
+      .catch((err: unknown) => {
+        throw ovsdbFailure(`adding port ${spec.hostIfName}`, err);
+      });
   }
 
-  /** Removes a port by name from its bridge (Port and Interface are garbage-collected: RFC 7047 §3.2 isRoot). */
-  async #removePort(name: string): Promise<boolean> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = this.#ovs.portByName(name);
-      if (!port) return false;
-      const bridge = this.#ovs.bridgeOfPort(port.uuid);
-      if (!bridge) return false;
-      const ops = [mutate('Bridge', bridge.uuid, 'ports', 'delete', uuid(port.uuid))];
-      let results: unknown[];
-      try {
-        results = await this.#ovs.transact(ops);
-      } catch (err) {
-        throw new OvsdbFailure(`removing port ${name} failed`, { cause: err });
-      }
-      if (!transactionFailure(results, ops)) return true;
-      // The bridge changed under us (deleted, port moved): look again.
+  /**
+   * Removes a port by name from whichever bridge holds it (Port and Interface are garbage-collected).
+   * Removals asked for in the same turn of the event loop (concurrent DeleteEndpoints, a reconcile pass)
+   * share ONE transaction; each caller learns whether its port was there.
+   */
+  #removePort(name: string): Promise<boolean> {
+    if (!this.#removals) {
+      const batch: { names: Set<string>; done: Promise<Set<string>> } = {
+        names: new Set(),
+        done: Promise.resolve(new Set()),
+      };
+      batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (this.#removals === batch) this.#removals = undefined;
+        return this.#removePorts([...batch.names]);
+      });
+      this.#removals = batch;
     }
-    throw new OvsdbFailure(`removing port ${name} failed: the bridge kept changing`);
+    this.#removals.names.add(name);
+    return this.#removals.done.then((removed) => removed.has(name));
+  }
+
+  /** One transaction taking these ports off their bridges; resolves to the names that were there. */
+  async #removePorts(names: readonly string[]): Promise<Set<string>> {
+    const found = new Map<string, PortUuid>();
+    for (const n of names) {
+      const port = this.#ovs.portByName(n);
+      if (port) found.set(n, port._uuid);
+    }
+    if (found.size === 0) return new Set();
+    await this.#ovs
+      .transact((t) => removePorts(t, found.values()))
+      .catch((err: unknown) => {
+        throw ovsdbFailure(`removing port ${[...found.keys()].join(' ')}`, err);
+      });
+    return new Set(found.keys());
   }
 
   async #configureTarget(target: AttachTarget, ifname: string): Promise<void> {

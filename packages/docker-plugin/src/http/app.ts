@@ -12,11 +12,11 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import * as S from '../core/api.js';
 import { clip, describeError, PluginError, ResentWithoutBodyError } from '../core/errors.js';
 import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from '../core/ipam.js';
 import type { IpamDriverApi, NetworkDriverApi } from '../core/types.js';
 import type { PluginMetrics } from './metrics.js';
-import * as S from './schemas.js';
 
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
 

@@ -37,6 +37,14 @@ export interface Backend {
   ready(): Promise<void>;
   /** Every Port (with one Interface) on every bridge, from the replica. */
   ports(): PortRow[];
+  /** The port of this name (by index), if it has one Interface and is on a bridge. */
+  portRow(name: string): PortRow | undefined;
+  /** The port of this uuid, likewise. */
+  portRowByUuid(portUuid: string): PortRow | undefined;
+  /** Ports whose Interface records one of these `container_id`s (by index). */
+  containerPortRows(containerIds: Iterable<string>): PortRow[];
+  /** Ports of one bridge. */
+  bridgePortRows(bridge: string): PortRow[];
   bridgeExists(name: string): boolean;
   /** Creates the bridge with this datapath type; resolves when it exists (also when someone else made it). */
   ensureBridge(name: string, datapathType: string): Promise<void>;

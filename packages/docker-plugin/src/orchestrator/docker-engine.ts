@@ -2,7 +2,7 @@
 // container to the pid of its init process). No CLI: `GET /containers/{id}/json` answers with
 // `{Id, Name, State: {Running, Pid, Status}}` (Docker Engine API, "ContainerInspect").
 import { request } from 'node:http';
-import { DockerApiError, OrchestratorArgumentError, TargetGoneError } from './errors.js';
+import { DockerApiError, OrchestratorArgumentError, TargetGoneError } from '../core/errors.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 

@@ -1,12 +1,7 @@
-// The orchestrator API: attach network namespaces, processes and Docker containers to OVS bridges in-process
-// (what `ovs-docker` and hand-written orchestrator helpers do, atomically and without spawning anything).
+// The orchestrator API ('@ovs-container-network/docker-plugin/orchestrator'): attach network namespaces,
+// processes and Docker containers to OVS bridges in-process (what `ovs-docker` and hand-written orchestrator
+// helpers do, atomically and without spawning anything). Built on the core; the core never imports it.
 
-export {
-  type ContainerInfo,
-  DEFAULT_DOCKER_SOCKET,
-  DockerEngine,
-  type DockerEngineOptions,
-} from './docker-engine.js';
 export {
   AlreadyAttachedError,
   AttachFailedError,
@@ -14,7 +9,13 @@ export {
   NotAttachedError,
   OrchestratorArgumentError,
   TargetGoneError,
-} from './errors.js';
+} from '../core/errors.js';
+export {
+  type ContainerInfo,
+  DEFAULT_DOCKER_SOCKET,
+  DockerEngine,
+  type DockerEngineOptions,
+} from './docker-engine.js';
 export type { AttachStep, OrchestratorOptions } from './orchestrator.js';
 export {
   CONTAINER_ID_KEY,

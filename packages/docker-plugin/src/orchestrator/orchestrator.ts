@@ -7,6 +7,14 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, statSync } from 'node:fs';
 import type { InvalidOptionError } from '../core/errors.js';
 import {
+  AlreadyAttachedError,
+  AttachFailedError,
+  NotAttachedError,
+  OrchestratorArgumentError,
+  PluginError,
+  TargetGoneError,
+} from '../core/errors.js';
+import {
   addMirror,
   listMirrors,
   MIRROR_EXT,
@@ -17,19 +25,17 @@ import {
   syncMirrors,
 } from '../core/mirror.js';
 import { validatePrefix, vethNames } from '../core/names.js';
-import type { OvsBackend } from '../core/ovs.js';
-import type { TypedOvs } from '../core/qos.js';
-import { applyPortQos, type RateLimits, type RateLimitsSpec, recordedLimits } from '../core/qos.js';
+import type { OvsBackend } from '../core/ovs/view.js';
+import {
+  applyPortQos,
+  type RateLimits,
+  type RateLimitsSpec,
+  recordedLimits,
+  type TypedOvs,
+} from '../core/qos.js';
+import { type DatapathType, datapathTypeProblem } from '../core/rules/datapath.js';
 import type { Backend, PortRow } from './backend.js';
 import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
-import {
-  AlreadyAttachedError,
-  AttachFailedError,
-  NotAttachedError,
-  OrchestratorArgumentError,
-  PluginError,
-  TargetGoneError,
-} from './errors.js';
 import { CoreBackend } from './ovs-backend.js';
 import type {
   Attachment,
@@ -72,7 +78,7 @@ export interface OrchestratorOptions {
   /** OVSDB endpoint (`unix:PATH`, `tcp:HOST:PORT`, `ssl:HOST:PORT`); default unix:/var/run/openvswitch/db.sock. */
   ovsdb?: string;
   /** datapath_type of bridges the orchestrator creates: 'system' (kernel, default) or 'netdev' (userspace). */
-  datapathType?: 'system' | 'netdev';
+  datapathType?: DatapathType;
   /** First characters of host-side veth names (1..6, default 'ocn'); the rest hashes container id + ifname. */
   namePrefix?: string;
   /** The Docker Engine API for `{container}` targets: options or a client; default /var/run/docker.sock. */
@@ -132,7 +138,7 @@ export class Orchestrator {
     const deps = checkOptions(opts);
     // Loaded on demand: fromCore() users bring their own OVS view and never load the session/replica.
     // The same OVSDB view the driver uses (plugin.ts): a reconnecting session and a replica.
-    const { OvsdbBackend } = await import('../core/ovsdb-backend.js');
+    const { OvsdbBackend } = await import('../core/ovs/backend.js');
     const ovs = await OvsdbBackend.open({ endpoint: opts.ovsdb ?? DEFAULT_OVSDB, failFast: true });
     return new Orchestrator({ ...deps, backend: new CoreBackend({ ovs }) });
   }
@@ -639,7 +645,13 @@ export class Orchestrator {
     bridge?: string | undefined;
   }): PortRow[] {
     const ids = f.containerIds ?? (f.containerId === undefined ? undefined : new Set([f.containerId]));
-    return this.#backend.ports().filter((r) => {
+    // By index where the filter allows: a container's ports, a bridge's ports; every port only for a listing.
+    const candidates = ids
+      ? this.#backend.containerPortRows(ids)
+      : f.bridge === undefined
+        ? this.#backend.ports()
+        : this.#backend.bridgePortRows(f.bridge);
+    return candidates.filter((r) => {
       const id = r.ifaceExternalIds[CONTAINER_ID_KEY];
       if (id === undefined || r.ifaceExternalIds[CONTAINER_IFACE_KEY] === undefined) return false;
       if (ids && !ids.has(id)) return false;
@@ -648,11 +660,12 @@ export class Orchestrator {
   }
 
   #rowsByPort(port: string): PortRow[] {
-    return this.#backend.ports().filter((r) => r.port === port);
+    const row = this.#backend.portRow(port);
+    return row ? [row] : [];
   }
 
   #findRow(portUuid: string): PortRow | undefined {
-    return this.#backend.ports().find((r) => r.portUuid === portUuid);
+    return this.#backend.portRowByUuid(portUuid);
   }
 
   #view(r: PortRow): Attachment {
@@ -697,12 +710,8 @@ function checkOptions(opts: OrchestratorOptions): Omit<OrchestratorDeps, 'backen
       'an endpoint unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT',
     );
   const datapathType = opts.datapathType ?? 'system';
-  if (datapathType !== 'system' && datapathType !== 'netdev')
-    throw new OrchestratorArgumentError(
-      'datapathType',
-      datapathType,
-      "'system' (kernel) or 'netdev' (userspace)",
-    );
+  const dpProblem = datapathTypeProblem(datapathType);
+  if (dpProblem) throw new OrchestratorArgumentError('datapathType', datapathType, dpProblem);
   const namePrefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
   try {
     validatePrefix(namePrefix);

@@ -5,22 +5,19 @@
 // many ports at once, and VLAN changes.
 
 import { NetlinkHandle } from '@ovs-container-network/netlink';
-import { ConflictError, OvsdbFailure } from '../core/errors.js';
+import { ConflictError, OvsdbFailure, ovsdbFailure } from '../core/errors.js';
 import type { KernelRoute } from '../core/kernel.js';
 import {
-  type OvsBackend as CoreOvs,
-  insert,
-  mutate,
-  named,
-  type OvsOp,
-  set,
-  transactionFailure,
-  update,
-  uuid,
-} from '../core/ovs.js';
+  type PortRow as CorePortRow,
+  type InterfaceRow,
+  OVS,
+  type OvsTransaction,
+  type PortUuid,
+} from '../core/ovs/model.js';
+import { addBridge, removeBridge, removePorts, setPortVlan } from '../core/ovs/ports.js';
+import type { OvsBackend as CoreOvs } from '../core/ovs/view.js';
 import { releasePortExtras } from '../core/port-extras.js';
-import type { TypedOvs } from '../core/qos.js';
-import { applyContainerShaping, asTransactor, type RateLimit } from '../core/qos.js';
+import { applyContainerShaping, type RateLimit, type TypedOvs } from '../core/qos.js';
 import { Wiring } from '../core/wiring.js';
 import type { Backend, PortRow, WireSpec } from './backend.js';
 
@@ -42,6 +39,7 @@ export class CoreBackend implements Backend {
   readonly #ready: () => Promise<void>;
   readonly #closeOvs: () => Promise<void>;
   readonly #bridgeCreation = new Map<string, Promise<void>>();
+  readonly #rows = new WeakMap<CorePortRow, { iface: InterfaceRow; row: PortRow }>();
   /** Ports waiting to be removed in the next batch (one OVSDB transaction, one link-group delete). */
   #batch: { ports: Set<string>; done: Promise<void> } | undefined;
   /** The next-cfg handshake waiting to start (joined by every caller of this turn). */
@@ -64,28 +62,63 @@ export class CoreBackend implements Backend {
     return this.#ready();
   }
 
+  /**
+   * The Orchestrator's view of one port, built once per version of its Port and Interface rows (replica rows
+   * are immutable: a change makes new objects), so looking ports up costs no rebuild of every row.
+   */
+  #row(port: CorePortRow | undefined): PortRow | undefined {
+    if (port?.interfaces.length !== 1) return undefined;
+    const iface = this.#ovs.iface(port.interfaces[0]!);
+    const bridge = this.#ovs.bridgeOfPort(port._uuid);
+    if (!iface || !bridge) return undefined;
+    const hit = this.#rows.get(port);
+    if (hit && hit.iface === iface && hit.row.bridge === bridge.name) return hit.row;
+    const row: PortRow = {
+      bridge: bridge.name,
+      port: port.name,
+      portUuid: port._uuid,
+      ifaceUuid: iface._uuid,
+      tag: port.tag ?? undefined,
+      trunks: [...port.trunks],
+      ifaceExternalIds: { ...iface.external_ids },
+      portExternalIds: { ...port.external_ids },
+      ofport: iface.ofport === null ? undefined : Number(iface.ofport),
+    };
+    this.#rows.set(port, { iface, row });
+    return row;
+  }
+
   ports(): PortRow[] {
     const out: PortRow[] = [];
-    for (const bridge of this.#ovs.bridges()) {
-      for (const portUuid of bridge.ports) {
-        const port = this.#ovs.port(portUuid);
-        if (port?.interfaces.length !== 1) continue;
-        const iface = this.#ovs.iface(port.interfaces[0]!);
-        if (!iface) continue;
-        out.push({
-          bridge: bridge.name,
-          port: port.name,
-          portUuid: port.uuid,
-          ifaceUuid: iface.uuid,
-          tag: port.tag,
-          trunks: [...port.trunks],
-          ifaceExternalIds: { ...iface.externalIds },
-          portExternalIds: { ...port.externalIds },
-          ofport: iface.ofport,
-        });
-      }
+    for (const bridge of this.#ovs.bridges()) out.push(...this.bridgePortRows(bridge.name));
+    return out;
+  }
+
+  bridgePortRows(bridge: string): PortRow[] {
+    const out: PortRow[] = [];
+    for (const portUuid of this.#ovs.bridgeByName(bridge)?.ports ?? []) {
+      const row = this.#row(this.#ovs.port(portUuid));
+      if (row) out.push(row);
     }
     return out;
+  }
+
+  portRow(name: string): PortRow | undefined {
+    return this.#row(this.#ovs.portByName(name));
+  }
+
+  portRowByUuid(portUuid: string): PortRow | undefined {
+    return this.#row(this.#ovs.port(portUuid));
+  }
+
+  containerPortRows(containerIds: Iterable<string>): PortRow[] {
+    const out = new Map<string, PortRow>();
+    for (const id of containerIds)
+      for (const iface of this.#ovs.interfacesOfContainer(id)) {
+        const row = this.#row(this.#ovs.portOfInterface(iface._uuid));
+        if (row) out.set(row.portUuid, row);
+      }
+    return [...out.values()];
   }
 
   bridgeExists(name: string): boolean {
@@ -110,28 +143,21 @@ export class CoreBackend implements Backend {
 
   async #createBridge(name: string, datapathType: string): Promise<void> {
     if (this.bridgeExists(name)) return;
-    const root = this.#ovs.rootUuid();
+    const root = this.#ovs.root();
     if (!root) throw new OvsdbFailure('the Open_vSwitch table has no row: run `ovs-vsctl init` first');
-    const ops: OvsOp[] = [
-      insert('Interface', { name, type: 'internal' }, 'bi'),
-      insert('Port', { name, interfaces: named('bi') }, 'bp'),
-      insert('Bridge', { name, ports: named('bp'), datapath_type: datapathType }, 'bb'),
-      mutate('Open_vSwitch', root, 'bridges', 'insert', named('bb')),
-    ];
-    const results = await this.#transact(ops, `creating bridge ${name}`, true);
-    // Bridge.name is an index: a concurrent creator (another process) makes our insert fail; theirs is fine.
-    if (transactionFailure(results, ops) && !this.bridgeExists(name))
-      throw new OvsdbFailure(`creating bridge ${name} failed: ${describe(results, ops)}`);
+    try {
+      await this.#ovs.transact((t) => addBridge(t, root, { name, datapathType }));
+    } catch (err) {
+      // Bridge.name is an index: a concurrent creator (another process) makes our insert fail; theirs is fine.
+      if (!this.bridgeExists(name)) throw ovsdbFailure(`creating bridge ${name}`, err);
+    }
   }
 
   async deleteBridge(name: string): Promise<void> {
     const b = this.#ovs.bridgeByName(name);
-    const root = this.#ovs.rootUuid();
+    const root = this.#ovs.root();
     if (!b || !root) return;
-    await this.#transact(
-      [mutate('Open_vSwitch', root, 'bridges', 'delete', uuid(b.uuid))],
-      `deleting bridge ${name}`,
-    );
+    await this.#transact((t) => removeBridge(t, root, b._uuid), `deleting bridge ${name}`);
   }
 
   async wire(spec: WireSpec): Promise<void> {
@@ -194,24 +220,15 @@ export class CoreBackend implements Backend {
       const port = this.#ovs.portByName(n);
       if (port) await releasePortExtras(this.#ovs, port);
     }
-    // 1. OVS: one transaction removing every port from its bridge (Port/Interface rows are garbage-collected,
-    //    RFC 7047 §3.2 isRoot=false). Retried when a bridge changed between the read and the commit.
-    for (let attempt = 0; ; attempt++) {
-      const byBridge = new Map<string, string[]>();
-      for (const n of names) {
-        const port = this.#ovs.portByName(n);
-        const bridge = port && this.#ovs.bridgeOfPort(port.uuid);
-        if (port && bridge) byBridge.set(bridge.uuid, [...(byBridge.get(bridge.uuid) ?? []), port.uuid]);
-      }
-      if (byBridge.size === 0) break;
-      const ops = [...byBridge].map(([b, ps]) =>
-        mutate('Bridge', b, 'ports', 'delete', set(ps.map((p) => uuid(p)))),
-      );
-      const results = await this.#transact(ops, `removing ports ${names.join(' ')}`, true);
-      if (!transactionFailure(results, ops)) break;
-      if (attempt >= 2)
-        throw new OvsdbFailure(`removing ports ${names.join(' ')} failed: ${describe(results, ops)}`);
+    // 1. OVS: one transaction taking every port off its bridge (Port/Interface rows are garbage-collected,
+    //    RFC 7047 §3.2 isRoot=false); removePorts matches the bridge at commit time, so no retry is needed.
+    const uuids: PortUuid[] = [];
+    for (const n of names) {
+      const port = this.#ovs.portByName(n);
+      if (port) uuids.push(port._uuid);
     }
+    if (uuids.length > 0)
+      await this.#transact((t) => removePorts(t, uuids), `removing ports ${names.join(' ')}`);
     // 2. Kernel: tag the host ends with a fresh link group and delete the group in one request.
     const present: string[] = [];
     for (const n of names) if (await this.#kernel.findLink(n)) present.push(n);
@@ -241,7 +258,7 @@ export class CoreBackend implements Backend {
 
   /** Typed OVSDB transactions through the same replica (rate limits, mirrors). */
   transactor(): TypedOvs {
-    return asTransactor(this.#ovs);
+    return this.#ovs;
   }
 
   /**
@@ -275,13 +292,12 @@ export class CoreBackend implements Backend {
   }
 
   async setVlan(row: PortRow, tag: number | undefined, trunks: readonly number[]): Promise<void> {
-    const ops = [
-      update('Port', row.portUuid, {
-        tag: tag === undefined ? ['set', []] : tag,
-        trunks: set(trunks),
-      }),
-    ];
-    await this.#transact(ops, `setting the VLAN of port ${row.port}`);
+    const port = this.#ovs.port(row.portUuid);
+    if (!port) return;
+    await this.#transact(
+      (t) => setPortVlan(t, port._uuid, tag, trunks),
+      `setting the VLAN of port ${row.port}`,
+    );
   }
 
   /**
@@ -301,20 +317,21 @@ export class CoreBackend implements Backend {
   }
 
   async #bumpAndWait(timeoutMs: number): Promise<void> {
-    const root = this.#ovs.rootUuid();
+    const root = this.#ovs.root();
     if (!root) throw new OvsdbFailure('the Open_vSwitch table has no row: run `ovs-vsctl init` first');
-    const where = [['_uuid', '==', uuid(root)]];
-    const bump: OvsOp[] = [
-      { op: 'mutate', table: 'Open_vSwitch', where, mutations: [['next_cfg', '+=', 1]] },
-      { op: 'select', table: 'Open_vSwitch', where, columns: ['next_cfg'] },
-    ];
-    const res = await this.#transact(bump, 'asking ovs-vswitchd to confirm its configuration');
-    const target = Number((res[1] as { rows?: { next_cfg?: unknown }[] }).rows?.[0]?.next_cfg);
-    const poll: OvsOp[] = [{ op: 'select', table: 'Open_vSwitch', where, columns: ['cur_cfg'] }];
+    const where = [['_uuid', '==', root._uuid]] as const;
+    const [bumped] = await this.#transact((t) => {
+      t.mutate(OVS.Open_vSwitch, where, [['next_cfg', '+=', 1]]);
+      return [t.select(OVS.Open_vSwitch, where, ['next_cfg'])] as const;
+    }, 'asking ovs-vswitchd to confirm its configuration');
+    const target = Number(bumped[0]?.next_cfg);
     const deadline = Date.now() + timeoutMs;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-      const r = await this.#transact(poll, 'reading Open_vSwitch.cur_cfg');
-      const cur = Number((r[0] as { rows?: { cur_cfg?: unknown }[] }).rows?.[0]?.cur_cfg);
+      const [rows] = await this.#transact(
+        (t) => [t.select(OVS.Open_vSwitch, where, ['cur_cfg'])] as const,
+        'reading Open_vSwitch.cur_cfg',
+      );
+      const cur = Number(rows[0]?.cur_cfg);
       if (cur >= target) return;
       if (Date.now() >= deadline)
         throw new OvsdbFailure(
@@ -335,20 +352,9 @@ export class CoreBackend implements Backend {
     await this.#closeOvs();
   }
 
-  async #transact(ops: OvsOp[], what: string, tolerateOpErrors = false): Promise<unknown[]> {
-    let results: unknown[];
-    try {
-      results = await this.#ovs.transact(ops);
-    } catch (err) {
-      throw new OvsdbFailure(`${what} failed`, { cause: err });
-    }
-    if (!tolerateOpErrors && transactionFailure(results, ops))
-      throw new OvsdbFailure(`${what} failed: ${describe(results, ops)}`);
-    return results;
+  #transact<const H>(build: (t: OvsTransaction) => H, what: string) {
+    return this.#ovs.transact(build).catch((err: unknown) => {
+      throw ovsdbFailure(what, err);
+    });
   }
-}
-
-function describe(results: readonly unknown[], ops: readonly OvsOp[]): string {
-  const f = transactionFailure(results, ops);
-  return f ? `${f.error}${f.details ? ` (${f.details})` : ''}` : 'unknown error';
 }

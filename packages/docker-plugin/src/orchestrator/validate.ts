@@ -1,12 +1,13 @@
 // Validation of orchestrator requests before anything is touched: every error names the field, the value
 // and what is allowed, and a rejected request changes nothing.
-import { isIP } from 'node:net';
-import { InvalidOptionError } from '../core/errors.js';
+
+import { InvalidOptionError, OrchestratorArgumentError } from '../core/errors.js';
 import { parseMonitorName } from '../core/mirror.js';
 import { checkRateLimits, type RateLimits } from '../core/qos.js';
+import { addressCidr, ipFamily } from '../core/rules/cidr.js';
 import { ifNameProblem } from '../core/rules/ifname.js';
+import { canonicalMac, macProblem } from '../core/rules/mac.js';
 import { mtuProblem } from '../core/rules/mtu.js';
-import { OrchestratorArgumentError } from './errors.js';
 import type { AttachRequest, AttachRoute, TargetRef, VlanSetting } from './types.js';
 
 /** An interface name (rules/ifname.ts, the kernel's dev_valid_name, shared with the driver). */
@@ -41,37 +42,23 @@ export function checkMtu(value: unknown, field = 'mtu'): number {
   return value as number;
 }
 
-const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-
+/** A MAC address (rules/mac.ts, shared with the driver): unicast, non-zero; returned in canonical text. */
 export function checkMac(value: unknown, field = 'mac'): string {
-  if (typeof value !== 'string' || !MAC.test(value))
-    throw new OrchestratorArgumentError(field, value, 'a MAC address like 02:42:ac:11:00:02');
-  const first = Number.parseInt(value.slice(0, 2), 16);
-  // Bit 0 of the first octet marks multicast (IEEE 802); an interface needs a unicast address.
-  if (first & 1) throw new OrchestratorArgumentError(field, value, 'a unicast MAC (first octet even)');
-  if (/^(00:){5}00$/.test(value)) throw new OrchestratorArgumentError(field, value, 'a non-zero MAC');
-  return value.toLowerCase();
+  const problem = macProblem(value);
+  if (problem) throw new OrchestratorArgumentError(field, value, problem);
+  return canonicalMac(value as string);
 }
 
-/** An address in CIDR form; returns its family. */
+/** An address in CIDR form (rules/cidr.ts); returns its family. */
 export function checkCidr(field: string, value: unknown): { address: string; prefix: number; family: 4 | 6 } {
-  const allowed = 'an address in CIDR form, e.g. 10.0.0.2/24 or fd00::2/64';
-  if (typeof value !== 'string') throw new OrchestratorArgumentError(field, value, allowed);
-  const slash = value.indexOf('/');
-  if (slash < 0) throw new OrchestratorArgumentError(field, value, allowed);
-  const address = value.slice(0, slash);
-  const lenText = value.slice(slash + 1);
-  const family = isIP(address);
-  if (family !== 4 && family !== 6) throw new OrchestratorArgumentError(field, value, allowed);
-  const max = family === 4 ? 32 : 128;
-  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max)
-    throw new OrchestratorArgumentError(field, value, `${allowed}; the prefix length is 0..${max}`);
-  return { address, prefix: Number(lenText), family };
+  const c = addressCidr(value);
+  if ('problem' in c) throw new OrchestratorArgumentError(field, value, c.problem);
+  return c;
 }
 
 export function checkIp(field: string, value: unknown, family?: 4 | 6): string {
-  const f = typeof value === 'string' ? isIP(value) : 0;
-  if (f === 0 || (family !== undefined && f !== family))
+  const f = ipFamily(value);
+  if (f === undefined || (family !== undefined && f !== family))
     throw new OrchestratorArgumentError(
       field,
       value,

@@ -1,6 +1,9 @@
-// In-memory stand-ins for unit tests of the driver's logic: an OVS database that executes the RFC 7047
-// operations the core builds (insert, mutate, update, wait, comment), and a kernel of named links and rules.
-import { randomUUID } from 'node:crypto';
+// Test doubles for the driver's logic: a private, real ovsdb-server (no ovs-vswitchd: nothing reaches the
+// kernel) behind the real OvsdbBackend, with every transaction recorded, and an in-memory kernel of named
+// links and rules. Tests that use ovsSetup run ovsdb-server, so they need root (CI runs them as root).
+import { database } from '@ovs-container-network/ovsdb';
+import { run, startOvsdbServer } from '@ovs-container-network/testkit';
+import type { CreateNetworkRequest } from '../../src/core/api.js';
 import { OvsNetworkDriver } from '../../src/core/driver.js';
 import type {
   KernelHandle,
@@ -10,206 +13,54 @@ import type {
   KernelRuleSpec,
   KernelVethOptions,
 } from '../../src/core/kernel.js';
-import type { BridgeRow, InterfaceRow, OvsBackend, OvsOp, PortRow } from '../../src/core/ovs.js';
-import type { CreateNetworkRequest } from '../../src/core/types.js';
+import { OvsdbBackend } from '../../src/core/ovs/backend.js';
+import { OVS } from '../../src/core/ovs/model.js';
+import { addPort } from '../../src/core/ovs/ports.js';
 
-type Row = Record<string, unknown> & { _uuid: string };
-
-function decode(v: unknown, named: Map<string, string>): unknown {
-  if (Array.isArray(v)) {
-    if (v[0] === 'uuid') return v[1];
-    if (v[0] === 'named-uuid') return named.get(v[1] as string);
-    if (v[0] === 'set') return (v[1] as unknown[]).map((x) => decode(x, named));
-    if (v[0] === 'map') return Object.fromEntries((v[1] as [string, string][]).map(([k, x]) => [k, x]));
-  }
-  return v;
+/** What tap's `t` offers that the helpers use. */
+interface Teardown {
+  teardown(fn: () => unknown): void;
 }
 
-const SETS = new Set(['ports', 'interfaces', 'trunks', 'bridges']);
+export type TestOvs = OvsdbBackend & {
+  /** Every transaction sent, as its RFC 7047 operations (for counting and for inspecting the guards). */
+  readonly transactions: Record<string, unknown>[][];
+  /** Runs before each recorded transaction is sent (lets a test change the database "concurrently"). */
+  beforeTransact: ((ops: readonly Record<string, unknown>[]) => Promise<void> | void) | undefined;
+  /** The database as the replica shows it, as JSON (to check that a refused call changed nothing). */
+  dump(): string;
+  /** Typed transactions that are not recorded: another client writing the same database. */
+  other: ReturnType<typeof database<typeof OVS.model>>;
+};
 
-export class FakeOvs implements OvsBackend {
-  connected = true;
-  tables: Record<string, Map<string, Row>> = {
-    Open_vSwitch: new Map(),
-    Bridge: new Map(),
-    Port: new Map(),
-    Interface: new Map(),
+/** A fresh Open_vSwitch database on a private ovsdb-server, initialised like `ovs-vsctl init`. */
+export async function ovsSetup(t: Teardown): Promise<TestOvs> {
+  const server = await startOvsdbServer();
+  t.teardown(() => server.stop());
+  await run('ovs-vsctl', [`--db=${server.unixEndpoint}`, '--no-wait', 'init']);
+  const backend = await OvsdbBackend.open({ endpoint: server.unixEndpoint, readyTimeoutMs: 10_000 });
+  t.teardown(() => backend.close());
+  const replica = backend.replica;
+  const send = replica.transact.bind(replica);
+  const transactions: Record<string, unknown>[][] = [];
+  const ovs = Object.assign(backend, {
+    transactions,
+    beforeTransact: undefined as TestOvs['beforeTransact'],
+    dump: () =>
+      JSON.stringify(
+        ['Open_vSwitch', 'Bridge', 'Port', 'Interface'].map((name) =>
+          [...replica.store(name).rows.values()].sort((a, b) => (a._uuid < b._uuid ? -1 : 1)),
+        ),
+      ),
+    other: database(backend.session, OVS.model),
+  });
+  replica.transact = async (db, operations, opts) => {
+    const ops = operations as Record<string, unknown>[];
+    await ovs.beforeTransact?.(ops);
+    transactions.push([...ops]);
+    return send(db, operations, opts);
   };
-  transactions: OvsOp[][] = [];
-  /** Called before each transaction (lets a test change the database "concurrently"). */
-  beforeTransact: ((ops: readonly OvsOp[]) => void) | undefined;
-  listeners = new Set<() => void>();
-
-  constructor() {
-    const root = randomUUID();
-    this.tables.Open_vSwitch?.set(root, { _uuid: root, bridges: [], external_ids: {} });
-  }
-
-  #t(name: string): Map<string, Row> {
-    const t = this.tables[name];
-    if (!t) throw new Error(`no table ${name}`);
-    return t;
-  }
-
-  #match(row: Row, where: unknown[], named: Map<string, string>): boolean {
-    return where.every((c) => {
-      const [col, fn, val] = c as [string, string, unknown];
-      const v = decode(val, named);
-      if (fn === '==') return JSON.stringify(row[col]) === JSON.stringify(v) || row[col] === v;
-      if (fn === 'includes') {
-        const have = row[col] as Record<string, string>;
-        return Object.entries(v as Record<string, string>).every(([k, x]) => have[k] === x);
-      }
-      throw new Error(`fake: condition ${fn}`);
-    });
-  }
-
-  async transact(ops: readonly OvsOp[]): Promise<unknown[]> {
-    this.beforeTransact?.(ops);
-    this.transactions.push([...ops]);
-    const snapshot = JSON.stringify(
-      Object.fromEntries(Object.entries(this.tables).map(([k, v]) => [k, [...v]])),
-    );
-    const named = new Map<string, string>();
-    const results: unknown[] = [];
-    for (const op of ops) {
-      const o = op as Record<string, unknown>;
-      const table = o.table as string;
-      if (o.op === 'comment') results.push({});
-      else if (o.op === 'insert') {
-        const id = randomUUID();
-        named.set(o['uuid-name'] as string, id);
-        const row: Row = { _uuid: id };
-        for (const [k, v] of Object.entries(o.row as Record<string, unknown>)) {
-          const d = decode(v, named);
-          row[k] = SETS.has(k) && !Array.isArray(d) ? [d] : d;
-        }
-        this.#t(table).set(id, row);
-        results.push({ uuid: ['uuid', id] });
-      } else if (o.op === 'wait') {
-        const rows = [...this.#t(table).values()].filter((r) => this.#match(r, o.where as unknown[], named));
-        const cols = o.columns as string[];
-        const got = rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c]])));
-        const want = (o.rows as Record<string, unknown>[]).map((r) =>
-          Object.fromEntries(Object.entries(r).map(([k, v]) => [k, decode(v, named)])),
-        );
-        if (JSON.stringify(got) !== JSON.stringify(want)) {
-          this.#restore(snapshot);
-          results.push({ error: 'timed out' });
-          return results;
-        }
-        results.push({});
-      } else if (o.op === 'mutate' || o.op === 'update') {
-        const rows = [...this.#t(table).values()].filter((r) => this.#match(r, o.where as unknown[], named));
-        for (const r of rows) {
-          if (o.op === 'update') {
-            for (const [k, v] of Object.entries(o.row as Record<string, unknown>)) r[k] = decode(v, named);
-            continue;
-          }
-          for (const [col, mut, val] of o.mutations as [string, string, unknown][]) {
-            const v = decode(val, named);
-            if (SETS.has(col)) {
-              const items = Array.isArray(v) ? v : [v];
-              const cur = (r[col] as unknown[]) ?? [];
-              r[col] =
-                mut === 'insert' ? [...new Set([...cur, ...items])] : cur.filter((x) => !items.includes(x));
-            } else {
-              const cur = { ...(r[col] as Record<string, string>) };
-              if (mut === 'insert')
-                for (const [k, x] of Object.entries(v as Record<string, string>)) cur[k] ??= x;
-              else for (const k of Array.isArray(v) ? v : [v]) delete cur[k as string];
-              r[col] = cur;
-            }
-          }
-        }
-        results.push({ count: rows.length });
-      } else throw new Error(`fake: op ${String(o.op)}`);
-    }
-    this.#gc();
-    for (const l of this.listeners) l();
-    return results;
-  }
-
-  #restore(snapshot: string): void {
-    const s = JSON.parse(snapshot) as Record<string, [string, Row][]>;
-    for (const [k, v] of Object.entries(s)) this.tables[k] = new Map(v);
-  }
-
-  /** Non-root tables vanish without a strong reference (RFC 7047 §3.2): Bridge, Port, Interface. */
-  #gc(): void {
-    const root = [...this.#t('Open_vSwitch').values()][0];
-    const liveBridges = new Set((root?.bridges as string[]) ?? []);
-    for (const id of [...this.#t('Bridge').keys()]) if (!liveBridges.has(id)) this.#t('Bridge').delete(id);
-    const livePorts = new Set([...this.#t('Bridge').values()].flatMap((b) => b.ports as string[]));
-    for (const id of [...this.#t('Port').keys()]) if (!livePorts.has(id)) this.#t('Port').delete(id);
-    const liveIfs = new Set([...this.#t('Port').values()].flatMap((p) => p.interfaces as string[]));
-    for (const id of [...this.#t('Interface').keys()]) if (!liveIfs.has(id)) this.#t('Interface').delete(id);
-  }
-
-  #bridge = (r: Row): BridgeRow => ({
-    uuid: r._uuid,
-    name: r.name as string,
-    datapathType: (r.datapath_type as string) ?? '',
-    externalIds: (r.external_ids as Record<string, string>) ?? {},
-    ports: (r.ports as string[]) ?? [],
-  });
-  #port = (r: Row): PortRow => ({
-    uuid: r._uuid,
-    name: r.name as string,
-    tag: r.tag as number | undefined,
-    trunks: (r.trunks as number[]) ?? [],
-    externalIds: (r.external_ids as Record<string, string>) ?? {},
-    interfaces: (r.interfaces as string[]) ?? [],
-  });
-  #iface = (r: Row): InterfaceRow => ({
-    uuid: r._uuid,
-    name: r.name as string,
-    type: (r.type as string) ?? '',
-    externalIds: (r.external_ids as Record<string, string>) ?? {},
-    ofport: undefined,
-    error: undefined,
-  });
-
-  rootUuid() {
-    return [...this.#t('Open_vSwitch').keys()][0];
-  }
-  rootExternalIds() {
-    return ([...this.#t('Open_vSwitch').values()][0]?.external_ids as Record<string, string>) ?? {};
-  }
-  bridges() {
-    return [...this.#t('Bridge').values()].map(this.#bridge);
-  }
-  bridge(u: string) {
-    const r = this.#t('Bridge').get(u);
-    return r && this.#bridge(r);
-  }
-  bridgeByName(name: string) {
-    return this.bridges().find((b) => b.name === name);
-  }
-  ports() {
-    return [...this.#t('Port').values()].map(this.#port);
-  }
-  port(u: string) {
-    const r = this.#t('Port').get(u);
-    return r && this.#port(r);
-  }
-  portByName(name: string) {
-    return this.ports().find((p) => p.name === name);
-  }
-  iface(u: string) {
-    const r = this.#t('Interface').get(u);
-    return r && this.#iface(r);
-  }
-  ifaceByName(name: string) {
-    return [...this.#t('Interface').values()].map(this.#iface).find((i) => i.name === name);
-  }
-  bridgeOfPort(p: string) {
-    return this.bridges().find((b) => b.ports.includes(p));
-  }
-  onChange(l: () => void) {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
+  return ovs;
 }
 
 class KernelError extends Error {
@@ -243,7 +94,15 @@ export class FakeKernel implements KernelHandle {
       mtu: 1500,
       mac: undefined,
       up: false,
+      lowerUp: false,
+      operState: 'down',
       kind,
+      group: 0,
+      master: undefined,
+      peerIndex: undefined,
+      linkNetnsId: undefined,
+      alias: undefined,
+      flags: 0,
       addresses: [] as string[],
     };
     this.links.set(name, peer === undefined ? link : { ...link, peer });
@@ -263,16 +122,19 @@ export class FakeKernel implements KernelHandle {
       host.mtu = o.mtu ?? 1500;
       host.group = o.group ?? 0;
     }
-    return {};
+    return { name: o.name, index: host?.index ?? 0, peerName: o.peer.name, peerIndex: peer?.index ?? 0 };
   }
-  async setLink(l: string | number, c: { mtu?: number; up?: boolean; group?: number }) {
+  async setLink(
+    l: string | number,
+    c: { mtu?: number | undefined; up?: boolean | undefined; group?: number | undefined },
+  ) {
     const link = this.links.get(String(l));
     if (!link) throw new KernelError('ENODEV');
     if (c.group !== undefined) link.group = c.group;
     if (c.mtu !== undefined) link.mtu = c.mtu;
     if (c.up !== undefined) link.up = c.up;
   }
-  async deleteLink(l: string | number, o: { missingOk?: boolean } = {}) {
+  async deleteLink(l: string | number, o: { missingOk?: boolean | undefined } = {}) {
     const link = this.links.get(String(l));
     if (!link) {
       if (o.missingOk) return;
@@ -300,12 +162,17 @@ export class FakeKernel implements KernelHandle {
     }
     this.rules.push({
       family: s.family ?? 4,
-      priority: s.priority,
+      priority: s.priority ?? 0,
       from: s.from,
       to: s.to,
       table: 0,
       action: s.action ?? 'lookup',
+      goto: undefined,
       iif: s.iif,
+      oif: undefined,
+      fwmark: undefined,
+      fwmask: undefined,
+      invert: false,
     });
   }
   async deleteRule(s: KernelRuleSpec) {
@@ -315,15 +182,16 @@ export class FakeKernel implements KernelHandle {
     if (i < 0) throw new KernelError('ENOENT');
     this.rules.splice(i, 1);
   }
-  async listRules(f: { family?: 4 | 6 } = {}) {
+  async listRules(f: { family?: 4 | 6 | undefined } = {}) {
     return this.rules.filter((r) => f.family === undefined || r.family === f.family);
   }
 }
 
-/** A driver named `ocntest` (prefix `ocnt`, userspace datapath) over the fakes; vswitchd makes internal ports. */
-export function driverSetup(opts: { grace?: number } = {}) {
-  const ovs = new FakeOvs();
+/** A driver named `ocntest` (prefix `ocnt`, userspace datapath) over a private OVSDB and a fake kernel. */
+export async function driverSetup(t: Teardown, opts: { grace?: number } = {}) {
+  const ovs = await ovsSetup(t);
   const kernel = new FakeKernel();
+  // ovs-vswitchd would create the kernel device of an internal port: the fake kernel shows one on demand.
   kernel.autoCreate = (name) => ovs.ifaceByName(name)?.type === 'internal';
   const driver = new OvsNetworkDriver({
     name: 'ocntest',
@@ -353,25 +221,12 @@ export function networkRequest(
 
 /** Adds a port (and its interface) named `name` with these external_ids to a bridge, as another tool would. */
 export async function addForeignPort(
-  ovs: FakeOvs,
+  ovs: TestOvs,
   bridge: string,
   name: string,
   externalIds: Record<string, string> = {},
 ): Promise<void> {
   const br = ovs.bridgeByName(bridge);
-  await ovs.transact([
-    { op: 'insert', table: 'Interface', row: { name }, 'uuid-name': 'i' },
-    {
-      op: 'insert',
-      table: 'Port',
-      row: { name, interfaces: ['named-uuid', 'i'], external_ids: ['map', Object.entries(externalIds)] },
-      'uuid-name': 'p',
-    },
-    {
-      op: 'mutate',
-      table: 'Bridge',
-      where: [['_uuid', '==', ['uuid', br?.uuid]]],
-      mutations: [['ports', 'insert', ['named-uuid', 'p']]],
-    },
-  ]);
+  if (!br) throw new Error(`no bridge ${bridge}`);
+  await ovs.other.transact((t) => addPort(t, br._uuid, { name, externalIds }));
 }

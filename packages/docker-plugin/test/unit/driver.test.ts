@@ -1,8 +1,9 @@
-// The driver's decisions over in-memory OVS and kernel fakes: the external_ids layout, VLAN allocation
+// The driver's decisions over a private ovsdb-server (needs root) and an in-memory kernel: the external_ids layout, VLAN allocation
 // (explicit, automatic, conflicts, the wait guard against a concurrent writer), CreateEndpoint's reply,
 // Join, idempotent deletes, isolation rules and the reconciler. The real thing runs in test/e2e.
 import t from 'tap';
 import { ownerGroup } from '../../src/core/kernel.js';
+import { OVS } from '../../src/core/ovs/model.js';
 import { addForeignPort, driverSetup, networkRequest } from '../helpers/fakes.js';
 
 const NET_A = `${'a'.repeat(63)}1`;
@@ -15,13 +16,13 @@ const net = networkRequest;
 t.test(
   'CreateNetwork records the network on a new bridge, with a gateway port and a free VLAN',
   async (t) => {
-    const { ovs, kernel, driver } = setup();
+    const { ovs, kernel, driver } = await setup(t);
     await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', tenant_id: 'acme' }));
     const br = ovs.bridgeByName('ocntbr0');
     t.ok(br, 'bridge created');
-    t.equal(br?.datapathType, 'netdev');
-    t.equal(br?.externalIds['ocn-owner'], 'ocntest');
-    const rec = JSON.parse(br?.externalIds[`ocn-net-${NET_A}`] ?? '{}');
+    t.equal(br?.datapath_type, 'netdev');
+    t.equal(br?.external_ids['ocn-owner'], 'ocntest');
+    const rec = JSON.parse(br?.external_ids[`ocn-net-${NET_A}`] ?? '{}');
     t.match(rec, {
       v: 1,
       id: NET_A,
@@ -33,7 +34,7 @@ t.test(
     });
     const gw = ovs.portByName(rec.gatewayPort);
     t.equal(gw?.tag, 2, 'gateway port on the network VLAN');
-    t.equal(gw?.externalIds['ocn-tenant'], 'acme');
+    t.equal(gw?.external_ids['ocn-tenant'], 'acme');
     t.same(
       kernel.links.get(rec.gatewayPort)?.addresses,
       ['10.1.0.1/24'],
@@ -45,7 +46,7 @@ t.test(
     t.equal(ovs.transactions.length, 1, 'a repeated identical CreateNetwork changes nothing');
 
     await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0' }, '10.2.0.0/24', '10.2.0.1/24'));
-    const recB = JSON.parse(ovs.bridgeByName('ocntbr0')?.externalIds[`ocn-net-${NET_B}`] ?? '{}');
+    const recB = JSON.parse(ovs.bridgeByName('ocntbr0')?.external_ids[`ocn-net-${NET_B}`] ?? '{}');
     t.equal(recB.vlan, 3, 'the next free VLAN');
     t.equal(kernel.rules.length, 2, 'isolation: one prohibit rule per direction');
     t.match(kernel.rules, [
@@ -56,9 +57,9 @@ t.test(
 );
 
 t.test('VLAN conflicts and bad options change nothing', async (t) => {
-  const { ovs, driver } = setup();
+  const { ovs, driver } = await setup(t);
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', vlan: '100' }));
-  const before = JSON.stringify(ovs.tables);
+  const before = ovs.dump();
   await t.rejects(
     driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', vlan: '100' }, '10.2.0.0/24', '10.2.0.1/24')),
     /VLAN 100 is already used on bridge ocntbr0/,
@@ -69,7 +70,7 @@ t.test('VLAN conflicts and bad options change nothing', async (t) => {
     driver.createNetwork(net(NET_B, { uplink: 'nosuch0' }, '10.2.0.0/24', '10.2.0.1/24')),
     /uplink="nosuch0": expected an existing host interface/,
   );
-  t.equal(JSON.stringify(ovs.tables), before, 'OVS unchanged');
+  t.equal(ovs.dump(), before, 'OVS unchanged');
   // The same VLAN on another bridge is fine.
   await driver.createNetwork(net(NET_B, { bridge: 'ocntbr1', vlan: '100' }, '10.2.0.0/24', '10.2.0.1/24'));
   t.ok(ovs.bridgeByName('ocntbr1'));
@@ -78,14 +79,14 @@ t.test('VLAN conflicts and bad options change nothing', async (t) => {
 t.test(
   'a concurrent writer taking the VLAN we picked makes the wait guard fail; we pick again',
   async (t) => {
-    const { ovs, driver } = setup();
+    const { ovs, driver } = await setup(t);
     await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', gateway_mode: 'none' }));
     let raced = false;
-    ovs.beforeTransact = () => {
+    ovs.beforeTransact = async () => {
       if (raced) return;
       raced = true;
       // Another plugin instance records a network with VLAN 3 between our read and our write.
-      const br = [...(ovs.tables.Bridge?.values() ?? [])][0];
+      const br = ovs.bridgeByName('ocntbr0');
       if (br) {
         const rec = {
           v: 1,
@@ -98,20 +99,35 @@ t.test(
           gatewayMode: 'none',
           isolate: true,
         };
-        br.external_ids = { ...(br.external_ids as object), 'ocn-net-other': JSON.stringify(rec) };
+        await ovs.other.transact((t) =>
+          t.mutate(
+            OVS.Bridge,
+            [['_uuid', '==', br._uuid]],
+            [['external_ids', 'insert', { 'ocn-net-other': JSON.stringify(rec) }]],
+          ),
+        );
       }
     };
     await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0', gateway_mode: 'none' }));
-    const recB = JSON.parse(ovs.bridgeByName('ocntbr0')?.externalIds[`ocn-net-${NET_B}`] ?? '{}');
+    const recB = JSON.parse(ovs.bridgeByName('ocntbr0')?.external_ids[`ocn-net-${NET_B}`] ?? '{}');
     t.equal(recB.vlan, 4, 'not the VLAN the other writer took');
-    t.equal(ovs.transactions.filter((tx) => tx.some((o) => o.op === 'wait')).length, 2, 'retried once');
+    const creates = ovs.transactions.filter((tx) =>
+      tx.some(
+        (o) => o.op === 'comment' && String(o.comment).includes(`create network ${NET_B.slice(0, 12)}`),
+      ),
+    );
+    t.equal(creates.length, 2, 'retried once');
+    t.ok(
+      creates.every((tx) => tx.some((o) => o.op === 'wait' && o.table === 'Bridge')),
+      'each attempt guarded by a wait on the bridge it read',
+    );
   },
 );
 
 t.test(
   'endpoints: reply has only empty fields, veth + port with external_ids, Join, idempotent delete',
   async (t) => {
-    const { ovs, kernel, driver } = setup();
+    const { ovs, kernel, driver } = await setup(t);
     await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', tenant_id: 't1', mtu: '1400' }));
     const reply = await driver.createEndpoint({
       NetworkID: NET_A,
@@ -122,7 +138,7 @@ t.test(
     t.same(Object.keys(reply.Interface ?? {}), ['MacAddress'], 'only the MAC, which the request left empty');
     const port = driver.endpointPort(EP1);
     t.ok(port);
-    t.match(port?.externalIds, {
+    t.match(port?.external_ids, {
       'ocn-owner': 'ocntest',
       'ocn-kind': 'endpoint',
       'ocn-network': NET_A,
@@ -132,11 +148,11 @@ t.test(
     });
     t.equal(port?.tag, 2);
     t.equal(port?.name.length, 15);
-    const peer = port?.externalIds['ocn-peer'] ?? '';
+    const peer = port?.external_ids['ocn-peer'] ?? '';
     t.equal(kernel.links.get(peer)?.mtu, 1400, 'MTU on the container end');
     t.equal(kernel.links.get(port?.name ?? '')?.mtu, 1400, 'MTU on the host end');
     t.equal(kernel.links.get(peer)?.txChecksum, false, 'TX checksum off on the container end (netdev)');
-    t.equal(ovs.ifaceByName(port?.name ?? '')?.externalIds['attached-mac'], reply.Interface?.MacAddress);
+    t.equal(ovs.ifaceByName(port?.name ?? '')?.external_ids['attached-mac'], reply.Interface?.MacAddress);
 
     const given = await driver.createEndpoint({
       NetworkID: NET_A,
@@ -174,7 +190,7 @@ t.test(
 );
 
 t.test('DeleteNetwork removes endpoints, gateway, rules and the bridge it created', async (t) => {
-  const { ovs, kernel, driver } = setup();
+  const { ovs, kernel, driver } = await setup(t);
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
   await driver.createNetwork(net(NET_B, { bridge: 'ocntbr0' }, '10.2.0.0/24', '10.2.0.1/24'));
   await driver.createEndpoint({ NetworkID: NET_A, EndpointID: EP1, Interface: { Address: '10.1.0.5/24' } });
@@ -185,19 +201,19 @@ t.test('DeleteNetwork removes endpoints, gateway, rules and the bridge it create
   t.ok(ovs.bridgeByName('ocntbr0'), 'bridge kept while a network uses it');
   await driver.deleteNetwork({ NetworkID: NET_B });
   t.notOk(ovs.bridgeByName('ocntbr0'), 'bridge removed with its last network');
-  t.equal(ovs.ports().length, 0);
+  t.equal([...ovs.ports()].length, 0);
   await driver.deleteNetwork({ NetworkID: NET_B });
   t.pass('idempotent');
 });
 
 t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports alone', async (t) => {
-  const { ovs, kernel, driver } = setup({ grace: 0 });
+  const { ovs, kernel, driver } = await setup(t, { grace: 0 });
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
   const ids = [1, 2, 3].map((i) => `${'c'.repeat(63)}${i}`);
   for (const id of ids) await driver.createEndpoint({ NetworkID: NET_A, EndpointID: id, Interface: {} });
   const [p1, p2, p3] = ids.map((id) => driver.endpointPort(id));
   // 1: joined (container end moved away) and healthy; 2: its namespace died (veth gone); 3: never joined.
-  kernel.links.delete(p1?.externalIds['ocn-peer'] ?? '');
+  kernel.links.delete(p1?.external_ids['ocn-peer'] ?? '');
   await kernel.deleteLink(p2?.name ?? '');
   // A veth of ours that no port references (crash between veth and OVS), and a foreign port.
   // Ours is what is in our owner's link group (set when the veth was made), not what has our prefix.

@@ -3,13 +3,14 @@
 // give it the gateway address and a prohibit rule; deleting the record left the address and the rule. Records
 // are input: validated like Docker's requests, acted on only when this driver made them, cleaned up by record.
 import t from 'tap';
+import { OVS } from '../../src/core/ovs/model.js';
 import { decodeNetwork, networkRecordProblem } from '../../src/core/records.js';
 import { addForeignPort, driverSetup, networkRequest } from '../helpers/fakes.js';
 
 const NET_A = `${'a'.repeat(63)}1`;
 const NET_X = `${'f'.repeat(63)}9`;
 
-const setup = () => driverSetup();
+const setup = driverSetup;
 const net = networkRequest;
 
 const valid = {
@@ -50,21 +51,21 @@ t.test('decodeNetwork validates every field with the options rules', async (t) =
 });
 
 t.test('a forged record naming a host interface is never acted on, and leaves nothing behind', async (t) => {
-  const { ovs, kernel, driver } = setup();
+  const { ovs, kernel, driver } = await setup(t);
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
   kernel.add('eth0', 'veth');
   const eth0 = kernel.links.get('eth0');
   const br = ovs.bridgeByName('ocntbr0');
   // The repro: a record with our owner, a valid shape, and "gatewayPort":"eth0".
   const forged = { ...valid, gatewayPort: 'eth0' };
-  await ovs.transact([
-    {
-      op: 'mutate',
-      table: 'Bridge',
-      where: [['_uuid', '==', ['uuid', br?.uuid]]],
-      mutations: [['external_ids', 'insert', ['map', [[`ocn-net-${NET_X}`, JSON.stringify(forged)]]]]],
-    },
-  ]);
+  if (!br) throw new Error('no bridge');
+  await ovs.other.transact((t) =>
+    t.mutate(
+      OVS.Bridge,
+      [['_uuid', '==', br._uuid]],
+      [['external_ids', 'insert', { [`ocn-net-${NET_X}`]: JSON.stringify(forged) }]],
+    ),
+  );
   await driver.reconcile();
   t.equal(eth0?.mtu, 1500, 'the host interface keeps its MTU');
   t.same(eth0?.addresses, [], 'it gets no gateway address');
@@ -85,7 +86,7 @@ t.test('a forged record naming a host interface is never acted on, and leaves no
 });
 
 t.test('a forged endpoint port claiming our owner is not deleted from the kernel', async (t) => {
-  const { ovs, kernel, driver } = setup();
+  const { ovs, kernel, driver } = await setup(t);
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
   kernel.add('docker0', 'bridge');
   await addForeignPort(ovs, 'ocntbr0', 'docker0', {
@@ -101,7 +102,7 @@ t.test('a forged endpoint port claiming our owner is not deleted from the kernel
 });
 
 t.test('deleting a network removes its rules by record', async (t) => {
-  const { kernel, driver } = setup();
+  const { kernel, driver } = await setup(t);
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
   await driver.createNetwork(net(NET_X, { bridge: 'ocntbr0' }, '10.2.0.0/24', '10.2.0.1/24'));
   t.equal(kernel.rules.length, 2);

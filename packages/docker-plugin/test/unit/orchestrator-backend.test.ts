@@ -1,76 +1,24 @@
-// The orchestrator's backend on in-memory OVS and kernel fakes: the operations it sends, bridges made once,
-// removals batched into one transaction and one link-group delete, and never a group delete that would take
-// a foreign link with it.
+// The orchestrator's backend on a private ovsdb-server (needs root; no ovs-vswitchd) and an in-memory kernel:
+// bridges made once, removals batched into one transaction and one link-group delete, never a group delete
+// that would take a foreign link with it, VLAN changes, and the next_cfg/cur_cfg handshake.
 import type { NetlinkHandle } from '@ovs-container-network/netlink';
+import { ValidationError } from '@ovs-container-network/ovsdb';
 import t from 'tap';
-import type { BridgeRow, InterfaceRow, OvsBackend, OvsOp, PortRow } from '../../src/core/ovs.js';
+import { OVS } from '../../src/core/ovs/model.js';
+import { addBridge, addPort, insertPort } from '../../src/core/ovs/ports.js';
 import { CoreBackend } from '../../src/orchestrator/ovs-backend.js';
+import { ovsSetup, type TestOvs } from '../helpers/fakes.js';
 
-class FakeOvs implements OvsBackend {
-  connected = true;
-  bridgesRows: BridgeRow[] = [];
-  portsRows: PortRow[] = [];
-  ifaces: InterfaceRow[] = [];
-  sent: OvsOp[][] = [];
-  reply: ((ops: readonly OvsOp[]) => unknown[]) | undefined;
-  rootUuid() {
-    return 'root';
-  }
-  rootExternalIds() {
-    return {};
-  }
-  bridges() {
-    return this.bridgesRows;
-  }
-  bridge(u: string) {
-    return this.bridgesRows.find((b) => b.uuid === u);
-  }
-  bridgeByName(n: string) {
-    return this.bridgesRows.find((b) => b.name === n);
-  }
-  ports() {
-    return this.portsRows;
-  }
-  port(u: string) {
-    return this.portsRows.find((p) => p.uuid === u);
-  }
-  portByName(n: string) {
-    return this.portsRows.find((p) => p.name === n);
-  }
-  iface(u: string) {
-    return this.ifaces.find((i) => i.uuid === u);
-  }
-  ifaceByName(n: string) {
-    return this.ifaces.find((i) => i.name === n);
-  }
-  bridgeOfPort(u: string) {
-    return this.bridgesRows.find((b) => b.ports.includes(u));
-  }
-  onChange() {
-    return () => {};
-  }
-  async transact(ops: readonly OvsOp[]) {
-    this.sent.push([...ops]);
-    await new Promise((r) => setTimeout(r, 2));
-    return this.reply ? this.reply(ops) : ops.map(() => ({}));
-  }
-  addPort(bridge: string, name: string, ids: Record<string, string> = {}) {
-    let b = this.bridgeByName(bridge);
-    if (!b) {
-      b = { uuid: `b-${bridge}`, name: bridge, datapathType: 'netdev', externalIds: {}, ports: [] };
-      this.bridgesRows.push(b);
-    }
-    (b.ports as string[]).push(`p-${name}`);
-    this.portsRows.push({
-      uuid: `p-${name}`,
-      name,
-      tag: 7,
-      trunks: [],
-      externalIds: {},
-      interfaces: [`i-${name}`],
-    });
-    this.ifaces.push({ uuid: `i-${name}`, name, type: '', externalIds: ids, ofport: 3, error: undefined });
-  }
+/** Adds a port `name` with these Interface external_ids to `bridge` (made when missing), as another client. */
+async function addTestPort(ovs: TestOvs, bridge: string, name: string, ids: Record<string, string> = {}) {
+  const root = ovs.root();
+  if (!root) throw new Error('no root row');
+  const br = ovs.bridgeByName(bridge);
+  const port = { name, tag: 7, iface: { externalIds: ids } };
+  await ovs.other.transact((t) => {
+    if (br) addPort(t, br._uuid, port);
+    else addBridge(t, root, { name: bridge, datapathType: 'netdev', ports: [insertPort(t, port)] });
+  });
 }
 
 class FakeKernel {
@@ -100,83 +48,90 @@ class FakeKernel {
   }
 }
 
-function make() {
-  const ovs = new FakeOvs();
+async function make(t: { teardown(fn: () => unknown): void }) {
+  const ovs = await ovsSetup(t);
   const kernel = new FakeKernel();
-  const be = new CoreBackend({ ovs, kernel: kernel as unknown as NetlinkHandle });
+  const be = new CoreBackend({ ovs, kernel: kernel as unknown as NetlinkHandle, close: async () => {} });
   return { ovs, kernel, be };
 }
 
+/** Transactions whose operations touch `table` with `op`. */
+const sent = (ovs: TestOvs, op: string, table: string) =>
+  ovs.transactions.filter((tx) => tx.some((o) => o.op === op && o.table === table));
+
 t.test('ports() joins Bridge, Port and Interface rows', async (t) => {
-  const { ovs, be } = make();
-  ovs.addPort('br0', 'a', { container_id: 'c1', container_iface: 'eth1' });
-  t.same(be.ports(), [
-    {
-      bridge: 'br0',
-      port: 'a',
-      portUuid: 'p-a',
-      ifaceUuid: 'i-a',
-      tag: 7,
-      trunks: [],
-      ifaceExternalIds: { container_id: 'c1', container_iface: 'eth1' },
-      portExternalIds: {},
-      ofport: 3,
-    },
-  ]);
-  t.equal(be.bridgePortCount('br0'), 1);
+  const { ovs, be } = await make(t);
+  await addTestPort(ovs, 'br0', 'a', { container_id: 'c1', container_iface: 'eth1' });
+  const a = be.ports().find((p) => p.port === 'a');
+  t.same(a, {
+    bridge: 'br0',
+    port: 'a',
+    portUuid: ovs.portByName('a')?._uuid,
+    ifaceUuid: ovs.ifaceByName('a')?._uuid,
+    tag: 7,
+    trunks: [],
+    ifaceExternalIds: { container_id: 'c1', container_iface: 'eth1' },
+    portExternalIds: {},
+    ofport: undefined,
+  });
+  t.equal(be.bridgePortCount('br0'), 1, "the bridge's own internal port does not count");
   t.ok(be.bridgeExists('br0'));
   t.notOk(be.bridgeExists('br9'));
 });
 
 t.test('ensureBridge: one transaction for concurrent callers, like ovs-vsctl add-br', async (t) => {
-  const { ovs, be } = make();
+  const { ovs, be } = await make(t);
   await Promise.all([be.ensureBridge('br1', 'netdev'), be.ensureBridge('br1', 'netdev')]);
-  t.equal(ovs.sent.length, 1, 'one transaction');
-  const ops = ovs.sent[0]!;
+  t.equal(ovs.transactions.length, 1, 'one transaction');
   t.same(
-    ops.map((o) => `${o.op} ${o.table}`),
-    ['insert Interface', 'insert Port', 'insert Bridge', 'mutate Open_vSwitch'],
+    ovs.transactions[0]?.map((o) => `${o.op} ${o.table}`),
+    ['insert Interface', 'insert Port', 'insert Bridge', 'wait Open_vSwitch', 'mutate Open_vSwitch'],
   );
-  t.match(ops[0], { row: { name: 'br1', type: 'internal' } });
-  t.match(ops[2], { row: { name: 'br1', datapath_type: 'netdev', ports: ['named-uuid', 'bp'] } });
-  // Another process made the bridge first: the server's index violation is fine once the bridge exists.
-  ovs.reply = (o) => [...o.map(() => ({})), { error: 'constraint violation' }];
-  ovs.addPort('br2', 'x');
+  const br = ovs.bridgeByName('br1');
+  t.equal(br?.datapath_type, 'netdev');
+  t.same(
+    br?.ports.map((p) => ovs.port(p)?.name),
+    ['br1'],
+    'its own port',
+  );
+  t.equal(ovs.ifaceByName('br1')?.type, 'internal');
+  // Another process makes the bridge first: the server's index violation is fine once the bridge exists.
+  ovs.beforeTransact = async () => {
+    ovs.beforeTransact = undefined;
+    const root = ovs.root();
+    if (root) await ovs.other.transact((t) => addBridge(t, root, { name: 'br2' }));
+  };
   await be.ensureBridge('br2', 'netdev');
-  ovs.bridgesRows = [];
+  t.ok(be.bridgeExists('br2'));
+  // Another process takes the port name but makes no bridge: a real failure, named.
+  ovs.beforeTransact = async () => {
+    ovs.beforeTransact = undefined;
+    const br1 = ovs.bridgeByName('br1');
+    if (br1) await ovs.other.transact((t) => addPort(t, br1._uuid, { name: 'br3' }));
+  };
   await t.rejects(be.ensureBridge('br3', 'netdev'), {
     code: 'PLUGIN_ERR_OVSDB',
-    message: /constraint violation/,
+    message: /creating bridge br3 failed: constraint violation/,
   });
+  t.notOk(be.bridgeExists('br3'));
 });
 
 t.test('removals in one turn: one transaction and one group delete; missing links are fine', async (t) => {
-  const { ovs, kernel, be } = make();
+  const { ovs, kernel, be } = await make(t);
   for (const n of ['a', 'b', 'c']) {
-    ovs.addPort('br0', n);
+    await addTestPort(ovs, 'br0', n);
     kernel.links.set(n, 0);
   }
-  ovs.addPort('br1', 'd');
+  await addTestPort(ovs, 'br1', 'd');
   kernel.links.set('keep', 0);
+  const before = ovs.transactions.length;
   await Promise.all([be.unwire(['a']), be.unwire(['b', 'gone']), be.unwire(['c', 'd'])]);
-  t.equal(ovs.sent.length, 1, 'one OVSDB transaction');
+  t.equal(ovs.transactions.length - before, 1, 'one OVSDB transaction');
+  for (const n of ['a', 'b', 'c', 'd']) t.notOk(ovs.portByName(n), `port ${n} gone`);
   t.same(
-    ovs.sent[0]!.map((o) => [o.table, (o.mutations as unknown[][])[0]![2]]),
-    [
-      [
-        'Bridge',
-        [
-          'set',
-          [
-            ['uuid', 'p-a'],
-            ['uuid', 'p-b'],
-            ['uuid', 'p-c'],
-          ],
-        ],
-      ],
-      ['Bridge', ['uuid', 'p-d']],
-    ],
-    'one mutate per bridge',
+    ovs.bridgeByName('br0')?.ports.map((p) => ovs.port(p)?.name),
+    ['br0'],
+    'only its own port left',
   );
   t.same(
     kernel.calls.filter((c) => c.startsWith('delete')),
@@ -187,9 +142,9 @@ t.test('removals in one turn: one transaction and one group delete; missing link
 });
 
 t.test('a foreign link in the group number means one-by-one deletes', async (t) => {
-  const { ovs, kernel, be } = make();
+  const { ovs, kernel, be } = await make(t);
   for (const n of ['a', 'b']) {
-    ovs.addPort('br0', n);
+    await addTestPort(ovs, 'br0', n);
     kernel.links.set(n, 0);
   }
   // whatever group number the backend draws, pretend a stranger has it too
@@ -207,39 +162,46 @@ t.test('a foreign link in the group number means one-by-one deletes', async (t) 
 });
 
 t.test('setVlan: tag or trunks, the other cleared', async (t) => {
-  const { ovs, be } = make();
-  ovs.addPort('br0', 'a');
-  const row = be.ports()[0]!;
+  const { ovs, be } = await make(t);
+  await addTestPort(ovs, 'br0', 'a');
+  const row = be.ports().find((p) => p.port === 'a');
+  if (!row) throw new Error('no port a');
   await be.setVlan(row, 42, []);
+  t.match(ovs.portByName('a'), { tag: 42, trunks: [] });
   await be.setVlan(row, undefined, [1, 2]);
-  t.same(
-    ovs.sent.map((ops) => ops[0]!.row),
-    [
-      { tag: 42, trunks: ['set', []] },
-      { tag: ['set', []], trunks: ['set', [1, 2]] },
-    ],
-  );
-  ovs.reply = () => [{ error: 'constraint violation', details: 'tag out of range' }];
-  await t.rejects(be.setVlan(row, 5, []), { message: /constraint violation \(tag out of range\)/ });
+  t.match(ovs.portByName('a'), { tag: null, trunks: [1, 2] });
+  const err = await be.setVlan(row, 5000, []).catch((e: unknown) => e);
+  t.match(err, { code: 'PLUGIN_ERR_OVSDB', message: /setting the VLAN of port a failed: .*5000/ });
+  t.ok((err as Error).cause instanceof ValidationError, "the ovsdb package's error is the cause");
+  t.match(ovs.portByName('a'), { tag: null, trunks: [1, 2] }, 'unchanged');
 });
 
 t.test('applied: one next_cfg bump per turn, then cur_cfg polled until it catches up', async (t) => {
-  const { ovs, be } = make();
-  let cur = 4;
-  ovs.reply = (ops) =>
-    ops.map((o) => {
-      if (o.op === 'select' && (o.columns as string[])[0] === 'next_cfg') return { rows: [{ next_cfg: 5 }] };
-      if (o.op === 'select') return { rows: [{ cur_cfg: cur++ }] };
-      return { count: 1 };
-    });
-  await Promise.all([be.applied(1000), be.applied(1000), be.applied(1000)]);
-  const bumps = ovs.sent.filter((ops) => ops[0]!.op === 'mutate');
+  const { ovs, be } = await make(t);
+  // ovs-vswitchd's part: copy next_cfg to cur_cfg, a little later (the replica does not monitor them).
+  let vswitchd = true;
+  const root = ovs.root();
+  if (!root) throw new Error('no root row');
+  const timer = setInterval(() => {
+    if (!vswitchd) return;
+    void ovs.other
+      .transact((t) => [t.select(OVS.Open_vSwitch, [], ['next_cfg', 'cur_cfg'])] as const)
+      .then(([rows]) => {
+        const r = rows[0];
+        if (r && r.cur_cfg !== r.next_cfg)
+          return ovs.other.transact((t) =>
+            t.update(OVS.Open_vSwitch, [['_uuid', '==', root._uuid]], { cur_cfg: r.next_cfg }),
+          );
+      });
+  }, 10);
+  t.teardown(() => clearInterval(timer));
+  await Promise.all([be.applied(2000), be.applied(2000), be.applied(2000)]);
+  const bumps = ovs.transactions.filter((tx) =>
+    tx.some((o) => o.op === 'mutate' && JSON.stringify(o.mutations).includes('next_cfg')),
+  );
   t.equal(bumps.length, 1, 'one bump for three callers of the same turn');
-  t.match(bumps[0]![0], { table: 'Open_vSwitch', mutations: [['next_cfg', '+=', 1]] });
-  t.equal(ovs.sent.length, 3, 'bump, then cur_cfg read until it reached next_cfg (4, then 5)');
-  cur = 0;
-  ovs.reply = (ops) =>
-    ops.map((o) => (o.op === 'select' ? { rows: [{ next_cfg: 9, cur_cfg: cur }] } : { count: 1 }));
+  t.ok(sent(ovs, 'select', 'Open_vSwitch').length >= 2, 'then cur_cfg read until it reached next_cfg');
+  vswitchd = false;
   await t.rejects(be.applied(30), {
     code: 'PLUGIN_ERR_OVSDB',
     message: /did not apply the change within 30 ms/,
@@ -247,7 +209,7 @@ t.test('applied: one next_cfg bump per turn, then cur_cfg polled until it catche
 });
 
 t.test('close closes the kernel handle it was given only when it opened it', async (t) => {
-  const { kernel, be } = make();
+  const { kernel, be } = await make(t);
   await be.close();
   t.notOk(kernel.calls.includes('close'), "a caller's handle stays open");
 });

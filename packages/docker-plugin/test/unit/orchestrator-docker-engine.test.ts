@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { DockerApiError, OrchestratorArgumentError, TargetGoneError } from '../../src/core/errors.js';
 import { DockerEngine } from '../../src/orchestrator/docker-engine.js';
-import { DockerApiError, OrchestratorArgumentError, TargetGoneError } from '../../src/orchestrator/errors.js';
 
 const ID = 'a'.repeat(64);
 const seen: { method: string | undefined; url: string | undefined; host: string | undefined }[] = [];

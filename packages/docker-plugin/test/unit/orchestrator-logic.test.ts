@@ -20,6 +20,19 @@ class FakeBackend implements Backend {
   ports() {
     return this.rows.map((r) => ({ ...r }));
   }
+  portRow(name: string) {
+    return this.ports().find((r) => r.port === name);
+  }
+  portRowByUuid(uuid: string) {
+    return this.ports().find((r) => r.portUuid === uuid);
+  }
+  containerPortRows(ids: Iterable<string>) {
+    const set = new Set(ids);
+    return this.ports().filter((r) => set.has(r.ifaceExternalIds.container_id ?? ''));
+  }
+  bridgePortRows(bridge: string) {
+    return this.ports().filter((r) => r.bridge === bridge);
+  }
   bridgeExists(name: string) {
     return this.bridges.has(name);
   }

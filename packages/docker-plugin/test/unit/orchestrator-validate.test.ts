@@ -1,6 +1,5 @@
 import t, { type Test } from 'tap';
-import { PluginError } from '../../src/core/errors.js';
-import { OrchestratorArgumentError } from '../../src/orchestrator/errors.js';
+import { OrchestratorArgumentError, PluginError } from '../../src/core/errors.js';
 import type { AttachRequest } from '../../src/orchestrator/types.js';
 import {
   checkVlanSetting,

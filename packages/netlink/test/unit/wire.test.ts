@@ -1,6 +1,6 @@
 // Byte-exact checks of the rtnetlink encoders against layouts worked out by hand from the UAPI headers.
 import t from 'tap';
-import { ruleWire } from '../../src/handle.js';
+import { ruleWire } from '../../src/codec.js';
 import {
   addressPayload,
   attr,

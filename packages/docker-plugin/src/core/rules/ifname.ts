@@ -1,9 +1,11 @@
-// The interface-name rule, in one place for every layer (network options, records read from OVS, the
-// Orchestrator's requests). The kernel's dev_valid_name() (net/core/dev.c): 1 to IFNAMSIZ-1 = 15 bytes,
-// not "." or "..", no '/', ':' or whitespace. Each rule returns what is allowed when a value breaks it, so
-// every caller throws its own error type with the same words.
+// The interface-name rule for every layer of the plugin (network options, records read from OVS, the
+// Orchestrator's requests). The rule itself is netlink's isValidIfname (the kernel's dev_valid_name(): 1 to
+// IFNAMSIZ-1 = 15 bytes, not "." or "..", no '/', ':', whitespace or control characters); this module adds
+// the plugin's words and the names a network must not take. Each rule returns what is allowed when a value
+// breaks it, so every caller throws its own error type with the same words.
+import { IFNAME_MAX_BYTES, isValidIfname } from '@ovs-container-network/netlink';
 
-export const IFNAMSIZ_MAX = 15;
+export const IFNAMSIZ_MAX = IFNAME_MAX_BYTES;
 
 export const IFNAME_ALLOWED = 'an interface name of 1 to 15 bytes without "/", ":" or whitespace';
 
@@ -15,17 +17,7 @@ export const RESERVED_IFNAMES: ReadonlySet<string> = new Set(['lo', 'ovs-system'
 
 /** undefined when `value` is a valid interface name, else what is allowed. */
 export function ifNameProblem(value: unknown): string | undefined {
-  if (
-    typeof value !== 'string' ||
-    value.length === 0 ||
-    Buffer.byteLength(value) > IFNAMSIZ_MAX ||
-    value === '.' ||
-    value === '..' ||
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and control characters are refused too
-    /[/:\s\u0000-\u001f\u007f]/.test(value)
-  )
-    return IFNAME_ALLOWED;
-  return undefined;
+  return isValidIfname(value) ? undefined : IFNAME_ALLOWED;
 }
 
 /** A host interface a network may use as its bridge or uplink: a valid name that is not reserved. */

@@ -6,9 +6,11 @@
 //   OVS internal port, userspace datapath: a tap    max_mtu = MAX_MTU - ETH_HLEN = 65521 (drivers/net/tun.c)
 // A network with a gateway port must fit the smaller; 68 is IPv4's minimum (RFC 791), 1280 IPv6's (RFC 8200 §5).
 
-export const MTU_MIN = 68;
+import { MTU_MAX, MTU_MIN } from '@ovs-container-network/netlink';
+
+export { MTU_MIN };
 export const IPV6_MTU_MIN = 1280;
-export const VETH_MTU_MAX = 65535;
+export const VETH_MTU_MAX = MTU_MAX;
 export const INTERNAL_PORT_MTU_MAX = 65521;
 
 export interface MtuContext {

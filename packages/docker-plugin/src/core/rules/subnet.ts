@@ -2,7 +2,7 @@
 // canonical CIDR; its gateway, in CIDR form as Docker sends it, is a host address INSIDE the pool with the
 // pool's own prefix length. A gateway with another length would give the gateway port a route to a
 // different (e.g. much larger) subnet.
-import { parseCidr, parseIp } from '../ipam.js';
+import { parseCidr, parseIp } from './cidr.js';
 
 /** The canonical pool text, or what is allowed. */
 export function poolProblem(value: unknown, v6?: boolean): string | undefined {

@@ -1,41 +1,48 @@
-// OvsBackend over @ovs-container-network/ovsdb: a reconnecting OvsdbSession and a Replica of the four
-// tables the driver reads (only the columns it uses). Transactions go through the replica, which waits for
-// the first snapshot, so nothing is decided from an empty view (libovsdb #250-style bugs).
-import { OvsdbSession, Replica, type SessionStatus, type TlsOptions } from '@ovs-container-network/ovsdb';
-import { describeError, OvsdbFailure } from './errors.js';
-import type { BridgeRow, InterfaceRow, OvsBackend, OvsOp, PortRow } from './ovs.js';
-import { type Logger, silentLogger } from './types.js';
+// OvsBackend over @ovs-container-network/ovsdb: a reconnecting OvsdbSession and a typed Replica of the
+// four tables the core reads (only the columns it uses, model.ts), with lookups by name and a port → bridge
+// index kept from the replica's updates. Transactions are typed (`Transaction` on the generated models) and
+// go through the replica, which waits for the first snapshot, so nothing is decided from an empty view
+// (libovsdb #250-style bugs).
+import {
+  database,
+  OvsdbSession,
+  optimistic,
+  Replica,
+  type ReplicaChange,
+  type ReplicaOptions,
+  type ResultOf,
+  type SessionStatus,
+  type TlsOptions,
+} from '@ovs-container-network/ovsdb';
+import { describeError, OvsdbFailure } from '../errors.js';
+import { type Logger, silentLogger } from '../types.js';
+import {
+  type BridgeRow,
+  type InterfaceRow,
+  MONITORED,
+  OVS,
+  type OvsRows,
+  type OvsTransaction,
+  type PortRow,
+  type RootRow,
+} from './model.js';
+import type { OptimisticOptions, OvsBackend } from './view.js';
 
-type Raw = { readonly _uuid: string } & Readonly<Record<string, unknown>>;
-
-const str = (v: unknown) => (typeof v === 'string' ? v : '');
-const strMap = (v: unknown): Record<string, string> => {
-  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), String(x)]));
-  return v && typeof v === 'object' ? (v as Record<string, string>) : {};
-};
-const strList = (v: unknown): string[] =>
-  Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
-const intOpt = (v: unknown): number | undefined => {
-  if (Array.isArray(v)) return v.length ? Number(v[0]) : undefined;
-  return v === null || v === undefined ? undefined : Number(v);
-};
-const intList = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : v == null ? [] : [Number(v)]);
-
-const TABLES = {
-  Open_vSwitch: { columns: ['bridges', 'external_ids'] },
-  Bridge: {
-    columns: ['name', 'datapath_type', 'external_ids', 'ports'],
-    indexes: { byName: (r: Raw) => r.name },
-  },
+const TABLES: ReplicaOptions<OvsRows>['tables'] = {
+  Open_vSwitch: { columns: MONITORED.Open_vSwitch },
+  Bridge: { columns: MONITORED.Bridge, indexes: { byName: (r) => r.name } },
   Port: {
-    columns: ['name', 'tag', 'trunks', 'external_ids', 'interfaces'],
-    indexes: { byName: (r: Raw) => r.name },
+    columns: MONITORED.Port,
+    indexes: {
+      byName: (r) => r.name,
+      byInterface: (r) => (r.interfaces.length === 1 ? r.interfaces[0] : undefined),
+    },
   },
   Interface: {
-    columns: ['name', 'type', 'external_ids', 'ofport', 'error'],
-    indexes: { byName: (r: Raw) => r.name },
+    columns: MONITORED.Interface,
+    indexes: { byName: (r) => r.name, byContainerId: (r) => r.external_ids.container_id },
   },
-} as const;
+};
 
 export interface OvsdbBackendOptions {
   /** `unix:PATH`, `tcp:HOST:PORT` or `ssl:HOST:PORT` (several for a cluster). */
@@ -63,10 +70,10 @@ export const DEFAULT_UNREACHABLE_TIMEOUT_MS = 10_000;
 
 export class OvsdbBackend implements OvsBackend {
   readonly session: OvsdbSession;
-  readonly replica: Replica;
-  readonly #bridges = new WeakMap<object, BridgeRow>();
-  readonly #ports = new WeakMap<object, PortRow>();
-  readonly #ifaces = new WeakMap<object, InterfaceRow>();
+  readonly replica: Replica<OvsRows>;
+  readonly #db: ReturnType<typeof database<typeof OVS.model>>;
+  /** Port uuid → uuid of the bridge whose `ports` holds it, kept from the replica's Bridge changes. */
+  readonly #portBridge = new Map<string, string>();
 
   readonly endpoint: string;
   readonly #unreachableMs: number;
@@ -76,9 +83,11 @@ export class OvsdbBackend implements OvsBackend {
   #lastError: string | undefined;
   #everConnected = false;
 
-  private constructor(session: OvsdbSession, replica: Replica, opts: OvsdbBackendOptions) {
+  private constructor(session: OvsdbSession, replica: Replica<OvsRows>, opts: OvsdbBackendOptions) {
     this.session = session;
     this.replica = replica;
+    this.#db = database(replica, OVS.model);
+    replica.on('change', (c) => this.#indexBridge(c));
     this.endpoint = typeof opts.endpoint === 'string' ? opts.endpoint : opts.endpoint.join(',');
     this.#unreachableMs = opts.unreachableTimeoutMs ?? DEFAULT_UNREACHABLE_TIMEOUT_MS;
     this.#log = opts.logger ?? silentLogger;
@@ -125,7 +134,7 @@ export class OvsdbBackend implements OvsBackend {
       database: 'Open_vSwitch',
       ...(opts.tls ? { client: { tls: opts.tls } } : {}),
     });
-    const replica = Replica.start(session, { tables: TABLES as never });
+    const replica = Replica.start<OvsRows>(session, { tables: TABLES });
     const backend = new OvsdbBackend(session, replica, opts);
     const timeout = opts.readyTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
@@ -170,128 +179,90 @@ export class OvsdbBackend implements OvsBackend {
     return this.session.status.state === 'connected';
   }
 
-  #rows(table: string): Iterable<Raw> {
-    return this.replica.table(table) as unknown as Iterable<Raw>;
-  }
-  #find(table: string, name: string): Raw | undefined {
-    return (this.replica.table(table) as unknown as { find(i: string, k: unknown): Raw | undefined }).find(
-      'byName',
-      name,
-    );
-  }
-  #get(table: string, u: string): Raw | undefined {
-    return (this.replica.table(table) as unknown as { get(u: string): Raw | undefined }).get(u);
-  }
-
-  #bridge(r: Raw | undefined): BridgeRow | undefined {
-    if (!r) return undefined;
-    let b = this.#bridges.get(r);
-    if (!b) {
-      b = {
-        uuid: r._uuid,
-        name: str(r.name),
-        datapathType: str(r.datapath_type),
-        externalIds: strMap(r.external_ids),
-        ports: strList(r.ports),
-      };
-      this.#bridges.set(r, b);
-    }
-    return b;
-  }
-  #port(r: Raw | undefined): PortRow | undefined {
-    if (!r) return undefined;
-    let p = this.#ports.get(r);
-    if (!p) {
-      p = {
-        uuid: r._uuid,
-        name: str(r.name),
-        tag: intOpt(r.tag),
-        trunks: intList(r.trunks),
-        externalIds: strMap(r.external_ids),
-        interfaces: strList(r.interfaces),
-      };
-      this.#ports.set(r, p);
-    }
-    return p;
-  }
-  #iface(r: Raw | undefined): InterfaceRow | undefined {
-    if (!r) return undefined;
-    let i = this.#ifaces.get(r);
-    if (!i) {
-      const err = r.error;
-      i = {
-        uuid: r._uuid,
-        name: str(r.name),
-        type: str(r.type),
-        externalIds: strMap(r.external_ids),
-        ofport: intOpt(r.ofport),
-        error: Array.isArray(err)
-          ? (err[0] as string | undefined)
-          : typeof err === 'string'
-            ? err
-            : undefined,
-      };
-      this.#ifaces.set(r, i);
-    }
-    return i;
+  /** Keeps #portBridge: the ports a Bridge row gained point at it, the ones it lost stop pointing at it. */
+  #indexBridge(c: ReplicaChange<OvsRows>): void {
+    if (c.table !== 'Bridge') return;
+    const before = c.old?.ports ?? [];
+    const after = c.new?.ports ?? [];
+    if (before === after) return;
+    const bridge = (c.new ?? c.old)?._uuid;
+    if (bridge === undefined) return;
+    const kept = new Set(after);
+    for (const p of before)
+      if (!kept.has(p) && this.#portBridge.get(p) === bridge) this.#portBridge.delete(p);
+    for (const p of after) this.#portBridge.set(p, bridge);
   }
 
-  rootUuid(): string | undefined {
-    for (const r of this.#rows('Open_vSwitch')) return r._uuid;
+  root(): RootRow | undefined {
+    for (const r of this.replica.table('Open_vSwitch')) return r;
     return undefined;
   }
-  rootExternalIds(): Readonly<Record<string, string>> {
-    for (const r of this.#rows('Open_vSwitch')) return strMap(r.external_ids);
-    return {};
-  }
-  *bridges(): Iterable<BridgeRow> {
-    for (const r of this.#rows('Bridge')) yield this.#bridge(r) as BridgeRow;
+  bridges(): Iterable<BridgeRow> {
+    return this.replica.table('Bridge');
   }
   bridge(u: string): BridgeRow | undefined {
-    return this.#bridge(this.#get('Bridge', u));
+    return this.replica.table('Bridge').get(u);
   }
   bridgeByName(name: string): BridgeRow | undefined {
-    return this.#bridge(this.#find('Bridge', name));
+    return this.replica.table('Bridge').find('byName', name);
   }
-  *ports(): Iterable<PortRow> {
-    for (const r of this.#rows('Port')) yield this.#port(r) as PortRow;
+  ports(): Iterable<PortRow> {
+    return this.replica.table('Port');
   }
   port(u: string): PortRow | undefined {
-    return this.#port(this.#get('Port', u));
+    return this.replica.table('Port').get(u);
   }
   portByName(name: string): PortRow | undefined {
-    return this.#port(this.#find('Port', name));
+    return this.replica.table('Port').find('byName', name);
   }
   iface(u: string): InterfaceRow | undefined {
-    return this.#iface(this.#get('Interface', u));
+    return this.replica.table('Interface').get(u);
   }
   ifaceByName(name: string): InterfaceRow | undefined {
-    return this.#iface(this.#find('Interface', name));
+    return this.replica.table('Interface').find('byName', name);
   }
   bridgeOfPort(portUuid: string): BridgeRow | undefined {
-    for (const b of this.bridges()) if (b.ports.includes(portUuid)) return b;
-    return undefined;
+    const b = this.#portBridge.get(portUuid);
+    return b === undefined ? undefined : this.bridge(b);
+  }
+  portOfInterface(ifaceUuid: string): PortRow | undefined {
+    return this.replica.table('Port').find('byInterface', ifaceUuid);
+  }
+  interfacesOfContainer(containerId: string): InterfaceRow[] {
+    return this.replica.table('Interface').findAll('byContainerId', containerId);
   }
   onChange(listener: () => void): () => void {
     const l = () => listener();
     this.replica.on('batch', l);
     return () => this.replica.off('batch', l);
   }
-  async transact(operations: readonly OvsOp[]): Promise<unknown[]> {
-    if (!this.connected) {
-      // Bounded: wait for the session to come back, but never let the transaction go out later, after the
-      // caller (Docker) was told it failed.
-      try {
-        await this.session.connected(AbortSignal.timeout(this.#unreachableMs));
-      } catch (err) {
-        throw new OvsdbFailure(
-          `${this.unreachable() ?? `OVSDB at ${this.endpoint} is unreachable`}; gave up after ${this.#unreachableMs} ms`,
-          { cause: err },
-        );
-      }
+
+  /** During an outage, waits (bounded) for the session to come back; never sends later behind the caller's back. */
+  async #reachable(): Promise<void> {
+    if (this.connected) return;
+    try {
+      await this.session.connected(AbortSignal.timeout(this.#unreachableMs));
+    } catch (err) {
+      throw new OvsdbFailure(
+        `${this.unreachable() ?? `OVSDB at ${this.endpoint} is unreachable`}; gave up after ${this.#unreachableMs} ms`,
+        { cause: err },
+      );
     }
-    return this.replica.transact('Open_vSwitch', operations);
   }
+
+  async transact<const H>(build: (t: OvsTransaction) => H): Promise<ResultOf<H>> {
+    await this.#reachable();
+    return this.#db.transact(build);
+  }
+
+  async optimistic<const H>(
+    build: (t: OvsTransaction) => H,
+    opts: OptimisticOptions = {},
+  ): Promise<ResultOf<H>> {
+    await this.#reachable();
+    return optimistic(this.replica, OVS.model, (t) => build(t as OvsTransaction), opts);
+  }
+
   async close(): Promise<void> {
     await this.replica.close().catch(() => undefined);
     await this.session.close().catch(() => undefined);

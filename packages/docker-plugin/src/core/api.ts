@@ -1,8 +1,9 @@
-// TypeBox schemas of every request and reply of the Docker plugin API (moby pkg/plugins,
-// libnetwork/drivers/remote/api, libnetwork/ipams/remote/api). Go's encoding/json sends `null` for nil
+// The Docker plugin API, in one place: TypeBox schemas of every request and reply (moby pkg/plugins,
+// libnetwork/drivers/remote/api, libnetwork/ipams/remote/api), and each one's type derived from its schema
+// (`Static`), so the HTTP layer's validation and the core's types cannot drift apart. No Fastify here. Go's encoding/json sends `null` for nil
 // maps and slices and omits nothing else, so optional collections accept null. Unknown fields are allowed
 // in requests (newer daemons add some) and stripped from replies by the serializer.
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const AnyMap = Nullable(Type.Record(Type.String(), Type.Unknown()));
@@ -119,3 +120,21 @@ export const ReleaseAddressRequest = Type.Object({
   PoolID: Type.String({ minLength: 1 }),
   Address: Type.String({ minLength: 1 }),
 });
+
+// ---- the types, derived from the schemas -------------------------------------------------------------
+
+export type IpamData = Static<typeof IpamData>;
+export type CreateNetworkRequest = Static<typeof CreateNetworkRequest>;
+export type EndpointInterface = Static<typeof EndpointInterface>;
+export type CreateEndpointRequest = Static<typeof CreateEndpointRequest>;
+/** Only the fields the request left empty (moby rolls back when a given field is echoed or changed). */
+export type CreateEndpointResponse = Static<typeof CreateEndpointReply>;
+export type EndpointRef = Static<typeof EndpointRequest>;
+export type JoinRequest = Static<typeof JoinRequest>;
+/** RouteType 0 = next hop, 1 = connected (moby libnetwork/types). */
+export type StaticRoute = Static<typeof StaticRoute>;
+export type JoinResponse = Static<typeof JoinReply>;
+export type RequestPoolInput = Static<typeof RequestPoolRequest>;
+export type RequestPoolResponse = Static<typeof RequestPoolReply>;
+export type RequestAddressInput = Static<typeof RequestAddressRequest>;
+export type RequestAddressResponse = Static<typeof RequestAddressReply>;

@@ -1,0 +1,41 @@
+// The part of the Open_vSwitch database the core reads and writes, typed by the generated models of the
+// ovsdb package. The replica monitors only the columns below; the row types are the generated rows narrowed
+// to them, so reading an unmonitored column does not compile.
+import type { Transaction } from '@ovs-container-network/ovsdb';
+import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
+
+export { OVS };
+
+/** A transaction on the Open_vSwitch database: every write of the core goes through one. */
+export type OvsTransaction = Transaction<typeof OVS.DATABASE_NAME>;
+
+/** The columns the replica monitors, per table. */
+export const MONITORED = {
+  Open_vSwitch: ['bridges', 'external_ids'],
+  Bridge: ['name', 'datapath_type', 'external_ids', 'ports'],
+  Port: ['name', 'tag', 'trunks', 'external_ids', 'interfaces'],
+  Interface: ['name', 'type', 'external_ids', 'ofport', 'error'],
+} as const;
+
+type Monitored<T extends { readonly _uuid: unknown }, K extends readonly string[]> = Pick<
+  T,
+  '_uuid' | (K[number] & keyof T)
+>;
+
+/** The Open_vSwitch root row. */
+export type RootRow = Monitored<OVS.Open_vSwitch, typeof MONITORED.Open_vSwitch>;
+export type BridgeRow = Monitored<OVS.Bridge, typeof MONITORED.Bridge>;
+export type PortRow = Monitored<OVS.Port, typeof MONITORED.Port>;
+export type InterfaceRow = Monitored<OVS.Interface, typeof MONITORED.Interface>;
+
+/** Table name → row type, for `Replica<OvsRows>`. */
+export interface OvsRows {
+  Open_vSwitch: RootRow;
+  Bridge: BridgeRow;
+  Port: PortRow;
+  Interface: InterfaceRow;
+}
+
+export type BridgeUuid = OVS.BridgeUuid;
+export type PortUuid = OVS.PortUuid;
+export type InterfaceUuid = OVS.InterfaceUuid;
