@@ -23,6 +23,14 @@ import { LinkWatcher } from './events.js';
 import { afOf, type Family, ipv4Broadcast, parseCidr } from './ip.js';
 import { native } from './native.js';
 import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd, socketInNetns } from './netns.js';
+import {
+  deleteRootQdiscPayload,
+  RTM_TC,
+  TC_H_ROOT,
+  type TokenBucketSpec,
+  tbfQdiscPayload,
+  tcmsg,
+} from './tc.js';
 import type {
   Address,
   AddressOptions,
@@ -39,6 +47,7 @@ import type {
 import { validateIfname, validateTimeoutMs, validateU32 } from './validate.js';
 import {
   addressPayload,
+  attrString,
   decodeRouteMessage,
   deleteGroupPayload,
   errorOf,
@@ -52,6 +61,7 @@ import {
   NLMSG_ERROR,
   newVethPayload,
   nlmsg,
+  parseAttrs,
   RT_TABLE,
   RTM,
   routePayload,
@@ -347,6 +357,54 @@ export class NetlinkHandle implements NetnsTarget {
     } catch (err) {
       throw toNetlinkError(err, this.#ctx({ operation: 'getTxChecksum', ifname }));
     }
+  }
+
+  // ---- traffic control -----------------------------------------------------------------------------------
+
+  /**
+   * Shapes what a link transmits with a root token-bucket qdisc (`tc qdisc replace dev IF root tbf rate R
+   * burst B limit L`), or with `null` removes the root qdisc (the device's default comes back; none is fine).
+   * A qdisc belongs to the device in its namespace: moving the device to another namespace drops it.
+   */
+  async setTokenBucket(link: string | number, spec: TokenBucketSpec | null): Promise<void> {
+    const ctx = { operation: 'setTokenBucket', ifname: String(link) };
+    if (spec !== null) {
+      if (typeof spec !== 'object')
+        throw new NetlinkInvalidArgumentError(
+          'spec',
+          spec,
+          'an object {rateBitsPerSecond, burstBytes} or null',
+        );
+      if (!Number.isSafeInteger(spec.rateBitsPerSecond) || spec.rateBitsPerSecond < 8)
+        throw new NetlinkInvalidArgumentError('rateBitsPerSecond', spec.rateBitsPerSecond, 'an integer ≥ 8');
+      validateU32(spec.burstBytes, 'burstBytes', 1);
+      if (spec.queueBytes !== undefined) validateU32(spec.queueBytes, 'queueBytes', 1);
+    }
+    const index = await this.#indexOf(link, ctx);
+    if (spec === null) {
+      try {
+        await this.#request(RTM_TC.DELQDISC, deleteRootQdiscPayload(index), 0, ctx);
+      } catch (err) {
+        // No root qdisc of ours (the default one cannot be deleted): nothing to remove.
+        if (err instanceof NetlinkKernelError && (err.errno === 'ENOENT' || err.errno === 'EINVAL')) return;
+        throw err;
+      }
+      return;
+    }
+    await this.#request(RTM_TC.NEWQDISC, tbfQdiscPayload(index, spec), NLM_F.CREATE | NLM_F.REPLACE, ctx);
+  }
+
+  /** The root qdisc's kind (`tbf`, `noqueue`, `htb`, …) of a link, or undefined. */
+  async rootQdisc(link: string | number): Promise<string | undefined> {
+    const ctx = { operation: 'rootQdisc', ifname: String(link) };
+    const index = await this.#indexOf(link, ctx);
+    const msgs = await this.#request(RTM_TC.GETQDISC, tcmsg(0, 0), NLM_F.DUMP, ctx);
+    for (const m of msgs) {
+      if (m.type !== RTM_TC.NEWQDISC || m.data.readInt32LE(4) !== index) continue;
+      if (m.data.readUInt32LE(12) !== TC_H_ROOT) continue;
+      return attrString(parseAttrs(m.data, 20).get(1));
+    }
+    return undefined;
   }
 
   // ---- addresses ---------------------------------------------------------------------------------------

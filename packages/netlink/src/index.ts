@@ -16,6 +16,7 @@ export { type HandleOptions, NetlinkHandle, openHandle } from './handle.js';
 export { type Cidr, type Family, formatIp, type IpBytes, parseCidr, parseIp } from './ip.js';
 export { createNetns, deleteNetns, listNetns, NETNS_RUN_DIR, type NetnsRef } from './netns.js';
 export { PacketSocket } from './packet.js';
+export type { TokenBucketSpec } from './tc.js';
 export type {
   Address,
   AddressOptions,

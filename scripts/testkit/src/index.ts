@@ -43,3 +43,4 @@ export {
   VSWITCH_SCHEMA,
 } from './paths.js';
 export { tcpTransfer } from './tcp.js';
+export { type CapturedFrame, capture, measureTcp, type TcpRate } from './traffic.js';

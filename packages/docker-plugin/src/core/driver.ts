@@ -12,6 +12,7 @@ import type {
   JoinRequest,
   JoinResponse,
 } from './api.js';
+import { applyEndpointExtras, parseEndpointExtras, shapeWhenMoved } from './endpoint-extras.js';
 import {
   ConflictError,
   InvalidOptionError,
@@ -23,6 +24,7 @@ import {
   show,
 } from './errors.js';
 import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
+import { addMirror, MIRROR_EXT, removeMirrors } from './mirror.js';
 import {
   decodeOptionMac,
   gatewayPortName,
@@ -53,6 +55,7 @@ import {
 } from './ovs/networks.js';
 import { addBridge, insertPort, putPorts, removeBridge, removePorts, trunkVlan } from './ovs/ports.js';
 import type { OvsBackend } from './ovs/view.js';
+import { encodeNetworkQos, recordedLimits, sweepOrphanQos } from './qos.js';
 import { EXT, type NetworkRecord, netKey, type SubnetRecord } from './records.js';
 import { canonicalIp, cidrContainsIp, cidrsOverlap, parseCidr } from './rules/cidr.js';
 import { idProblem, ownerProblem } from './rules/ids.js';
@@ -305,6 +308,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     if (opts.gatewayMode === 'internal' && (ipv4?.gateway || ipv6?.gateway)) {
       record.gatewayPort = gatewayPortName(id, this.prefix);
     }
+    const qos = encodeNetworkQos(opts.qos);
+    if (qos) record.qos = qos;
+    if (opts.mirrorTo !== undefined) record.mirrorTo = opts.mirrorTo;
     return record;
   }
 
@@ -488,6 +494,15 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     try {
       await this.#setupGateway(record);
       await this.syncIsolation();
+      // qos17: `-o mirror.to`: the whole VLAN, to the monitor (pending until it joins; core/mirror.ts).
+      if (record.mirrorTo !== undefined)
+        await addMirror(this.#ovs, {
+          bridge: record.bridge,
+          source: { vlan: record.vlan },
+          to: record.mirrorTo,
+          owner: this.name,
+          network: record.id,
+        });
     } catch (err) {
       await this.#removeNetwork(record).catch(() => undefined);
       throw err;
@@ -559,6 +574,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
 
   /** Removes a network's endpoints, gateway and uplink trunk, its record, and the bridge if it was ours and is now empty. */
   async #removeNetwork(record: NetworkRecord): Promise<void> {
+    // qos17: the network's own mirror goes with it (its endpoints' mirrors go with them, in Wiring.detach).
+    if (record.mirrorTo !== undefined)
+      await removeMirrors(this.#ovs, { owner: this.name, network: record.id });
     // Endpoints Docker forgot to delete first: their veths go with them.
     for (const p of [...this.#ovs.ports()]) {
       if (p.external_ids[EXT.network] === record.id && this.isOwnEndpointPort(p)) {
@@ -631,6 +649,8 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       }
     }
     const reply: CreateEndpointResponse = given === '' ? { Interface: { MacAddress: mac } } : {};
+    // qos17: --driver-opt rate.* / burst.* / mirror.* (core/endpoint-extras.ts), checked before anything is made.
+    const extras = parseEndpointExtras(req.Options, net);
 
     const existing = this.endpointPort(req.EndpointID);
     if (existing && existing.external_ids[EXT.network] !== net.id) {
@@ -657,6 +677,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         [EXT.created]: String(Date.now()),
       };
       if (net.tenant !== undefined) ids[EXT.tenant] = net.tenant;
+      if (extras.monitor !== undefined) ids[MIRROR_EXT.monitor] = extras.monitor;
       if (iface.Address) ids[EXT.ipv4] = iface.Address;
       if (iface.AddressIPv6) ids[EXT.ipv6] = iface.AddressIPv6;
       await this.wiring.attach({
@@ -670,6 +691,11 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         interfaceExternalIds: { [EXT.attachedMac]: mac, [EXT.ifaceId]: req.EndpointID },
         txChecksumOff: net.datapathType === 'netdev',
         owner: this.name,
+      });
+      await applyEndpointExtras(this.#ovs, net, names.host, this.name, extras).catch(async (err: unknown) => {
+        await this.wiring.detach({ hostIfName: names.host }).catch(() => undefined);
+        await this.#kernel.deleteLink(names.container, { missingOk: true }).catch(() => undefined);
+        throw err;
       });
     } finally {
       this.#busy.delete(names.host);
@@ -713,6 +739,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         `endpoint ${req.EndpointID.slice(0, 12)} does not exist on network ${req.NetworkID.slice(0, 12)}`,
       );
     const net = found.record;
+    // qos17: what the container sends is shaped on its veth end, once Docker has moved it into the sandbox.
+    if (recordedLimits(port.external_ids).egress && typeof req.SandboxKey === 'string')
+      shapeWhenMoved(port.name, req.SandboxKey, recordedLimits(port.external_ids).egress, this.#log);
     const reply: JoinResponse = {
       InterfaceName: { SrcName: port.external_ids[EXT.peer] ?? '', DstPrefix: 'eth' },
       // We never want Docker's docker_gwbridge: the gateway (if any) is ours or the uplink's router.
@@ -933,6 +962,10 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       );
     }
     await this.syncIsolation();
+    // qos17: QoS/Queue rows are root rows: ours that no port references (a crash mid-removal) go here.
+    await sweepOrphanQos(this.#ovs, this.name).catch((err: unknown) =>
+      this.#log.error({ err: String(err) }, 'QoS sweep failed'),
+    );
     return { removed };
   }
 }

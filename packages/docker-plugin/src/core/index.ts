@@ -66,6 +66,17 @@ export type {
   NetnsRef,
 } from './kernel.js';
 export {
+  addMirror,
+  listMirrors,
+  MIRROR_EXT,
+  type MirrorFilter,
+  type MirrorInfo,
+  type MirrorSource,
+  type MirrorSpec,
+  removeMirrors,
+  syncMirrors,
+} from './mirror.js';
+export {
   DEFAULT_PREFIX,
   decodeOptionMac,
   gatewayPortName,
@@ -94,6 +105,18 @@ export {
   type OvsView,
   type PortRow,
 } from './ovs/index.js';
+export {
+  applyPortQos,
+  defaultBurst,
+  parseBurst,
+  parseRate,
+  QOS_EXT,
+  type RateLimit,
+  type RateLimits,
+  type RateLimitsSpec,
+  releasePortQos,
+  sweepOrphanQos,
+} from './qos.js';
 export {
   decodeNetwork,
   EXT,

@@ -2,6 +2,8 @@
 // CreateNetwork's Options["com.docker.network.generic"] (moby libnetwork/netlabel.GenericData). Every option
 // is validated before anything is created; an unknown key is an error, not silently ignored.
 import { InvalidOptionError } from './errors.js';
+import { parseMonitorName } from './mirror.js';
+import { isRateOption, parseRateOptions, RATE_OPTION_KEYS, type RateLimits } from './qos.js';
 import { DATAPATH_ALLOWED, type DatapathType, isDatapathType } from './rules/datapath.js';
 import { tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem } from './rules/ifname.js';
@@ -27,6 +29,10 @@ export interface NetworkOptions {
   isolate: boolean;
   /** ns16: source NAT for traffic leaving the host from this network's subnets (default true, as Docker's bridge). */
   masquerade: boolean;
+  /** Default rate limits of the network's endpoints (`rate.*`, `burst.*`: qos.ts). */
+  qos: RateLimits;
+  /** `mirror.to`: the monitor the whole network is mirrored to (mirror.ts). */
+  mirrorTo: string | undefined;
 }
 
 /** Docker's well-known option keys (moby libnetwork/netlabel). */
@@ -46,6 +52,8 @@ export const NETWORK_OPTION_KEYS = [
   'gateway_mode',
   'isolate',
   'masquerade',
+  ...RATE_OPTION_KEYS,
+  'mirror.to',
 ] as const;
 
 function str(key: string, v: unknown): string {
@@ -113,7 +121,10 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
     gatewayMode: ctx.internal ? 'none' : 'internal',
     isolate: true,
     masquerade: true,
+    qos: {},
+    mirrorTo: undefined,
   };
+  const rateOpts: Record<string, unknown> = {};
   let mtuKey = 'mtu';
   let mtuValue: unknown = DEFAULT_MTU;
   for (const [key, value] of Object.entries(opts)) {
@@ -162,7 +173,14 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
       case 'masquerade':
         out.masquerade = bool(key, value);
         break;
+      case 'mirror.to':
+        out.mirrorTo = parseMonitorName(key, value);
+        break;
       default:
+        if (isRateOption(key)) {
+          rateOpts[key] = value;
+          break;
+        }
         throw new InvalidOptionError(
           key,
           value,
@@ -186,5 +204,6 @@ export function parseNetworkOptions(generic: unknown, ctx: ParseContext): Networ
     internalPort: out.gatewayMode === 'internal' && ctx.gateway === true,
   });
   if (problem) throw new InvalidOptionError(mtuKey, mtuValue, problem);
+  out.qos = parseRateOptions(rateOpts, {}, out.mtu);
   return out;
 }

@@ -9,7 +9,9 @@
 //
 //   ovs-vsctl find Port external_ids:ocn-tenant=acme     every port of tenant acme
 //   ovs-vsctl find Port external_ids:ocn-owner=ovs-container-network
+import { monitorNameProblem } from './mirror.js';
 import type { GatewayMode } from './options.js';
+import { networkQosProblem } from './qos.js';
 import { type DatapathType, datapathTypeProblem } from './rules/datapath.js';
 import { idProblem, ownerProblem, tenantProblem, vlanProblem } from './rules/ids.js';
 import { hostIfNameProblem, ifNameProblem } from './rules/ifname.js';
@@ -63,6 +65,10 @@ export interface NetworkRecord {
   masquerade?: false;
   ipv4?: SubnetRecord;
   ipv6?: SubnetRecord;
+  /** Rate limits every endpoint gets unless it says otherwise: `{ingress?, egress?}` as `RATE/BURST` (qos.ts). */
+  qos?: Record<string, string>;
+  /** Monitor the whole network is mirrored to (mirror.ts). */
+  mirrorTo?: string;
 }
 
 export function encodeNetwork(r: NetworkRecord): string {
@@ -105,6 +111,8 @@ const RECORD_KEYS = new Set([
   'ipv4',
   'ipv6',
   'masquerade',
+  'qos',
+  'mirrorTo',
 ]);
 
 function isNetworkRecord(r: Record<string, unknown>): r is Record<string, unknown> & NetworkRecord {
@@ -134,6 +142,8 @@ export function networkRecordProblem(r: Record<string, unknown>): string | undef
     ['masquerade', r.masquerade === undefined || r.masquerade === false ? undefined : 'false or absent'],
     ['ipv4', subnetRecordProblem(r.ipv4, false)],
     ['ipv6', subnetRecordProblem(r.ipv6, true)],
+    ['qos', r.qos === undefined ? undefined : networkQosProblem(r.qos)],
+    ['mirrorTo', r.mirrorTo === undefined ? undefined : monitorNameProblem(r.mirrorTo)],
   ];
   for (const [field, problem] of checks) if (problem) return `${field}: expected ${problem}`;
   if (r.gatewayPort !== undefined && r.gatewayMode !== 'internal')

@@ -29,6 +29,7 @@ import {
 import type { BridgeUuid, PortUuid } from './ovs/model.js';
 import { addPort, type NewPort, removePorts } from './ovs/ports.js';
 import type { OvsBackend } from './ovs/view.js';
+import { releasePortExtras } from './port-extras.js';
 import { isValidIfName } from './rules/ifname.js';
 import { type Logger, silentLogger } from './types.js';
 
@@ -179,6 +180,9 @@ export class Wiring {
    * a missing port or link is success. Returns what was actually removed.
    */
   async detach(ref: { hostIfName: string }): Promise<{ port: boolean; link: boolean }> {
+    // The port's QoS (root rows, never garbage-collected) and its mirrors go first (core/port-extras.ts).
+    const row = this.#ovs.portByName(ref.hostIfName);
+    if (row) await releasePortExtras(this.#ovs, row);
     const port = await this.#removePort(ref.hostIfName);
     let link = true;
     try {

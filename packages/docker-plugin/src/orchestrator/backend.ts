@@ -2,6 +2,7 @@
 // (ovs-backend.ts) composes the ovsdb package's client/replica and the netlink package, reusing the driver
 // core's wiring; keeping the orchestrator's logic (idempotency, target liveness, rollback, serialization)
 // against this interface keeps it readable and lets unit tests drive it with a fake.
+import type { RateLimit, TypedOvs } from '../core/qos.js';
 import type { NormalizedAttach } from './validate.js';
 
 /** One OVS Port with its single Interface, as the replica holds it. */
@@ -71,4 +72,13 @@ export interface Backend {
   /** True when a link of this name exists in the host namespace. */
   hostLinkExists(name: string): Promise<boolean>;
   close(): Promise<void>;
+  /** Typed OVSDB transactions (rate limits, mirrors: orchestrator/qos-mirror.ts); optional for fakes. */
+  transactor?(): TypedOvs;
+  /** Sets the token bucket of the veth peer of `hostIfName`, called `ifname` in `netns` (a path or an fd). */
+  shapePeer?(
+    hostIfName: string,
+    netns: string | number,
+    ifname: string,
+    limit: RateLimit | null | undefined,
+  ): Promise<void>;
 }

@@ -33,6 +33,8 @@ export type {
   ContainerRef,
   InterfaceRef,
   ListFilter,
+  MirrorRequest,
+  MirrorSourceRef,
   TargetRef,
   VlanSetting,
 } from './types.js';

@@ -3,7 +3,9 @@
 // idempotent calls, rollback of partial failures, concurrency, and a target that dies mid-way leaving
 // nothing behind. State lives only in OVS, in ovs-docker's layout (/usr/bin/ovs-docker: Interface
 // external_ids container_id + container_iface), so both tools see each other's ports.
+
 import { closeSync, constants as fsConstants, fstatSync, openSync, statSync } from 'node:fs';
+import type { InvalidOptionError } from '../core/errors.js';
 import {
   AlreadyAttachedError,
   AttachFailedError,
@@ -12,8 +14,25 @@ import {
   PluginError,
   TargetGoneError,
 } from '../core/errors.js';
+import {
+  addMirror,
+  listMirrors,
+  MIRROR_EXT,
+  type MirrorInfo,
+  type MirrorSource,
+  parseMonitorName,
+  removeMirrors,
+  syncMirrors,
+} from '../core/mirror.js';
 import { validatePrefix, vethNames } from '../core/names.js';
 import type { OvsBackend } from '../core/ovs/view.js';
+import {
+  applyPortQos,
+  type RateLimits,
+  type RateLimitsSpec,
+  recordedLimits,
+  type TypedOvs,
+} from '../core/qos.js';
 import { type DatapathType, datapathTypeProblem } from '../core/rules/datapath.js';
 import type { Backend, PortRow } from './backend.js';
 import { DEFAULT_DOCKER_SOCKET, DockerEngine, type DockerEngineOptions } from './docker-engine.js';
@@ -24,12 +43,15 @@ import type {
   ContainerRef,
   InterfaceRef,
   ListFilter,
+  MirrorRequest,
+  MirrorSourceRef,
   TargetRef,
 } from './types.js';
 import {
   checkBridge,
   checkContainerId,
   checkIfname,
+  checkOrchestratorLimits,
   checkTarget,
   checkVlanSetting,
   defaultContainerId,
@@ -46,6 +68,8 @@ export const OWNER_KEY = 'ocn-owner';
 export const OWNER_VALUE = 'ocn-orchestrator';
 /** Default first characters of host-side veth names. */
 export const DEFAULT_NAME_PREFIX = 'ocn';
+/** Port external_ids: the namespace file of an attachment (where its egress shaper lives). */
+export const NETNS_KEY = 'ocn-netns';
 
 /** Steps of an attach, reported to `onStep` (for logging, metrics, and tests that interrupt an attach). */
 export type AttachStep = 'resolved' | 'wired';
@@ -187,6 +211,7 @@ export class Orchestrator {
         [CONTAINER_ID_KEY]: n.containerId,
         [CONTAINER_IFACE_KEY]: n.ifname,
         [OWNER_KEY]: OWNER_VALUE,
+        ...(n.monitor === undefined ? {} : { [MIRROR_EXT.monitor]: n.monitor }),
       };
       await this.#backend.wire({
         ...n,
@@ -194,10 +219,13 @@ export class Orchestrator {
         peerName: peer,
         netnsFd: held.fd,
         ifaceExternalIds,
-        portExternalIds: { ...ifaceExternalIds },
+        // The namespace file, for setRateLimit later (the egress shaper lives there).
+        portExternalIds: { ...ifaceExternalIds, [NETNS_KEY]: held.path },
       });
       try {
         await this.#switchApplied();
+        if (n.rateLimit !== undefined) await this.#applyLimits(host, held.fd, n.ifname, n.rateLimit);
+        if (n.monitor !== undefined) await syncMirrors(this.#transactor(), OWNER_VALUE, n.bridge);
         await this.#step('wired', n, host);
         signal?.throwIfAborted();
         // The namespace is held open by our fd, so the wiring succeeded even if its process died meanwhile;
@@ -358,6 +386,149 @@ export class Orchestrator {
     if (rows.length) await this.#backend.unwire(rows.map((r) => r.port));
     await this.#backend.deleteBridge(bridge);
     return true;
+  }
+
+  // ---- rate limits and mirrors (core/qos.ts, core/mirror.ts) ----------------------------------------------
+
+  /**
+   * Sets (or with `null` lifts) the rate limits of an attached interface while it runs: the OVS port's HTB
+   * QoS for what it receives, the token bucket on its interface for what it sends. Applied at once (the
+   * ingress one within ovs-vswitchd's next reconfiguration, which this call waits for). A direction left out
+   * keeps its limit; `{ingress: null}` lifts one. The namespace is the one recorded at attach time, or
+   * `ref.target`.
+   */
+  async setRateLimit(ref: InterfaceRef, limits: RateLimitsSpec | null): Promise<Attachment> {
+    const ifname = checkIfname('ifname', ref?.ifname);
+    const given =
+      limits === null
+        ? { ingress: null, egress: null }
+        : checkOrchestratorLimits('limits', limits, undefined);
+    const bridge = ref.bridge === undefined ? undefined : checkBridge(ref.bridge);
+    const ids = await this.#containerIds(ref);
+    this.#checkOpen();
+    await this.#backend.ready();
+    const row = this.#rows({ containerIds: ids, bridge }).find(
+      (r) => r.ifaceExternalIds[CONTAINER_IFACE_KEY] === ifname,
+    );
+    if (!row)
+      throw new NotAttachedError(
+        `no port is attached for container ${[...ids].join(' or ')} interface ${ifname}`,
+      );
+    const merged: RateLimits = { ...recordedLimits(row.portExternalIds) };
+    for (const d of ['ingress', 'egress'] as const) if (d in given) merged[d] = given[d] ?? null;
+    await this.#serialize(`${row.ifaceExternalIds[CONTAINER_ID_KEY]}\0${ifname}`, async () => {
+      let netns: string | number | undefined = row.portExternalIds[NETNS_KEY];
+      let held: HeldNetns | undefined;
+      if (ref.target !== undefined) {
+        held = await this.#resolve(checkTarget(ref.target));
+        netns = held.fd;
+      }
+      try {
+        if ('egress' in given && netns === undefined)
+          throw new OrchestratorArgumentError(
+            'ref',
+            ref,
+            'a target (the namespace of the interface was not recorded at attach time)',
+          );
+        await this.#applyLimits(row.port, 'egress' in given ? netns : undefined, ifname, merged);
+      } finally {
+        if (held) closeSync(held.fd);
+      }
+    });
+    return this.#view(this.#findRow(row.portUuid) ?? row);
+  }
+
+  /**
+   * Mirrors an attached interface's traffic (what it sends and receives), or a whole VLAN of a bridge, to a
+   * monitor: an attachment made with `monitor: NAME`, or an OVS port of that name on the same bridge. A
+   * mirror whose monitor is not there yet waits for it. It goes when its source interface is detached.
+   */
+  async mirror(req: MirrorRequest): Promise<MirrorInfo> {
+    if (typeof req !== 'object' || req === null)
+      throw new OrchestratorArgumentError('request', req, 'an object {source, to}');
+    const to = (() => {
+      try {
+        return parseMonitorName('to', req.to);
+      } catch (err) {
+        const e = err as InvalidOptionError;
+        throw new OrchestratorArgumentError(e.option, e.value, e.allowed);
+      }
+    })();
+    const { bridge, source } = await this.#mirrorSource(req.source);
+    const info = await addMirror(this.#transactor(), { bridge, source, to, owner: OWNER_VALUE });
+    await this.#switchApplied();
+    return info;
+  }
+
+  /** Removes the mirror of a source (see `mirror`); resolves with the number removed (0 or 1). */
+  async unmirror(source: MirrorSourceRef): Promise<number> {
+    const { bridge, source: s } = await this.#mirrorSource(source);
+    const n = await removeMirrors(this.#transactor(), { owner: OWNER_VALUE, bridge, source: s });
+    await this.#switchApplied();
+    return n;
+  }
+
+  /** The mirrors this library made, with their output port (undefined while the monitor is missing). */
+  async mirrors(filter: { bridge?: string } = {}): Promise<MirrorInfo[]> {
+    this.#checkOpen();
+    await this.#backend.ready();
+    const all = await listMirrors(this.#transactor(), {
+      owner: OWNER_VALUE,
+      ...(filter.bridge === undefined ? {} : { bridge: checkBridge(filter.bridge) }),
+    });
+    return all.map(({ uuid: _u, ...m }) => m);
+  }
+
+  async #mirrorSource(ref: MirrorSourceRef): Promise<{ bridge: string; source: MirrorSource }> {
+    if (typeof ref !== 'object' || ref === null)
+      throw new OrchestratorArgumentError(
+        'source',
+        ref,
+        'an interface {containerId | target, ifname} or {bridge, vlan}',
+      );
+    this.#checkOpen();
+    if ('vlan' in ref) {
+      const bridge = checkBridge(ref.bridge);
+      const vlan = checkVlanSetting({ vlan: ref.vlan });
+      if (!('vlan' in vlan) || vlan.vlan === null)
+        throw new OrchestratorArgumentError('source.vlan', ref.vlan, 'a VLAN id 0..4095');
+      await this.#backend.ready();
+      return { bridge, source: { vlan: vlan.vlan } };
+    }
+    const ifname = checkIfname('source.ifname', ref.ifname);
+    const bridge = ref.bridge === undefined ? undefined : checkBridge(ref.bridge);
+    const ids = await this.#containerIds(ref);
+    await this.#backend.ready();
+    const row = this.#rows({ containerIds: ids, bridge }).find(
+      (r) => r.ifaceExternalIds[CONTAINER_IFACE_KEY] === ifname,
+    );
+    if (!row)
+      throw new NotAttachedError(
+        `no port is attached for container ${[...ids].join(' or ')} interface ${ifname}`,
+      );
+    return { bridge: row.bridge, source: { port: row.port } };
+  }
+
+  #transactor(): TypedOvs {
+    if (!this.#backend.transactor)
+      throw new PluginError('PLUGIN_ERR_INTERNAL', 'this backend cannot do rate limits or mirrors');
+    return this.#backend.transactor();
+  }
+
+  /** The port's QoS and recorded limits, and (with a namespace) the token bucket on the container's interface. */
+  async #applyLimits(
+    port: string,
+    netns: string | number | undefined,
+    ifname: string,
+    limits: RateLimits,
+  ): Promise<void> {
+    if (netns !== undefined) {
+      if (!this.#backend.shapePeer)
+        throw new PluginError('PLUGIN_ERR_INTERNAL', 'this backend cannot shape traffic in a namespace');
+      await this.#backend.shapePeer(port, netns, ifname, limits.egress);
+    }
+    await applyPortQos(this.#transactor(), { port, owner: OWNER_VALUE, limits });
+    if (limits.ingress !== undefined) await this.#switchApplied();
   }
 
   /** The host-side veth (= OVS port) name an attach of this container id and interface uses. */

@@ -3,8 +3,9 @@
 // in one transaction, MTU/MAC/TX offload, container end created inside the namespace and configured, all
 // rolled back on failure). What it adds: bridges made on demand (as `ovs-docker add-port` does), removal of
 // many ports at once, and VLAN changes.
+
 import { NetlinkHandle } from '@ovs-container-network/netlink';
-import { OvsdbFailure, ovsdbFailure } from '../core/errors.js';
+import { ConflictError, OvsdbFailure, ovsdbFailure } from '../core/errors.js';
 import type { KernelRoute } from '../core/kernel.js';
 import {
   type PortRow as CorePortRow,
@@ -15,6 +16,8 @@ import {
 } from '../core/ovs/model.js';
 import { addBridge, removeBridge, removePorts, setPortVlan } from '../core/ovs/ports.js';
 import type { OvsBackend as CoreOvs } from '../core/ovs/view.js';
+import { releasePortExtras } from '../core/port-extras.js';
+import { applyContainerShaping, type RateLimit, type TypedOvs } from '../core/qos.js';
 import { Wiring } from '../core/wiring.js';
 import type { Backend, PortRow, WireSpec } from './backend.js';
 
@@ -212,6 +215,11 @@ export class CoreBackend implements Backend {
   }
 
   async #remove(names: string[]): Promise<void> {
+    // 0. The ports' QoS (root rows, never garbage-collected) and mirrors (core/port-extras.ts).
+    for (const n of names) {
+      const port = this.#ovs.portByName(n);
+      if (port) await releasePortExtras(this.#ovs, port);
+    }
     // 1. OVS: one transaction taking every port off its bridge (Port/Interface rows are garbage-collected,
     //    RFC 7047 §3.2 isRoot=false); removePorts matches the bridge at commit time, so no retry is needed.
     const uuids: PortUuid[] = [];
@@ -246,6 +254,41 @@ export class CoreBackend implements Backend {
     );
     if (strangers.length === 0) await this.#kernel.deleteLinkGroup(group);
     else for (const n of tagged) await this.#kernel.deleteLink(n, { missingOk: true });
+  }
+
+  /** Typed OVSDB transactions through the same replica (rate limits, mirrors). */
+  transactor(): TypedOvs {
+    return this.#ovs;
+  }
+
+  /**
+   * Shapes what the container end of `hostIfName` sends (its token bucket), inside `netns` (a path or an
+   * open fd) where it is called `ifname` — only after checking that this interface IS the veth peer of our
+   * host end (each one's IFLA_LINK names the other), since the namespace path is read back from OVS.
+   */
+  async shapePeer(
+    hostIfName: string,
+    netns: string | number,
+    ifname: string,
+    limit: RateLimit | null | undefined,
+  ): Promise<void> {
+    const host = await this.#kernel.findLink(hostIfName);
+    const h = NetlinkHandle.open(typeof netns === 'number' ? { fd: netns } : { path: netns });
+    try {
+      const peer = await h.findLink(ifname);
+      if (
+        host?.kind !== 'veth' ||
+        peer?.kind !== 'veth' ||
+        peer.index !== host.peerIndex ||
+        peer.peerIndex !== host.index
+      )
+        throw new ConflictError(
+          `interface ${ifname} in ${typeof netns === 'number' ? 'the target namespace' : netns} is not the veth peer of port ${hostIfName}; its rate limit was not changed`,
+        );
+      await applyContainerShaping(h, peer.index, limit);
+    } finally {
+      h.close();
+    }
   }
 
   async setVlan(row: PortRow, tag: number | undefined, trunks: readonly number[]): Promise<void> {

@@ -2,6 +2,7 @@
 // (/usr/bin/ovs-docker): the host end of the veth is both the Port and the Interface name, and the
 // Interface's external_ids record `container_id` and `container_iface`, so `ovs-docker del-ports`/`set-vlan`
 // find our ports and our `list()` finds theirs.
+import type { RateLimitsSpec } from '../core/qos.js';
 
 /** Where the interface goes: a process's network namespace, a namespace file, or a Docker container. */
 export type TargetRef =
@@ -54,6 +55,23 @@ export interface AttachRequest {
   txChecksumOffload?: boolean;
   /** Abort the attach; whatever was done is undone. */
   signal?: AbortSignal;
+  /**
+   * Rate limits from the container's point of view: `ingress` is what it receives (an HTB QoS on the OVS
+   * port), `egress` what it sends (a token bucket on its interface in its namespace); `rate` in bit/s,
+   * `burst` in bytes (default 10 ms at the rate). Change them later with `setRateLimit`.
+   */
+  rateLimit?: RateLimitsSpec;
+  /** Makes this interface the monitor of that name: mirrors `to` it output here (see `mirror`). */
+  monitor?: string;
+}
+
+/** What `mirror` copies: an attached interface's traffic (both directions), or a whole VLAN of a bridge. */
+export type MirrorSourceRef = InterfaceRef | { bridge: string; vlan: number };
+
+export interface MirrorRequest {
+  source: MirrorSourceRef;
+  /** A monitor name (an attachment made with `monitor: NAME`), or the name of an OVS port on the bridge. */
+  to: string;
 }
 
 /** A port that joins a container's interface to a bridge, as recorded in OVS. */

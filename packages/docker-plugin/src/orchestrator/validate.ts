@@ -1,7 +1,9 @@
 // Validation of orchestrator requests before anything is touched: every error names the field, the value
 // and what is allowed, and a rejected request changes nothing.
 
-import { OrchestratorArgumentError } from '../core/errors.js';
+import { InvalidOptionError, OrchestratorArgumentError } from '../core/errors.js';
+import { parseMonitorName } from '../core/mirror.js';
+import { checkRateLimits, type RateLimits } from '../core/qos.js';
 import { addressCidr, ipFamily } from '../core/rules/cidr.js';
 import { ifNameProblem } from '../core/rules/ifname.js';
 import { canonicalMac, macProblem } from '../core/rules/mac.js';
@@ -183,6 +185,10 @@ export interface NormalizedAttach {
   trunks: number[];
   externalIds: Record<string, string>;
   txChecksumOffload: boolean;
+  /** Rate limits (core/qos.ts), undefined for none. */
+  rateLimit: RateLimits | undefined;
+  /** The monitor name this attachment answers to as a mirror's output (core/mirror.ts). */
+  monitor: string | undefined;
 }
 
 const ATTACH_KEYS = new Set([
@@ -201,6 +207,8 @@ const ATTACH_KEYS = new Set([
   'externalIds',
   'txChecksumOffload',
   'signal',
+  'rateLimit',
+  'monitor',
 ]);
 
 /** Checks a whole attach request and returns it normalized. Throws OrchestratorArgumentError. */
@@ -238,7 +246,13 @@ export function normalizeAttach(req: AttachRequest): NormalizedAttach {
   const externalIds = req.externalIds === undefined ? {} : checkExternalIds(req.externalIds);
   if (req.txChecksumOffload !== undefined && typeof req.txChecksumOffload !== 'boolean')
     throw new OrchestratorArgumentError('txChecksumOffload', req.txChecksumOffload, 'a boolean');
+  const rateLimit =
+    req.rateLimit === undefined ? undefined : checkOrchestratorLimits('rateLimit', req.rateLimit, mtu);
+  const monitor =
+    req.monitor === undefined ? undefined : asArgumentError(() => parseMonitorName('monitor', req.monitor));
   return {
+    rateLimit,
+    monitor,
     bridge,
     target,
     ifname,
@@ -254,6 +268,21 @@ export function normalizeAttach(req: AttachRequest): NormalizedAttach {
     externalIds,
     txChecksumOffload: req.txChecksumOffload ?? false,
   };
+}
+
+/** Rate limits of the API (`{ingress?, egress?}` of `{rate, burst?}`), errors as OrchestratorArgumentError. */
+export function checkOrchestratorLimits(field: string, v: unknown, mtu: number | undefined): RateLimits {
+  return asArgumentError(() => checkRateLimits(field, v, mtu ?? 1500));
+}
+
+function asArgumentError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof InvalidOptionError && !(err instanceof OrchestratorArgumentError))
+      throw new OrchestratorArgumentError(err.option, err.value, err.allowed);
+    throw err;
+  }
 }
 
 export function checkVlanSetting(value: unknown): VlanSetting {

@@ -15,6 +15,8 @@ t.test('defaults', async (t) => {
     gatewayMode: 'internal',
     isolate: true,
     masquerade: true,
+    qos: {},
+    mirrorTo: undefined,
   });
   t.equal(
     parseNetworkOptions({}, { ...ctx, internal: true }).gatewayMode,
@@ -47,6 +49,8 @@ t.test('every option, as strings (docker -o) and as numbers (compose driver_opts
     gatewayMode: 'external',
     isolate: false,
     masquerade: true,
+    qos: {},
+    mirrorTo: undefined,
   });
   t.equal(parseNetworkOptions({ 'com.docker.network.driver.mtu': '9000' }, ctx).mtu, 9000);
 });
