@@ -63,7 +63,7 @@ export class OvnOrchestrator {
   }): Promise<OvnOrchestrator> {
     const ovsdb = o.ovsdb ?? 'unix:/var/run/openvswitch/db.sock';
     const orchestrator = await Orchestrator.connect({ ...o.orchestrator, ovsdb });
-    const kernel = NetlinkHandle.open('host') as unknown as KernelHandle;
+    const kernel: KernelHandle = NetlinkHandle.open('host');
     try {
       const mode = await startOvnMode({ name: o.name, config: o.ovn, ovsdb, ovsdbTls: o.ovsdbTls, kernel });
       return new OvnOrchestrator(orchestrator, mode.driver, async () => {
