@@ -4,7 +4,8 @@
 # and the run ends with one line "tests: N passed, N failed" and the time of each phase.
 #
 #   scripts/test.sh                  everything (what CI runs)
-#   scripts/test.sh unit integration only these phases (setup generated typecheck lint unit integration e2e)
+#   scripts/test.sh unit integration only these phases (setup generated typecheck lint unit integration e2e
+#                                    e2e-docker-firewall)
 #
 # Needs root (namespaces, veth, OVS, dockerd). A sandbox already exported in OCN_OVS_DIR/OCN_OVSDB is reused.
 set -uo pipefail
@@ -13,7 +14,7 @@ root=$(pwd)
 [[ $(id -u) == 0 ]] || { echo "scripts/test.sh needs root (namespaces, veth pairs, OVS, dockerd)" >&2; exit 1; }
 
 phases=("$@")
-(( ${#phases[@]} )) || phases=(setup generated typecheck lint unit integration e2e)
+(( ${#phases[@]} )) || phases=(setup generated typecheck lint unit integration e2e e2e-docker-firewall)
 want() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
 
 log=$(mktemp /tmp/ocn-test-XXXXXX.log)
@@ -28,7 +29,7 @@ finish() {
   # Only phases that create namespaces, links, bridges or containers get the sweep (a unit-only run must not
   # touch what another run on this machine is using).
   local leak=0
-  if want integration || want e2e; then
+  if want integration || want e2e || want e2e-docker-firewall; then
     scripts/cleanup.sh
     scripts/cleanup.sh --check || leak=1
   fi
@@ -67,7 +68,7 @@ phase typecheck bash -c "pnpm run -s typecheck && bash scripts/check-readme-snip
 phase lint pnpm run -s lint || exit 1
 phase unit pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:unit
 
-if want integration || want e2e || want examples; then
+if want integration || want e2e || want e2e-docker-firewall || want examples; then
   scripts/cleanup.sh   # a crashed earlier run may have left something
   if [[ -z ${OCN_OVSDB:-} ]]; then
     eval "$(scripts/ovs-sandbox.sh start "$sandbox_dir" | sed 's/^/export /')" || { echo "OVS sandbox failed" >&2; exit 1; }
@@ -83,7 +84,7 @@ phase e2e bash -c 'scripts/ensure-docker.sh && pnpm -r --no-bail --if-present --
 # (ports). Only those, to keep CI under 25 min: the rest does not route through the host. test/e2e/
 # ports-firewall.test.ts already ran the ports suite against a dockerd in a namespace with iptables=true in
 # the pass above; this one checks the machine's own dockerd. dockerd goes back to --iptables=false after.
-if want e2e; then
+if want e2e-docker-firewall; then
   phase e2e-docker-firewall bash -c '
     set -e
     sysctl -qw net.ipv4.ip_forward=0

@@ -6,13 +6,15 @@ import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DhcpAwareIpam, DhcpIpam, type EndpointAddress } from './core/dhcp-ipam.js';
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
-import { describeError } from './core/errors.js';
+import { describeError, InvalidRequestError } from './core/errors.js';
 import { NorthSouth } from './core/external/north-south.js';
+import { LABEL_PORTMAP, parsePortMap } from './core/external/portmap.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
 import type { OvnConfig } from './core/ovn/config.js';
 import { OvnIpamDispatch, OvnNetworkDispatch } from './core/ovn/dispatch.js';
+import type { OvnDriver } from './core/ovn/driver.js';
 import { startOvnMode } from './core/ovn/start.js';
 import { OvsdbBackend } from './core/ovs/backend.js';
 import { EXT } from './core/records.js';
@@ -150,7 +152,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     metrics,
     callTimeoutMs,
     explainTimeout: () => backend.unreachable(),
-    external,
+    external: ovnMode ? ovnAwareExternal(external, ovnMode.driver) : external,
     ...(log ? { logger: log } : {}),
   });
   const socket = opts.socket ?? defaultSocketPath(name);
@@ -234,5 +236,29 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     async close() {
       await app.close();
     },
+  };
+}
+
+/**
+ * Published ports and outbound NAT are single-host features (core/external). Docker calls
+ * ProgramExternalConnectivity for every endpoint that can have a gateway, OVN networks' too: there it is a
+ * no-op, and a port map is refused clearly, since OVN mode has no published ports yet.
+ */
+type External = Pick<NorthSouth, 'program' | 'revoke' | 'operInfo'>;
+function ovnAwareExternal(external: External, ovn: OvnDriver): External {
+  const isOvn = (req: { NetworkID?: unknown }) =>
+    typeof req.NetworkID === 'string' && ovn.handlesNetwork(req.NetworkID);
+  return {
+    async program(req) {
+      if (!isOvn(req)) return external.program(req);
+      if (parsePortMap(req.Options?.[LABEL_PORTMAP]).length > 0)
+        throw new InvalidRequestError(
+          `network ${String(req.NetworkID).slice(0, 12)} is an OVN network: published ports (-p) are not supported in OVN mode yet`,
+        );
+    },
+    async revoke(req) {
+      if (!isOvn(req)) return external.revoke(req);
+    },
+    operInfo: (endpointId: string) => external.operInfo(endpointId),
   };
 }
