@@ -91,7 +91,7 @@ if want e2e-docker-firewall; then
     OCN_DOCKER_FIREWALL=default OCN_DOCKER_RESTART=1 scripts/ensure-docker.sh
     iptables-nft -S FORWARD | grep -q -- "-P FORWARD DROP"
     rc=0
-    (cd packages/docker-plugin && pnpm exec tap test/e2e/connectivity.test.ts test/e2e/ports.test.ts) || rc=$?
+    (cd packages/docker-plugin && OCN_DOCKER_FIREWALL=default pnpm exec tap test/e2e/connectivity.test.ts test/e2e/ports.test.ts) || rc=$?
     OCN_DOCKER_FIREWALL=off OCN_DOCKER_RESTART=1 scripts/ensure-docker.sh
     exit $rc'
 fi
