@@ -5,7 +5,9 @@
 #
 #   scripts/test.sh                  everything (what CI runs)
 #   scripts/test.sh unit integration only these phases (setup generated typecheck lint unit integration e2e
-#                                    e2e-docker-firewall)
+#                                    e2e-docker-firewall); integration and e2e include their -alone part
+#
+# unit, integration and e2e run as two lanes at once (output tagged [lane]); see lanes() below.
 #
 # Needs root (namespaces, veth, OVS, dockerd). A sandbox already exported in OCN_OVS_DIR/OCN_OVSDB is reused.
 set -uo pipefail
@@ -15,7 +17,8 @@ root=$(pwd)
 
 phases=("$@")
 (( ${#phases[@]} )) || phases=(setup generated typecheck lint unit integration e2e e2e-docker-firewall)
-want() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
+# A phase NAME-alone (the files of NAME that run on their own) goes with NAME.
+want() { local p; for p in "${phases[@]}"; do [[ $p == "$1" || $p-alone == "$1" ]] && return 0; done; return 1; }
 
 log=$(mktemp /tmp/ocn-test-XXXXXX.log)
 timings=()
@@ -35,8 +38,9 @@ finish() {
   fi
   local pass fail
   # tap closes each run with "# { total: N, pass: N[, fail: N][, skip: N] }"; zero counts may be omitted.
-  pass=$(grep -E '^# \{ total:' "$log" | grep -oE 'pass: [0-9]+' | awk '{s+=$2} END {print s+0}')
-  fail=$(grep -E '^# \{ total:' "$log" | grep -oE 'fail: [0-9]+' | awk '{s+=$2} END {print s+0}')
+  # Lines of a lane (below) carry its tag in front.
+  pass=$(grep -E '^(\[[a-z0-9-]+\] )?# \{ total:' "$log" | grep -oE 'pass: [0-9]+' | awk '{s+=$2} END {print s+0}')
+  fail=$(grep -E '^(\[[a-z0-9-]+\] )?# \{ total:' "$log" | grep -oE 'fail: [0-9]+' | awk '{s+=$2} END {print s+0}')
   echo
   echo "== phase times"
   printf '   %s\n' "${timings[@]}"
@@ -61,12 +65,50 @@ phase() {
   return "$rc"
 }
 
+# lanes TAG=COMMAND ...: the commands at once, each line of output tagged `[TAG] `; fails when any failed.
+# The suites below wait far more than they compute (dockerd, elections, ovn-controller, timeouts), so two
+# lanes on two cores take little more than the longer one. What measures rates or timing runs alone after.
+lanes() {
+  local pids=() tags=() spec rc=0 i
+  for spec in "$@"; do
+    tags+=("${spec%%=*}")
+    ( set -o pipefail; bash -c "${spec#*=}" 2>&1 | sed -u "s/^/[${spec%%=*}] /" ) &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then rc=1; echo "[${tags[$i]}] == lane FAILED"; fi
+  done
+  return $rc
+}
+
+# Files that measure rates (rate limits within ±10 %) run on their own, never beside another lane.
+alone=(test/integration/rate-limit-mirror.test.ts)
+alone_e2e=(test/e2e/rate-limit-mirror.test.ts)
+# The e2e files that run their own dockerds in simulated hosts (not the machine's): a lane of their own.
+own_dockerd=(test/e2e/ovn-cross-host.test.ts test/e2e/ovn-parallel.test.ts test/e2e/ovn-faults.test.ts
+  test/e2e/dockerd-restart.test.ts test/e2e/ports-firewall.test.ts)
+# The files of packages/docker-plugin/test/DIR that are in none of the lists given.
+files_except() {
+  local dir=$1 f x skip; shift
+  for f in packages/docker-plugin/test/"$dir"/*.test.ts; do
+    skip=
+    for x in "$@"; do [[ packages/docker-plugin/$x == "$f" ]] && skip=1; done
+    [[ -z $skip ]] && printf '%s ' "${f#packages/docker-plugin/}"
+  done
+}
+plugin_tap() { echo "cd packages/docker-plugin && pnpm exec tap $*"; }
+
 # setup, typecheck and lint gate the rest: tests of a tree that does not build prove nothing.
 phase setup bash scripts/setup.sh || exit 1
 phase generated bash scripts/check-generated.sh || exit 1
 phase typecheck bash -c "pnpm run -s typecheck && bash scripts/check-readme-snippets.sh" || exit 1
 phase lint pnpm run -s lint || exit 1
-phase unit pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:unit
+# Two lanes: the plugin's unit files (each on a private ovsdb-server), and the other packages' units.
+unit_lanes() {
+  lanes "plugin=cd packages/docker-plugin && pnpm run test:unit" \
+    "packages=pnpm -r --no-bail --if-present --workspace-concurrency=1 --filter '!@ovs-container-network/docker-plugin' run test:unit"
+}
+phase unit unit_lanes
 
 if want integration || want e2e || want e2e-docker-firewall || want examples; then
   scripts/cleanup.sh   # a crashed earlier run may have left something
@@ -76,8 +118,21 @@ if want integration || want e2e || want e2e-docker-firewall || want examples; th
   fi
   echo "== OVS sandbox: $OCN_OVSDB"
 fi
-phase integration pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:integration
-phase e2e bash -c 'scripts/ensure-docker.sh && pnpm -r --no-bail --if-present --workspace-concurrency=1 run test:e2e'
+# Two lanes: the plugin's integration files, and every other package's integration suite one after the other.
+integration_lanes() {
+  lanes "plugin=$(plugin_tap "$(files_except integration "${alone[@]}")")" \
+    "packages=pnpm -r --no-bail --if-present --workspace-concurrency=1 --filter '!@ovs-container-network/docker-plugin' run test:integration"
+}
+# Two lanes: the files on the machine's dockerd, and the files with dockerds of their own in simulated hosts.
+e2e_lanes() {
+  scripts/ensure-docker.sh || return 1
+  lanes "dockerd=$(plugin_tap "$(files_except e2e "${alone_e2e[@]}" "${own_dockerd[@]}")")" \
+    "hosts=$(plugin_tap "${own_dockerd[*]}")"
+}
+phase integration integration_lanes
+phase integration-alone bash -c "$(plugin_tap "${alone[*]}")"
+phase e2e e2e_lanes
+phase e2e-alone bash -c "scripts/ensure-docker.sh && $(plugin_tap "${alone_e2e[*]}")"
 # The same dockerd restarted with its DEFAULT firewall (iptables=true), on a host whose forwarding was off
 # (as a fresh one: dockerd then sets FORWARD to DROP), for the e2e files whose behaviour that firewall can
 # change: routed traffic and isolation (connectivity), published ports, outbound NAT and crash cleanup
