@@ -275,7 +275,8 @@ export class NbPlanCore {
   }
 
   #touched(entry: Entry, column: string): void {
-    if (!entry.inserted) this.#verified.delete(`${entry.uuid}/${column}`);
+    // No key to make when nothing was verified (the usual plan: no verify guard at all).
+    if (!entry.inserted && this.#verified.size > 0) this.#verified.delete(`${entry.uuid}/${column}`);
   }
 
   /** Sets columns whose current value differs; returns the columns changed. */
