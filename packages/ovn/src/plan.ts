@@ -69,6 +69,14 @@ export function sameValue(a: Value, b: Value): boolean {
   return false;
 }
 
+/** An empty set (array) or map (plain object). */
+function isEmpty(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length === 0;
+  if (!isRecord(v)) return false;
+  for (const _ in v) return false;
+  return true;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
@@ -153,7 +161,7 @@ export class NbPlanCore {
       const row = this.view.get(table, ref);
       return row === undefined ? undefined : this.#entryOf(table, row);
     }
-    return (this.#inserted.get(table) ?? []).find((e) => e.ref === ref) as Entry<T> | undefined;
+    return this.#byHandle.get(ref as object) as Entry<T> | undefined;
   }
 
   /** Every current row of `table` (the view's, minus deletions, plus this plan's inserts). */
@@ -173,7 +181,8 @@ export class NbPlanCore {
       const e = this.#entryOf(table, r);
       if (e) out.push(e);
     }
-    for (const e of this.#inserted.get(table) ?? []) if (e.row.name === name) out.push(e as Entry<T>);
+    // This plan's inserts, from their name index (a batch of N ports looks up N names: no scan of the N).
+    for (const e of this.#insertedByName.get(table)?.get(name) ?? []) out.push(e as Entry<T>);
     return out;
   }
 
@@ -204,7 +213,17 @@ export class NbPlanCore {
 
   /** Inserts a row; `row` holds write-shape values (refs may be named references). */
   insert<T extends NbBuilderTable>(table: T, row: RowData): Entry<T> {
-    const handle = this.txn.insert(model(table), row as never) as unknown as RowRef<T>;
+    // Empty sets and maps are every such column's default (RFC 7047 §5.2.1: an insert's omitted columns
+    // get their defaults): they are left out of the operation, not encoded and sent.
+    let wire = row;
+    for (const k in row) {
+      if (isEmpty(row[k])) {
+        wire = {};
+        for (const c in row) if (!isEmpty(row[c])) wire[c] = row[c];
+        break;
+      }
+    }
+    const handle = this.txn.insert(model(table), wire as never) as unknown as RowRef<T>;
     this.#handles.add(handle as object);
     // The row as inserted, over the table's defaults as a prototype (no copy of every column per insert).
     const full = Object.assign(Object.create(defaults(table)) as RowData, row);
@@ -212,6 +231,8 @@ export class NbPlanCore {
     const list = this.#inserted.get(table);
     if (list) list.push(entry as Entry);
     else this.#inserted.set(table, [entry as Entry]);
+    this.#byHandle.set(handle as object, entry as Entry);
+    this.#nameIndex(entry as Entry, true);
     this.stats.changes++;
     return entry;
   }
@@ -254,7 +275,8 @@ export class NbPlanCore {
   }
 
   #touched(entry: Entry, column: string): void {
-    if (!entry.inserted) this.#verified.delete(`${entry.uuid}/${column}`);
+    // No key to make when nothing was verified (the usual plan: no verify guard at all).
+    if (!entry.inserted && this.#verified.size > 0) this.#verified.delete(`${entry.uuid}/${column}`);
   }
 
   /** Sets columns whose current value differs; returns the columns changed. */
@@ -269,10 +291,13 @@ export class NbPlanCore {
     this.guardExists(entry, identityColumn(entry.table));
     this.txn.update(model(entry.table), [['_uuid', '==', entry.ref]] as never, changed as never);
     this.stats.changes++;
+    const renamed = entry.inserted && 'name' in changed;
+    if (renamed) this.#nameIndex(entry, false);
     for (const c of cols) {
       entry.row[c] = changed[c];
       this.#touched(entry, c);
     }
+    if (renamed) this.#nameIndex(entry, true);
     return cols;
   }
 
@@ -318,23 +343,25 @@ export class NbPlanCore {
   /** Adds references (or strings) to a set column; only the missing ones are sent. */
   addToSet(entry: Entry, column: string, values: readonly unknown[]): boolean {
     // Members are uuid strings or this plan's insert handles (the same objects it hands out), so equality
-    // finds them. The first add to a set scans and copies it once; from the second add to the same set in
-    // this plan on, the copy is this plan's own and a Set indexes it (many ports on one switch in one
-    // transaction stay linear).
+    // finds them. The first add to a set copies it once (the view's array, or a caller's, is never changed);
+    // from then on the copy is this plan's own, changed in place, with the handles it holds in a Set (a
+    // batch of N new ports on one switch of M ports costs M + N, not N·M). uuid strings are looked up in a
+    // Set of the other members, built only when one is asked for.
     const cur = (entry.row[column] ?? []) as unknown[];
-    const index = this.#sets.get(cur);
+    let own = this.#sets.get(cur);
     // A set still as the view holds it has uuids only: none of this plan's insert handles is in it, so
     // adding a row this plan made (a new port to a switch with thousands) needs no scan.
-    const fromView = !entry.inserted && cur === this.#read.get(entry)?.[column];
+    const fromView = own === undefined && !entry.inserted && cur === this.#read.get(entry)?.[column];
     const add: unknown[] = [];
     for (const v of values) {
-      if (fromView && this.#handles.has(v as object)) {
-        if (!add.includes(v)) add.push(v);
-        continue;
-      }
-      if (index ? index.has(v) : cur.includes(v)) continue;
       if (add.includes(v)) continue;
-      add.push(v);
+      const handle = this.#handles.has(v as object);
+      const present = own
+        ? handle
+          ? own.handles.has(v as object)
+          : this.#others(own, cur).has(v)
+        : !(fromView && handle) && cur.includes(v);
+      if (!present) add.push(v);
     }
     if (add.length === 0) return false;
     this.guardExists(entry, identityColumn(entry.table));
@@ -344,28 +371,72 @@ export class NbPlanCore {
       [[column, 'insert', add]] as never,
     );
     this.stats.changes++;
-    if (index) {
-      for (const v of add) {
-        cur.push(v);
-        index.add(v);
-      }
-    } else {
-      const next = cur.concat(add);
-      entry.row[column] = next;
-      if (this.#owned.has(cur)) this.#sets.set(next, new Set(next));
-      else this.#owned.add(next);
+    let target = cur;
+    if (own === undefined) {
+      target = cur.slice();
+      own = { handles: new Set(), others: undefined };
+      if (!fromView) for (const v of cur) if (this.#handles.has(v as object)) own.handles.add(v as object);
+      this.#sets.set(target, own);
+      entry.row[column] = target;
+    }
+    for (const v of add) {
+      target.push(v);
+      if (this.#handles.has(v as object)) own.handles.add(v as object);
+      else own.others?.add(v);
     }
     this.#touched(entry, column);
     return true;
   }
 
+  /** The members of an owned set array that are not this plan's insert handles, as a Set (made once). */
+  #others(own: OwnedSet, arr: readonly unknown[]): Set<unknown> {
+    if (own.others === undefined) {
+      own.others = new Set();
+      for (const v of arr) if (!this.#handles.has(v as object)) own.others.add(v);
+    }
+    return own.others;
+  }
+
+  /** Adds (or removes) an inserted entry to (from) the name index of its table. */
+  #nameIndex(entry: Entry, add: boolean): void {
+    const name = entry.row.name;
+    if (typeof name !== 'string') return;
+    let byName = this.#insertedByName.get(entry.table);
+    if (byName === undefined) {
+      byName = new Map();
+      this.#insertedByName.set(entry.table, byName);
+    }
+    const list = byName.get(name);
+    if (add) {
+      if (list) list.push(entry);
+      else byName.set(name, [entry]);
+    } else if (list) {
+      const rest = list.filter((e) => e !== entry);
+      if (rest.length === 0) byName.delete(name);
+      else byName.set(name, rest);
+    }
+  }
+
+  /** Drops a row this plan inserted from every lookup (deleted again, or garbage-collected). */
+  #dropInserted(entry: Entry): void {
+    this.#inserted.set(
+      entry.table,
+      (this.#inserted.get(entry.table) ?? []).filter((e) => e !== entry),
+    );
+    this.#byHandle.delete(entry.ref as object);
+    this.#nameIndex(entry, false);
+  }
+
   /** Insert handles this plan made. */
   readonly #handles = new Set<object>();
+  /** The entry of each insert handle. */
+  readonly #byHandle = new Map<object, Entry>();
+  /** This plan's inserted entries by table and current name. */
+  readonly #insertedByName = new Map<string, Map<string, Entry[]>>();
   /** The view's row each existing entry was made from (its arrays are the view's, unchanged). */
   readonly #read = new Map<Entry, RowData>();
-  /** Set arrays this plan made (copies it may change in place once indexed). */
-  readonly #owned = new Set<unknown[]>();
-  readonly #sets = new Map<unknown[], Set<unknown>>();
+  /** Set arrays this plan made (copies it changes in place), with what they hold. */
+  readonly #sets = new Map<unknown[], OwnedSet>();
 
   /** Removes references (or strings) from a set column; only the present ones are sent. */
   removeFromSet(entry: Entry, column: string, values: readonly unknown[]): boolean {
@@ -389,13 +460,7 @@ export class NbPlanCore {
     this.txn.delete(model(entry.table), [['_uuid', '==', entry.ref]] as never);
     this.stats.changes++;
     if (entry.uuid !== undefined) this.#deleted.add(entry.uuid);
-    else {
-      const list = this.#inserted.get(entry.table) ?? [];
-      this.#inserted.set(
-        entry.table,
-        list.filter((e) => e !== entry),
-      );
-    }
+    else this.#dropInserted(entry);
   }
 
   /**
@@ -404,12 +469,14 @@ export class NbPlanCore {
    */
   forget(entry: Entry): void {
     if (entry.uuid !== undefined) this.#deleted.add(entry.uuid);
-    else
-      this.#inserted.set(
-        entry.table,
-        (this.#inserted.get(entry.table) ?? []).filter((e) => e !== entry),
-      );
+    else this.#dropInserted(entry);
   }
+}
+
+/** A set array this plan owns: the insert handles in it, and (made on demand) its other members. */
+interface OwnedSet {
+  readonly handles: Set<object>;
+  others: Set<unknown> | undefined;
 }
 
 const IDENTITY: Partial<Record<NbBuilderTable, string>> = {

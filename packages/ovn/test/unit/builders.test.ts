@@ -120,8 +120,6 @@ t.test('a port on an existing switch: insert, existence guard on the switch, set
         name: 'p2',
         addresses: '0a:00:00:00:00:02 10.0.0.2',
         port_security: '0a:00:00:00:00:02 10.0.0.2/32',
-        options: ['map', []],
-        external_ids: ['map', []],
       },
       'uuid-name': 'row0',
     },
@@ -142,6 +140,41 @@ t.test('a port on an existing switch: insert, existence guard on the switch, set
     },
   ]);
 });
+
+t.test(
+  'a batch of ports on one switch: each added once, found again by name, view set untouched',
+  async (t) => {
+    const snap = view();
+    const viewPorts = snap.get('Logical_Switch', U.ls)?.ports;
+    const txn = new Transaction('OVN_Northbound');
+    const nb = new NbPlan(txn, snap);
+    const refs = [];
+    for (let i = 0; i < 50; i++) refs.push(nb.ensureSwitchPort({ switch: 'ls0', name: `b${i}` }));
+    const ops = txn.operations.length;
+    t.equal(ops, 50 + 1 + 50, '50 inserts, one existence guard on the switch, 50 set inserts');
+    // Again, in the same plan: every port is found among this plan's inserts and already on the switch.
+    for (let i = 0; i < 50; i++) t.equal(nb.ensureSwitchPort({ switch: 'ls0', name: `b${i}` }), refs[i]);
+    // The port that existed before is found in the view's set (a uuid member).
+    t.equal(nb.ensureSwitchPort({ switch: 'ls0', name: 'p1' }), U.lsp);
+    t.equal(txn.operations.length, ops, 'nothing more was added');
+    const sw = nb.one('Logical_Switch', 'ls0');
+    t.same(
+      sw?.row.ports,
+      [U.lsp, ...refs],
+      "the plan's view of the set: the view's member, then each new port once",
+    );
+    t.same(viewPorts, [U.lsp], "the view's own array is unchanged");
+    // Removing one and adding it back goes through the set again.
+    t.equal(nb.deleteSwitchPort('b7'), true);
+    t.equal(nb.one('Logical_Switch_Port', 'b7'), undefined, 'a deleted insert is no longer found by name');
+    nb.ensureSwitchPort({ switch: 'ls0', name: 'b7' });
+    t.equal(
+      ((nb.one('Logical_Switch', 'ls0')?.row.ports ?? []) as unknown[]).length,
+      51,
+      'the port is back, once',
+    );
+  },
+);
 
 t.test('composed in one plan: a port on a switch inserted earlier refers to it by named-uuid', async (t) => {
   const { txn, nb } = plan();

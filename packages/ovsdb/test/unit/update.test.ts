@@ -392,6 +392,23 @@ t.test('datum helpers', async (t) => {
     diff.reduce((acc: unknown[], e) => toggleSet(acc, [e]), big),
     'as one element at a time',
   );
+  // Large sets carry a membership index from version to version: a chain of toggles, with removals, re-adds
+  // and a duplicate in one diff (counted once), equals the same toggles done on plain arrays; and no
+  // version is changed by a later toggle (rows are immutable).
+  let cur: unknown[] = Array.from({ length: 300 }, (_, i) => `u${i}`);
+  let model = [...cur];
+  const versions: [unknown[], unknown[]][] = [];
+  const diffs = [['u5'], ['n1'], ['u5', 'n2', 'u7'], ['n1'], ['n1', 'n1'], ['u0', 'u299', 'n3'], []];
+  for (const d of diffs) {
+    cur = toggleSet(cur, d);
+    for (const e of new Set(d)) model = model.includes(e) ? model.filter((x) => x !== e) : [...model, e];
+    t.same(cur, model, `after toggling ${JSON.stringify(d)}`);
+    versions.push([cur, [...cur]]);
+  }
+  for (const [v, copy] of versions) t.same(v, copy, 'an earlier version is unchanged');
+  // Toggling an older version again (its index moved on) still gives the right answer.
+  const [older] = versions[1] as [unknown[], unknown[]];
+  t.same(toggleSet(older, ['n1']).includes('n1'), false, 'n1 was in that version: toggled out');
   t.ok(valueEquals([1, 2], [2, 1]));
   t.notOk(valueEquals([1, 2], [1, 3]));
   t.ok(valueEquals(big, [...big].reverse()));
