@@ -32,6 +32,8 @@ dir=/run/ocn-dp$$
 here=$(cd "$(dirname "$0")/../../.." && pwd)
 
 cleanup() {
+  # iperf3 -D outlives its namespace: stop our servers by their pidfiles.
+  for f in "$dir".iperf-*; do [[ -f $f ]] && kill "$(cat "$f")" 2>/dev/null; rm -f "$f"; done
   ip netns exec "$H" "$here/scripts/ovs-sandbox.sh" stop "$dir" >/dev/null 2>&1 || true
   for n in "$H" ${p}a ${p}b ${p}c ${p}d; do ip netns del "$n" 2>/dev/null || true; done
 }
@@ -76,7 +78,7 @@ ip -n "$H" link set ${p}Do master ${p}k
 ip -n "$H" link set ${p}k mtu "$mtu" up
 ip -n "$H" addr add 10.77.2.254/24 dev ${p}k
 
-for n in ${p}b ${p}d; do ip netns exec "$n" iperf3 -s -D >/dev/null; done
+for n in ${p}b ${p}d; do ip netns exec "$n" iperf3 -s -D -I "$dir.iperf-$n" >/dev/null; done
 sleep 1
 ip netns exec ${p}a ping -c1 -W2 10.77.1.2 >/dev/null && ip netns exec ${p}c ping -c1 -W2 10.77.2.2 >/dev/null
 
