@@ -7,6 +7,8 @@
 #   scripts/ovs-sandbox.sh stop  [DIR]                   stop both daemons and remove DIR
 #   scripts/ovs-sandbox.sh env   [DIR]                   print the assignments of a running sandbox
 #
+# OCN_OVS_OTHER_CONFIG="k=v …" sets Open_vSwitch other_config before vswitchd starts (keys it reads only at
+# start, e.g. userspace-tso-enable=true: see packages/docker-plugin/README.md, "Throughput").
 # DIR defaults to /run/ocn-sandbox. Unix socket paths are limited to 108 bytes: keep DIR short.
 # Only one userspace-datapath ovs-vswitchd can run per network namespace (it owns the tap "ovs-netdev").
 set -euo pipefail
@@ -64,6 +66,9 @@ case $cmd in
     ovsdb-server "$dir/conf.db" --remote="punix:$dir/db.sock" --pidfile="$dir/ovsdb-server.pid" \
       --unixctl="$dir/ovsdb-server.ctl" --log-file="$dir/ovsdb-server.log" --detach --no-chdir -vconsole:off 2>/dev/null
     ovs-vsctl --db="unix:$dir/db.sock" --no-wait init >/dev/null
+    for kv in ${OCN_OVS_OTHER_CONFIG:-}; do
+      ovs-vsctl --db="unix:$dir/db.sock" --no-wait set Open_vSwitch . "other_config:$kv" >/dev/null
+    done
     if (( with_vswitchd )); then
       # A vswitchd killed with SIGKILL (e.g. at the end of an earlier session) leaves its tap behind:
       # with no ovs-vswitchd left anywhere, that tap is stale and safe to remove.

@@ -9,9 +9,11 @@
 //     with 16 connections in flight, in the outside namespace, against busybox httpd).
 // Targets (issue 16): latency plugin/bridge ≤ 1.0, throughput plugin/bridge ≥ 0.9. Prints met/missed and
 // the load average. Needs root, OVS, dockerd, curl.  Run: pnpm --filter @ovs-container-network/docker-plugin bench:ports
+// OCN_BENCH_OVS_OTHER_CONFIG="userspace-tso-enable=true" starts the host's vswitchd with that other_config
+// (space-separated k=v): the userspace datapath then moves TSO segments (README, "Throughput").
 import { loadavg } from 'node:os';
 import { run, uniqueName } from '@ovs-container-network/testkit';
-import { startFirewallHost } from '../test/helpers/firewall-host.js';
+import { otherConfigFromEnv, startFirewallHost } from '../test/helpers/firewall-host.js';
 import { createOutside } from '../test/helpers/north-south.js';
 
 const RUNS = Number(process.env.OCN_BENCH_RUNS ?? 8);
@@ -46,7 +48,15 @@ const one = () => new Promise((resolve) => {
 
 async function main(): Promise<void> {
   console.log(`load average before: ${load()}`);
-  const fw = await startFirewallHost({ pluginArgs: ['--log-level', 'warn'] });
+  const ovsOtherConfig = otherConfigFromEnv(process.env.OCN_BENCH_OVS_OTHER_CONFIG ?? '');
+  console.log(`vswitchd other_config: ${JSON.stringify(ovsOtherConfig)}`);
+  // Prometheus metrics of the plugin (inside the host's namespace): where the plugin's share of
+  // `docker run` goes, call by call.
+  const METRICS = '127.0.0.1:39091';
+  const fw = await startFirewallHost({
+    pluginArgs: ['--log-level', 'warn', '--metrics', METRICS],
+    ovsOtherConfig,
+  });
   const { dockerd } = fw;
   const host = { netns: fw.ns };
   const outside = await createOutside(host);
@@ -89,6 +99,28 @@ async function main(): Promise<void> {
         await dockerd.docker(['rm', '-f', name]);
       }
     }
+
+    // The plugin's time per Docker call during those runs (mean of the metrics' histogram).
+    const metrics = await run('ip', ['netns', 'exec', fw.ns, 'curl', '-s', `http://${METRICS}/metrics`], {
+      allowFail: true,
+    });
+    const sums = new Map<string, { sum: number; count: number }>();
+    for (const m of metrics.stdout.matchAll(
+      /^ocn_plugin_call_duration_seconds_(sum|count)\{call="([^"]+)"\} ([0-9.e+-]+)$/gm,
+    )) {
+      const e = sums.get(m[2] ?? '') ?? { sum: 0, count: 0 };
+      e[m[1] === 'sum' ? 'sum' : 'count'] = Number(m[3]);
+      sums.set(m[2] ?? '', e);
+    }
+    let perRun = 0;
+    for (const [call, e] of sums) {
+      if (e.count === 0) continue;
+      perRun += e.sum / RUNS;
+      console.log(
+        `  plugin ${call.padEnd(40)} ${String(e.count).padStart(4)} calls, mean ${((e.sum / e.count) * 1000).toFixed(1)} ms`,
+      );
+    }
+    console.log(`  plugin time per docker run + rm (sum of its calls): ${(perRun * 1000).toFixed(1)} ms`);
 
     // 2 and 3. One server per driver, published on its own port.
     const port = { bridge: 31001, plugin: 31002 };

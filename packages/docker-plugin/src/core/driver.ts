@@ -42,7 +42,7 @@ import {
   type NetworkOptions,
   parseNetworkOptions,
 } from './options.js';
-import type { BridgeRow, PortRow, PortUuid } from './ovs/model.js';
+import { type BridgeRow, type PortRow, type PortUuid, userspaceTso } from './ovs/model.js';
 import {
   deleteNetworkRecord,
   findNetworkRecord,
@@ -689,7 +689,8 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         tag: net.vlan,
         externalIds: ids,
         interfaceExternalIds: { [EXT.attachedMac]: mac, [EXT.ifaceId]: req.EndpointID },
-        txChecksumOff: net.datapathType === 'netdev',
+        // A userspace datapath forwards unfinished checksums unless it runs with userspace TSO.
+        txChecksumOff: net.datapathType === 'netdev' && !userspaceTso(this.#ovs.root()),
         owner: this.name,
       });
       await applyEndpointExtras(this.#ovs, net, names.host, this.name, extras).catch(async (err: unknown) => {

@@ -25,8 +25,29 @@ export interface FirewallHost {
   stop(): Promise<void>;
 }
 
+/**
+ * OCN_TEST_OVS_OTHER_CONFIG="k=v k=v": other_config for the namespace's vswitchd when the caller gives
+ * none (e.g. `userspace-tso-enable=true` to run a suite on a vswitchd with userspace TSO).
+ */
+export function otherConfigFromEnv(
+  text = process.env.OCN_TEST_OVS_OTHER_CONFIG ?? '',
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of text.split(/\s+/).filter(Boolean)) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new Error(`OVS other_config ${JSON.stringify(kv)} is not KEY=VALUE`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
 export async function startFirewallHost(
-  opts: { pluginArgs?: string[]; ipv6Forwarding?: boolean } = {},
+  opts: {
+    pluginArgs?: string[];
+    ipv6Forwarding?: boolean;
+    /** Open_vSwitch other_config set before vswitchd starts (e.g. userspace-tso-enable, read only then). */
+    ovsOtherConfig?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<FirewallHost> {
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async () => {
@@ -38,6 +59,15 @@ export async function startFirewallHost(
     const db = await startOvsdbServer();
     cleanups.push(() => db.stop());
     await run('ovs-vsctl', [`--db=${db.unixEndpoint}`, '--no-wait', 'init']);
+    for (const [k, v] of Object.entries(opts.ovsOtherConfig ?? otherConfigFromEnv()))
+      await run('ovs-vsctl', [
+        `--db=${db.unixEndpoint}`,
+        '--no-wait',
+        'set',
+        'Open_vSwitch',
+        '.',
+        `other_config:${k}=${v}`,
+      ]);
     const vswitchd: ChildProcess = spawn(
       'setpriv',
       [

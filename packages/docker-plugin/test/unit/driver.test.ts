@@ -56,6 +56,32 @@ t.test(
   },
 );
 
+t.test(
+  'a vswitchd with userspace TSO keeps TX checksum offload (and TSO) on the container end',
+  async (t) => {
+    const { ovs, kernel, driver } = await setup(t);
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
+    await driver.createEndpoint({ NetworkID: NET_A, EndpointID: EP1, Interface: { Address: '10.1.0.5/24' } });
+    const before = driver.endpointPort(EP1)?.external_ids['ocn-peer'] ?? '';
+    t.equal(kernel.links.get(before)?.txChecksum, false, 'without it: off (PROTOCOLS.md §1)');
+    const root = ovs.root();
+    if (!root) throw new Error('no root row');
+    await ovs.other.transact((tx) =>
+      tx.update(OVS.Open_vSwitch, [['_uuid', '==', root._uuid]], {
+        other_config: { 'userspace-tso-enable': 'true' },
+      }),
+    );
+    await driver.createEndpoint({
+      NetworkID: NET_A,
+      EndpointID: `${'f'.repeat(63)}1`,
+      Interface: { Address: '10.1.0.6/24' },
+    });
+    const after = driver.endpointPort(`${'f'.repeat(63)}1`)?.external_ids['ocn-peer'] ?? '';
+    t.equal(kernel.links.get(after)?.txChecksum, true, 'with userspace-tso-enable=true: left on');
+    t.same(ovs.root()?.other_config, { 'userspace-tso-enable': 'true' }, 'the plugin wrote nothing there');
+  },
+);
+
 t.test('VLAN conflicts and bad options change nothing', async (t) => {
   const { ovs, driver } = await setup(t);
   await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0', vlan: '100' }));

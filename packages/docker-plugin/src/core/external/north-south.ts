@@ -212,7 +212,9 @@ export class NorthSouth {
         for (const [, p] of opened) await p.close();
         this.#pending.delete(endpointId);
       }
-      await this.#syncLocked();
+      // Not forced: the table changes (new bindings), DOCKER-USER only if the networks did (it never does
+      // here), which spares four netlink dumps per `docker run -p`. The reconcile loop forces both.
+      await this.#syncLocked(false);
       this.#log.info({ endpointId: endpointId.slice(0, 12), ports: bindings }, 'ports published');
     });
   }
@@ -279,7 +281,7 @@ export class NorthSouth {
           t.mutate(OVS.Port, [['name', '==', port.name]], [['external_ids', 'delete', [PORTS_KEY]]]),
         );
       }
-      await this.#syncLocked();
+      await this.#syncLocked(false);
     });
   }
 
@@ -301,7 +303,9 @@ export class NorthSouth {
     return this.#lock.run(() => this.#syncLocked(options.force === true));
   }
 
+  /** What the last successful sync wrote: the whole state, and the networks' subnets (DOCKER-USER's input). */
   #last: string | undefined;
+  #lastUser: string | undefined;
 
   async #syncLocked(force = true): Promise<void> {
     if (this.#closed) return;
@@ -309,9 +313,14 @@ export class NorthSouth {
     const endpoints = this.#endpoints(networks);
     await this.#syncProxies(endpoints);
     const rules = tableRules([...networks.values()], endpoints, this.#forwarding());
-    const fingerprint = JSON.stringify([rules, [...networks.values()].map((n) => n.subnets)]);
+    const subnets = JSON.stringify([...networks.values()].map((n) => n.subnets));
+    const fingerprint = JSON.stringify([rules, subnets]);
     if (!force && fingerprint === this.#last) return;
+    // DOCKER-USER depends on the networks alone: unless forced, it is left as the last sync wrote it when
+    // they did not change (published ports come and go with containers; listing it costs netlink dumps).
+    const user = force || subnets !== this.#lastUser;
     this.#last = undefined;
+    if (user) this.#lastUser = undefined;
     const b = new NftBatch();
     // add + delete + add: the table is replaced whole, atomically, whether or not it existed.
     b.addTable({ family: 'inet', name: this.table });
@@ -329,9 +338,10 @@ export class NorthSouth {
           comment: r.comment,
         });
     }
-    await this.#dockerUser(b, [...networks.values()]);
+    if (user) await this.#dockerUser(b, [...networks.values()]);
     await this.#nft.commit(b, { echo: false });
     this.#last = fingerprint;
+    if (user) this.#lastUser = subnets;
   }
 
   /**

@@ -11,7 +11,7 @@ export type OvsTransaction = Transaction<typeof OVS.DATABASE_NAME>;
 
 /** The columns the replica monitors, per table. */
 export const MONITORED = {
-  Open_vSwitch: ['bridges', 'external_ids'],
+  Open_vSwitch: ['bridges', 'external_ids', 'other_config'],
   Bridge: ['name', 'datapath_type', 'external_ids', 'ports'],
   Port: ['name', 'tag', 'trunks', 'external_ids', 'interfaces'],
   Interface: ['name', 'type', 'external_ids', 'ofport', 'error'],
@@ -34,6 +34,17 @@ export interface OvsRows {
   Bridge: BridgeRow;
   Port: PortRow;
   Interface: InterfaceRow;
+}
+
+/**
+ * Does this vswitchd run with userspace TCP segmentation offload (`other_config:userspace-tso-enable=true`,
+ * read by ovs-vswitchd once at start)? Then its netdev-linux ports exchange packets with the kernel with
+ * virtio-net headers that carry checksum and segmentation state, so a veth may keep TX checksum offload
+ * (and with it TSO) on: a netdev bridge need not turn it off (PROTOCOLS.md §1) and moves 64 KiB segments
+ * instead of MTU-sized packets. Only read: the plugin never writes this key.
+ */
+export function userspaceTso(root: RootRow | undefined): boolean {
+  return root?.other_config['userspace-tso-enable'] === 'true';
 }
 
 export type BridgeUuid = OVS.BridgeUuid;
