@@ -39,7 +39,7 @@ const HELP = `usage: ovs-container-network [flags]
                             defaults to it minus 58 (geneve) or 50 (vxlan) (env OCN_OVN_UNDERLAY_MTU)
   --ovn-install-timeout S   how long CreateEndpoint waits for ovn-installed (default 8; env
                             OCN_OVN_INSTALL_TIMEOUT)
-  --ovn-remote-wait S       after ovn-installed, wait up to S seconds until every chassis applied the port
+  --ovn-remote-wait S       Join waits up to S seconds until every chassis applied the port
                             (nb_cfg → hv_cfg), so the first reply from another host is not lost; a chassis
                             that is down is waited for once, then not until it catches up (default 3,
                             0 = off, at most --ovn-install-timeout; env OCN_OVN_REMOTE_WAIT)

@@ -21,11 +21,12 @@ export interface OvnConfig {
   /** How long CreateEndpoint waits for ovn-installed. */
   installTimeoutMs: number;
   /**
-   * After ovn-installed here, wait up to this long until every chassis applied the port (NB nb_cfg → hv_cfg,
-   * as `ovn-nbctl --wait=hv`; concurrent endpoints share one nb_cfg bump). Until the other chassis have
-   * processed the new Port_Binding they do not know which tunnel leads to the port, and the reply to its
-   * first packet is dropped there. Not reaching it is not an error: the endpoint is returned, a warning
-   * logged, and while hv_cfg stays behind (a chassis down) later endpoints do not wait. 0: off.
+   * Join (and the Orchestrator's attach) waits, after ovn-installed here, up to this long until every
+   * chassis applied the port (NB nb_cfg → hv_cfg, as `ovn-nbctl --wait=hv`; concurrent endpoints share one
+   * nb_cfg bump). Until the other chassis have processed the new port they do not know which tunnel leads
+   * to it, and the peer's first ARP for it (or the reply) is dropped there: a 1 s ARP retry. Not reaching
+   * it is not an error: Join answers, a warning is logged, and while hv_cfg stays behind (a chassis down)
+   * later endpoints do not wait. 0: off.
    */
   remoteWaitMs: number;
 }

@@ -56,6 +56,7 @@ import { decodeOptionMac, generateMac, normalizeMac, vethNames } from '../names.
 import { LABEL_GENERIC, LABEL_MAC } from '../options.js';
 import type { Logger } from '../types.js';
 import { silentLogger } from '../types.js';
+import { NbCfgBarrier } from './barrier.js';
 import type { OvnConfig } from './config.js';
 import {
   checkSwitchName,
@@ -126,10 +127,12 @@ export class OvnDriver {
   readonly #pending = new Set<string>();
   /** Endpoints (and Orchestrator keys) with a call of this process in flight: the reconciler leaves them. */
   readonly #inflight = new Set<string>();
-  /** The nb_cfg bump that endpoints asking now will share: not sent yet (see #remoteBarrier). */
-  #bumpNext: Promise<number> | undefined;
-  /** The last nb_cfg bump sent (the next one is sent once its reply is in). */
-  #bumpLast: Promise<number> | undefined;
+  /** nb_cfg bumps shared by concurrent endpoints (for the wait for the other chassis). */
+  readonly #barrier = new NbCfgBarrier(() =>
+    this.#retry('the nb_cfg bump', () => this.#ovn.nbDb.transact((t) => bumpNbCfg(t))).then((rows) =>
+      nbCfgOf(rows as never),
+    ),
+  );
   /** An nb_cfg that hv_cfg did not reach within --ovn-remote-wait: a chassis is down or far behind. */
   #hvStuckAt: number | undefined;
 
@@ -175,31 +178,6 @@ export class OvnDriver {
   }
 
   /**
-   * An nb_cfg increment sent after this call: NB_Global.hv_cfg reaching it means every ovn-controller has
-   * processed the SB as of after this moment (northd copies nb_cfg to SB_Global after the SB writes before
-   * it; each chassis reports it in Chassis_Private once its flows for that SB state are installed;
-   * ovn-nb(5) NB_Global). Concurrent callers share one bump: at most one is in flight, and everyone who
-   * asks meanwhile joins the next one, sent when the reply of the one in flight arrives. 100 parallel
-   * attaches thus cost a few bumps, not 100 (each bump is an NB write, a northd run and an SB write).
-   */
-  #remoteBarrier(): Promise<number> {
-    if (this.#bumpNext) return this.#bumpNext;
-    const prev = this.#bumpLast ?? Promise.resolve(0);
-    const next: Promise<number> = prev
-      .catch(() => 0)
-      .then(() => {
-        // From here on, a caller needs a later bump: this one may already be on the wire.
-        if (this.#bumpNext === next) this.#bumpNext = undefined;
-        return this.#retry('the nb_cfg bump', () => this.#ovn.nbDb.transact((t) => bumpNbCfg(t))).then(
-          (rows) => nbCfgOf(rows as never),
-        );
-      });
-    this.#bumpNext = next;
-    this.#bumpLast = next;
-    return next;
-  }
-
-  /**
    * After `port` is ovn-installed here: waits (bounded by --ovn-remote-wait and what is left of `deadline`)
    * until every chassis applied the SB as of now, so the other hosts know the port's chassis and the reply
    * to its first packet is not dropped. Never fails the attach: a chassis that is down would otherwise fail
@@ -217,7 +195,7 @@ export class OvnDriver {
     const t0 = Date.now();
     let target: number | undefined;
     try {
-      target = await this.#remoteBarrier();
+      target = await this.#barrier.after();
       await this.#ovn.waitForCfg(target, 'hv', { timeoutMs: Math.max(1, bound - (Date.now() - t0)) });
     } catch (err) {
       if (target !== undefined && err instanceof OvnTimeoutError) {
@@ -679,9 +657,7 @@ export class OvnDriver {
     );
     try {
       await this.#wire(req.EndpointID, req.NetworkID, lspName, veth, mac, info.mtu);
-      const deadline = Date.now() + this.#cfg.installTimeoutMs;
       await this.#chassis.waitForOvnInstalled(lspName, { timeoutMs: this.#cfg.installTimeoutMs });
-      await this.#awaitRemote(lspName, deadline);
     } catch (err) {
       const rollback = await this.#unwire(req.EndpointID, veth.host)
         .then(() => this.#deletePorts(holds.map((h) => h.name)))
@@ -812,7 +788,11 @@ export class OvnDriver {
     if (!port)
       throw new NotFoundError(`endpoint ${req.EndpointID.slice(0, 12)} has no logical port on this chassis`);
     // Returns at once when CreateEndpoint saw it installed; after an ovn-controller restart, waits again.
+    const deadline = Date.now() + this.#cfg.installTimeoutMs;
     await this.#chassis.waitForOvnInstalled(port.name, { timeoutMs: this.#cfg.installTimeoutMs });
+    // The wait for the other chassis is here, not in CreateEndpoint: Docker serialises CreateEndpoint per
+    // network but not Join, so concurrent containers wait side by side and share nb_cfg bumps.
+    await this.#awaitRemote(port.name, deadline);
     const info = this.#info(ls);
     const reply: JoinResponse = {
       InterfaceName: { SrcName: vethNames(req.EndpointID, this.#prefix).container, DstPrefix: 'eth' },
