@@ -484,11 +484,14 @@ async function measure(d: Driver, h: OvnChassis, peer: { ip: string; ns: string 
     await run('ip', ['-n', peer.ns, 'neigh', 'flush', 'all']);
     const a = await d.attach(`${ipBase}.${i + 10}`);
     await plumb(h, ns, a.srcName, a.address, a.mac);
+    // The interface is up: from here the first reply takes a round trip, or ≥ 1 s if an ARP was lost (the
+    // kernel's retry). Counted from here, not from CreateEndpoint, so a slow attach on a loaded machine is
+    // not mistaken for a lost ARP.
+    const tUp = Date.now();
     const t = await firstReply(ns, peerIp).catch(() => Number.NaN);
     joinMs.push(a.tJoined - a.t0);
-    const ms = t - a.t0;
-    toPing.push(ms);
-    if (ms > 900) slow++;
+    toPing.push(t - a.t0);
+    if (!(t - tUp < 900)) slow++;
     await a.detach();
     await deleteNetns(ns);
   }
@@ -636,7 +639,7 @@ async function main() {
     console.log(`| ratio OVN / single-host (p50) | ${(pct(runOvn, 50) / pct(runSingle, 50)).toFixed(2)} |`);
 
     console.log(
-      '\n| driver | ports | CreateEndpoint → first cross-host ping | CreateEndpoint+Join | samples > 900 ms | ovn-northd CPU per attach | load |',
+      '\n| driver | ports | CreateEndpoint → first cross-host ping | CreateEndpoint+Join | first reply > 900 ms after eth0 up (ARP retry) | ovn-northd CPU per attach | load |',
     );
     console.log('|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
@@ -662,7 +665,7 @@ async function main() {
     );
     const slow = PORT_COUNTS.reduce((s, n) => s + (o[n]?.slow ?? 0), 0);
     console.log(
-      `- no ARP retry (no sample > 900 ms): ${slow} of ${SAMPLES * PORT_COUNTS.length}: ${verdict(slow === 0)}`,
+      `- no ARP retry (no first reply > 900 ms after eth0 is up): ${slow} of ${SAMPLES * PORT_COUNTS.length}: ${verdict(slow === 0)}`,
     );
     console.log(`load average at the end: ${load()}`);
   } finally {
