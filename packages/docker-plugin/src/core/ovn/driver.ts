@@ -195,7 +195,18 @@ export class OvnDriver {
     const t0 = Date.now();
     let target: number | undefined;
     try {
-      target = await this.#barrier.after();
+      // The bump itself is bounded too (it is retried across an NB leader change, which may take longer).
+      let timer: NodeJS.Timeout | undefined;
+      target = await Promise.race([
+        this.#barrier.after(),
+        new Promise<undefined>((r) => {
+          timer = setTimeout(() => r(undefined), bound);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (target === undefined) {
+        this.#log.warn({ port }, `the nb_cfg bump took over ${bound} ms (--ovn-remote-wait); not waiting`);
+        return;
+      }
       await this.#ovn.waitForCfg(target, 'hv', { timeoutMs: Math.max(1, bound - (Date.now() - t0)) });
     } catch (err) {
       if (target !== undefined && err instanceof OvnTimeoutError) {
