@@ -39,9 +39,11 @@ const HELP = `usage: ovs-container-network [flags]
                             defaults to it minus 58 (geneve) or 50 (vxlan) (env OCN_OVN_UNDERLAY_MTU)
   --ovn-install-timeout S   how long CreateEndpoint waits for ovn-installed (default 8; env
                             OCN_OVN_INSTALL_TIMEOUT)
-  --ovn-wait-hv             CreateEndpoint also waits until every chassis applied the port (nb_cfg →
-                            hv_cfg), so replies from other hosts are never lost; a chassis that is down
-                            stalls it (default off; env OCN_OVN_WAIT_HV=1)
+  --ovn-remote-wait S       Join waits up to S seconds until every chassis applied the port
+                            (nb_cfg → hv_cfg), so the first reply from another host is not lost; a chassis
+                            that is down is waited for once, then not until it catches up (default 3,
+                            0 = off, at most --ovn-install-timeout; env OCN_OVN_REMOTE_WAIT)
+  --ovn-wait-hv             accepted for compatibility: the wait above is on by default now
   -h, --help
 `;
 
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
       'ovn-bridge': { type: 'string' },
       'ovn-underlay-mtu': { type: 'string' },
       'ovn-install-timeout': { type: 'string' },
+      'ovn-remote-wait': { type: 'string' },
       'ovn-wait-hv': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
       bridge: values['ovn-bridge'] ?? env.OCN_OVN_BRIDGE,
       underlayMtu: values['ovn-underlay-mtu'] ?? env.OCN_OVN_UNDERLAY_MTU,
       installTimeout: values['ovn-install-timeout'] ?? env.OCN_OVN_INSTALL_TIMEOUT,
-      waitHv: values['ovn-wait-hv'] ?? ['1', 'true', 'yes'].includes(env.OCN_OVN_WAIT_HV ?? ''),
+      remoteWait: values['ovn-remote-wait'] ?? env.OCN_OVN_REMOTE_WAIT,
     },
     callTimeout * 1000,
   );

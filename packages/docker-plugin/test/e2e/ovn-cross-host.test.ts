@@ -16,6 +16,7 @@ import {
   nbPorts,
   networkArgs,
   pings,
+  run,
   runOn,
   settle,
   startHosts,
@@ -73,6 +74,51 @@ t.test('cross-host L2, L3 and 2 MiB over TCP', async (t) => {
   const a1ip = await ipOf(h0, a1, web.name);
   t.ok(await pings(h1, b1, a1ip), 'host 1 → host 0 ping');
   t.equal(await tcpAcross(h0, a1, h1, b1, b1ip), 2 * 1024 * 1024, '2 MiB over TCP, every byte');
+});
+
+t.test('the first ping right after docker run -d returns succeeds, both ways (ping -c1 -W1)', async (t) => {
+  // Default plugin settings. One ping, one second: a lost first ARP (the kernel retries after 1 s) or a
+  // reply dropped on the other host (it has not yet learned which chassis the new port is on) fails it.
+  // The new container's address is given (--ip) and the pinger's namespace resolved beforehand, so the
+  // ping leaves within milliseconds of `docker run` returning, from the other host.
+  const a1ip = await ipOf(h0, a1, web.name);
+  const pid = (await h0.docker(['inspect', '-f', '{{.State.Pid}}', a1])).stdout.trim();
+  const dpid = String(h0.dockerd?.pid);
+  const fromA1 = (ip: string) =>
+    run(
+      'nsenter',
+      ['-t', dpid, '-m', '-p', '--', 'nsenter', '-t', pid, '-n', '--', 'ping', '-c1', '-W1', ip],
+      {
+        allowFail: true,
+      },
+    );
+  const lost: string[] = [];
+  const names: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const ip = `10.${o}.1.${200 + i}`;
+    const c = uniqueName('fp');
+    names.push(c);
+    await h1.docker([
+      'run',
+      '-d',
+      '--name',
+      c,
+      '--network',
+      web.name,
+      '--ip',
+      ip,
+      'local/busybox',
+      'sleep',
+      '600',
+    ]);
+    const t0 = Date.now();
+    const to = await fromA1(ip);
+    if (to.code !== 0) lost.push(`host 0 → new ${ip} (${Date.now() - t0} ms after docker run returned)`);
+    // And the other way: the new container's first packet out (its first ARP and the reply to it).
+    if (!(await pings(h1, c, a1ip, 1))) lost.push(`new ${ip} → host 0`);
+  }
+  t.same(lost, [], 'every first ping right after docker run -d succeeded (3 containers, both ways)');
+  await h1.docker(['rm', '-f', ...names]);
 });
 
 t.test('IPv6 across hosts', async (t) => {

@@ -109,18 +109,21 @@ t.test('a simulated host reboot', async (t) => {
     60_000,
     'the restart-always container to come back',
   );
-  t.comment(`p1 was ${before}, now ${await ipOf(h1, p1, net.name)}`);
-  // A reboot is not instant for OVN: the chassis' tunnels and the port's new binding must come up, and the
-  // peer may hold the old endpoint's MAC. The pair must talk again within 90 s (42.6 s measured on an idle
-  // machine); how long it took is printed.
-  const t0 = Date.now();
   const ip1 = await ipOf(h1, p1, net.name);
   const ip0 = await ipOf(h0, p0, net.name);
+  t.comment(`p1 was ${before}, now ${ip1}`);
+  // Docker gives the restarted container a new random MAC. Were it to get its old address back, p0 would
+  // still hold the old MAC in a REACHABLE neighbour entry and send into the void until the entry aged
+  // (42.6 s measured once): the plugin's IPAM allocates next-fit, so the address is a fresh one.
+  t.not(ip1, before, 'the restarted container does not get its old address back with a new MAC');
+  // The chassis' tunnels and the new port's binding must still come up: a few seconds; 15 s allows for a
+  // loaded CI machine. How long it took is printed.
+  const t0 = Date.now();
   let both = false;
-  while (!both && Date.now() - t0 < 90_000)
+  while (!both && Date.now() - t0 < 15_000)
     both = (await pings(h0, p0, ip1, 1)) && (await pings(h1, p1, ip0, 1));
   t.comment(`the pair talked again ${Date.now() - t0} ms after the restart-always container was running`);
-  t.ok(both, 'host rebooted: the restart-always pair talks again across hosts within 90 s');
+  t.ok(both, 'host rebooted: the restart-always pair talks again across hosts within 15 s');
   await pairTalks(t, 'host rebooted');
   await h1.docker(['rm', '-f', gone], true);
   await clean(t, 'host rebooted');

@@ -13,7 +13,13 @@ const req = JSON.parse(process.argv[2] ?? '{}') as {
 const o = await OvnOrchestrator.connect({
   name: req.name,
   ovsdb: req.ovsdb,
-  ovn: { nb: req.nb, bridge: 'br-int', underlayMtu: undefined, installTimeoutMs: 20_000, waitHv: true },
+  ovn: {
+    nb: req.nb,
+    bridge: 'br-int',
+    underlayMtu: undefined,
+    installTimeoutMs: 20_000,
+    remoteWaitMs: 20_000,
+  },
   orchestrator: { datapathType: 'netdev' },
 });
 try {

@@ -22,7 +22,7 @@ t.teardown(() => env.stop());
 await waitChassisReady(env);
 const [chA, chB] = env.chassis;
 if (!chA || !chB) throw new Error('two chassis expected');
-const fast = { orphanGraceSeconds: 2, reconcileIntervalSeconds: 1, extraArgs: ['--ovn-wait-hv'] };
+const fast = { orphanGraceSeconds: 2, reconcileIntervalSeconds: 1 };
 const a: OvnPlugin = await startOvnPlugin(env, chA, fast);
 t.teardown(() => a.stop());
 const b: OvnPlugin = await startOvnPlugin(env, chB, { ...fast, name: a.name });

@@ -23,10 +23,11 @@ t.teardown(() => env.stop());
 await waitChassisReady(env);
 const [chA, chB] = env.chassis;
 if (!chA || !chB) throw new Error('two chassis expected');
-// --ovn-wait-hv: CreateEndpoint returns once every chassis knows the port, so the first ping cannot be lost.
-const a: OvnPlugin = await startOvnPlugin(env, chA, { extraArgs: ['--ovn-wait-hv'] });
+// Default flags: CreateEndpoint returns once every chassis knows the port (--ovn-remote-wait), so the first
+// ping cannot be lost.
+const a: OvnPlugin = await startOvnPlugin(env, chA);
 t.teardown(() => a.stop());
-const b: OvnPlugin = await startOvnPlugin(env, chB, { name: a.name, extraArgs: ['--ovn-wait-hv'] });
+const b: OvnPlugin = await startOvnPlugin(env, chB, { name: a.name });
 t.teardown(() => b.stop());
 
 const SW = `ocnt-${dockerId().slice(0, 8)}`;

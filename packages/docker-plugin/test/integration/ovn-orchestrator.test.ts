@@ -30,7 +30,7 @@ t.teardown(() => env.stop());
 await waitChassisReady(env);
 const [chA, chB] = env.chassis;
 if (!chA || !chB) throw new Error('two chassis expected');
-const a = await startOvnPlugin(env, chA, { extraArgs: ['--ovn-wait-hv'] });
+const a = await startOvnPlugin(env, chA);
 t.teardown(() => a.stop());
 
 const SW = `ocnt-${dockerId().slice(0, 8)}`;

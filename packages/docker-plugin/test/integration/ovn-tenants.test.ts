@@ -20,9 +20,9 @@ t.teardown(() => env.stop());
 await waitChassisReady(env);
 const [chA, chB] = env.chassis;
 if (!chA || !chB) throw new Error('two chassis expected');
-const a: OvnPlugin = await startOvnPlugin(env, chA, { extraArgs: ['--ovn-wait-hv'] });
+const a: OvnPlugin = await startOvnPlugin(env, chA);
 t.teardown(() => a.stop());
-const b: OvnPlugin = await startOvnPlugin(env, chB, { name: a.name, extraArgs: ['--ovn-wait-hv'] });
+const b: OvnPlugin = await startOvnPlugin(env, chB, { name: a.name });
 t.teardown(() => b.stop());
 
 const tag = dockerId().slice(0, 6);

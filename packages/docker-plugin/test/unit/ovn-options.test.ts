@@ -32,7 +32,21 @@ t.test('flags: off without --ovn-nb; remotes as --ovsdb takes them; bad values n
   t.same(c?.nb, ['tcp:10.0.0.1:6641', 'tcp:10.0.0.2:6641', 'unix:/run/nb.sock']);
   t.equal(c?.bridge, 'br-int');
   t.equal(c?.installTimeoutMs, 8000);
-  t.equal(c?.waitHv, false);
+  t.equal(c?.remoteWaitMs, 3000, 'the wait for the other chassis is on by default');
+  t.equal(parseOvnFlags({ ...none, nb: 'tcp:h:1', remoteWait: '0' }, 10_000)?.remoteWaitMs, 0, '0: off');
+  t.equal(parseOvnFlags({ ...none, nb: 'tcp:h:1', remoteWait: '1.5' }, 10_000)?.remoteWaitMs, 1500);
+  t.equal(
+    parseOvnFlags({ ...none, nb: 'tcp:h:1', installTimeout: '2' }, 10_000)?.remoteWaitMs,
+    2000,
+    'never beyond the install timeout',
+  );
+  for (const bad of ['-1', 'x', '9'])
+    t.throws(
+      () => parseOvnFlags({ ...none, nb: 'tcp:h:1', remoteWait: bad }, 10_000),
+      new RegExp(`--ovn-remote-wait="${bad}".*from 0 \\(off\\) to --ovn-install-timeout \\(8\\)`),
+      `--ovn-remote-wait ${bad} refused`,
+    );
+  t.throws(() => parseOvnFlags({ ...none, remoteWait: '1' }, 10_000), /only together with --ovn-nb/);
   t.throws(() => parseOvnFlags({ ...none, nb: 'http://x' }, 10_000), /--ovn-nb="http:\/\/x".*unix:\/PATH/);
   t.throws(
     () => parseOvnFlags({ ...none, nb: 'ssl:h:6641' }, 10_000),

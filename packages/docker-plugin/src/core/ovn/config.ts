@@ -7,6 +7,8 @@ import { InvalidOptionError } from '../errors.js';
 
 export const DEFAULT_OVN_BRIDGE = 'br-int';
 export const DEFAULT_INSTALL_TIMEOUT_MS = 8000;
+/** How long CreateEndpoint waits, after ovn-installed here, for the other chassis (see `remoteWaitMs`). */
+export const DEFAULT_REMOTE_WAIT_MS = 3000;
 
 export interface OvnConfig {
   /** OVN_Northbound remotes (one, or every member of a cluster). */
@@ -19,11 +21,14 @@ export interface OvnConfig {
   /** How long CreateEndpoint waits for ovn-installed. */
   installTimeoutMs: number;
   /**
-   * Also wait until every chassis applied the new port (NB nb_cfg → hv_cfg, as `ovn-nbctl --wait=hv`): then
-   * the other chassis know where the port is, and replies to its first packet are not lost. A chassis that
-   * is down holds hv_cfg back, so this is off by default.
+   * Join (and the Orchestrator's attach) waits, after ovn-installed here, up to this long until every
+   * chassis applied the port (NB nb_cfg → hv_cfg, as `ovn-nbctl --wait=hv`; concurrent endpoints share one
+   * nb_cfg bump). Until the other chassis have processed the new port they do not know which tunnel leads
+   * to it, and the peer's first ARP for it (or the reply) is dropped there: a 1 s ARP retry. Not reaching
+   * it is not an error: Join answers, a warning is logged, and while hv_cfg stays behind (a chassis down)
+   * later endpoints do not wait. 0: off.
    */
-  waitHv: boolean;
+  remoteWaitMs: number;
 }
 
 export interface OvnFlagValues {
@@ -35,14 +40,15 @@ export interface OvnFlagValues {
   bridge: string | undefined;
   underlayMtu: string | undefined;
   installTimeout: string | undefined;
-  waitHv?: boolean | undefined;
+  /** Seconds (`--ovn-remote-wait`); 0 turns the wait for the other chassis off. */
+  remoteWait?: string | undefined;
 }
 
 const ENDPOINT = /^(unix:\/.+|tcp:\[?[0-9A-Za-z.:-]+\]?:[0-9]{1,5}|ssl:\[?[0-9A-Za-z.:-]+\]?:[0-9]{1,5})$/;
 
 /** The OVN config from flag/env values; undefined when no NB remote is given (OVN mode off). */
 export function parseOvnFlags(v: OvnFlagValues, callTimeoutMs: number): OvnConfig | undefined {
-  const given = [v.ca, v.cert, v.key, v.bridge, v.underlayMtu, v.installTimeout].some(
+  const given = [v.ca, v.cert, v.key, v.bridge, v.underlayMtu, v.installTimeout, v.remoteWait].some(
     (x) => x !== undefined && x !== '',
   );
   if (v.nb === undefined || v.nb === '') {
@@ -108,5 +114,16 @@ export function parseOvnFlags(v: OvnFlagValues, callTimeoutMs: number): OvnConfi
   } else if (installTimeoutMs >= callTimeoutMs) {
     installTimeoutMs = Math.max(100, Math.round(callTimeoutMs * 0.8));
   }
-  return { nb, ...(tls ? { tls } : {}), bridge, underlayMtu, installTimeoutMs, waitHv: v.waitHv === true };
+  let remoteWaitMs = Math.min(DEFAULT_REMOTE_WAIT_MS, installTimeoutMs);
+  if (v.remoteWait !== undefined && v.remoteWait !== '') {
+    const s = Number(v.remoteWait);
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(v.remoteWait) || s * 1000 > installTimeoutMs)
+      throw new InvalidOptionError(
+        '--ovn-remote-wait',
+        v.remoteWait,
+        `a number of seconds from 0 (off) to --ovn-install-timeout (${installTimeoutMs / 1000})`,
+      );
+    remoteWaitMs = Math.round(s * 1000);
+  }
+  return { nb, ...(tls ? { tls } : {}), bridge, underlayMtu, installTimeoutMs, remoteWaitMs };
 }

@@ -12,8 +12,10 @@
 //   chassis' stale holds, ports and OVS interfaces.
 
 import {
+  bumpNbCfg,
   type IpPrefix,
   type NbPlan,
+  nbCfgOf,
   nbTransact,
   type OvnChassisDb,
   type OvnClient,
@@ -54,6 +56,7 @@ import { decodeOptionMac, generateMac, normalizeMac, vethNames } from '../names.
 import { LABEL_GENERIC, LABEL_MAC } from '../options.js';
 import type { Logger } from '../types.js';
 import { silentLogger } from '../types.js';
+import { NbCfgBarrier } from './barrier.js';
 import type { OvnConfig } from './config.js';
 import {
   checkSwitchName,
@@ -124,6 +127,14 @@ export class OvnDriver {
   readonly #pending = new Set<string>();
   /** Endpoints (and Orchestrator keys) with a call of this process in flight: the reconciler leaves them. */
   readonly #inflight = new Set<string>();
+  /** nb_cfg bumps shared by concurrent endpoints (for the wait for the other chassis). */
+  readonly #barrier = new NbCfgBarrier(() =>
+    this.#retry('the nb_cfg bump', () => this.#ovn.nbDb.transact((t) => bumpNbCfg(t))).then((rows) =>
+      nbCfgOf(rows as never),
+    ),
+  );
+  /** An nb_cfg that hv_cfg did not reach within --ovn-remote-wait: a chassis is down or far behind. */
+  #hvStuckAt: number | undefined;
 
   constructor(o: OvnDriverOptions) {
     this.name = o.name;
@@ -164,6 +175,48 @@ export class OvnDriver {
 
   get #nb(): Replica<NbRowsT> & OvnClient['nb'] {
     return this.#ovn.nb as never;
+  }
+
+  /**
+   * After `port` is ovn-installed here: waits (bounded by --ovn-remote-wait and what is left of `deadline`)
+   * until every chassis applied the SB as of now, so the other hosts know the port's chassis and the reply
+   * to its first packet is not dropped. Never fails the attach: a chassis that is down would otherwise fail
+   * every attach. Once hv_cfg missed a target, later calls skip the wait until hv_cfg passes that target.
+   */
+  async #awaitRemote(port: string, deadline: number): Promise<void> {
+    const bound = Math.min(this.#cfg.remoteWaitMs, deadline - Date.now());
+    if (this.#cfg.remoteWaitMs <= 0 || bound <= 0) return;
+    if (this.#hvStuckAt !== undefined) {
+      const g = [...this.#nb.table('NB_Global').values()][0] as { hv_cfg?: number | bigint } | undefined;
+      if (Number(g?.hv_cfg ?? 0) < this.#hvStuckAt) return;
+      this.#log.info({ hvCfg: Number(g?.hv_cfg), was: this.#hvStuckAt }, 'every chassis caught up again');
+      this.#hvStuckAt = undefined;
+    }
+    const t0 = Date.now();
+    let target: number | undefined;
+    try {
+      // The bump itself is bounded too (it is retried across an NB leader change, which may take longer).
+      let timer: NodeJS.Timeout | undefined;
+      target = await Promise.race([
+        this.#barrier.after(),
+        new Promise<undefined>((r) => {
+          timer = setTimeout(() => r(undefined), bound);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (target === undefined) {
+        this.#log.warn({ port }, `the nb_cfg bump took over ${bound} ms (--ovn-remote-wait); not waiting`);
+        return;
+      }
+      await this.#ovn.waitForCfg(target, 'hv', { timeoutMs: Math.max(1, bound - (Date.now() - t0)) });
+    } catch (err) {
+      if (target !== undefined && err instanceof OvnTimeoutError) {
+        this.#hvStuckAt = Math.max(this.#hvStuckAt ?? 0, target);
+        this.#log.warn(
+          { port, nbCfg: target, err: err.message },
+          `not every chassis applied port ${port} within ${bound} ms (--ovn-remote-wait); replies from them may be lost at first, and later endpoints do not wait until they catch up`,
+        );
+      } else this.#log.warn({ port, err: (err as Error).message }, 'waiting for the other chassis failed');
+    }
   }
 
   // ---- local chassis -----------------------------------------------------------------------------------
@@ -615,14 +668,7 @@ export class OvnDriver {
     );
     try {
       await this.#wire(req.EndpointID, req.NetworkID, lspName, veth, mac, info.mtu);
-      const started = Date.now();
       await this.#chassis.waitForOvnInstalled(lspName, { timeoutMs: this.#cfg.installTimeoutMs });
-      if (this.#cfg.waitHv)
-        await this.#retry('the hv_cfg wait', () =>
-          this.#ovn.sync('hv', {
-            timeoutMs: Math.max(100, this.#cfg.installTimeoutMs - (Date.now() - started)),
-          }),
-        );
     } catch (err) {
       const rollback = await this.#unwire(req.EndpointID, veth.host)
         .then(() => this.#deletePorts(holds.map((h) => h.name)))
@@ -753,7 +799,11 @@ export class OvnDriver {
     if (!port)
       throw new NotFoundError(`endpoint ${req.EndpointID.slice(0, 12)} has no logical port on this chassis`);
     // Returns at once when CreateEndpoint saw it installed; after an ovn-controller restart, waits again.
+    const deadline = Date.now() + this.#cfg.installTimeoutMs;
     await this.#chassis.waitForOvnInstalled(port.name, { timeoutMs: this.#cfg.installTimeoutMs });
+    // The wait for the other chassis is here, not in CreateEndpoint: Docker serialises CreateEndpoint per
+    // network but not Join, so concurrent containers wait side by side and share nb_cfg bumps.
+    await this.#awaitRemote(port.name, deadline);
     const info = this.#info(ls);
     const reply: JoinResponse = {
       InterfaceName: { SrcName: vethNames(req.EndpointID, this.#prefix).container, DstPrefix: 'eth' },
@@ -871,7 +921,8 @@ export class OvnDriver {
       );
     const me = this.chassisName();
     const gateways = new Set(info.gateways);
-    const tryHold = async (ip: string): Promise<boolean> => {
+    const cursorKey = `${K.ipamLast}${subnet.family}`;
+    const tryHold = async (ip: string, moveCursor: boolean): Promise<boolean> => {
       const name = holdName(sw, ip);
       this.#pending.add(name);
       // Milliseconds (the reconciler compares it) with random decimals: our own attempt is recognisable.
@@ -883,7 +934,19 @@ export class OvnDriver {
               name,
               external_ids: { [K.owner]: this.name, [K.chassis]: me, [K.hold]: ip, [K.holdAt]: at },
             });
-            t.mutate(NB.Logical_Switch, [['_uuid', '==', ls._uuid as never]], [['ports', 'insert', [h]]]);
+            t.mutate(
+              NB.Logical_Switch,
+              [['_uuid', '==', ls._uuid as never]],
+              [
+                ['ports', 'insert', [h]],
+                ...(moveCursor
+                  ? ([
+                      ['external_ids', 'delete', [cursorKey]],
+                      ['external_ids', 'insert', { [cursorKey]: ip }],
+                    ] as const)
+                  : []),
+              ],
+            );
           }),
         );
         return true;
@@ -904,7 +967,7 @@ export class OvnDriver {
     if (asked) {
       if (gateways.has(asked.text))
         throw new ConflictError(`address ${asked.text} is the gateway of logical switch ${sw}`);
-      if (!(await tryHold(asked.text))) {
+      if (!(await tryHold(asked.text, false))) {
         const h = this.#lsp(holdName(sw, asked.text));
         throw new ConflictError(
           `address ${asked.text} is in use on logical switch ${sw}${h ? ` (port ${h.name}, chassis ${h.external_ids[K.chassis] ?? '?'}${h.external_ids[K.endpoint] ? `, endpoint ${h.external_ids[K.endpoint]?.slice(0, 12)}` : ''})` : ''}`,
@@ -913,15 +976,27 @@ export class OvnDriver {
       return { Address: `${asked.text}/${len}`, Data: {} };
     }
     const { first, last } = hostRange(subnet);
-    // Start after the gateway(s); each candidate taken in the replica, or by a call of ours in flight, is
+    // Next fit, as Docker's own IPAM allocates serially: start after the switch's last allocated address and
+    // wrap around. Handing out the lowest free address would give a just-released address to the next
+    // container at once, with a new MAC (Docker picks a random one per endpoint): peers still holding the
+    // old neighbour entry send to a MAC nobody has until the entry expires (up to ~45 s reachable + 5 s
+    // delay + probes). That is how a restarted container (`--restart always` after a host reboot) took
+    // 42.6 s to be reachable again. Each candidate taken in the replica, or by a call of ours in flight, is
     // skipped; a candidate another host took first (constraint violation) too.
-    for (let v = first, tries = 0; v <= last && tries < 100_000; v++) {
+    const lastIp = parseIp(ls.external_ids[cursorKey]);
+    const after =
+      lastIp && lastIp.family === subnet.family && lastIp.value >= first && lastIp.value < last
+        ? lastIp.value + 1n
+        : first;
+    const size = last - first + 1n;
+    for (let i = 0n, tries = 0; i < size && tries < 100_000; i++) {
+      const v = after + i <= last ? after + i : after + i - size;
       const ip = formatIp(subnet.family, v);
       if (gateways.has(ip)) continue;
       const name = holdName(sw, ip);
       if (this.#pending.has(name) || this.#lsp(name)) continue;
       tries++;
-      if (await tryHold(ip)) return { Address: `${ip}/${len}`, Data: {} };
+      if (await tryHold(ip, true)) return { Address: `${ip}/${len}`, Data: {} };
     }
     throw new IpamError(`no free address left in ${subnet.cidr} on logical switch ${sw}`);
   }
@@ -1047,14 +1122,11 @@ export class OvnDriver {
     }
   }
 
-  /** Waits until `port` is ovn-installed here (and, with --ovn-wait-hv, applied everywhere). */
+  /** Waits until `port` is ovn-installed here, then (bounded, never failing) applied on every chassis. */
   async waitReady(port: string): Promise<void> {
-    const started = Date.now();
+    const deadline = Date.now() + this.#cfg.installTimeoutMs;
     await this.#chassis.waitForOvnInstalled(port, { timeoutMs: this.#cfg.installTimeoutMs });
-    if (this.#cfg.waitHv)
-      await this.#ovn.sync('hv', {
-        timeoutMs: Math.max(100, this.#cfg.installTimeoutMs - (Date.now() - started)),
-      });
+    await this.#awaitRemote(port, deadline);
   }
 
   /** Deletes the Orchestrator's port(s) for `key`. */

@@ -35,6 +35,11 @@ export const K = {
   attached: 'ocn-attached',
   /** Names of an endpoint in its switch's DNS row (comma list). */
   dns: 'ocn-dns',
+  /**
+   * On the switch: the last address allocated, per family (`ocn-ipam-last-v4`/`-v6`); the next allocation
+   * starts after it. A hint, written blindly with each hold (no guard, no conflict between hosts).
+   */
+  ipamLast: 'ocn-ipam-last-v',
 } as const;
 
 /** CreateEndpoint option (`docker network connect --driver-opt dns_name=a,b`): names OVN's DNS answers. */
