@@ -114,7 +114,7 @@ while time.monotonic() < end:
     p = data[14:]
     if f['type'] == 0x8100: f['vlan'] = struct.unpack('!H', p[0:2])[0] & 0xfff; f['type'] = struct.unpack('!H', p[2:4])[0]; p = p[4:]
     if f['type'] == 0x0800 and len(p) >= 20:
-        f['ipsrc'] = socket.inet_ntoa(p[12:16]); f['ipdst'] = socket.inet_ntoa(p[16:20]); f['proto'] = p[9]
+        f['ipsrc'] = socket.inet_ntoa(p[12:16]); f['ipdst'] = socket.inet_ntoa(p[16:20]); f['proto'] = p[9]; f['tos'] = p[1]
     out.append(f)
 print(json.dumps(out))
 `;
@@ -128,6 +128,8 @@ export interface CapturedFrame {
   ipsrc?: string;
   ipdst?: string;
   proto?: number;
+  /** The IPv4 TOS byte (DSCP << 2 | ECN). */
+  tos?: number;
 }
 
 /**

@@ -63,6 +63,7 @@ t.test('network options', async (t) => {
     tenant: 'default',
     isolate: true,
     mtu: undefined,
+    qos: {},
   });
   t.same(
     parseOvnNetworkOptions({
@@ -77,6 +78,7 @@ t.test('network options', async (t) => {
       tenant: 'acme',
       isolate: false,
       mtu: 1400,
+      qos: {},
     },
   );
   t.throws(
