@@ -9,9 +9,9 @@
 //   the default burst is policerBurst (300 ms at the rate; measured: 10 ms gives TCP a tenth of the rate).
 //   `bandwidth:rate` is kbit/s and `bandwidth:burst` kilobits (ovn-nb(5)); limits are kept exactly (bit/s,
 //   bytes) in the row's external_ids `ocn-rate`.
-// - The LSP options `qos_max_rate`/`qos_burst` are not used: ovn-controller 23.03 applies them with a
-//   linux-htb qdisc on the chassis' egress (localnet/tunnel) interface only, not on a VIF, so between two
-//   containers of one host they limit nothing.
+// - The LSP options `qos_max_rate`/`qos_burst` are not used: measured here (23.03, userspace datapath),
+//   `qos_max_rate=10000000` on both VIF ports of a transfer left it at 137 Mbit/s and ovn-controller put
+//   no QoS on their OVS ports (it applies them to egress interfaces, i.e. a localnet's physical port).
 // - The rows are children of Logical_Switch.qos_rules (QoS is not a root table: a row no switch references
 //   is garbage-collected), tagged `ocn-owner` and `ocn-qos-port=<lsp>`, and removed in the transaction
 //   that deletes the port (driver.ts #deletePorts); a deleted switch takes its rows with it.
