@@ -6,14 +6,19 @@
 // starvation on a shared CPU only ever lowers throughput (helpers/rates.ts), the tolerance stays ±10 %.
 // Limits are changed while endpoints run through the plugin socket's /Ocn.SetRateLimit (Docker has no
 // endpoint-update call). DSCP is seen in the TOS byte of frames captured on the receiver (AF_PACKET).
+import { join } from 'node:path';
 import {
   type CapturedFrame,
   capture,
+  createNetns,
+  deleteNetns,
   measureTcp,
   nsExec,
   type OvnEnv,
+  run,
   startOvnEnv,
   type TcpRate,
+  uniqueName,
 } from '@ovs-container-network/testkit';
 import t from 'tap';
 import {
@@ -26,6 +31,7 @@ import {
   startOvnPlugin,
   waitChassisReady,
 } from '../helpers/ovn.js';
+import { PKG_ROOT } from '../helpers/plugin.js';
 import { fullSpeed, load, rateWithin, report } from '../helpers/rates.js';
 
 const env: OvnEnv = await startOvnEnv({ chassis: 1 });
@@ -246,6 +252,70 @@ t.test(
     t.equal(rows.filter((x) => x.ids['ocn-qos-port'] === `ocn/${SW}/${e3.ip}`).length, 0, 'e3: no row left');
   },
 );
+
+const TSX = join(PKG_ROOT, '../../node_modules/.bin/tsx');
+/** OvnOrchestrator in the chassis' namespace (helpers/ovn-attach-runner.ts), one call per process. */
+async function orchestrate(op: 'attach' | 'detach' | 'setRateLimit', args: Record<string, unknown>) {
+  const body = JSON.stringify({ op, name: a.name, ovsdb: ch?.endpoint, nb: env.nb.endpoints, args });
+  const r = await run('ip', [
+    'netns',
+    'exec',
+    ch?.netns as string,
+    TSX,
+    join(PKG_ROOT, 'test/helpers/ovn-attach-runner.ts'),
+    body,
+  ]);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+    ok?: Record<string, unknown>;
+    error?: string;
+  };
+}
+
+t.test('the OVN Orchestrator: attach takes limits and DSCP, setRateLimit changes them', async (t) => {
+  const [, , e3] = eps as [Endpoint, Endpoint, Endpoint, Endpoint];
+  const ns = await createNetns(uniqueName('oq'));
+  t.teardown(() => deleteNetns(ns));
+  const containerId = `ocnt-${ns}`;
+  const bad = await orchestrate('attach', {
+    logicalSwitch: SW,
+    target: { netns: ns },
+    ifname: 'eth1',
+    containerId,
+    rateLimit: { egress: { rate: 5 } },
+  });
+  t.match(String(bad.error), /rateLimit\.egress\.rate.*5.*bits per second/, `refused: ${bad.error}`);
+  const r = await orchestrate('attach', {
+    logicalSwitch: SW,
+    target: { netns: ns },
+    ifname: 'eth1',
+    containerId,
+    rateLimit: { egress: { rate: 10_000_000 } },
+    dscp: null,
+  });
+  t.ok(r.ok, r.error ?? '');
+  const lsp = String(r.ok?.logicalPort);
+  const mine = (await qosRows()).filter((x) => x.ids['ocn-qos-port'] === lsp);
+  t.same(
+    mine.map((x) => [x.direction, x.bandwidth, x.action]),
+    [['from-lport', { burst: 3000, rate: 10000 }, {}]],
+    'one from-lport row of 10 Mbit/s, no mark (dscp: null lifted the network default)',
+  );
+  const o: Endpoint = {
+    ...(e3 as Endpoint),
+    netns: ns,
+    ip: String((r.ok?.addresses as string[])[0]).split('/')[0] as string,
+  };
+  await rateWithin(t, 'the attached namespace sends at 10 Mbit/s', 10, measure(o, e3));
+  const up = await orchestrate('setRateLimit', {
+    ref: { containerId, ifname: 'eth1' },
+    limits: { egress: { rate: 50_000_000 } },
+  });
+  t.ok(up.ok, up.error ?? '');
+  await rateWithin(t, 'after setRateLimit: 50 Mbit/s', 50, measure(o, e3));
+  const d = await orchestrate('detach', { containerId, ifname: 'eth1' });
+  t.equal(d.ok, true);
+  t.equal((await qosRows()).filter((x) => x.ids['ocn-qos-port'] === lsp).length, 0, 'its rows went with it');
+});
 
 t.test('nothing is left after the endpoints and the network are removed', async (t) => {
   const [e1, ...rest] = eps as [Endpoint, ...Endpoint[]];
