@@ -2,6 +2,7 @@
 // the NB bandwidth units, and the switch record round trip. Pure.
 import t from 'tap';
 import { InvalidOptionError } from '../../src/core/errors.js';
+import { mirrorRows, parseOvnMirrorOptions } from '../../src/core/ovn/mirror.js';
 import { parseOvnNetworkOptions } from '../../src/core/ovn/model.js';
 import { nbBandwidth, parseOvnQosOptions, switchQos, switchQosIds } from '../../src/core/ovn/qos.js';
 import { policerBurst } from '../../src/core/qos.js';
@@ -39,4 +40,33 @@ t.test('network record on the switch', async (t) => {
   t.same(parseOvnNetworkOptions({ mode: 'ovn', logical_switch: 'w', 'rate.egress': '1mbit' }).qos, {
     'rate.egress': '1mbit',
   });
+});
+
+t.test('mirror options of an OVN endpoint (core/ovn/mirror.ts)', async (t) => {
+  t.equal(parseOvnMirrorOptions({ dns_name: 'x' }), undefined, 'no mirror.sink: no mirror');
+  t.same(parseOvnMirrorOptions({ 'mirror.sink': '10.0.0.9' }), { sink: '10.0.0.9', type: 'gre', key: 0 });
+  t.same(parseOvnMirrorOptions({ 'mirror.sink': '10.0.0.9', 'mirror.type': 'erspan', 'mirror.key': '7' }), {
+    sink: '10.0.0.9',
+    type: 'erspan',
+    key: 7,
+  });
+  t.same(
+    mirrorRows('ocn/w/10.1.0.2', 'p', { sink: '10.0.0.9', type: 'gre', key: 7 }).map((r) => [
+      r.name,
+      r.filter,
+      r.index,
+    ]),
+    [
+      ['ocn/w/10.1.0.2/sent', 'from-lport', 7],
+      ['ocn/w/10.1.0.2/received', 'to-lport', 8],
+    ],
+  );
+  t.throws(
+    () => parseOvnMirrorOptions({ 'mirror.sink': '10.0.0.9', 'mirror.type': 'local' }),
+    /gre or erspan/,
+  );
+  t.throws(() => parseOvnMirrorOptions({ 'mirror.sink': 'fd00::1' }), /IPv4/);
+  t.throws(() => parseOvnMirrorOptions({ 'mirror.sink': '10.0.0.9', 'mirror.key': '1023' }), /0 to 1022/);
+  t.throws(() => parseOvnMirrorOptions({ 'mirror.to': 'mon' }), /mirror\.to.*GRE\/ERSPAN collector/);
+  t.throws(() => parseOvnMirrorOptions({ 'mirror.type': 'gre' }), /mirror\.sink/);
 });

@@ -55,6 +55,7 @@ import { LABEL_GENERIC, LABEL_MAC } from '../options.js';
 import type { Logger } from '../types.js';
 import { silentLogger } from '../types.js';
 import type { OvnConfig } from './config.js';
+import { mirrorRows, OVN_MIRROR_EXT, type OvnMirrorSpec, parseOvnMirrorOptions } from './mirror.js';
 import {
   checkSwitchName,
   DNS_NAME_OPTION,
@@ -538,6 +539,7 @@ export class OvnDriver {
     });
     const dnsNames = parseDnsNames(req.Options?.[DNS_NAME_OPTION]);
     const qos = this.#endpointQos(req.Options, ls, info.mtu);
+    const mirror = parseOvnMirrorOptions(req.Options ?? {});
     const dns = dnsNames.length > 0 ? this.#dnsRow(sw) : undefined;
     if (dnsNames.length > 0 && !dns)
       throw new OvnModeError(`logical switch ${sw} has no DNS row of ${this.name}: create the network again`);
@@ -566,6 +568,7 @@ export class OvnDriver {
         info,
         qos,
         sw,
+        mirror,
       });
     } finally {
       this.#inflight.delete(req.EndpointID);
@@ -591,6 +594,7 @@ export class OvnDriver {
       info: SwitchInfo;
       qos: OvnQos;
       sw: string;
+      mirror: OvnMirrorSpec | undefined;
     },
   ): Promise<CreateEndpointResponse> {
     const { holds, primary, lspName, veth, entry, now, pg, me, mac, ips, dns, dnsNames, givenMac, info } = c;
@@ -649,6 +653,7 @@ export class OvnDriver {
     );
     try {
       if (hasQos(c.qos)) await this.#applyQos(c.sw, lspName, c.qos);
+      if (c.mirror) await this.#addMirror(primary._uuid, lspName, c.mirror);
       await this.#wire(req.EndpointID, req.NetworkID, lspName, veth, mac, info.mtu);
       const started = Date.now();
       await this.#chassis.waitForOvnInstalled(lspName, { timeoutMs: this.#cfg.installTimeoutMs });
@@ -777,6 +782,16 @@ export class OvnDriver {
           // Its QoS rows are children of the switch, not of the port: they go in the same transaction.
           if (p && sw && this.#switch(sw) && this.#portQosRows(n).length > 0)
             planDropPortQos(nb, { sw, lsp: n });
+          // Mirror is a root table: its rows go explicitly, before the port (weak references, dropWeakRefs).
+          const mirrors = p ? this.#portMirrors(n) : [];
+          if (p && mirrors.length > 0) {
+            nb.txn.mutate(
+              NB.Logical_Switch_Port,
+              [['_uuid', '==', p._uuid as never]],
+              [['mirror_rules', 'delete', mirrors.map((m) => m._uuid as never)]],
+            );
+            for (const m of mirrors) nb.txn.delete(NB.Mirror, [['_uuid', '==', m._uuid as never]]);
+          }
           nb.deleteSwitchPort(n);
         }
       }),
@@ -790,13 +805,29 @@ export class OvnDriver {
     const mine: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(options ?? {}))
       if (isOvnQosOption(k) || k.startsWith('rate.') || k.startsWith('burst.')) mine[k] = v;
-      else if (k.startsWith('mirror.'))
-        throw new InvalidOptionError(
-          k,
-          v,
-          'no mirror.* option on an OVN network: OVN 23.03 mirrors only to a GRE/ERSPAN tunnel (see the README, "OVN mode: mirroring")',
-        );
     return parseOvnQosOptions(mine, switchQos(ls.external_ids), mtu);
+  }
+
+  #portMirrors(lsp: string): (NB.Mirror & { readonly _uuid: string })[] {
+    const out: (NB.Mirror & { readonly _uuid: string })[] = [];
+    for (const m of this.#nb.table('Mirror').values() as Iterable<NB.Mirror & { readonly _uuid: string }>)
+      if (m.external_ids[OVN_MIRROR_EXT.owner] === this.name && m.external_ids[OVN_MIRROR_EXT.port] === lsp)
+        out.push(m);
+    return out;
+  }
+
+  /** Inserts the port's two Mirror rows (sent, received) and references them from its mirror_rules. */
+  async #addMirror(lspUuid: string, lsp: string, m: OvnMirrorSpec): Promise<void> {
+    await this.#retry('adding the mirror', () =>
+      this.#ovn.transact((t) => {
+        const refs = mirrorRows(lsp, this.name, m).map((row) => t.insert(NB.Mirror, row));
+        t.mutate(
+          NB.Logical_Switch_Port,
+          [['_uuid', '==', lspUuid as never]],
+          [['mirror_rules', 'insert', refs]],
+        );
+      }),
+    );
   }
 
   #portQosRows(lsp: string): QosRow[] {

@@ -6,6 +6,8 @@
 // starvation on a shared CPU only ever lowers throughput (helpers/rates.ts), the tolerance stays ±10 %.
 // Limits are changed while endpoints run through the plugin socket's /Ocn.SetRateLimit (Docker has no
 // endpoint-update call). DSCP is seen in the TOS byte of frames captured on the receiver (AF_PACKET).
+// Mirroring: OVN 23.03's NB Mirror (gre/erspan only) to a collector address on the underlay bridge, the
+// GRE packets captured there and their inner frames read.
 import { join } from 'node:path';
 import {
   type CapturedFrame,
@@ -19,6 +21,7 @@ import {
   startOvnEnv,
   type TcpRate,
   uniqueName,
+  waitFor,
 } from '@ovs-container-network/testkit';
 import t from 'tap';
 import {
@@ -303,7 +306,7 @@ t.test('the OVN Orchestrator: attach takes limits and DSCP, setRateLimit changes
   const o: Endpoint = {
     ...(e3 as Endpoint),
     netns: ns,
-    ip: String((r.ok?.addresses as string[])[0]).split('/')[0] as string,
+    ip: String((r.ok?.addresses as string[] | undefined)?.[0]).split('/')[0] as string,
   };
   await rateWithin(t, 'the attached namespace sends at 10 Mbit/s', 10, measure(o, e3));
   const up = await orchestrate('setRateLimit', {
@@ -315,6 +318,87 @@ t.test('the OVN Orchestrator: attach takes limits and DSCP, setRateLimit changes
   const d = await orchestrate('detach', { containerId, ifname: 'eth1' });
   t.equal(d.ok, true);
   t.equal((await qosRows()).filter((x) => x.ids['ocn-qos-port'] === lsp).length, 0, 'its rows went with it');
+});
+
+t.test('mirroring an endpoint to a GRE collector on the underlay (OVN 23.03 NB Mirror)', async (t) => {
+  const [, e2, e3] = eps as [Endpoint, Endpoint, Endpoint, Endpoint];
+  const pool = net.pools[0];
+  if (!pool) throw new Error('no pool');
+  const held = await a.ok('/IpamDriver.RequestAddress', { PoolID: pool.poolId });
+  const before = await nbDump(env);
+  for (const [k, v, allowed] of [
+    ['mirror.type', 'local', /gre or erspan/],
+    ['mirror.to', 'mon', /GRE\/ERSPAN collector/],
+    ['mirror.sink', 'fd00::1', /IPv4/],
+  ] as const) {
+    const r = await a.call('/NetworkDriver.CreateEndpoint', {
+      NetworkID: net.networkId,
+      EndpointID: dockerId(),
+      Interface: { Address: String(held.Address), AddressIPv6: '', MacAddress: '' },
+      Options: { 'mirror.sink': '10.99.0.200', [k]: v },
+    });
+    t.equal(r.status, 500);
+    t.match(String(r.body.Err), k, `${k}=${v} refused: ${r.body.Err}`);
+    t.match(String(r.body.Err), allowed);
+  }
+  t.equal(await nbDump(env), before, 'NB unchanged');
+  await a.ok('/IpamDriver.ReleaseAddress', { PoolID: pool.poolId, Address: held.Address });
+
+  const SINK = '10.99.0.200';
+  await run('ip', ['-n', env.underlay, 'addr', 'add', `${SINK}/24`, 'dev', 'ocntbr']);
+  t.teardown(() =>
+    run('ip', ['-n', env.underlay, 'addr', 'del', `${SINK}/24`, 'dev', 'ocntbr'], { allowFail: true }),
+  );
+  const e5 = await attach(a, net, { options: { 'mirror.sink': SINK, 'rate.egress': 'none', dscp: 'none' } });
+  const nbMirrors = async () =>
+    JSON.parse(
+      await env.nbctl(
+        '--format=json',
+        '--columns=name,type,sink,filter,index',
+        'find',
+        'Mirror',
+        `external_ids:ocn-owner=${a.name}`,
+      ),
+    ).data as [string, string, string, string, number][];
+  t.same(
+    (await nbMirrors()).sort(),
+    [
+      [`ocn/${SW}/${e5.ip}/received`, 'gre', SINK, 'to-lport', 1],
+      [`ocn/${SW}/${e5.ip}/sent`, 'gre', SINK, 'from-lport', 0],
+    ],
+    'two NB Mirror rows: what it sends (key 0) and what it receives (key 1)',
+  );
+  const ovsMirrors = async () =>
+    (await ch.vsctl('--no-heading', '--columns=name', 'list', 'Mirror')).split('\n').filter((x) => x.trim())
+      .length;
+  await waitFor(async () => (await ovsMirrors()) === 2, 20_000, 'ovn-controller to make the OVS mirrors');
+
+  const cap = await capture(env.underlay, 'ocntbr', 3);
+  // e5 may have the address the Orchestrator's detached attachment had: e3 must not answer its old MAC.
+  await nsExec(e3.netns, 'ip', ['neigh', 'flush', 'to', e5.ip as string], true);
+  // Sequential (a shared CPU): e5 → e3 is mirrored, e2 → e3 (its neighbours) is not.
+  const p5 = await nsExec(e5.netns, 'ping', ['-c', '5', '-i', '0.2', e3.ip as string], true);
+  const p2 = await nsExec(e2.netns, 'ping', ['-c', '5', '-i', '0.2', e3.ip as string], true);
+  t.equal(p5.code, 0, `e5 (${e5.ip}, ${e5.netns}) pings e3: ${p5.stdout.split('\n').at(-3)} ${p5.stderr}`);
+  t.equal(p2.code, 0, `e2 (${e2.ip}, ${e2.netns}) pings e3: ${p2.stdout.split('\n').at(-3)} ${p2.stderr}`);
+  const gre = (await cap.done).filter((f) => f.ipdst === SINK && f.proto === 47);
+  const inner = gre.flatMap((f) => (f.inner ? [f.inner] : []));
+  const icmp = (src: string | undefined, dst: string | undefined) =>
+    inner.filter((i) => i.proto === 1 && i.ipsrc === src && i.ipdst === dst).length;
+  t.equal(icmp(e5.ip, e3.ip), 5, 'the collector gets the 5 echo requests e5 sent');
+  t.equal(icmp(e3.ip, e5.ip), 5, 'and the 5 replies it received');
+  t.same(
+    inner.filter((i) => i.ipsrc !== e5.ip && i.ipdst !== e5.ip),
+    [],
+    'and nothing of its neighbours (e2 ↔ e3)',
+  );
+
+  await e5.remove();
+  t.same(await nbMirrors(), [], 'the NB Mirror rows went with the endpoint');
+  await waitFor(async () => (await ovsMirrors()) === 0, 20_000, 'ovn-controller to drop the OVS mirrors');
+  const after = await capture(env.underlay, 'ocntbr', 1.5);
+  await nsExec(e2.netns, 'ping', ['-c', '3', '-i', '0.2', e3.ip as string]);
+  t.equal((await after.done).filter((f) => f.proto === 47).length, 0, 'nothing more reaches the collector');
 });
 
 t.test('nothing is left after the endpoints and the network are removed', async (t) => {
@@ -329,6 +413,7 @@ t.test('nothing is left after the endpoints and the network are removed', async 
   t.ok(rows.length > 0, 'the others are still there');
   for (const e of rest) await e.remove();
   t.same(await qosRows(), [], 'no QoS row of ours in NB');
+  t.equal(JSON.parse(await env.nbctl('--format=json', 'list', 'Mirror')).data.length, 0, 'no Mirror row');
   const all = JSON.parse(await env.nbctl('--format=json', '--columns=_uuid', 'list', 'QoS')).data;
   t.equal(all.length, 0, 'no QoS row at all (none unreferenced either)');
   const del = await a.call('/NetworkDriver.DeleteNetwork', { NetworkID: net.networkId });
