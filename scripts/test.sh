@@ -82,7 +82,7 @@ lanes() {
 }
 
 # Files that measure rates (rate limits within ±10 %) run on their own, never beside another lane.
-alone=(test/integration/rate-limit-mirror.test.ts)
+alone=(test/integration/rate-limit-mirror.test.ts test/integration/ovn-qos-mirror.test.ts)
 alone_e2e=(test/e2e/rate-limit-mirror.test.ts)
 # The e2e files that run their own dockerds in simulated hosts (not the machine's): a lane of their own.
 own_dockerd=(test/e2e/ovn-cross-host.test.ts test/e2e/ovn-parallel.test.ts test/e2e/ovn-faults.test.ts

@@ -114,7 +114,14 @@ while time.monotonic() < end:
     p = data[14:]
     if f['type'] == 0x8100: f['vlan'] = struct.unpack('!H', p[0:2])[0] & 0xfff; f['type'] = struct.unpack('!H', p[2:4])[0]; p = p[4:]
     if f['type'] == 0x0800 and len(p) >= 20:
-        f['ipsrc'] = socket.inet_ntoa(p[12:16]); f['ipdst'] = socket.inet_ntoa(p[16:20]); f['proto'] = p[9]
+        f['ipsrc'] = socket.inet_ntoa(p[12:16]); f['ipdst'] = socket.inet_ntoa(p[16:20]); f['proto'] = p[9]; f['tos'] = p[1]
+        if p[9] == 47:
+            g = p[(p[0] & 15) * 4:]
+            flags, gp = struct.unpack('!HH', g[0:4])
+            inner = g[4 + (4 if flags & 0x8000 else 0) + (4 if flags & 0x2000 else 0) + (4 if flags & 0x1000 else 0):]
+            if gp == 0x88be: inner = inner[8:]
+            if gp in (0x6558, 0x88be) and len(inner) >= 34 and inner[12:14] == b'\\x08\\x00':
+                f['inner'] = {'src': mac(inner[6:12]), 'dst': mac(inner[0:6]), 'ipsrc': socket.inet_ntoa(inner[26:30]), 'ipdst': socket.inet_ntoa(inner[30:34]), 'proto': inner[23]}
     out.append(f)
 print(json.dumps(out))
 `;
@@ -128,6 +135,10 @@ export interface CapturedFrame {
   ipsrc?: string;
   ipdst?: string;
   proto?: number;
+  /** The IPv4 TOS byte (DSCP << 2 | ECN). */
+  tos?: number;
+  /** A GRE or ERSPAN (type II) packet's inner IPv4 frame (proto 47). */
+  inner?: { src: string; dst: string; ipsrc: string; ipdst: string; proto: number };
 }
 
 /**

@@ -52,6 +52,13 @@ export const CreateEndpointRequest = Type.Object({
 export const CreateEndpointReply = Type.Object({ Interface: Type.Optional(EndpointInterface) });
 
 export const EndpointRequest = Type.Object({ NetworkID: Id, EndpointID: Id });
+/** `/Ocn.SetRateLimit` (not a Docker call): the endpoint and its new `rate.*`/`burst.*`/`dscp` options. */
+export const SetRateLimitRequest = Type.Object({
+  NetworkID: Id,
+  EndpointID: Id,
+  Options: Type.Record(Type.String(), Type.String()),
+});
+export const SetRateLimitReply = Type.Record(Type.String(), Type.Unknown());
 
 export const OperInfoReply = Type.Object({ Value: Type.Record(Type.String(), Type.Unknown()) });
 

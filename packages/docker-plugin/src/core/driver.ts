@@ -12,7 +12,13 @@ import type {
   JoinRequest,
   JoinResponse,
 } from './api.js';
-import { applyEndpointExtras, parseEndpointExtras, shapeWhenMoved } from './endpoint-extras.js';
+import {
+  applyEndpointExtras,
+  changeEndpointLimits,
+  parseEndpointExtras,
+  recordSandbox,
+  shapeWhenMoved,
+} from './endpoint-extras.js';
 import {
   ConflictError,
   InvalidOptionError,
@@ -743,6 +749,8 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     // qos17: what the container sends is shaped on its veth end, once Docker has moved it into the sandbox.
     if (recordedLimits(port.external_ids).egress && typeof req.SandboxKey === 'string')
       shapeWhenMoved(port.name, req.SandboxKey, recordedLimits(port.external_ids).egress, this.#log);
+    // ovn17: the sandbox is recorded, so that /Ocn.SetRateLimit can change the egress limit later.
+    if (typeof req.SandboxKey === 'string') await recordSandbox(this.#ovs, port, req.SandboxKey);
     const reply: JoinResponse = {
       InterfaceName: { SrcName: port.external_ids[EXT.peer] ?? '', DstPrefix: 'eth' },
       // We never want Docker's docker_gwbridge: the gateway (if any) is ours or the uplink's router.
@@ -755,6 +763,31 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     // DHCP IPAM mode: renewals go from the container's namespace (core/dhcp-ipam.ts).
     await this.#dhcp?.joined(req.SandboxKey, net.bridge, net.vlan, port.external_ids[EXT.ipv4]);
     return reply;
+  }
+
+  /** `/Ocn.SetRateLimit` (http/app.ts): changes a running endpoint's limits (endpoint-extras.ts). */
+  async setEndpointQos(req: {
+    NetworkID: string;
+    EndpointID: string;
+    Options: Record<string, unknown>;
+  }): Promise<Record<string, unknown>> {
+    checkId('NetworkID', req.NetworkID);
+    checkId('EndpointID', req.EndpointID);
+    const found = this.network(req.NetworkID);
+    if (!found)
+      throw new NotFoundError(`network ${req.NetworkID.slice(0, 12)} is not known to driver ${this.name}`);
+    const port = this.endpointPort(req.EndpointID);
+    if (!port || port.external_ids[EXT.network] !== req.NetworkID)
+      throw new NotFoundError(
+        `endpoint ${req.EndpointID.slice(0, 12)} does not exist on network ${req.NetworkID.slice(0, 12)}`,
+      );
+    const limits = await changeEndpointLimits(this.#ovs, {
+      port,
+      owner: this.name,
+      mtu: found.record.mtu,
+      options: req.Options,
+    });
+    return { Limits: limits };
   }
 
   async leave(_req: EndpointRef): Promise<void> {

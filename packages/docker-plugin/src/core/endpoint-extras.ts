@@ -7,17 +7,22 @@
 //   mirror.monitor=NAME   this endpoint is monitor NAME
 
 import { NetlinkHandle } from '@ovs-container-network/netlink';
-import { InvalidOptionError } from './errors.js';
+import { Transaction } from '@ovs-container-network/ovsdb';
+import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
+import { InvalidOptionError, NotFoundError } from './errors.js';
 import { addMirror, isMirrorOption, parseMonitorName, syncMirrors } from './mirror.js';
 import type { TypedOvs } from './qos.js';
 import {
   applyContainerShaping,
   applyPortQos,
+  exec,
   isRateOption,
   networkQosLimits,
   parseRateOptions,
+  RATE_OPTION_KEYS,
   type RateLimit,
   type RateLimits,
+  recordedLimits,
 } from './qos.js';
 import type { NetworkRecord } from './records.js';
 import type { Logger } from './types.js';
@@ -72,6 +77,87 @@ export async function applyEndpointExtras(
   if (extras.mirrorTo !== undefined)
     await addMirror(t, { bridge: net.bridge, source: { port }, to: extras.mirrorTo, owner });
   if (extras.monitor !== undefined) await syncMirrors(t, owner, net.bridge);
+}
+
+/** Port external_ids key: the sandbox (network namespace file) Join was given, for later egress changes. */
+export const SANDBOX_KEY = 'ocn-sandbox';
+
+/** Records the sandbox of a joined endpoint on its Port (once: a rejoin with the same key writes nothing). */
+export async function recordSandbox(
+  t: TypedOvs,
+  port: { name: string; external_ids: Readonly<Record<string, string>> },
+  sandboxKey: string,
+): Promise<void> {
+  if (!sandboxKey.startsWith('/') || port.external_ids[SANDBOX_KEY] === sandboxKey) return;
+  const txn = new Transaction('Open_vSwitch');
+  txn.mutate(
+    OVS.Port,
+    [['name', '==', port.name]],
+    [
+      ['external_ids', 'delete', [SANDBOX_KEY]],
+      ['external_ids', 'insert', { [SANDBOX_KEY]: sandboxKey }],
+    ],
+  );
+  await exec(t, txn);
+}
+
+/**
+ * Changes the limits of a RUNNING endpoint (the plugin socket's `/Ocn.SetRateLimit`): `rate.*`/`burst.*`
+ * over what the port has now (`rate.X=none` lifts one), ingress on the Port's QoS, egress on the token
+ * bucket in the sandbox recorded at Join. Checked before anything changes. Returns what applies now.
+ */
+export async function changeEndpointLimits(
+  t: TypedOvs,
+  o: {
+    port: { name: string; external_ids: Readonly<Record<string, string>> };
+    owner: string;
+    mtu: number;
+    options: Readonly<Record<string, unknown>>;
+  },
+): Promise<RateLimits> {
+  const rate: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o.options)) {
+    if (!isRateOption(k)) throw new InvalidOptionError(k, v, `a rate option: ${RATE_OPTION_KEYS.join(', ')}`);
+    rate[k] = v;
+  }
+  const limits = parseRateOptions(rate, recordedLimits(o.port.external_ids), o.mtu);
+  if ('rate.egress' in rate || 'burst.egress' in rate) {
+    const sandbox = o.port.external_ids[SANDBOX_KEY];
+    if (!sandbox)
+      throw new NotFoundError(
+        `endpoint port ${o.port.name} has not joined a container (no sandbox recorded): its egress cannot be shaped yet`,
+      );
+    if (!(await shapeInSandbox(o.port.name, sandbox, limits.egress)))
+      throw new NotFoundError(
+        `the container end of ${o.port.name} is not in sandbox ${sandbox} (has the container stopped?)`,
+      );
+  }
+  await applyPortQos(t, { port: o.port.name, owner: o.owner, limits });
+  return limits;
+}
+
+/** Puts (or lifts) the token bucket on the peer of `hostIfName` inside `sandboxKey`; false if not there. */
+async function shapeInSandbox(
+  hostIfName: string,
+  sandboxKey: string,
+  limit: RateLimit | null | undefined,
+): Promise<boolean> {
+  const host = NetlinkHandle.open('host');
+  let ns: NetlinkHandle | undefined;
+  try {
+    const me = await host.findLink(hostIfName);
+    if (me?.kind !== 'veth') return false;
+    ns = NetlinkHandle.open({ path: sandboxKey });
+    const peer = (await ns.listLinks()).find(
+      (l) => l.kind === 'veth' && l.index === me.peerIndex && l.peerIndex === me.index,
+    );
+    if (!peer) return false;
+    await applyContainerShaping(ns, peer.index, limit);
+    return true;
+  } finally {
+    ns?.close();
+    host.close();
+  }
 }
 
 /**

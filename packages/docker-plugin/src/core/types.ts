@@ -23,6 +23,17 @@ export interface NetworkDriverApi {
   join(req: JoinRequest): Promise<JoinResponse>;
   leave(req: EndpointRef): Promise<void>;
   endpointOperInfo(req: EndpointRef): Promise<Record<string, unknown>>;
+  /**
+   * Not a Docker call: the plugin socket's `/Ocn.SetRateLimit` (Docker has no endpoint-update API).
+   * Changes a running endpoint's `rate.*`/`burst.*` (and in OVN mode `dscp`) options.
+   */
+  setEndpointQos?(req: SetEndpointQosRequest): Promise<Record<string, unknown>>;
+}
+
+export interface SetEndpointQosRequest {
+  NetworkID: string;
+  EndpointID: string;
+  Options: Record<string, unknown>;
 }
 
 export interface IpamDriverApi {

@@ -303,6 +303,18 @@ export function build(opts: BuildOptions): FastifyInstance {
       return {};
     },
   );
+  // ---- ovn17: changing a running endpoint's limits. Docker has no endpoint-update call, so this route is
+  // the plugin's own, on the same socket (root only, like Docker's access to it). Body: {NetworkID,
+  // EndpointID, Options: {"rate.ingress": "10mbit", …}}, both ids as `docker inspect` shows them.
+  app.post(
+    '/Ocn.SetRateLimit',
+    { schema: { body: S.SetRateLimitRequest, response: { 200: S.SetRateLimitReply, ...r500 } } },
+    async (req) => {
+      if (!d.setEndpointQos)
+        throw new PluginError('PLUGIN_ERR_INTERNAL', 'this driver cannot change rate limits');
+      return d.setEndpointQos(req.body);
+    },
+  );
   // ---- ns16: published ports. Revoke and Program come with {NetworkID, EndpointID, Options}. ----
   const ext = opts.external;
   if (ext) {

@@ -5,15 +5,19 @@
 // failure undoes the wiring and the NB port. Idempotent: a repeated attach returns the existing one.
 import { NetlinkHandle } from '@ovs-container-network/netlink';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
-import { AttachFailedError } from '../core/errors.js';
+import { AttachFailedError, NotAttachedError } from '../core/errors.js';
 import type { KernelHandle } from '../core/kernel.js';
 import { generateMac, normalizeMac } from '../core/names.js';
 import type { OvnConfig } from '../core/ovn/config.js';
 import type { OvnDriver } from '../core/ovn/driver.js';
 import { checkSwitchName, parseDnsNames } from '../core/ovn/model.js';
+import type { OvnQos } from '../core/ovn/qos.js';
 import { startOvnMode } from '../core/ovn/start.js';
+import { policerBurst, type RateLimitsSpec } from '../core/qos.js';
+
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 import type { Attachment, TargetRef } from './types.js';
+import { checkOrchestratorDscp, checkOrchestratorLimits } from './validate.js';
 
 export interface OvnAttachRequest {
   /** The logical switch (the network's `-o logical_switch`). */
@@ -27,6 +31,14 @@ export interface OvnAttachRequest {
   mac?: string;
   /** Names OVN's DNS answers on the switch. */
   dnsNames?: readonly string[];
+  /**
+   * Rate limits (container's point of view, as the Orchestrator's): NB QoS rows on the switch, over the
+   * network's `-o rate.*` defaults; `null` for a direction lifts its default. An OVN limit is a policer:
+   * the burst defaults to 300 ms at the rate. Change them later with `setRateLimit`.
+   */
+  rateLimit?: RateLimitsSpec;
+  /** DSCP mark (0..63) of what the interface sends, over the network's `-o dscp`; null: none. */
+  dscp?: number | null;
   signal?: AbortSignal;
 }
 
@@ -34,6 +46,12 @@ export interface OvnAttachment extends Attachment {
   /** The logical switch port (= iface-id). */
   logicalPort: string;
   addresses: string[];
+}
+
+/** What `setRateLimit` changes and returns. */
+export interface OvnRateLimitResult {
+  logicalPort: string;
+  qos: OvnQos;
 }
 
 function defaultContainerId(t: TargetRef): string {
@@ -83,6 +101,12 @@ export class OvnOrchestrator {
     const containerId = req.containerId ?? defaultContainerId(req.target);
     const key = `${containerId}/${req.ifname}`;
     const dnsNames = parseDnsNames(req.dnsNames?.join(','));
+    const qos = {
+      ...(req.rateLimit === undefined
+        ? {}
+        : { limits: checkOrchestratorLimits('rateLimit', req.rateLimit, undefined, policerBurst) }),
+      ...(req.dscp === undefined ? {} : { dscp: checkOrchestratorDscp('dscp', req.dscp) }),
+    };
     const existing = this.driver.attachedPort(key);
     if (existing) {
       const found = (await this.orchestrator.list({ containerId })).find((a) => a.ifname === req.ifname);
@@ -97,7 +121,7 @@ export class OvnOrchestrator {
       await this.driver.releaseAttached(key); // half made by an earlier attach that died: start over
     }
     const mac = req.mac ? normalizeMac('mac', req.mac) : generateMac(key);
-    const port = await this.driver.claimForAttach({ sw, key, mac, ip: req.ip, dnsNames });
+    const port = await this.driver.claimForAttach({ sw, key, mac, ip: req.ip, dnsNames, qos });
     let attached: Attachment | undefined;
     try {
       attached = await this.orchestrator.attach({
@@ -128,6 +152,32 @@ export class OvnOrchestrator {
         { cause: err, rollbackErrors: rollback },
       );
     }
+  }
+
+  /**
+   * Changes the rate limits (and with `dscp`, the mark) of an attached interface while it runs, as the
+   * Orchestrator's setRateLimit does on a single host: a direction left out keeps its limit, `{ingress:
+   * null}` lifts one, `null` lifts both. Resolves once every chassis applied it (NB → SB → ovn-controller's
+   * meters), so traffic follows when it returns.
+   */
+  async setRateLimit(
+    ref: { containerId?: string; target?: TargetRef; ifname: string },
+    limits: RateLimitsSpec | null,
+    opts: { dscp?: number | null } = {},
+  ): Promise<OvnRateLimitResult> {
+    const containerId = ref.containerId ?? (ref.target ? defaultContainerId(ref.target) : undefined);
+    if (!containerId) throw new AttachFailedError('setRateLimit needs containerId or target');
+    const port = this.driver.attachedPort(`${containerId}/${ref.ifname}`);
+    if (!port)
+      throw new NotAttachedError(`no OVN port is attached for ${containerId} interface ${ref.ifname}`);
+    const mtu = this.driver.portMtu(port.name);
+    const given =
+      limits === null
+        ? { ingress: null, egress: null }
+        : checkOrchestratorLimits('limits', limits, mtu, policerBurst);
+    const dscp = 'dscp' in opts ? { dscp: checkOrchestratorDscp('dscp', opts.dscp) } : {};
+    const qos = await this.driver.setPortQos(port.name, { limits: given, ...dscp });
+    return { logicalPort: port.name, qos };
   }
 
   /** Detaches the interface and deletes its logical port. True when something was removed. */

@@ -3,7 +3,7 @@
 
 import { InvalidOptionError, OrchestratorArgumentError } from '../core/errors.js';
 import { parseMonitorName } from '../core/mirror.js';
-import { checkRateLimits, type RateLimits } from '../core/qos.js';
+import { checkRateLimits, parseDscp, type RateLimits } from '../core/qos.js';
 import { addressCidr, ipFamily } from '../core/rules/cidr.js';
 import { ifNameProblem } from '../core/rules/ifname.js';
 import { canonicalMac, macProblem } from '../core/rules/mac.js';
@@ -271,8 +271,19 @@ export function normalizeAttach(req: AttachRequest): NormalizedAttach {
 }
 
 /** Rate limits of the API (`{ingress?, egress?}` of `{rate, burst?}`), errors as OrchestratorArgumentError. */
-export function checkOrchestratorLimits(field: string, v: unknown, mtu: number | undefined): RateLimits {
-  return asArgumentError(() => checkRateLimits(field, v, mtu ?? 1500));
+export function checkOrchestratorLimits(
+  field: string,
+  v: unknown,
+  mtu: number | undefined,
+  burstFor?: (rate: number, mtu: number) => number,
+): RateLimits {
+  return asArgumentError(() => checkRateLimits(field, v, mtu ?? 1500, burstFor));
+}
+
+/** A DSCP mark of the API (0..63, or null for none), errors as OrchestratorArgumentError. */
+export function checkOrchestratorDscp(field: string, v: unknown): number | null {
+  if (v === null) return null;
+  return asArgumentError(() => parseDscp(field, typeof v === 'number' ? String(v) : v));
 }
 
 function asArgumentError<T>(fn: () => T): T {

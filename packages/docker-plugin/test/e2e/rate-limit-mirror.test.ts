@@ -7,6 +7,7 @@ import t from 'tap';
 import {
   containerIp,
   deleteBridges,
+  postPlugin,
   removeAll,
   runContainer,
   startPluginProcess,
@@ -124,6 +125,32 @@ t.test('rate limits and a mirror set through Docker options', async (t) => {
     () => measureTcp(ns.c2, ns.c3, ip.c3),
   );
   await fullSpeed(t, 'c1 → c2 without limits', () => measureTcp(ns.c1, ns.c2, ip.c2, { seconds: 2 }));
+
+  // ovn17: a running container's limits changed through the plugin socket (Docker has no endpoint-update
+  // call): c2's egress 50 → 10 Mbit/s (the token bucket in the sandbox Join recorded), refused values first.
+  const netId = (await docker(['network', 'inspect', '-f', '{{.Id}}', net])).stdout.trim();
+  const epId = (
+    await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").EndpointID}}`, c2])
+  ).stdout.trim();
+  const qosBefore = await vsctl(p.ovsdb, '--columns=qos,external_ids', 'list', 'Port');
+  const refused = await postPlugin(p.socket, '/Ocn.SetRateLimit', {
+    NetworkID: netId,
+    EndpointID: epId,
+    Options: { 'rate.egress': '10 furlongs' },
+  });
+  t.equal(refused.status, 500);
+  t.match(refused.body, /rate\.egress.*10 furlongs.*mbit/, `a bad value is refused: ${refused.body}`);
+  t.equal(await vsctl(p.ovsdb, '--columns=qos,external_ids', 'list', 'Port'), qosBefore, 'OVS unchanged');
+  const changed = await postPlugin(p.socket, '/Ocn.SetRateLimit', {
+    NetworkID: netId,
+    EndpointID: epId,
+    Options: { 'rate.egress': '10mbit' },
+  });
+  t.equal(changed.status, 200, changed.body);
+  t.ok(changed.ms < 1000, `applied within 1 s (${changed.ms} ms)`);
+  await rateWithin(t, 'from c2 after /Ocn.SetRateLimit rate.egress=10mbit', 10, () =>
+    measureTcp(ns.c2, ns.c3, ip.c3),
+  );
 
   // The monitor sees c3's frames, both ways, and not c1 ↔ c2.
   const multicast = (mac: string) => (Number.parseInt(mac.slice(0, 2), 16) & 1) === 1;

@@ -4,7 +4,7 @@
 import { OvnOrchestrator } from '../../src/orchestrator/index.js';
 
 const req = JSON.parse(process.argv[2] ?? '{}') as {
-  op: 'attach' | 'detach';
+  op: 'attach' | 'detach' | 'setRateLimit';
   name: string;
   ovsdb: string;
   nb: string[];
@@ -23,7 +23,13 @@ const o = await OvnOrchestrator.connect({
   orchestrator: { datapathType: 'netdev' },
 });
 try {
-  const out = req.op === 'attach' ? await o.attach(req.args as never) : await o.detach(req.args as never);
+  const a = req.args as never as { ref: never; limits: never; dscp?: number | null };
+  const out =
+    req.op === 'attach'
+      ? await o.attach(req.args as never)
+      : req.op === 'setRateLimit'
+        ? await o.setRateLimit(a.ref, a.limits, 'dscp' in a ? { dscp: a.dscp ?? null } : {})
+        : await o.detach(req.args as never);
   process.stdout.write(`${JSON.stringify({ ok: out })}\n`);
 } catch (err) {
   process.stdout.write(`${JSON.stringify({ error: (err as Error).message })}\n`);

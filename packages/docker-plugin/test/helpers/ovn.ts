@@ -204,6 +204,8 @@ export interface NetworkSpec {
   tenant?: string;
   isolate?: boolean;
   mtu?: number;
+  /** More `-o` options (e.g. `rate.egress`, `dscp`). */
+  options?: Record<string, string>;
 }
 
 /** What dockerd does for `docker network create --ipam-driver P --ipam-opt logical_switch=S -o mode=ovn …`. */
@@ -231,6 +233,7 @@ export async function createNetwork(p: OvnPlugin, spec: NetworkSpec, networkId =
   if (spec.tenant) generic.tenant_id = spec.tenant;
   if (spec.isolate !== undefined) generic.isolate = String(spec.isolate);
   if (spec.mtu !== undefined) generic.mtu = String(spec.mtu);
+  Object.assign(generic, spec.options);
   const body = {
     NetworkID: networkId,
     Options: {

@@ -77,6 +77,7 @@ t.test('network options', async (t) => {
     tenant: 'default',
     isolate: true,
     mtu: undefined,
+    qos: {},
   });
   t.same(
     parseOvnNetworkOptions({
@@ -91,6 +92,7 @@ t.test('network options', async (t) => {
       tenant: 'acme',
       isolate: false,
       mtu: 1400,
+      qos: {},
     },
   );
   t.throws(

@@ -4,7 +4,7 @@
 
 import type { CreateEndpointRequest, CreateNetworkRequest, EndpointRef, JoinRequest } from '../api.js';
 import { InvalidOptionError } from '../errors.js';
-import type { IpamDriverApi, NetworkDriverApi } from '../types.js';
+import type { IpamDriverApi, NetworkDriverApi, SetEndpointQosRequest } from '../types.js';
 import { OvnDriver } from './driver.js';
 import { isOvnMode } from './model.js';
 
@@ -45,6 +45,12 @@ export class OvnNetworkDispatch implements NetworkDriverApi {
   }
   endpointOperInfo(req: EndpointRef) {
     return this.#for(req.NetworkID).endpointOperInfo(req);
+  }
+  async setEndpointQos(req: SetEndpointQosRequest): Promise<Record<string, unknown>> {
+    const d = this.#for(req.NetworkID);
+    if (!d.setEndpointQos)
+      throw new InvalidOptionError('NetworkID', req.NetworkID, 'a network whose driver can change limits');
+    return d.setEndpointQos(req);
   }
 }
 

@@ -58,6 +58,7 @@ import type { Logger } from '../types.js';
 import { silentLogger } from '../types.js';
 import { NbCfgBarrier } from './barrier.js';
 import type { OvnConfig } from './config.js';
+import { mirrorRows, OVN_MIRROR_EXT, type OvnMirrorSpec, parseOvnMirrorOptions } from './mirror.js';
 import {
   checkSwitchName,
   DNS_NAME_OPTION,
@@ -79,9 +80,23 @@ import {
   tenantAcls,
   tenantSubnetsSetName,
 } from './model.js';
+import {
+  hasQos,
+  isOvnQosOption,
+  type OvnQos,
+  parseOvnQosOptions,
+  planDropPortQos,
+  planPortQos,
+  portQosRows,
+  recordedOvnQos,
+  SWITCH_QOS_KEYS,
+  switchQos,
+  switchQosIds,
+} from './qos.js';
 
 type NbRowsT = { [T in keyof typeof NB.model.tables]: unknown };
 type Lsp = NB.Logical_Switch_Port & { readonly _uuid: string };
+type QosRow = NB.QoS & { readonly _uuid: string };
 type Ls = NB.Logical_Switch & { readonly _uuid: string };
 
 export class OvnModeError extends PluginError {
@@ -358,6 +373,8 @@ export class OvnDriver {
       [K.mtu]: String(mtu),
       [K.isolate]: String(opts.isolate),
     };
+    // -o rate.* / burst.* / dscp: every endpoint's defaults, recorded on the switch (ovn/qos.ts).
+    const qosIds = switchQosIds(parseOvnQosOptions(opts.qos, { limits: {} }, mtu));
     const sw = opts.logicalSwitch;
     await this.#retry('CreateNetwork', () =>
       nbTransact(
@@ -376,6 +393,14 @@ export class OvnDriver {
                   `logical switch ${sw} already exists with ${k.slice(4)}=${have}; this network asks ${k.slice(4)}=${v} (create it with the same options on every host, or another logical_switch)`,
                 );
             }
+            for (const k of Object.values(SWITCH_QOS_KEYS)) {
+              const have = cur.external_ids[k] ?? 'none';
+              const v = qosIds[k] ?? 'none';
+              if (have !== v)
+                throw new ConflictError(
+                  `logical switch ${sw} already exists with ${k.slice(4)}=${have}; this network asks ${k.slice(4)}=${v} (create it with the same options on every host, or another logical_switch)`,
+                );
+            }
             const other = Object.entries(cur.external_ids).find(([k]) => k === K.hostPrefix + chassis);
             if (other && other[1] !== req.NetworkID)
               throw new ConflictError(
@@ -384,7 +409,12 @@ export class OvnDriver {
           }
           nb.ensureSwitch({
             name: sw,
-            externalIds: { [K.owner]: this.name, ...want, [K.hostPrefix + chassis]: req.NetworkID },
+            externalIds: {
+              [K.owner]: this.name,
+              ...want,
+              ...qosIds,
+              [K.hostPrefix + chassis]: req.NetworkID,
+            },
           });
           this.#ensureGateway(nb, sw, opts.tenant, subnets, gateways, opts.isolate);
         },
@@ -561,6 +591,8 @@ export class OvnDriver {
       return h;
     });
     const dnsNames = parseDnsNames(req.Options?.[DNS_NAME_OPTION]);
+    const qos = this.#endpointQos(req.Options, ls, info.mtu);
+    const mirror = parseOvnMirrorOptions(req.Options ?? {});
     const dns = dnsNames.length > 0 ? this.#dnsRow(sw) : undefined;
     if (dnsNames.length > 0 && !dns)
       throw new OvnModeError(`logical switch ${sw} has no DNS row of ${this.name}: create the network again`);
@@ -587,6 +619,9 @@ export class OvnDriver {
         dnsNames,
         givenMac,
         info,
+        qos,
+        sw,
+        mirror,
       });
     } finally {
       this.#inflight.delete(req.EndpointID);
@@ -610,6 +645,9 @@ export class OvnDriver {
       dnsNames: string[];
       givenMac: string | undefined;
       info: SwitchInfo;
+      qos: OvnQos;
+      sw: string;
+      mirror: OvnMirrorSpec | undefined;
     },
   ): Promise<CreateEndpointResponse> {
     const { holds, primary, lspName, veth, entry, now, pg, me, mac, ips, dns, dnsNames, givenMac, info } = c;
@@ -667,6 +705,8 @@ export class OvnDriver {
       }),
     );
     try {
+      if (hasQos(c.qos)) await this.#applyQos(c.sw, lspName, c.qos);
+      if (c.mirror) await this.#addMirror(primary._uuid, lspName, c.mirror);
       await this.#wire(req.EndpointID, req.NetworkID, lspName, veth, mac, info.mtu);
       await this.#chassis.waitForOvnInstalled(lspName, { timeoutMs: this.#cfg.installTimeoutMs });
     } catch (err) {
@@ -785,10 +825,133 @@ export class OvnDriver {
               [['records', 'delete', Object.fromEntries(dnsNames.map((d) => [d, value]))]],
             );
           }
+          // Its QoS rows are children of the switch, not of the port: they go in the same transaction.
+          if (p && sw && this.#switch(sw) && this.#portQosRows(n).length > 0)
+            planDropPortQos(nb, { sw, lsp: n });
+          // Mirror is a root table: its rows go explicitly, before the port (weak references, dropWeakRefs).
+          const mirrors = p ? this.#portMirrors(n) : [];
+          if (p && mirrors.length > 0) {
+            nb.txn.mutate(
+              NB.Logical_Switch_Port,
+              [['_uuid', '==', p._uuid as never]],
+              [['mirror_rules', 'delete', mirrors.map((m) => m._uuid as never)]],
+            );
+            for (const m of mirrors) nb.txn.delete(NB.Mirror, [['_uuid', '==', m._uuid as never]]);
+          }
           nb.deleteSwitchPort(n);
         }
       }),
     );
+  }
+
+  // ---- QoS (ovn/qos.ts) ----------------------------------------------------------------------------------
+
+  /** An endpoint's `--driver-opt rate.* / burst.* / dscp` over its switch's defaults. */
+  #endpointQos(options: Readonly<Record<string, unknown>> | null | undefined, ls: Ls, mtu: number): OvnQos {
+    const mine: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(options ?? {}))
+      if (isOvnQosOption(k) || k.startsWith('rate.') || k.startsWith('burst.')) mine[k] = v;
+    return parseOvnQosOptions(mine, switchQos(ls.external_ids), mtu);
+  }
+
+  #portMirrors(lsp: string): (NB.Mirror & { readonly _uuid: string })[] {
+    const out: (NB.Mirror & { readonly _uuid: string })[] = [];
+    for (const m of this.#nb.table('Mirror').values() as Iterable<NB.Mirror & { readonly _uuid: string }>)
+      if (m.external_ids[OVN_MIRROR_EXT.owner] === this.name && m.external_ids[OVN_MIRROR_EXT.port] === lsp)
+        out.push(m);
+    return out;
+  }
+
+  /** Inserts the port's two Mirror rows (sent, received) and references them from its mirror_rules. */
+  async #addMirror(lspUuid: string, lsp: string, m: OvnMirrorSpec): Promise<void> {
+    await this.#retry('adding the mirror', () =>
+      this.#ovn.transact((t) => {
+        const refs = mirrorRows(lsp, this.name, m).map((row) => t.insert(NB.Mirror, row));
+        t.mutate(
+          NB.Logical_Switch_Port,
+          [['_uuid', '==', lspUuid as never]],
+          [['mirror_rules', 'insert', refs]],
+        );
+      }),
+    );
+  }
+
+  #portQosRows(lsp: string): QosRow[] {
+    return portQosRows(this.#nb.table('QoS').values() as Iterable<QosRow>, this.name, lsp);
+  }
+
+  async #applyQos(sw: string, lsp: string, qos: OvnQos): Promise<void> {
+    await this.#retry('setting QoS', () =>
+      nbTransact(this.#nb as never, (nb) => planPortQos(nb, { sw, lsp, owner: this.name, qos })),
+    );
+  }
+
+  /** The QoS of a logical port of ours (limits exactly as asked, and the DSCP mark). */
+  portQos(lsp: string): OvnQos {
+    return recordedOvnQos(this.#portQosRows(lsp));
+  }
+
+  /**
+   * Changes the QoS of a running endpoint's (or attachment's) logical port `lsp`: a direction or `dscp`
+   * left out keeps its value, null lifts it. Resolves once every chassis applied it (nb_cfg → hv_cfg), so
+   * traffic follows when it returns. Returns what the port has now.
+   */
+  async setPortQos(
+    lsp: string,
+    change: { limits?: OvnQos['limits']; dscp?: number | null },
+  ): Promise<OvnQos> {
+    const p = this.#lsp(lsp);
+    const sw = p?.name.split('/')[1];
+    if (!p || !sw || p.external_ids[K.owner] !== this.name || !this.#switch(sw))
+      throw new NotFoundError(`logical port ${lsp} is not a port of ${this.name}`);
+    const cur = this.portQos(lsp);
+    const next: OvnQos = { limits: { ...cur.limits }, dscp: cur.dscp };
+    for (const d of ['ingress', 'egress'] as const)
+      if (change.limits && d in change.limits) next.limits[d] = change.limits[d] ?? null;
+    if ('dscp' in change) next.dscp = change.dscp ?? null;
+    await this.#applyQos(sw, lsp, next);
+    await this.#retry('the hv_cfg wait', () =>
+      this.#ovn.sync('hv', { timeoutMs: this.#cfg.installTimeoutMs }),
+    );
+    return this.portQos(lsp);
+  }
+
+  /**
+   * `/Ocn.SetRateLimit` (http/app.ts): `rate.*`/`burst.*`/`dscp` over what the endpoint's port has now
+   * (`none` lifts one), applied on every chassis before it returns.
+   */
+  async setEndpointQos(req: {
+    NetworkID: string;
+    EndpointID: string;
+    Options: Record<string, unknown>;
+  }): Promise<Record<string, unknown>> {
+    const ls = this.switchOfNetwork(req.NetworkID);
+    if (!ls)
+      throw new NotFoundError(`network ${req.NetworkID.slice(0, 12)} is not an OVN network of this host`);
+    const lsp = this.endpointPortName(req.EndpointID);
+    if (!lsp)
+      throw new NotFoundError(`endpoint ${req.EndpointID.slice(0, 12)} has no logical port on this chassis`);
+    for (const [k, v] of Object.entries(req.Options))
+      if (!isOvnQosOption(k))
+        throw new InvalidOptionError(
+          k,
+          v,
+          'a QoS option: rate.ingress, rate.egress, burst.ingress, burst.egress, dscp',
+        );
+    const next = parseOvnQosOptions(req.Options, this.portQos(lsp), this.#info(ls).mtu);
+    const now = await this.setPortQos(lsp, { limits: next.limits, dscp: next.dscp ?? null });
+    return { LogicalPort: lsp, Limits: now.limits, DSCP: now.dscp ?? null };
+  }
+
+  /** The logical port of a Docker endpoint on this chassis (for the admin route). */
+  endpointPortName(endpointId: string): string | undefined {
+    return this.#endpointPorts(endpointId)[0]?.name;
+  }
+
+  /** The MTU of the switch a port of ours is on (bursts are checked against it). */
+  portMtu(lsp: string): number {
+    const ls = this.#switch(lsp.split('/')[1] ?? '');
+    return ls ? this.#info(ls).mtu : 1500;
   }
 
   async join(req: JoinRequest): Promise<JoinResponse> {
@@ -1031,6 +1194,8 @@ export class OvnDriver {
     mac: string;
     ip?: string | undefined;
     dnsNames?: string[];
+    /** Over the switch's defaults (`-o rate.*`, `-o dscp`): a direction given replaces, null lifts. */
+    qos?: { limits?: OvnQos['limits']; dscp?: number | null } | undefined;
   }) {
     const ls = this.#switch(o.sw);
     if (!ls || ls.external_ids[K.owner] !== this.name)
@@ -1104,6 +1269,11 @@ export class OvnDriver {
             ],
           );
       });
+      const qos = switchQos(ls.external_ids);
+      for (const d of ['ingress', 'egress'] as const)
+        if (o.qos?.limits && d in o.qos.limits) qos.limits[d] = o.qos.limits[d] ?? null;
+      if (o.qos && 'dscp' in o.qos) qos.dscp = o.qos.dscp ?? null;
+      if (hasQos(qos)) await this.#applyQos(o.sw, primary.name, qos);
       const gateway = info.gateways.find((g) => parseIp(g)?.family === 4);
       const gateway6 = info.gateways.find((g) => parseIp(g)?.family === 6);
       return {

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { type IpPrefix, parseIp, parsePrefix } from '@ovs-container-network/ovn';
 import { InvalidOptionError } from '../errors.js';
 import { LABEL_DRIVER_MTU, LABEL_GENERIC } from '../options.js';
+import { DSCP_OPTION, RATE_OPTION_KEYS } from '../qos.js';
+import { isOvnQosOption } from './qos.js';
 
 /** external_ids keys (Logical_Switch, Logical_Switch_Port, OVS Interface). */
 export const K = {
@@ -58,7 +60,15 @@ export function parseDnsNames(v: unknown): string[] {
   return [...new Set(names)];
 }
 
-export const OVN_NETWORK_OPTION_KEYS = ['mode', 'logical_switch', 'tenant_id', 'isolate', 'mtu'] as const;
+export const OVN_NETWORK_OPTION_KEYS = [
+  'mode',
+  'logical_switch',
+  'tenant_id',
+  'isolate',
+  'mtu',
+  ...RATE_OPTION_KEYS,
+  DSCP_OPTION,
+] as const;
 export const DEFAULT_TENANT = 'default';
 /** Encapsulation overhead on the underlay MTU (outer IPv4 + UDP + header + inner Ethernet). */
 export const ENCAP_OVERHEAD: Readonly<Record<string, number>> = { geneve: 58, vxlan: 50, stt: 58 };
@@ -69,6 +79,8 @@ export interface OvnNetworkOptions {
   isolate: boolean;
   /** Asked for with `-o mtu`; undefined: derived from the encapsulation. */
   mtu: number | undefined;
+  /** `-o rate.*`, `-o burst.*`, `-o dscp` as given: parsed by ovn/qos.ts once the MTU is known. */
+  qos: Record<string, unknown>;
 }
 
 const SWITCH_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -89,9 +101,19 @@ export function checkSwitchName(field: string, v: unknown): string {
 /** Parses `-o` options of an OVN network; anything of the single-host mode is refused by name. */
 export function parseOvnNetworkOptions(generic: unknown): OvnNetworkOptions {
   const o = (generic ?? {}) as Record<string, unknown>;
-  const out: OvnNetworkOptions = { logicalSwitch: '', tenant: DEFAULT_TENANT, isolate: true, mtu: undefined };
+  const out: OvnNetworkOptions = {
+    logicalSwitch: '',
+    tenant: DEFAULT_TENANT,
+    isolate: true,
+    mtu: undefined,
+    qos: {},
+  };
   for (const [key, value] of Object.entries(o)) {
     const s = typeof value === 'string' ? value.trim() : String(value);
+    if (isOvnQosOption(key)) {
+      out.qos[key] = value;
+      continue;
+    }
     switch (key) {
       case 'mode':
         if (s !== 'ovn') throw new InvalidOptionError(key, value, '"ovn"');
