@@ -96,6 +96,8 @@ export interface NetworkOptions {
   mtu?: number;
   name?: string;
   ls?: string;
+  /** `-o masquerade=…` (outbound SNAT on the chassis gateway; default on). */
+  masquerade?: boolean;
 }
 
 /** The `docker network create` arguments of an OVN network (without the name). */
@@ -119,6 +121,7 @@ export function networkArgs(o: NetworkOptions & { ls: string }): string[] {
     ...(o.tenant ? ['-o', `tenant_id=${o.tenant}`] : []),
     ...(o.isolate === undefined ? [] : ['-o', `isolate=${o.isolate}`]),
     ...(o.mtu === undefined ? [] : ['-o', `mtu=${o.mtu}`]),
+    ...(o.masquerade === undefined ? [] : ['-o', `masquerade=${o.masquerade}`]),
   ];
 }
 
