@@ -257,7 +257,7 @@ function ovnAwareExternal(external: NorthSouth, ovn: OvnDriver): External {
         throw new InvalidRequestError('invalid request: expected an EndpointID string');
       const endpointId = req.EndpointID;
       const requests = parsePortMap(req.Options?.[LABEL_PORTMAP]);
-      await ovn.gateway.program(endpointId, requests.length > 0, async (vip, commit) => {
+      await ovn.gateway.program(endpointId, requests, async (vip, commit) => {
         await external.publishVia(endpointId, requests, { ipv4: vip }, commit);
       });
     },

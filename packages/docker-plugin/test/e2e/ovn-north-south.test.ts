@@ -8,7 +8,17 @@
 import { spawn } from 'node:child_process';
 import { uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
-import { createNetwork, execIn, ipOf, pings, run, runOn, settle, startHosts } from '../helpers/ovn-hosts.js';
+import {
+  createNetwork,
+  execIn,
+  ipOf,
+  nbDump,
+  pings,
+  run,
+  runOn,
+  settle,
+  startHosts,
+} from '../helpers/ovn-hosts.js';
 
 const t0 = Date.now();
 const env = await startHosts({ hosts: 2 });
@@ -173,6 +183,27 @@ t.test('published ports: LAN, 127.0.0.1, containers on both hosts; taken port re
   t.not(taken.code, 0, 'the same host port again: refused');
   t.match(taken.stderr, /already in use|already allocated/, `clear error: ${taken.stderr.trim()}`);
   await h0.docker(['container', 'prune', '-f'], true);
+  const before = await nbDump(env);
+  const v6 = await h0.docker(
+    [
+      'run',
+      '-d',
+      '--name',
+      uniqueName('v6'),
+      '--network',
+      net.name,
+      '-p',
+      '[::1]:18201:80',
+      'local/busybox',
+      'sleep',
+      '60',
+    ],
+    true,
+  );
+  t.not(v6.code, 0, 'an IPv6 host address: refused');
+  t.match(v6.stderr, /HostIP "::1".*IPv4 only/, `the error names it: ${v6.stderr.trim()}`);
+  await h0.docker(['container', 'prune', '-f'], true);
+  t.equal(await nbDump(env), before, 'NB is exactly as before');
   await h0.docker(['rm', '-f', web]);
   const after = await env.nbctl('--bare', '--columns=name', 'list', 'Load_Balancer');
   t.equal(after.trim(), '', 'docker rm -f: no load balancer left');

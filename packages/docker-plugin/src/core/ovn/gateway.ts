@@ -16,7 +16,7 @@ import type { Replica } from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import type * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
-import { decodeBindings, encodeBindings, type PortBinding } from '../external/portmap.js';
+import { decodeBindings, encodeBindings, type PortBinding, type PortRequest } from '../external/portmap.js';
 import type { NsEndpoint, NsNetwork } from '../external/rules.js';
 import type { KernelHandle } from '../kernel.js';
 import type { Logger } from '../types.js';
@@ -70,6 +70,8 @@ export class OvnGateway {
   /** Host end of the transit veth (with TRANSIT.host) and the end on br-int. */
   readonly hostIf: string;
   readonly #ovsIf: string;
+  /** ensure() one at a time: the transit address of a new tenant's router is picked from the replica. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(o: OvnGatewayOptions) {
     this.#o = o;
@@ -163,7 +165,13 @@ export class OvnGateway {
   }
 
   /** Ensures the path of `tenant` on this chassis; returns the gateway router's transit address (the VIP). */
-  async ensure(ep: GatewayEndpoint): Promise<string> {
+  ensure(ep: GatewayEndpoint): Promise<string> {
+    const run = this.#queue.then(() => this.#ensure(ep));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #ensure(ep: GatewayEndpoint): Promise<string> {
     const me = this.#o.chassisName();
     await this.#ensureHost(me);
     const tenant = ep.tenant;
@@ -256,12 +264,19 @@ export class OvnGateway {
    */
   async program(
     endpointId: string,
-    wantPorts: boolean,
+    requests: readonly PortRequest[],
     publish: (vip: string, commit: (b: PortBinding[]) => Promise<void>) => Promise<void>,
   ): Promise<void> {
     const ep = this.#o.endpoint(endpointId);
     if (!ep)
       throw new NotFoundError(`endpoint ${endpointId.slice(0, 12)} is not an OVN endpoint of this host`);
+    const wantPorts = requests.length > 0;
+    // Refused before anything is written.
+    for (const r of requests)
+      if (r.hostIp.includes(':'))
+        throw new InvalidRequestError(
+          `invalid HostIP ${JSON.stringify(r.hostIp)} of ${r.port}/${r.proto}: expected an IPv4 host address or none (OVN mode publishes ports over IPv4 only)`,
+        );
     if (!ep.ipv4) {
       if (wantPorts)
         throw new InvalidRequestError(
@@ -353,6 +368,11 @@ export class OvnGateway {
     } catch {
       return [];
     }
+    // The host end comes back after a host reboot (the namespace, and the veth with it, were gone).
+    if (this.networks().length > 0)
+      await this.#ensureHost(me).catch((err: unknown) =>
+        this.#o.log.warn({ err: String(err) }, 'cannot restore the transit interface'),
+      );
     const stale = new Set<string>();
     for (const t of ['Load_Balancer', 'Logical_Router_Policy'])
       for (const r of this.#rows(t)) {
