@@ -8,7 +8,7 @@ import { DhcpAwareIpam, DhcpIpam, type EndpointAddress } from './core/dhcp-ipam.
 import { DEFAULT_DRIVER_NAME, OvsNetworkDriver } from './core/driver.js';
 import { describeError, InvalidRequestError } from './core/errors.js';
 import { NorthSouth } from './core/external/north-south.js';
-import { LABEL_PORTMAP, parsePortMap } from './core/external/portmap.js';
+import { dockerPortMap, LABEL_PORTMAP, parsePortMap } from './core/external/portmap.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
 import type { DatapathType } from './core/options.js';
@@ -143,6 +143,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     ovs: backend,
     nft,
     prefix: driver.prefix,
+    ...(ovnMode ? { extra: ovnMode.driver.gateway } : {}),
     ...(log ? { logger: log } : {}),
   });
   const metrics = new PluginMetrics(() => driver.stats());
@@ -240,25 +241,34 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
 }
 
 /**
- * Published ports and outbound NAT are single-host features (core/external). Docker calls
- * ProgramExternalConnectivity for every endpoint that can have a gateway, OVN networks' too: there it is a
- * no-op, and a port map is refused clearly, since OVN mode has no published ports yet.
+ * ProgramExternalConnectivity of an OVN endpoint goes to its chassis' gateway (core/ovn/gateway.ts):
+ * outbound NAT always (unless the network says masquerade=false), published ports when Docker sends a port
+ * map; NorthSouth binds the host ports (its proxy: 127.0.0.1 and the taken-port check) and writes the
+ * host's DNAT to the gateway router. Single-host networks go to NorthSouth as before.
  */
 type External = Pick<NorthSouth, 'program' | 'revoke' | 'operInfo'>;
-function ovnAwareExternal(external: External, ovn: OvnDriver): External {
+function ovnAwareExternal(external: NorthSouth, ovn: OvnDriver): External {
   const isOvn = (req: { NetworkID?: unknown }) =>
     typeof req.NetworkID === 'string' && ovn.handlesNetwork(req.NetworkID);
   return {
     async program(req) {
       if (!isOvn(req)) return external.program(req);
-      if (parsePortMap(req.Options?.[LABEL_PORTMAP]).length > 0)
-        throw new InvalidRequestError(
-          `network ${String(req.NetworkID).slice(0, 12)} is an OVN network: published ports (-p) are not supported in OVN mode yet`,
-        );
+      if (typeof req.EndpointID !== 'string')
+        throw new InvalidRequestError('invalid request: expected an EndpointID string');
+      const endpointId = req.EndpointID;
+      const requests = parsePortMap(req.Options?.[LABEL_PORTMAP]);
+      await ovn.gateway.program(endpointId, requests, async (vip, commit) => {
+        await external.publishVia(endpointId, requests, { ipv4: vip }, commit);
+      });
     },
     async revoke(req) {
       if (!isOvn(req)) return external.revoke(req);
+      if (typeof req.EndpointID === 'string') await ovn.gateway.revoke([req.EndpointID]);
+      await external.sync();
     },
-    operInfo: (endpointId: string) => external.operInfo(endpointId),
+    operInfo: (endpointId: string) => {
+      const b = ovn.gateway.bindings(endpointId);
+      return b.length > 0 ? { [LABEL_PORTMAP]: dockerPortMap(b) } : external.operInfo(endpointId);
+    },
   };
 }

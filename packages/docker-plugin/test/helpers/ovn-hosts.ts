@@ -97,6 +97,8 @@ export interface NetworkOptions {
   mtu?: number;
   name?: string;
   ls?: string;
+  /** `-o masquerade=…` (outbound SNAT on the chassis gateway; default on). */
+  masquerade?: boolean;
 }
 
 /** The `docker network create` arguments of an OVN network (without the name). */
@@ -120,6 +122,7 @@ export function networkArgs(o: NetworkOptions & { ls: string }): string[] {
     ...(o.tenant ? ['-o', `tenant_id=${o.tenant}`] : []),
     ...(o.isolate === undefined ? [] : ['-o', `isolate=${o.isolate}`]),
     ...(o.mtu === undefined ? [] : ['-o', `mtu=${o.mtu}`]),
+    ...(o.masquerade === undefined ? [] : ['-o', `masquerade=${o.masquerade}`]),
   ];
 }
 
@@ -249,6 +252,9 @@ export async function nbDump(env: OvnEnv): Promise<string> {
     'ACL',
     'Port_Group',
     'DNS',
+    'Logical_Router_Policy',
+    'Load_Balancer',
+    'NAT',
   ];
   const parts: string[] = [];
   for (const t of tables) parts.push(`${t}: ${await env.nbctl('--format=json', 'list', t)}`);
@@ -307,6 +313,16 @@ export async function staleState(env: OvnEnv, hosts: readonly OvnChassis[]): Pro
         if (other !== undefined) problems.push(`address ${ip} on both ${other} and ${l.name}`);
         seen.set(ip, l.name);
       }
+  }
+  // North–south objects of an endpoint (reroute policies, published-port load balancers).
+  for (const table of ['Load_Balancer', 'Logical_Router_Policy']) {
+    const out = await env.nbctl('--format=json', '--columns=external_ids', 'list', table);
+    const { data } = JSON.parse(out) as { data: [[string, [string, string][]]][] };
+    for (const [ids] of data) {
+      const ep = Object.fromEntries(ids[1])['ocn-endpoint'];
+      if (ep !== undefined && !live.has(ep))
+        problems.push(`${table} of endpoint ${ep.slice(0, 12)} that Docker does not have`);
+    }
   }
   for (const h of hosts)
     for (const [port, id] of await boundOvsPorts(h))

@@ -4,10 +4,13 @@ import { InvalidOptionError } from '../../src/core/errors.js';
 import { parseOvnFlags } from '../../src/core/ovn/config.js';
 import {
   formatIp,
+  gatewayAcls,
+  gatewayPolicies,
   holdName,
   hostRange,
   isOvnMode,
   isolationPolicies,
+  joinIp,
   parseOvnNetworkOptions,
   routerMac,
   subnetOf,
@@ -78,6 +81,7 @@ t.test('network options', async (t) => {
     isolate: true,
     mtu: undefined,
     qos: {},
+    masquerade: true,
   });
   t.same(
     parseOvnNetworkOptions({
@@ -86,6 +90,7 @@ t.test('network options', async (t) => {
       tenant_id: 'acme',
       isolate: 'false',
       mtu: 1400,
+      masquerade: 'false',
     }),
     {
       logicalSwitch: 'w',
@@ -93,6 +98,7 @@ t.test('network options', async (t) => {
       isolate: false,
       mtu: 1400,
       qos: {},
+      masquerade: false,
     },
   );
   t.throws(
@@ -123,9 +129,24 @@ t.test('names and addresses', async (t) => {
   t.same([formatIp(4, r.first), formatIp(4, r.last)], ['10.0.0.1', '10.0.0.2'], 'no network or broadcast');
   t.equal(formatIp(6, hostRange(subnetOf('f', 'fd00:1::/64')).first), 'fd00:1::1');
   t.same(
-    isolationPolicies(subnetOf('f', '10.9.0.0/24')).map((p) => p.match),
-    ['ip4.src == 10.9.0.0/24 && ip4.dst == 10.9.0.0/24', 'ip4.src == 10.9.0.0/24', 'ip4.dst == 10.9.0.0/24'],
+    isolationPolicies(subnetOf('f', '10.9.0.0/24'), 'a').map((p) => p.match),
+    [
+      'ip4.src == 10.9.0.0/24 && ip4.dst == 10.9.0.0/24',
+      'ip4.src == 10.9.0.0/24',
+      'ip4.dst == 10.9.0.0/24',
+      'ip4.src == 10.9.0.0/24 && ip4.dst == 10.9.0.0/24',
+      'ip4.src == 10.9.0.0/24 && ip4.dst == $ocn_a_subnets4',
+      'ip4.dst == 10.9.0.0/24 && ip4.src == $ocn_a_subnets4',
+    ],
   );
-  for (const m of [...isolationPolicies(subnetOf('f', 'fd00::/64')), ...tenantAcls('a')].map((p) => p.match))
+  t.equal(joinIp('10.99.0.2'), '100.99.0.2', 'join address: 100.64/10 + the low 22 bits of the underlay');
+  t.throws(() => joinIp('10.64.0.1'), /ovn-encap-ip/, "the tenant router's join address is refused");
+  t.throws(() => joinIp('fd00::1'), /IPv4 underlay/);
+  for (const m of [
+    ...isolationPolicies(subnetOf('f', 'fd00::/64'), 'a'),
+    ...tenantAcls('a'),
+    ...gatewayPolicies('a'),
+    ...gatewayAcls('a'),
+  ].map((p) => p.match))
     t.notMatch(m, /!=|!\(/, `no negation (OVN expands it bit by bit): ${m}`);
 });

@@ -56,6 +56,8 @@ export interface NorthSouthOptions {
   logger?: Logger;
   /** Read the forwarding sysctls (tests may pin them). */
   forwarding?: () => Forwarding;
+  /** Networks and published endpoints of another source (OVN mode's gateways, core/ovn/gateway.ts). */
+  extra?: { networks(): NsNetwork[]; endpoints(): NsEndpoint[] };
 }
 
 interface ExternalRequest {
@@ -86,6 +88,7 @@ export class NorthSouth {
   readonly #nft: NftHandle;
   readonly #log: Logger;
   readonly #forwarding: () => Forwarding;
+  readonly #extra: NorthSouthOptions['extra'];
   readonly #lock = new Mutex();
   /** Open proxies by endpoint/binding/listen address. */
   readonly #proxies = new Map<string, PortProxy>();
@@ -103,6 +106,7 @@ export class NorthSouth {
     this.#comment = `ocn-${o.prefix}`;
     this.#log = o.logger ?? silentLogger;
     this.#forwarding = o.forwarding ?? readForwarding;
+    this.#extra = o.extra;
   }
 
   /** First sync (rebuilds what the records say, removes the rest), then follows every OVS change. */
@@ -219,11 +223,42 @@ export class NorthSouth {
     });
   }
 
+  /**
+   * Published ports of another source (OVN mode): binds every requested host port (proxy to `target`'s
+   * address on the same host port; a taken port fails the call and nothing stays), lets `commit` record the
+   * bindings (in NB), then syncs the rules, which `extra` now names.
+   */
+  publishVia(
+    endpointId: string,
+    requests: PortRequest[],
+    target: { ipv4?: string; ipv6?: string },
+    commit: (bindings: PortBinding[]) => Promise<void>,
+  ): Promise<PortBinding[]> {
+    return this.#lock.run(async () => {
+      const opened: [string, PortProxy][] = [];
+      const bindings: PortBinding[] = [];
+      this.#pending.add(endpointId);
+      try {
+        for (const r of requests)
+          bindings.push(await this.#bind(endpointId, r, { ...target, viaHostPort: true }, opened));
+        await commit(bindings);
+        for (const [k, p] of opened) this.#proxies.set(k, p);
+        opened.length = 0;
+      } finally {
+        for (const [, p] of opened) await p.close();
+        this.#pending.delete(endpointId);
+      }
+      await this.#syncLocked();
+      this.#log.info({ endpointId: endpointId.slice(0, 12), ports: bindings }, 'ports published (OVN)');
+      return bindings;
+    });
+  }
+
   /** Binds one request: each family's proxy on the same host port (a range: its first port free in all). */
   async #bind(
     endpointId: string,
     r: PortRequest,
-    ep: { ipv4?: string | undefined; ipv6?: string | undefined },
+    ep: { ipv4?: string | undefined; ipv6?: string | undefined; viaHostPort?: boolean },
     opened: [string, PortProxy][],
   ): Promise<PortBinding> {
     const candidates =
@@ -249,7 +284,8 @@ export class NorthSouth {
               listenIp: t.listenIp,
               listenPort: hostPort,
               targetIp: t.target,
-              targetPort: r.port,
+              // Via the host port: the same port as bound (0: the port the kernel picked).
+              targetPort: ep.viaHostPort ? hostPort : r.port,
             });
             hostPort = p.port;
             mine.push([proxyKey(endpointId, { ...probe, hostPort }, t.listenIp), p]);
@@ -309,11 +345,12 @@ export class NorthSouth {
 
   async #syncLocked(force = true): Promise<void> {
     if (this.#closed) return;
-    const networks = this.#networks();
-    const endpoints = this.#endpoints(networks);
+    const own = this.#networks();
+    const endpoints = [...this.#endpoints(own), ...(this.#extra?.endpoints() ?? [])];
+    const networks = [...own.values(), ...(this.#extra?.networks() ?? [])];
     await this.#syncProxies(endpoints);
-    const rules = tableRules([...networks.values()], endpoints, this.#forwarding());
-    const subnets = JSON.stringify([...networks.values()].map((n) => n.subnets));
+    const rules = tableRules(networks, endpoints, this.#forwarding());
+    const subnets = JSON.stringify(networks.map((n) => n.subnets));
     const fingerprint = JSON.stringify([rules, subnets]);
     if (!force && fingerprint === this.#last) return;
     // DOCKER-USER depends on the networks alone: unless forced, it is left as the last sync wrote it when
@@ -338,7 +375,7 @@ export class NorthSouth {
           comment: r.comment,
         });
     }
-    if (user) await this.#dockerUser(b, [...networks.values()]);
+    if (user) await this.#dockerUser(b, networks);
     await this.#nft.commit(b, { echo: false });
     this.#last = fingerprint;
     if (user) this.#lastUser = subnets;
@@ -399,7 +436,7 @@ export class NorthSouth {
             listenIp: t.listenIp,
             listenPort: b.hostPort,
             targetIp: t.target,
-            targetPort: b.port,
+            targetPort: ep.viaHostPort ? b.hostPort : b.port,
           }),
         );
       } catch (err) {

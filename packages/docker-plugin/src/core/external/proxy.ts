@@ -17,6 +17,7 @@ export interface ProxySpec {
   /** 0 = any free port. */
   listenPort: number;
   targetIp: string;
+  /** 0 = the port listened on (with listenPort 0: the kernel's pick). */
   targetPort: number;
 }
 
@@ -53,8 +54,9 @@ function inUse(spec: ProxySpec, err: NodeJS.ErrnoException): Error {
 
 async function tcpProxy(spec: ProxySpec): Promise<PortProxy> {
   const conns = new Set<Socket>();
+  let bound = spec.listenPort;
   const server: Server = createServer({ pauseOnConnect: true }, (client) => {
-    const upstream = connect({ host: spec.targetIp, port: spec.targetPort });
+    const upstream = connect({ host: spec.targetIp, port: spec.targetPort || bound });
     conns.add(client);
     conns.add(upstream);
     const end = () => {
@@ -81,6 +83,7 @@ async function tcpProxy(spec: ProxySpec): Promise<PortProxy> {
   server.on('error', () => undefined);
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : spec.listenPort;
+  bound = port;
   return {
     spec,
     port,
@@ -115,7 +118,7 @@ async function udpProxy(spec: ProxySpec): Promise<PortProxy> {
         g?.timer.refresh();
       });
       up.on('error', () => drop(key));
-      up.connect(spec.targetPort, spec.targetIp);
+      up.connect(spec.targetPort || sock.address().port, spec.targetIp);
       f = { up, timer: setTimeout(() => drop(key), UDP_IDLE_MS) };
       f.timer.unref();
       flows.set(key, f);

@@ -28,6 +28,11 @@ export interface NsEndpoint {
   ipv4?: string | undefined;
   ipv6?: string | undefined;
   bindings: PortBinding[];
+  /**
+   * DNAT to the same host port on `ipv4`/`ipv6` instead of the container port (OVN mode: the address is a
+   * gateway router's, whose load balancer maps that host port to the container).
+   */
+  viaHostPort?: boolean;
 }
 
 /** Which families the kernel forwards (DNAT to a container needs it; else the proxy serves that family). */
@@ -88,7 +93,7 @@ export function tableRules(
           ...match.l4proto(b.proto),
           ...match.port('dport', b.hostPort),
           stmt.counter(),
-          ...stmt.nat('dnat', { address: cidr(target).bytes, port: b.port }),
+          ...stmt.nat('dnat', { address: cidr(target).bytes, port: ep.viaHostPort ? b.hostPort : b.port }),
         ];
         rules.push({
           chain: 'prerouting',
@@ -116,7 +121,7 @@ export function tableRules(
               ...match.addr('saddr', cidr(sub.pool)),
               ...match.addr('daddr', cidr(hostPrefix(target))),
               ...match.l4proto(b.proto),
-              ...match.port('dport', b.port),
+              ...match.port('dport', ep.viaHostPort ? b.hostPort : b.port),
               ...stmt.masquerade(),
             ],
           });

@@ -58,6 +58,7 @@ import type { Logger } from '../types.js';
 import { silentLogger } from '../types.js';
 import { NbCfgBarrier } from './barrier.js';
 import type { OvnConfig } from './config.js';
+import { type GatewayEndpoint, OvnGateway } from './gateway.js';
 import { mirrorRows, OVN_MIRROR_EXT, type OvnMirrorSpec, parseOvnMirrorOptions } from './mirror.js';
 import {
   checkSwitchName,
@@ -160,6 +161,50 @@ export class OvnDriver {
     this.#prefix = o.prefix ?? 'ocn';
     this.#graceMs = o.graceMs ?? 60_000;
     this.#log = o.logger ?? silentLogger;
+    this.gateway = new OvnGateway({
+      name: this.name,
+      prefix: this.#prefix,
+      ovn: this.#ovn,
+      chassis: this.#chassis,
+      kernel: this.#kernel,
+      bridge: this.#cfg.bridge,
+      chassisName: () => this.chassisName(),
+      endpoint: (id) => this.endpointInfo(id),
+      endpointExists: (id) => this.#endpointPorts(id).length > 0 || this.#inflight.has(id),
+      log: this.#log,
+    });
+  }
+
+  /** North–south: outbound NAT and published ports through a gateway router of this chassis. */
+  readonly gateway: OvnGateway;
+
+  /** What the gateway needs of an endpoint of this chassis: tenant, IPv4 address, the tenant's subnets. */
+  endpointInfo(endpointId: string): GatewayEndpoint | undefined {
+    const primary = this.#endpointPorts(endpointId)[0];
+    if (!primary) return undefined;
+    const sw = primary.name.split('/')[1] ?? '';
+    const ls = this.#switch(sw);
+    if (!ls) return undefined;
+    const info = this.#info(ls);
+    const entry = (primary.addresses[0] ?? '').split(' ').slice(1);
+    const ipv4 = entry.find((a) => parseIp(a)?.family === 4);
+    const subnets: string[] = [];
+    const snatSubnets: string[] = [];
+    for (const other of this.#nb.table('Logical_Switch').values() as Iterable<Ls>) {
+      if (other.external_ids[K.owner] !== this.name || other.external_ids[K.tenant] !== info.tenant) continue;
+      for (const s of this.#info(other).subnets) {
+        if (s.family !== 4) continue;
+        subnets.push(s.cidr);
+        if (other.external_ids[K.masquerade] !== 'false') snatSubnets.push(s.cidr);
+      }
+    }
+    return {
+      tenant: info.tenant,
+      ipv4,
+      masquerade: ls.external_ids[K.masquerade] !== 'false',
+      subnets,
+      snatSubnets,
+    };
   }
 
   /**
@@ -372,6 +417,7 @@ export class OvnDriver {
       [K.gateways]: gateways.join(','),
       [K.mtu]: String(mtu),
       [K.isolate]: String(opts.isolate),
+      [K.masquerade]: String(opts.masquerade),
     };
     // -o rate.* / burst.* / dscp: every endpoint's defaults, recorded on the switch (ovn/qos.ts).
     const qosIds = switchQosIds(parseOvnQosOptions(opts.qos, { limits: {} }, mtu));
@@ -470,7 +516,7 @@ export class OvnDriver {
     });
     if (isolate)
       for (const s of subnets)
-        for (const p of isolationPolicies(s))
+        for (const p of isolationPolicies(s, tenant))
           nb.ensureRouterPolicy({
             router: lr,
             ...p,
@@ -526,7 +572,7 @@ export class OvnDriver {
           const lr = routerName(info.tenant);
           if (info.isolate && this.#nb.table('Logical_Router').find('byName', lr))
             for (const s of info.subnets)
-              for (const p of isolationPolicies(s))
+              for (const p of isolationPolicies(s, info.tenant))
                 nb.deleteRouterPolicy({ router: lr, priority: p.priority, match: p.match });
           for (const s of info.subnets) {
             const set = tenantSubnetsSetName(info.tenant, s.family);
@@ -985,6 +1031,7 @@ export class OvnDriver {
   async leave(_req: EndpointRef): Promise<void> {}
 
   async deleteEndpoint(req: EndpointRef): Promise<void> {
+    await this.gateway.revoke([req.EndpointID]);
     const ports = this.#endpointPorts(req.EndpointID);
     await this.#unwire(req.EndpointID, vethNames(req.EndpointID, this.#prefix).host);
     await this.#deletePorts(ports.map((p) => p.name));
@@ -1369,7 +1416,8 @@ export class OvnDriver {
     }
     for (const [ep, host] of staleEndpoints) await this.#unwire(ep, host);
     await this.#deletePorts([...new Set(staleLsps)]);
-    const removed = [...new Set(staleLsps), ...[...staleEndpoints.values()]];
+    const swept = await this.gateway.sweep();
+    const removed = [...new Set(staleLsps), ...[...staleEndpoints.values()], ...swept];
     if (removed.length > 0)
       this.#log.warn({ removed }, 'OVN reconciler removed stale objects of this chassis');
     return { removed };

@@ -42,6 +42,13 @@ export const K = {
    * starts after it. A hint, written blindly with each hold (no guard, no conflict between hosts).
    */
   ipamLast: 'ocn-ipam-last-v',
+  /** `false` on a switch created with `-o masquerade=false`: no SNAT on the chassis gateways. */
+  masquerade: 'ocn-masquerade',
+  /** A published-port load balancer: its bindings (portmap.ts encodeBindings) and VIP address. */
+  ports: 'ocn-ports',
+  vip: 'ocn-vip',
+  /** What a north-south object is: gateway, reroute, publish. */
+  role: 'ocn-role',
 } as const;
 
 /** CreateEndpoint option (`docker network connect --driver-opt dns_name=a,b`): names OVN's DNS answers. */
@@ -68,6 +75,7 @@ export const OVN_NETWORK_OPTION_KEYS = [
   'mtu',
   ...RATE_OPTION_KEYS,
   DSCP_OPTION,
+  'masquerade',
 ] as const;
 export const DEFAULT_TENANT = 'default';
 /** Encapsulation overhead on the underlay MTU (outer IPv4 + UDP + header + inner Ethernet). */
@@ -81,6 +89,8 @@ export interface OvnNetworkOptions {
   mtu: number | undefined;
   /** `-o rate.*`, `-o burst.*`, `-o dscp` as given: parsed by ovn/qos.ts once the MTU is known. */
   qos: Record<string, unknown>;
+  /** Outbound SNAT on the chassis gateway (`-o masquerade=false` turns it off). */
+  masquerade: boolean;
 }
 
 const SWITCH_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -107,6 +117,7 @@ export function parseOvnNetworkOptions(generic: unknown): OvnNetworkOptions {
     isolate: true,
     mtu: undefined,
     qos: {},
+    masquerade: true,
   };
   for (const [key, value] of Object.entries(o)) {
     const s = typeof value === 'string' ? value.trim() : String(value);
@@ -127,8 +138,9 @@ export function parseOvnNetworkOptions(generic: unknown): OvnNetworkOptions {
         out.tenant = s;
         break;
       case 'isolate':
-        if (['true', '1', 'yes', 'on'].includes(s.toLowerCase())) out.isolate = true;
-        else if (['false', '0', 'no', 'off'].includes(s.toLowerCase())) out.isolate = false;
+      case 'masquerade':
+        if (['true', '1', 'yes', 'on'].includes(s.toLowerCase())) out[key] = true;
+        else if (['false', '0', 'no', 'off'].includes(s.toLowerCase())) out[key] = false;
         else throw new InvalidOptionError(key, value, 'true or false');
         break;
       case 'mtu':
@@ -234,13 +246,121 @@ export function inSubnet(p: IpPrefix, v: bigint): boolean {
  */
 export function isolationPolicies(
   subnet: IpPrefix,
+  tenant: string,
 ): { priority: number; match: string; action: 'allow' | 'drop' }[] {
   const f = subnet.family === 4 ? 'ip4' : 'ip6';
   const s = subnet.cidr;
+  const all = `$${tenantSubnetsSetName(tenant, subnet.family)}`;
   return [
     { priority: 2001, match: `${f}.src == ${s} && ${f}.dst == ${s}`, action: 'allow' },
     { priority: 2000, match: `${f}.src == ${s}`, action: 'drop' },
     { priority: 2000, match: `${f}.dst == ${s}`, action: 'drop' },
+    // Above the chassis gateways' policies (gatewayPolicies): other networks of the tenant stay out of
+    // reach even though traffic to the outside is let through.
+    { priority: 2008, match: `${f}.src == ${s} && ${f}.dst == ${s}`, action: 'allow' },
+    { priority: 2007, match: `${f}.src == ${s} && ${f}.dst == ${all}`, action: 'drop' },
+    { priority: 2007, match: `${f}.dst == ${s} && ${f}.src == ${all}`, action: 'drop' },
+  ];
+}
+
+// ---- north-south: a gateway router per tenant and chassis ----------------------------------------------
+//
+// container → tenant router ─(policy: ip4.src == <endpoint> reroute)→ join switch of the tenant → gateway
+// router of (tenant, this chassis) ─(SNAT to its transit address)→ transit switch of this chassis → host
+// veth (TRANSIT_HOST) → host kernel (nf_tables masquerade out of the host's route). Published ports come in
+// the other way: host DNAT to the gateway router's transit address and the host port, an OVN load balancer
+// there to the container (lb_force_snat_ip=router_ip, so the tenant ACLs see a join address as source).
+
+/** The transit network between this host and its gateway routers (the same on every chassis). */
+export const TRANSIT = { cidr: '169.254.61.0/24', host: '169.254.61.1', len: 24, first: 2, last: 254 };
+/** The join network of a tenant: its router at JOIN.router, each chassis' gateway router at joinIp(). */
+export const JOIN = {
+  cidr: '100.64.0.0/10',
+  router: '100.64.0.1',
+  len: 10,
+  /**
+   * The tenant router's default route points here, an address nobody holds: routing must find a route
+   * before the policy stage (lr_in_ip_routing comes before lr_in_policy, and drops without one), and the
+   * per-endpoint reroute policy then picks the endpoint's own chassis' gateway.
+   */
+  unused: '100.127.255.254',
+};
+
+/**
+ * A chassis' address on the join networks: 100.64.0.0/10 plus the low 22 bits of its IPv4 underlay address
+ * (ovn-encap-ip), unique for hosts whose underlay fits in a /10 (two hosts 4 Mi addresses apart collide, and
+ * the second is refused when it sets up its gateway). No allocation protocol between hosts.
+ */
+export function joinIp(encapIp: string): string {
+  const ip = parseIp(encapIp);
+  if (ip?.family !== 4)
+    throw new InvalidOptionError(
+      'ovn-encap-ip',
+      encapIp,
+      'an IPv4 underlay address (OVN mode gateways derive the join address from it)',
+    );
+  const base = parseIp('100.64.0.0')?.value ?? 0n;
+  const v = base + (ip.value & 0x3fffffn);
+  const text = formatIp(4, v);
+  if (text === JOIN.router || text === JOIN.unused || v === base || v >= base + 0x3ffffen)
+    throw new InvalidOptionError(
+      'ovn-encap-ip',
+      encapIp,
+      `an underlay address whose low 22 bits do not map to ${text} (reserved on the join network ${JOIN.cidr})`,
+    );
+  return text;
+}
+
+export function gatewayRouterName(tenant: string, chassis: string): string {
+  return `ocn-gw-${tenant}-${chassis}`;
+}
+export function transitSwitchName(chassis: string): string {
+  return `ocn-transit-${chassis}`;
+}
+export function joinSwitchName(tenant: string): string {
+  return `ocn-join-${tenant}`;
+}
+/** The tenant router's port on its join switch. */
+export function tenantJoinPortName(tenant: string): string {
+  return `ocn-lrp-join-${tenant}`;
+}
+export function publishLbName(chassis: string, endpointId: string, proto: string): string {
+  return `ocn-pub-${chassis}-${endpointId.slice(0, 12)}-${proto}`;
+}
+
+/** Tenant-router policies of the gateways (below the isolation policies' 2007/2008). */
+export function gatewayPolicies(tenant: string): { priority: number; match: string; action: 'allow' }[] {
+  const s4 = `$${tenantSubnetsSetName(tenant, 4)}`;
+  return [
+    // From a gateway router (outside → container: answers and published ports): routed as usual.
+    { priority: 2010, match: `inport == "${tenantJoinPortName(tenant)}"`, action: 'allow' },
+    // Between the tenant's routed networks: routed as usual, not to a gateway.
+    { priority: 2006, match: `ip4.src == ${s4} && ip4.dst == ${s4}`, action: 'allow' },
+  ];
+}
+/** Per endpoint (priority 2005, below gatewayPolicies): its traffic leaves through this chassis' gateway. */
+export const REROUTE_PRIORITY = 2005;
+
+/**
+ * Tenant ACLs the gateways add: outbound connections are committed to conntrack (from-lport
+ * allow-related), so their answers (from any address) pass the tenant's drop; published ports arrive
+ * SNATed to a join address (the gateway router's lb_force_snat_ip).
+ */
+export function gatewayAcls(tenant: string): {
+  direction: 'from-lport' | 'to-lport';
+  priority: number;
+  match: string;
+  action: 'allow' | 'allow-related';
+}[] {
+  const pg = portGroupName(tenant);
+  return [
+    { direction: 'from-lport', priority: 2001, match: `inport == @${pg} && ip4`, action: 'allow-related' },
+    {
+      direction: 'to-lport',
+      priority: 2001,
+      match: `outport == @${pg} && ip4 && ip4.src == ${JOIN.cidr}`,
+      action: 'allow',
+    },
   ];
 }
 

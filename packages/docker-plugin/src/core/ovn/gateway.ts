@@ -1,0 +1,443 @@
+// North–south traffic of OVN networks (model.ts draws the path): per tenant and chassis a gateway router
+// (`options:chassis`, an l3gateway bound to this chassis) between the tenant's join switch and this
+// chassis' transit switch, whose other end is a veth in the host (TRANSIT.host). Outbound: each endpoint's
+// IPv4 address is rerouted by a tenant-router policy to its own chassis' gateway router, which SNATs the
+// tenant's subnets (unless `masquerade=false`) to its transit address; the host masquerades the transit
+// network out of its route (the server sees the host's address). Published ports: an OVN load balancer on
+// the gateway router (VIP = its transit address and the host port → the container), reached through the
+// host's nf_tables DNAT and, for 127.0.0.1, the in-process proxy of core/external (NorthSouth, `extra`).
+//
+// Everything carries ocn-owner and ocn-chassis in external_ids; per-endpoint objects also ocn-endpoint.
+// RevokeExternalConnectivity and DeleteEndpoint remove an endpoint's objects; the reconciler removes this
+// chassis' objects whose endpoint has no logical port any more (a plugin SIGKILLed meanwhile).
+import { writeFileSync } from 'node:fs';
+import { nbTransact, type OvnChassisDb, type OvnClient, parseIp } from '@ovs-container-network/ovn';
+import type { Replica } from '@ovs-container-network/ovsdb';
+import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
+import type * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
+import { InvalidRequestError, NotFoundError } from '../errors.js';
+import { decodeBindings, encodeBindings, type PortBinding, type PortRequest } from '../external/portmap.js';
+import type { NsEndpoint, NsNetwork } from '../external/rules.js';
+import type { KernelHandle } from '../kernel.js';
+import type { Logger } from '../types.js';
+import {
+  gatewayAcls,
+  gatewayPolicies,
+  gatewayRouterName,
+  JOIN,
+  joinIp,
+  joinSwitchName,
+  K,
+  portGroupName,
+  publishLbName,
+  REROUTE_PRIORITY,
+  routerMac,
+  routerName,
+  TRANSIT,
+  tenantJoinPortName,
+  transitSwitchName,
+} from './model.js';
+
+type NbRowsT = { [T in keyof typeof NB.model.tables]: unknown };
+type Row = { readonly _uuid: string; readonly name?: string; readonly external_ids: Record<string, string> };
+
+/** What the gateway needs to know of an endpoint (OvnDriver.endpointInfo). */
+export interface GatewayEndpoint {
+  tenant: string;
+  ipv4: string | undefined;
+  masquerade: boolean;
+  /** The tenant's IPv4 subnets that SNAT (networks with masquerade on) and all of them. */
+  snatSubnets: string[];
+  subnets: string[];
+}
+
+export interface OvnGatewayOptions {
+  name: string;
+  prefix: string;
+  ovn: OvnClient;
+  chassis: OvnChassisDb;
+  kernel: KernelHandle;
+  bridge: string;
+  chassisName: () => string;
+  endpoint: (endpointId: string) => GatewayEndpoint | undefined;
+  /** True while the endpoint has a logical port of this chassis. */
+  endpointExists: (endpointId: string) => boolean;
+  log: Logger;
+}
+
+export class OvnGateway {
+  readonly #o: OvnGatewayOptions;
+  /** Host end of the transit veth (with TRANSIT.host) and the end on br-int. */
+  readonly hostIf: string;
+  readonly #ovsIf: string;
+  /** ensure() one at a time: the transit address of a new tenant's router is picked from the replica. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(o: OvnGatewayOptions) {
+    this.#o = o;
+    this.hostIf = `${o.prefix}gw-h`.slice(0, 15);
+    this.#ovsIf = `${o.prefix}gw-o`.slice(0, 15);
+  }
+
+  get #nb(): Replica<NbRowsT> & OvnClient['nb'] {
+    return this.#o.ovn.nb as never;
+  }
+  #rows(table: string): Row[] {
+    return [...(this.#nb.table(table as never).values() as Iterable<Row>)];
+  }
+  #mine(r: Row, me: string): boolean {
+    return r.external_ids[K.owner] === this.#o.name && r.external_ids[K.chassis] === me;
+  }
+
+  // ---- the host end ---------------------------------------------------------------------------------
+
+  /** The transit veth (one end on br-int bound to the transit switch's host port), its address, forwarding. */
+  async #ensureHost(me: string): Promise<void> {
+    const k = this.#o.kernel;
+    if (!(await k.findLink(this.hostIf))) {
+      await k.createVeth({
+        name: this.#ovsIf,
+        up: true,
+        txChecksum: false,
+        peer: { name: this.hostIf, txChecksum: false },
+      });
+    }
+    const host = await k.findLink(this.hostIf);
+    if (!host) throw new NotFoundError(`transit interface ${this.hostIf} vanished`);
+    if (!host.up) await k.setLink(this.hostIf, { up: true });
+    const addrs = await k.listAddresses();
+    if (!addrs.some((a) => a.index === host.index && a.cidr === `${TRANSIT.host}/${TRANSIT.len}`))
+      await k.addAddress(this.hostIf, `${TRANSIT.host}/${TRANSIT.len}`);
+    // As Docker's bridge driver does: routed traffic needs forwarding (net.ipv4.ip_forward, per namespace).
+    try {
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+    } catch (err) {
+      this.#o.log.warn({ err: String(err) }, 'cannot turn on net.ipv4.ip_forward');
+    }
+    const rep = this.#o.chassis.replica;
+    await rep.ready;
+    if (rep.table('Port').find('byName', this.#ovsIf)) return;
+    const br = rep.table('Bridge').find('byName', this.#o.bridge);
+    if (!br) throw new NotFoundError(`integration bridge ${this.#o.bridge} does not exist on this host`);
+    await this.#o.chassis.db().run((t) => {
+      t.wait(OVS.Port, {
+        where: [['name', '==', this.#ovsIf]],
+        columns: ['name'],
+        until: '==',
+        rows: [],
+        timeout: 0,
+      });
+      const i = t.insert(OVS.Interface, {
+        name: this.#ovsIf,
+        external_ids: { 'iface-id': `${transitSwitchName(me)}-host`, [K.ovsOwner]: this.#o.name },
+      });
+      const p = t.insert(OVS.Port, {
+        name: this.#ovsIf,
+        interfaces: [i],
+        external_ids: { [K.ovsOwner]: this.#o.name },
+      });
+      t.mutate(OVS.Bridge, [['_uuid', '==', br._uuid as never]], [['ports', 'insert', [p]]]);
+    });
+  }
+
+  // ---- NB: the tenant's gateway router on this chassis ----------------------------------------------
+
+  /** The transit address of the tenant's gateway router here (existing, or the lowest free one). */
+  #transitIp(tenant: string, me: string): string {
+    const gr = this.#rows('Logical_Router_Port').filter(
+      (p) => this.#mine(p, me) && p.external_ids[K.role] === 'transit',
+    );
+    const have = gr.find((p) => p.external_ids[K.tenant] === tenant)?.external_ids[K.vip];
+    if (have) return have;
+    const used = new Set(gr.map((p) => p.external_ids[K.vip]));
+    for (let i = TRANSIT.first; i <= TRANSIT.last; i++) {
+      const ip = `169.254.61.${i}`;
+      if (!used.has(ip)) return ip;
+    }
+    throw new InvalidRequestError(
+      `no transit address left in ${TRANSIT.cidr} for another tenant's gateway on this host`,
+    );
+  }
+
+  #encapIp(): string {
+    const root = [...this.#o.chassis.replica.table('Open_vSwitch').values()][0];
+    return root?.external_ids['ovn-encap-ip'] ?? '';
+  }
+
+  /** Ensures the path of `tenant` on this chassis; returns the gateway router's transit address (the VIP). */
+  ensure(ep: GatewayEndpoint): Promise<string> {
+    const run = this.#queue.then(() => this.#ensure(ep));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #ensure(ep: GatewayEndpoint): Promise<string> {
+    const me = this.#o.chassisName();
+    await this.#ensureHost(me);
+    const tenant = ep.tenant;
+    const join = joinIp(this.#encapIp());
+    const owner = { [K.owner]: this.#o.name };
+    const mine = { ...owner, [K.chassis]: me, [K.tenant]: tenant };
+    const gr = gatewayRouterName(tenant, me);
+    const lr = routerName(tenant);
+    const js = joinSwitchName(tenant);
+    const ts = transitSwitchName(me);
+    const vip = this.#transitIp(tenant, me);
+    const clash = this.#rows('Logical_Router_Port').find(
+      (p) =>
+        p.external_ids[K.role] === 'join' &&
+        p.external_ids[K.tenant] === tenant &&
+        p.external_ids[K.chassis] !== me &&
+        p.external_ids[K.vip] === join,
+    );
+    if (clash)
+      throw new InvalidRequestError(
+        `the join address ${join} of this chassis (from ovn-encap-ip ${this.#encapIp()}) is already chassis ${clash.external_ids[K.chassis]}'s: underlay addresses must differ in their low 22 bits`,
+      );
+    await nbTransact(
+      this.#nb as never,
+      (nb) => {
+        // This chassis' transit switch, with the host's veth as a port.
+        nb.ensureSwitch({ name: ts, externalIds: { ...owner, [K.chassis]: me, [K.role]: 'transit' } });
+        // (No ocn-chassis on these ports: the driver's reconciler reads that as an endpoint's or a hold's.)
+        nb.ensureSwitchPort({ switch: ts, name: `${ts}-host`, addresses: ['unknown'], externalIds: owner });
+        // The tenant's join switch and its router's port on it (shared by the chassis).
+        nb.ensureSwitch({ name: js, externalIds: { ...owner, [K.tenant]: tenant, [K.role]: 'join' } });
+        nb.ensureRouterPort({
+          router: lr,
+          name: tenantJoinPortName(tenant),
+          mac: routerMac(js),
+          networks: [`${JOIN.router}/${JOIN.len}`],
+          externalIds: { ...owner, [K.tenant]: tenant },
+        });
+        nb.ensureSwitchPort({
+          switch: js,
+          name: `${tenantJoinPortName(tenant)}-sw`,
+          routerPort: tenantJoinPortName(tenant),
+          externalIds: owner,
+        });
+        // The gateway router of (tenant, chassis).
+        nb.ensureRouter({
+          name: gr,
+          options: { chassis: me, lb_force_snat_ip: 'router_ip' },
+          externalIds: { ...mine, [K.role]: 'gateway' },
+        });
+        const gx = `${gr}-transit`;
+        const gj = `${gr}-join`;
+        nb.ensureRouterPort({
+          router: gr,
+          name: gx,
+          mac: routerMac(gx),
+          networks: [`${vip}/${TRANSIT.len}`],
+          externalIds: { ...mine, [K.role]: 'transit', [K.vip]: vip },
+        });
+        nb.ensureSwitchPort({ switch: ts, name: `${gx}-sw`, routerPort: gx, externalIds: owner });
+        nb.ensureRouterPort({
+          router: gr,
+          name: gj,
+          mac: routerMac(gj),
+          networks: [`${join}/${JOIN.len}`],
+          externalIds: { ...mine, [K.role]: 'join', [K.vip]: join },
+        });
+        nb.ensureSwitchPort({ switch: js, name: `${gj}-sw`, routerPort: gj, externalIds: owner });
+        nb.ensureStaticRoute({ router: gr, prefix: '0.0.0.0/0', nexthop: TRANSIT.host, externalIds: mine });
+        for (const s of ep.subnets)
+          nb.ensureStaticRoute({ router: gr, prefix: s, nexthop: JOIN.router, externalIds: mine });
+        for (const s of ep.snatSubnets)
+          nb.ensureNat({ router: gr, type: 'snat', externalIp: vip, logicalIp: s, externalIds: mine });
+        nb.ensureStaticRoute({ router: lr, prefix: '0.0.0.0/0', nexthop: JOIN.unused, externalIds: owner });
+        for (const p of gatewayPolicies(tenant))
+          nb.ensureRouterPolicy({ router: lr, ...p, externalIds: owner });
+        for (const a of gatewayAcls(tenant))
+          nb.ensureAcl({ parent: { portGroup: portGroupName(tenant) }, ...a, externalIds: owner });
+      },
+      { attempts: 10 },
+    );
+    return vip;
+  }
+
+  // ---- per endpoint -------------------------------------------------------------------------------------
+
+  /**
+   * ProgramExternalConnectivity of an OVN endpoint: the gateway path, its reroute policy, and (through
+   * `publish`, which binds the host ports and runs `commit` with what it bound) its published ports.
+   */
+  async program(
+    endpointId: string,
+    requests: readonly PortRequest[],
+    publish: (vip: string, commit: (b: PortBinding[]) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
+    const ep = this.#o.endpoint(endpointId);
+    if (!ep)
+      throw new NotFoundError(`endpoint ${endpointId.slice(0, 12)} is not an OVN endpoint of this host`);
+    const wantPorts = requests.length > 0;
+    // Refused before anything is written.
+    for (const r of requests)
+      if (r.hostIp.includes(':'))
+        throw new InvalidRequestError(
+          `invalid HostIP ${JSON.stringify(r.hostIp)} of ${r.port}/${r.proto}: expected an IPv4 host address or none (OVN mode publishes ports over IPv4 only)`,
+        );
+    if (!ep.ipv4) {
+      if (wantPorts)
+        throw new InvalidRequestError(
+          `endpoint ${endpointId.slice(0, 12)} has no IPv4 address: OVN mode publishes ports over IPv4 only`,
+        );
+      return;
+    }
+    const me = this.#o.chassisName();
+    const vip = await this.ensure(ep);
+    const join = joinIp(this.#encapIp());
+    const ids = { [K.owner]: this.#o.name, [K.chassis]: me, [K.endpoint]: endpointId, [K.role]: 'reroute' };
+    await nbTransact(
+      this.#nb as never,
+      (nb) =>
+        void nb.ensureRouterPolicy({
+          router: routerName(ep.tenant),
+          priority: REROUTE_PRIORITY,
+          match: `ip4.src == ${ep.ipv4}`,
+          action: 'reroute',
+          nexthops: [join],
+          externalIds: ids,
+        }),
+      { attempts: 10 },
+    );
+    if (!wantPorts) return;
+    if (
+      this.#rows('Load_Balancer').some((l) => this.#mine(l, me) && l.external_ids[K.endpoint] === endpointId)
+    )
+      return; // programmed already (Docker repeats the call after a plugin restart)
+    await publish(vip, async (bindings) => {
+      const gr = gatewayRouterName(ep.tenant, me);
+      await nbTransact(
+        this.#nb as never,
+        (nb) => {
+          for (const proto of ['tcp', 'udp'] as const) {
+            const mine = bindings.filter((b) => b.proto === proto);
+            if (mine.length === 0) continue;
+            const vips: Record<string, string[]> = {};
+            for (const b of mine) vips[`${vip}:${b.hostPort}`] = [`${ep.ipv4}:${b.port}`];
+            nb.ensureLoadBalancer({
+              name: publishLbName(me, endpointId, proto),
+              protocol: proto,
+              vips,
+              routers: [gr],
+              externalIds: { ...ids, [K.role]: 'publish', [K.vip]: vip, [K.ports]: encodeBindings(mine) },
+            });
+          }
+        },
+        { attempts: 10 },
+      );
+      // NorthSouth's sync reads the load balancers from the replica next.
+      for (let i = 0; i < 100 && this.bindings(endpointId).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+    });
+  }
+
+  /** Removes an endpoint's reroute policy and load balancers (Revoke, DeleteEndpoint, reconciler). */
+  async revoke(endpointIds: readonly string[]): Promise<number> {
+    const me = this.#o.chassisName();
+    const want = new Set(endpointIds);
+    const hit = (r: Row) => this.#mine(r, me) && want.has(r.external_ids[K.endpoint] ?? '');
+    const lbs = this.#rows('Load_Balancer').filter(hit);
+    const pols = this.#rows('Logical_Router_Policy').filter(hit) as (Row & {
+      priority: number;
+      match: string;
+    })[];
+    if (lbs.length === 0 && pols.length === 0) return 0;
+    await nbTransact(
+      this.#nb as never,
+      (nb) => {
+        for (const l of lbs) nb.deleteLoadBalancer(l.name ?? '');
+        for (const p of pols) {
+          const lr = this.#rows('Logical_Router').find((r) =>
+            (r as unknown as NB.Logical_Router).policies.includes(p._uuid as never),
+          );
+          if (lr?.name) nb.deleteRouterPolicy({ router: lr.name, priority: p.priority, match: p.match });
+        }
+      },
+      { attempts: 10 },
+    );
+    return lbs.length + pols.length;
+  }
+
+  /** The reconciler's part: this chassis' per-endpoint objects whose endpoint is gone. */
+  async sweep(): Promise<string[]> {
+    let me: string;
+    try {
+      me = this.#o.chassisName();
+    } catch {
+      return [];
+    }
+    // The host end comes back after a host reboot (the namespace, and the veth with it, were gone).
+    if (this.networks().length > 0)
+      await this.#ensureHost(me).catch((err: unknown) =>
+        this.#o.log.warn({ err: String(err) }, 'cannot restore the transit interface'),
+      );
+    const stale = new Set<string>();
+    for (const t of ['Load_Balancer', 'Logical_Router_Policy'])
+      for (const r of this.#rows(t)) {
+        const ep = r.external_ids[K.endpoint];
+        if (ep && this.#mine(r, me) && !this.#o.endpointExists(ep)) stale.add(ep);
+      }
+    if (stale.size === 0) return [];
+    await this.revoke([...stale]);
+    return [...stale].map((e) => `north-south ${e.slice(0, 12)}`);
+  }
+
+  // ---- for NorthSouth (the host's nf_tables table and proxies) -----------------------------------------
+
+  /** The transit network, once this host has a gateway. */
+  networks(): NsNetwork[] {
+    let me: string;
+    try {
+      me = this.#o.chassisName();
+    } catch {
+      return [];
+    }
+    if (!this.#rows('Logical_Router').some((r) => this.#mine(r, me) && r.external_ids[K.role] === 'gateway'))
+      return [];
+    return [this.#transit()];
+  }
+
+  #transit(): NsNetwork {
+    return {
+      id: 'ovn-transit',
+      gatewayPort: this.hostIf,
+      subnets: [{ family: 4, pool: TRANSIT.cidr }],
+      masquerade: true,
+    };
+  }
+
+  /** Published ports of this chassis: DNAT to the gateway router's VIP, on the same host port. */
+  endpoints(): NsEndpoint[] {
+    let me: string;
+    try {
+      me = this.#o.chassisName();
+    } catch {
+      return [];
+    }
+    const out: NsEndpoint[] = [];
+    const network = this.#transit();
+    for (const l of this.#rows('Load_Balancer')) {
+      if (!this.#mine(l, me) || l.external_ids[K.role] !== 'publish') continue;
+      const bindings = decodeBindings(l.external_ids[K.ports]);
+      const vip = l.external_ids[K.vip];
+      if (!bindings || !vip || parseIp(vip)?.family !== 4) continue;
+      out.push({ id: l.external_ids[K.endpoint] ?? '', network, ipv4: vip, bindings, viaHostPort: true });
+    }
+    return out;
+  }
+
+  /** The bindings of an endpoint (EndpointOperInfo). */
+  bindings(endpointId: string): PortBinding[] {
+    let me: string;
+    try {
+      me = this.#o.chassisName();
+    } catch {
+      return [];
+    }
+    return this.#rows('Load_Balancer')
+      .filter((l) => this.#mine(l, me) && l.external_ids[K.endpoint] === endpointId)
+      .flatMap((l) => decodeBindings(l.external_ids[K.ports]) ?? []);
+  }
+}
