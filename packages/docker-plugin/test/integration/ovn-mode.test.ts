@@ -7,6 +7,7 @@
 // allocations distinct; deletes leave nothing behind.
 import { canPing, nsExec, type OvnEnv, startOvnEnv, tcpTransfer } from '@ovs-container-network/testkit';
 import t from 'tap';
+import { gatewayRouterName, tenantSubnetsSetName, transitSwitchName } from '../../src/core/ovn/model.js';
 import {
   attach,
   createNetwork,
@@ -171,6 +172,81 @@ t.test('one network on two hosts is one logical switch; cross-host ping v4/v6 an
     await a.ok('/NetworkDriver.DeleteNetwork', { NetworkID: na.networkId }); // idempotent
     await b.ok('/NetworkDriver.DeleteNetwork', { NetworkID: nb.networkId });
     t.notMatch(await env.nbctl('ls-list'), SW, 'switch gone');
-    t.notMatch(await env.nbctl('lrp-list', 'ocn-ta'), SW, 'router port gone');
+    t.notMatch(await env.nbctl('lr-list'), /\(ocn-ta\)/, "the tenant's router went with its last network");
   });
+
+  t.test(
+    'north-south: a network takes its SNAT along; the last one every tenant object; then the transit path goes',
+    async (t) => {
+      const tenant = `g${dockerId().slice(0, 6)}`;
+      const g1 = { logicalSwitch: `${SW}g1`, subnet: '10.63.0.0/24', tenant };
+      const g2 = { logicalSwitch: `${SW}g2`, subnet: '10.64.0.0/24', tenant };
+      const g1a = await createNetwork(a, g1);
+      const g1b = await createNetwork(b, g1);
+      const g2a = await createNetwork(a, g2);
+      for (const n of [g1a, g1b, g2a]) t.equal(n.reply.status, 200, JSON.stringify(n.reply.body));
+      const e1 = await attach(a, g1a);
+      const e2 = await attach(b, g1b);
+      const e3 = await attach(a, g2a);
+      for (const [p, n, e] of [
+        [a, g1a, e1],
+        [b, g1b, e2],
+        [a, g2a, e3],
+      ] as const)
+        await p.ok('/NetworkDriver.ProgramExternalConnectivity', {
+          NetworkID: n.networkId,
+          EndpointID: e.endpointId,
+          Options: {},
+        });
+      const grA = gatewayRouterName(tenant, chA.name);
+      const grB = gatewayRouterName(tenant, chB.name);
+      const nat = (gr: string) => env.nbctl('lr-nat-list', gr);
+      const routes = (gr: string) => env.nbctl('lr-route-list', gr);
+      t.match(await nat(grA), /10\.63\.0\.0\/24/, 'A: SNAT of the tenant subnets');
+      t.match(await nat(grA), /10\.64\.0\.0\/24/, 'A: the second network is SNATed too');
+      t.match(await routes(grB), /10\.64\.0\.0\/24/, 'B: a route back to the second network');
+      const linkOf = (ch: typeof chA, p: typeof a) =>
+        nsExec(ch.netns, 'ip', ['-o', 'link', 'show', `${p.prefix}gw-h`.slice(0, 15)], true);
+      t.equal((await linkOf(chA, a)).code, 0, 'A has its transit veth');
+
+      // The second network goes (its endpoint first, as dockerd does): its SNAT and routes leave both routers.
+      await e3.remove();
+      await a.ok('/NetworkDriver.DeleteNetwork', { NetworkID: g2a.networkId });
+      for (const gr of [grA, grB]) {
+        t.notMatch(await nat(gr), /10\.64\.0\.0/, `${gr}: the deleted network's SNAT is gone`);
+        t.notMatch(await routes(gr), /10\.64\.0\.0/, `${gr}: and its route`);
+        t.match(await routes(gr), /10\.63\.0\.0\/24/, `${gr}: the other network's route stays`);
+      }
+      t.match(await nat(grA), /10\.63\.0\.0\/24/, "the remaining network's SNAT stays");
+
+      // The tenant's last network: nothing of the tenant is left in NB.
+      await e1.remove();
+      await e2.remove();
+      await a.ok('/NetworkDriver.DeleteNetwork', { NetworkID: g1a.networkId });
+      await b.ok('/NetworkDriver.DeleteNetwork', { NetworkID: g1b.networkId });
+      for (const table of ['Logical_Router', 'Logical_Switch', 'Port_Group'])
+        t.equal(
+          await env.nbctl('--bare', '--columns=name', 'find', table, `external_ids:ocn-tenant=${tenant}`),
+          '',
+          `no ${table} of the tenant is left`,
+        );
+      const sets = await env.nbctl('--bare', '--columns=name', 'list', 'Address_Set');
+      t.notMatch(sets, tenantSubnetsSetName(tenant, 4), 'no address set of the tenant is left');
+      t.notMatch(await env.nbctl('lr-list'), tenant, 'no router names the tenant');
+      t.notMatch(await env.nbctl('ls-list'), tenant, 'no switch names the tenant');
+
+      // The reconciler (it runs before a restarted plugin serves): no gateway of this host, no transit path.
+      for (const [p, ch] of [
+        [a, chA],
+        [b, chB],
+      ] as const) {
+        await p.kill('SIGTERM');
+        await p.start();
+        t.notMatch(await env.nbctl('ls-list'), transitSwitchName(ch.name), `${ch.name}: transit switch gone`);
+        const ports = await ch.vsctl('list-ports', 'br-int');
+        t.notMatch(ports, `${p.prefix}gw-o`, `${ch.name}: its OVS port gone`);
+        t.not((await linkOf(ch, p)).code, 0, `${ch.name}: its transit veth gone`);
+      }
+    },
+  );
 });

@@ -69,6 +69,7 @@ import {
   hostRange,
   inSubnet,
   isolationPolicies,
+  joinSwitchName,
   K,
   parseDnsNames,
   parseOvnNetworkOptions,
@@ -355,6 +356,16 @@ export class OvnDriver {
     };
   }
 
+  /** The network switches of a tenant (not its join switch). */
+  #tenantSwitches(tenant: string): Ls[] {
+    const out: Ls[] = [];
+    for (const ls of this.#nb.table('Logical_Switch').values() as Iterable<Ls>) {
+      const e = ls.external_ids;
+      if (e[K.owner] === this.name && e[K.tenant] === tenant && e[K.role] !== 'join') out.push(ls);
+    }
+    return out;
+  }
+
   #dnsRow(sw: string): (NB.DNS & { readonly _uuid: string }) | undefined {
     for (const d of this.#nb.table('DNS').values() as Iterable<NB.DNS & { readonly _uuid: string }>)
       if (d.external_ids[K.owner] === this.name && d.external_ids[K.switch] === sw) return d;
@@ -566,6 +577,20 @@ export class OvnDriver {
             timeout: 0,
           });
           const info = this.#info(ls);
+          // The tenant's last network takes every tenant-wide object with it, guarded by a `wait` that no
+          // other network switch of the tenant exists (one being created on another host meanwhile).
+          const tenantGone = !this.#tenantSwitches(info.tenant).some((o) => o.name !== sw);
+          if (tenantGone)
+            nb.txn.wait(NB.Logical_Switch, {
+              where: [
+                ['external_ids', 'includes', { [K.owner]: this.name, [K.tenant]: info.tenant }],
+                ['name', '!=', joinSwitchName(info.tenant)],
+              ],
+              columns: ['name'],
+              until: '==',
+              rows: [{ name: sw }],
+              timeout: 0,
+            });
           nb.deleteSwitch(sw);
           nb.deleteRouterPort(routerPortName(sw));
           if (this.#dnsRow(sw)) nb.deleteDns({ externalIds: { [K.owner]: this.name, [K.switch]: sw } });
@@ -574,11 +599,18 @@ export class OvnDriver {
             for (const s of info.subnets)
               for (const p of isolationPolicies(s, info.tenant))
                 nb.deleteRouterPolicy({ router: lr, priority: p.priority, match: p.match });
-          for (const s of info.subnets) {
-            const set = tenantSubnetsSetName(info.tenant, s.family);
-            if (this.#nb.table('Address_Set').find('byName', set))
-              nb.removeAddresses({ addressSet: set, addresses: [s.cidr] });
-          }
+          if (!tenantGone)
+            for (const s of info.subnets) {
+              const set = tenantSubnetsSetName(info.tenant, s.family);
+              if (this.#nb.table('Address_Set').find('byName', set))
+                nb.removeAddresses({ addressSet: set, addresses: [s.cidr] });
+            }
+          this.gateway.teardown(
+            nb,
+            info.tenant,
+            info.subnets.filter((s) => s.family === 4).map((s) => s.cidr),
+            tenantGone,
+          );
         },
         { attempts: 10 },
       ),

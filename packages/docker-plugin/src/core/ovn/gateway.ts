@@ -11,14 +11,20 @@
 // RevokeExternalConnectivity and DeleteEndpoint remove an endpoint's objects; the reconciler removes this
 // chassis' objects whose endpoint has no logical port any more (a plugin SIGKILLed meanwhile).
 import { writeFileSync } from 'node:fs';
-import { nbTransact, type OvnChassisDb, type OvnClient, parseIp } from '@ovs-container-network/ovn';
+import {
+  type NbPlan,
+  nbTransact,
+  type OvnChassisDb,
+  type OvnClient,
+  parseIp,
+} from '@ovs-container-network/ovn';
 import type { Replica } from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import type * as NB from '@ovs-container-network/ovsdb/models/ovn-northbound';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import { decodeBindings, encodeBindings, type PortBinding, type PortRequest } from '../external/portmap.js';
 import type { NsEndpoint, NsNetwork } from '../external/rules.js';
-import type { KernelHandle } from '../kernel.js';
+import { hasErrno, type KernelHandle } from '../kernel.js';
 import type { Logger } from '../types.js';
 import {
   gatewayAcls,
@@ -35,6 +41,7 @@ import {
   routerName,
   TRANSIT,
   tenantJoinPortName,
+  tenantSubnetsSetName,
   transitSwitchName,
 } from './model.js';
 
@@ -256,6 +263,88 @@ export class OvnGateway {
     return vip;
   }
 
+  // ---- teardown -------------------------------------------------------------------------------------------
+
+  /**
+   * DeleteNetwork of a tenant network's last host, inside its transaction: the network's SNAT entries and
+   * routes go from the tenant's gateway routers (every chassis'). With the tenant's last network
+   * (`tenantGone`, which the caller guards with a `wait`), every tenant-wide object goes too: the tenant
+   * router (its ports, policies and routes with it), the gateway routers and their transit-switch ports, the
+   * join switch, the port group (its ACLs with it) and the address sets.
+   */
+  teardown(nb: NbPlan, tenant: string, subnets: readonly string[], tenantGone: boolean): void {
+    const gateways = this.#rows('Logical_Router').filter(
+      (r) =>
+        r.external_ids[K.owner] === this.#o.name &&
+        r.external_ids[K.tenant] === tenant &&
+        r.external_ids[K.role] === 'gateway',
+    ) as (Row & NB.Logical_Router)[];
+    if (tenantGone) {
+      for (const gr of gateways) {
+        if (this.#nb.table('Logical_Switch_Port').find('byName', `${gr.name}-transit-sw`))
+          nb.deleteSwitchPort(`${gr.name}-transit-sw`);
+        nb.deleteRouter(gr.name);
+      }
+      const has = (table: 'Logical_Router' | 'Logical_Switch' | 'Port_Group' | 'Address_Set', name: string) =>
+        this.#nb.table(table).find('byName', name as never) !== undefined;
+      if (has('Logical_Router', routerName(tenant))) nb.deleteRouter(routerName(tenant));
+      if (has('Logical_Switch', joinSwitchName(tenant))) nb.deleteSwitch(joinSwitchName(tenant));
+      if (has('Port_Group', portGroupName(tenant))) nb.deletePortGroup(portGroupName(tenant));
+      for (const fam of [4, 6] as const)
+        if (has('Address_Set', tenantSubnetsSetName(tenant, fam)))
+          nb.deleteAddressSet(tenantSubnetsSetName(tenant, fam));
+      return;
+    }
+    const gone = new Set(subnets);
+    const nats = this.#nb.table('NAT');
+    for (const gr of gateways) {
+      for (const u of gr.nat) {
+        const n = nats.get(u as never) as NB.NAT | undefined;
+        if (n && n.type === 'snat' && gone.has(n.logical_ip))
+          nb.deleteNat({ router: gr.name, type: 'snat', externalIp: n.external_ip, logicalIp: n.logical_ip });
+      }
+      for (const s of gone) nb.deleteStaticRoute({ router: gr.name, prefix: s, nexthop: JOIN.router });
+    }
+  }
+
+  /**
+   * The reconciler's part for this host: once no gateway router of this chassis is left (their tenants'
+   * networks are gone), the transit switch, its OVS port on br-int and the transit veth go. One at a time
+   * with ensure() (the same queue), so a gateway being set up meanwhile keeps its path.
+   */
+  #sweepTransit(me: string): Promise<string[]> {
+    const run = this.#queue.then(async (): Promise<string[]> => {
+      if (this.networks().length > 0) return [];
+      const out: string[] = [];
+      const ts = transitSwitchName(me);
+      if (this.#nb.table('Logical_Switch').find('byName', ts as never)) {
+        await nbTransact(this.#nb as never, (nb) => void nb.deleteSwitch(ts), { attempts: 10 });
+        out.push(`transit switch ${ts}`);
+      }
+      const rep = this.#o.chassis.replica;
+      // (The chassis replica monitors external_ids of Interface, not of Port: the mark is read there.)
+      const port = rep.table('Port').find('byName', this.#ovsIf);
+      const iface = rep.table('Interface').find('byName', this.#ovsIf);
+      const br = rep.table('Bridge').find('byName', this.#o.bridge);
+      if (port && iface?.external_ids[K.ovsOwner] === this.#o.name) {
+        await this.#o.chassis.db().run((t) => {
+          if (br)
+            t.mutate(OVS.Bridge, [['_uuid', '==', br._uuid as never]], [['ports', 'delete', [port._uuid]]]);
+        });
+        out.push(`OVS port ${this.#ovsIf}`);
+      }
+      if (await this.#o.kernel.findLink(this.hostIf)) {
+        await this.#o.kernel.deleteLink(this.hostIf).catch((err: unknown) => {
+          if (!hasErrno(err, 'ENODEV')) throw err;
+        });
+        out.push(`transit veth ${this.hostIf}`);
+      }
+      return out;
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   // ---- per endpoint -------------------------------------------------------------------------------------
 
   /**
@@ -379,9 +468,9 @@ export class OvnGateway {
         const ep = r.external_ids[K.endpoint];
         if (ep && this.#mine(r, me) && !this.#o.endpointExists(ep)) stale.add(ep);
       }
-    if (stale.size === 0) return [];
-    await this.revoke([...stale]);
-    return [...stale].map((e) => `north-south ${e.slice(0, 12)}`);
+    if (stale.size > 0) await this.revoke([...stale]);
+    const transit = await this.#sweepTransit(me);
+    return [...[...stale].map((e) => `north-south ${e.slice(0, 12)}`), ...transit];
   }
 
   // ---- for NorthSouth (the host's nf_tables table and proxies) -----------------------------------------
