@@ -139,8 +139,9 @@ phase e2e-alone bash -c "scripts/ensure-docker.sh && $(plugin_tap "${alone_e2e[*
 # (ports). Only those, to keep CI under 25 min: the rest does not route through the host. test/e2e/
 # ports-firewall.test.ts already ran the ports suite against a dockerd in a namespace with iptables=true in
 # the pass above; this one checks the machine's own dockerd. dockerd goes back to --iptables=false after.
-if want e2e-docker-firewall; then
-  phase e2e-docker-firewall bash -c '
+# Beside it, a lane of its own: OVN mode end to end (ovn-cross-host, north-south included) with every
+# simulated host's dockerd in its default firewall.
+firewall_system_dockerd='
     set -e
     sysctl -qw net.ipv4.ip_forward=0
     OCN_DOCKER_FIREWALL=default OCN_DOCKER_RESTART=1 scripts/ensure-docker.sh
@@ -149,5 +150,9 @@ if want e2e-docker-firewall; then
     (cd packages/docker-plugin && OCN_DOCKER_FIREWALL=default pnpm exec tap test/e2e/connectivity.test.ts test/e2e/ports.test.ts) || rc=$?
     OCN_DOCKER_FIREWALL=off OCN_DOCKER_RESTART=1 scripts/ensure-docker.sh
     exit $rc'
-fi
+firewall_lanes() {
+  lanes "dockerd=$firewall_system_dockerd" \
+    "hosts=cd packages/docker-plugin && OCN_DOCKER_FIREWALL=default pnpm exec tap test/e2e/ovn-cross-host.test.ts"
+}
+phase e2e-docker-firewall firewall_lanes
 true

@@ -7,10 +7,12 @@
 // the LAN (the underlay namespace) SNATed to the container's own host, `masquerade=false`, published TCP and
 // UDP/range ports through each chassis' gateway router (LAN, 127.0.0.1, containers on both hosts), a taken
 // port and an IPv6 host address refused, nothing left after `docker rm -f` and a plugin SIGKILL, tenants
-// still apart. Needs root, OVS, OVN and dockerd.
+// still apart. With OCN_DOCKER_FIREWALL=default (CI runs it so too) every host's dockerd has its default
+// firewall (iptables=true, FORWARD policy DROP, asserted). Needs root, OVS, OVN, dockerd, gcc (UDP echo).
 import { spawn } from 'node:child_process';
 import { uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
+import { buildUdpEcho, udpAsk } from '../helpers/north-south.js';
 import {
   arps,
   createNetwork,
@@ -325,6 +327,14 @@ except Exception as e: print("none", flush=True)`;
   return { seen };
 }
 
+if (process.env.OCN_DOCKER_FIREWALL === 'default')
+  t.test("each host's dockerd has its default firewall: FORWARD drops what is not accepted", async (t) => {
+    for (const h of [h0, h1]) {
+      const fwd = await inHost(h, 'iptables-nft', ['-S', 'FORWARD']);
+      t.match(fwd.stdout, '-P FORWARD DROP', `host ${h.index}: ${fwd.stdout.split('\n')[0]}`);
+    }
+  });
+
 t.test('outbound: a container reaches the LAN, SNATed to its own host', async (t) => {
   for (const [h, c] of [
     [h0, a1],
@@ -352,6 +362,8 @@ t.test('masquerade=false: no SNAT', async (t) => {
 });
 
 t.test('published ports: LAN, 127.0.0.1, containers on both hosts; taken port refused', async (t) => {
+  const echo = await buildUdpEcho();
+  t.teardown(() => echo.remove());
   const pub = uniqueName('web');
   await h0.docker([
     'run',
@@ -366,10 +378,12 @@ t.test('published ports: LAN, 127.0.0.1, containers on both hosts; taken port re
     '127.0.0.1:18081:8080',
     '-p',
     '18090-18095:9090/udp',
+    '-v',
+    `${echo.dir}:/t:ro`,
     'local/busybox',
     'sh',
     '-c',
-    'mkdir -p /w && echo hello > /w/index.html && httpd -f -p 8080 -h /w',
+    '(/t/udpecho 9090 &) && mkdir -p /w && echo hello > /w/index.html && httpd -f -p 8080 -h /w',
   ]);
   // `docker port` shows nothing for any remote driver (README: moby/libnetwork#2451); what the plugin
   // answers in EndpointOperInfo, in Docker's shape, is what it can do.
@@ -407,6 +421,10 @@ t.test('published ports: LAN, 127.0.0.1, containers on both hosts; taken port re
     has(17, 9090, '', (n) => n >= 18090 && n <= 18095),
     'EndpointOperInfo: one port of the UDP range',
   );
+  // UDP through the load balancer: from the LAN, and from the host's 127.0.0.1 (the proxy).
+  const udpPort = map.find((b) => b.Proto === 17)?.HostPort ?? 0;
+  t.equal(await udpAsk(env.underlay, h0.encapIp, udpPort), 'echo:ping', `UDP from the LAN (port ${udpPort})`);
+  t.equal(await udpAsk(h0.netns, '127.0.0.1', udpPort), 'echo:ping', "UDP from the host's 127.0.0.1");
   const url = `http://${h0.encapIp}:18080/`;
   const fromLan = await waitFor(
     async () => (await lan('curl', ['-s', '-m', '3', url])).stdout.includes('hello'),

@@ -34,7 +34,9 @@ export async function startHosts(opts: HostsOptions = {}): Promise<OvnEnv> {
   const env = await startOvnEnv({
     chassis: opts.hosts ?? 2,
     nb: opts.nb ?? 'standalone',
-    withDocker: true,
+    // OCN_DOCKER_FIREWALL=default: each host's dockerd in its default firewall setting (iptables=true; a new
+    // namespace starts with forwarding off, so dockerd turns it on and sets FORWARD to DROP).
+    withDocker: process.env.OCN_DOCKER_FIREWALL === 'default' ? { iptables: true } : true,
     plugin: {
       extraArgs: [
         '--orphan-grace',
