@@ -477,8 +477,7 @@ class Chassis implements OvnChassis {
   async startDocker(iptables: boolean): Promise<void> {
     // With its firewall on, as on a fresh host: IPv4 forwarding off first, so dockerd turns it on and sets
     // the FORWARD policy to DROP (a namespace may start with it on, inherited from the machine's).
-    if (iptables)
-      await run('ip', ['netns', 'exec', this.#netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=0']);
+    if (iptables) await run('ip', ['netns', 'exec', this.#netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=0']);
     this.#dockerd = await startDockerd({ netns: this.#netns, iptables });
   }
 
