@@ -8,6 +8,7 @@ import t from 'tap';
 import { OvsIpamDriver } from '../../src/core/ipam-driver.js';
 import { LEASE_EXT, leaseUuid } from '../../src/core/ipam-state.js';
 import { OvsdbBackend } from '../../src/core/ovs/backend.js';
+import { sweepOrphanQos } from '../../src/core/qos.js';
 import { vsctl } from '../helpers/plugin.js';
 
 const OVSDB = process.env.OCN_OVSDB ?? 'unix:/run/ocn-shared/db.sock';
@@ -47,9 +48,11 @@ async function cleanup(owner: string): Promise<void> {
   await vsctl(OVSDB, 'remove', 'Open_vSwitch', '.', 'external_ids', `ocn-ipam-${owner}`);
 }
 
+let lastBackend: OvsdbBackend | undefined;
 async function driver(t: { teardown(fn: () => unknown): void }, owner: string): Promise<OvsIpamDriver> {
   const backend = await OvsdbBackend.open({ endpoint: OVSDB, readyTimeoutMs: 10_000 });
   t.teardown(() => backend.close());
+  lastBackend = backend;
   return new OvsIpamDriver(backend, owner);
 }
 
@@ -105,6 +108,11 @@ t.test('rows per address; release; restart; ReleasePool', async (t) => {
   );
   t.equal((await b.requestAddress({ PoolID: pool.PoolID })).Address, `${net}.5/24`, 'taken ones stay taken');
   await t.rejects(b.requestAddress({ PoolID: pool.PoolID, Address: `${net}.2` }), /already in use/);
+
+  // The lease rows are Queue rows with ocn-owner, like QoS queues: the reconciler's sweep of orphan QoS
+  // rows (qos.ts) must leave them alone.
+  await sweepOrphanQos(lastBackend as OvsdbBackend, owner);
+  t.equal((await addresses(owner)).length, 5, 'the QoS sweep leaves lease rows alone');
 
   await b.requestPool({ AddressSpace: 'ocn-local', Pool: `${net}.0/24` });
   await b.releasePool({ PoolID: pool.PoolID });
