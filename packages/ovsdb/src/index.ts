@@ -173,6 +173,7 @@ export {
   type Uuid,
   type UuidLike,
   uuid,
+  uuidV5,
 } from './uuid.js';
 export {
   codePointLength,

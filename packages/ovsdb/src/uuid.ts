@@ -1,7 +1,7 @@
 // UUIDs and named references. RFC 7047 §5.1: a <uuid> is ["uuid", "<36 hex-and-dash chars>"]; a
 // <named-uuid> is ["named-uuid", <id>] and refers to a row inserted earlier in the same transaction.
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from './errors.js';
 
 declare const uuidBrand: unique symbol;
@@ -38,6 +38,27 @@ export function uuid<Table extends string = string>(s: string): Uuid<Table> {
 /** A fresh random uuid, e.g. for `insert` with an explicit `uuid` (Open vSwitch 2.13+). */
 export function randomRowUuid<Table extends string = string>(): Uuid<Table> {
   return randomUUID() as Uuid<Table>;
+}
+
+/**
+ * A name-based (version 5, SHA-1) uuid, RFC 4122 §4.3: the same `name` in the same `namespace` always gives
+ * the same uuid. For `insert` with an explicit `uuid` (Open vSwitch 2.13+) where the row's identity is a key
+ * of the caller's own: two writers inserting "the same" row collide on the uuid, so a `wait` on it (or the
+ * server's "duplicate uuid") settles the race. `namespace` is a uuid of the caller's choosing.
+ */
+export function uuidV5<Table extends string = string>(namespace: string, name: string): Uuid<Table> {
+  if (!isUuid(namespace)) {
+    throw new InvalidArgumentError(`uuidV5: namespace ${JSON.stringify(namespace)} is not a uuid`);
+  }
+  // The hash covers the namespace's 16 bytes in network order, then the name (UTF-8).
+  const h = createHash('sha1')
+    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
+    .update(name, 'utf8')
+    .digest();
+  h[6] = ((h[6] as number) & 0x0f) | 0x50; // version 5 in the high nibble of time_hi_and_version
+  h[8] = ((h[8] as number) & 0x3f) | 0x80; // the RFC 4122 variant (10xx) in clock_seq_hi_and_reserved
+  const x = h.toString('hex', 0, 16);
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}` as Uuid<Table>;
 }
 
 /** Internal: marks RowRef objects (not exported from the package index). */

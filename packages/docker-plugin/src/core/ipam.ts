@@ -18,7 +18,8 @@ export const DEFAULT_V4_PREFIX = 24;
 export const DEFAULT_V6_SUPERNET = 'fd6f:636e::/48';
 export const DEFAULT_V6_PREFIX = 64;
 
-export interface PoolRecord {
+/** A pool as the IPAM state in OVS records it (ipam-state.ts, format v2): no addresses. */
+export interface PoolSpec {
   id: string;
   addressSpace: string;
   v6: boolean;
@@ -28,6 +29,10 @@ export interface PoolRecord {
   subPool: string;
   /** Reference count: identical RequestPool calls share the pool. */
   refs: number;
+}
+
+/** A pool with its addresses (the in-memory view, and the v1 state format). */
+export interface PoolRecord extends PoolSpec {
   /** Allocated addresses, canonical text. */
   allocated: string[];
   /** When each allocated address was handed out (ms since the epoch), for reaping lost allocations. */
@@ -36,6 +41,165 @@ export interface PoolRecord {
 
 export interface IpamSnapshot {
   pools: PoolRecord[];
+}
+
+/**
+ * Where the allocated addresses of the pools live: in memory (MemoryBook), or one OVSDB row per address
+ * (ipam-driver.ts). Lookups are by pool and address, never a scan: the cost of a call does not grow with
+ * the number of addresses.
+ */
+export interface AddressBook {
+  has(poolId: string, address: string): boolean;
+  /** Records an allocation made at `leased` (ms since the epoch). */
+  add(poolId: string, address: string, leased: number): void;
+  delete(poolId: string, address: string): void;
+  /** The pool's allocations with their lease times (for reaping and listing; O(addresses of the pool)). */
+  entries(poolId: string): Iterable<readonly [string, number]>;
+  /** Forgets every allocation of the pool (ReleasePool). */
+  dropPool(poolId: string): void;
+}
+
+/** An AddressBook in memory: pool id → address → lease time. */
+export class MemoryBook implements AddressBook {
+  readonly #pools = new Map<string, Map<string, number>>();
+  has(poolId: string, address: string): boolean {
+    return this.#pools.get(poolId)?.has(address) === true;
+  }
+  add(poolId: string, address: string, leased: number): void {
+    let m = this.#pools.get(poolId);
+    if (!m) {
+      m = new Map();
+      this.#pools.set(poolId, m);
+    }
+    m.set(address, leased);
+  }
+  delete(poolId: string, address: string): void {
+    this.#pools.get(poolId)?.delete(address);
+  }
+  entries(poolId: string): Iterable<readonly [string, number]> {
+    return this.#pools.get(poolId)?.entries() ?? [];
+  }
+  dropPool(poolId: string): void {
+    this.#pools.delete(poolId);
+  }
+}
+
+/** A binary min-heap of bigints (the released addresses below a search frontier). */
+class MinHeap {
+  readonly #a: bigint[] = [];
+  get size(): number {
+    return this.#a.length;
+  }
+  peek(): bigint | undefined {
+    return this.#a[0];
+  }
+  push(v: bigint): void {
+    const a = this.#a;
+    let i = a.push(v) - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if ((a[up] as bigint) <= v) break;
+      a[i] = a[up] as bigint;
+      i = up;
+    }
+    a[i] = v;
+  }
+  pop(): void {
+    const a = this.#a;
+    const last = a.pop();
+    if (last === undefined || a.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const r = l + 1;
+      const c = r < a.length && (a[r] as bigint) < (a[l] as bigint) ? r : l;
+      if ((a[c] as bigint) >= last) break;
+      a[i] = a[c] as bigint;
+      i = c;
+    }
+    a[i] = last;
+  }
+}
+
+interface Cursor {
+  first: bigint;
+  end: bigint;
+  /** Every address in [first, frontier) is taken, or in `holes`, or was released by another writer. */
+  frontier: bigint;
+  /** Addresses released below the frontier (possibly taken again since: checked when looked at). */
+  holes: MinHeap;
+}
+
+/**
+ * The search hint of the address allocation, kept across calls: per pool and search range, a frontier below
+ * which every address is known to be taken, and the addresses released below it. Finding the lowest free
+ * address therefore costs O(1) amortised (plus O(log n) per released address) instead of a walk over every
+ * taken one, and the answer is the same as that walk's: the lowest free address (as before, so a released
+ * address is handed out again first). The hint is only a hint: each candidate is checked against the book,
+ * so it may be shared by calls that fail, and it never needs to be stored. Releases made by another writer
+ * (another plugin on the same database) are not seen here; their addresses are found again once the range
+ * above the frontier is used up.
+ */
+export class NextFree {
+  readonly #cursors = new Map<string, Map<string, Cursor>>();
+
+  find(poolId: string, range: Cidr, pool: Cidr, taken: (v: bigint) => boolean): bigint | undefined {
+    let byRange = this.#cursors.get(poolId);
+    if (!byRange) {
+      byRange = new Map();
+      this.#cursors.set(poolId, byRange);
+    }
+    let c = byRange.get(range.text);
+    if (!c) {
+      const [first, end] = hostRange(range, pool);
+      c = { first, end, frontier: first, holes: new MinHeap() };
+      byRange.set(range.text, c);
+    }
+    for (let h = c.holes.peek(); h !== undefined; h = c.holes.peek()) {
+      if (h < c.frontier && !taken(h)) return h;
+      c.holes.pop();
+    }
+    while (c.frontier <= c.end && taken(c.frontier)) c.frontier++;
+    if (c.frontier <= c.end) return c.frontier;
+    // The range above the frontier is used up: look below it once more (releases by other writers).
+    for (let v = c.first, n = 0; v < c.frontier && n < 1_000_000; v++, n++) {
+      if (!taken(v)) {
+        c.frontier = v; // [first, v) was just seen taken
+        return v;
+      }
+    }
+    return undefined;
+  }
+
+  /** An address of the pool was released: the searches that passed it look at it again. */
+  released(poolId: string, value: bigint): void {
+    for (const c of this.#cursors.get(poolId)?.values() ?? [])
+      if (value >= c.first && value < c.frontier) c.holes.push(value);
+  }
+
+  dropPool(poolId: string): void {
+    this.#cursors.delete(poolId);
+  }
+}
+
+/**
+ * The addresses of `range` that may be handed out: IPv4 skips the network and broadcast addresses of the
+ * pool; IPv6 the subnet-router anycast address (RFC 4291 §2.6.1), the first of the prefix.
+ */
+function hostRange(range: Cidr, pool: Cidr): [bigint, bigint] {
+  const last = range.base + range.size - 1n;
+  let first = range.base;
+  if (first === pool.base) first++;
+  const end = !pool.v6 && last === pool.base + pool.size - 1n && pool.size > 2n ? last - 1n : last;
+  return [first, end];
+}
+
+export interface IpamOptions {
+  /** Where the addresses live (default: in memory, loaded from the snapshot's `allocated`). */
+  book?: AddressBook;
+  /** The allocation's search hint, to keep across Ipam instances (default: a new one). */
+  hints?: NextFree;
 }
 
 export interface RequestPoolInput {
@@ -52,43 +216,59 @@ export interface RequestAddressInput {
 }
 
 /** The pool id of an explicit request: identical requests map to the same pool. */
-function poolId(space: string, pool: string, subPool: string): string {
+export function poolId(space: string, pool: string, subPool: string): string {
   return `${space}/${pool}${subPool === '' ? '' : `/${subPool}`}`;
 }
 
 export class Ipam {
-  readonly #pools = new Map<string, PoolRecord>();
-  readonly #allocated = new Map<string, Set<string>>();
-  readonly #leases = new Map<string, Map<string, number>>();
+  readonly #pools = new Map<string, PoolSpec>();
+  readonly #book: AddressBook;
+  readonly #hints: NextFree;
   /** Where the next search for a default pool starts: a retried RequestPool gets a different pool. */
   readonly #cursor = new Map<string, bigint>();
 
-  constructor(snapshot?: IpamSnapshot) {
+  /**
+   * `snapshot`: the pools, and (in memory, or the v1 format) their addresses. With `opts.book` the addresses
+   * are the book's and a snapshot's `allocated` is not read.
+   */
+  constructor(
+    snapshot?: { pools: readonly (PoolSpec & Partial<Pick<PoolRecord, 'allocated' | 'leases'>>)[] },
+    opts: IpamOptions = {},
+  ) {
+    this.#hints = opts.hints ?? new NextFree();
+    const book = opts.book ?? new MemoryBook();
+    this.#book = book;
+    // An allocation recorded without its time (older state) counts from when it is first seen.
+    const seen = Date.now();
     for (const p of snapshot?.pools ?? []) {
-      this.#pools.set(p.id, { ...p, allocated: [...p.allocated] });
-      this.#allocated.set(p.id, new Set(p.allocated));
-      // An allocation recorded without its time (older state) counts from when it is first seen.
-      const seen = Date.now();
-      this.#leases.set(
-        p.id,
-        new Map(p.allocated.map((a) => [a, typeof p.leases?.[a] === 'number' ? p.leases[a] : seen])),
-      );
+      const { allocated, leases, ...spec } = p;
+      this.#pools.set(p.id, spec);
+      if (opts.book) continue;
+      for (const a of allocated ?? []) {
+        const at = leases?.[a];
+        book.add(p.id, a, typeof at === 'number' ? at : seen);
+      }
     }
   }
 
+  /** The pools, without their addresses (what the v2 state records). */
+  pools(): PoolSpec[] {
+    return [...this.#pools.values()].map((p) => ({ ...p }));
+  }
+
   snapshot(): IpamSnapshot {
-    return {
-      pools: [...this.#pools.values()].map((p) => ({
-        ...p,
-        allocated: [...(this.#allocated.get(p.id) ?? [])],
-        leases: Object.fromEntries(this.#leases.get(p.id) ?? []),
-      })),
-    };
+    return { pools: [...this.#pools.keys()].map((id) => this.#record(id) as PoolRecord) };
   }
 
   pool(id: string): PoolRecord | undefined {
+    return this.#record(id);
+  }
+
+  #record(id: string): PoolRecord | undefined {
     const p = this.#pools.get(id);
-    return p && { ...p, allocated: [...(this.#allocated.get(id) ?? [])] };
+    if (!p) return undefined;
+    const entries = [...this.#book.entries(id)];
+    return { ...p, allocated: entries.map(([a]) => a), leases: Object.fromEntries(entries) };
   }
 
   requestPool(req: RequestPoolInput): { PoolID: string; Pool: string; Data: Record<string, string> } {
@@ -103,7 +283,7 @@ export class Ipam {
       if (req.SubPool) throw new IpamError('SubPool (--ip-range) needs a Pool (--subnet)');
       const cidr = this.#freeDefaultPool(space, v6);
       const id = poolId(space, cidr.text, '');
-      this.#add({ id, addressSpace: space, v6, pool: cidr.text, subPool: '', refs: 1, allocated: [] });
+      this.#add({ id, addressSpace: space, v6, pool: cidr.text, subPool: '', refs: 1 });
       return { PoolID: id, Pool: cidr.text, Data: {} };
     }
     const pool = parseCidr('Pool', req.Pool, v6);
@@ -126,7 +306,7 @@ export class Ipam {
         throw new IpamError(`Pool ${pool.text} overlaps pool ${other.pool} already in use in ${space}`);
       }
     }
-    this.#add({ id, addressSpace: space, v6, pool: pool.text, subPool, refs: 1, allocated: [] });
+    this.#add({ id, addressSpace: space, v6, pool: pool.text, subPool, refs: 1 });
     return { PoolID: id, Pool: pool.text, Data: {} };
   }
 
@@ -136,8 +316,8 @@ export class Ipam {
     p.refs--;
     if (p.refs <= 0) {
       this.#pools.delete(id);
-      this.#allocated.delete(id);
-      this.#leases.delete(id);
+      this.#book.dropPool(id);
+      this.#hints.dropPool(id);
     }
   }
 
@@ -146,7 +326,7 @@ export class Ipam {
     if (!p) throw new IpamError(`unknown pool ${show(req.PoolID)}`);
     const pool = parseCidr('Pool', p.pool, p.v6);
     const range = p.subPool === '' ? pool : parseCidr('SubPool', p.subPool, p.v6);
-    const taken = this.#allocated.get(p.id) ?? new Set<string>();
+    const book = this.#book;
     const isGateway = req.Options?.[REQUEST_ADDRESS_TYPE] === GATEWAY_ADDRESS_TYPE;
     let value: bigint;
     if (req.Address) {
@@ -157,21 +337,19 @@ export class Ipam {
       if (!p.v6 && pool.size > 2n && (value === pool.base || value === pool.base + pool.size - 1n)) {
         throw new IpamError(`Address ${req.Address} is the network or broadcast address of ${p.pool}`);
       }
-      if (taken.has(formatIp(value, p.v6))) {
+      if (book.has(p.id, formatIp(value, p.v6))) {
         throw new IpamError(`Address ${req.Address} is already in use in pool ${p.pool}`);
       }
     } else {
       // The gateway gets the first host address of the pool (Docker's default IPAM does the same);
-      // others the first free address of the sub-pool.
+      // others the lowest free address of the sub-pool.
       const from = isGateway ? pool : range;
-      const found = this.#firstFree(from, pool, taken, p.v6);
+      const found = this.#hints.find(p.id, from, pool, (v) => book.has(p.id, formatIp(v, p.v6)));
       if (found === undefined) throw new IpamError(`pool ${p.subPool || p.pool} has no free address left`);
       value = found;
     }
     const text = formatIp(value, p.v6);
-    taken.add(text);
-    this.#allocated.set(p.id, taken);
-    this.#leaseMap(p.id).set(text, Date.now());
+    book.add(p.id, text, Date.now());
     return { Address: `${text}/${pool.prefix}`, Data: {} };
   }
 
@@ -179,9 +357,8 @@ export class Ipam {
     const p = this.#pools.get(req.PoolID);
     if (!p) throw new IpamError(`unknown pool ${show(req.PoolID)}`);
     const value = parseIp('Address', req.Address.replace(/\/\d+$/, ''), p.v6);
-    const text = formatIp(value, p.v6);
-    this.#allocated.get(p.id)?.delete(text);
-    this.#leases.get(p.id)?.delete(text);
+    this.#book.delete(p.id, formatIp(value, p.v6));
+    this.#hints.released(p.id, value);
   }
 
   /**
@@ -193,43 +370,18 @@ export class Ipam {
     const out: string[] = [];
     for (const p of this.#pools.values()) {
       if (p.pool !== pool) continue;
-      const leases = this.#leaseMap(p.id);
-      for (const a of [...(this.#allocated.get(p.id) ?? [])]) {
-        if (keep.has(a) || (leases.get(a) ?? 0) >= before) continue;
-        this.#allocated.get(p.id)?.delete(a);
-        leases.delete(a);
+      for (const [a, leased] of [...this.#book.entries(p.id)]) {
+        if (keep.has(a) || leased >= before) continue;
+        this.#book.delete(p.id, a);
+        this.#hints.released(p.id, parseIp('Address', a, p.v6));
         out.push(a);
       }
     }
     return out;
   }
 
-  #leaseMap(id: string): Map<string, number> {
-    let m = this.#leases.get(id);
-    if (!m) {
-      m = new Map();
-      this.#leases.set(id, m);
-    }
-    return m;
-  }
-
-  #add(p: PoolRecord): void {
+  #add(p: PoolSpec): void {
     this.#pools.set(p.id, p);
-    this.#allocated.set(p.id, new Set());
-    this.#leases.set(p.id, new Map());
-  }
-
-  #firstFree(range: Cidr, pool: Cidr, taken: Set<string>, v6: boolean): bigint | undefined {
-    const last = range.base + range.size - 1n;
-    // IPv4: skip the network and broadcast addresses of the pool; IPv6: skip the subnet-router anycast
-    // address (RFC 4291 §2.6.1), the first of the prefix.
-    let first = range.base;
-    if (first === pool.base) first++;
-    const end = !v6 && last === pool.base + pool.size - 1n && pool.size > 2n ? last - 1n : last;
-    for (let v = first, n = 0; v <= end && n < 1_000_000; v++, n++) {
-      if (!taken.has(formatIp(v, v6))) return v;
-    }
-    return undefined;
   }
 
   #freeDefaultPool(space: string, v6: boolean): Cidr {

@@ -5,7 +5,8 @@
 //   Port       external_ids:ocn-owner, ocn-kind (endpoint|gateway|uplink), ocn-network, ocn-endpoint,
 //   Interface  ocn-tenant, ocn-peer (container end), ocn-created (ms), ocn-ipv4, ocn-ipv6; the Interface also
 //              attached-mac and iface-id=<endpoint id> (the keys OVN and ovs-docker use)
-//   Open_vSwitch external_ids:ocn-ipam-<driver>=<JSON>    the IPAM driver's pools and addresses
+//   Open_vSwitch external_ids:ocn-ipam-<driver>=<JSON>    the IPAM driver's pools (ipam-state.ts)
+//   Queue      external_ids:ocn-owner, ocn-ipam-pool, ocn-ipam-address, ocn-ipam-leased: one row per address
 //
 //   ovs-vsctl find Port external_ids:ocn-tenant=acme     every port of tenant acme
 //   ovs-vsctl find Port external_ids:ocn-owner=ovs-container-network

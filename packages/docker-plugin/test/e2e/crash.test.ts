@@ -17,6 +17,7 @@ import {
   canPingFrom,
   containerIp,
   deleteBridges,
+  ipamAddresses,
   leftovers,
   ovsEndpointIds,
   removeAll,
@@ -24,7 +25,6 @@ import {
   settledLeftovers,
   startPluginProcess,
   tcpBetween,
-  vsctl,
 } from '../helpers/plugin.js';
 import { SocketProxy } from '../helpers/socket-proxy.js';
 
@@ -177,16 +177,8 @@ t.test(
           .map((a) => a.replace(/\/\d+$/, '')),
       ].sort();
     };
-    const ipamIps = async () => {
-      const raw = await vsctl(p.ovsdb, 'get', 'Open_vSwitch', '.', `external_ids:ocn-ipam-${name}`).catch(
-        () => '""',
-      );
-      if (raw === '""') return [];
-      const state = JSON.parse(JSON.parse(raw) as string) as {
-        pools: { pool: string; allocated: string[] }[];
-      };
-      return (state.pools.find((x) => x.pool === `10.${o2}.248.0/21`)?.allocated ?? []).sort();
-    };
+    // The lease rows (one Queue row per address, core/ipam-state.ts).
+    const ipamIps = () => ipamAddresses(p.ovsdb, name, `10.${o2}.248.0/21`);
     await waitFor(
       async () => JSON.stringify(await ipamIps()) === JSON.stringify(await dockerIps()),
       30_000,

@@ -6,6 +6,7 @@ import {
   canPingFrom,
   containerIp,
   deleteBridges,
+  ipamAddresses,
   removeAll,
   runContainer,
   settledLeftovers,
@@ -52,14 +53,11 @@ t.test('IPAM driver state in OVS across a restart; metrics', async (t) => {
   const stored = JSON.parse(
     JSON.parse(await vsctl(p.ovsdb, 'get', 'Open_vSwitch', '.', `external_ids:${key}`)),
   );
-  t.match(
-    stored,
-    {
-      pools: [
-        { pool: `10.${o2}.248.0/24`, allocated: [`10.${o2}.248.1`, `10.${o2}.248.2`, `10.${o2}.248.3`] },
-      ],
-    },
-    'IPAM state in Open_vSwitch external_ids',
+  t.match(stored, { v: 2, pools: [{ pool: `10.${o2}.248.0/24` }] }, 'the pool in Open_vSwitch external_ids');
+  t.same(
+    await ipamAddresses(p.ovsdb, p.name, `10.${o2}.248.0/24`),
+    [`10.${o2}.248.1`, `10.${o2}.248.2`, `10.${o2}.248.3`],
+    'its addresses as lease rows (Queue), one per address',
   );
 
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -88,5 +86,6 @@ t.test('IPAM driver state in OVS across a restart; metrics', async (t) => {
   await docker(['network', 'rm', net]);
   const ids = await vsctl(p.ovsdb, 'get', 'Open_vSwitch', '.', 'external_ids');
   t.notMatch(ids, key, 'pool and addresses released with the network: the IPAM key is gone');
+  t.same(await ipamAddresses(p.ovsdb, p.name, `10.${o2}.248.0/24`), [], 'and its lease rows');
   t.same(await settledLeftovers(p), [], 'no leftovers');
 });

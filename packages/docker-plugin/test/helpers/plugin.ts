@@ -310,3 +310,28 @@ export async function ovsEndpointIds(ovsdb: string, networkId: string): Promise<
   const rows = (JSON.parse(out) as { data: [[string, [string, string][]]][] }).data;
   return rows.map((r) => new Map(r[0][1]).get('ocn-endpoint') ?? '').sort();
 }
+
+/**
+ * The addresses the plugin's IPAM driver `owner` holds in pool `poolCidr` (any address space or sub-pool):
+ * its lease rows in the Queue table (core/ipam-state.ts), read with ovs-vsctl. Sorted.
+ */
+export async function ipamAddresses(ovsdb: string, owner: string, poolCidr: string): Promise<string[]> {
+  const out = await vsctl(
+    ovsdb,
+    '--format=json',
+    '--columns=external_ids',
+    'find',
+    'Queue',
+    `external_ids:ocn-owner=${owner}`,
+  );
+  const { data } = JSON.parse(out) as { data: [[string, [string, string][]]][] };
+  return data
+    .map(([[, map]]) => Object.fromEntries(map))
+    .filter((ids) => {
+      const id = ids['ocn-ipam-pool'];
+      const cidr = id?.split('/').slice(1, 3).join('/');
+      return ids['ocn-ipam-address'] !== undefined && cidr === poolCidr;
+    })
+    .map((ids) => ids['ocn-ipam-address'] as string)
+    .sort();
+}

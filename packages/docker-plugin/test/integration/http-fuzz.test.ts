@@ -229,6 +229,17 @@ t.test(`${CASES} generated requests (seed ${SEED})`, async (t) => {
       [`--db=${p.ovsdb}`, '--timeout=20', 'remove', 'Open_vSwitch', '.', 'external_ids', `ocn-ipam-${name}`],
       { allowFail: true },
     );
+    const left = JSON.parse(
+      await vsctl(
+        p.ovsdb,
+        '--format=json',
+        '--columns=_uuid',
+        'find',
+        'Queue',
+        `external_ids:ocn-owner=${name}`,
+      ),
+    ) as { data: [[string, string]][] };
+    for (const [[, u]] of left.data) await vsctl(p.ovsdb, 'destroy', 'Queue', u);
     await deleteBridges(p.ovsdb, [B1, B2]);
   });
 
@@ -267,6 +278,15 @@ t.test(`${CASES} generated requests (seed ${SEED})`, async (t) => {
       (await vsctl(p.ovsdb, 'get', 'Open_vSwitch', '.', 'external_ids')).match(
         new RegExp(`ocn-ipam-${name}="(?:[^"\\\\]|\\\\.)*"`),
       )?.[0] ?? '';
+    // The IPAM driver's addresses: one Queue row each (core/ipam-state.ts).
+    const leases = await vsctl(
+      p.ovsdb,
+      '--format=json',
+      '--columns=_uuid,external_ids',
+      'find',
+      'Queue',
+      `external_ids:ocn-owner=${name}`,
+    );
     const links = (
       JSON.parse((await run('ip', ['-j', 'addr', 'show'])).stdout) as {
         ifname: string;
@@ -286,7 +306,8 @@ t.test(`${CASES} generated requests (seed ${SEED})`, async (t) => {
       ...(await run('ip', ['rule', 'show'])).stdout.split('\n'),
       ...(await run('ip', ['-6', 'rule', 'show'])).stdout.split('\n'),
     ].filter((l) => l.includes(`iif ${p.prefix}`));
-    return JSON.stringify({ rows: rows.sort(), ipam, links: links.sort(), rules: rules.sort() });
+    const leaseRows = (JSON.parse(leases) as { data: unknown[] }).data.map((r) => JSON.stringify(r)).sort();
+    return JSON.stringify({ rows: rows.sort(), ipam, leaseRows, links: links.sort(), rules: rules.sort() });
   };
   const settle = async (): Promise<string> => {
     let prev = await snapshot();

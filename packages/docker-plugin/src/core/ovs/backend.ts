@@ -15,6 +15,7 @@ import {
   type TlsOptions,
 } from '@ovs-container-network/ovsdb';
 import { describeError, OvsdbFailure } from '../errors.js';
+import { LEASE_EXT } from '../ipam-state.js';
 import { type Logger, silentLogger } from '../types.js';
 import {
   type BridgeRow,
@@ -24,9 +25,19 @@ import {
   type OvsRows,
   type OvsTransaction,
   type PortRow,
+  type QueueRow,
   type RootRow,
 } from './model.js';
 import type { OptimisticOptions, OvsBackend } from './view.js';
+
+/** The index key of an IPAM lease row (ipam-state.ts): owner and pool id, or undefined for other rows. */
+function leasePoolKey(ids: Readonly<Record<string, string>>): string | undefined {
+  const owner = ids[LEASE_EXT.owner];
+  const pool = ids[LEASE_EXT.pool];
+  return owner === undefined || pool === undefined || ids[LEASE_EXT.address] === undefined
+    ? undefined
+    : `${owner}\n${pool}`;
+}
 
 const TABLES: ReplicaOptions<OvsRows>['tables'] = {
   Open_vSwitch: { columns: MONITORED.Open_vSwitch },
@@ -42,6 +53,7 @@ const TABLES: ReplicaOptions<OvsRows>['tables'] = {
     columns: MONITORED.Interface,
     indexes: { byName: (r) => r.name, byContainerId: (r) => r.external_ids.container_id },
   },
+  Queue: { columns: MONITORED.Queue, indexes: { byLeasePool: (r) => leasePoolKey(r.external_ids) } },
 };
 
 export interface OvsdbBackendOptions {
@@ -230,6 +242,12 @@ export class OvsdbBackend implements OvsBackend {
   }
   interfacesOfContainer(containerId: string): InterfaceRow[] {
     return this.replica.table('Interface').findAll('byContainerId', containerId);
+  }
+  queue(u: string): QueueRow | undefined {
+    return this.replica.table('Queue').get(u);
+  }
+  leaseRows(owner: string, pool: string): QueueRow[] {
+    return this.replica.table('Queue').findAll('byLeasePool', `${owner}\n${pool}`);
   }
   onChange(listener: () => void): () => void {
     const l = () => listener();

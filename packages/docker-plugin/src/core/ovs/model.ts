@@ -15,6 +15,8 @@ export const MONITORED = {
   Bridge: ['name', 'datapath_type', 'external_ids', 'ports'],
   Port: ['name', 'tag', 'trunks', 'external_ids', 'interfaces'],
   Interface: ['name', 'type', 'external_ids', 'ofport', 'error'],
+  /** The IPAM driver's lease rows (ipam-state.ts), and QoS queues (qos.ts). */
+  Queue: ['external_ids'],
 } as const;
 
 type Monitored<T extends { readonly _uuid: unknown }, K extends readonly string[]> = Pick<
@@ -27,6 +29,7 @@ export type RootRow = Monitored<OVS.Open_vSwitch, typeof MONITORED.Open_vSwitch>
 export type BridgeRow = Monitored<OVS.Bridge, typeof MONITORED.Bridge>;
 export type PortRow = Monitored<OVS.Port, typeof MONITORED.Port>;
 export type InterfaceRow = Monitored<OVS.Interface, typeof MONITORED.Interface>;
+export type QueueRow = Monitored<OVS.Queue, typeof MONITORED.Queue>;
 
 /** Table name → row type, for `Replica<OvsRows>`. */
 export interface OvsRows {
@@ -34,6 +37,7 @@ export interface OvsRows {
   Bridge: BridgeRow;
   Port: PortRow;
   Interface: InterfaceRow;
+  Queue: QueueRow;
 }
 
 /**
@@ -50,3 +54,4 @@ export function userspaceTso(root: RootRow | undefined): boolean {
 export type BridgeUuid = OVS.BridgeUuid;
 export type PortUuid = OVS.PortUuid;
 export type InterfaceUuid = OVS.InterfaceUuid;
+export type QueueUuid = OVS.QueueUuid;

@@ -3,7 +3,7 @@
 // only memory (PROTOCOLS.md §2: the updates a transaction causes arrive before its reply, so the view
 // already shows them when `transact` resolves).
 import type { ResultOf } from '@ovs-container-network/ovsdb';
-import type { BridgeRow, InterfaceRow, OvsTransaction, PortRow, RootRow } from './model.js';
+import type { BridgeRow, InterfaceRow, OvsTransaction, PortRow, QueueRow, RootRow } from './model.js';
 
 /** The replica as the core reads it. Lookups are synchronous, by index, and see every committed transaction. */
 export interface OvsView {
@@ -24,6 +24,10 @@ export interface OvsView {
   portOfInterface(ifaceUuid: string): PortRow | undefined;
   /** Interfaces with `external_ids:container_id` = `containerId` (index; the key ovs-docker records). */
   interfacesOfContainer(containerId: string): InterfaceRow[];
+  /** A Queue row by uuid (the IPAM driver's lease rows have uuids derived from their key). */
+  queue(uuid: string): QueueRow | undefined;
+  /** The lease rows of IPAM pool `pool` of driver `owner` (index on ocn-owner + ocn-ipam-pool). */
+  leaseRows(owner: string, pool: string): QueueRow[];
   /** Called after any change to the monitored rows; returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
 }
