@@ -3,12 +3,13 @@
 // database (a restart) keeps the allocations, two drivers racing get distinct addresses, the v1 format
 // (addresses in the JSON) is migrated on the first write, and a refused request changes nothing in OVS.
 // What OVS holds is read with ovs-vsctl, not through the replica under test. Root; needs OCN_OVSDB.
-import { uniqueName } from '@ovs-container-network/testkit';
+import { uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
 import { OvsIpamDriver } from '../../src/core/ipam-driver.js';
 import { LEASE_EXT, leaseUuid } from '../../src/core/ipam-state.js';
 import { OvsdbBackend } from '../../src/core/ovs/backend.js';
 import { sweepOrphanQos } from '../../src/core/qos.js';
+import { ipamKey } from '../../src/core/records.js';
 import { vsctl } from '../helpers/plugin.js';
 
 const OVSDB = process.env.OCN_OVSDB ?? 'unix:/run/ocn-shared/db.sock';
@@ -127,8 +128,16 @@ t.test('two drivers racing for addresses get distinct ones', async (t) => {
   t.teardown(() => cleanup(owner));
   const a = await driver(t, owner);
   const b = await driver(t, owner);
+  const bBackend = lastBackend as OvsdbBackend;
   const net = `10.${o2()}.${o2()}`;
   const pool = await a.requestPool({ AddressSpace: 'ocn-local', Pool: `${net}.0/24` });
+  // b learns of the pool through its own replica, an update after a's transaction (as a second plugin
+  // process would): wait for it, or b may be asked before it has heard.
+  await waitFor(
+    async () => bBackend.root()?.external_ids[ipamKey(owner)] !== undefined,
+    5_000,
+    "b's replica to see the pool",
+  );
   const calls = Array.from({ length: 40 }, (_x, i) =>
     (i % 2 ? a : b).requestAddress({ PoolID: pool.PoolID }),
   );
