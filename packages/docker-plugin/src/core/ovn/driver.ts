@@ -172,6 +172,7 @@ export class OvnDriver {
       chassisName: () => this.chassisName(),
       endpoint: (id) => this.endpointInfo(id),
       endpointExists: (id) => this.#endpointPorts(id).length > 0 || this.#inflight.has(id),
+      retry: (what, fn) => this.#retry(what, fn),
       log: this.#log,
     });
   }

@@ -69,6 +69,11 @@ export interface OvnGatewayOptions {
   endpoint: (endpointId: string) => GatewayEndpoint | undefined;
   /** True while the endpoint has a logical port of this chassis. */
   endpointExists: (endpointId: string) => boolean;
+  /**
+   * Runs an NB step again when the connection, not the data, failed (OvnDriver's: a Raft leader killed
+   * mid-call). Every step here is safe to repeat: each re-reads the replica and ensures or deletes.
+   */
+  retry: <T>(what: string, fn: () => Promise<T>) => Promise<T>;
   log: Logger;
 }
 
@@ -94,6 +99,13 @@ export class OvnGateway {
   }
   #mine(r: Row, me: string): boolean {
     return r.external_ids[K.owner] === this.#o.name && r.external_ids[K.chassis] === me;
+  }
+
+  /** One NB transaction (optimistic, up to 10 attempts), repeated when the connection failed. */
+  #transact(what: string, fn: (nb: NbPlan) => void): Promise<void> {
+    return this.#o.retry(what, () =>
+      nbTransact(this.#nb as never, fn, { attempts: 10 }).then(() => undefined),
+    );
   }
 
   // ---- the host end ---------------------------------------------------------------------------------
@@ -201,65 +213,61 @@ export class OvnGateway {
       throw new InvalidRequestError(
         `the join address ${join} of this chassis (from ovn-encap-ip ${this.#encapIp()}) is already chassis ${clash.external_ids[K.chassis]}'s: underlay addresses must differ in their low 22 bits`,
       );
-    await nbTransact(
-      this.#nb as never,
-      (nb) => {
-        // This chassis' transit switch, with the host's veth as a port.
-        nb.ensureSwitch({ name: ts, externalIds: { ...owner, [K.chassis]: me, [K.role]: 'transit' } });
-        // (No ocn-chassis on these ports: the driver's reconciler reads that as an endpoint's or a hold's.)
-        nb.ensureSwitchPort({ switch: ts, name: `${ts}-host`, addresses: ['unknown'], externalIds: owner });
-        // The tenant's join switch and its router's port on it (shared by the chassis).
-        nb.ensureSwitch({ name: js, externalIds: { ...owner, [K.tenant]: tenant, [K.role]: 'join' } });
-        nb.ensureRouterPort({
-          router: lr,
-          name: tenantJoinPortName(tenant),
-          mac: routerMac(js),
-          networks: [`${JOIN.router}/${JOIN.len}`],
-          externalIds: { ...owner, [K.tenant]: tenant },
-        });
-        nb.ensureSwitchPort({
-          switch: js,
-          name: `${tenantJoinPortName(tenant)}-sw`,
-          routerPort: tenantJoinPortName(tenant),
-          externalIds: owner,
-        });
-        // The gateway router of (tenant, chassis).
-        nb.ensureRouter({
-          name: gr,
-          options: { chassis: me, lb_force_snat_ip: 'router_ip' },
-          externalIds: { ...mine, [K.role]: 'gateway' },
-        });
-        const gx = `${gr}-transit`;
-        const gj = `${gr}-join`;
-        nb.ensureRouterPort({
-          router: gr,
-          name: gx,
-          mac: routerMac(gx),
-          networks: [`${vip}/${TRANSIT.len}`],
-          externalIds: { ...mine, [K.role]: 'transit', [K.vip]: vip },
-        });
-        nb.ensureSwitchPort({ switch: ts, name: `${gx}-sw`, routerPort: gx, externalIds: owner });
-        nb.ensureRouterPort({
-          router: gr,
-          name: gj,
-          mac: routerMac(gj),
-          networks: [`${join}/${JOIN.len}`],
-          externalIds: { ...mine, [K.role]: 'join', [K.vip]: join },
-        });
-        nb.ensureSwitchPort({ switch: js, name: `${gj}-sw`, routerPort: gj, externalIds: owner });
-        nb.ensureStaticRoute({ router: gr, prefix: '0.0.0.0/0', nexthop: TRANSIT.host, externalIds: mine });
-        for (const s of ep.subnets)
-          nb.ensureStaticRoute({ router: gr, prefix: s, nexthop: JOIN.router, externalIds: mine });
-        for (const s of ep.snatSubnets)
-          nb.ensureNat({ router: gr, type: 'snat', externalIp: vip, logicalIp: s, externalIds: mine });
-        nb.ensureStaticRoute({ router: lr, prefix: '0.0.0.0/0', nexthop: JOIN.unused, externalIds: owner });
-        for (const p of gatewayPolicies(tenant))
-          nb.ensureRouterPolicy({ router: lr, ...p, externalIds: owner });
-        for (const a of gatewayAcls(tenant))
-          nb.ensureAcl({ parent: { portGroup: portGroupName(tenant) }, ...a, externalIds: owner });
-      },
-      { attempts: 10 },
-    );
+    await this.#transact('gateway of the tenant', (nb) => {
+      // This chassis' transit switch, with the host's veth as a port.
+      nb.ensureSwitch({ name: ts, externalIds: { ...owner, [K.chassis]: me, [K.role]: 'transit' } });
+      // (No ocn-chassis on these ports: the driver's reconciler reads that as an endpoint's or a hold's.)
+      nb.ensureSwitchPort({ switch: ts, name: `${ts}-host`, addresses: ['unknown'], externalIds: owner });
+      // The tenant's join switch and its router's port on it (shared by the chassis).
+      nb.ensureSwitch({ name: js, externalIds: { ...owner, [K.tenant]: tenant, [K.role]: 'join' } });
+      nb.ensureRouterPort({
+        router: lr,
+        name: tenantJoinPortName(tenant),
+        mac: routerMac(js),
+        networks: [`${JOIN.router}/${JOIN.len}`],
+        externalIds: { ...owner, [K.tenant]: tenant },
+      });
+      nb.ensureSwitchPort({
+        switch: js,
+        name: `${tenantJoinPortName(tenant)}-sw`,
+        routerPort: tenantJoinPortName(tenant),
+        externalIds: owner,
+      });
+      // The gateway router of (tenant, chassis).
+      nb.ensureRouter({
+        name: gr,
+        options: { chassis: me, lb_force_snat_ip: 'router_ip' },
+        externalIds: { ...mine, [K.role]: 'gateway' },
+      });
+      const gx = `${gr}-transit`;
+      const gj = `${gr}-join`;
+      nb.ensureRouterPort({
+        router: gr,
+        name: gx,
+        mac: routerMac(gx),
+        networks: [`${vip}/${TRANSIT.len}`],
+        externalIds: { ...mine, [K.role]: 'transit', [K.vip]: vip },
+      });
+      nb.ensureSwitchPort({ switch: ts, name: `${gx}-sw`, routerPort: gx, externalIds: owner });
+      nb.ensureRouterPort({
+        router: gr,
+        name: gj,
+        mac: routerMac(gj),
+        networks: [`${join}/${JOIN.len}`],
+        externalIds: { ...mine, [K.role]: 'join', [K.vip]: join },
+      });
+      nb.ensureSwitchPort({ switch: js, name: `${gj}-sw`, routerPort: gj, externalIds: owner });
+      nb.ensureStaticRoute({ router: gr, prefix: '0.0.0.0/0', nexthop: TRANSIT.host, externalIds: mine });
+      for (const s of ep.subnets)
+        nb.ensureStaticRoute({ router: gr, prefix: s, nexthop: JOIN.router, externalIds: mine });
+      for (const s of ep.snatSubnets)
+        nb.ensureNat({ router: gr, type: 'snat', externalIp: vip, logicalIp: s, externalIds: mine });
+      nb.ensureStaticRoute({ router: lr, prefix: '0.0.0.0/0', nexthop: JOIN.unused, externalIds: owner });
+      for (const p of gatewayPolicies(tenant))
+        nb.ensureRouterPolicy({ router: lr, ...p, externalIds: owner });
+      for (const a of gatewayAcls(tenant))
+        nb.ensureAcl({ parent: { portGroup: portGroupName(tenant) }, ...a, externalIds: owner });
+    });
     return vip;
   }
 
@@ -318,7 +326,7 @@ export class OvnGateway {
       const out: string[] = [];
       const ts = transitSwitchName(me);
       if (this.#nb.table('Logical_Switch').find('byName', ts as never)) {
-        await nbTransact(this.#nb as never, (nb) => void nb.deleteSwitch(ts), { attempts: 10 });
+        await this.#transact('transit switch', (nb) => void nb.deleteSwitch(ts));
         out.push(`transit switch ${ts}`);
       }
       const rep = this.#o.chassis.replica;
@@ -377,8 +385,8 @@ export class OvnGateway {
     const vip = await this.ensure(ep);
     const join = joinIp(this.#encapIp());
     const ids = { [K.owner]: this.#o.name, [K.chassis]: me, [K.endpoint]: endpointId, [K.role]: 'reroute' };
-    await nbTransact(
-      this.#nb as never,
+    await this.#transact(
+      'reroute policy',
       (nb) =>
         void nb.ensureRouterPolicy({
           router: routerName(ep.tenant),
@@ -388,7 +396,6 @@ export class OvnGateway {
           nexthops: [join],
           externalIds: ids,
         }),
-      { attempts: 10 },
     );
     if (!wantPorts) return;
     if (
@@ -397,25 +404,21 @@ export class OvnGateway {
       return; // programmed already (Docker repeats the call after a plugin restart)
     await publish(vip, async (bindings) => {
       const gr = gatewayRouterName(ep.tenant, me);
-      await nbTransact(
-        this.#nb as never,
-        (nb) => {
-          for (const proto of ['tcp', 'udp'] as const) {
-            const mine = bindings.filter((b) => b.proto === proto);
-            if (mine.length === 0) continue;
-            const vips: Record<string, string[]> = {};
-            for (const b of mine) vips[`${vip}:${b.hostPort}`] = [`${ep.ipv4}:${b.port}`];
-            nb.ensureLoadBalancer({
-              name: publishLbName(me, endpointId, proto),
-              protocol: proto,
-              vips,
-              routers: [gr],
-              externalIds: { ...ids, [K.role]: 'publish', [K.vip]: vip, [K.ports]: encodeBindings(mine) },
-            });
-          }
-        },
-        { attempts: 10 },
-      );
+      await this.#transact('published ports', (nb) => {
+        for (const proto of ['tcp', 'udp'] as const) {
+          const mine = bindings.filter((b) => b.proto === proto);
+          if (mine.length === 0) continue;
+          const vips: Record<string, string[]> = {};
+          for (const b of mine) vips[`${vip}:${b.hostPort}`] = [`${ep.ipv4}:${b.port}`];
+          nb.ensureLoadBalancer({
+            name: publishLbName(me, endpointId, proto),
+            protocol: proto,
+            vips,
+            routers: [gr],
+            externalIds: { ...ids, [K.role]: 'publish', [K.vip]: vip, [K.ports]: encodeBindings(mine) },
+          });
+        }
+      });
       // NorthSouth's sync reads the load balancers from the replica next.
       for (let i = 0; i < 100 && this.bindings(endpointId).length === 0; i++)
         await new Promise((r) => setTimeout(r, 10));
@@ -433,19 +436,15 @@ export class OvnGateway {
       match: string;
     })[];
     if (lbs.length === 0 && pols.length === 0) return 0;
-    await nbTransact(
-      this.#nb as never,
-      (nb) => {
-        for (const l of lbs) nb.deleteLoadBalancer(l.name ?? '');
-        for (const p of pols) {
-          const lr = this.#rows('Logical_Router').find((r) =>
-            (r as unknown as NB.Logical_Router).policies.includes(p._uuid as never),
-          );
-          if (lr?.name) nb.deleteRouterPolicy({ router: lr.name, priority: p.priority, match: p.match });
-        }
-      },
-      { attempts: 10 },
-    );
+    await this.#transact('north-south removal', (nb) => {
+      for (const l of lbs) nb.deleteLoadBalancer(l.name ?? '');
+      for (const p of pols) {
+        const lr = this.#rows('Logical_Router').find((r) =>
+          (r as unknown as NB.Logical_Router).policies.includes(p._uuid as never),
+        );
+        if (lr?.name) nb.deleteRouterPolicy({ router: lr.name, priority: p.priority, match: p.match });
+      }
+    });
     return lbs.length + pols.length;
   }
 
