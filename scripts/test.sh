@@ -103,10 +103,12 @@ phase setup bash scripts/setup.sh || exit 1
 phase generated bash scripts/check-generated.sh || exit 1
 phase typecheck bash -c "pnpm run -s typecheck && bash scripts/check-readme-snippets.sh" || exit 1
 phase lint pnpm run -s lint || exit 1
-# Two lanes: the plugin's unit files (each on a private ovsdb-server), and the other packages' units.
+# Three lanes: the plugin's unit files (each on a private ovsdb-server), the ovsdb package's (as long as all
+# the others together), and the other packages' units one after the other.
 unit_lanes() {
   lanes "plugin=cd packages/docker-plugin && pnpm run test:unit" \
-    "packages=pnpm -r --no-bail --if-present --workspace-concurrency=1 --filter '!@ovs-container-network/docker-plugin' run test:unit"
+    "ovsdb=cd packages/ovsdb && pnpm run test:unit" \
+    "packages=pnpm -r --no-bail --if-present --workspace-concurrency=1 --filter '!@ovs-container-network/docker-plugin' --filter '!@ovs-container-network/ovsdb' run test:unit"
 }
 phase unit unit_lanes
 
