@@ -520,6 +520,8 @@ async function main() {
     Record<number, { toPing: number[]; joinMs: number[]; slow: number; northdCpuMs: number }>
   > = {};
   NORTHD_PID = env.northd?.pid;
+  /** Namespaces of our drivers' peers (outside the env: env.stop() does not know them). */
+  const peerNs: string[] = [];
   try {
     for (const c of env.chassis)
       await waitFor(async () => (await c.vsctl('list-ports', 'br-int')).includes('ovn-'), 60_000, 'tunnels');
@@ -548,6 +550,7 @@ async function main() {
       peers[od.label] = { ip: '10.200.250.250', ns: w.netns };
       peers[ours.label] = await ours.peer();
       if (nowait) peers[nowait.label] = await nowait.peer();
+      for (const d of [ours, nowait]) if (d) peerNs.push(peers[d.label]?.ns ?? '');
     }
     await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=60', '--wait=hv', 'sync']);
     let have = 0;
@@ -669,6 +672,7 @@ async function main() {
     );
     console.log(`load average at the end: ${load()}`);
   } finally {
+    for (const ns of peerNs) if (ns) await deleteNetns(ns).catch(() => undefined);
     await env.stop();
   }
 }

@@ -4,7 +4,15 @@
 // address, OVS port or veth of ours is left and that the endpoints that were there still talk:
 // the plugin SIGKILLed with a hold made and with a CreateEndpoint in flight; ovn-controller restarted; a
 // host "rebooted" (every daemon killed, its namespace gone and back on the same conf.db).
-import { canPing, type OvnEnv, run, sleep, startOvnEnv, waitFor } from '@ovs-container-network/testkit';
+import {
+  canPing,
+  deleteNetns,
+  type OvnEnv,
+  run,
+  sleep,
+  startOvnEnv,
+  waitFor,
+} from '@ovs-container-network/testkit';
 import t from 'tap';
 import {
   attach,
@@ -116,6 +124,8 @@ t.test('host B rebooted: its stale ports go once its plugin is back, A is untouc
   t.same((await ours(b)).ovs, [], 'no OVS port of ours left on B (its conf.db survived the reboot)');
   // What `--restart always` does after a reboot: a new endpoint on B, reachable from A.
   await sleep(100);
+  // The reboot ended the old container: its namespace goes, as dockerd removes a dead container's.
+  await deleteNetns(keepB.netns);
   keepB = await attach(b, nb);
   // The new endpoint may get the old one's address with a new MAC: A's namespace still has the old
   // neighbour entry (a container would too; Linux re-resolves it only once the entry goes stale).
