@@ -223,8 +223,11 @@ t.test(
     await r.restart();
     const before = renewals();
     await waitFor(() => renewals() > before, 10_000, 'a renewal by the restarted plugin');
-    const rec2 = JSON.parse((await dhcpKeys(r.name))[leaseKey] ?? '{}');
-    t.ok(rec2.lease.obtainedAt > rec1.lease.obtainedAt, 'the renewed lease was saved in OVS');
+    // dnsmasq logs its ACK before the plugin has it and writes it to OVS: wait for the record (bounded).
+    const saved = async () =>
+      JSON.parse((await dhcpKeys(r.name))[leaseKey] ?? '{}').lease?.obtainedAt > rec1.lease.obtainedAt;
+    await waitFor(saved, 3000, 'the renewed lease in OVS').catch(() => undefined);
+    t.ok(await saved(), 'the renewed lease was saved in OVS');
 
     // docker rm: Leave, DeleteEndpoint, then ReleaseAddress → DHCPRELEASE.
     await r.call('NetworkDriver.Leave', { NetworkID: networkId, EndpointID: endpointId });
