@@ -192,8 +192,7 @@ export class OvnDriver {
     const ipv4 = entry.find((a) => parseIp(a)?.family === 4);
     const subnets: string[] = [];
     const snatSubnets: string[] = [];
-    for (const other of this.#nb.table('Logical_Switch').values() as Iterable<Ls>) {
-      if (other.external_ids[K.owner] !== this.name || other.external_ids[K.tenant] !== info.tenant) continue;
+    for (const other of this.#tenantSwitches(info.tenant)) {
       for (const s of this.#info(other).subnets) {
         if (s.family !== 4) continue;
         subnets.push(s.cidr);
