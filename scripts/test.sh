@@ -42,6 +42,12 @@ finish() {
   pass=$(grep -E '^(\[[a-z0-9-]+\] )?# \{ total:' "$log" | grep -oE 'pass: [0-9]+' | awk '{s+=$2} END {print s+0}')
   fail=$(grep -E '^(\[[a-z0-9-]+\] )?# \{ total:' "$log" | grep -oE 'fail: [0-9]+' | awk '{s+=$2} END {print s+0}')
   echo
+  # Every failed test point, whichever lane printed it (a lane's lines are tagged), so the end of the output
+  # alone says what failed.
+  if grep -qE '^(\[[a-z0-9-]+\] )?[[:space:]]*not ok ' "$log"; then
+    echo "== failed test points"
+    grep -E '^(\[[a-z0-9-]+\] )?[[:space:]]*not ok ' "$log" | sed -E 's/^(\[[a-z0-9-]+\] )?[[:space:]]*/   \1/' | head -40
+  fi
   echo "== phase times"
   printf '   %s\n' "${timings[@]}"
   (( leak )) && { echo "== something was left behind (above)"; failed_phases+=(cleanup); }
