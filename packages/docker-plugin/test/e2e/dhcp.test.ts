@@ -93,14 +93,20 @@ t.test(
     const acks = () =>
       lan.log().match(new RegExp(`DHCPACK\\(lan0\\) ${ip.replaceAll('.', '\\.')} ${mac}`, 'g'))?.length ?? 0;
     const expiry0 = lan.leases()[0]?.expiry ?? 0;
-    await waitFor(() => acks() >= 3, 15_000, 'two renewals (T1 = 4 s)');
+    // A renewal that times out says why: the plugin's DHCP log lines and dnsmasq's last ones.
+    const why = (err: unknown): never => {
+      const plugin = p.logs.filter((l) => /dhcp/i.test(l)).slice(-12);
+      const server = lan.log().trim().split('\n').slice(-12);
+      throw new Error(`${String(err)}\nplugin:\n${plugin.join('\n')}\ndnsmasq:\n${server.join('\n')}`);
+    };
+    await waitFor(() => acks() >= 3, 15_000, 'two renewals (T1 = 4 s)').catch(why);
     await waitFor(() => (lan.leases()[0]?.expiry ?? 0) > expiry0, 3000, 'the lease file expiry to move on');
     t.pass(`renewed while the container runs: ${acks() - 1} renewal(s)`);
 
     await p.kill('SIGKILL');
     await p.start();
     const before = acks();
-    await waitFor(() => acks() >= before + 2, 15_000, 'renewals by the restarted plugin');
+    await waitFor(() => acks() >= before + 2, 15_000, 'renewals by the restarted plugin').catch(why);
     t.pass('still renewed after a plugin SIGKILL and restart');
     t.ok(await canPingFrom(c, lan.serverIp), 'and the container still reaches the LAN');
 
