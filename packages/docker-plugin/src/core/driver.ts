@@ -29,7 +29,7 @@ import {
   PluginError,
   show,
 } from './errors.js';
-import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
+import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup, REAPING_GROUP } from './kernel.js';
 import { addMirror, MIRROR_EXT, removeMirrors } from './mirror.js';
 import {
   decodeOptionMac,
@@ -809,8 +809,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     try {
       const removed = await this.wiring.detach({ hostIfName: host });
       const peer = port ? port.external_ids[EXT.peer] : undefined;
-      // If the pair was broken (host end gone), the container end may still be in the host namespace.
-      if (peer) await this.#kernel.deleteLink(peer, { missingOk: true });
+      // If the pair was broken (host end gone), the container end may still be in the host namespace; with
+      // the host end there, deleting it took the peer along.
+      if (peer && !removed.link) await this.#kernel.deleteLink(peer, { missingOk: true });
       this.#log.debug({ endpointId: req.EndpointID.slice(0, 12), ...removed }, 'endpoint deleted');
     } finally {
       this.#busy.delete(host);
@@ -975,16 +976,18 @@ export class OvsNetworkDriver implements NetworkDriverApi {
         this.#busy.delete(port.name);
       }
     }
-    // Veths left by a crash between the kernel and OVS: host ends created in this driver's link group.
+    // Veths left by a crash between the kernel and OVS: host ends created in this driver's link group, or
+    // moved into the reaping group by a delete that a kill cut short (their ports were removed before).
     const group = ownerGroup(this.name);
+    const ours = (g: number | undefined) => g === group || g === REAPING_GROUP;
     const hostRe = new RegExp(`^${this.prefix}h[a-z2-7]{${15 - this.prefix.length - 1}}$`);
     for (const [name, link] of links) {
-      if (link.kind !== 'veth' || link.group !== group || !hostRe.test(name) || known.has(name)) continue;
+      if (link.kind !== 'veth' || !ours(link.group) || !hostRe.test(name) || known.has(name)) continue;
       if (this.#busy.has(name)) continue;
       // Re-check: it may have been created (and recorded) since we listed the ports.
       if (this.#ovs.portByName(name)) continue;
       const fresh = await this.#kernel.findLink(name);
-      if (fresh?.group !== group) continue;
+      if (!ours(fresh?.group)) continue;
       await this.#kernel.deleteLink(name, { missingOk: true }).catch(() => undefined);
       removed.push(name);
       this.#log.warn({ link: name }, 'removed orphan veth');

@@ -28,6 +28,7 @@ export type KernelHandle = Pick<
   | 'createVeth'
   | 'setLink'
   | 'deleteLink'
+  | 'deleteLinkGroup'
   | 'setTxChecksum'
   | 'addAddress'
   | 'listAddresses'
@@ -49,13 +50,21 @@ export function hasErrno(err: unknown, ...names: string[]): boolean {
 /**
  * The link group marking a host veth end as made by `owner`: set in the very RTM_NEWLINK that creates the
  * pair (rtnl_create_link() applies IFLA_GROUP; it ignores IFLA_IFALIAS), so a process killed at any point
- * leaves no veth without its mark. 0x6f63xxxx ("oc") plus 16 bits of SHA-256(owner); the Orchestrator's
- * batch deletes use transient groups 0x4f43xxxx, and group 0 is the kernel's default.
+ * leaves no veth without its mark. 0x6f63xxxx ("oc") plus 16 bits of SHA-256(owner); REAPING_GROUP is the
+ * one bulk deletes use, and group 0 is the kernel's default.
  */
 export function ownerGroup(owner: string): number {
   const h = createHash('sha256').update(`ocn-owner\0${owner}`).digest();
   return 0x6f63_0000 + (((h[0] ?? 0) << 8) | (h[1] ?? 0));
 }
+
+/**
+ * The link group a host veth end is moved into right before a bulk delete deletes the group (link-reaper.ts).
+ * Reserved: whatever carries it is being deleted. So a group delete may take another process's doomed links
+ * with its own (that process then finds them gone, which is what it asked for), and a reconciler sweep
+ * finishes what a process killed between the move and the delete left (driver.ts reconcile).
+ */
+export const REAPING_GROUP = 0x6f64_0000;
 
 /** Kernel link kinds of an OVS internal port: the kernel datapath's vport, the userspace datapath's tap. */
 export const OVS_INTERNAL_KINDS: ReadonlySet<string> = new Set(['openvswitch', 'tun']);

@@ -26,6 +26,7 @@ import {
   type NetnsRef,
   ownerGroup,
 } from './kernel.js';
+import { LinkReaper } from './link-reaper.js';
 import type { BridgeUuid, PortUuid } from './ovs/model.js';
 import { addPort, type NewPort, removePorts } from './ovs/ports.js';
 import type { OvsBackend } from './ovs/view.js';
@@ -97,10 +98,13 @@ export class Wiring {
   readonly #log: Logger;
   /** Port removals waiting for the next turn (see #removePort). */
   #removals: { names: Set<string>; done: Promise<Set<string>> } | undefined;
+  /** Veth deletions, concurrent ones in one link-group delete. */
+  readonly #reaper: LinkReaper;
 
   constructor(opts: WiringOptions) {
     this.#ovs = opts.ovs;
     this.#kernel = opts.kernel;
+    this.#reaper = new LinkReaper(opts.kernel);
     this.#open = opts.openKernel;
     this.#log = opts.logger ?? silentLogger;
   }
@@ -184,14 +188,18 @@ export class Wiring {
     const row = this.#ovs.portByName(ref.hostIfName);
     if (row) await releasePortExtras(this.#ovs, row);
     const port = await this.#removePort(ref.hostIfName);
-    let link = true;
-    try {
-      await this.#kernel.deleteLink(ref.hostIfName);
-    } catch (err) {
-      if (!hasErrno(err, 'ENODEV', 'ENOENT')) throw err;
-      link = false;
-    }
+    const link = await this.#reaper.delete(ref.hostIfName);
     return { port, link };
+  }
+
+  /**
+   * Deletes these links (a veth takes its peer along); the ones asked for while another delete is in flight,
+   * by this call or any other, go in one link-group delete (link-reaper.ts). Resolves to the names that were
+   * there; a missing link is success.
+   */
+  async deleteLinks(names: readonly string[]): Promise<Set<string>> {
+    const was = await Promise.all(names.map((n) => this.#reaper.delete(n)));
+    return new Set(names.filter((_, i) => was[i]));
   }
 
   /** The port `attach` adds for `spec` (for callers composing a larger transaction with `addPort`). */

@@ -229,31 +229,8 @@ export class CoreBackend implements Backend {
     }
     if (uuids.length > 0)
       await this.#transact((t) => removePorts(t, uuids), `removing ports ${names.join(' ')}`);
-    // 2. Kernel: tag the host ends with a fresh link group and delete the group in one request.
-    const present: string[] = [];
-    for (const n of names) if (await this.#kernel.findLink(n)) present.push(n);
-    if (present.length === 0) return;
-    if (present.length === 1) {
-      await this.#kernel.deleteLink(present[0]!, { missingOk: true });
-      return;
-    }
-    const group = 0x4f43_0000 + Math.floor(Math.random() * 0xffff) + 1;
-    const tagged: string[] = [];
-    for (const n of present) {
-      try {
-        await this.#kernel.setLink(n, { group });
-        tagged.push(n);
-      } catch {
-        // vanished meanwhile (its namespace died): nothing to delete
-      }
-    }
-    if (tagged.length === 0) return;
-    // A group delete removes every link of the group: make sure only ours carry this (random) number.
-    const strangers = (await this.#kernel.listLinks()).filter(
-      (l) => l.group === group && !tagged.includes(l.name),
-    );
-    if (strangers.length === 0) await this.#kernel.deleteLinkGroup(group);
-    else for (const n of tagged) await this.#kernel.deleteLink(n, { missingOk: true });
+    // 2. Kernel: the host ends in one link-group delete (Wiring's reaper; a missing link is fine).
+    await this.#wiring.deleteLinks(names);
   }
 
   /** Typed OVSDB transactions through the same replica (rate limits, mirrors). */

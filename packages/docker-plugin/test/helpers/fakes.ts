@@ -143,6 +143,14 @@ export class FakeKernel implements KernelHandle {
     this.links.delete(link.name);
     if (link.peer) this.links.delete(link.peer);
   }
+  async deleteLinkGroup(group: number) {
+    const doomed = [...this.links.values()].filter((l) => l.group === group);
+    if (doomed.length === 0) throw new KernelError('ENODEV');
+    for (const l of doomed) {
+      this.links.delete(l.name);
+      if (l.peer) this.links.delete(l.peer);
+    }
+  }
   setTxChecksum() {
     return false;
   }

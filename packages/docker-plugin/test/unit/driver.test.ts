@@ -2,7 +2,7 @@
 // (explicit, automatic, conflicts, the wait guard against a concurrent writer), CreateEndpoint's reply,
 // Join, idempotent deletes, isolation rules and the reconciler. The real thing runs in test/e2e.
 import t from 'tap';
-import { ownerGroup } from '../../src/core/kernel.js';
+import { ownerGroup, REAPING_GROUP } from '../../src/core/kernel.js';
 import { OVS } from '../../src/core/ovs/model.js';
 import { addForeignPort, driverSetup, networkRequest } from '../helpers/fakes.js';
 
@@ -252,6 +252,9 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   kernel.add('ocnthcccccccccc', 'veth');
   await kernel.setLink('ocnthcccccccccc', { group: ownerGroup('ocn-orchestrator') });
   kernel.add('ocnthdddddddddd', 'veth');
+  // Moved into the reaping group by a bulk delete that a kill cut short (its port already gone).
+  kernel.add('ocntheeeeeeeeee', 'veth');
+  await kernel.setLink('ocntheeeeeeeeee', { group: REAPING_GROUP });
   await addForeignPort(ovs, 'ocntbr0', 'foreign0');
   const { removed } = await driver.reconcile();
   t.ok(driver.endpointPort(ids[0] ?? ''), 'healthy joined endpoint kept');
@@ -262,5 +265,6 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   t.ok(ovs.portByName('foreign0'), 'a port we do not own is untouched');
   t.ok(kernel.links.has('ocnthcccccccccc'), "another owner's veth with our prefix is untouched");
   t.ok(kernel.links.has('ocnthdddddddddd'), 'an unmarked veth with our prefix is untouched');
-  t.equal(removed.length, 4);
+  t.notOk(kernel.links.has('ocntheeeeeeeeee'), 'a veth left in the reaping group is finished off');
+  t.equal(removed.length, 5);
 });

@@ -1,9 +1,10 @@
 // The orchestrator's backend on a private ovsdb-server (needs root; no ovs-vswitchd) and an in-memory kernel:
-// bridges made once, removals batched into one transaction and one link-group delete, never a group delete
-// that would take a foreign link with it, VLAN changes, and the next_cfg/cur_cfg handshake.
+// bridges made once, removals batched into one transaction and one link-group delete (of the reserved reaping
+// group), VLAN changes, and the next_cfg/cur_cfg handshake.
 import type { NetlinkHandle } from '@ovs-container-network/netlink';
 import { ValidationError } from '@ovs-container-network/ovsdb';
 import t from 'tap';
+import { ownerGroup, REAPING_GROUP } from '../../src/core/kernel.js';
 import { OVS } from '../../src/core/ovs/model.js';
 import { addBridge, addPort, insertPort } from '../../src/core/ovs/ports.js';
 import { CoreBackend } from '../../src/orchestrator/ovs-backend.js';
@@ -32,7 +33,7 @@ class FakeKernel {
   }
   async setLink(name: string, ch: { group?: number }) {
     this.calls.push(`setLink ${name}`);
-    if (!this.links.has(name)) throw new Error('ENODEV');
+    if (!this.links.has(name)) throw Object.assign(new Error('no such device'), { errno: 'ENODEV' });
     this.links.set(name, ch.group ?? 0);
   }
   async deleteLink(name: string) {
@@ -141,24 +142,20 @@ t.test('removals in one turn: one transaction and one group delete; missing link
   t.same([...kernel.links.keys()], ['keep'], 'only the foreign link is left');
 });
 
-t.test('a foreign link in the group number means one-by-one deletes', async (t) => {
+t.test('the group is the reserved reaping group: a link a killed process left in it goes too', async (t) => {
   const { ovs, kernel, be } = await make(t);
   for (const n of ['a', 'b']) {
     await addTestPort(ovs, 'br0', n);
     kernel.links.set(n, 0);
   }
-  // whatever group number the backend draws, pretend a stranger has it too
-  const origSet = kernel.setLink.bind(kernel);
-  kernel.setLink = async (name, ch) => {
-    await origSet(name, ch);
-    kernel.links.set('stranger', ch.group ?? 0);
-  };
+  kernel.links.set('doomed-earlier', REAPING_GROUP);
+  kernel.links.set('keep', ownerGroup('someone'));
   await be.unwire(['a', 'b']);
   t.same(
-    kernel.calls.filter((c) => c.startsWith('delete')),
-    ['deleteLink a', 'deleteLink b'],
+    kernel.calls.filter((c) => c.startsWith('setLink') || c.startsWith('delete')),
+    ['setLink a', 'setLink b', 'deleteLinkGroup'],
   );
-  t.ok(kernel.links.has('stranger'), 'the stranger survives');
+  t.same([...kernel.links.keys()], ['keep'], 'what another owner marked stays');
 });
 
 t.test('setVlan: tag or trunks, the other cleared', async (t) => {
