@@ -239,24 +239,21 @@ export class OvnGateway {
         options: { chassis: me, lb_force_snat_ip: 'router_ip' },
         externalIds: { ...mine, [K.role]: 'gateway' },
       });
-      const gx = `${gr}-transit`;
-      const gj = `${gr}-join`;
-      nb.ensureRouterPort({
-        router: gr,
-        name: gx,
-        mac: routerMac(gx),
-        networks: [`${vip}/${TRANSIT.len}`],
-        externalIds: { ...mine, [K.role]: 'transit', [K.vip]: vip },
-      });
-      nb.ensureSwitchPort({ switch: ts, name: `${gx}-sw`, routerPort: gx, externalIds: owner });
-      nb.ensureRouterPort({
-        router: gr,
-        name: gj,
-        mac: routerMac(gj),
-        networks: [`${join}/${JOIN.len}`],
-        externalIds: { ...mine, [K.role]: 'join', [K.vip]: join },
-      });
-      nb.ensureSwitchPort({ switch: js, name: `${gj}-sw`, routerPort: gj, externalIds: owner });
+      // Its two ports: on this chassis' transit switch (the VIP) and on the tenant's join switch.
+      for (const [role, sw, address, len] of [
+        ['transit', ts, vip, TRANSIT.len],
+        ['join', js, join, JOIN.len],
+      ] as const) {
+        const port = `${gr}-${role}`;
+        nb.ensureRouterPort({
+          router: gr,
+          name: port,
+          mac: routerMac(port),
+          networks: [`${address}/${len}`],
+          externalIds: { ...mine, [K.role]: role, [K.vip]: address },
+        });
+        nb.ensureSwitchPort({ switch: sw, name: `${port}-sw`, routerPort: port, externalIds: owner });
+      }
       nb.ensureStaticRoute({ router: gr, prefix: '0.0.0.0/0', nexthop: TRANSIT.host, externalIds: mine });
       for (const s of ep.subnets)
         nb.ensureStaticRoute({ router: gr, prefix: s, nexthop: JOIN.router, externalIds: mine });
