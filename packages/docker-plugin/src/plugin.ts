@@ -246,7 +246,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
  * map; NorthSouth binds the host ports (its proxy: 127.0.0.1 and the taken-port check) and writes the
  * host's DNAT to the gateway router. Single-host networks go to NorthSouth as before.
  */
-type External = Pick<NorthSouth, 'program' | 'revoke' | 'operInfo'>;
+type External = Pick<NorthSouth, 'program' | 'revoke' | 'operInfo' | 'sync'>;
 function ovnAwareExternal(external: NorthSouth, ovn: OvnDriver): External {
   const isOvn = (req: { NetworkID?: unknown }) =>
     typeof req.NetworkID === 'string' && ovn.handlesNetwork(req.NetworkID);
@@ -266,6 +266,7 @@ function ovnAwareExternal(external: NorthSouth, ovn: OvnDriver): External {
       if (typeof req.EndpointID === 'string') await ovn.gateway.revoke([req.EndpointID]);
       await external.sync();
     },
+    sync: () => external.sync(),
     operInfo: (endpointId: string) => {
       const b = ovn.gateway.bindings(endpointId);
       return b.length > 0 ? { [LABEL_PORTMAP]: dockerPortMap(b) } : external.operInfo(endpointId);

@@ -42,6 +42,8 @@ export interface BuildOptions {
     program(req: Record<string, unknown>): Promise<void>;
     revoke(req: Record<string, unknown>): Promise<void>;
     operInfo(endpointId: string): Record<string, unknown>;
+    /** Brings the firewall up to date with the networks (DOCKER-USER accepts): before Create/DeleteNetwork answer. */
+    sync(): Promise<void>;
   };
 }
 
@@ -251,6 +253,7 @@ export function build(opts: BuildOptions): FastifyInstance {
     { schema: { body: S.CreateNetworkRequest, response: { 200: S.Empty, ...r500 } } },
     async (req) => {
       await d.createNetwork(req.body);
+      await opts.external?.sync(); // ns16: the network's DOCKER-USER accepts are there when Docker hears back
       return {};
     },
   );
@@ -259,6 +262,7 @@ export function build(opts: BuildOptions): FastifyInstance {
     { schema: { body: S.NetworkRequest, response: { 200: S.Empty, ...r500 } } },
     async (req) => {
       await d.deleteNetwork(req.body);
+      await opts.external?.sync(); // ns16: and gone when `docker network rm` returns
       return {};
     },
   );
