@@ -73,6 +73,13 @@ import {
 export interface HandleOptions {
   /** How long to wait for the kernel's answer to one request (default 15000 ms). */
   timeoutMs?: number | undefined;
+  /**
+   * Pool-thread requests (link deletes) in flight at once, each on its own blocking socket (1–64, default 3).
+   * The kernel's RCU wait after a delete comes after it drops the rtnl lock, so concurrent deletes wait it out
+   * together. Each holds one of libuv's pool threads (4 unless UV_THREADPOOL_SIZE says more; fs and DNS
+   * share them) while it waits.
+   */
+  blockingRequests?: number | undefined;
 }
 
 /** Requests in flight on one socket; more wait. Keeps ACKs well inside the socket's receive buffer. */
@@ -93,8 +100,14 @@ export class NetlinkHandle implements NetnsTarget {
   readonly netns: string;
   readonly #ns: NetnsFd;
   readonly #sock: NetlinkSocket;
-  /** Blocking rtnetlink socket for pool-thread requests, and AF_INET socket for ioctls: made on first use. */
-  #routeFd = -1;
+  /**
+   * Blocking rtnetlink sockets for pool-thread requests (made on demand, up to `blockingRequests`, each carrying
+   * one request at a time), and the AF_INET socket for ioctls (made on first use).
+   */
+  readonly #routeFds: number[] = [];
+  readonly #idleRouteFds: number[] = [];
+  readonly #blockingWaiters: ((fd: number) => void)[] = [];
+  readonly #blockingInFlight = new Set<Promise<unknown>>();
   #inetFd = -1;
   readonly #timeoutMs: number;
   readonly #isHost: boolean;
@@ -104,10 +117,18 @@ export class NetlinkHandle implements NetnsTarget {
   readonly #waiting: { exclusive: boolean; start: () => void; reject: (err: unknown) => void }[] = [];
   /** Rejecters of requests awaiting the kernel, failed with NETLINK_ERR_CLOSED by close(). */
   readonly #pending = new Set<(err: unknown) => void>();
-  #blockingChain: Promise<unknown> = Promise.resolve();
   #blockingSeq = 1;
 
-  private constructor(ns: NetnsFd, isHost: boolean, sock: NetlinkSocket, timeoutMs: number) {
+  readonly #maxBlocking: number;
+
+  private constructor(
+    ns: NetnsFd,
+    isHost: boolean,
+    sock: NetlinkSocket,
+    timeoutMs: number,
+    maxBlocking: number,
+  ) {
+    this.#maxBlocking = maxBlocking;
     this.netns = ns.description;
     this.#isHost = isHost;
     this.#ns = ns;
@@ -121,10 +142,17 @@ export class NetlinkHandle implements NetnsTarget {
    */
   static open(ns: NetnsRef = 'host', options: HandleOptions = {}): NetlinkHandle {
     const timeoutMs = validateTimeoutMs(options.timeoutMs, 15_000);
+    const blocking = options.blockingRequests ?? 3;
+    if (!Number.isInteger(blocking) || blocking < 1 || blocking > 64)
+      throw new NetlinkInvalidArgumentError(
+        'blockingRequests',
+        options.blockingRequests,
+        'an integer in [1, 64]',
+      );
     const { sock, nsFd } = socketInNetns(ns, 'openHandle', () =>
       createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 }),
     );
-    return new NetlinkHandle(nsFd, ns === 'host', sock, timeoutMs);
+    return new NetlinkHandle(nsFd, ns === 'host', sock, timeoutMs, blocking);
   }
 
   /** The open namespace fd (valid until `close()`); usable as a move target in `setLink({netns})`. */
@@ -149,10 +177,11 @@ export class NetlinkHandle implements NetnsTarget {
     const addon = native();
     if (this.#inetFd >= 0) addon.closeFd(this.#inetFd);
     this.#inetFd = -1;
-    // The blocking socket may be in use on a pool thread until the chain settles; only then may it go.
-    void this.#blockingChain.finally(() => {
-      if (this.#routeFd >= 0) addon.closeFd(this.#routeFd);
-      this.#routeFd = -1;
+    // Blocking requests made before close() (deletions) finish, queued ones included: a socket may be in
+    // use on a pool thread until its request settles, and only then may it go.
+    void Promise.allSettled([...this.#blockingInFlight]).then(() => {
+      for (const fd of this.#routeFds.splice(0)) addon.closeFd(fd);
+      this.#idleRouteFds.length = 0;
       closeNetnsFd(this.#ns);
     });
   }
@@ -548,9 +577,22 @@ export class NetlinkHandle implements NetnsTarget {
     return this.#inetFd;
   }
 
-  #routeSocket(): number {
-    if (this.#routeFd < 0) this.#routeFd = this.#inNetns(() => native().routeSocket());
-    return this.#routeFd;
+  /** An idle blocking socket, a new one while fewer than `blockingRequests` exist, else the next one released. */
+  #takeRouteSocket(): number | Promise<number> {
+    const idle = this.#idleRouteFds.pop();
+    if (idle !== undefined) return idle;
+    if (this.#routeFds.length < this.#maxBlocking) {
+      const fd = this.#inNetns(() => native().routeSocket());
+      this.#routeFds.push(fd);
+      return fd;
+    }
+    return new Promise<number>((resolve) => this.#blockingWaiters.push(resolve));
+  }
+
+  #releaseRouteSocket(fd: number): void {
+    const next = this.#blockingWaiters.shift();
+    if (next) next(fd);
+    else this.#idleRouteFds.push(fd);
   }
 
   #ctx(ctx: KernelErrorContext): KernelErrorContext {
@@ -630,24 +672,40 @@ export class NetlinkHandle implements NetnsTarget {
     });
   }
 
-  /** A request on the blocking socket, sent and answered on a pool thread, one at a time per handle. */
+  /**
+   * A request on a blocking socket, sent and answered on a pool thread. Up to `blockingRequests` run at once, each
+   * on its own socket: the kernel's RCU wait after a link delete (netdev_run_todo → rcu_barrier) comes after
+   * the rtnl lock is dropped, so concurrent deletes on several threads wait out one grace period together.
+   * Beyond that, requests wait for a socket in FIFO order.
+   */
   #blocking(type: number, payload: Buffer, ctx: KernelErrorContext): Promise<void> {
     this.#ensureOpen(ctx.operation);
     const run = async (): Promise<void> => {
-      const seq = this.#blockingSeq++;
-      let errno: number;
+      let fd: number;
       try {
-        errno = await native().nlTransact(
-          this.#routeSocket(),
-          nlmsg(type, NLM_F.REQUEST | NLM_F.ACK, seq, payload),
-        );
+        fd = await this.#takeRouteSocket();
       } catch (err) {
         throw toNetlinkError(err, this.#ctx(ctx));
       }
+      let errno: number;
+      try {
+        errno = await native().nlTransact(
+          fd,
+          nlmsg(type, NLM_F.REQUEST | NLM_F.ACK, this.#blockingSeq++, payload),
+        );
+      } catch (err) {
+        throw toNetlinkError(err, this.#ctx(ctx));
+      } finally {
+        this.#releaseRouteSocket(fd);
+      }
       if (errno !== 0) throw new NetlinkKernelError(errno, this.#ctx(ctx));
     };
-    const p = this.#blockingChain.then(run, run);
-    this.#blockingChain = p.catch(() => undefined);
+    const p = run();
+    this.#blockingInFlight.add(p);
+    void p.then(
+      () => this.#blockingInFlight.delete(p),
+      () => this.#blockingInFlight.delete(p),
+    );
     return p;
   }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // ovs-container-network: the Docker network + IPAM driver on Open vSwitch, as a legacy plugin socket or
 // inside a managed plugin. Flags override OCN_* environment variables (the managed plugin sets those).
+import './threadpool.js';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';

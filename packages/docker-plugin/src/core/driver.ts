@@ -29,7 +29,7 @@ import {
   PluginError,
   show,
 } from './errors.js';
-import { hasErrno, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup, REAPING_GROUP } from './kernel.js';
+import { hasErrno, isReapingGroup, type KernelHandle, OVS_INTERNAL_KINDS, ownerGroup } from './kernel.js';
 import { addMirror, MIRROR_EXT, removeMirrors } from './mirror.js';
 import {
   decodeOptionMac,
@@ -977,9 +977,9 @@ export class OvsNetworkDriver implements NetworkDriverApi {
       }
     }
     // Veths left by a crash between the kernel and OVS: host ends created in this driver's link group, or
-    // moved into the reaping group by a delete that a kill cut short (their ports were removed before).
+    // moved into a reaping group by a delete that a kill cut short (their ports were removed before).
     const group = ownerGroup(this.name);
-    const ours = (g: number | undefined) => g === group || g === REAPING_GROUP;
+    const ours = (g: number | undefined) => g === group || isReapingGroup(g);
     const hostRe = new RegExp(`^${this.prefix}h[a-z2-7]{${15 - this.prefix.length - 1}}$`);
     for (const [name, link] of links) {
       if (link.kind !== 'veth' || !ours(link.group) || !hostRe.test(name) || known.has(name)) continue;

@@ -59,12 +59,21 @@ export function ownerGroup(owner: string): number {
 }
 
 /**
- * The link group a host veth end is moved into right before a bulk delete deletes the group (link-reaper.ts).
- * Reserved: whatever carries it is being deleted. So a group delete may take another process's doomed links
- * with its own (that process then finds them gone, which is what it asked for), and a reconciler sweep
- * finishes what a process killed between the move and the delete left (driver.ts reconcile).
+ * The link groups a host veth end is moved into right before a bulk delete deletes the group (link-reaper.ts):
+ * 0x6f64xxxx, one per delete that may be in flight at once (`reapingGroup(slot)`). Reserved: whatever carries
+ * one is being deleted. So a group delete may take another process's doomed links with its own (that process
+ * then finds them gone, which is what it asked for), and a reconciler sweep finishes what a process killed
+ * between the move and the delete left (driver.ts reconcile, `isReapingGroup`).
  */
 export const REAPING_GROUP = 0x6f64_0000;
+
+export function reapingGroup(slot: number): number {
+  return REAPING_GROUP + slot;
+}
+
+export function isReapingGroup(group: number | undefined): boolean {
+  return group !== undefined && group >>> 16 === REAPING_GROUP >>> 16;
+}
 
 /** Kernel link kinds of an OVS internal port: the kernel datapath's vport, the userspace datapath's tap. */
 export const OVS_INTERNAL_KINDS: ReadonlySet<string> = new Set(['openvswitch', 'tun']);

@@ -1,23 +1,32 @@
-// Deleting host veth ends, many at a time. Each RTM_DELLINK waits for an RCU grace period under the rtnl lock
-// (~16–20 ms here, PROTOCOLS.md §4), so N deletes one after the other cost N grace periods, and 20 concurrent
-// DeleteEndpoints queued behind each other took 440 ms at p99. The kernel deletes every link of a link group
-// in one request with one grace period (rtnl_group_dellink → unregister_netdevice_many), so:
+// Deleting host veth ends, many at a time. Each RTM_DELLINK ends in an RCU wait (~16–20 ms here, PROTOCOLS.md
+// §4): 20 deletes one after the other cost 20 of them, and 20 concurrent DeleteEndpoints queued behind each
+// other took 440 ms at p99. Two kernel facts make it cheap:
 //
-// - one delete at a time is in flight (group commit): a delete asked for while none is goes out at once, as
-//   a plain RTM_DELLINK (the sequential case pays nothing extra);
-// - the ones asked for meanwhile wait for it, and then go out together: each is moved into REAPING_GROUP
-//   (RTM_SETLINK, no grace period) and the group is deleted in one RTM_DELLINK.
+// - the kernel deletes every link of a link group in one request with one wait (rtnl_group_dellink →
+//   unregister_netdevice_many);
+// - the wait (netdev_run_todo → rcu_barrier) comes after the rtnl lock is dropped, so deletes on several
+//   threads wait it out together (the netlink handle runs several blocking requests at once, each on
+//   its own socket and pool thread: open the handle with `blockingRequests: REAPER_SLOTS`).
+//
+// So deletes asked for in one turn of the event loop form a batch, and a batch goes out at once while fewer
+// than REAPER_SLOTS are in flight: one link as a plain RTM_DELLINK (the sequential case pays nothing extra), more
+// by moving each into the slot's reserved group (RTM_SETLINK, no wait) and deleting the group in one
+// RTM_DELLINK. With every slot busy, what is asked for gathers into one batch for the first slot to free.
 //
 //   const reaper = new LinkReaper(kernel);
 //   await Promise.all(names.map((n) => reaper.delete(n)));   // true where the link was there
-import { hasErrno, type KernelHandle, REAPING_GROUP } from './kernel.js';
+import { hasErrno, type KernelHandle, reapingGroup } from './kernel.js';
+
+/** Deletes in flight at once (each holds a blocking netlink socket of the handle while it waits). */
+export const REAPER_SLOTS = 6;
 
 type Waiter = { resolve: (wasThere: boolean) => void; reject: (err: unknown) => void };
 
 export class LinkReaper {
   readonly #kernel: Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup'>;
-  #queue = new Map<string, Waiter[]>();
-  #draining = false;
+  /** The batch being gathered; `ready` once its first turn is over. */
+  #batch: { waiters: Map<string, Waiter[]>; ready: boolean } | undefined;
+  readonly #freeSlots: number[] = Array.from({ length: REAPER_SLOTS }, (_, i) => REAPER_SLOTS - 1 - i);
 
   constructor(kernel: Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup'>) {
     this.#kernel = kernel;
@@ -29,36 +38,43 @@ export class LinkReaper {
    */
   delete(name: string): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      const waiters = this.#queue.get(name);
-      if (waiters) waiters.push({ resolve, reject });
-      else this.#queue.set(name, [{ resolve, reject }]);
-      if (!this.#draining) {
-        this.#draining = true;
-        void this.#drain();
+      if (!this.#batch) {
+        const batch = { waiters: new Map<string, Waiter[]>(), ready: false };
+        this.#batch = batch;
+        // Deletes asked for in this turn of the event loop (a batch of removals) join the first request.
+        setImmediate(() => {
+          batch.ready = true;
+          this.#launch();
+        });
       }
+      const waiters = this.#batch.waiters.get(name);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.#batch.waiters.set(name, [{ resolve, reject }]);
     });
   }
 
-  async #drain(): Promise<void> {
-    // Deletes asked for in this turn of the event loop (a batch of removals) join the first request.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.#queue.size > 0) {
-      const batch = this.#queue;
-      this.#queue = new Map();
-      const results = await this.#deleteAll([...batch.keys()]);
-      for (const [name, waiters] of batch) {
+  /** Sends the gathered batch if its turn is over and a slot is free. */
+  #launch(): void {
+    const batch = this.#batch;
+    if (!batch?.ready || this.#freeSlots.length === 0) return;
+    const slot = this.#freeSlots.pop() as number;
+    this.#batch = undefined;
+    void this.#deleteAll([...batch.waiters.keys()], slot).then((results) => {
+      this.#freeSlots.push(slot);
+      for (const [name, waiters] of batch.waiters) {
         const r = results.get(name);
         for (const w of waiters) {
           if (r instanceof Error) w.reject(r);
           else w.resolve(r === true);
         }
       }
-    }
-    this.#draining = false;
+      this.#launch();
+    });
   }
 
   /** Deletes these links; never throws: each name gets true, false (was not there) or its error. */
-  async #deleteAll(names: readonly string[]): Promise<Map<string, boolean | Error>> {
+  async #deleteAll(names: readonly string[], slot: number): Promise<Map<string, boolean | Error>> {
+    const group = reapingGroup(slot);
     const out = new Map<string, boolean | Error>();
     if (names.length === 1) {
       out.set(names[0]!, await this.#one(names[0]!));
@@ -68,7 +84,7 @@ export class LinkReaper {
     await Promise.all(
       names.map(async (n) => {
         try {
-          await this.#kernel.setLink(n, { group: REAPING_GROUP });
+          await this.#kernel.setLink(n, { group });
           tagged.push(n);
         } catch (err) {
           out.set(n, hasErrno(err, 'ENODEV', 'ENOENT') ? false : await this.#one(n));
@@ -77,7 +93,7 @@ export class LinkReaper {
     );
     if (tagged.length === 0) return out;
     try {
-      await this.#kernel.deleteLinkGroup(REAPING_GROUP);
+      await this.#kernel.deleteLinkGroup(group);
       for (const n of tagged) out.set(n, true);
     } catch (err) {
       // ENODEV: none left in the group; they were there when moved into it, and something (their namespace

@@ -7,6 +7,7 @@ import { NetlinkHandle } from '@ovs-container-network/netlink';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import { AttachFailedError, NotAttachedError } from '../core/errors.js';
 import type { KernelHandle } from '../core/kernel.js';
+import { REAPER_SLOTS } from '../core/link-reaper.js';
 import { generateMac, normalizeMac } from '../core/names.js';
 import type { OvnConfig } from '../core/ovn/config.js';
 import type { OvnDriver } from '../core/ovn/driver.js';
@@ -81,7 +82,7 @@ export class OvnOrchestrator {
   }): Promise<OvnOrchestrator> {
     const ovsdb = o.ovsdb ?? 'unix:/var/run/openvswitch/db.sock';
     const orchestrator = await Orchestrator.connect({ ...o.orchestrator, ovsdb });
-    const kernel: KernelHandle = NetlinkHandle.open('host');
+    const kernel: KernelHandle = NetlinkHandle.open('host', { blockingRequests: REAPER_SLOTS });
     try {
       const mode = await startOvnMode({ name: o.name, config: o.ovn, ovsdb, ovsdbTls: o.ovsdbTls, kernel });
       return new OvnOrchestrator(orchestrator, mode.driver, async () => {

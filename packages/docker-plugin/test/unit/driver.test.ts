@@ -2,7 +2,7 @@
 // (explicit, automatic, conflicts, the wait guard against a concurrent writer), CreateEndpoint's reply,
 // Join, idempotent deletes, isolation rules and the reconciler. The real thing runs in test/e2e.
 import t from 'tap';
-import { ownerGroup, REAPING_GROUP } from '../../src/core/kernel.js';
+import { ownerGroup, REAPING_GROUP, reapingGroup } from '../../src/core/kernel.js';
 import { OVS } from '../../src/core/ovs/model.js';
 import { addForeignPort, driverSetup, networkRequest } from '../helpers/fakes.js';
 
@@ -255,6 +255,8 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   // Moved into the reaping group by a bulk delete that a kill cut short (its port already gone).
   kernel.add('ocntheeeeeeeeee', 'veth');
   await kernel.setLink('ocntheeeeeeeeee', { group: REAPING_GROUP });
+  kernel.add('ocnthffffffffff', 'veth');
+  await kernel.setLink('ocnthffffffffff', { group: reapingGroup(2) });
   await addForeignPort(ovs, 'ocntbr0', 'foreign0');
   const { removed } = await driver.reconcile();
   t.ok(driver.endpointPort(ids[0] ?? ''), 'healthy joined endpoint kept');
@@ -266,5 +268,6 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   t.ok(kernel.links.has('ocnthcccccccccc'), "another owner's veth with our prefix is untouched");
   t.ok(kernel.links.has('ocnthdddddddddd'), 'an unmarked veth with our prefix is untouched');
   t.notOk(kernel.links.has('ocntheeeeeeeeee'), 'a veth left in the reaping group is finished off');
-  t.equal(removed.length, 5);
+  t.notOk(kernel.links.has('ocnthffffffffff'), 'in any reaping group (a delete of another slot)');
+  t.equal(removed.length, 6);
 });

@@ -1,16 +1,19 @@
-// LinkReaper (pure logic, an in-memory kernel): one delete at a time is in flight; the ones asked for meanwhile
-// go in one link-group delete of the reserved group; a missing link is false, a failure is its caller's alone.
+// LinkReaper (pure logic, an in-memory kernel): a batch (the deletes of one turn) goes out at once while fewer
+// than REAPER_SLOTS are in flight, each in its own reserved group; with every slot busy, what is asked for
+// gathers into one group delete; a missing link is false, a failure is its caller's alone.
 import t from 'tap';
-import { REAPING_GROUP } from '../../src/core/kernel.js';
-import { LinkReaper } from '../../src/core/link-reaper.js';
+import { isReapingGroup, reapingGroup } from '../../src/core/kernel.js';
+import { LinkReaper, REAPER_SLOTS } from '../../src/core/link-reaper.js';
 
 const errno = (e: string) => Object.assign(new Error(e), { errno: e });
 
 class Kernel {
   links = new Map<string, number>();
   calls: string[] = [];
-  /** While set, deleteLink waits for it (a delete "in flight"). */
+  /** While set, deleteLink and deleteLinkGroup wait for it (a delete "in flight"). */
   hold: Promise<void> | undefined;
+  inFlight = 0;
+  maxInFlight = 0;
   failDelete = new Map<string, string>();
   failGroup: string | undefined;
   async setLink(name: string | number, ch: { group?: number }) {
@@ -20,13 +23,21 @@ class Kernel {
   }
   async deleteLink(name: string | number) {
     this.calls.push(`deleteLink ${name}`);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     await this.hold;
+    this.inFlight--;
     const e = this.failDelete.get(String(name));
     if (e) throw errno(e);
     if (!this.links.delete(String(name))) throw errno('ENODEV');
   }
   async deleteLinkGroup(group: number) {
     this.calls.push(`deleteLinkGroup ${group.toString(16)}`);
+    if (!isReapingGroup(group)) throw new Error(`group ${group} is not a reaping group`);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await this.hold;
+    this.inFlight--;
     if (this.failGroup) throw errno(this.failGroup);
     const doomed = [...this.links].filter(([, g]) => g === group);
     if (doomed.length === 0) throw errno('ENODEV');
@@ -47,31 +58,70 @@ t.test('one delete on its own is a plain RTM_DELLINK', async (t) => {
   t.same(k.calls, ['deleteLink a', 'deleteLink a']);
 });
 
-t.test('deletes asked for while one is in flight go together in one group delete', async (t) => {
-  const { k, reaper } = setup(['a', 'b', 'c', 'd', 'keep']);
+const turn = () => new Promise((r) => setImmediate(r));
+
+t.test('a delete asked for while another is in flight does not wait for it', async (t) => {
+  const { k, reaper } = setup(['a', 'b', 'c']);
   let release!: () => void;
   k.hold = new Promise((r) => (release = r));
   const first = reaper.delete('a');
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-  t.same(k.calls, ['deleteLink a'], 'the first went out alone');
+  await turn();
+  await turn();
+  const second = [reaper.delete('b'), reaper.delete('c')];
+  await turn();
+  await turn();
+  t.same(
+    k.calls,
+    ['deleteLink a', 'setLink b', 'setLink c', `deleteLinkGroup ${reapingGroup(1).toString(16)}`],
+    'the second batch went out at once, in a group of its own',
+  );
+  t.equal(k.maxInFlight, 2, 'two deletes in flight together');
+  release();
+  t.same(await Promise.all([first, ...second]), [true, true, true]);
+});
+
+t.test('with every slot busy, the deletes asked for gather into one group delete', async (t) => {
+  const busyNames = Array.from({ length: REAPER_SLOTS }, (_, i) => `busy${i}`);
+  const { k, reaper } = setup([...busyNames, 'd', 'e', 'f', 'g', 'h', 'keep']);
+  let release!: () => void;
+  k.hold = new Promise((r) => (release = r));
+  const busy: Promise<boolean>[] = [];
+  for (const n of busyNames) {
+    busy.push(reaper.delete(n));
+    await turn();
+    await turn();
+  }
+  t.equal(k.inFlight, REAPER_SLOTS, 'every slot in flight');
+  const before = k.calls.length;
   const rest = [
-    reaper.delete('b'),
-    reaper.delete('c'),
-    reaper.delete('gone'),
     reaper.delete('d'),
-    reaper.delete('c'),
+    reaper.delete('e'),
+    reaper.delete('gone'),
+    reaper.delete('f'),
+    reaper.delete('e'),
   ];
+  await turn();
+  const late = [reaper.delete('g'), reaper.delete('h')]; // a later turn: same waiting batch
+  await turn();
+  t.equal(k.calls.length, before, 'nothing goes out while every slot is busy');
   k.hold = undefined;
   release();
-  t.same(await Promise.all([first, ...rest]), [true, true, true, false, true, true]);
-  t.same(k.calls.slice(1).sort(), [
-    `deleteLinkGroup ${REAPING_GROUP.toString(16)}`,
-    'setLink b',
-    'setLink c',
+  t.same(
+    await Promise.all(busy),
+    busyNames.map(() => true),
+  );
+  t.same(await Promise.all([...rest, ...late]), [true, true, false, true, true, true, true]);
+  const after = k.calls.slice(before);
+  t.equal(after.filter((c) => c.startsWith('deleteLinkGroup')).length, 1, 'one group delete for all of them');
+  t.same(after.filter((c) => c.startsWith('setLink')).sort(), [
     'setLink d',
+    'setLink e',
+    'setLink f',
+    'setLink g',
     'setLink gone',
+    'setLink h',
   ]);
+  t.equal(k.maxInFlight, REAPER_SLOTS, 'never more than REAPER_SLOTS in flight');
   t.same([...k.links.keys()], ['keep'], 'only the link nobody asked for is left');
 });
 

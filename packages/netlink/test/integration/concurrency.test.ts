@@ -97,3 +97,37 @@ t.test('an attach failing half-way (route refused) deletes the pair it created',
   t.equal(await ipLink(hostName), undefined, 'no host end left');
   t.equal(await ipLink('eth0', ns), undefined, 'no container end left');
 });
+
+t.test(
+  'concurrent deletes share the blocking sockets: each gets its own answer; close() lets them finish',
+  async (t) => {
+    const ns = netnsFixture(t, 'd');
+    const h = openHandle({ name: ns });
+    const names = Array.from({ length: 12 }, (_, i) => `dh${i}`);
+    for (const n of names) await h.createVeth({ name: n, peer: { name: `dc${n.slice(2)}` } });
+    const missing = h.deleteLink('nosuchlink');
+    const deletes = names.map((n) => h.deleteLink(n));
+    await t.rejects(
+      missing,
+      { code: 'NETLINK_ERR_KERNEL', errno: 'ENODEV', operation: 'deleteLink', ifname: 'nosuchlink' },
+      'the missing one alone fails',
+    );
+    await Promise.all(deletes);
+    t.same(
+      (await ipLinks(ns)).map((l) => l.ifname),
+      ['lo'],
+      'every pair gone, both ends',
+    );
+
+    for (const n of names) await h.createVeth({ name: n, peer: { name: `dc${n.slice(2)}` } });
+    const pending = names.map((n) => h.deleteLink(n));
+    h.close();
+    await Promise.all(pending);
+    t.same(
+      (await ipLinks(ns)).map((l) => l.ifname),
+      ['lo'],
+      'deletes in flight or queued at close() still finished',
+    );
+    await t.rejects(h.deleteLink('dh0'), { code: 'NETLINK_ERR_CLOSED' }, 'a delete after close() is refused');
+  },
+);
