@@ -1,7 +1,9 @@
 // The pure parts of north-south: Docker's port options parsed (and refused with the field named), the
-// OVS record round trip, and the rules computed from a state (what goes in which chain, per family).
+// OVS record round trip, the rules computed from a state (what goes in which chain, per family), and which
+// OVS changes can change them (the others cost no sync).
 import t from 'tap';
 import { InvalidRequestError } from '../../src/core/errors.js';
+import { affectsRules, PORTS_KEY } from '../../src/core/external/north-south.js';
 import {
   decodeBindings,
   dockerPortMap,
@@ -15,6 +17,7 @@ import {
   type NsNetwork,
   tableRules,
 } from '../../src/core/external/rules.js';
+import type { OvsChange } from '../../src/core/ovs/view.js';
 
 t.test("Docker's portmap: the shapes moby sends", async (t) => {
   t.same(
@@ -119,4 +122,21 @@ t.test('DOCKER-USER: -s and -d accepts per subnet of the family', async (t) => {
   t.equal(dockerUserRules([net], 4).length, 2);
   t.equal(dockerUserRules([net], 6).length, 2);
   t.equal(dockerUserRules([{ ...net, subnets: [] }], 4).length, 0);
+});
+
+t.test('which OVS changes can change the rules', async (t) => {
+  const port = (ids: Record<string, string>) => ({ name: 'p', external_ids: ids });
+  const change = (table: string, old: unknown, now: unknown) =>
+    ({ table, type: 'modify', uuid: 'u', old, new: now }) as unknown as OvsChange;
+  const published = port({ [PORTS_KEY]: '[]', 'ocn-network': 'n' });
+  const plain = port({ 'ocn-network': 'n' });
+  t.ok(affectsRules(change('Bridge', {}, {})), 'a network record (Bridge) changed');
+  t.ok(affectsRules(change('Port', undefined, published)), 'a port with published ports came');
+  t.ok(affectsRules(change('Port', published, undefined)), 'a port with published ports went');
+  t.ok(affectsRules(change('Port', plain, published)), 'a port got published ports');
+  t.ok(affectsRules(change('Port', published, plain)), 'a port lost them');
+  t.notOk(affectsRules(change('Port', undefined, plain)), 'an endpoint without published ports came');
+  t.notOk(affectsRules(change('Port', plain, undefined)), 'or went');
+  t.notOk(affectsRules(change('Interface', {}, {})), 'an Interface (ofport, stats) changed');
+  t.notOk(affectsRules(change('Open_vSwitch', {}, {})), 'the root row (cur_cfg) changed');
 });

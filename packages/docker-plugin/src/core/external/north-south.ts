@@ -12,7 +12,7 @@ import { FIREWALL_CHAINS, NftBatch, NftBatchError } from '@ovs-container-network
 import { Mutex } from '../driver.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import { type BridgeRow, OVS, type PortRow } from '../ovs/model.js';
-import type { OvsBackend } from '../ovs/view.js';
+import type { OvsBackend, OvsChange } from '../ovs/view.js';
 import { EXT, type NetworkRecord } from '../records.js';
 import type { Logger } from '../types.js';
 import { silentLogger } from '../types.js';
@@ -37,6 +37,13 @@ import {
 
 /** The Port external_ids key holding an endpoint's published ports (JSON, see portmap.ts). */
 export const PORTS_KEY = 'ocn-ports';
+
+/** Whether an OVS change can change what a sync writes (see NorthSouth.start). */
+export function affectsRules(c: OvsChange): boolean {
+  if (c.table === 'Port')
+    return c.old?.external_ids[PORTS_KEY] !== undefined || c.new?.external_ids[PORTS_KEY] !== undefined;
+  return c.table === 'Bridge';
+}
 
 /** What NorthSouth needs of the driver: its records, read from the OVSDB replica. */
 export interface NorthSouthDriver {
@@ -109,10 +116,17 @@ export class NorthSouth {
     this.#extra = o.extra;
   }
 
-  /** First sync (rebuilds what the records say, removes the rest), then follows every OVS change. */
+  /**
+   * First sync (rebuilds what the records say, removes the rest), then follows the OVS changes that can
+   * change the rules: network records (Bridge), and ports that have or had published ports. An endpoint
+   * without published ports coming or going leaves the table as it was, so it costs no sync (a sync walks
+   * every network record and port). With `extra` (OVN mode) every change syncs: its state is not all here.
+   */
   async start(): Promise<void> {
     await this.sync();
-    this.#unsubscribe = this.#ovs.onChange(() => this.#schedule());
+    this.#unsubscribe = this.#ovs.onChange((changes) => {
+      if (this.#extra || changes.some(affectsRules)) this.#schedule();
+    });
   }
 
   #schedule(): void {
@@ -386,7 +400,7 @@ export class NorthSouth {
    * chain it documents for other forwarding rules and never flushes (it survives dockerd restarts; dockerd
    * re-creates the chain and its jump at start). Our accepts go first in it, replaced on each sync; when
    * the chain does not exist (dockerd --iptables=false, or not started yet) there is nothing to do, and the
-   * next sync after dockerd made it adds them (every OVS change and every reconcile syncs).
+   * next forced sync after dockerd made it adds them (each reconcile forces one).
    */
   async #dockerUser(b: NftBatch, networks: NsNetwork[]): Promise<void> {
     for (const [family, fam] of [

@@ -28,7 +28,7 @@ import {
   type QueueRow,
   type RootRow,
 } from './model.js';
-import type { OptimisticOptions, OvsBackend } from './view.js';
+import type { OptimisticOptions, OvsBackend, OvsChange } from './view.js';
 
 /** The index key of an IPAM lease row (ipam-state.ts): owner and pool id, or undefined for other rows. */
 function leasePoolKey(ids: Readonly<Record<string, string>>): string | undefined {
@@ -249,8 +249,8 @@ export class OvsdbBackend implements OvsBackend {
   leaseRows(owner: string, pool: string): QueueRow[] {
     return this.replica.table('Queue').findAll('byLeasePool', `${owner}\n${pool}`);
   }
-  onChange(listener: () => void): () => void {
-    const l = () => listener();
+  onChange(listener: (changes: readonly OvsChange[]) => void): () => void {
+    const l = (changes: readonly OvsChange[]) => listener(changes);
     this.replica.on('batch', l);
     return () => this.replica.off('batch', l);
   }

@@ -2,8 +2,19 @@
 // index) and typed transactions. Every change is ONE transaction, so it is atomic; the view is the core's
 // only memory (PROTOCOLS.md §2: the updates a transaction causes arrive before its reply, so the view
 // already shows them when `transact` resolves).
-import type { ResultOf } from '@ovs-container-network/ovsdb';
-import type { BridgeRow, InterfaceRow, OvsTransaction, PortRow, QueueRow, RootRow } from './model.js';
+import type { ReplicaChange, ResultOf } from '@ovs-container-network/ovsdb';
+import type {
+  BridgeRow,
+  InterfaceRow,
+  OvsRows,
+  OvsTransaction,
+  PortRow,
+  QueueRow,
+  RootRow,
+} from './model.js';
+
+/** One changed row of the monitored tables, typed by its table. */
+export type OvsChange = ReplicaChange<OvsRows>;
 
 /** The replica as the core reads it. Lookups are synchronous, by index, and see every committed transaction. */
 export interface OvsView {
@@ -28,8 +39,11 @@ export interface OvsView {
   queue(uuid: string): QueueRow | undefined;
   /** The lease rows of IPAM pool `pool` of driver `owner` (index on ocn-owner + ocn-ipam-pool). */
   leaseRows(owner: string, pool: string): QueueRow[];
-  /** Called after any change to the monitored rows; returns an unsubscribe function. */
-  onChange(listener: () => void): () => void;
+  /**
+   * Called after any change to the monitored rows, with the rows that changed (one update's worth); returns
+   * an unsubscribe function.
+   */
+  onChange(listener: (changes: readonly OvsChange[]) => void): () => void;
 }
 
 export interface OptimisticOptions {
