@@ -130,7 +130,42 @@ t.test('which OVS changes can change the rules', async (t) => {
     ({ table, type: 'modify', uuid: 'u', old, new: now }) as unknown as OvsChange;
   const published = port({ [PORTS_KEY]: '[]', 'ocn-network': 'n' });
   const plain = port({ 'ocn-network': 'n' });
-  t.ok(affectsRules(change('Bridge', {}, {})), 'a network record (Bridge) changed');
+  const ids = { 'ocn-network-n': '{}' };
+  const bridge = (ports: string[], external_ids: Record<string, string> = ids) => ({ ports, external_ids });
+  t.ok(
+    affectsRules(change('Bridge', bridge([]), bridge([], { ...ids, 'ocn-network-m': '{}' }))),
+    'a network record added',
+  );
+  t.ok(affectsRules(change('Bridge', bridge([]), bridge([], {}))), 'or removed');
+  t.ok(affectsRules(change('Bridge', bridge([]), bridge([], { 'ocn-network-n': '{"x":1}' }))), 'or changed');
+  t.ok(
+    affectsRules({
+      table: 'Bridge',
+      type: 'insert',
+      uuid: 'b',
+      old: undefined,
+      new: bridge([]),
+    } as unknown as OvsChange),
+    'a bridge came',
+  );
+  t.ok(
+    affectsRules({
+      table: 'Bridge',
+      type: 'delete',
+      uuid: 'b',
+      old: bridge([]),
+      new: undefined,
+    } as unknown as OvsChange),
+    'a bridge went',
+  );
+  t.notOk(
+    affectsRules(change('Bridge', bridge(['p1']), bridge(['p1', 'p2']))),
+    'a port added to a bridge (its ports), records untouched',
+  );
+  t.notOk(
+    affectsRules(change('Bridge', bridge(['p1']), bridge([], { ...ids }))),
+    'equal records in a new object',
+  );
   t.ok(affectsRules(change('Port', undefined, published)), 'a port with published ports came');
   t.ok(affectsRules(change('Port', published, undefined)), 'a port with published ports went');
   t.ok(affectsRules(change('Port', plain, published)), 'a port got published ports');

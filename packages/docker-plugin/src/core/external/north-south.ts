@@ -38,11 +38,24 @@ import {
 /** The Port external_ids key holding an endpoint's published ports (JSON, see portmap.ts). */
 export const PORTS_KEY = 'ocn-ports';
 
-/** Whether an OVS change can change what a sync writes (see NorthSouth.start). */
+/**
+ * Whether an OVS change can change what a sync writes (see NorthSouth.start): a network record (a Bridge's
+ * external_ids; every port added or removed modifies its Bridge's `ports`, which does not count), or a port
+ * that has or had published ports. The replica keeps an unchanged column's value by reference in a modify.
+ */
 export function affectsRules(c: OvsChange): boolean {
-  if (c.table === 'Port')
+  if (c.table === 'Port') {
     return c.old?.external_ids[PORTS_KEY] !== undefined || c.new?.external_ids[PORTS_KEY] !== undefined;
-  return c.table === 'Bridge';
+  }
+  if (c.table !== 'Bridge') return false;
+  return c.old === undefined || c.new === undefined || !sameMap(c.old.external_ids, c.new.external_ids);
+}
+
+function sameMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
 }
 
 /** What NorthSouth needs of the driver: its records, read from the OVSDB replica. */
