@@ -8,25 +8,25 @@
 //   threads wait it out together (the netlink handle runs several blocking requests at once, each on
 //   its own socket and pool thread: open the handle with `blockingRequests: REAPER_SLOTS`).
 //
-// So deletes asked for in one turn of the event loop form a batch, and a batch goes out at once while fewer
-// than REAPER_SLOTS are in flight: one link as a plain RTM_DELLINK (the sequential case pays nothing extra), more
-// by moving each into the slot's reserved group (RTM_SETLINK, no wait) and deleting the group in one
-// RTM_DELLINK. With every slot busy, what is asked for gathers into one batch for the first slot to free.
+// So deletes go through a group commit (group-commit.ts) with REAPER_SLOTS slots: the ones asked for in one
+// turn of the event loop form a batch, which goes out at once while a slot is free: one link as a plain
+// RTM_DELLINK (the sequential case pays nothing extra), more by moving each into the slot's reserved group
+// (RTM_SETLINK, no wait) and deleting the group in one RTM_DELLINK. With every slot busy, what is asked for
+// gathers into one batch for the first slot to free.
 //
 //   const reaper = new LinkReaper(kernel);
 //   await Promise.all(names.map((n) => reaper.delete(n)));   // true where the link was there
+import { GroupCommit } from './group-commit.js';
 import { hasErrno, type KernelHandle, reapingGroup } from './kernel.js';
 
 /** Deletes in flight at once (each holds a blocking netlink socket of the handle while it waits). */
 export const REAPER_SLOTS = 6;
 
-type Waiter = { resolve: (wasThere: boolean) => void; reject: (err: unknown) => void };
-
 export class LinkReaper {
   readonly #kernel: Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup'>;
-  /** The batch being gathered; `ready` once its first turn is over. */
-  #batch: { waiters: Map<string, Waiter[]>; ready: boolean } | undefined;
-  readonly #freeSlots: number[] = Array.from({ length: REAPER_SLOTS }, (_, i) => REAPER_SLOTS - 1 - i);
+  readonly #commit = new GroupCommit<string, boolean>((names, slot) => this.#deleteAll(names, slot), {
+    slots: REAPER_SLOTS,
+  });
 
   constructor(kernel: Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup'>) {
     this.#kernel = kernel;
@@ -37,39 +37,7 @@ export class LinkReaper {
    * was not (ENODEV: deleting is idempotent); rejects with the kernel's error otherwise.
    */
   delete(name: string): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      if (!this.#batch) {
-        const batch = { waiters: new Map<string, Waiter[]>(), ready: false };
-        this.#batch = batch;
-        // Deletes asked for in this turn of the event loop (a batch of removals) join the first request.
-        setImmediate(() => {
-          batch.ready = true;
-          this.#launch();
-        });
-      }
-      const waiters = this.#batch.waiters.get(name);
-      if (waiters) waiters.push({ resolve, reject });
-      else this.#batch.waiters.set(name, [{ resolve, reject }]);
-    });
-  }
-
-  /** Sends the gathered batch if its turn is over and a slot is free. */
-  #launch(): void {
-    const batch = this.#batch;
-    if (!batch?.ready || this.#freeSlots.length === 0) return;
-    const slot = this.#freeSlots.pop() as number;
-    this.#batch = undefined;
-    void this.#deleteAll([...batch.waiters.keys()], slot).then((results) => {
-      this.#freeSlots.push(slot);
-      for (const [name, waiters] of batch.waiters) {
-        const r = results.get(name);
-        for (const w of waiters) {
-          if (r instanceof Error) w.reject(r);
-          else w.resolve(r === true);
-        }
-      }
-      this.#launch();
-    });
+    return this.#commit.submit(name);
   }
 
   /** Deletes these links; never throws: each name gets true, false (was not there) or its error. */

@@ -3,6 +3,7 @@
 // Join, idempotent deletes, isolation rules and the reconciler. The real thing runs in test/e2e.
 import t from 'tap';
 import { ownerGroup, REAPING_GROUP, reapingGroup } from '../../src/core/kernel.js';
+import { vethNames } from '../../src/core/names.js';
 import { OVS } from '../../src/core/ovs/model.js';
 import { addForeignPort, driverSetup, networkRequest } from '../helpers/fakes.js';
 
@@ -271,3 +272,65 @@ t.test('reconcile removes orphans and leaves healthy endpoints and foreign ports
   t.notOk(kernel.links.has('ocnthffffffffff'), 'in any reaping group (a delete of another slot)');
   t.equal(removed.length, 6);
 });
+
+t.test(
+  'concurrent CreateEndpoints share add transactions; a port refused by the server fails its caller alone',
+  async (t) => {
+    const { ovs, kernel, driver } = await setup(t);
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
+    const ep = (i: number) => `${'c'.repeat(62)}${i.toString().padStart(2, '0')}`;
+    const addsOf = (txs: Record<string, unknown>[][]) =>
+      txs.filter((ops) => ops.some((o) => o.op === 'insert' && o.table === 'Port'));
+    const before = ovs.transactions.length;
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        driver.createEndpoint({
+          NetworkID: NET_A,
+          EndpointID: ep(i),
+          Interface: { Address: `10.1.0.${10 + i}/24` },
+        }),
+      ),
+    );
+    const adds = addsOf(ovs.transactions.slice(before));
+    t.ok(adds.length <= 2, `10 concurrent endpoints in ${adds.length} add transaction(s), not 10`);
+    t.equal(
+      adds.flat().filter((o) => o.op === 'insert' && o.table === 'Port').length,
+      10,
+      'every port inserted once',
+    );
+    for (let i = 0; i < 10; i++) t.ok(driver.endpointPort(ep(i)), `endpoint ${i} has its port`);
+
+    // Another client takes the name of one of the next ports at commit time: the merged transaction fails
+    // on the unique name, each port is then tried alone, and only that one fails.
+    const taken = vethNames(ep(12), 'ocnt').host;
+    let once = true;
+    ovs.beforeTransact = async (ops) => {
+      if (!once || !ops.some((o) => o.op === 'insert' && o.table === 'Port')) return;
+      once = false;
+      await addForeignPort(ovs, 'ocntbr0', taken);
+    };
+    const results = await Promise.allSettled(
+      [10, 11, 12, 13].map((i) =>
+        driver.createEndpoint({
+          NetworkID: NET_A,
+          EndpointID: ep(i),
+          Interface: { Address: `10.1.0.${10 + i}/24` },
+        }),
+      ),
+    );
+    t.same(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+      'only the endpoint whose name was taken fails',
+    );
+    t.match((results[2] as PromiseRejectedResult).reason, { message: new RegExp(taken) }, 'naming its port');
+    for (const i of [10, 11, 13]) t.ok(driver.endpointPort(ep(i)), `endpoint ${i} has its port`);
+    t.notOk(driver.endpointPort(ep(12)), 'the refused one has none');
+    t.ok(ovs.portByName(taken), "and the other client's port is untouched");
+    const peer = vethNames(ep(12), 'ocnt').container;
+    t.notOk(
+      kernel.links.has(taken) || kernel.links.has(peer),
+      'the veth pair of the refused one was rolled back',
+    );
+  },
+);
