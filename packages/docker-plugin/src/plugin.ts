@@ -11,7 +11,7 @@ import { NorthSouth } from './core/external/north-south.js';
 import { dockerPortMap, LABEL_PORTMAP, parsePortMap } from './core/external/portmap.js';
 import { OvsIpamDriver } from './core/ipam-driver.js';
 import type { KernelHandle } from './core/kernel.js';
-import { REAPER_SLOTS } from './core/link-reaper.js';
+import { openHostKernel } from './core/link-reaper.js';
 import type { DatapathType } from './core/options.js';
 import type { OvnConfig } from './core/ovn/config.js';
 import { OvnIpamDispatch, OvnNetworkDispatch } from './core/ovn/dispatch.js';
@@ -70,7 +70,7 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     // below is the safety net for anything else that hangs.
     unreachableTimeoutMs: Math.max(100, Math.round(callTimeoutMs * 0.8)),
   });
-  const kernel: KernelHandle = NetlinkHandle.open('host', { blockingRequests: REAPER_SLOTS });
+  const kernel: KernelHandle = openHostKernel();
   // ---- DHCP IPAM mode (core/dhcp-ipam.ts): its narrow view of the replica, typed transactions ----
   const port = (p: ReturnType<typeof backend.portByName>) =>
     p && { uuid: p._uuid, name: p.name, externalIds: p.external_ids };

@@ -50,8 +50,8 @@ export function hasErrno(err: unknown, ...names: string[]): boolean {
 /**
  * The link group marking a host veth end as made by `owner`: set in the very RTM_NEWLINK that creates the
  * pair (rtnl_create_link() applies IFLA_GROUP; it ignores IFLA_IFALIAS), so a process killed at any point
- * leaves no veth without its mark. 0x6f63xxxx ("oc") plus 16 bits of SHA-256(owner); REAPING_GROUP is the
- * one bulk deletes use, and group 0 is the kernel's default.
+ * leaves no veth without its mark. 0x6f63xxxx ("oc") plus 16 bits of SHA-256(owner); 0x6f64xxxx are the
+ * reaping groups bulk deletes use (below), and group 0 is the kernel's default.
  */
 export function ownerGroup(owner: string): number {
   const h = createHash('sha256').update(`ocn-owner\0${owner}`).digest();

@@ -6,7 +6,7 @@
 //   unregister_netdevice_many);
 // - the wait (netdev_run_todo → rcu_barrier) comes after the rtnl lock is dropped, so deletes on several
 //   threads wait it out together (the netlink handle runs several blocking requests at once, each on
-//   its own socket and pool thread: open the handle with `blockingRequests: REAPER_SLOTS`).
+//   its own socket and pool thread: `openHostKernel()` opens one with a socket per slot).
 //
 // So deletes go through a group commit (group-commit.ts) with REAPER_SLOTS slots: the ones asked for in one
 // turn of the event loop form a batch, which goes out at once while a slot is free: one link as a plain
@@ -16,19 +16,27 @@
 //
 //   const reaper = new LinkReaper(kernel);
 //   await Promise.all(names.map((n) => reaper.delete(n)));   // true where the link was there
+import { NetlinkHandle } from '@ovs-container-network/netlink';
 import { GroupCommit } from './group-commit.js';
 import { hasErrno, type KernelHandle, reapingGroup } from './kernel.js';
 
 /** Deletes in flight at once (each holds a blocking netlink socket of the handle while it waits). */
 export const REAPER_SLOTS = 6;
 
+/** A host-namespace handle with a blocking socket for each of the reaper's slots. */
+export function openHostKernel(): NetlinkHandle {
+  return NetlinkHandle.open('host', { blockingRequests: REAPER_SLOTS });
+}
+
+type ReaperKernel = Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup'>;
+
 export class LinkReaper {
-  readonly #kernel: Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup'>;
+  readonly #kernel: ReaperKernel;
   readonly #commit = new GroupCommit<string, boolean>((names, slot) => this.#deleteAll(names, slot), {
     slots: REAPER_SLOTS,
   });
 
-  constructor(kernel: Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup'>) {
+  constructor(kernel: ReaperKernel) {
     this.#kernel = kernel;
   }
 

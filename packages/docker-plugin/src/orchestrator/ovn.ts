@@ -3,11 +3,10 @@
 // (holds on `ocn/<switch>/<ip>`), the interface is wired by the Orchestrator onto the integration bridge with
 // `external_ids:iface-id`, and attach resolves once ovn-controller set `ovn-installed`. All or nothing: any
 // failure undoes the wiring and the NB port. Idempotent: a repeated attach returns the existing one.
-import { NetlinkHandle } from '@ovs-container-network/netlink';
 import type { TlsOptions } from '@ovs-container-network/ovsdb';
 import { AttachFailedError, NotAttachedError } from '../core/errors.js';
 import type { KernelHandle } from '../core/kernel.js';
-import { REAPER_SLOTS } from '../core/link-reaper.js';
+import { openHostKernel } from '../core/link-reaper.js';
 import { generateMac, normalizeMac } from '../core/names.js';
 import type { OvnConfig } from '../core/ovn/config.js';
 import type { OvnDriver } from '../core/ovn/driver.js';
@@ -82,7 +81,7 @@ export class OvnOrchestrator {
   }): Promise<OvnOrchestrator> {
     const ovsdb = o.ovsdb ?? 'unix:/var/run/openvswitch/db.sock';
     const orchestrator = await Orchestrator.connect({ ...o.orchestrator, ovsdb });
-    const kernel: KernelHandle = NetlinkHandle.open('host', { blockingRequests: REAPER_SLOTS });
+    const kernel: KernelHandle = openHostKernel();
     try {
       const mode = await startOvnMode({ name: o.name, config: o.ovn, ovsdb, ovsdbTls: o.ovsdbTls, kernel });
       return new OvnOrchestrator(orchestrator, mode.driver, async () => {

@@ -7,7 +7,7 @@
 import { NetlinkHandle } from '@ovs-container-network/netlink';
 import { ConflictError, OvsdbFailure, ovsdbFailure } from '../core/errors.js';
 import type { KernelRoute } from '../core/kernel.js';
-import { REAPER_SLOTS } from '../core/link-reaper.js';
+import { openHostKernel } from '../core/link-reaper.js';
 import {
   type PortRow as CorePortRow,
   type InterfaceRow,
@@ -49,7 +49,7 @@ export class CoreBackend implements Backend {
   constructor(opts: CoreBackendOptions) {
     this.#ovs = opts.ovs;
     this.#ownKernel = opts.kernel === undefined;
-    this.#kernel = opts.kernel ?? NetlinkHandle.open('host', { blockingRequests: REAPER_SLOTS });
+    this.#kernel = opts.kernel ?? openHostKernel();
     this.#wiring = new Wiring({
       ovs: opts.ovs,
       kernel: this.#kernel,

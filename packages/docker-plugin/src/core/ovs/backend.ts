@@ -278,9 +278,8 @@ export class OvsdbBackend implements OvsBackend {
     return this.replica.table('Queue').findAll('byLeasePool', `${owner}\n${pool}`);
   }
   onChange(listener: (changes: readonly OvsChange[]) => void): () => void {
-    const l = (changes: readonly OvsChange[]) => listener(changes);
-    this.replica.on('batch', l);
-    return () => this.replica.off('batch', l);
+    this.replica.on('batch', listener);
+    return () => this.replica.off('batch', listener);
   }
 
   /** During an outage, waits (bounded) for the session to come back; never sends later behind the caller's back. */
