@@ -96,6 +96,10 @@ const modes: Record<string, () => Promise<void>> = {
 
 const rates: Record<string, number[]> = {};
 const cpu: Record<string, { client: number; server: number }> = {};
+// One unmeasured round of every mode first: with 400 ports per round, the first round of each mode is
+// mostly V8 compiling it, which the median of 5 rounds did not always hide (builders/raw sequential read
+// 0.72 at 400 ports and 0.91-0.93 at 2,000 in the same session).
+for (const m of Object.keys(modes)) await modes[m]!();
 const load0 = loadavg()[0] as number;
 for (let r = 0; r < ROUNDS; r++) {
   const order = Object.keys(modes);
