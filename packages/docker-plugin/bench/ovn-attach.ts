@@ -8,6 +8,8 @@
 //   - start of CreateEndpoint → first successful ping of a peer on the OTHER host, pinging every 10 ms from
 //     inside the new namespace (iputils `ping -D -i 0.01`: timestamps on the same clock as Date.now());
 //   - CreateEndpoint + Join alone;
+//   - per attach (with its detach), ovn-northd's CPU time and the full recomputes of ovn-northd and of each
+//     chassis' ovn-controller (inc-engine/show-stats): where the central cost of an attach comes from;
 // and `docker run -d` on an OVN network against a single-host plugin network (the same plugin and dockerd,
 // on the chassis with its own dockerd: testkit withDocker).
 //
@@ -467,11 +469,39 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 let NORTHD_PID: number | undefined;
+/** ovn-northd's control socket (testkit: OvnEnv.dir/northd.ctl) and the chassis' ovn-controllers'. */
+let NORTHD_CTL: string | undefined;
+let CONTROLLER_CTLS: (() => string | undefined)[] = [];
+
+/**
+ * How many full recomputes an incremental-processing node has done so far (`inc-engine/show-stats`,
+ * "Node: NAME" then "- recompute: N"). ovn-northd 23.03 has no change handler for any input of its
+ * `northd` node, so every NB write, and every SB_Global or Chassis_Private change (each chassis' nb_cfg
+ * ack), recomputes it whole; ovn-controller's `logical_flow_output` recomputes show what its incremental
+ * processing could not handle. NaN when the daemon does not answer.
+ */
+async function recomputes(ctl: string | undefined, node: string): Promise<number> {
+  if (ctl === undefined) return Number.NaN;
+  const r = await run('ovn-appctl', ['-t', ctl, 'inc-engine/show-stats'], {
+    allowFail: true,
+    timeoutMs: 5000,
+  });
+  const m = new RegExp(`^Node: ${node}\\n- recompute:\\s+(\\d+)`, 'm').exec(r.stdout);
+  return r.code === 0 && m ? Number(m[1]) : Number.NaN;
+}
+/** Recomputes so far: ovn-northd's `northd` node and each chassis' ovn-controller `logical_flow_output`. */
+async function recomputeCounts(): Promise<number[]> {
+  return Promise.all([
+    recomputes(NORTHD_CTL, 'northd'),
+    ...CONTROLLER_CTLS.map((ctl) => recomputes(ctl(), 'logical_flow_output')),
+  ]);
+}
 
 async function measure(d: Driver, h: OvnChassis, peer: { ip: string; ns: string }, ipBase: string) {
   const peerIp = peer.ip;
   // ovn-northd's CPU per attach: what nb_cfg bumps (and the port itself) cost centrally, whatever the load.
   const cpu0 = cpuMs(NORTHD_PID);
+  const rc0 = await recomputeCounts();
   const toPing: number[] = [];
   const joinMs: number[] = [];
   let slow = 0;
@@ -495,7 +525,10 @@ async function measure(d: Driver, h: OvnChassis, peer: { ip: string; ns: string 
     await a.detach();
     await deleteNetns(ns);
   }
-  return { toPing, joinMs, slow, northdCpuMs: (cpuMs(NORTHD_PID) - cpu0) / SAMPLES };
+  const northdCpuMs = (cpuMs(NORTHD_PID) - cpu0) / SAMPLES;
+  const rc1 = await recomputeCounts();
+  const perAttach = rc1.map((n, i) => (n - (rc0[i] as number)) / SAMPLES);
+  return { toPing, joinMs, slow, northdCpuMs, recomputes: perAttach };
 }
 
 async function dockerRun(h: OvnChassis, network: string): Promise<number[]> {
@@ -517,9 +550,17 @@ async function main() {
   const rows: string[] = [];
   const results: Record<
     string,
-    Record<number, { toPing: number[]; joinMs: number[]; slow: number; northdCpuMs: number }>
+    Record<
+      number,
+      { toPing: number[]; joinMs: number[]; slow: number; northdCpuMs: number; recomputes: number[] }
+    >
   > = {};
   NORTHD_PID = env.northd?.pid;
+  NORTHD_CTL = join(env.dir, 'northd.ctl');
+  CONTROLLER_CTLS = env.chassis.map((c) => () => {
+    const pid = c.controllerPid;
+    return pid === undefined ? undefined : join(c.dir, `ovn-controller.${pid}.ctl`);
+  });
   /** Namespaces of our drivers' peers (outside the env: env.stop() does not know them). */
   const peerNs: string[] = [];
   try {
@@ -563,7 +604,7 @@ async function main() {
         results[d.label] ??= {};
         (results[d.label] as Record<number, typeof r>)[n] = r;
         rows.push(
-          `| ${d.label} | ${n} | ${fmt(r.toPing)} | ${fmt(r.joinMs)} | ${r.slow}/${SAMPLES} | ${r.northdCpuMs.toFixed(1)} ms | ${load()} |`,
+          `| ${d.label} | ${n} | ${fmt(r.toPing)} | ${fmt(r.joinMs)} | ${r.slow}/${SAMPLES} | ${r.northdCpuMs.toFixed(1)} ms | ${r.recomputes.map((x) => x.toFixed(1)).join(' / ')} | ${load()} |`,
         );
         console.log(rows[rows.length - 1]);
       }
@@ -642,9 +683,9 @@ async function main() {
     console.log(`| ratio OVN / single-host (p50) | ${(pct(runOvn, 50) / pct(runSingle, 50)).toFixed(2)} |`);
 
     console.log(
-      '\n| driver | ports | CreateEndpoint → first cross-host ping | CreateEndpoint+Join | first reply > 900 ms after eth0 up (ARP retry) | ovn-northd CPU per attach | load |',
+      '\n| driver | ports | CreateEndpoint → first cross-host ping | CreateEndpoint+Join | first reply > 900 ms after eth0 up (ARP retry) | ovn-northd CPU per attach | full recomputes per attach: ovn-northd / ovn-controller host 0 / host 1 | load |',
     );
-    console.log('|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
     const o = results.ours ?? {};
     const a = results['ovn-docker'] ?? {};
