@@ -557,10 +557,7 @@ async function main() {
   > = {};
   NORTHD_PID = env.northd?.pid;
   NORTHD_CTL = join(env.dir, 'northd.ctl');
-  CONTROLLER_CTLS = env.chassis.map((c) => () => {
-    const pid = c.controllerPid;
-    return pid === undefined ? undefined : join(c.dir, `ovn-controller.${pid}.ctl`);
-  });
+  CONTROLLER_CTLS = env.chassis.map((c) => () => c.controllerCtl);
   /** Namespaces of our drivers' peers (outside the env: env.stop() does not know them). */
   const peerNs: string[] = [];
   try {

@@ -128,6 +128,8 @@ export interface OvnChassis {
   vsctl(...args: string[]): Promise<string>;
   /** ovn-controller's pid (undefined while stopped). */
   readonly controllerPid: number | undefined;
+  /** ovn-controller's control socket, for `ovn-appctl -t` (undefined while stopped). */
+  readonly controllerCtl: string | undefined;
   /** SIGKILLs ovn-controller. */
   killController(): Promise<void>;
   /** Starts ovn-controller (after killController) and waits until it is connected to the SB. */
@@ -458,6 +460,11 @@ class Chassis implements OvnChassis {
   get controllerPid(): number | undefined {
     return this.#controller?.alive ? this.#controller.process.pid : undefined;
   }
+  get controllerCtl(): string | undefined {
+    const pid = this.controllerPid;
+    // ovn-controller 23.03 has no --unixctl: its control socket is OVN_RUNDIR/ovn-controller.PID.ctl.
+    return pid === undefined ? undefined : join(this.dir, `ovn-controller.${pid}.ctl`);
+  }
   get #env(): NodeJS.ProcessEnv {
     return { OVS_RUNDIR: this.dir, OVN_RUNDIR: this.dir };
   }
@@ -641,12 +648,12 @@ class Chassis implements OvnChassis {
 
   /** Waits until ovn-controller says it is connected to the SB. */
   async waitConnected(timeoutMs = 30_000): Promise<void> {
-    const ctl = () => join(this.dir, `ovn-controller.${this.#controller?.process.pid}.ctl`);
     await waitFor(
       async () => {
-        if (!this.#controller?.alive) throw new Error(`ovn-controller of ${this.name} exited`);
-        if (!existsSync(ctl())) return false;
-        const r = await run('ovn-appctl', ['-t', ctl(), 'connection-status'], {
+        const ctl = this.controllerCtl;
+        if (ctl === undefined) throw new Error(`ovn-controller of ${this.name} exited`);
+        if (!existsSync(ctl)) return false;
+        const r = await run('ovn-appctl', ['-t', ctl, 'connection-status'], {
           allowFail: true,
           timeoutMs: 5000,
         });
