@@ -291,8 +291,18 @@ export class NetlinkHandle implements NetnsTarget {
     }
     const ctx = { operation: changes.netns === undefined ? 'setLink' : 'moveLink', ifname: String(link) };
     const current = changes.netns === undefined ? undefined : await this.getLink(link);
-    const idx = current?.index ?? this.#indexOf(link, ctx);
-    const index = typeof idx === 'number' ? idx : await idx;
+    let index: number;
+    const sel = selector(link, 'link');
+    if ('name' in sel && changes.name === undefined && current === undefined) {
+      // By name in the request itself (ifindex 0 + IFLA_IFNAME: rtnl_setlink looks the name up, and
+      // do_setlink renames only when an ifindex is given), not a GETLINK first: one message instead of two
+      // (a LinkReaper turn moved thousands of links into its group one GETLINK + SETLINK each).
+      index = 0;
+      spec.name = sel.name;
+    } else {
+      const idx = current?.index ?? this.#indexOf(link, ctx);
+      index = typeof idx === 'number' ? idx : await idx;
+    }
     const target = changes.netns === undefined ? undefined : resolveTarget(changes.netns, ctx.operation);
     if (target !== undefined) spec.netnsFd = target.fd.fd;
     try {

@@ -64,6 +64,22 @@ t.test('setLink: rename, MTU, MAC, down and up, group — each seen by ip', asyn
   const byIndex = (await host.getLink(renamed)).index;
   await host.setLink(byIndex, { up: true });
   t.ok((await ipLink(renamed))?.flags.includes('UP'), 'up again, addressed by ifindex');
+  // By name without a rename or a move, the name goes in the SETLINK itself (no GETLINK first): the
+  // change lands on that link, and a missing name is ENODEV naming it, with nothing changed.
+  await host.setLink(renamed, { group: 4343, mtu: 1300 });
+  const g = await ipLink(renamed);
+  t.equal(String(g?.group), '4343', 'group set by name');
+  t.equal(g?.mtu, 1300, 'MTU set by name');
+  t.equal((await ipLink(b))?.mtu, 1500, 'the peer is untouched');
+  const missing = uniqueName('n');
+  await t.rejects(host.setLink(missing, { group: 4444 }), {
+    code: 'NETLINK_ERR_KERNEL',
+    errno: 'ENODEV',
+    operation: 'setLink',
+    ifname: missing,
+  });
+  t.equal(await ipLink(missing), undefined, 'nothing made under the missing name');
+  t.equal(String((await ipLink(renamed))?.group), '4343', 'the other link keeps its group');
 });
 
 t.test('moveLink: into a namespace with rename, MTU, MAC and up in one message', async (t) => {
