@@ -23,11 +23,14 @@ import { OvnAbortError, OvnInvalidArgumentError, OvnTimeoutError } from './error
 import {
   bumpNbCfg,
   type CfgObserved,
+  type ChassisCfgObserved,
+  chassisBehind,
   nbCfgOf,
   type PortUpObserved,
   type PropagationLevel,
   type WaitOptions,
   waitForCfg,
+  waitForChassisCfg,
   waitForPortUp,
 } from './propagation.js';
 import { renderNbShow, renderSbShow } from './show.js';
@@ -71,13 +74,19 @@ const NB_GLOBAL_COLUMNS = ['nb_cfg', 'sb_cfg', 'hv_cfg', 'hv_cfg_timestamp'] as 
 /** The SB tables `waitForPortUp`, the hv_cfg diagnosis and `showSb` read. */
 export const DEFAULT_SB_TABLES: TableSelection<SbRows> = {
   SB_Global: { columns: ['nb_cfg'] },
-  Chassis: { columns: ['name', 'hostname', 'encaps'] },
-  Chassis_Private: { columns: ['name', 'chassis', 'nb_cfg'] },
+  Chassis: { columns: ['name', 'hostname', 'encaps', 'other_config'] },
+  Chassis_Private: { columns: ['name', 'chassis', 'nb_cfg', 'nb_cfg_timestamp'] },
   Encap: { columns: ['type', 'ip', 'options', 'chassis_name'] },
   Port_Binding: {
     columns: ['logical_port', 'chassis', 'up', 'type', 'datapath'],
     indexes: { byLogicalPort: (b) => b.logical_port },
   },
+};
+
+/** The least SB replica `waitForChassisCfg` needs (a few rows per chassis, nothing per port). */
+export const CHASSIS_CFG_SB_TABLES: TableSelection<SbRows> = {
+  Chassis: { columns: ['name', 'other_config'] },
+  Chassis_Private: { columns: ['name', 'chassis', 'nb_cfg', 'nb_cfg_timestamp'] },
 };
 
 /** Every NB table, all columns, with the builders' `byName` indexes (so `replicaView(ovn.nb)` works). */
@@ -260,20 +269,35 @@ export class OvnClient {
     return waitForCfg(this.nb, nbCfg, level, { ...opts, lagging: (n) => this.#lagging(n) });
   }
 
+  /**
+   * Waits until every chassis reports `nbCfg` in SB Chassis_Private: what `hv_cfg` ≥ `nbCfg` stands for,
+   * seen one ovn-northd run earlier (needs the `sb` option).
+   */
+  waitForChassisCfg(nbCfg: number, opts: WaitOptions = {}): Promise<ChassisCfgObserved> {
+    if (!this.sb)
+      return Promise.reject(
+        new OvnInvalidArgumentError(
+          'sb',
+          undefined,
+          'SB remotes in OvnClient options (the chassis wait reads SB Chassis_Private)',
+        ),
+      );
+    return waitForChassisCfg(this.sb, nbCfg, opts);
+  }
+
   /** Names the chassis whose ovn-controller has not reported `nbCfg` yet (from the SB replica). */
   #lagging(nbCfg: number): string {
     const sb = this.sb;
     if (!sb?.isReady) return 'connect an SB replica (the `sb` option) to name the lagging chassis';
-    let priv: SbRows['Chassis_Private'][];
+    let seen: ReturnType<typeof chassisBehind>;
     try {
-      priv = sb.table('Chassis_Private').filter(() => true);
+      seen = chassisBehind(sb, nbCfg);
     } catch {
-      return 'the SB replica does not monitor Chassis_Private';
+      return 'the SB replica does not monitor Chassis_Private and Chassis';
     }
-    const behind = priv.filter((p) => Number(p.nb_cfg) < nbCfg).map((p) => `${p.name} (at ${p.nb_cfg})`);
-    return behind.length
-      ? `chassis behind: ${behind.join(', ')}`
-      : `no chassis is behind in SB Chassis_Private (${priv.length} chassis)`;
+    return seen.behind.length
+      ? `chassis behind: ${seen.behind.map((b) => `${b.name} (at ${b.nbCfg})`).join(', ')}`
+      : `no chassis is behind in SB Chassis_Private (${seen.counted} chassis)`;
   }
 
   /** Waits until logical port `name` is bound (to `chassis`, a system-id, if given) and up in the SB. */

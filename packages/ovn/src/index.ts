@@ -72,6 +72,7 @@ export {
 } from './chassis.js';
 // --- runtime (propagation, chassis, show) ---
 export {
+  CHASSIS_CFG_SB_TABLES,
   DEFAULT_SB_TABLES,
   type NbReplica,
   OvnClient,
@@ -98,6 +99,8 @@ export {
   awaitReplica,
   bumpNbCfg,
   type CfgObserved,
+  type ChassisCfgObserved,
+  chassisBehind,
   DEFAULT_WAIT_TIMEOUT_MS,
   type InstalledObserved,
   nbCfgOf,
@@ -106,6 +109,7 @@ export {
   type PropagationLevel,
   type WaitOptions,
   waitForCfg,
+  waitForChassisCfg,
   waitForOvnInstalled,
   waitForPortUp,
 } from './propagation.js';

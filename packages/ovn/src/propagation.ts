@@ -206,6 +206,75 @@ export function waitForCfg<M extends NbRows>(
   );
 }
 
+// ---- every chassis applied an nb_cfg, seen in the SB (one ovn-northd run before hv_cfg) ----------------
+
+type ChassisRows = { Chassis: SB.Chassis; Chassis_Private: SB.Chassis_Private };
+
+/** What the SB showed when every chassis had applied the awaited `nb_cfg`. */
+export interface ChassisCfgObserved extends Observed {
+  readonly nbCfg: number;
+  /** How many chassis were counted (remote chassis, `other_config:is-remote=true`, are not). */
+  readonly chassis: number;
+  /** The latest `Chassis_Private.nb_cfg_timestamp` among them (ovn-controller's clock, ms), 0 when none. */
+  readonly appliedTs: number;
+}
+
+/**
+ * The chassis whose Chassis_Private `nb_cfg` is below `nbCfg`, counted as ovn-northd counts them for
+ * `hv_cfg`: every Chassis_Private row except those of remote chassis (`other_config:is-remote=true`); a row
+ * whose Chassis is gone still counts.
+ */
+export function chassisBehind<M extends ChassisRows>(
+  sb: Replica<M>,
+  nbCfg: number,
+): { behind: { name: string; nbCfg: number }[]; counted: number; appliedTs: number } {
+  const r = sb as unknown as Replica<ChassisRows>;
+  const chassis = r.table('Chassis');
+  const behind: { name: string; nbCfg: number }[] = [];
+  let counted = 0;
+  let appliedTs = 0;
+  for (const p of r.table('Chassis_Private').values()) {
+    const c = p.chassis ? chassis.get(p.chassis) : undefined;
+    if (c?.other_config['is-remote'] === 'true') continue;
+    counted++;
+    const at = Number(p.nb_cfg);
+    if (at < nbCfg) behind.push({ name: p.name, nbCfg: at });
+    else appliedTs = Math.max(appliedTs, Number(p.nb_cfg_timestamp));
+  }
+  return { behind, counted, appliedTs };
+}
+
+/**
+ * Waits until every chassis reports `nbCfg` (a value from `bumpNbCfg`) in its SB Chassis_Private row: the
+ * state `hv_cfg` reaching `nbCfg` stands for, seen directly, without waiting for the ovn-northd run that
+ * folds the rows into NB `hv_cfg` (at 1,000 ports OVN 23.03's northd recomputes everything for it: tens of
+ * ms). The replica must monitor Chassis_Private (`name`, `chassis`, `nb_cfg`, `nb_cfg_timestamp`) and
+ * Chassis (`other_config`). Per batch it reads every Chassis_Private row: O(chassis), not O(ports).
+ */
+export function waitForChassisCfg<M extends ChassisRows>(
+  sb: Replica<M>,
+  nbCfg: number,
+  opts: WaitOptions = {},
+): Promise<ChassisCfgObserved> {
+  if (!Number.isSafeInteger(nbCfg) || nbCfg < 0)
+    return Promise.reject(new OvnInvalidArgumentError('nbCfg', nbCfg, 'an integer ≥ 0'));
+  return awaitReplica(
+    sb,
+    () => {
+      const { behind, counted, appliedTs } = chassisBehind(sb, nbCfg);
+      return behind.length ? undefined : { at: performance.now(), nbCfg, chassis: counted, appliedTs };
+    },
+    {
+      what: `every chassis reporting nb_cfg ${nbCfg} in SB Chassis_Private (applying this NB state)`,
+      state: () => {
+        const { behind, counted } = chassisBehind(sb, nbCfg);
+        return `chassis behind (of ${counted}): ${behind.map((b) => `${b.name} (at ${b.nbCfg})`).join(', ')}`;
+      },
+    },
+    opts,
+  );
+}
+
 // ---- a logical port bound and up (SB Port_Binding) -------------------------------------------------------
 
 type SbRows = { Port_Binding: SB.Port_Binding; Chassis: SB.Chassis };
