@@ -147,7 +147,10 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     ...(ovnMode ? { extra: ovnMode.driver.gateway } : {}),
     ...(log ? { logger: log } : {}),
   });
-  const metrics = new PluginMetrics(() => driver.stats());
+  const metrics = new PluginMetrics(
+    () => driver.stats(),
+    ovnMode ? () => ovnMode.driver.remoteWaits : undefined,
+  );
   const app = build({
     driver: new OvnNetworkDispatch(driver, ovnMode?.driver),
     ipam,

@@ -44,6 +44,9 @@ const HELP = `usage: ovs-container-network [flags]
                             (nb_cfg → hv_cfg), so the first reply from another host is not lost; a chassis
                             that is down is waited for once, then not until it catches up (default 3,
                             0 = off, at most --ovn-install-timeout; env OCN_OVN_REMOTE_WAIT)
+  --ovn-sb ENDPOINTS|off    where that wait reads each chassis' report: SB remotes (default: this
+                            chassis' external_ids:ovn-remote), one ovn-northd run sooner than NB hv_cfg,
+                            which is awaited beside it; off: NB hv_cfg only (env OCN_OVN_SB)
   --ovn-wait-hv             accepted for compatibility: the wait above is on by default now
   -h, --help
 `;
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
       'ovn-underlay-mtu': { type: 'string' },
       'ovn-install-timeout': { type: 'string' },
       'ovn-remote-wait': { type: 'string' },
+      'ovn-sb': { type: 'string' },
       'ovn-wait-hv': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -129,6 +133,7 @@ async function main(): Promise<void> {
       underlayMtu: values['ovn-underlay-mtu'] ?? env.OCN_OVN_UNDERLAY_MTU,
       installTimeout: values['ovn-install-timeout'] ?? env.OCN_OVN_INSTALL_TIMEOUT,
       remoteWait: values['ovn-remote-wait'] ?? env.OCN_OVN_REMOTE_WAIT,
+      sb: values['ovn-sb'] ?? env.OCN_OVN_SB,
     },
     callTimeout * 1000,
   );

@@ -9,7 +9,8 @@ export class PluginMetrics {
   readonly errors: Counter<'call'>;
   readonly latency: Histogram<'call'>;
 
-  constructor(stats?: () => DriverStats) {
+  /** `ovnRemoteWaits`: in OVN mode, how many remote waits ended through the SB reports and through NB. */
+  constructor(stats?: () => DriverStats, ovnRemoteWaits?: () => { sb: number; nb: number }) {
     this.calls = new Counter({
       name: 'ocn_plugin_calls_total',
       help: 'Docker plugin API calls served, by call',
@@ -45,6 +46,18 @@ export class PluginMetrics {
         s.ovsdbConnected ? 1 : 0,
       );
     }
+    if (ovnRemoteWaits)
+      new Gauge({
+        name: 'ocn_plugin_ovn_remote_waits',
+        help: 'OVN remote waits (every chassis applied the port) ended, by what showed it first: sb (the chassis reports) or nb (hv_cfg)',
+        labelNames: ['via'],
+        registers: [this.registry],
+        collect() {
+          const w = ovnRemoteWaits();
+          this.set({ via: 'sb' }, w.sb);
+          this.set({ via: 'nb' }, w.nb);
+        },
+      });
   }
 
   observe(call: string, seconds: number, ok: boolean): void {

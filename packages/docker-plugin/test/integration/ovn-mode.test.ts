@@ -57,6 +57,17 @@ t.test('one network on two hosts is one logical switch; cross-host ping v4/v6 an
   t.equal(ea.join.GatewayIPv6, 'fd00:61::1');
   // The first ping right after Join: the port is installed on both chassis.
   t.ok(await canPing(ea.netns, eb.ip as string, 1), 'first ping A → B');
+  // The wait for the other chassis read their reports in the SB (the chassis' ovn-remote), not NB hv_cfg.
+  for (const p of [a, b]) {
+    t.ok(
+      p.logs.some((l) => l.includes('the remote wait reads the chassis reports from the SB')),
+      `${p.chassis.name}: an SB replica of the chassis reports`,
+    );
+    t.ok(
+      p.logs.some((l) => l.includes('the remote wait ended on the chassis reports in the SB')),
+      `${p.chassis.name}: a remote wait ended on them`,
+    );
+  }
   t.ok(await canPing(eb.netns, ea.ip6 as string), 'IPv6 B → A');
   t.ok(await canPing(ea.netns, '10.61.0.1'), 'the gateway (tenant router port) answers');
   t.equal(

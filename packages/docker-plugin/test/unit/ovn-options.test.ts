@@ -1,7 +1,7 @@
 // OVN mode's pure rules: the --ovn-* flags, the network options, names and address arithmetic.
 import t from 'tap';
 import { InvalidOptionError } from '../../src/core/errors.js';
-import { parseOvnFlags } from '../../src/core/ovn/config.js';
+import { parseOvnFlags, parseSbRemotes } from '../../src/core/ovn/config.js';
 import {
   formatIp,
   gatewayAcls,
@@ -27,6 +27,32 @@ const none = {
   underlayMtu: undefined,
   installTimeout: undefined,
 };
+
+t.test('--ovn-sb: remotes, off, or unset (the chassis ovn-remote); bad values named', async (t) => {
+  t.equal(parseOvnFlags({ ...none, nb: 'tcp:h:1' }, 10_000)?.sb, undefined, 'unset: from the chassis');
+  t.equal(parseOvnFlags({ ...none, nb: 'tcp:h:1', sb: 'off' }, 10_000)?.sb, 'off');
+  t.same(parseOvnFlags({ ...none, nb: 'tcp:h:1', sb: 'tcp:10.0.0.1:6642, unix:/run/sb.sock' }, 10_000)?.sb, [
+    'tcp:10.0.0.1:6642',
+    'unix:/run/sb.sock',
+  ]);
+  t.throws(() => parseOvnFlags({ ...none, sb: 'tcp:h:6642' }, 10_000), /only together with --ovn-nb/);
+  t.throws(
+    () => parseOvnFlags({ ...none, nb: 'tcp:h:1', sb: 'tcp:h:6642,h:6642' }, 10_000),
+    /--ovn-sb="h:6642".*unix:\/PATH, tcp:HOST:PORT or ssl:HOST:PORT, comma-separated, or 'off'/,
+  );
+  t.throws(
+    () => parseOvnFlags({ ...none, nb: 'tcp:h:1', sb: 'ssl:h:6642' }, 10_000),
+    /--ovn-sb="ssl:h:6642".*ssl: SB remotes need an ssl: --ovn-nb with --ovn-ca/,
+  );
+  // What a chassis holds in external_ids:ovn-remote is read back from OVS and checked the same way.
+  t.same(parseSbRemotes('ovn-remote', 'tcp:172.16.0.1:6642,tcp:172.16.0.2:6642', false), [
+    'tcp:172.16.0.1:6642',
+    'tcp:172.16.0.2:6642',
+  ]);
+  t.same(parseSbRemotes('ovn-remote', 'ssl:h:6642', true), ['ssl:h:6642']);
+  t.throws(() => parseSbRemotes('ovn-remote', '', false), /ovn-remote="".*unix:\/PATH/);
+  t.throws(() => parseSbRemotes('ovn-remote', 'ptcp:6642', false), /ovn-remote="ptcp:6642"/);
+});
 
 t.test('flags: off without --ovn-nb; remotes as --ovsdb takes them; bad values named', async (t) => {
   t.equal(parseOvnFlags(none, 10_000), undefined);

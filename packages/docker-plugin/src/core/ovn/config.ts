@@ -29,6 +29,12 @@ export interface OvnConfig {
    * later endpoints do not wait. 0: off.
    */
   remoteWaitMs: number;
+  /**
+   * Where that wait reads the chassis' reports: SB remotes (`--ovn-sb`), 'off' (NB `hv_cfg` only), or
+   * undefined: this chassis' own `external_ids:ovn-remote`, what ovn-controller uses. Read from the SB, the
+   * wait ends one ovn-northd run sooner than through NB `hv_cfg`; NB `hv_cfg` is awaited beside it either way.
+   */
+  sb?: readonly string[] | 'off' | undefined;
 }
 
 export interface OvnFlagValues {
@@ -42,13 +48,15 @@ export interface OvnFlagValues {
   installTimeout: string | undefined;
   /** Seconds (`--ovn-remote-wait`); 0 turns the wait for the other chassis off. */
   remoteWait?: string | undefined;
+  /** SB remotes for the remote wait, 'off', or unset (the chassis' ovn-remote). */
+  sb?: string | undefined;
 }
 
 const ENDPOINT = /^(unix:\/.+|tcp:\[?[0-9A-Za-z.:-]+\]?:[0-9]{1,5}|ssl:\[?[0-9A-Za-z.:-]+\]?:[0-9]{1,5})$/;
 
 /** The OVN config from flag/env values; undefined when no NB remote is given (OVN mode off). */
 export function parseOvnFlags(v: OvnFlagValues, callTimeoutMs: number): OvnConfig | undefined {
-  const given = [v.ca, v.cert, v.key, v.bridge, v.underlayMtu, v.installTimeout, v.remoteWait].some(
+  const given = [v.ca, v.cert, v.key, v.bridge, v.underlayMtu, v.installTimeout, v.remoteWait, v.sb].some(
     (x) => x !== undefined && x !== '',
   );
   if (v.nb === undefined || v.nb === '') {
@@ -125,5 +133,39 @@ export function parseOvnFlags(v: OvnFlagValues, callTimeoutMs: number): OvnConfi
       );
     remoteWaitMs = Math.round(s * 1000);
   }
-  return { nb, ...(tls ? { tls } : {}), bridge, underlayMtu, installTimeoutMs, remoteWaitMs };
+  let sb: OvnConfig['sb'];
+  if (v.sb === 'off') sb = 'off';
+  else if (v.sb !== undefined && v.sb !== '') sb = parseSbRemotes('--ovn-sb', v.sb, tls !== undefined);
+  return {
+    nb,
+    ...(tls ? { tls } : {}),
+    bridge,
+    underlayMtu,
+    installTimeoutMs,
+    remoteWaitMs,
+    ...(sb ? { sb } : {}),
+  };
+}
+
+/**
+ * SB remotes, comma-separated, from `--ovn-sb` or a chassis' `external_ids:ovn-remote` (read back from OVS:
+ * input like any other). ssl: remotes need the `--ovn-ca/cert/key` TLS files (`haveTls`): the same PKI as NB.
+ */
+export function parseSbRemotes(field: string, value: string, haveTls: boolean): readonly string[] {
+  const list = value.split(',').map((s) => s.trim());
+  for (const e of list) {
+    if (!ENDPOINT.test(e))
+      throw new InvalidOptionError(
+        field,
+        e,
+        "unix:/PATH, tcp:HOST:PORT or ssl:HOST:PORT, comma-separated, or 'off'",
+      );
+    if (e.startsWith('ssl:') && !haveTls)
+      throw new InvalidOptionError(
+        field,
+        e,
+        'tcp: or unix: (ssl: SB remotes need an ssl: --ovn-nb with --ovn-ca/--ovn-cert/--ovn-key)',
+      );
+  }
+  return list;
 }

@@ -13,6 +13,7 @@
 
 import {
   bumpNbCfg,
+  chassisBehind,
   type IpPrefix,
   type NbPlan,
   nbCfgOf,
@@ -22,6 +23,8 @@ import {
   OvnTimeoutError,
   parseIp,
   parsePrefix,
+  type SbReplica,
+  waitForChassisCfg,
 } from '@ovs-container-network/ovn';
 import {
   ConnectError,
@@ -112,6 +115,11 @@ export interface OvnDriverOptions {
   name: string;
   ovn: OvnClient;
   chassis: OvnChassisDb;
+  /**
+   * SB replica of Chassis and Chassis_Private: the remote wait ends on the chassis' reports there while
+   * `live()` (its session connected: a replica cut off may miss a chassis that registered meanwhile).
+   */
+  sb?: { replica: SbReplica; live(): boolean };
   kernel: KernelHandle;
   config: OvnConfig;
   prefix?: string;
@@ -135,6 +143,7 @@ export class OvnDriver {
   readonly name: string;
   readonly #ovn: OvnClient;
   readonly #chassis: OvnChassisDb;
+  readonly #sb: OvnDriverOptions['sb'];
   readonly #kernel: KernelHandle;
   readonly #cfg: OvnConfig;
   readonly #prefix: string;
@@ -157,6 +166,7 @@ export class OvnDriver {
     this.name = o.name;
     this.#ovn = o.ovn;
     this.#chassis = o.chassis;
+    this.#sb = o.sb;
     this.#kernel = o.kernel;
     this.#cfg = o.config;
     this.#prefix = o.prefix ?? 'ocn';
@@ -241,16 +251,17 @@ export class OvnDriver {
   /**
    * After `port` is ovn-installed here: waits (bounded by --ovn-remote-wait and what is left of `deadline`)
    * until every chassis applied the SB as of now, so the other hosts know the port's chassis and the reply
-   * to its first packet is not dropped. Never fails the attach: a chassis that is down would otherwise fail
-   * every attach. Once hv_cfg missed a target, later calls skip the wait until hv_cfg passes that target.
+   * to its first packet is not dropped. The chassis' reports are read in the SB replica when there is one
+   * (one ovn-northd run sooner), and NB hv_cfg is awaited beside it (the SB replica may be down). Never fails
+   * the attach: a chassis that is down would otherwise fail every attach. Once a target was missed, later
+   * calls skip the wait until every chassis has passed it.
    */
   async #awaitRemote(port: string, deadline: number): Promise<void> {
     const bound = Math.min(this.#cfg.remoteWaitMs, deadline - Date.now());
     if (this.#cfg.remoteWaitMs <= 0 || bound <= 0) return;
     if (this.#hvStuckAt !== undefined) {
-      const g = [...this.#nb.table('NB_Global').values()][0] as { hv_cfg?: number | bigint } | undefined;
-      if (Number(g?.hv_cfg ?? 0) < this.#hvStuckAt) return;
-      this.#log.info({ hvCfg: Number(g?.hv_cfg), was: this.#hvStuckAt }, 'every chassis caught up again');
+      if (!this.#caughtUp(this.#hvStuckAt)) return;
+      this.#log.info({ was: this.#hvStuckAt }, 'every chassis caught up again');
       this.#hvStuckAt = undefined;
     }
     const t0 = Date.now();
@@ -268,7 +279,7 @@ export class OvnDriver {
         this.#log.warn({ port }, `the nb_cfg bump took over ${bound} ms (--ovn-remote-wait); not waiting`);
         return;
       }
-      await this.#ovn.waitForCfg(target, 'hv', { timeoutMs: Math.max(1, bound - (Date.now() - t0)) });
+      await this.#awaitApplied(target, Math.max(1, bound - (Date.now() - t0)));
     } catch (err) {
       if (target !== undefined && err instanceof OvnTimeoutError) {
         this.#hvStuckAt = Math.max(this.#hvStuckAt ?? 0, target);
@@ -278,6 +289,46 @@ export class OvnDriver {
         );
       } else this.#log.warn({ port, err: (err as Error).message }, 'waiting for the other chassis failed');
     }
+  }
+
+  /** Every chassis applied `nbCfg`: NB hv_cfg, or (sooner) their SB reports, whichever shows it first. */
+  async #awaitApplied(nbCfg: number, timeoutMs: number): Promise<void> {
+    const sb = this.#sb?.live() ? this.#sb.replica : undefined;
+    if (!sb) {
+      await this.#ovn.waitForCfg(nbCfg, 'hv', { timeoutMs });
+      this.#remoteWaits.nb++;
+      return;
+    }
+    const done = new AbortController();
+    try {
+      const via = await Promise.any([
+        this.#ovn.waitForCfg(nbCfg, 'hv', { timeoutMs, signal: done.signal }).then(() => 'nb' as const),
+        waitForChassisCfg(sb, nbCfg, { timeoutMs, signal: done.signal }).then(() => 'sb' as const),
+      ]);
+      this.#remoteWaits[via]++;
+      if (via === 'sb' && this.#remoteWaits.sb === 1)
+        this.#log.info({ nbCfg }, 'the remote wait ended on the chassis reports in the SB (the first time)');
+    } catch (err) {
+      // Both failed: the NB wait's error says most (nb_cfg, sb_cfg, hv_cfg and the chassis behind).
+      throw err instanceof AggregateError ? err.errors[0] : err;
+    } finally {
+      done.abort();
+    }
+  }
+
+  /** Has every chassis applied `nbCfg` (as NB hv_cfg or the SB reports show)? */
+  #caughtUp(nbCfg: number): boolean {
+    const g = [...this.#nb.table('NB_Global').values()][0] as { hv_cfg?: number | bigint } | undefined;
+    if (Number(g?.hv_cfg ?? 0) >= nbCfg) return true;
+    const sb = this.#sb;
+    return sb?.live() === true && sb.replica.isReady && chassisBehind(sb.replica, nbCfg).behind.length === 0;
+  }
+
+  readonly #remoteWaits = { sb: 0, nb: 0 };
+
+  /** How many remote waits ended through the SB reports and through NB hv_cfg (metrics). */
+  get remoteWaits(): { readonly sb: number; readonly nb: number } {
+    return { ...this.#remoteWaits };
   }
 
   // ---- local chassis -----------------------------------------------------------------------------------
