@@ -23,8 +23,9 @@
 // hundreds of veths flood OVN otherwise (PROTOCOLS.md §5). The ARP retry time is NOT shortened: a lost first
 // ARP shows as a ~1 s sample, which is what the issue's "no ARP retry" target is about.
 //
-// `--compare-wait` adds a third driver: our plugin with `--ovn-remote-wait 0` (no wait for the other
-// chassis after ovn-installed), measured in the same run, to show what that wait costs and buys.
+// `--compare-wait` adds two more drivers: our plugin with `--ovn-remote-wait 0` (no wait for the other
+// chassis after ovn-installed) and with `--ovn-sb off` (the wait ends on NB hv_cfg only, not on the chassis
+// reports in the SB), measured in the same run, to show what the wait costs and what reading the SB saves.
 //
 //   pnpm --filter @ovs-container-network/docker-plugin bench:ovn [-- --samples N] [--runs N]
 //        [--ports 0,200,1000] [--compare-wait]
@@ -196,7 +197,7 @@ function firstReply(ns: string, peer: string, timeoutS = 20): Promise<number> {
   });
 }
 
-const FILL_SUBNET: Record<string, number> = { od: 200, ours: 201, nowait: 204 };
+const FILL_SUBNET: Record<string, number> = { od: 200, ours: 201, nowait: 204, nbwait: 205 };
 
 /** Adds unbound LSPs number `from`..`to`-1 to a switch, 500 per ovn-nbctl transaction. */
 async function fillPorts(env: OvnEnv, ls: string, from: number, to: number, tag: string): Promise<void> {
@@ -573,8 +574,16 @@ async function main() {
           extraArgs: ['--ovn-remote-wait', '0'],
         })
       : undefined;
-    const drivers: Driver[] = [od, ours, ...(nowait ? [nowait] : [])];
-    const tagOf = (d: Driver) => (d === od ? 'od' : d === ours ? 'ours' : 'nowait');
+    const nbwait = COMPARE_WAIT
+      ? await ourDriver(env, h0, h1, uniqueName('blh'), {
+          label: 'ours, --ovn-sb off',
+          name: 'ocnbenchnh',
+          subnet: 205,
+          extraArgs: ['--ovn-sb', 'off'],
+        })
+      : undefined;
+    const drivers: Driver[] = [od, ours, ...(nowait ? [nowait] : []), ...(nbwait ? [nbwait] : [])];
+    const tagOf = (d: Driver) => (d === od ? 'od' : d === ours ? 'ours' : d === nowait ? 'nowait' : 'nbwait');
     const baseOf = (d: Driver, n: number) => `10.${FILL_SUBNET[tagOf(d)]}.${n % 250}`;
     // A peer on host 1 on each switch, bound by iface-id (the same for both drivers).
     const peers: Record<string, { ip: string; ns: string }> = {};
@@ -588,7 +597,8 @@ async function main() {
       peers[od.label] = { ip: '10.200.250.250', ns: w.netns };
       peers[ours.label] = await ours.peer();
       if (nowait) peers[nowait.label] = await nowait.peer();
-      for (const d of [ours, nowait]) if (d) peerNs.push(peers[d.label]?.ns ?? '');
+      if (nbwait) peers[nbwait.label] = await nbwait.peer();
+      for (const d of [ours, nowait, nbwait]) if (d) peerNs.push(peers[d.label]?.ns ?? '');
     }
     await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=60', '--wait=hv', 'sync']);
     let have = 0;
@@ -613,6 +623,7 @@ async function main() {
     od.stop();
     await ours.stop();
     await nowait?.stop();
+    await nbwait?.stop();
 
     // docker run -d: OVN network vs single-host network, the same dockerd and plugin on host 0.
     await h0.startPlugin({
