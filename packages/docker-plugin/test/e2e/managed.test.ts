@@ -1,5 +1,6 @@
-// The managed (v2) plugin: rootfs built offline by scripts/build-managed-plugin.sh, created and enabled with
-// the sandbox's OVS run directory mounted; the driver registers as NAME:latest and carries real traffic.
+// The managed (v2) plugin: rootfs built by scripts/build-managed-plugin.sh on its default path (no registry
+// image; the npm packages come from the registry), created and enabled with the sandbox's OVS run directory
+// mounted; the driver registers as NAME:latest and carries real traffic.
 import { join } from 'node:path';
 import { docker, ensureDocker, REPO_ROOT, run, uniqueName, waitFor } from '@ovs-container-network/testkit';
 import t from 'tap';
