@@ -329,7 +329,7 @@ async function ourDriver(
   h: OvnChassis,
   peerHost: OvnChassis,
   ls: string,
-  variant: { label: string; name: string; subnet: number; extraArgs: string[] } = {
+  variant: { label: string; name: string; subnet: number; extraArgs: readonly string[] } = {
     label: 'ours',
     name: 'ocnbench',
     subnet: 201,
@@ -566,24 +566,37 @@ async function main() {
       await waitFor(async () => (await c.vsctl('list-ports', 'br-int')).includes('ovn-'), 60_000, 'tunnels');
     const od = await ovnDockerDriver(env, h0, h1);
     const ours = await ourDriver(env, h0, h1, uniqueName('bls'));
-    const nowait = COMPARE_WAIT
-      ? await ourDriver(env, h0, h1, uniqueName('blw'), {
-          label: 'ours, --ovn-remote-wait 0',
-          name: 'ocnbenchnw',
-          subnet: 204,
-          extraArgs: ['--ovn-remote-wait', '0'],
-        })
-      : undefined;
-    const nbwait = COMPARE_WAIT
-      ? await ourDriver(env, h0, h1, uniqueName('blh'), {
-          label: 'ours, --ovn-sb off',
-          name: 'ocnbenchnh',
-          subnet: 205,
-          extraArgs: ['--ovn-sb', 'off'],
-        })
-      : undefined;
-    const drivers: Driver[] = [od, ours, ...(nowait ? [nowait] : []), ...(nbwait ? [nbwait] : [])];
-    const tagOf = (d: Driver) => (d === od ? 'od' : d === ours ? 'ours' : d === nowait ? 'nowait' : 'nbwait');
+    // --compare-wait: the same plugin without the remote wait, and with it on NB hv_cfg only.
+    const variants = COMPARE_WAIT
+      ? [
+          {
+            tag: 'nowait',
+            label: 'ours, --ovn-remote-wait 0',
+            name: 'ocnbenchnw',
+            subnet: FILL_SUBNET.nowait as number,
+            extraArgs: ['--ovn-remote-wait', '0'],
+          },
+          {
+            tag: 'nbwait',
+            label: 'ours, --ovn-sb off',
+            name: 'ocnbenchnh',
+            subnet: FILL_SUBNET.nbwait as number,
+            extraArgs: ['--ovn-sb', 'off'],
+          },
+        ]
+      : [];
+    const others: Awaited<ReturnType<typeof ourDriver>>[] = [];
+    const tags = new Map<Driver, string>([
+      [od, 'od'],
+      [ours, 'ours'],
+    ]);
+    for (const v of variants) {
+      const d = await ourDriver(env, h0, h1, uniqueName(`bl${v.tag.slice(0, 2)}`), v);
+      others.push(d);
+      tags.set(d, v.tag);
+    }
+    const drivers: Driver[] = [od, ours, ...others];
+    const tagOf = (d: Driver) => tags.get(d) ?? 'od';
     const baseOf = (d: Driver, n: number) => `10.${FILL_SUBNET[tagOf(d)]}.${n % 250}`;
     // A peer on host 1 on each switch, bound by iface-id (the same for both drivers).
     const peers: Record<string, { ip: string; ns: string }> = {};
@@ -596,9 +609,8 @@ async function main() {
       const w = await h1.addWorkload({ mac: m, address: '10.200.250.250/16', ifaceId: lsp });
       peers[od.label] = { ip: '10.200.250.250', ns: w.netns };
       peers[ours.label] = await ours.peer();
-      if (nowait) peers[nowait.label] = await nowait.peer();
-      if (nbwait) peers[nbwait.label] = await nbwait.peer();
-      for (const d of [ours, nowait, nbwait]) if (d) peerNs.push(peers[d.label]?.ns ?? '');
+      for (const d of others) peers[d.label] = await d.peer();
+      for (const d of [ours, ...others]) peerNs.push(peers[d.label]?.ns ?? '');
     }
     await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=60', '--wait=hv', 'sync']);
     let have = 0;
@@ -619,11 +631,10 @@ async function main() {
     console.log(
       `ours: IPAM RequestAddress (before CreateEndpoint, not in the figures) ${fmt(ours.requestMs)}`,
     );
-    if (nowait) console.log(`ours, --ovn-remote-wait 0: IPAM RequestAddress ${fmt(nowait.requestMs)}`);
+    for (const d of others) console.log(`${d.label}: IPAM RequestAddress ${fmt(d.requestMs)}`);
     od.stop();
     await ours.stop();
-    await nowait?.stop();
-    await nbwait?.stop();
+    for (const d of others) await d.stop();
 
     // docker run -d: OVN network vs single-host network, the same dockerd and plugin on host 0.
     await h0.startPlugin({
