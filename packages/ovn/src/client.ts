@@ -25,6 +25,7 @@ import {
   type CfgObserved,
   type ChassisCfgObserved,
   chassisBehind,
+  describeBehind,
   nbCfgOf,
   type PortUpObserved,
   type PropagationLevel,
@@ -274,15 +275,18 @@ export class OvnClient {
    * seen one ovn-northd run earlier (needs the `sb` option).
    */
   waitForChassisCfg(nbCfg: number, opts: WaitOptions = {}): Promise<ChassisCfgObserved> {
+    try {
+      return waitForChassisCfg(this.#needSb('the chassis wait reads SB Chassis_Private'), nbCfg, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The SB replica, or an OvnInvalidArgumentError naming the `sb` option and `why` it is needed. */
+  #needSb(why: string): SbReplica {
     if (!this.sb)
-      return Promise.reject(
-        new OvnInvalidArgumentError(
-          'sb',
-          undefined,
-          'SB remotes in OvnClient options (the chassis wait reads SB Chassis_Private)',
-        ),
-      );
-    return waitForChassisCfg(this.sb, nbCfg, opts);
+      throw new OvnInvalidArgumentError('sb', undefined, `SB remotes in OvnClient options (${why})`);
+    return this.sb;
   }
 
   /** Names the chassis whose ovn-controller has not reported `nbCfg` yet (from the SB replica). */
@@ -296,21 +300,17 @@ export class OvnClient {
       return 'the SB replica does not monitor Chassis_Private and Chassis';
     }
     return seen.behind.length
-      ? `chassis behind: ${seen.behind.map((b) => `${b.name} (at ${b.nbCfg})`).join(', ')}`
+      ? `chassis behind: ${describeBehind(seen.behind)}`
       : `no chassis is behind in SB Chassis_Private (${seen.counted} chassis)`;
   }
 
   /** Waits until logical port `name` is bound (to `chassis`, a system-id, if given) and up in the SB. */
   waitForPortUp(name: string, opts: WaitOptions & { chassis?: string } = {}): Promise<PortUpObserved> {
-    if (!this.sb)
-      return Promise.reject(
-        new OvnInvalidArgumentError(
-          'sb',
-          undefined,
-          'SB remotes in OvnClient options (port-up waits read the SB)',
-        ),
-      );
-    return waitForPortUp(this.sb, name, opts);
+    try {
+      return waitForPortUp(this.#needSb('port-up waits read the SB'), name, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** What `ovn-nbctl show` prints, rendered from the NB replica. */
@@ -320,13 +320,7 @@ export class OvnClient {
 
   /** What `ovn-sbctl show` prints, rendered from the SB replica. */
   showSb(): string {
-    if (!this.sb)
-      throw new OvnInvalidArgumentError(
-        'sb',
-        undefined,
-        'SB remotes in OvnClient options (the SB show reads the SB)',
-      );
-    return renderSbShow(this.sb);
+    return renderSbShow(this.#needSb('the SB show reads the SB'));
   }
 
   async close(): Promise<void> {

@@ -244,6 +244,11 @@ export function chassisBehind<M extends ChassisRows>(
   return { behind, counted, appliedTs };
 }
 
+/** `host-b (at 41), host-c (at 40)`: the chassis `chassisBehind` found, for messages. */
+export function describeBehind(behind: readonly { name: string; nbCfg: number }[]): string {
+  return behind.map((b) => `${b.name} (at ${b.nbCfg})`).join(', ');
+}
+
 /**
  * Waits until every chassis reports `nbCfg` (a value from `bumpNbCfg`) in its SB Chassis_Private row: the
  * state `hv_cfg` reaching `nbCfg` stands for, seen directly, without waiting for the ovn-northd run that
@@ -268,7 +273,7 @@ export function waitForChassisCfg<M extends ChassisRows>(
       what: `every chassis reporting nb_cfg ${nbCfg} in SB Chassis_Private (applying this NB state)`,
       state: () => {
         const { behind, counted } = chassisBehind(sb, nbCfg);
-        return `chassis behind (of ${counted}): ${behind.map((b) => `${b.name} (at ${b.nbCfg})`).join(', ')}`;
+        return `chassis behind (of ${counted}): ${describeBehind(behind)}`;
       },
     },
     opts,
