@@ -161,6 +161,8 @@ export class OvnDriver {
   );
   /** An nb_cfg that hv_cfg did not reach within --ovn-remote-wait: a chassis is down or far behind. */
   #hvStuckAt: number | undefined;
+  /** How remote waits ended: on the chassis reports in the SB, or on NB hv_cfg. */
+  readonly #remoteWaits = { sb: 0, nb: 0 };
 
   constructor(o: OvnDriverOptions) {
     this.name = o.name;
@@ -323,8 +325,6 @@ export class OvnDriver {
     const sb = this.#sb;
     return sb?.live() === true && sb.replica.isReady && chassisBehind(sb.replica, nbCfg).behind.length === 0;
   }
-
-  readonly #remoteWaits = { sb: 0, nb: 0 };
 
   /** How many remote waits ended through the SB reports and through NB hv_cfg (metrics). */
   get remoteWaits(): { readonly sb: number; readonly nb: number } {

@@ -4,7 +4,6 @@
 
 import { CHASSIS_CFG_SB_TABLES, OvnChassisDb, OvnClient, type SbReplica } from '@ovs-container-network/ovn';
 import { OvsdbSession, Replica, type TlsOptions } from '@ovs-container-network/ovsdb';
-import { PluginError } from '../errors.js';
 import type { KernelHandle } from '../kernel.js';
 import { type Logger, silentLogger } from '../types.js';
 import { type OvnConfig, parseSbRemotes } from './config.js';
@@ -72,10 +71,8 @@ function chassisReports(
   let remotes = cfg.sb;
   if (remotes === undefined) {
     const root = [...chassis.replica.table('Open_vSwitch').values()][0];
-    const value = root?.external_ids['ovn-remote'];
+    const value = root?.external_ids['ovn-remote'] ?? '';
     try {
-      if (typeof value !== 'string' || value === '')
-        throw new PluginError('PLUGIN_ERR_OVN', 'this chassis has no external_ids:ovn-remote');
       remotes = parseSbRemotes('Open_vSwitch external_ids:ovn-remote', value, cfg.tls !== undefined);
     } catch (err) {
       log.warn(
