@@ -263,3 +263,40 @@ t.test('one network on two hosts is one logical switch; cross-host ping v4/v6 an
     },
   );
 });
+
+t.test('an SB that cannot be reached: the remote wait goes on through NB hv_cfg', async (t) => {
+  // A plugin pair of its own (the same name on both hosts); host A's SB remote has no server behind it.
+  const c = await startOvnPlugin(env, chA, { extraArgs: ['--ovn-sb', 'tcp:127.0.0.1:9'] });
+  t.teardown(() => c.stop());
+  const d = await startOvnPlugin(env, chB, { name: c.name });
+  t.teardown(() => d.stop());
+  const ls = `ocnt-${dockerId().slice(0, 8)}`;
+  const nspec = { logicalSwitch: ls, subnet: '10.64.0.0/24', tenant: 'tsb' };
+  const nc = await createNetwork(c, nspec);
+  const nd = await createNetwork(d, nspec);
+  const ed = await attach(d, nd);
+  const ec = await attach(c, nc);
+  t.ok(await canPing(ec.netns, ed.ip as string, 1), 'first ping from the new endpoint');
+  t.ok(await canPing(ed.netns, ec.ip as string, 1), 'and back');
+  t.ok(
+    c.logs.some((l) => l.includes('the SB replica of the chassis reports is not connected')),
+    'the unreachable SB is reported',
+  );
+  t.equal(
+    c.logs.filter((l) => l.includes('the SB replica of the chassis reports is not connected')).length,
+    1,
+    'once, not on every retry',
+  );
+  t.notOk(
+    c.logs.some((l) => l.includes('the remote wait ended on the chassis reports in the SB')),
+    'no wait ended on the SB',
+  );
+  t.notOk(
+    c.logs.some((l) => l.includes('not every chassis applied')),
+    'and none timed out: NB hv_cfg ended it',
+  );
+  await ec.remove();
+  await ed.remove();
+  await c.ok('/NetworkDriver.DeleteNetwork', { NetworkID: nc.networkId });
+  await d.ok('/NetworkDriver.DeleteNetwork', { NetworkID: nd.networkId });
+});

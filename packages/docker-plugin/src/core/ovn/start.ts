@@ -90,6 +90,19 @@ function chassisReports(
     ...(cfg.tls ? { client: { tls: cfg.tls } } : {}),
   });
   const replica: SbReplica = new Replica(session, { tables: CHASSIS_CFG_SB_TABLES as never });
+  // Said once per outage, not per retry: the wait goes on through NB hv_cfg meanwhile.
+  let up = true;
+  session.on('disconnected', (err) => {
+    if (!up) return;
+    up = false;
+    log.warn(
+      { sb: remotes, err: err?.message },
+      'the SB replica of the chassis reports is not connected; the remote wait reads NB hv_cfg until it is',
+    );
+  });
+  session.on('connected', () => {
+    up = true;
+  });
   session.start();
   log.info({ sb: remotes }, 'the remote wait reads the chassis reports from the SB');
   return {
