@@ -21,7 +21,8 @@
 // process, with the longest event-loop stall.
 //
 // Run: pnpm --filter @ovs-container-network/ovn bench   (needs root for the chassis namespace)
-// Env: BENCH_N (ports per client and mode, default 1000), BENCH_PY_N (500), BENCH_NBCTL_N (30),
+// Env: BENCH_N (ports per client and mode, default 6000: with 1000, 32 in flight gave 6 chunk samples per
+// client, two of them partial, and its ratio swung 0.78-1.02 between runs a minute apart), BENCH_PY_N (500), BENCH_NBCTL_N (30),
 // BENCH_DAEMON_N (60), BENCH_UP_N (10), BENCH_SYNC_N (10000); BENCH_ONLY=rates|up|sync runs one part.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -41,7 +42,7 @@ import {
 } from '@ovs-container-network/testkit';
 import { type NbPlan, nbTransact, OvnChassisDb, OvnClient } from '../src/index.js';
 
-const N = Number(process.env.BENCH_N ?? 1000);
+const N = Number(process.env.BENCH_N ?? 6000);
 const PY_N = Number(process.env.BENCH_PY_N ?? 500);
 const NBCTL_N = Number(process.env.BENCH_NBCTL_N ?? 30);
 const DAEMON_N = Number(process.env.BENCH_DAEMON_N ?? 60);
