@@ -102,6 +102,7 @@ export {
   type ChassisCfgObserved,
   chassisBehind,
   DEFAULT_WAIT_TIMEOUT_MS,
+  describeBehind,
   type InstalledObserved,
   nbCfgOf,
   type Observed,

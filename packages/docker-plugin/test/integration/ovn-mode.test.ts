@@ -5,7 +5,7 @@
 // (IPv4 and IPv6) and 2 MiB over TCP, right after CreateEndpoint+Join return; the MTU derived from GENEVE
 // and a larger one refused; a mismatch refused with NB unchanged; --ip honoured or refused; 2×50 concurrent
 // allocations distinct; deletes leave nothing behind.
-import { canPing, nsExec, type OvnEnv, startOvnEnv, tcpTransfer } from '@ovs-container-network/testkit';
+import { canPing, nsExec, type OvnEnv, run, startOvnEnv, tcpTransfer } from '@ovs-container-network/testkit';
 import t from 'tap';
 import { gatewayRouterName, tenantSubnetsSetName, transitSwitchName } from '../../src/core/ovn/model.js';
 import {
@@ -299,4 +299,34 @@ t.test('an SB that cannot be reached: the remote wait goes on through NB hv_cfg'
   await ed.remove();
   await c.ok('/NetworkDriver.DeleteNetwork', { NetworkID: nc.networkId });
   await d.ok('/NetworkDriver.DeleteNetwork', { NetworkID: nd.networkId });
+});
+
+t.test('a chassis that stops applying: waited for once, named, then not until it catches up', async (t) => {
+  // Host B's ovn-controller is killed: its Chassis_Private stays at the nb_cfg it last applied.
+  const stuck = `ocnt-${dockerId().slice(0, 8)}`;
+  const nspec = { logicalSwitch: stuck, subnet: '10.65.0.0/24', tenant: 'tst' };
+  const na = await createNetwork(a, nspec);
+  const nb = await createNetwork(b, nspec);
+  const peer = await attach(b, nb);
+  await chB.killController();
+  t.teardown(() => (chB.controllerPid === undefined ? chB.startController() : undefined));
+  const warned = () => a.logs.filter((l) => l.includes('not every chassis applied port'));
+  const before = warned().length;
+  const e1 = await attach(a, na);
+  t.equal(warned().length, before + 1, 'the first attach waited --ovn-remote-wait and warned');
+  t.match(warned().at(-1) ?? '', new RegExp(`${chB.name} \\(at \\d+\\) behind`), 'naming host B from the SB');
+  const e2 = await attach(a, na);
+  t.equal(warned().length, before + 1, 'the next attach did not wait for B again (no second warning)');
+  await chB.startController();
+  await run('ovn-nbctl', [`--db=${env.nb.remote}`, '--timeout=60', '--wait=hv', 'sync']);
+  const e3 = await attach(a, na);
+  t.ok(
+    a.logs.some((l) => l.includes('every chassis caught up again')),
+    'once B caught up, the wait is back',
+  );
+  t.equal(warned().length, before + 1, 'and it ended without a warning');
+  t.ok(await canPing(peer.netns, e3.ip as string, 1), 'first ping from B to the new endpoint');
+  for (const e of [e1, e2, e3, peer]) await e.remove();
+  await a.ok('/NetworkDriver.DeleteNetwork', { NetworkID: na.networkId });
+  await b.ok('/NetworkDriver.DeleteNetwork', { NetworkID: nb.networkId });
 });

@@ -14,6 +14,7 @@
 import {
   bumpNbCfg,
   chassisBehind,
+  describeBehind,
   type IpPrefix,
   type NbPlan,
   nbCfgOf,
@@ -285,9 +286,10 @@ export class OvnDriver {
     } catch (err) {
       if (target !== undefined && err instanceof OvnTimeoutError) {
         this.#hvStuckAt = Math.max(this.#hvStuckAt ?? 0, target);
+        const behind = this.#behind(target);
         this.#log.warn(
-          { port, nbCfg: target, err: err.message },
-          `not every chassis applied port ${port} within ${bound} ms (--ovn-remote-wait); replies from them may be lost at first, and later endpoints do not wait until they catch up`,
+          { port, nbCfg: target, ...(behind ? { behind } : {}), err: err.message },
+          `not every chassis applied port ${port} within ${bound} ms (--ovn-remote-wait)${behind ? `: ${behind} behind` : ''}; replies from them may be lost at first, and later endpoints do not wait until they catch up`,
         );
       } else this.#log.warn({ port, err: (err as Error).message }, 'waiting for the other chassis failed');
     }
@@ -316,6 +318,14 @@ export class OvnDriver {
     } finally {
       done.abort();
     }
+  }
+
+  /** The chassis whose SB report is below `nbCfg` (names and what they report), when the SB replica is live. */
+  #behind(nbCfg: number): string | undefined {
+    const sb = this.#sb;
+    if (!sb?.live() || !sb.replica.isReady) return undefined;
+    const { behind } = chassisBehind(sb.replica, nbCfg);
+    return behind.length ? describeBehind(behind) : undefined;
   }
 
   /** Has every chassis applied `nbCfg` (as NB hv_cfg or the SB reports show)? */
