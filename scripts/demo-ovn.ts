@@ -84,6 +84,11 @@ try {
 
   say('4. Across hosts: ping, 2 MiB over TCP, a name lookup');
   await on(h1, ['exec', 'red1', 'ping', '-c', '3', '-W', '1', red2]);
+  console.log(
+    '(This is the first packet between the two hosts: on the userspace datapath OVS resolves the other\n' +
+      " host's underlay address for the tunnel only when the first GENEVE packet needs it, and drops that\n" +
+      ' packet, so the first echo may go unanswered; later first pings to new containers do not.)',
+  );
   // busybox `nc -l` hangs up as soon as its own stdin ends: hold the listener's stdin open (exec -i).
   const listener = spawn(DOCKER, ['exec', '-i', 'red2', 'sh', '-c', 'timeout 15 nc -l -p 5000 | wc -c'], {
     env: { ...process.env, DOCKER_HOST: h2.dockerd?.host ?? '' },
