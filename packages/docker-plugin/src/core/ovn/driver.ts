@@ -99,7 +99,6 @@ import {
   switchQos,
   switchQosIds,
 } from './qos.js';
-import type { TunnelNeighbours } from './underlay.js';
 
 type NbRowsT = { [T in keyof typeof NB.model.tables]: unknown };
 type Lsp = NB.Logical_Switch_Port & { readonly _uuid: string };
@@ -122,8 +121,6 @@ export interface OvnDriverOptions {
    * `live()` (its session connected: a replica cut off may miss a chassis that registered meanwhile).
    */
   sb?: { replica: SbReplica; live(): boolean };
-  /** Warms OVS's tunnel-neighbour cache for the other chassis (userspace datapath; underlay.ts). */
-  neighbours?: TunnelNeighbours;
   kernel: KernelHandle;
   config: OvnConfig;
   prefix?: string;
@@ -148,7 +145,6 @@ export class OvnDriver {
   readonly #ovn: OvnClient;
   readonly #chassis: OvnChassisDb;
   readonly #sb: OvnDriverOptions['sb'];
-  readonly #neighbours: TunnelNeighbours | undefined;
   readonly #kernel: KernelHandle;
   readonly #cfg: OvnConfig;
   readonly #prefix: string;
@@ -174,7 +170,6 @@ export class OvnDriver {
     this.#ovn = o.ovn;
     this.#chassis = o.chassis;
     this.#sb = o.sb;
-    this.#neighbours = o.neighbours;
     this.#kernel = o.kernel;
     this.#cfg = o.config;
     this.#prefix = o.prefix ?? 'ocn';
@@ -265,8 +260,6 @@ export class OvnDriver {
    * calls skip the wait until every chassis has passed it.
    */
   async #awaitRemote(port: string, deadline: number): Promise<void> {
-    // Before the wait, so the underlay neighbours resolve while it runs.
-    this.#neighbours?.warm();
     const bound = Math.min(this.#cfg.remoteWaitMs, deadline - Date.now());
     if (this.#cfg.remoteWaitMs <= 0 || bound <= 0) return;
     if (this.#hvStuckAt !== undefined) {

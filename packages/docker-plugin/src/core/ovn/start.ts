@@ -1,7 +1,6 @@
 // Connects what OVN mode needs: the NB replica (OvnClient, leader-only on a cluster), this host's own
 // Open_vSwitch database (OvnChassisDb: system-id, br-int, ovn-installed) and, for the remote wait, a small
-// SB replica of the chassis' reports (Chassis_Private) and underlay addresses (Encap), then builds the
-// OvnDriver.
+// SB replica of the chassis' reports (Chassis_Private), then builds the OvnDriver.
 
 import { CHASSIS_CFG_SB_TABLES, OvnChassisDb, OvnClient, type SbReplica } from '@ovs-container-network/ovn';
 import { OvsdbSession, Replica, type TlsOptions } from '@ovs-container-network/ovsdb';
@@ -9,7 +8,6 @@ import type { KernelHandle } from '../kernel.js';
 import { type Logger, silentLogger } from '../types.js';
 import { type OvnConfig, parseSbRemotes } from './config.js';
 import { OvnDriver } from './driver.js';
-import { TunnelNeighbours } from './underlay.js';
 
 export interface OvnMode {
   readonly driver: OvnDriver;
@@ -38,21 +36,11 @@ export async function startOvnMode(o: {
   }
   const log = o.logger ?? silentLogger;
   const sb = chassisReports(o.config, chassis, log);
-  const neighbours = sb
-    ? new TunnelNeighbours({
-        sb: sb.replica,
-        self: () => driver.chassisName(),
-        enabled: () =>
-          chassis.replica.table('Bridge').find('byName', o.config.bridge)?.datapath_type === 'netdev',
-        log,
-      })
-    : undefined;
-  const driver: OvnDriver = new OvnDriver({
+  const driver = new OvnDriver({
     name: o.name,
     ovn,
     chassis,
     ...(sb ? { sb } : {}),
-    ...(neighbours ? { neighbours } : {}),
     kernel: o.kernel,
     config: o.config,
     ...(o.prefix === undefined ? {} : { prefix: o.prefix }),
@@ -62,7 +50,6 @@ export async function startOvnMode(o: {
   return {
     driver,
     async close() {
-      neighbours?.close();
       await sb?.close();
       await chassis.close();
       await ovn.close();
@@ -102,9 +89,7 @@ function chassisReports(
     leaderOnly: false,
     ...(cfg.tls ? { client: { tls: cfg.tls } } : {}),
   });
-  // Encap too: the remote chassis' underlay addresses, for the tunnel-neighbour warm-up (underlay.ts).
-  const tables = { ...CHASSIS_CFG_SB_TABLES, Encap: { columns: ['ip', 'chassis_name'] } };
-  const replica: SbReplica = new Replica(session, { tables: tables as never });
+  const replica: SbReplica = new Replica(session, { tables: CHASSIS_CFG_SB_TABLES as never });
   // Said once per outage, not per retry: the wait goes on through NB hv_cfg meanwhile.
   let up = true;
   session.on('disconnected', (err) => {
