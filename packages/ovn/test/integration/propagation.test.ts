@@ -31,8 +31,7 @@ t.teardown(() => Promise.all(chassisDbs.map((c) => c.close())));
 /**
  * A raw monitor on an independent connection: when each update of `table` arrived. `arrival(pred)` gives
  * the arrival time of the first update (its changed columns, and the row's uuid) matching `pred` (waiting
- * up to 1 s for it: the other socket's copy
- * of an update may come a moment after the replica's).
+ * up to 1 s for it: the other socket's copy of an update may come a moment after the replica's).
  */
 async function rawMonitor(endpoint: string, db: string, table: string, columns: string[]) {
   const c = await OvsdbClient.connect(endpoint);
