@@ -286,7 +286,8 @@ export class OvnDriver {
     } catch (err) {
       if (target !== undefined && err instanceof OvnTimeoutError) {
         this.#hvStuckAt = Math.max(this.#hvStuckAt ?? 0, target);
-        const behind = this.#behind(target);
+        const late = this.#sbBehind(target);
+        const behind = late?.length ? describeBehind(late) : undefined;
         this.#log.warn(
           { port, nbCfg: target, ...(behind ? { behind } : {}), err: err.message },
           `not every chassis applied port ${port} within ${bound} ms (--ovn-remote-wait)${behind ? `: ${behind} behind` : ''}; replies from them may be lost at first, and later endpoints do not wait until they catch up`,
@@ -320,20 +321,16 @@ export class OvnDriver {
     }
   }
 
-  /** The chassis whose SB report is below `nbCfg` (names and what they report), when the SB replica is live. */
-  #behind(nbCfg: number): string | undefined {
+  /** The chassis whose SB report is below `nbCfg`; undefined unless the SB replica is live and synced. */
+  #sbBehind(nbCfg: number): { name: string; nbCfg: number }[] | undefined {
     const sb = this.#sb;
-    if (!sb?.live() || !sb.replica.isReady) return undefined;
-    const { behind } = chassisBehind(sb.replica, nbCfg);
-    return behind.length ? describeBehind(behind) : undefined;
+    return sb?.live() && sb.replica.isReady ? chassisBehind(sb.replica, nbCfg).behind : undefined;
   }
 
   /** Has every chassis applied `nbCfg` (as NB hv_cfg or the SB reports show)? */
   #caughtUp(nbCfg: number): boolean {
     const g = [...this.#nb.table('NB_Global').values()][0] as { hv_cfg?: number | bigint } | undefined;
-    if (Number(g?.hv_cfg ?? 0) >= nbCfg) return true;
-    const sb = this.#sb;
-    return sb?.live() === true && sb.replica.isReady && chassisBehind(sb.replica, nbCfg).behind.length === 0;
+    return Number(g?.hv_cfg ?? 0) >= nbCfg || this.#sbBehind(nbCfg)?.length === 0;
   }
 
   /** How many remote waits ended through the SB reports and through NB hv_cfg (metrics). */
