@@ -47,6 +47,22 @@ finish() {
   if grep -qE '^(\[[a-z0-9-]+\] )?[[:space:]]*not ok ' "$log"; then
     echo "== failed test points"
     grep -E '^(\[[a-z0-9-]+\] )?[[:space:]]*not ok ' "$log" | sed -E 's/^(\[[a-z0-9-]+\] )?[[:space:]]*/   \1/' | head -40
+    # …and what the first few said (their YAML diagnostics: found, wanted, the error), since CI keeps only
+    # the end of the output. Lanes interleave, so a block is the lines of the failing point's lane.
+    echo "== why (the first failed points' diagnostics)"
+    awk -v max_blocks=3 -v max_lines=25 '
+      function tag(l) { return match(l, /^\[[a-z0-9-]+\] /) ? substr(l, 1, RLENGTH) : "" }
+      function body(l) { sub(/^\[[a-z0-9-]+\] /, "", l); return l }
+      active && tag($0) == want {
+        b = body($0)
+        if (!open && b ~ /^[[:space:]]*---$/) { open = 1; next }
+        if (open && b ~ /^[[:space:]]*\.\.\.$/) { active = 0; next }
+        if (open) { if (++n <= max_lines) print "   " want b; next }
+        active = 0
+      }
+      blocks < max_blocks && body($0) ~ /^[[:space:]]*not ok / && $0 !~ /# time=/ {
+        blocks++; active = 1; open = 0; n = 0; want = tag($0); print "   " $0
+      }' "$log"
   fi
   echo "== phase times"
   printf '   %s\n' "${timings[@]}"

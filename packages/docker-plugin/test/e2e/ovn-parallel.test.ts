@@ -29,7 +29,12 @@ t.test(`2 hosts × ${PER_HOST} parallel docker run: distinct addresses, full rea
   const failed = results.flatMap((r, i) =>
     r.status === 'rejected' ? [`${jobs[i]?.name}: ${String(r.reason).slice(0, 1200)}`] : [],
   );
-  t.same(failed, [], `every docker run succeeded (${Date.now() - started} ms for ${jobs.length})`);
+  // On a failure, also what each plugin logged (it runs at --log-level warn): the docker error alone may not
+  // say which step gave up.
+  const pluginLogs = failed.length ? hosts.map((h) => (h.plugin?.logs ?? []).slice(-15)) : undefined;
+  t.same(failed, [], `every docker run succeeded (${Date.now() - started} ms for ${jobs.length})`, {
+    pluginLogs,
+  });
   const ips = await pool(jobs, 10, (j) => ipOf(j.h, j.name, net.name));
   t.equal(new Set(ips).size, jobs.length, `${jobs.length} distinct addresses`);
   t.ok(
