@@ -8,7 +8,8 @@
 //                            the two setns calls because fn is synchronous.
 //   inetSocket()             AF_INET datagram socket for SIOCETHTOOL, in the calling thread's namespace.
 //   routeSocket()            blocking NETLINK_ROUTE socket for nlTransact, in the calling thread's namespace.
-//   nlTransact(fd, msg)      sendmsg + wait for the kernel's ACK on a pool thread (Promise of errno, 0 = ok).
+//   nlTransact(fd, msg)      sendmsg + wait for the kernel's ACK on a detached thread of its own (Promise of
+//                            errno, 0 = ok), so a request stuck in the kernel never holds up process exit.
 //                            RTM_DELLINK runs synchronously inside sendmsg and waits for an RCU grace period
 //                            (synchronize_net, ~16 ms): done on the main thread it stalls the event loop.
 //   txChecksum(sock, ifname[, on])  ETHTOOL_GTXCSUM / ETHTOOL_STXCSUM. The kernel maps STXCSUM to the whole
@@ -36,6 +37,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,8 +157,9 @@ static napi_value CloseFd(napi_env env, napi_callback_info info) {
 }
 
 // ---- nlTransact(fd, msg): Promise<number> ------------------------------------------------------------------
-typedef struct {
-  napi_async_work work;
+typedef struct transact {
+  struct transact *next; // in the worker queue
+  napi_threadsafe_function tsfn;
   napi_deferred deferred;
   napi_ref buf_ref;
   int fd;
@@ -167,8 +170,7 @@ typedef struct {
   const char *sys_call;
 } transact_t;
 
-static void transact_execute(napi_env env, void *p) {
-  transact_t *t = p;
+static void transact_execute(transact_t *t) {
   if (t->len < sizeof(struct nlmsghdr)) {
     t->sys_err = EINVAL;
     t->sys_call = "nlTransact";
@@ -191,7 +193,7 @@ static void transact_execute(napi_env env, void *p) {
       return;
     }
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != seq) continue;  // a stale answer to an earlier, timed-out request
+      if (h->nlmsg_seq != seq) continue;  // not ours (each socket carries one request at a time)
       if (h->nlmsg_type == NLMSG_ERROR) {
         struct nlmsgerr *e = NLMSG_DATA(h);
         t->result = -e->error;
@@ -202,8 +204,23 @@ static void transact_execute(napi_env env, void *p) {
   }
 }
 
-static void transact_complete(napi_env env, napi_status status, void *p) {
-  transact_t *t = p;
+// One thread-safe function per environment carries every answer back to the main thread. It keeps the event
+// loop alive only while a request is pending (as libuv's async work would), so a handle at rest holds nothing.
+typedef struct {
+  napi_threadsafe_function tsfn;
+  uint32_t pending;
+} transact_env_t;
+
+// Runs on the main thread once a request's thread has its answer. env is NULL when the environment is being
+// torn down: nothing is left to resolve then.
+static void transact_complete(napi_env env, napi_value js_cb, void *context, void *data) {
+  transact_t *t = data;
+  if (env == NULL) {
+    free(t);
+    return;
+  }
+  transact_env_t *te = context;
+  if (--te->pending == 0) napi_unref_threadsafe_function(env, te->tsfn);
   napi_value v;
   if (t->sys_err) {
     char msg[128];
@@ -221,8 +238,99 @@ static void transact_complete(napi_env env, napi_status status, void *p) {
     napi_resolve_deferred(env, t->deferred, v);
   }
   napi_delete_reference(env, t->buf_ref);
-  napi_delete_async_work(env, t->work);
   free(t);
+}
+
+static void transact_env_finalize(napi_env env, void *data, void *hint) { free(data); }
+
+// Requests wait on the addon's own worker threads, not on libuv's pool: a pool thread stuck in the kernel (a
+// link delete waiting for its device's references to drop) would block process.exit(), which joins the pool,
+// and would take one of the pool's 4 default threads from fs and DNS while it waits. Workers are detached and
+// long-lived: one is started whenever more requests are queued than workers wait idle, so each request has a
+// thread at once (a delete blocks its thread for the RCU wait), and the count stays at the most ever in flight
+// together. A long-lived thread also deletes faster than a new one (16 against 20–24 ms per RTM_DELLINK here,
+// bench/blocking.ts). Workers start with every signal blocked, so signals stay with the main thread.
+static pthread_mutex_t workers_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t workers_cv = PTHREAD_COND_INITIALIZER;
+static transact_t *queue_head, *queue_tail;
+static unsigned queued, idle_workers;
+
+static void *transact_worker(void *p) {
+  pthread_mutex_lock(&workers_mu);
+  for (;;) {
+    while (queued == 0) {
+      idle_workers++;
+      pthread_cond_wait(&workers_cv, &workers_mu);
+      idle_workers--;
+    }
+    transact_t *t = queue_head;
+    queue_head = t->next;
+    if (queue_head == NULL) queue_tail = NULL;
+    queued--;
+    pthread_mutex_unlock(&workers_mu);
+    napi_threadsafe_function tsfn = t->tsfn;
+    transact_execute(t);
+    if (napi_call_threadsafe_function(tsfn, t, napi_tsfn_blocking) != napi_ok) free(t);
+    pthread_mutex_lock(&workers_mu);
+  }
+  return NULL;
+}
+
+// Queues t for a worker; 0, or the errno of a failed pthread_create (then t is not queued).
+static int transact_submit(transact_t *t) {
+  pthread_mutex_lock(&workers_mu);
+  t->next = NULL;
+  if (queue_tail) queue_tail->next = t;
+  else queue_head = t;
+  queue_tail = t;
+  queued++;
+  int err = 0;
+  if (queued <= idle_workers) pthread_cond_signal(&workers_cv);
+  else {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t th;
+    err = pthread_create(&th, &attr, transact_worker, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (err != 0 && idle_workers == 0) {
+      // Unqueue it (it is the tail; nobody took it, since no worker is idle and none started).
+      transact_t **pp = &queue_head;
+      while (*pp != t) pp = &(*pp)->next;
+      *pp = NULL;
+      queue_tail = NULL;
+      for (transact_t *q = queue_head; q; q = q->next) queue_tail = q;
+      queued--;
+    } else err = 0;
+  }
+  pthread_mutex_unlock(&workers_mu);
+  return err;
+}
+
+static transact_env_t *transact_env(napi_env env) {
+  transact_env_t *te = NULL;
+  if (napi_get_instance_data(env, (void **)&te) == napi_ok && te != NULL) return te;
+  te = calloc(1, sizeof *te);
+  if (!te) return NULL;
+  napi_value name;
+  if (napi_create_string_utf8(env, "ocn_netlink.nlTransact", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, te, transact_complete,
+                                      &te->tsfn) != napi_ok) {
+    free(te);
+    return NULL;
+  }
+  napi_unref_threadsafe_function(env, te->tsfn);
+  if (napi_set_instance_data(env, te, transact_env_finalize, NULL) != napi_ok) {
+    napi_release_threadsafe_function(te->tsfn, napi_tsfn_abort);
+    free(te);
+    return NULL;
+  }
+  return te;
 }
 
 static napi_value NlTransact(napi_env env, napi_callback_info info) {
@@ -234,16 +342,38 @@ static napi_value NlTransact(napi_env env, napi_callback_info info) {
   if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_type(env, "nlTransact(fd, msg): fd must be a number");
   napi_is_buffer(env, argv[1], &is_buf);
   if (!is_buf) return throw_type(env, "nlTransact(fd, msg): msg must be a Buffer");
+  transact_env_t *te = transact_env(env);
+  if (!te) return throw_errno(env, ENOMEM, "nlTransact setup");
   transact_t *t = calloc(1, sizeof *t);
   if (!t) return throw_errno(env, ENOMEM, "calloc");
   t->fd = fd;
-  CHECK(napi_get_buffer_info(env, argv[1], &t->data, &t->len));
-  CHECK(napi_create_reference(env, argv[1], 1, &t->buf_ref));
-  napi_value promise, name;
-  CHECK(napi_create_promise(env, &t->deferred, &promise));
-  napi_create_string_utf8(env, "ocn_netlink.nlTransact", NAPI_AUTO_LENGTH, &name);
-  CHECK(napi_create_async_work(env, NULL, name, transact_execute, transact_complete, t, &t->work));
-  CHECK(napi_queue_async_work(env, t->work));
+  t->tsfn = te->tsfn;
+  napi_value promise;
+  if (napi_get_buffer_info(env, argv[1], &t->data, &t->len) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &t->buf_ref) != napi_ok) {
+    free(t);
+    return NULL;
+  }
+  if (napi_create_promise(env, &t->deferred, &promise) != napi_ok) {
+    napi_delete_reference(env, t->buf_ref);
+    free(t);
+    return NULL;
+  }
+  int err = transact_submit(t);
+  if (err != 0) {
+    napi_delete_reference(env, t->buf_ref);
+    napi_value e, m, n, s;
+    napi_create_string_utf8(env, "pthread_create failed", NAPI_AUTO_LENGTH, &m);
+    napi_create_error(env, NULL, m, &e);
+    napi_create_int32(env, err, &n);
+    napi_set_named_property(env, e, "errno", n);
+    napi_create_string_utf8(env, "pthread_create", NAPI_AUTO_LENGTH, &s);
+    napi_set_named_property(env, e, "syscall", s);
+    napi_reject_deferred(env, t->deferred, e);
+    free(t);
+    return promise;
+  }
+  if (te->pending++ == 0) napi_ref_threadsafe_function(env, te->tsfn);
   return promise;
 }
 

@@ -74,10 +74,10 @@ export interface HandleOptions {
   /** How long to wait for the kernel's answer to one request (default 15000 ms). */
   timeoutMs?: number | undefined;
   /**
-   * Pool-thread requests (link deletes) in flight at once, each on its own blocking socket (1–64, default 3).
+   * Blocking requests (link deletes) in flight at once, each on its own blocking socket (1–64, default 3).
    * The kernel's RCU wait after a delete comes after it drops the rtnl lock, so concurrent deletes wait it out
-   * together. Each holds one of libuv's pool threads (4 unless UV_THREADPOOL_SIZE says more; fs and DNS
-   * share them) while it waits.
+   * together. Each waits on a thread of its own, not on libuv's pool: fs and DNS keep every pool thread, and a
+   * request stuck in the kernel does not keep `process.exit()` (which joins the pool) from ending the process.
    */
   blockingRequests?: number | undefined;
 }
@@ -92,7 +92,7 @@ const CREATE_EXCL = NLM_F.CREATE | NLM_F.EXCL;
  * back, synchronously on the main thread), so every request — links, addresses, routes, rules, ethtool —
  * acts there, like Go netlink's `NewHandleAt`. Requests may be issued concurrently; dumps run alone on the
  * socket (the kernel allows one dump per socket at a time, and dump parts must not interleave with ACKs).
- * Link deletion goes through a second, blocking socket on a libuv pool thread: RTM_DELLINK runs inside
+ * Link deletion goes through a second, blocking socket on a thread of its own: RTM_DELLINK runs inside
  * sendmsg and waits for an RCU grace period (~16 ms), which would otherwise stall the event loop.
  */
 export class NetlinkHandle implements NetnsTarget {
@@ -178,7 +178,7 @@ export class NetlinkHandle implements NetnsTarget {
     if (this.#inetFd >= 0) addon.closeFd(this.#inetFd);
     this.#inetFd = -1;
     // Blocking requests made before close() (deletions) finish, queued ones included: a socket may be in
-    // use on a pool thread until its request settles, and only then may it go.
+    // use on its thread until its request settles, and only then may it go.
     void Promise.allSettled([...this.#blockingInFlight]).then(() => {
       for (const fd of this.#routeFds.splice(0)) addon.closeFd(fd);
       this.#idleRouteFds.length = 0;
@@ -344,7 +344,7 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   /**
-   * Deletes a link (for a veth, both ends). Runs on a pool thread, so the kernel's RCU wait does not stall
+   * Deletes a link (for a veth, both ends). Runs on a thread of its own, so the kernel's RCU wait does not stall
    * the event loop. ENODEV when missing, unless `missingOk`.
    */
   async deleteLink(link: string | number, options: { missingOk?: boolean | undefined } = {}): Promise<void> {
@@ -359,7 +359,7 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   /**
-   * Deletes every link of a group in one RTM_DELLINK (one RCU wait for all of them; on a pool thread).
+   * Deletes every link of a group in one RTM_DELLINK (one RCU wait for all of them; on a thread of its own).
    * Group 0 (every ordinary link) is refused.
    */
   async deleteLinkGroup(group: number): Promise<void> {
@@ -683,7 +683,7 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   /**
-   * A request on a blocking socket, sent and answered on a pool thread. Up to `blockingRequests` run at once, each
+   * A request on a blocking socket, sent and answered on a thread of its own (native `nlTransact`). Up to `blockingRequests` run at once, each
    * on its own socket: the kernel's RCU wait after a link delete (netdev_run_todo → rcu_barrier) comes after
    * the rtnl lock is dropped, so concurrent deletes on several threads wait out one grace period together.
    * Beyond that, requests wait for a socket in FIFO order.

@@ -6,7 +6,7 @@
 //   unregister_netdevice_many);
 // - the wait (netdev_run_todo → rcu_barrier) comes after the rtnl lock is dropped, so deletes on several
 //   threads wait it out together (the netlink handle runs several blocking requests at once, each on
-//   its own socket and pool thread: `openHostKernel()` opens one with a socket per slot).
+//   its own socket and thread: `openHostKernel()` opens one with a socket per slot).
 //
 // So deletes go through a group commit (group-commit.ts) with REAPER_SLOTS slots: the ones asked for in one
 // turn of the event loop form a batch, which goes out at once while a slot is free: one link as a plain
