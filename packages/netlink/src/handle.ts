@@ -20,6 +20,7 @@ import {
   toNetlinkError,
 } from './errors.js';
 import { LinkWatcher } from './events.js';
+import { GoneTracker, type GoneWait } from './gone.js';
 import { afOf, type Family, ipv4Broadcast, parseCidr } from './ip.js';
 import { native } from './native.js';
 import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd, socketInNetns } from './netns.js';
@@ -120,6 +121,8 @@ export class NetlinkHandle implements NetnsTarget {
   #blockingSeq = 1;
 
   readonly #maxBlocking: number;
+  /** RTM_DELLINK multicasts for `whenGone` (a socket open only while waits are pending). */
+  readonly #gone: GoneTracker;
 
   private constructor(
     ns: NetnsFd,
@@ -134,6 +137,14 @@ export class NetlinkHandle implements NetnsTarget {
     this.#ns = ns;
     this.#sock = sock;
     this.#timeoutMs = timeoutMs;
+    this.#gone = new GoneTracker(() => {
+      let sock: NetlinkSocket | undefined;
+      this.#inNetns(() => {
+        sock = createNetlink(0, { recvBufferSize: 1 << 21, sendBufferSize: 1 << 12 });
+      });
+      if (sock === undefined) throw new NetlinkError('NETLINK_ERR_NATIVE', 'whenGone: no socket was created');
+      return sock;
+    }, this.netns);
   }
 
   /**
@@ -170,6 +181,7 @@ export class NetlinkHandle implements NetnsTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#sock.close();
+    this.#gone.close();
     const closedErr = new NetlinkError('NETLINK_ERR_CLOSED', `the handle for netns ${this.netns} was closed`);
     for (const reject of this.#pending) reject(closedErr);
     this.#pending.clear();
@@ -346,16 +358,71 @@ export class NetlinkHandle implements NetnsTarget {
   /**
    * Deletes a link (for a veth, both ends). Runs on a thread of its own, so the kernel's RCU wait does not stall
    * the event loop. ENODEV when missing, unless `missingOk`.
+   *
+   * `until` says when to resolve: `'answered'` (default) when the kernel answers the request, after its RCU
+   * barrier and the device's last references (~16–20 ms); `'gone'` as soon as the link is unlisted (its
+   * RTM_DELLINK multicast, ~1 ms): its names are free and no dump shows it, while the request still runs to its
+   * end (and `close()` lets it finish). Once gone, a later error cannot mean the link is still there, so none is
+   * reported; if the multicast cannot be watched (an overrun, the handle closing), the answer decides.
    */
-  async deleteLink(link: string | number, options: { missingOk?: boolean | undefined } = {}): Promise<void> {
+  async deleteLink(
+    link: string | number,
+    options: { missingOk?: boolean | undefined; until?: 'answered' | 'gone' | undefined } = {},
+  ): Promise<void> {
     const sel = selector(link, 'link');
+    const until = options.until ?? 'answered';
+    if (until !== 'answered' && until !== 'gone')
+      throw new NetlinkInvalidArgumentError('until', options.until, "'answered' or 'gone'");
     const ctx = { operation: 'deleteLink', ifname: String(link) };
-    try {
-      await this.#blocking(RTM.DELLINK, linkSelector(sel), ctx);
-    } catch (err) {
+    const ac = until === 'gone' ? new AbortController() : undefined;
+    const gone =
+      ac === undefined
+        ? undefined
+        : this.whenGone(link, { signal: ac.signal }).then(
+            () => true,
+            () => false,
+          );
+    const answered = this.#blocking(RTM.DELLINK, linkSelector(sel), ctx).catch((err: unknown) => {
       if (options.missingOk === true && err instanceof NetlinkKernelError && err.errno === 'ENODEV') return;
       throw err;
+    });
+    if (gone === undefined) return answered;
+    try {
+      const first = await Promise.race([gone, answered.then(() => 'answered' as const)]);
+      if (first === true) {
+        answered.catch(() => undefined);
+        return;
+      }
+      if (first === 'answered') return;
+      return await answered;
+    } finally {
+      ac?.abort();
     }
+  }
+
+  /**
+   * Resolves once the link (as it is now: a name is resolved to its ifindex) is deleted, on its RTM_DELLINK
+   * multicast, whoever deletes it. Rejects with ENODEV when there is no such link now (after a short grace
+   * for a delete sent right after this call, which may overtake the lookup), with the signal's
+   * reason when aborted, with NETLINK_ERR_CLOSED when the handle closes, and with the socket's error when
+   * events were lost (a receive overrun). Subscribed before it returns: a delete sent after the call is seen.
+   */
+  whenGone(link: string | number, options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+    let wait: GoneWait;
+    let sel: { index: number } | { name: string };
+    try {
+      sel = selector(link, 'link');
+      this.#ensureOpen('whenGone');
+      wait = this.#gone.track(sel, options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.getLink(link).then(
+      (l) => wait.indexIs(l.index),
+      (err: unknown) =>
+        err instanceof NetlinkKernelError && err.errno === 'ENODEV' ? wait.notFound(err) : wait.fail(err),
+    );
+    return wait.promise;
   }
 
   /**
