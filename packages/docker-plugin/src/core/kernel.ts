@@ -29,6 +29,7 @@ export type KernelHandle = Pick<
   | 'setLink'
   | 'deleteLink'
   | 'deleteLinkGroup'
+  | 'whenGone'
   | 'setTxChecksum'
   | 'addAddress'
   | 'listAddresses'

@@ -28,7 +28,7 @@ export function openHostKernel(): NetlinkHandle {
   return NetlinkHandle.open('host', { blockingRequests: REAPER_SLOTS });
 }
 
-type ReaperKernel = Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup'>;
+type ReaperKernel = Pick<KernelHandle, 'setLink' | 'deleteLink' | 'deleteLinkGroup' | 'whenGone'>;
 
 export class LinkReaper {
   readonly #kernel: ReaperKernel;
@@ -44,8 +44,25 @@ export class LinkReaper {
    * Deletes the link `name` (with a veth, its peer goes too). Resolves true when it was there, false when it
    * was not (ENODEV: deleting is idempotent); rejects with the kernel's error otherwise.
    */
-  delete(name: string): Promise<boolean> {
-    return this.#commit.submit(name);
+  async delete(name: string): Promise<boolean> {
+    // Subscribed before the delete can go out; false when it cannot tell (no such link, events lost, closed).
+    const ac = new AbortController();
+    const gone = this.#kernel.whenGone(name, { signal: ac.signal }).then(
+      () => true,
+      () => false,
+    );
+    const done = this.#commit.submit(name);
+    try {
+      const first = await Promise.race([gone, done.then(() => 'answered' as const)]);
+      if (first === true) {
+        // Gone: the answer can only confirm it (a failed delete is never announced as gone).
+        done.catch(() => undefined);
+        return true;
+      }
+      return await done;
+    } finally {
+      ac.abort();
+    }
   }
 
   /** Deletes these links; never throws: each name gets true, false (was not there) or its error. */

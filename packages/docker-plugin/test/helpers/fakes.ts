@@ -140,16 +140,43 @@ export class FakeKernel implements KernelHandle {
       if (o.missingOk) return;
       throw new KernelError('ENODEV');
     }
-    this.links.delete(link.name);
-    if (link.peer) this.links.delete(link.peer);
+    this.#unlist(link.name);
+    if (link.peer) this.#unlist(link.peer);
   }
   async deleteLinkGroup(group: number) {
     const doomed = [...this.links.values()].filter((l) => l.group === group);
     if (doomed.length === 0) throw new KernelError('ENODEV');
     for (const l of doomed) {
-      this.links.delete(l.name);
-      if (l.peer) this.links.delete(l.peer);
+      this.#unlist(l.name);
+      if (l.peer) this.#unlist(l.peer);
     }
+  }
+  /** Waits by link name, resolved when the link is unlisted (the kernel's RTM_DELLINK multicast). */
+  readonly #goneWaits = new Map<string, Set<() => void>>();
+  #unlist(name: string) {
+    this.links.delete(name);
+    const waits = this.#goneWaits.get(name);
+    this.#goneWaits.delete(name);
+    for (const w of waits ?? []) w();
+  }
+  whenGone(l: string | number, o: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+    const link =
+      typeof l === 'number' ? [...this.links.values()].find((x) => x.index === l) : this.links.get(l);
+    if (!link) return Promise.reject(new KernelError('ENODEV'));
+    return new Promise((resolve, reject) => {
+      const waits = this.#goneWaits.get(link.name) ?? new Set();
+      this.#goneWaits.set(link.name, waits);
+      const done = () => {
+        o.signal?.removeEventListener('abort', abort);
+        resolve();
+      };
+      const abort = () => {
+        waits.delete(done);
+        reject(o.signal?.reason);
+      };
+      waits.add(done);
+      o.signal?.addEventListener('abort', abort, { once: true });
+    });
   }
   setTxChecksum() {
     return false;

@@ -30,6 +30,7 @@ t.test('concurrent deletes: one group delete, every pair gone, nothing else touc
       calls.push(`deleteLinkGroup ${g}`);
       return h.deleteLinkGroup(g);
     },
+    whenGone: (l: string | number, o: { signal?: AbortSignal | undefined }) => h.whenGone(l, o),
   };
   const reaper = new LinkReaper(spy);
   const first = reaper.delete(names[0]!);

@@ -16,6 +16,34 @@ class Kernel {
   maxInFlight = 0;
   failDelete = new Map<string, string>();
   failGroup: string | undefined;
+  /**
+   * When set, deletes unlist their links (and announce it to `whenGone`) as soon as they go out, before
+   * `hold`, as the kernel multicasts RTM_DELLINK before its RCU wait; a failing delete announces nothing.
+   * Unset, `whenGone` rejects (as when events cannot be watched) and the answer decides.
+   */
+  announce = false;
+  readonly gone = new Map<string, () => void>();
+  whenGone(name: string | number, o: { signal?: AbortSignal }): Promise<void> {
+    if (!this.announce) return Promise.reject(errno('EOPNOTSUPP'));
+    if (!this.links.has(String(name))) return Promise.reject(errno('ENODEV'));
+    return new Promise((resolve, reject) => {
+      this.gone.set(String(name), resolve);
+      o.signal?.addEventListener(
+        'abort',
+        () => {
+          this.gone.delete(String(name));
+          reject(o.signal?.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+  #unlist(name: string): boolean {
+    if (!this.links.delete(name)) return false;
+    this.gone.get(name)?.();
+    this.gone.delete(name);
+    return true;
+  }
   async setLink(name: string | number, ch: { group?: number }) {
     this.calls.push(`setLink ${name}`);
     if (!this.links.has(String(name))) throw errno('ENODEV');
@@ -25,23 +53,25 @@ class Kernel {
     this.calls.push(`deleteLink ${name}`);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const e = this.failDelete.get(String(name));
+    const early = this.announce && !e ? this.#unlist(String(name)) : undefined;
     await this.hold;
     this.inFlight--;
-    const e = this.failDelete.get(String(name));
     if (e) throw errno(e);
-    if (!this.links.delete(String(name))) throw errno('ENODEV');
+    if (!(early ?? this.#unlist(String(name)))) throw errno('ENODEV');
   }
   async deleteLinkGroup(group: number) {
     this.calls.push(`deleteLinkGroup ${group.toString(16)}`);
     if (!isReapingGroup(group)) throw new Error(`group ${group} is not a reaping group`);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const doomed = [...this.links].filter(([, g]) => g === group);
+    if (this.announce && !this.failGroup) for (const [n] of doomed) this.#unlist(n);
     await this.hold;
     this.inFlight--;
     if (this.failGroup) throw errno(this.failGroup);
-    const doomed = [...this.links].filter(([, g]) => g === group);
     if (doomed.length === 0) throw errno('ENODEV');
-    for (const [n] of doomed) this.links.delete(n);
+    for (const [n] of doomed) this.#unlist(n);
   }
 }
 
@@ -154,4 +184,63 @@ t.test('the group found empty (the links went meanwhile) is success', async (t) 
     throw errno('ENODEV');
   };
   t.same(await Promise.all([reaper.delete('a'), reaper.delete('b')]), [true, true]);
+});
+
+t.test(
+  'a delete resolves on the gone notice, while its request still waits; its slot stays busy',
+  async (t) => {
+    const { k, reaper } = setup(['a', 'b']);
+    k.announce = true;
+    let release!: () => void;
+    k.hold = new Promise((r) => (release = r));
+    t.equal(await reaper.delete('a'), true, 'resolved with the request still held');
+    t.equal(k.inFlight, 1, 'the request is still in flight');
+    t.equal(k.gone.size, 0, 'no wait left behind');
+    const b = reaper.delete('b');
+    await turn();
+    await turn();
+    t.same(
+      k.calls,
+      ['deleteLink a', 'deleteLink b'],
+      'the next goes out in another slot (the first still holds its own)',
+    );
+    t.equal(k.maxInFlight, 2);
+    t.equal(await b, true);
+    release();
+    await turn();
+    t.equal(k.inFlight, 0, 'both requests answered after the release');
+    t.equal(await reaper.delete('a'), false, 'gone: deleting again is false');
+  },
+);
+
+t.test('group members resolve on the gone notice too', async (t) => {
+  const { k, reaper } = setup(['a', 'b', 'c', 'd']);
+  k.announce = true;
+  let release!: () => void;
+  k.hold = new Promise((r) => (release = r));
+  const all = await Promise.all(['a', 'b', 'c', 'd'].map((n) => reaper.delete(n)));
+  t.same(all, [true, true, true, true], 'all four resolved with the group delete still held');
+  t.equal(k.calls.filter((c) => c.startsWith('deleteLinkGroup')).length, 1, 'one group delete');
+  t.equal(k.inFlight, 1);
+  t.equal(k.gone.size, 0, 'no wait left behind');
+  release();
+});
+
+t.test(
+  "a failing delete is not announced: its error is still the caller's, and no wait is left",
+  async (t) => {
+    const { k, reaper } = setup(['a']);
+    k.announce = true;
+    k.failDelete.set('a', 'EBUSY');
+    await t.rejects(reaper.delete('a'), { message: 'EBUSY' });
+    t.equal(k.gone.size, 0, 'the wait was aborted');
+    t.ok(k.links.has('a'), 'the link is still there');
+  },
+);
+
+t.test('a missing link with the notice watched: false, from the answer', async (t) => {
+  const { k, reaper } = setup([]);
+  k.announce = true;
+  t.equal(await reaper.delete('nosuch'), false);
+  t.same(k.calls, ['deleteLink nosuch']);
 });

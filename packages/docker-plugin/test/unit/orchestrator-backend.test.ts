@@ -44,6 +44,10 @@ class FakeKernel {
     this.calls.push('deleteLinkGroup');
     for (const [n, g] of this.links) if (g === group) this.links.delete(n);
   }
+  /** Deletions are not watched here: the answers decide (as when the kernel's events cannot be read). */
+  whenGone(): Promise<void> {
+    return Promise.reject(Object.assign(new Error('not watched'), { errno: 'EOPNOTSUPP' }));
+  }
   close() {
     this.calls.push('close');
   }
