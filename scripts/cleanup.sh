@@ -19,8 +19,19 @@ done
 for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^ocnt' || true); do
   left+=("link $l"); (( check )) || ip link del "$l" 2>/dev/null
 done
+# Test-prefix claims (scripts/testkit/src/prefix.ts) are bookkeeping, not something a test made: claims of
+# processes that are gone go, and the folder with them once empty.
+if [[ -d /run/ocnt-prefixes ]] && (( ! check )); then
+  for f in /run/ocnt-prefixes/*; do
+    [[ -f $f ]] || continue
+    pid=$(cat "$f" 2>/dev/null)
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || rm -f "$f"
+  done
+  rmdir /run/ocnt-prefixes 2>/dev/null
+fi
 for d in /run/ocnt-*; do
   [[ -e $d ]] || continue
+  [[ $d == /run/ocnt-prefixes ]] && continue
   left+=("dir $d")
   if (( ! check )); then
     for pidf in "$d"/*.pid; do [[ -f $pidf ]] && kill -KILL "$(cat "$pidf")" 2>/dev/null; done

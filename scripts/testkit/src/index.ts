@@ -42,5 +42,6 @@ export {
   SYSTEM_PYTHON,
   VSWITCH_SCHEMA,
 } from './paths.js';
+export { claimTestPrefix, releaseTestPrefix } from './prefix.js';
 export { tcpTransfer } from './tcp.js';
 export { type CapturedFrame, capture, measureTcp, type TcpRate } from './traffic.js';

@@ -5,7 +5,16 @@ import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DOCKER, docker, run, sleep, uniqueName, waitFor } from '@ovs-container-network/testkit';
+import {
+  claimTestPrefix,
+  DOCKER,
+  docker,
+  releaseTestPrefix,
+  run,
+  sleep,
+  uniqueName,
+  waitFor,
+} from '@ovs-container-network/testkit';
 
 export const PKG_ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 /** The plugin binary; OCN_PLUGIN_BIN runs another build (e.g. main's, to see a regression test fail). */
@@ -42,11 +51,12 @@ export interface PluginProcessOptions {
 }
 
 /**
- * An interface-name prefix for one plugin instance: `ocntz` + one random character. The `z` keeps it apart
- * from the `ocnt<tag>` names tests give bridges and links (a prefix like `ocntbr` would claim test bridges).
+ * An interface-name prefix for one plugin instance: `ocntz` + one character, claimed machine-wide so no plugin
+ * running in another test lane has it (testkit's claimTestPrefix). The `z` keeps it apart from the `ocnt<tag>`
+ * names tests give bridges and links (a prefix like `ocntbr` would claim test bridges).
  */
 export function testPrefix(): string {
-  return `ocntz${'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(Math.random() * 36)]}`;
+  return claimTestPrefix();
 }
 
 /** True when the plugin answers Plugin.Activate on its socket (a stale socket refuses connections). */
@@ -138,6 +148,8 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
     async stop() {
       await p.kill('SIGTERM');
       rmSync(socket, { force: true });
+      // A prefix claimed here may go to this process's next plugin (never to another process's).
+      if (opts.prefix === undefined) releaseTestPrefix(prefix);
     },
   };
   await p.start();
