@@ -71,6 +71,9 @@ function activate(socketPath: string): Promise<boolean> {
   });
 }
 
+/** How long `stop()` waits for the plugin to exit after SIGTERM (it takes well under a second). */
+const STOP_GRACE_MS = 30_000;
+
 export async function startPluginProcess(opts: PluginProcessOptions = {}): Promise<PluginProcess> {
   const ovsdb = opts.ovsdb ?? process.env.OCN_OVSDB;
   if (!ovsdb)
@@ -146,7 +149,27 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
       }
     },
     async stop() {
-      await p.kill('SIGTERM');
+      // A plugin that does not exit within STOP_GRACE_MS of SIGTERM is a bug (its close() never settled):
+      // kill it so the test goes on, and fail with what it last logged, which names the step it was in.
+      const c = p.child;
+      const running = c.exitCode === null && c.signalCode === null;
+      const exited = running ? new Promise<void>((r) => c.once('exit', () => r())) : Promise.resolve();
+      if (running) c.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const hung = await Promise.race([
+        exited.then(() => false),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), STOP_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (hung) {
+        await p.kill('SIGKILL');
+        rmSync(socket, { force: true });
+        throw new Error(
+          `plugin ${name} did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM (killed); its last output:\n${logs.slice(-40).join('\n')}`,
+        );
+      }
       rmSync(socket, { force: true });
       // A prefix claimed here may go to this process's next plugin (never to another process's).
       if (opts.prefix === undefined) releaseTestPrefix(prefix);
