@@ -8,8 +8,8 @@
 //                            the two setns calls because fn is synchronous.
 //   inetSocket()             AF_INET datagram socket for SIOCETHTOOL, in the calling thread's namespace.
 //   routeSocket()            blocking NETLINK_ROUTE socket for nlTransact, in the calling thread's namespace.
-//   nlTransact(fd, msg)      sendmsg + wait for the kernel's ACK on a detached thread of its own (Promise of
-//                            errno, 0 = ok), so a request stuck in the kernel never holds up process exit.
+//   nlTransact(fd, msg)      sendmsg + wait for the kernel's ACK on one of the addon's own worker threads
+//                            (Promise of errno, 0 = ok), so a request stuck in the kernel never holds up exit.
 //                            RTM_DELLINK runs synchronously inside sendmsg and waits for an RCU grace period
 //                            (synchronize_net, ~16 ms): done on the main thread it stalls the event loop.
 //   txChecksum(sock, ifname[, on])  ETHTOOL_GTXCSUM / ETHTOOL_STXCSUM. The kernel maps STXCSUM to the whole
@@ -56,8 +56,8 @@
     if ((call) != napi_ok) return NULL;                                                                      \
   } while (0)
 
-// Throws Error{message, errno, syscall}; the JavaScript side maps errno to its name and its own error class.
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+// Error{message, errno, syscall}; the JavaScript side maps errno to its name and its own error class.
+static napi_value errno_error(napi_env env, int err, const char *syscall) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", syscall, strerror(err));
   napi_value m, e, n, s;
@@ -67,7 +67,11 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
   napi_set_named_property(env, e, "errno", n);
   napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &s);
   napi_set_named_property(env, e, "syscall", s);
-  napi_throw(env, e);
+  return e;
+}
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  napi_throw(env, errno_error(env, err, syscall));
   return NULL;
 }
 
@@ -223,16 +227,7 @@ static void transact_complete(napi_env env, napi_value js_cb, void *context, voi
   if (--te->pending == 0) napi_unref_threadsafe_function(env, te->tsfn);
   napi_value v;
   if (t->sys_err) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s: %s", t->sys_call, strerror(t->sys_err));
-    napi_value m, n, s;
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-    napi_create_error(env, NULL, m, &v);
-    napi_create_int32(env, t->sys_err, &n);
-    napi_set_named_property(env, v, "errno", n);
-    napi_create_string_utf8(env, t->sys_call, NAPI_AUTO_LENGTH, &s);
-    napi_set_named_property(env, v, "syscall", s);
-    napi_reject_deferred(env, t->deferred, v);
+    napi_reject_deferred(env, t->deferred, errno_error(env, t->sys_err, t->sys_call));
   } else {
     napi_create_int32(env, t->result, &v);
     napi_resolve_deferred(env, t->deferred, v);
@@ -299,14 +294,14 @@ static int transact_submit(transact_t *t) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (err != 0 && idle_workers == 0) {
-      // Unqueue it (it is the tail; nobody took it, since no worker is idle and none started).
-      transact_t **pp = &queue_head;
-      while (*pp != t) pp = &(*pp)->next;
-      *pp = NULL;
-      queue_tail = NULL;
-      for (transact_t *q = queue_head; q; q = q->next) queue_tail = q;
+      // Unqueue it: it is the tail, and nobody took it (no worker is idle and none started).
+      transact_t *prev = NULL;
+      for (transact_t *q = queue_head; q != t; q = q->next) prev = q;
+      if (prev) prev->next = NULL;
+      else queue_head = NULL;
+      queue_tail = prev;
       queued--;
-    } else err = 0;
+    } else err = 0; // an idle worker will take it
   }
   pthread_mutex_unlock(&workers_mu);
   return err;
@@ -362,14 +357,7 @@ static napi_value NlTransact(napi_env env, napi_callback_info info) {
   int err = transact_submit(t);
   if (err != 0) {
     napi_delete_reference(env, t->buf_ref);
-    napi_value e, m, n, s;
-    napi_create_string_utf8(env, "pthread_create failed", NAPI_AUTO_LENGTH, &m);
-    napi_create_error(env, NULL, m, &e);
-    napi_create_int32(env, err, &n);
-    napi_set_named_property(env, e, "errno", n);
-    napi_create_string_utf8(env, "pthread_create", NAPI_AUTO_LENGTH, &s);
-    napi_set_named_property(env, e, "syscall", s);
-    napi_reject_deferred(env, t->deferred, e);
+    napi_reject_deferred(env, t->deferred, errno_error(env, err, "pthread_create"));
     free(t);
     return promise;
   }
@@ -613,16 +601,7 @@ static void precv_complete(napi_env env, napi_status status, void *p) {
   precv_t *r = p;
   napi_value v;
   if (r->sys_err) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s: %s", r->sys_call, strerror(r->sys_err));
-    napi_value m, n, s;
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-    napi_create_error(env, NULL, m, &v);
-    napi_create_int32(env, r->sys_err, &n);
-    napi_set_named_property(env, v, "errno", n);
-    napi_create_string_utf8(env, r->sys_call, NAPI_AUTO_LENGTH, &s);
-    napi_set_named_property(env, v, "syscall", s);
-    napi_reject_deferred(env, r->deferred, v);
+    napi_reject_deferred(env, r->deferred, errno_error(env, r->sys_err, r->sys_call));
   } else if (r->len < 0) {
     napi_get_null(env, &v);
     napi_resolve_deferred(env, r->deferred, v);

@@ -63,6 +63,27 @@ export function dellinkIdentity(data: Uint8Array): DellinkIdentity | undefined {
   return { index, name: undefined };
 }
 
+const GONE = Symbol('gone');
+
+/**
+ * `ifGone` as soon as `gone` resolves, else whatever `answered` settles to (its error included); a failed or
+ * aborted `gone` leaves it to `answered`. Once gone, a later rejection of `answered` is not reported: a link
+ * announced as deleted cannot still be there. The race of `deleteLink({until: 'gone'})` and of callers that
+ * pair `whenGone` with a delete of their own (subscribe first, then send the delete).
+ */
+export async function goneOrAnswered<T>(gone: Promise<void>, answered: Promise<T>, ifGone: T): Promise<T> {
+  const first = await Promise.race([
+    gone.then(
+      () => GONE,
+      () => answered,
+    ),
+    answered,
+  ]);
+  if (first !== GONE) return first as T;
+  answered.catch(() => undefined);
+  return ifGone;
+}
+
 /** One pending wait: settle it with `indexIs` (its device's ifindex, once known) or `fail`. */
 export interface GoneWait {
   readonly promise: Promise<void>;

@@ -20,7 +20,7 @@ import {
   toNetlinkError,
 } from './errors.js';
 import { LinkWatcher } from './events.js';
-import { GoneTracker, type GoneWait } from './gone.js';
+import { GoneTracker, type GoneWait, goneOrAnswered } from './gone.js';
 import { afOf, type Family, ipv4Broadcast, parseCidr } from './ip.js';
 import { native } from './native.js';
 import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd, socketInNetns } from './netns.js';
@@ -137,14 +137,7 @@ export class NetlinkHandle implements NetnsTarget {
     this.#ns = ns;
     this.#sock = sock;
     this.#timeoutMs = timeoutMs;
-    this.#gone = new GoneTracker(() => {
-      let sock: NetlinkSocket | undefined;
-      this.#inNetns(() => {
-        sock = createNetlink(0, { recvBufferSize: 1 << 21, sendBufferSize: 1 << 12 });
-      });
-      if (sock === undefined) throw new NetlinkError('NETLINK_ERR_NATIVE', 'whenGone: no socket was created');
-      return sock;
-    }, this.netns);
+    this.#gone = new GoneTracker(() => this.#eventSocket('whenGone', 1 << 21), this.netns);
   }
 
   /**
@@ -374,27 +367,16 @@ export class NetlinkHandle implements NetnsTarget {
     if (until !== 'answered' && until !== 'gone')
       throw new NetlinkInvalidArgumentError('until', options.until, "'answered' or 'gone'");
     const ctx = { operation: 'deleteLink', ifname: String(link) };
+    // Subscribed before the request goes out, so its multicast cannot come first.
     const ac = until === 'gone' ? new AbortController() : undefined;
-    const gone =
-      ac === undefined
-        ? undefined
-        : this.whenGone(link, { signal: ac.signal }).then(
-            () => true,
-            () => false,
-          );
+    const gone = ac && this.whenGone(link, { signal: ac.signal });
     const answered = this.#blocking(RTM.DELLINK, linkSelector(sel), ctx).catch((err: unknown) => {
       if (options.missingOk === true && err instanceof NetlinkKernelError && err.errno === 'ENODEV') return;
       throw err;
     });
     if (gone === undefined) return answered;
     try {
-      const first = await Promise.race([gone, answered.then(() => 'answered' as const)]);
-      if (first === true) {
-        answered.catch(() => undefined);
-        return;
-      }
-      if (first === 'answered') return;
-      return await answered;
+      return await goneOrAnswered(gone, answered, undefined);
     } finally {
       ac?.abort();
     }
@@ -629,17 +611,23 @@ export class NetlinkHandle implements NetnsTarget {
    */
   watchLinks(options: { signal?: AbortSignal | undefined } = {}): LinkWatcher {
     this.#ensureOpen('watchLinks');
-    let sock: NetlinkSocket | undefined;
-    const make = (): void => {
-      sock = createNetlink(0, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 16 });
-    };
-    try {
-      this.#inNetns(make);
-    } catch (err) {
-      throw toNetlinkError(err, this.#ctx({ operation: 'watchLinks' }));
-    }
-    if (sock === undefined) throw new NetlinkError('NETLINK_ERR_NATIVE', 'watchLinks: no socket was created');
+    const sock = this.#eventSocket('watchLinks', 1 << 20);
     return new LinkWatcher(sock, (data) => toLink(data), this.netns, options.signal);
+  }
+
+  /** An unsubscribed NETLINK_ROUTE socket in the handle's namespace, for multicast events. */
+  #eventSocket(operation: string, recvBufferSize: number): NetlinkSocket {
+    let sock: NetlinkSocket | undefined;
+    try {
+      this.#inNetns(() => {
+        sock = createNetlink(0, { recvBufferSize, sendBufferSize: 1 << 12 });
+      });
+    } catch (err) {
+      throw toNetlinkError(err, this.#ctx({ operation }));
+    }
+    if (sock === undefined)
+      throw new NetlinkError('NETLINK_ERR_NATIVE', `${operation}: no socket was created`);
+    return sock;
   }
 
   // ---- plumbing ----------------------------------------------------------------------------------------
@@ -750,9 +738,10 @@ export class NetlinkHandle implements NetnsTarget {
   }
 
   /**
-   * A request on a blocking socket, sent and answered on a thread of its own (native `nlTransact`). Up to `blockingRequests` run at once, each
-   * on its own socket: the kernel's RCU wait after a link delete (netdev_run_todo → rcu_barrier) comes after
-   * the rtnl lock is dropped, so concurrent deletes on several threads wait out one grace period together.
+   * A request on a blocking socket, sent and answered on one of the addon's worker threads (`nlTransact`). Up
+   * to `blockingRequests` run at once, each on its own socket: the kernel's RCU wait after a link delete
+   * (netdev_run_todo → rcu_barrier) comes after the rtnl lock is dropped, so concurrent deletes on several
+   * threads wait out one grace period together.
    * Beyond that, requests wait for a socket in FIFO order.
    */
   #blocking(type: number, payload: Buffer, ctx: KernelErrorContext): Promise<void> {

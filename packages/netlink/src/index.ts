@@ -12,6 +12,7 @@ export {
   NetlinkKernelError,
 } from './errors.js';
 export { LinkWatcher } from './events.js';
+export { goneOrAnswered } from './gone.js';
 export { type HandleOptions, NetlinkHandle, openHandle } from './handle.js';
 export { type Cidr, type Family, formatIp, type IpBytes, parseCidr, parseIp } from './ip.js';
 export { createNetns, deleteNetns, listNetns, NETNS_RUN_DIR, type NetnsRef } from './netns.js';

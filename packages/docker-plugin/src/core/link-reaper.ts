@@ -16,7 +16,7 @@
 //
 //   const reaper = new LinkReaper(kernel);
 //   await Promise.all(names.map((n) => reaper.delete(n)));   // true where the link was there
-import { NetlinkHandle } from '@ovs-container-network/netlink';
+import { goneOrAnswered, NetlinkHandle } from '@ovs-container-network/netlink';
 import { GroupCommit } from './group-commit.js';
 import { hasErrno, type KernelHandle, reapingGroup } from './kernel.js';
 
@@ -45,21 +45,11 @@ export class LinkReaper {
    * was not (ENODEV: deleting is idempotent); rejects with the kernel's error otherwise.
    */
   async delete(name: string): Promise<boolean> {
-    // Subscribed before the delete can go out; false when it cannot tell (no such link, events lost, closed).
+    // Subscribed before the delete can go out. A failed delete is never announced, so its error stays ours.
     const ac = new AbortController();
-    const gone = this.#kernel.whenGone(name, { signal: ac.signal }).then(
-      () => true,
-      () => false,
-    );
-    const done = this.#commit.submit(name);
+    const gone = this.#kernel.whenGone(name, { signal: ac.signal });
     try {
-      const first = await Promise.race([gone, done.then(() => 'answered' as const)]);
-      if (first === true) {
-        // Gone: the answer can only confirm it (a failed delete is never announced as gone).
-        done.catch(() => undefined);
-        return true;
-      }
-      return await done;
+      return await goneOrAnswered(gone, this.#commit.submit(name), true);
     } finally {
       ac.abort();
     }

@@ -1,17 +1,17 @@
 // The tests' plugin prefixes (testkit claimTestPrefix): processes running at once never get the same one, a
 // claim of a process that is gone is taken over, a process reuses its own released claims, and its claims go
 // when it exits. In a claims folder of its own (OCNT_PREFIX_DIR), so it takes nothing from running tests.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { run } from '@ovs-container-network/testkit';
 import t from 'tap';
 
 const dir = mkdtempSync(join(tmpdir(), 'ocnt-prefix-test-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A child that claims `n` prefixes, releases the last and claims again, prints them, and holds for `holdMs`. */
-function child(n: number, holdMs: number): Promise<string[]> {
+async function child(n: number, holdMs: number): Promise<string[]> {
   const code = `
     import { claimTestPrefix, releaseTestPrefix } from '@ovs-container-network/testkit';
     const got = Array.from({ length: ${n} }, () => claimTestPrefix());
@@ -20,24 +20,13 @@ function child(n: number, holdMs: number): Promise<string[]> {
     console.log(JSON.stringify({ got, again }));
     setTimeout(() => {}, ${holdMs});
   `;
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', code], {
-      env: { ...process.env, OCNT_PREFIX_DIR: dir },
-      cwd: new URL('..', import.meta.url).pathname,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`child exited ${code}`));
-      const { got, again } = JSON.parse(out) as { got: string[]; again: string };
-      if (again !== got.at(-1)) return reject(new Error(`released ${got.at(-1)} but claimed ${again} again`));
-      resolve(got);
-    });
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], {
+    env: { ...process.env, OCNT_PREFIX_DIR: dir },
+    cwd: new URL('..', import.meta.url).pathname,
   });
+  const { got, again } = JSON.parse(stdout) as { got: string[]; again: string };
+  if (again !== got.at(-1)) throw new Error(`released ${got.at(-1)} but claimed ${again} again`);
+  return got;
 }
 
 t.test('processes running at once get distinct prefixes, and their claims go with them', async (t) => {

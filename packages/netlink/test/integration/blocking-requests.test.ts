@@ -7,7 +7,10 @@ import t from 'tap';
 
 const child = fileURLToPath(new URL('../fixtures/unanswered-requests.ts', import.meta.url));
 
-/** Runs the child; resolves with its exit code (null: killed after `killAfterMs`) and its output. */
+/**
+ * Runs the child; resolves with its exit code (null: SIGKILLed after `killAfterMs`) and its output. Not testkit's
+ * `run`: its timeout sends SIGTERM, which a process stuck in exit() can survive and then end with code 0.
+ */
 function runChild(
   count: number,
   killAfterMs: number,
