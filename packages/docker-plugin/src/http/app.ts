@@ -201,11 +201,22 @@ export function build(opts: BuildOptions): FastifyInstance {
     reply.raw.once('close', () => clearTimeout(timer));
     req.ocnTimer = timer;
   });
+  // Closing. Node's server.close() destroys the connections idle at that moment; one with a call in flight
+  // stays open after its answer (keep-alive, and keepAliveTimeout is 0 above), so close() would wait for Docker
+  // to hang up, which it never does. From preClose on, every answer says `Connection: close` (Node ends the
+  // socket after it; moby's transport does not reuse it), and each answer sent lets the connections that are
+  // idle by then go too (one whose answer was already on its way when closing began).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-type', PLUGIN_CONTENT_TYPE);
+    if (closing) reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
     clearTimeout(req.ocnTimer);
     const seconds = Number(process.hrtime.bigint() - (req.ocnStart ?? process.hrtime.bigint())) / 1e9;
     const call = callName(req);

@@ -154,3 +154,44 @@ t.test('a stalled request is closed after requestTimeoutMs', async (t) => {
   });
   t.ok(closed < 3000, `closed after ${closed} ms`);
 });
+
+t.test('close() ends a keep-alive connection whose call was in flight, after answering it', async (t) => {
+  // Found in CI: a plugin stayed in close() after SIGTERM (the bin's watchdog named this step) because a
+  // connection dockerd was using kept alive after its answer, and Node's server.close() waits for it.
+  const dir = mkdtempSync('/tmp/ocnt-http-');
+  const path = join(dir, 's.sock');
+  let release!: () => void;
+  const hang = new Promise<void>((r) => {
+    release = r;
+  });
+  const calls: string[] = [];
+  const app = build({ driver: driver(calls, hang) });
+  // The call is answered once the server is closing: server.close() follows the preClose hooks at once.
+  app.addHook('preClose', async () => {
+    setTimeout(release, 50);
+  });
+  await app.listen({ path });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const body = '{"NetworkID":"n1","Options":{},"IPv4Data":[],"IPv6Data":[]}';
+  const s = connect(path);
+  let answer = '';
+  s.on('data', (d) => {
+    answer += d.toString();
+  });
+  const hungUp = new Promise<void>((resolve) => s.on('close', () => resolve()));
+  s.on('error', () => {});
+  s.write(
+    `POST /NetworkDriver.CreateNetwork HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
+  while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const closed = app.close().then(() => 'closed');
+  const outcome = await Promise.race([
+    closed,
+    new Promise<string>((r) => setTimeout(() => r('still open after 5 s'), 5000).unref()),
+  ]);
+  t.equal(outcome, 'closed', 'close() resolves once the call in flight is answered');
+  if (outcome !== 'closed') s.destroy();
+  await hungUp;
+  t.match(answer, /^HTTP\/1\.1 200 /, 'the call in flight was answered');
+  t.match(answer, /\r\nconnection: close\r\n/i, 'its answer says Connection: close');
+});
