@@ -55,6 +55,8 @@ export interface RunningPlugin {
   /** Runs one reconciliation now. */
   reconcile(): Promise<{ removed: string[] }>;
   close(): Promise<void>;
+  /** What `close()` is waiting for now (undefined before it starts and once it is done); for diagnostics. */
+  readonly closing: string | undefined;
 }
 
 export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
@@ -186,16 +188,28 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     });
     return reconciling;
   };
+  // Each step is named while it runs, so a shutdown that hangs can say where (the bin's watchdog logs it).
+  let closing: string | undefined;
+  const step = async (what: string, fn: () => unknown): Promise<void> => {
+    closing = what;
+    const t0 = performance.now();
+    await fn();
+    log?.debug({ step: what, ms: Math.round((performance.now() - t0) * 1000) / 1000 }, 'closed');
+  };
+  app.addHook('preClose', async () => {
+    closing = 'the Docker API socket (calls in flight, open connections)';
+  });
   app.addHook('onClose', async () => {
     if (timer) clearInterval(timer);
-    await metricsApp?.close();
-    await reconciling?.catch(() => undefined);
-    await ovnMode?.close();
-    await dhcp.close();
-    await external.close(); // ns16
-    nft.close();
-    await backend.close();
-    kernel.close();
+    await step('the metrics listener', () => metricsApp?.close());
+    await step('the reconciliation in progress', () => reconciling?.catch(() => undefined));
+    await step('OVN mode', () => ovnMode?.close());
+    await step('the DHCP lease keeper', () => dhcp.close());
+    await step('the port proxies', () => external.close()); // ns16
+    await step('nf_tables', () => nft.close());
+    await step('the OVSDB session', () => backend.close());
+    await step('the rtnetlink handle', () => kernel.close());
+    closing = undefined;
   });
   try {
     // Before serving: whatever a crash or a daemon restart left behind goes now.
@@ -240,6 +254,9 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     reconcile,
     async close() {
       await app.close();
+    },
+    get closing() {
+      return closing;
     },
   };
 }

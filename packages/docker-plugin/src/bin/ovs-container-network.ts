@@ -29,6 +29,9 @@ const HELP = `usage: ovs-container-network [flags]
   --prefix PREFIX           prefix of the interface names the driver creates (default ocn; env OCN_PREFIX)
   --orphan-grace SECONDS    unjoined endpoints older than this are removed (default 60; env OCN_ORPHAN_GRACE)
   --reconcile-interval SEC  how often to look for orphans (default 30; env OCN_RECONCILE_INTERVAL)
+  --shutdown-timeout SEC    on SIGTERM/SIGINT, exit (status 1, naming what hung) if closing takes longer;
+                            all state is in OVS, so nothing is lost (default 10, as dockerd's wait before
+                            SIGKILL; 0 = wait forever; env OCN_SHUTDOWN_TIMEOUT)
 
   OVN mode (networks created with -o mode=ovn; see README "OVN mode"):
   --ovn-nb ENDPOINTS        OVN_Northbound remotes, comma-separated, as --ovsdb (a Raft cluster: every
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
       prefix: { type: 'string' },
       'orphan-grace': { type: 'string' },
       'reconcile-interval': { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
       'ovsdb-ca': { type: 'string' },
       'ovsdb-cert': { type: 'string' },
       'ovsdb-key': { type: 'string' },
@@ -120,6 +124,11 @@ async function main(): Promise<void> {
   const callTimeout = num('--call-timeout', values['call-timeout'] ?? env.OCN_CALL_TIMEOUT, 10);
   if (callTimeout <= 0)
     throw new InvalidOptionError('--call-timeout', callTimeout, 'a number of seconds > 0');
+  const shutdownTimeout = num(
+    '--shutdown-timeout',
+    values['shutdown-timeout'] ?? env.OCN_SHUTDOWN_TIMEOUT,
+    10,
+  );
   // --- OVN mode ---
   const ovn = parseOvnFlags(
     {
@@ -160,8 +169,19 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    if (shutdownTimeout > 0)
+      setTimeout(() => {
+        logger.error(
+          { waitingFor: plugin.closing, resources: process.getActiveResourcesInfo() },
+          `shutdown did not finish within ${shutdownTimeout} s; exiting`,
+        );
+        process.exit(1);
+      }, shutdownTimeout * 1000).unref();
     plugin.close().then(
-      () => process.exit(0),
+      () => {
+        logger.info('closed; exiting');
+        process.exit(0);
+      },
       (err: unknown) => {
         logger.error({ err: describeError(err) }, 'shutdown failed');
         process.exit(1);

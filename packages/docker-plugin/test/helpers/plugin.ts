@@ -135,14 +135,13 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
       c.stderr?.on('data', keep);
       p.child = c;
       try {
-        await waitFor(
-          async () => {
-            if (c.exitCode !== null) throw new Error(`plugin exited ${c.exitCode}`);
-            return existsSync(socket) && (await activate(socket));
-          },
+        // An exit ends the wait at once (waitFor retries what throws until its deadline).
+        const up = await waitFor(
+          async () => (c.exitCode !== null ? 'exited' : existsSync(socket) && (await activate(socket))),
           30_000,
           `plugin ${name} to listen`,
         );
+        if (up === 'exited') throw new Error(`plugin exited ${c.exitCode}`);
       } catch (err) {
         if (c.exitCode === null) c.kill('SIGKILL');
         throw new Error(`${(err as Error).message}; its last output:\n${logs.slice(-20).join('\n')}`);
@@ -171,6 +170,11 @@ export async function startPluginProcess(opts: PluginProcessOptions = {}): Promi
         );
       }
       rmSync(socket, { force: true });
+      // The plugin's shutdown watchdog (--shutdown-timeout) exits 1 when a close step hangs: that is the same bug.
+      if (running && c.exitCode !== 0)
+        throw new Error(
+          `plugin ${name} exited ${c.exitCode ?? c.signalCode} after SIGTERM, not 0; its last output:\n${logs.slice(-40).join('\n')}`,
+        );
       // A prefix claimed here may go to this process's next plugin (never to another process's).
       if (opts.prefix === undefined) releaseTestPrefix(prefix);
     },
