@@ -8,7 +8,27 @@ left=()
 
 if command -v "$DOCKER" >/dev/null && "$DOCKER" info >/dev/null 2>&1; then
   for c in $("$DOCKER" ps -aq --filter name=ocnt); do left+=("container $c"); (( check )) || "$DOCKER" rm -f "$c" >/dev/null 2>&1; done
-  for n in $("$DOCKER" network ls -q --filter name=ocnt); do left+=("docker network $n"); (( check )) || "$DOCKER" network rm "$n" >/dev/null 2>&1; done
+  stuck=()
+  for n in $("$DOCKER" network ls -q --filter name=ocnt); do
+    left+=("docker network $n")
+    (( check )) && continue
+    out=$("$DOCKER" network rm "$n" 2>&1) && continue
+    [[ $out == *'has active endpoints'* && $("$DOCKER" network inspect -f '{{len .Containers}}' "$n" 2>/dev/null) == 0 ]] && stuck+=("$n")
+  done
+  # Docker 20.10 keeps a per-network endpoint counter beside the endpoints; concurrent creates and deletes
+  # can leave it above zero with no endpoint left (moby#42119), and then the network cannot be removed until
+  # dockerd restarts and counts again. Restart it in the firewall setting it runs with.
+  if (( ${#stuck[@]} )) && [[ -r /var/run/docker.pid ]]; then
+    echo "cleanup: dockerd's endpoint count is stale for network(s) ${stuck[*]} (moby#42119); restarting dockerd" >&2
+    pid=$(cat /var/run/docker.pid)
+    fw=default; tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--iptables=false' && fw=off
+    kill "$pid"
+    for _ in $(seq 300); do "$DOCKER" info >/dev/null 2>&1 || break; sleep 0.1; done
+    for _ in $(seq 100); do [[ -e /var/run/docker.pid ]] || break; sleep 0.1; done
+    OCN_DOCKER_FIREWALL=$fw "$(dirname "$0")/ensure-docker.sh" >/dev/null
+    # Its driver is gone, so Docker answers "plugin not found", but the network goes.
+    for n in "${stuck[@]}"; do "$DOCKER" network rm "$n" >/dev/null 2>&1; done
+  fi
   for p in $("$DOCKER" plugin ls --format '{{.Name}}' 2>/dev/null | grep '^ocnt' || true); do
     left+=("docker plugin $p"); (( check )) || { "$DOCKER" plugin disable -f "$p"; "$DOCKER" plugin rm -f "$p"; } >/dev/null 2>&1
   done

@@ -62,6 +62,17 @@ t.test('50 parallel docker run on one network', async (t) => {
     'TCP between the last and the first',
   );
   await docker(['rm', '-f', ...names]);
-  await docker(['network', 'rm', net]);
+  const inspect = JSON.parse((await docker(['network', 'inspect', net])).stdout) as [{ Containers: object }];
+  t.same(inspect[0].Containers, {}, 'Docker lists no endpoint on the network');
+  const rm = await docker(['network', 'rm', net], true);
+  if (rm.code !== 0) {
+    // Docker 20.10 keeps a per-network endpoint counter beside the endpoints, and 50 concurrent creates and
+    // deletes can leave it above zero with no endpoint left (moby#42119, seen here once in a run of the e2e
+    // lanes: no warning in dockerd's log, every DeleteEndpoint answered 200). The network cannot be removed
+    // then (scripts/cleanup.sh restarts dockerd at the end of the run to remove it); only that is tolerated,
+    // with no endpoint listed above and nothing of ours left below.
+    t.match(rm.stderr, /has active endpoints/, `docker network rm: ${rm.stderr.trim()}`);
+    t.comment(`Docker's endpoint counter drifted (moby#42119); ${net} stays in Docker`);
+  }
   t.same(await settledLeftovers(p), [], 'no leftovers');
 });
