@@ -225,7 +225,9 @@ export async function startPlugin(opts: PluginOptions): Promise<RunningPlugin> {
     if (opts.metrics) {
       const m = /^(.*):(\d+)$/.exec(opts.metrics);
       if (!m) throw new Error(`--metrics ${opts.metrics}: expected HOST:PORT`);
-      metricsApp = Fastify();
+      // A scrape in flight at close would keep its connection alive afterwards (as on the Docker socket, see
+      // http/app.ts); a scrape is safe to cut.
+      metricsApp = Fastify({ forceCloseConnections: true });
       metricsApp.get('/metrics', async (_req, reply) => {
         reply.header('content-type', metrics.registry.contentType);
         return metrics.registry.metrics();
