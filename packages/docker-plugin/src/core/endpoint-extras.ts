@@ -11,6 +11,7 @@ import { Transaction } from '@ovs-container-network/ovsdb';
 import * as OVS from '@ovs-container-network/ovsdb/models/open-vswitch';
 import { InvalidOptionError, NotFoundError } from './errors.js';
 import { addMirror, isMirrorOption, parseMonitorName, syncMirrors } from './mirror.js';
+import type { PortUuid } from './ovs/model.js';
 import type { TypedOvs } from './qos.js';
 import {
   applyContainerShaping,
@@ -82,17 +83,21 @@ export async function applyEndpointExtras(
 /** Port external_ids key: the sandbox (network namespace file) Join was given, for later egress changes. */
 export const SANDBOX_KEY = 'ocn-sandbox';
 
-/** Records the sandbox of a joined endpoint on its Port (once: a rejoin with the same key writes nothing). */
+/**
+ * Records the sandbox of a joined endpoint on its Port (once: a rejoin with the same key writes nothing). The
+ * row is named by its uuid: ovsdb-server 3.1 looks a `_uuid ==` condition up and scans the whole table for
+ * any other (ovsdb/query.c), and every Join writes this.
+ */
 export async function recordSandbox(
   t: TypedOvs,
-  port: { name: string; external_ids: Readonly<Record<string, string>> },
+  port: { _uuid: PortUuid; external_ids: Readonly<Record<string, string>> },
   sandboxKey: string,
 ): Promise<void> {
   if (!sandboxKey.startsWith('/') || port.external_ids[SANDBOX_KEY] === sandboxKey) return;
   const txn = new Transaction('Open_vSwitch');
   txn.mutate(
     OVS.Port,
-    [['name', '==', port.name]],
+    [['_uuid', '==', port._uuid]],
     [
       ['external_ids', 'delete', [SANDBOX_KEY]],
       ['external_ids', 'insert', { [SANDBOX_KEY]: sandboxKey }],
