@@ -334,3 +334,46 @@ t.test(
     );
   },
 );
+
+t.test('CreateEndpoint looks kernel links up only when a name it picked is taken there', async (t) => {
+  const { ovs, kernel, driver } = await setup(t);
+  await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
+  const ep = (i: number) => `${'d'.repeat(62)}${i.toString().padStart(2, '0')}`;
+  let lookups = 0;
+  const findLink = kernel.findLink.bind(kernel);
+  kernel.findLink = async (l: string | number) => {
+    lookups++;
+    return findLink(l);
+  };
+  await driver.createEndpoint({
+    NetworkID: NET_A,
+    EndpointID: ep(1),
+    Interface: { Address: '10.1.0.11/24' },
+  });
+  t.equal(lookups, 0, 'names free in OVS and in the kernel: no lookup');
+  t.ok(ovs.portByName(vethNames(ep(1), 'ocnt').host), 'the first names were used');
+
+  // Someone else's link holds the first host name: the pair goes under the next names, theirs stays.
+  const first = vethNames(ep(2), 'ocnt', 0);
+  kernel.add(first.host, 'dummy');
+  await driver.createEndpoint({
+    NetworkID: NET_A,
+    EndpointID: ep(2),
+    Interface: { Address: '10.1.0.12/24' },
+  });
+  t.ok(lookups > 0, 'a taken name: the kernel is asked');
+  t.ok(ovs.portByName(vethNames(ep(2), 'ocnt', 1).host), 'the next names are used');
+  t.equal(kernel.links.get(first.host)?.kind, 'dummy', 'the other link is untouched');
+  t.notOk(kernel.links.has(first.container), 'nothing was made under the taken names');
+
+  // A veth of ours under the first names, left by a crash between the kernel and OVS: replaced.
+  const left = vethNames(ep(3), 'ocnt', 0);
+  await kernel.createVeth({ name: left.host, group: ownerGroup('ocntest'), peer: { name: left.container } });
+  await driver.createEndpoint({
+    NetworkID: NET_A,
+    EndpointID: ep(3),
+    Interface: { Address: '10.1.0.13/24' },
+  });
+  t.ok(ovs.portByName(left.host), 'our leftover is replaced under the same names');
+  t.equal(kernel.links.get(left.host)?.group, ownerGroup('ocntest'), 'by a new veth of ours');
+});
