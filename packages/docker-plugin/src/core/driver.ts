@@ -723,11 +723,15 @@ export class OvsNetworkDriver implements NetworkDriverApi {
     return reply;
   }
 
+  #takenInOvs(name: string): boolean {
+    return this.#ovs.portByName(name) !== undefined || this.#ovs.ifaceByName(name) !== undefined;
+  }
+
   /** The first host/container names for an endpoint that no OVS port or interface uses. */
   #namesFreeInOvs(endpointId: string): { host: string; container: string } {
     for (let salt = 0; salt < 4; salt++) {
       const n = vethNames(endpointId, this.prefix, salt);
-      if (!this.#ovs.portByName(n.host) && !this.#ovs.ifaceByName(n.host)) return n;
+      if (!this.#takenInOvs(n.host)) return n;
     }
     throw new ConflictError(`no free interface name for endpoint ${endpointId.slice(0, 12)}`);
   }
@@ -736,7 +740,7 @@ export class OvsNetworkDriver implements NetworkDriverApi {
   async #freeNames(endpointId: string): Promise<{ host: string; container: string }> {
     for (let salt = 0; salt < 4; salt++) {
       const n = vethNames(endpointId, this.prefix, salt);
-      if (this.#ovs.portByName(n.host) || this.#ovs.ifaceByName(n.host)) continue;
+      if (this.#takenInOvs(n.host)) continue;
       const [h, c] = await Promise.all([this.#kernel.findLink(n.host), this.#kernel.findLink(n.container)]);
       if (h || c) {
         // A leftover of this very endpoint (e.g. a crash between veth and OVS) is ours to replace.
