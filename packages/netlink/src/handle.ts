@@ -388,14 +388,29 @@ export class NetlinkHandle implements NetnsTarget {
    * for a delete sent right after this call, which may overtake the lookup), with the signal's
    * reason when aborted, with NETLINK_ERR_CLOSED when the handle closes, and with the socket's error when
    * events were lost (a receive overrun). Subscribed before it returns: a delete sent after the call is seen.
+   *
+   * `index`: the device's ifindex, when the caller knows it (say from OVS's `Interface.ifindex`). Then no
+   * lookup is made (an RTM_GETLINK, which blocks the event loop while the rtnl lock is busy), so there is no
+   * ENODEV either: a wait for a device that is not there ends only with the signal or `close()`. Meant for a
+   * caller about to delete the device itself.
    */
-  whenGone(link: string | number, options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+  whenGone(
+    link: string | number,
+    options: { signal?: AbortSignal | undefined; index?: number | undefined } = {},
+  ): Promise<void> {
     let wait: GoneWait;
     let sel: { index: number } | { name: string };
     try {
       sel = selector(link, 'link');
+      const index = options.index;
+      if (index !== undefined && (!Number.isInteger(index) || index < 1 || index > 0x7fffffff))
+        throw new NetlinkInvalidArgumentError('index', index, 'an ifindex: an integer in [1, 2147483647]');
       this.#ensureOpen('whenGone');
       wait = this.#gone.track(sel, options.signal);
+      if (index !== undefined) {
+        wait.indexIs(index);
+        return wait.promise;
+      }
     } catch (err) {
       return Promise.reject(err);
     }

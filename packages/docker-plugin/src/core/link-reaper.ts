@@ -42,12 +42,13 @@ export class LinkReaper {
 
   /**
    * Deletes the link `name` (with a veth, its peer goes too). Resolves true when it was there, false when it
-   * was not (ENODEV: deleting is idempotent); rejects with the kernel's error otherwise.
+   * was not (ENODEV: deleting is idempotent); rejects with the kernel's error otherwise. `index`, when the
+   * caller knows the device's ifindex (OVS's `Interface.ifindex`), spares the name lookup of the gone wait.
    */
-  async delete(name: string): Promise<boolean> {
+  async delete(name: string, index?: number): Promise<boolean> {
     // Subscribed before the delete can go out. A failed delete is never announced, so its error stays ours.
     const ac = new AbortController();
-    const gone = this.#kernel.whenGone(name, { signal: ac.signal });
+    const gone = this.#kernel.whenGone(name, { signal: ac.signal, index });
     try {
       return await goneOrAnswered(gone, this.#commit.submit(name), true);
     } finally {

@@ -201,8 +201,10 @@ export class Wiring {
     // The port's QoS (root rows, never garbage-collected) and its mirrors go first (core/port-extras.ts).
     const row = this.#ovs.portByName(ref.hostIfName);
     if (row) await releasePortExtras(this.#ovs, row);
+    // vswitchd records the device's ifindex on the Interface; read now, before the removal takes the row.
+    const index = ifindexOf(this.#ovs.ifaceByName(ref.hostIfName)?.ifindex);
     const port = await this.#removePort(ref.hostIfName);
-    const link = await this.#reaper.delete(ref.hostIfName);
+    const link = await this.#reaper.delete(ref.hostIfName, index);
     return { port, link };
   }
 
@@ -317,4 +319,9 @@ export class Wiring {
       h.close();
     }
   }
+}
+
+/** An ifindex read back from OVS, if it is one (vswitchd leaves the column empty, or 0, until it knows it). */
+export function ifindexOf(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 0x7fffffff ? v : undefined;
 }

@@ -159,7 +159,13 @@ export class FakeKernel implements KernelHandle {
     this.#goneWaits.delete(name);
     for (const w of waits ?? []) w();
   }
-  whenGone(l: string | number, o: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+  /** The `index` option of each whenGone call, in order. */
+  goneIndexes: (number | undefined)[] = [];
+  whenGone(
+    l: string | number,
+    o: { signal?: AbortSignal | undefined; index?: number | undefined } = {},
+  ): Promise<void> {
+    this.goneIndexes.push(o.index);
     const link =
       typeof l === 'number' ? [...this.links.values()].find((x) => x.index === l) : this.links.get(l);
     if (!link) return Promise.reject(new KernelError('ENODEV'));

@@ -377,3 +377,25 @@ t.test('CreateEndpoint looks kernel links up only when a name it picked is taken
   t.ok(ovs.portByName(left.host), 'our leftover is replaced under the same names');
   t.equal(kernel.links.get(left.host)?.group, ownerGroup('ocntest'), 'by a new veth of ours');
 });
+
+t.test(
+  "DeleteEndpoint's gone wait takes the ifindex vswitchd recorded, and none when there is none",
+  async (t) => {
+    const { ovs, kernel, driver } = await setup(t);
+    await driver.createNetwork(net(NET_A, { bridge: 'ocntbr0' }));
+    const ep = (i: number) => `${'f'.repeat(62)}${i.toString().padStart(2, '0')}`;
+    for (const i of [1, 2])
+      await driver.createEndpoint({
+        NetworkID: NET_A,
+        EndpointID: ep(i),
+        Interface: { Address: `10.1.0.${20 + i}/24` },
+      });
+    // What ovs-vswitchd writes once it has opened the device; a private ovsdb-server has no vswitchd.
+    const host = vethNames(ep(1), 'ocnt').host;
+    await ovs.transact((tx) => tx.update(OVS.Interface, [['name', '==', host]], { ifindex: 4242 }));
+    await driver.deleteEndpoint({ NetworkID: NET_A, EndpointID: ep(1) });
+    await driver.deleteEndpoint({ NetworkID: NET_A, EndpointID: ep(2) });
+    t.same(kernel.goneIndexes, [4242, undefined], 'the recorded index, then none (nothing recorded)');
+    t.notOk(kernel.links.has(host), 'and the link is gone');
+  },
+);

@@ -23,7 +23,10 @@ class Kernel {
    */
   announce = false;
   readonly gone = new Map<string, () => void>();
-  whenGone(name: string | number, o: { signal?: AbortSignal }): Promise<void> {
+  /** The `index` option of each whenGone call, in order. */
+  goneIndexes: (number | undefined)[] = [];
+  whenGone(name: string | number, o: { signal?: AbortSignal; index?: number | undefined }): Promise<void> {
+    this.goneIndexes.push(o.index);
     if (!this.announce) return Promise.reject(errno('EOPNOTSUPP'));
     if (!this.links.has(String(name))) return Promise.reject(errno('ENODEV'));
     return new Promise((resolve, reject) => {
@@ -243,4 +246,12 @@ t.test('a missing link with the notice watched: false, from the answer', async (
   k.announce = true;
   t.equal(await reaper.delete('nosuch'), false);
   t.same(k.calls, ['deleteLink nosuch']);
+});
+
+t.test('the ifindex the caller knows goes to the gone wait, which then looks nothing up', async (t) => {
+  const { k, reaper } = setup(['a', 'b']);
+  k.announce = true;
+  t.equal(await reaper.delete('a', 42), true);
+  t.equal(await reaper.delete('b'), true);
+  t.same(k.goneIndexes, [42, undefined], 'passed when known, left out otherwise');
 });

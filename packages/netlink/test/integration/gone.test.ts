@@ -53,6 +53,35 @@ t.test('whenGone by name and by ifindex ends with a plain delete, for every memb
   await t.rejects(a, { code: 'NETLINK_ERR_CLOSED' }, 'close fails pending waits');
 });
 
+t.test('whenGone with the index given: no lookup, and the wait ends on that device only', async (t) => {
+  const { ns, h } = setup(t);
+  await h.createVeth({ name: 'ka', peer: { name: 'kb' } });
+  const index = (await h.getLink('ka')).index;
+  const w = h.whenGone('ka', { index });
+  execFileSync('ip', ['-n', ns, 'link', 'del', 'ka']);
+  await w;
+  t.same(await linkNames(ns), ['lo'], 'ended by its delete');
+  // No lookup: a device that is not there gives no ENODEV; the wait stays until its signal ends it.
+  const ac = new AbortController();
+  const none = h.whenGone('nosuch', { index: 2_000_000_000, signal: ac.signal });
+  const state = await Promise.race([
+    none.then(
+      () => 'resolved',
+      () => 'rejected',
+    ),
+    new Promise((r) => setTimeout(() => r('pending'), 150)),
+  ]);
+  t.equal(state, 'pending', 'no lookup, so no ENODEV: still pending after 150 ms');
+  ac.abort(new Error('done'));
+  await t.rejects(none, { message: 'done' });
+  for (const bad of [0, -1, 1.5, 2 ** 31])
+    await t.rejects(
+      h.whenGone('ka', { index: bad }),
+      { code: 'NETLINK_ERR_INVALID_ARGUMENT', field: 'index' },
+      `index ${bad} refused`,
+    );
+});
+
 t.test('an earlier device of the same name, its DELLINK unread, does not end the wait', async (t) => {
   const { ns, h } = setup(t);
   await h.createVeth({ name: 'keep', peer: { name: 'keepp' } });

@@ -14,7 +14,8 @@ export const MONITORED = {
   Open_vSwitch: ['bridges', 'external_ids', 'other_config'],
   Bridge: ['name', 'datapath_type', 'external_ids', 'ports'],
   Port: ['name', 'tag', 'trunks', 'external_ids', 'interfaces'],
-  Interface: ['name', 'type', 'external_ids', 'ofport', 'error'],
+  /** `ifindex`: a delete waits for that device's RTM_DELLINK without looking it up (link-reaper.ts). */
+  Interface: ['name', 'type', 'external_ids', 'ofport', 'error', 'ifindex'],
   /** The IPAM driver's lease rows (ipam-state.ts), and QoS queues (qos.ts). */
   Queue: ['external_ids'],
 } as const;
