@@ -15,7 +15,7 @@ import {
   parseIp,
 } from './ip.js';
 import type { Address, Link, Route, RouteSpec, Rule, RuleSpec } from './types.js';
-import { formatMac, parseMac, validateIfname, validateMtu, validateU32 } from './validate.js';
+import { formatMac, isIfindex, parseMac, validateIfname, validateMtu, validateU32 } from './validate.js';
 import {
   attrString,
   attrU32Value,
@@ -42,7 +42,7 @@ import {
 
 export function selector(link: unknown, field: string): { index: number } | { name: string } {
   if (typeof link === 'number') {
-    if (!Number.isInteger(link) || link <= 0 || link > 0x7fffffff) {
+    if (!isIfindex(link)) {
       throw new NetlinkInvalidArgumentError(field, link, 'an interface name or an ifindex (integer > 0)');
     }
     return { index: link };

@@ -45,7 +45,7 @@ import type {
   VethOptions,
   VethPair,
 } from './types.js';
-import { validateIfname, validateTimeoutMs, validateU32 } from './validate.js';
+import { isIfindex, validateIfname, validateTimeoutMs, validateU32 } from './validate.js';
 import {
   addressPayload,
   attrString,
@@ -403,7 +403,7 @@ export class NetlinkHandle implements NetnsTarget {
     try {
       sel = selector(link, 'link');
       const index = options.index;
-      if (index !== undefined && (!Number.isInteger(index) || index < 1 || index > 0x7fffffff))
+      if (index !== undefined && !isIfindex(index))
         throw new NetlinkInvalidArgumentError('index', index, 'an ifindex: an integer in [1, 2147483647]');
       this.#ensureOpen('whenGone');
       wait = this.#gone.track(sel, options.signal);

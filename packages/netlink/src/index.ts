@@ -36,6 +36,7 @@ export type {
 export {
   formatMac,
   IFNAME_MAX_BYTES,
+  isIfindex,
   isValidIfname,
   MTU_MAX,
   MTU_MIN,

@@ -83,6 +83,11 @@ export function formatMac(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/** Whether `v` can be an ifindex (the kernel's are positive and fit an int). */
+export function isIfindex(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 0x7fffffff;
+}
+
 /** An unsigned 32-bit integer (link group, table, priority, fwmark). */
 export function validateU32(v: unknown, field: string, min = 0): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 0xffffffff) {

@@ -9,6 +9,7 @@
 //   const ep = await w.attach({ bridge: 'br0', hostIfName: 'vethh1', containerIfName: 'vethc1', tag: 100,
 //                               mtu: 1500, externalIds: { 'ocn-owner': 'me' } });
 //   await w.detach({ hostIfName: ep.hostIfName });
+import { isIfindex } from '@ovs-container-network/netlink';
 import { TransactionError, ValidationError } from '@ovs-container-network/ovsdb';
 import {
   ConflictError,
@@ -202,7 +203,9 @@ export class Wiring {
     const row = this.#ovs.portByName(ref.hostIfName);
     if (row) await releasePortExtras(this.#ovs, row);
     // vswitchd records the device's ifindex on the Interface; read now, before the removal takes the row.
-    const index = ifindexOf(this.#ovs.ifaceByName(ref.hostIfName)?.ifindex);
+    // Read back from OVS, so checked: vswitchd leaves the column empty, or 0, until it knows it.
+    const recorded = this.#ovs.ifaceByName(ref.hostIfName)?.ifindex;
+    const index = isIfindex(recorded) ? recorded : undefined;
     const port = await this.#removePort(ref.hostIfName);
     const link = await this.#reaper.delete(ref.hostIfName, index);
     return { port, link };
@@ -319,9 +322,4 @@ export class Wiring {
       h.close();
     }
   }
-}
-
-/** An ifindex read back from OVS, if it is one (vswitchd leaves the column empty, or 0, until it knows it). */
-export function ifindexOf(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 0x7fffffff ? v : undefined;
 }
