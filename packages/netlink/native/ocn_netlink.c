@@ -12,6 +12,13 @@
 //                            (Promise of errno, 0 = ok), so a request stuck in the kernel never holds up exit.
 //                            RTM_DELLINK runs synchronously inside sendmsg and waits for an RCU grace period
 //                            (synchronize_net, ~16 ms): done on the main thread it stalls the event loop.
+//   nlRequest(fd, msgs)      the same for one or more requests in one sendmsg (the kernel handles them in
+//                            order, netlink_rcv_skb): Promise of every reply whose seq is one of theirs, raw,
+//                            once each has its NLMSG_ERROR (ACK) or NLMSG_DONE. rtnetlink requests run inside
+//                            sendmsg under the rtnl lock, so on the main thread each one would stall the
+//                            event loop for as long as another process (ovs-vswitchd) holds that lock.
+//   txChecksumAsync(sock, ifname, on)  txChecksum's set on a worker thread: Promise of the state after. The
+//                            kernel takes the rtnl lock for every SIOCETHTOOL (net/ethtool/ioctl.c, dev_ethtool).
 //   txChecksum(sock, ifname[, on])  ETHTOOL_GTXCSUM / ETHTOOL_STXCSUM. The kernel maps STXCSUM to the whole
 //                            checksum feature mask (NETIF_F_CSUM_MASK | FCOE_CRC | SCTP_CRC), exactly what
 //                            `ethtool -K IF tx off` changes (net/ethtool/ioctl.c, ethtool_get_feature_mask).
@@ -144,6 +151,11 @@ static napi_value RouteSocket(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, err, "bind(AF_NETLINK)");
   }
+  // Room for a batch's answers (nlRequest): the kernel drops what does not fit. FORCE needs CAP_NET_ADMIN;
+  // without it the size is capped at net.core.rmem_max.
+  int rcvbuf = 1 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   // A kernel that never answers must not pin a pool thread forever.
   struct timeval tv = {.tv_sec = 30, .tv_usec = 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -172,7 +184,93 @@ typedef struct transact {
   int result;  // 0, or a positive errno from the kernel's NLMSG_ERROR
   int sys_err; // a positive errno from sendmsg/recv
   const char *sys_call;
+  int collect;   // nlRequest: keep the replies in out
+  int ethtool;   // txChecksumAsync: set TX checksumming of ifname on fd to on; result is the state after
+  int on;
+  char ifname[IFNAMSIZ + 1];
+  char *out;     // the replies (malloc'd), out_len bytes
+  size_t out_len, out_cap;
 } transact_t;
+
+static int txcsum(int fd, const char *name, int on, bool *state, const char **fail);
+
+// Appends one message, padded to NLMSG_ALIGNTO, to t->out; 0 or ENOMEM.
+static int collect_msg(transact_t *t, const struct nlmsghdr *h) {
+  size_t need = NLMSG_ALIGN(h->nlmsg_len);
+  if (t->out_len + need > t->out_cap) {
+    size_t cap = t->out_cap ? t->out_cap : 4096;
+    while (cap < t->out_len + need) cap *= 2;
+    char *p = realloc(t->out, cap);
+    if (!p) return ENOMEM;
+    t->out = p;
+    t->out_cap = cap;
+  }
+  memcpy(t->out + t->out_len, h, h->nlmsg_len);
+  memset(t->out + t->out_len + h->nlmsg_len, 0, need - h->nlmsg_len);
+  t->out_len += need;
+  return 0;
+}
+
+// nlRequest: every request in t->data goes in one sendto; replies are kept until each request has its
+// terminating NLMSG_ERROR or NLMSG_DONE. Requests carry distinct seqs in [lo, hi] (the caller's promise).
+static void request_execute(transact_t *t) {
+  uint32_t lo = UINT32_MAX, hi = 0;
+  unsigned expect = 0;
+  size_t rest = t->len;
+  for (struct nlmsghdr *h = (struct nlmsghdr *)t->data; NLMSG_OK(h, rest); h = NLMSG_NEXT(h, rest)) {
+    if (h->nlmsg_seq < lo) lo = h->nlmsg_seq;
+    if (h->nlmsg_seq > hi) hi = h->nlmsg_seq;
+    expect++;
+  }
+  if (expect == 0 || rest != 0) {
+    t->sys_err = EINVAL;
+    t->sys_call = "nlRequest";
+    return;
+  }
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  if (sendto(t->fd, t->data, t->len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+    t->sys_err = errno;
+    t->sys_call = "sendto";
+    return;
+  }
+  // The kernel caps one dump part at 32 KiB (af_netlink.c, netlink_dump); a unicast answer larger than the
+  // buffer is reported, never cut silently (MSG_TRUNC returns the real length).
+  enum { BUF = 65536 };
+  char *buf = malloc(BUF);
+  if (!buf) {
+    t->sys_err = ENOMEM;
+    t->sys_call = "malloc";
+    return;
+  }
+  unsigned done = 0;
+  while (done < expect) {
+    ssize_t n = recv(t->fd, buf, BUF, MSG_TRUNC);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      t->sys_err = errno;
+      t->sys_call = "recv";
+      break;
+    }
+    if (n > BUF) {
+      t->sys_err = EMSGSIZE;
+      t->sys_call = "recv";
+      break;
+    }
+    size_t left = (size_t)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_seq < lo || h->nlmsg_seq > hi) continue; // a stale answer: not ours
+      int err = collect_msg(t, h);
+      if (err) {
+        t->sys_err = err;
+        t->sys_call = "realloc";
+        break;
+      }
+      if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) done++;
+    }
+    if (t->sys_err) break;
+  }
+  free(buf);
+}
 
 static void transact_execute(transact_t *t) {
   if (t->len < sizeof(struct nlmsghdr)) {
@@ -220,6 +318,7 @@ typedef struct {
 static void transact_complete(napi_env env, napi_value js_cb, void *context, void *data) {
   transact_t *t = data;
   if (env == NULL) {
+    free(t->out);
     free(t);
     return;
   }
@@ -228,11 +327,19 @@ static void transact_complete(napi_env env, napi_value js_cb, void *context, voi
   napi_value v;
   if (t->sys_err) {
     napi_reject_deferred(env, t->deferred, errno_error(env, t->sys_err, t->sys_call));
+  } else if (t->ethtool) {
+    napi_get_boolean(env, t->result != 0, &v);
+    napi_resolve_deferred(env, t->deferred, v);
+  } else if (t->collect) {
+    if (napi_create_buffer_copy(env, t->out_len, t->out_len ? t->out : "", NULL, &v) == napi_ok)
+      napi_resolve_deferred(env, t->deferred, v);
+    else napi_reject_deferred(env, t->deferred, errno_error(env, ENOMEM, "nlRequest"));
   } else {
     napi_create_int32(env, t->result, &v);
     napi_resolve_deferred(env, t->deferred, v);
   }
-  napi_delete_reference(env, t->buf_ref);
+  if (t->buf_ref) napi_delete_reference(env, t->buf_ref);
+  free(t->out);
   free(t);
 }
 
@@ -264,7 +371,12 @@ static void *transact_worker(void *p) {
     queued--;
     pthread_mutex_unlock(&workers_mu);
     napi_threadsafe_function tsfn = t->tsfn;
-    transact_execute(t);
+    if (t->collect) request_execute(t);
+    else if (t->ethtool) {
+      bool state = false;
+      t->sys_err = txcsum(t->fd, t->ifname, t->on, &state, &t->sys_call);
+      t->result = state;
+    } else transact_execute(t);
     if (napi_call_threadsafe_function(tsfn, t, napi_tsfn_blocking) != napi_ok) free(t);
     pthread_mutex_lock(&workers_mu);
   }
@@ -328,21 +440,23 @@ static transact_env_t *transact_env(napi_env env) {
   return te;
 }
 
-static napi_value NlTransact(napi_env env, napi_callback_info info) {
+// Queues msg (a Buffer of netlink messages) for a worker thread; collect picks nlRequest's answer.
+static napi_value submit_request(napi_env env, napi_callback_info info, int collect, const char *usage) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
   bool is_buf = false;
-  if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_type(env, "nlTransact(fd, msg): fd must be a number");
+  if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_type(env, usage);
   napi_is_buffer(env, argv[1], &is_buf);
-  if (!is_buf) return throw_type(env, "nlTransact(fd, msg): msg must be a Buffer");
+  if (!is_buf) return throw_type(env, usage);
   transact_env_t *te = transact_env(env);
   if (!te) return throw_errno(env, ENOMEM, "nlTransact setup");
   transact_t *t = calloc(1, sizeof *t);
   if (!t) return throw_errno(env, ENOMEM, "calloc");
   t->fd = fd;
   t->tsfn = te->tsfn;
+  t->collect = collect;
   napi_value promise;
   if (napi_get_buffer_info(env, argv[1], &t->data, &t->len) != napi_ok ||
       napi_create_reference(env, argv[1], 1, &t->buf_ref) != napi_ok) {
@@ -365,7 +479,74 @@ static napi_value NlTransact(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+static napi_value NlTransact(napi_env env, napi_callback_info info) {
+  return submit_request(env, info, 0, "nlTransact(fd, msg): fd must be a number and msg a Buffer");
+}
+
+static napi_value NlRequest(napi_env env, napi_callback_info info) {
+  return submit_request(env, info, 1, "nlRequest(fd, msgs): fd must be a number and msgs a Buffer");
+}
+
+static napi_value TxChecksumAsync(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  char name[IFNAMSIZ + 1];
+  bool on = false;
+  if (argc < 3 || !get_int(env, argv[0], &fd) || !get_str(env, argv[1], name, sizeof name) ||
+      napi_get_value_bool(env, argv[2], &on) != napi_ok)
+    return throw_type(env, "txChecksumAsync(sock, ifname, on): bad arguments");
+  transact_env_t *te = transact_env(env);
+  if (!te) return throw_errno(env, ENOMEM, "txChecksumAsync setup");
+  transact_t *t = calloc(1, sizeof *t);
+  if (!t) return throw_errno(env, ENOMEM, "calloc");
+  t->fd = fd;
+  t->tsfn = te->tsfn;
+  t->ethtool = 1;
+  t->on = on ? 1 : 0;
+  memcpy(t->ifname, name, sizeof name);
+  napi_value promise;
+  if (napi_create_promise(env, &t->deferred, &promise) != napi_ok) {
+    free(t);
+    return NULL;
+  }
+  int err = transact_submit(t);
+  if (err != 0) {
+    napi_reject_deferred(env, t->deferred, errno_error(env, err, "pthread_create"));
+    free(t);
+    return promise;
+  }
+  if (te->pending++ == 0) napi_ref_threadsafe_function(env, te->tsfn);
+  return promise;
+}
+
 // ---- txChecksum(sock, ifname[, on]) ------------------------------------------------------------------------
+// on: -1 reads only. 0 and *state, or an errno with *fail naming the call.
+static int txcsum(int fd, const char *name, int on, bool *state, const char **fail) {
+  struct ethtool_value ev = {0};
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, strlen(name));  // callers guarantee strlen(name) < IFNAMSIZ
+  ifr.ifr_data = (void *)&ev;
+  if (on >= 0) {
+    ev.cmd = ETHTOOL_STXCSUM;
+    ev.data = on ? 1 : 0;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) != 0) {
+      *fail = "ioctl(SIOCETHTOOL, ETHTOOL_STXCSUM)";
+      return errno;
+    }
+  }
+  ev.cmd = ETHTOOL_GTXCSUM;
+  ev.data = 0;
+  if (ioctl(fd, SIOCETHTOOL, &ifr) != 0) {
+    *fail = "ioctl(SIOCETHTOOL, ETHTOOL_GTXCSUM)";
+    return errno;
+  }
+  *state = ev.data != 0;
+  return 0;
+}
+
 static napi_value TxChecksum(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -374,25 +555,20 @@ static napi_value TxChecksum(napi_env env, napi_callback_info info) {
   char name[IFNAMSIZ + 1];
   if (argc < 2 || !get_int(env, argv[0], &fd) || !get_str(env, argv[1], name, sizeof name))
     return throw_type(env, "txChecksum(sock, ifname[, on]): bad arguments");
-  struct ethtool_value ev = {0};
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, name, strlen(name));  // get_str guarantees strlen(name) < IFNAMSIZ
-  ifr.ifr_data = (void *)&ev;
   napi_valuetype t = napi_undefined;
   if (argc >= 3) napi_typeof(env, argv[2], &t);
+  int on = -1;
   if (t == napi_boolean) {
-    bool on;
-    napi_get_value_bool(env, argv[2], &on);
-    ev.cmd = ETHTOOL_STXCSUM;
-    ev.data = on ? 1 : 0;
-    if (ioctl(fd, SIOCETHTOOL, &ifr) != 0) return throw_errno(env, errno, "ioctl(SIOCETHTOOL, ETHTOOL_STXCSUM)");
+    bool b;
+    napi_get_value_bool(env, argv[2], &b);
+    on = b ? 1 : 0;
   }
-  ev.cmd = ETHTOOL_GTXCSUM;
-  ev.data = 0;
-  if (ioctl(fd, SIOCETHTOOL, &ifr) != 0) return throw_errno(env, errno, "ioctl(SIOCETHTOOL, ETHTOOL_GTXCSUM)");
+  bool state = false;
+  const char *fail = NULL;
+  int err = txcsum(fd, name, on, &state, &fail);
+  if (err) return throw_errno(env, err, fail);
   napi_value r;
-  napi_get_boolean(env, ev.data != 0, &r);
+  napi_get_boolean(env, state, &r);
   return r;
 }
 
@@ -641,7 +817,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"routeSocket", NULL, RouteSocket, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFd", NULL, CloseFd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nlTransact", NULL, NlTransact, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"nlRequest", NULL, NlRequest, NULL, NULL, NULL, napi_enumerable, NULL},
       {"txChecksum", NULL, TxChecksum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"txChecksumAsync", NULL, TxChecksumAsync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsAdd", NULL, NetnsAdd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsDelete", NULL, NetnsDelete, NULL, NULL, NULL, napi_enumerable, NULL},
       {"packetSocket", NULL, PacketSocket, NULL, NULL, NULL, napi_enumerable, NULL},

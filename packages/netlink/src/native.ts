@@ -8,7 +8,11 @@ export interface NativeAddon {
   routeSocket(): number;
   closeFd(fd: number): void;
   nlTransact(fd: number, msg: Buffer): Promise<number>;
+  /** Sends one or more requests in one sendmsg on a worker thread; every answer with one of their seqs, raw. */
+  nlRequest(fd: number, msgs: Buffer): Promise<Buffer>;
   txChecksum(sock: number, ifname: string, on?: boolean): boolean;
+  /** txChecksum's set on a worker thread; the state after. */
+  txChecksumAsync(sock: number, ifname: string, on: boolean): Promise<boolean>;
   netnsAdd(dir: string, name: string): void;
   netnsDelete(dir: string, name: string): void;
   /** AF_PACKET socket on `ifname` (calling thread's namespace) seeing incoming ARP and UDP-to-68 frames. */
