@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(openvswitch-switch openvswitch-common python3-openvswitch python3-ovsdbapp ovn-central ovn-host docker.io
           docker-compose busybox-static iproute2 iputils-ping ethtool procps g++ make python3 openssl nftables dnsmasq-base
-          ovn-docker python3-flask iperf3)
+          ovn-docker python3-flask iperf3 strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

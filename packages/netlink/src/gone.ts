@@ -145,7 +145,10 @@ export class GoneTracker {
       if (grace !== undefined) clearTimeout(grace);
       signal?.removeEventListener('abort', onAbort);
       this.#waits.delete(entry);
-      if (this.#waits.size === 0) this.#armIdle();
+      if (this.#waits.size === 0) {
+        this.#sock?.ref(false);
+        this.#armIdle();
+      }
     };
     const entry: Entry = {
       promise,
@@ -187,6 +190,7 @@ export class GoneTracker {
       },
     };
     this.#waits.add(entry);
+    this.#sock?.ref(true);
     if (signal !== undefined) {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
@@ -231,7 +235,8 @@ export class GoneTracker {
         this.#failAll(toNetlinkError(err, { operation: 'whenGone', netns: this.#netns }));
       });
       sock.addMembership(RTNLGRP_LINK);
-      // A wait is for something the caller already awaits (its delete); the socket alone keeps nothing alive.
+      // Referenced only while a wait is pending (track, finish): a pending wait keeps the process alive, as a
+      // pending request does, and a socket with nothing to wait for keeps nothing alive.
       sock.ref(false);
     } catch (err) {
       sock.close();

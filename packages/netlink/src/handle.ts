@@ -22,6 +22,7 @@ import {
 import { LinkWatcher } from './events.js';
 import { GoneTracker, type GoneWait, goneOrAnswered } from './gone.js';
 import { afOf, type Family, ipv4Broadcast, parseCidr } from './ip.js';
+import { RequestLane } from './lane.js';
 import { native } from './native.js';
 import { closeNetnsFd, type NetnsFd, type NetnsRef, openNetnsFd, socketInNetns } from './netns.js';
 import {
@@ -51,15 +52,12 @@ import {
   attrString,
   decodeRouteMessage,
   deleteGroupPayload,
-  errorOf,
   IFA_F,
   ifaddrmsg,
   ifinfomsg,
   type LinkAttrSpec,
   linkSelector,
   NLM_F,
-  NLMSG_DONE,
-  NLMSG_ERROR,
   newVethPayload,
   nlmsg,
   parseAttrs,
@@ -83,24 +81,28 @@ export interface HandleOptions {
   blockingRequests?: number | undefined;
 }
 
-/** Requests in flight on one socket; more wait. Keeps ACKs well inside the socket's receive buffer. */
-const MAX_IN_FLIGHT = 64;
-
 const CREATE_EXCL = NLM_F.CREATE | NLM_F.EXCL;
 
 /**
  * rtnetlink in one network namespace. The sockets are opened inside the namespace (setns in, socket, setns
  * back, synchronously on the main thread), so every request — links, addresses, routes, rules, ethtool —
- * acts there, like Go netlink's `NewHandleAt`. Requests may be issued concurrently; dumps run alone on the
- * socket (the kernel allows one dump per socket at a time, and dump parts must not interleave with ACKs).
- * Link deletion goes through a second, blocking socket on a thread of its own: RTM_DELLINK runs inside
- * sendmsg and waits for an RCU grace period (~16 ms), which would otherwise stall the event loop.
+ * acts there, like Go netlink's `NewHandleAt`.
+ *
+ * No request is sent from the main thread. The kernel handles an rtnetlink request inside sendmsg, under the
+ * rtnl lock, so a send from the event loop would stall it for as long as another process (ovs-vswitchd
+ * adding ports) holds that lock. Requests go in order on one "lane": a blocking socket whose sends and reads
+ * run on one of the addon's worker threads. Requests made while the lane is busy leave together in the next
+ * sendmsg, in the order they were made (the kernel handles one message after the other, so a caller may
+ * pipeline dependent steps); a dump leaves alone (one dump per socket at a time). Link deletes go on further
+ * blocking sockets, several at once (`blockingRequests`): RTM_DELLINK also waits for an RCU grace period
+ * (~16 ms) inside sendmsg, after the rtnl lock is dropped, so concurrent deletes wait it out together.
  */
 export class NetlinkHandle implements NetnsTarget {
   /** Where this handle works: `'host'`, a namespace name, a path, `pid N` or `fd N`. */
   readonly netns: string;
   readonly #ns: NetnsFd;
-  readonly #sock: NetlinkSocket;
+  /** Every request but link deletes, in order, on a worker thread. */
+  readonly #lane: RequestLane;
   /**
    * Blocking rtnetlink sockets for pool-thread requests (made on demand, up to `blockingRequests`, each carrying
    * one request at a time), and the AF_INET socket for ioctls (made on first use).
@@ -113,29 +115,27 @@ export class NetlinkHandle implements NetnsTarget {
   readonly #timeoutMs: number;
   readonly #isHost: boolean;
   #closed = false;
-  #active = 0;
-  #exclusive = false;
-  readonly #waiting: { exclusive: boolean; start: () => void; reject: (err: unknown) => void }[] = [];
-  /** Rejecters of requests awaiting the kernel, failed with NETLINK_ERR_CLOSED by close(). */
-  readonly #pending = new Set<(err: unknown) => void>();
   #blockingSeq = 1;
 
   readonly #maxBlocking: number;
   /** RTM_DELLINK multicasts for `whenGone` (a socket open only while waits are pending). */
   readonly #gone: GoneTracker;
 
-  private constructor(
-    ns: NetnsFd,
-    isHost: boolean,
-    sock: NetlinkSocket,
-    timeoutMs: number,
-    maxBlocking: number,
-  ) {
+  private constructor(ns: NetnsFd, isHost: boolean, laneFd: number, timeoutMs: number, maxBlocking: number) {
     this.#maxBlocking = maxBlocking;
     this.netns = ns.description;
     this.#isHost = isHost;
     this.#ns = ns;
-    this.#sock = sock;
+    this.#lane = new RequestLane(
+      {
+        open: () => this.#inNetns(() => native().routeSocket()),
+        send: (fd, msgs) => native().nlRequest(fd, msgs),
+        close: (fd) => native().closeFd(fd),
+      },
+      laneFd,
+      timeoutMs,
+      (ctx) => this.#ctx(ctx),
+    );
     this.#timeoutMs = timeoutMs;
     this.#gone = new GoneTracker(() => this.#eventSocket('whenGone', 1 << 21), this.netns);
   }
@@ -153,10 +153,11 @@ export class NetlinkHandle implements NetnsTarget {
         options.blockingRequests,
         'an integer in [1, 64]',
       );
-    const { sock, nsFd } = socketInNetns(ns, 'openHandle', () =>
-      createNetlink(0 /* NETLINK_ROUTE */, { recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 }),
-    );
-    return new NetlinkHandle(nsFd, ns === 'host', sock, timeoutMs, blocking);
+    const { sock, nsFd } = socketInNetns(ns, 'openHandle', () => {
+      const fd = native().routeSocket();
+      return { fd, close: () => native().closeFd(fd) };
+    });
+    return new NetlinkHandle(nsFd, ns === 'host', sock.fd, timeoutMs, blocking);
   }
 
   /** The open namespace fd (valid until `close()`); usable as a move target in `setLink({netns})`. */
@@ -173,18 +174,16 @@ export class NetlinkHandle implements NetnsTarget {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#sock.close();
     this.#gone.close();
     const closedErr = new NetlinkError('NETLINK_ERR_CLOSED', `the handle for netns ${this.netns} was closed`);
-    for (const reject of this.#pending) reject(closedErr);
-    this.#pending.clear();
-    for (const w of this.#waiting.splice(0)) w.reject(closedErr);
+    const laneDone = this.#lane.close(closedErr);
     const addon = native();
-    if (this.#inetFd >= 0) addon.closeFd(this.#inetFd);
+    const inetFd = this.#inetFd;
     this.#inetFd = -1;
-    // Blocking requests made before close() (deletions) finish, queued ones included: a socket may be in
-    // use on its thread until its request settles, and only then may it go.
-    void Promise.allSettled([...this.#blockingInFlight]).then(() => {
+    // Blocking requests made before close() (deletions, ethtool calls) finish, queued ones included: a socket
+    // may be in use on its thread until its request settles, and only then may it go.
+    void Promise.allSettled([laneDone, ...this.#blockingInFlight]).then(() => {
+      if (inetFd >= 0) addon.closeFd(inetFd);
       for (const fd of this.#routeFds.splice(0)) addon.closeFd(fd);
       this.#idleRouteFds.length = 0;
       closeNetnsFd(this.#ns);
@@ -241,14 +240,14 @@ export class NetlinkHandle implements NetnsTarget {
     if (peerTarget !== undefined) peer.netnsFd = peerTarget.fd.fd;
     let tempPeerHandle: NetlinkHandle | undefined;
     try {
-      // GETLINK right behind NEWLINK on the same socket (the kernel answers in order): no extra round trip.
-      const creating = this.#request(RTM.NEWLINK, newVethPayload(host, peer), CREATE_EXCL, ctx);
+      // GETLINK right behind NEWLINK in one sendmsg (the kernel answers in order): no extra round trip.
+      const creating = this.#request(RTM.NEWLINK, newVethPayload(host, peer), CREATE_EXCL, ctx, true);
       const reading = this.getLink(name);
       reading.catch(() => undefined);
       await creating;
       try {
         const created = await reading;
-        if (o.txChecksum !== undefined) this.setTxChecksum(name, o.txChecksum);
+        if (o.txChecksum !== undefined) await this.#setTxChecksumOffThread(name, o.txChecksum, ctx);
         let peerHandle: NetlinkHandle = this;
         if (peerTarget !== undefined) {
           if (peerTarget.handle !== undefined) peerHandle = peerTarget.handle;
@@ -257,7 +256,8 @@ export class NetlinkHandle implements NetnsTarget {
             peerHandle = tempPeerHandle;
           }
         }
-        if (o.peer.txChecksum !== undefined) peerHandle.setTxChecksum(peerName, o.peer.txChecksum);
+        if (o.peer.txChecksum !== undefined)
+          await peerHandle.#setTxChecksumOffThread(peerName, o.peer.txChecksum, ctx);
         if (o.peer.up === true) {
           // By ifindex: saves the name lookup (IFLA_LINK of this end is the peer's index in its namespace).
           await peerHandle.setLink(created.peerIndex ?? peerName, { up: true });
@@ -448,6 +448,20 @@ export class NetlinkHandle implements NetnsTarget {
       return native().txChecksum(this.#inetSocket(), ifname, on);
     } catch (err) {
       throw toNetlinkError(err, this.#ctx({ operation: 'setTxChecksum', ifname }));
+    }
+  }
+
+  /** setTxChecksum on a worker thread: the kernel takes the rtnl lock for every SIOCETHTOOL. */
+  async #setTxChecksumOffThread(ifname: string, on: boolean, ctx: KernelErrorContext): Promise<void> {
+    this.#ensureOpen(ctx.operation);
+    const p = native().txChecksumAsync(this.#inetSocket(), ifname, on);
+    this.#blockingInFlight.add(p);
+    try {
+      await p;
+    } catch (err) {
+      throw toNetlinkError(err, this.#ctx({ ...ctx, ifname }));
+    } finally {
+      this.#blockingInFlight.delete(p);
     }
   }
 
@@ -704,52 +718,20 @@ export class NetlinkHandle implements NetnsTarget {
     return m.data.readInt32LE(4);
   }
 
-  /** One request/answer on the main socket; kernel errors become {@link NetlinkKernelError}s. */
-  #request(type: number, payload: Buffer, flags: number, ctx: KernelErrorContext): Promise<NetlinkMessage[]> {
+  /** One request on the lane (see {@link RequestLane.request}), refused once the handle is closed. */
+  #request(
+    type: number,
+    payload: Buffer,
+    flags: number,
+    ctx: KernelErrorContext,
+    hold = false,
+  ): Promise<NetlinkMessage[]> {
     try {
       this.#ensureOpen(ctx.operation);
     } catch (err) {
       return Promise.reject(err);
     }
-    const dump = (flags & NLM_F.DUMP) === NLM_F.DUMP;
-    return new Promise<NetlinkMessage[]>((resolve, reject) => {
-      // Sent synchronously when the socket has room, else by #release in FIFO order: requests leave in the
-      // order they were made, so a caller may pipeline dependent steps (link up, address, route) and the
-      // kernel, which handles one socket's messages in order, sees them in that order.
-      const start = (): void => {
-        const settle = (fn: () => void): void => {
-          this.#pending.delete(reject);
-          this.#release(dump);
-          fn();
-        };
-        this.#pending.add(reject);
-        let sent: Promise<[NetlinkMessage[], unknown]>;
-        try {
-          sent = this.#sock.request(type, payload, { flags, checkError: false, timeout: this.#timeoutMs });
-        } catch (err) {
-          settle(() => reject(toNetlinkError(err, this.#ctx(ctx))));
-          return;
-        }
-        sent.then(
-          ([msgs]) =>
-            settle(() => {
-              const out: NetlinkMessage[] = [];
-              for (const m of msgs) {
-                if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
-                  const errno = errorOf(m.data);
-                  if (errno !== 0) return reject(new NetlinkKernelError(errno, this.#ctx(ctx)));
-                } else out.push(m);
-              }
-              resolve(out);
-            }),
-          (err: unknown) => settle(() => reject(toNetlinkError(err, this.#ctx(ctx)))),
-        );
-      };
-      if (this.#waiting.length === 0 && this.#canRun(dump)) {
-        this.#take(dump);
-        start();
-      } else this.#waiting.push({ exclusive: dump, start, reject });
-    });
+    return this.#lane.request(type, payload, flags, ctx, hold);
   }
 
   /**
@@ -788,28 +770,6 @@ export class NetlinkHandle implements NetnsTarget {
       () => this.#blockingInFlight.delete(p),
     );
     return p;
-  }
-
-  #canRun(exclusive: boolean): boolean {
-    if (this.#exclusive) return false;
-    return exclusive ? this.#active === 0 : this.#active < MAX_IN_FLIGHT;
-  }
-
-  #take(exclusive: boolean): void {
-    this.#active++;
-    if (exclusive) this.#exclusive = true;
-  }
-
-  #release(exclusive: boolean): void {
-    this.#active--;
-    if (exclusive) this.#exclusive = false;
-    for (;;) {
-      const next = this.#waiting[0];
-      if (next === undefined || !this.#canRun(next.exclusive)) break;
-      this.#waiting.shift();
-      this.#take(next.exclusive);
-      next.start();
-    }
   }
 }
 

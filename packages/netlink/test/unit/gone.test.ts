@@ -98,12 +98,13 @@ t.test('a wait by index resolves on its DELLINK, not on a NEWLINK or another ind
   const w = g.track({ index: 5 });
   const s = socks[0]!;
   t.same(s.groups, [1], 'subscribed to RTNLGRP_LINK');
-  t.equal(s.refd, false, 'the socket keeps nothing alive');
+  t.equal(s.refd, true, 'a pending wait keeps the process alive');
   s.newlink(5, 'a');
   s.del(6, 'a');
   t.equal(await settled(w.promise), 'pending');
   s.del(5, 'a');
   t.equal(await settled(w.promise), 'resolved');
+  t.equal(s.refd, false, 'with no wait left, the socket keeps nothing alive');
   g.close();
 });
 
